@@ -1,0 +1,80 @@
+"""``create_app()``: the Starlette application with its routes, GraphQL view and lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+
+from api import auth_routes
+from api.graphql_view import CardcrmGraphQL
+from api.middleware import RequestIdMiddleware
+from api.responses import OrjsonResponse
+from api.settings import Settings, get_settings
+from api.state import AppState, build_state
+
+logger = logging.getLogger("cardcrm")
+KEY_RELOAD_SECONDS = 60
+
+
+async def healthz(request: Request) -> Response:
+    return OrjsonResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    state: AppState = request.app.state.cardcrm
+    try:
+        async with state.database.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # any failure means "not ready"; the reason is in the server log
+        logger.warning("readiness check: database unreachable")
+        return OrjsonResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return OrjsonResponse({"status": "ok", "database": "ok"})
+
+
+async def _reload_keys_forever(state: AppState) -> None:
+    """Instances pick up a rotated data key without a restart."""
+    while True:
+        await asyncio.sleep(KEY_RELOAD_SECONDS)
+        try:
+            await state.reload_keys()
+        except Exception:
+            logger.warning("could not reload encryption keys; keeping the current ones")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        state = await build_state(settings)
+        app.state.cardcrm = state
+        reloader = asyncio.create_task(_reload_keys_forever(state))
+        try:
+            yield
+        finally:
+            reloader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reloader
+            await state.database.dispose()
+
+    from schema import schema
+
+    graphql = CardcrmGraphQL(schema)
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *auth_routes.routes,
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=lifespan)

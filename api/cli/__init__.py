@@ -1,0 +1,21 @@
+"""The ``cardcrm`` command: serve, db, seed, keys, token, audit, schema (one group a module)."""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli import audit, db, keys, schema, seed, serve, token
+
+# No rich tracebacks with local variables: they could print keys or clear values.
+app = typer.Typer(
+    help="cardcrm: GraphQL backend for credit-card CRM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.command("seed")(seed.seed)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+app.add_typer(token.app, name="token")
+app.add_typer(audit.app, name="audit")
+app.add_typer(schema.app, name="schema")

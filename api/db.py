@@ -1,0 +1,89 @@
+"""The async engine and session factory, and a per-request SQL statement counter.
+
+SQLite (a file under ``var/``) is the embedded default; ``DATABASE_URL`` selects PostgreSQL
+through asyncpg. The statement counter exists so tests can assert that a query makes a
+constant number of SQL statements (no N+1) and so request logs can report it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+@dataclass
+class StatementCount:
+    value: int = 0
+
+
+_statement_count: ContextVar[StatementCount | None] = ContextVar("statement_count", default=None)
+
+
+@asynccontextmanager
+async def counting_statements() -> AsyncIterator[StatementCount]:
+    """Counts the SQL statements executed inside the block (by this task and its children)."""
+    counter = StatementCount()
+    token = _statement_count.set(counter)
+    try:
+        yield counter
+    finally:
+        _statement_count.reset(token)
+
+
+def _count_statement(*_: Any) -> None:
+    counter = _statement_count.get()
+    if counter is not None:
+        counter.value += 1
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo)
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+    else:
+        engine = create_async_engine(
+            url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    return engine
+
+
+class Database:
+    """One engine and its session factory, shared by the whole process."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine(url, pool_size=pool_size, echo=echo)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

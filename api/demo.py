@@ -1,0 +1,137 @@
+"""Demo data for ``cardcrm seed --demo``: tiers, two branches, the demo staff and customers.
+
+Customers are built with the same service-layer function the API uses (so they are sealed,
+indexed and validated exactly like real input). For a given seed the generated people, their
+ids and every assignment are the same on every run; only ciphertexts differ (fresh nonces).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.passwords import hash_password
+from auth.scopes import Role
+from models.card import Card
+from models.customer import Customer, LifecycleStage, RiskGrade
+from models.demo_people import REFERENCE_DATE, DemoPerson, generate_people
+from models.encryption import KeyRing
+from models.organisation import Branch, StaffUser
+from models.tier import Tier, TierCode
+from resolvers.customer import new_customer_rows
+from resolvers.customer_input import Consent, NewCard, NewCustomer
+
+TIERS = (
+    (TierCode.STANDARD, "标准卡 Standard", 1, 0, 0, 72, ["积分 1x"]),
+    (TierCode.SILVER, "银卡 Silver", 2, 50_000, 24, 48, ["积分 1.2x", "生日礼遇"]),
+    (TierCode.GOLD, "金卡 Gold", 3, 150_000, 60, 24, ["积分 1.5x", "机场贵宾厅 2 次/年"]),
+    (TierCode.PLATINUM, "白金卡 Platinum", 4, 500_000, 120, 12, ["积分 2x", "专属客户经理", "贵宾厅不限次"]),
+    (TierCode.DIAMOND, "钻石卡 Diamond", 5, 1_500_000, 200, 4, ["积分 3x", "私人银行服务", "高尔夫礼遇"]),
+)
+BRANCHES = (("BJ-CY", "北京朝阳支行"), ("SH-PD", "上海浦东支行"))
+DEMO_STAFF = (
+    ("demo-admin", "演示管理员", Role.ADMIN, None),
+    ("demo-supervisor", "演示主管", Role.SUPERVISOR, 0),
+    ("demo-agent", "演示坐席 A", Role.AGENT, 0),
+    ("demo-agent-b", "演示坐席 B", Role.AGENT, 1),
+    ("demo-marketer", "演示营销", Role.MARKETER, None),
+    ("demo-risk", "演示风控", Role.RISK_OFFICER, None),
+    ("demo-auditor", "演示审计", Role.AUDITOR, None),
+)
+_TIER_WEIGHTS = (55, 25, 12, 6, 2)
+_PRODUCTS = ("UnionPay Classic", "UnionPay Gold", "Travel Platinum", "Youth Card")
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    customers: int
+    staff_password: str | None
+
+
+async def is_seeded(session: AsyncSession) -> bool:
+    return bool(await session.scalar(select(func.count()).select_from(StaffUser)))
+
+
+async def _reference_rows(session: AsyncSession, password: str) -> tuple[list[Tier], list[Branch]]:
+    tiers = [
+        Tier(code=code, name=name, rank=rank, min_annual_spend_cents=spend * 100,
+             min_transactions=count, service_level_hours=hours, benefits=benefits)
+        for code, name, rank, spend, count, hours, benefits in TIERS
+    ]
+    branches = [Branch(code=code, name=name) for code, name in BRANCHES]
+    session.add_all([*tiers, *branches])
+    password_hash = await hash_password(password)
+    session.add_all([
+        StaffUser(username=username, display_name=display, role=role,
+                  branch_id=branches[index].id if index is not None else None,
+                  password_hash=password_hash)
+        for username, display, role, index in DEMO_STAFF
+    ])
+    await session.flush()
+    return tiers, branches
+
+
+def _customer_input(person: DemoPerson, rng: random.Random) -> NewCustomer:
+    consent = Consent(
+        sms=rng.random() < 0.7, email=rng.random() < 0.5, push=rng.random() < 0.6,
+        phone=rng.random() < 0.4,
+        do_not_disturb_start="22:00" if rng.random() < 0.5 else None,
+        do_not_disturb_end="08:00" if rng.random() < 0.5 else None,
+        preferred_channel=rng.choice(["sms", "push", "email", "phone"]),
+    )
+    cards = tuple(
+        NewCard(pan=pan, product=rng.choice(_PRODUCTS),
+                credit_limit=Decimal(rng.choice([10_000, 20_000, 50_000, 80_000, 150_000])))
+        for pan in person.pans
+    )
+    return NewCustomer(
+        name=person.name, birth_date=person.birth_date, id_number=person.national_id,
+        phone=person.phone, gender=person.gender, email=person.email, address=person.address,
+        consent=consent, cards=cards,
+    )
+
+
+def _demo_customer(ring: KeyRing, person: DemoPerson, rng: random.Random, tiers: list[Tier],
+                   branches: list[Branch]) -> tuple[Customer, list[Card]]:
+    data = _customer_input(person, rng).checked()
+    tier = rng.choices(tiers, weights=_TIER_WEIGHTS)[0]
+    row, cards = new_customer_rows(
+        ring, data, branch_id=rng.choice(branches).id, tier_id=tier.id,
+        new_id=lambda: uuid.UUID(int=rng.getrandbits(128), version=4),
+    )
+    created = datetime.combine(REFERENCE_DATE, datetime.min.time(), UTC) - timedelta(
+        minutes=rng.randrange(0, 2 * 365 * 24 * 60)
+    )
+    row.created_at = row.updated_at = created
+    row.lifecycle_stage = rng.choice(list(LifecycleStage))
+    row.risk_grade = rng.choices(list(RiskGrade), weights=(30, 35, 20, 10, 5))[0]
+    row.credit_score = rng.randrange(350, 900)
+    for card in cards:
+        card.created_at = card.updated_at = card.issued_at = created
+    return row, cards
+
+
+async def seed_demo(session: AsyncSession, ring: KeyRing, *, customers: int, seed: int) -> SeedResult:
+    """Creates the demo world on an empty database (refuses to mix with existing data)."""
+    if await is_seeded(session):
+        return SeedResult(customers=0, staff_password=None)
+    password = secrets.token_urlsafe(12)
+    tiers, branches = await _reference_rows(session, password)
+    rng = random.Random(seed)
+    people = generate_people(customers, seed)
+    for start in range(0, len(people), 500):
+        built = [_demo_customer(ring, p, rng, tiers, branches) for p in people[start : start + 500]]
+        session.add_all([customer for customer, _ in built])
+        await session.flush()  # customers before their cards: the tables have no ORM relationships
+        session.add_all([card for _, cards in built for card in cards])
+        await session.flush()
+    await session.commit()
+    return SeedResult(customers=len(people), staff_password=password)
+

@@ -1,0 +1,57 @@
+"""Turns every GraphQL error into one with a stable ``extensions.code`` and the request id.
+
+Expected failures (``api.errors.DomainError``) keep their message and code. Errors graphql
+raises itself for a bad document or bad variables become BAD_USER_INPUT. Anything else is
+masked to INTERNAL_SERVER_ERROR with a generic message, and only its type and the request id
+are logged, so no SQL, stack trace or clear value reaches a caller or a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from api.errors import INTERNAL_ERROR_MESSAGE, DomainError, ErrorCode
+from api.middleware import current_request_id
+
+logger = logging.getLogger("cardcrm.errors")
+
+
+def _with_code(error: GraphQLError, code: ErrorCode, message: str | None = None) -> GraphQLError:
+    extensions: dict[str, Any] = {"code": code.value, "requestId": current_request_id()}
+    original = error.original_error
+    if isinstance(original, DomainError) and original.field:
+        extensions["field"] = original.field
+    return GraphQLError(
+        message if message is not None else error.message,
+        nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
+        original_error=None, extensions=extensions,
+    )
+
+
+def coded_error(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        return _with_code(error, original.code, original.message)
+    if original is None:
+        code = (error.extensions or {}).get("code")
+        known = ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.BAD_USER_INPUT
+        return _with_code(error, known)
+    logger.error(
+        "unexpected %s at %s (request %s)",
+        type(original).__name__, error.path, current_request_id(),
+    )
+    return _with_code(error, ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE)
+
+
+class ErrorCodesExtension(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [coded_error(error) for error in errors]  # type: ignore[union-attr]

@@ -1,0 +1,65 @@
+"""The error codes of the API and the exceptions that carry them.
+
+This is the one place the stable ``extensions.code`` values are defined (SPEC §4). The
+service layer raises these exceptions without knowing about GraphQL; the schema extension in
+``api.error_handling`` turns them into GraphQL errors, and turns anything else into a masked
+INTERNAL_SERVER_ERROR so no stack trace or SQL ever reaches a caller.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    CONFLICT = "CONFLICT"
+    RATE_LIMITED = "RATE_LIMITED"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class DomainError(Exception):
+    """An expected failure: its message is safe to show to the caller."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Unauthenticated(DomainError):
+    code = ErrorCode.UNAUTHENTICATED
+
+
+class Forbidden(DomainError):
+    code = ErrorCode.FORBIDDEN
+
+
+class NotFound(DomainError):
+    code = ErrorCode.NOT_FOUND
+
+
+class BadUserInput(DomainError):
+    code = ErrorCode.BAD_USER_INPUT
+
+
+class Conflict(DomainError):
+    code = ErrorCode.CONFLICT
+
+
+class RateLimited(DomainError):
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+INTERNAL_ERROR_MESSAGE = "Internal server error; quote the request id when reporting it."

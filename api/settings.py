@@ -1,0 +1,111 @@
+"""The one settings object of cardcrm.
+
+Every tunable lives here and is read from the environment (prefix ``CARDCRM_``, plus the
+conventional ``DATABASE_URL`` and ``REDIS_URL``). Outside development the settings refuse to
+start with development conveniences: a generated master key or signing key is only
+acceptable on a developer's machine.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or unsafe; the message says which variable to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARDCRM_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    var_dir: Path = PROJECT_ROOT / "var"
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CARDCRM_DATABASE_URL")
+    )
+    database_pool_size: int = 10
+    database_echo: bool = False
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "CARDCRM_REDIS_URL")
+    )
+
+    # Keys. The master key wraps the data keys stored in the database (base64, 32 bytes).
+    master_key: str | None = None
+    master_key_file: Path | None = None
+    # PEM of the RS256 private key that signs access tokens.
+    signing_key_file: Path | None = None
+
+    # Tokens (RFC 9068 access tokens, rotating refresh tokens).
+    token_issuer: str = "https://cardcrm.local"
+    token_audience: str = "cardcrm-api"
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    customer_token_max_ttl_seconds: int = 24 * 3600
+
+    # Login protection.
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+
+    # Audited reveal of PII.
+    reveal_limit_per_hour: int = 20
+    reveal_min_purpose_length: int = 10
+
+    # Pagination.
+    default_page_size: int = 20
+    max_page_size: int = 100
+
+    @model_validator(mode="after")
+    def _refuse_development_shortcuts_in_production(self) -> Settings:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        missing = []
+        if not (self.master_key or self.master_key_file):
+            missing.append("CARDCRM_MASTER_KEY (or CARDCRM_MASTER_KEY_FILE)")
+        if not self.signing_key_file:
+            missing.append("CARDCRM_SIGNING_KEY_FILE")
+        if not self.database_url:
+            missing.append("DATABASE_URL")
+        if missing:
+            raise SettingsError(
+                "production needs " + ", ".join(missing)
+                + "; development keys are never used outside development"
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is not Environment.PRODUCTION
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async SQLAlchemy URL: PostgreSQL through asyncpg, else a SQLite file in var/."""
+        if not self.database_url:
+            return f"sqlite+aiosqlite:///{self.var_dir / 'cardcrm.db'}"
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix):]
+        return url
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.sqlalchemy_url.startswith("postgresql")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,50 @@
+"""The long-lived parts of a running server, built once at start-up (``build_state``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.db import Database
+from api.settings import Settings
+from auth.tokens import TokenService, load_or_create_signing_key
+from migrations import assert_migrated
+from models.encryption import KeyRing
+from models.key_store import load_key_ring, master_key_from_settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    database: Database
+    key_ring: KeyRing
+    tokens: TokenService
+
+    async def reload_keys(self) -> None:
+        """Picks up data keys added by ``cardcrm keys rotate`` in another process."""
+        async with self.database.session() as session:
+            self.key_ring = await load_key_ring(session, master_key_from_settings(self.settings))
+
+
+def token_service(settings: Settings) -> TokenService:
+    key_path = settings.signing_key_file or settings.var_dir / "keys" / "signing-key.pem"
+    return TokenService(
+        load_or_create_signing_key(key_path),
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+        default_ttl=settings.access_token_ttl_seconds,
+    )
+
+
+async def build_state(settings: Settings, *, check_migrations: bool = True) -> AppState:
+    database = Database(
+        settings.sqlalchemy_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+    )
+    try:
+        if check_migrations:
+            await assert_migrated(database.engine)
+        async with database.session() as session:
+            ring = await load_key_ring(session, master_key_from_settings(settings))
+    except BaseException:
+        await database.dispose()
+        raise
+    return AppState(settings=settings, database=database, key_ring=ring, tokens=token_service(settings))

@@ -1,0 +1,109 @@
+"""Staff sign-in: password → access token + rotating refresh token.
+
+Failures are all alike (same message, same time: unknown users are checked against a dummy
+hash) so the endpoint does not tell which usernames exist. After too many consecutive
+failures the account is locked for a while; a locked account refuses even the right password.
+Refresh tokens rotate on every use; presenting a used one revokes its whole family.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import Unauthenticated
+from api.settings import Settings
+from auth.passwords import verify_password
+from auth.scopes import Role
+from auth.tokens import TokenService
+from models.columns import utcnow
+from models.organisation import RefreshToken, StaffUser
+
+CONSOLE_CLIENT_ID = "cardcrm-console"
+BAD_CREDENTIALS = "wrong username or password, or the account is locked; try again later"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "refresh_token": self.refresh_token,
+        }
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def access_token_for(tokens: TokenService, user: StaffUser, ttl: int) -> str:
+    return tokens.issue(
+        subject=str(user.id), role=Role(user.role), client_id=CONSOLE_CLIENT_ID,
+        branch_id=user.branch_id, username=user.username, ttl=ttl,
+    )
+
+
+async def _issue_pair(session: AsyncSession, tokens: TokenService, settings: Settings,
+                      user: StaffUser, family_id: uuid.UUID) -> TokenPair:
+    refresh = secrets.token_urlsafe(32)
+    session.add(RefreshToken(
+        family_id=family_id, user_id=user.id, token_hash=_digest(refresh),
+        expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_seconds),
+    ))
+    await session.commit()
+    ttl = settings.access_token_ttl_seconds
+    return TokenPair(access_token_for(tokens, user, ttl), refresh, ttl)
+
+
+async def login(session: AsyncSession, tokens: TokenService, settings: Settings,
+                username: str, password: str) -> TokenPair:
+    user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
+    now = utcnow()
+    locked = user is not None and user.locked_until is not None and user.locked_until > now
+    valid = await verify_password(user.password_hash if user else None, password)
+    if user is None or not user.is_active or locked or not valid:
+        if user is not None and not locked:
+            user.failed_logins += 1
+            if user.failed_logins >= settings.login_max_failures:
+                user.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
+                user.failed_logins = 0
+            await session.commit()
+        raise Unauthenticated(BAD_CREDENTIALS)
+    user.failed_logins, user.locked_until = 0, None
+    return await _issue_pair(session, tokens, settings, user, uuid.uuid4())
+
+
+async def refresh(session: AsyncSession, tokens: TokenService, settings: Settings,
+                  refresh_token: str) -> TokenPair:
+    stored = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)))
+    now = utcnow()
+    if stored is None:
+        raise Unauthenticated("unknown refresh token; sign in again")
+    user = await session.get(StaffUser, stored.user_id)
+    if stored.expires_at <= now or user is None or not user.is_active:
+        raise Unauthenticated("the refresh token has expired; sign in again")
+    # Claim the token atomically: of two concurrent uses, exactly one wins.
+    claimed = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == stored.id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr,arg-type]
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await session.execute(
+            update(RefreshToken).where(RefreshToken.family_id == stored.family_id).values(revoked_at=now)  # type: ignore[arg-type]
+        )
+        await session.commit()
+        raise Unauthenticated("this refresh token was already used; every session of it is revoked")
+    return await _issue_pair(session, tokens, settings, user, stored.family_id)

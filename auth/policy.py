@@ -1,0 +1,147 @@
+"""THE field policy table: (type, field, role) → CLEAR | MASKED | STRICT_MASKED | DENIED.
+
+Every sensitive field of the schema is listed here once, with its data class (SPEC §2), the
+scope a token needs to see it at all, its masking format, each role's access, and which
+roles may reveal its clear value through ``revealCustomerPii``. The schema's field extension
+(``schema.policy_field``), the reveal mutation, ``Customer.revealableFields``, the SDL
+descriptions and the policy docs all read this table and nothing else.
+
+A role missing from a rule is DENIED: new roles start with nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from auth.masking import MaskKind
+from auth.principal import Principal
+from auth.scopes import Role, Scope
+
+
+class Access(StrEnum):
+    CLEAR = "clear"
+    MASKED = "masked"
+    # Masked more strictly; for a card number: last 4 only, no BIN.
+    STRICT_MASKED = "strict_masked"
+    DENIED = "denied"
+
+
+class DataClass(StrEnum):
+    C1 = "C1 internal data"
+    C2 = "C2 identifying & account data"
+
+
+class PiiField(StrEnum):
+    """The C2 values that a reveal can return in clear."""
+
+    NAME = "name"
+    PHONE = "phone"
+    EMAIL = "email"
+    ID_NUMBER = "idNumber"
+    ADDRESS = "address"
+    BIRTH_DATE = "birthDate"
+    PAN = "pan"
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    type_name: str
+    field_name: str
+    data_class: DataClass
+    scope: Scope
+    access: MappingProxyType[Role, Access]
+    mask: MaskKind | None = None
+    revealers: frozenset[Role] = frozenset()
+    pii_field: PiiField | None = None
+
+    def access_for(self, principal: Principal) -> Access:
+        if self.scope not in principal.scopes:
+            return Access.DENIED
+        return self.access.get(principal.role, Access.DENIED)
+
+    def may_reveal(self, principal: Principal) -> bool:
+        return principal.role in self.revealers and Scope.PII_REVEAL in principal.scopes
+
+    def describe(self) -> str:
+        """The sentence printed into the SDL description and the docs."""
+        by_access: dict[Access, list[str]] = {}
+        for role in Role:
+            by_access.setdefault(self.access.get(role, Access.DENIED), []).append(role.value)
+        parts = [f"{access.value}: {', '.join(roles)}" for access, roles in by_access.items()]
+        text = f"{self.data_class.value}. Needs scope `{self.scope}`. " + "; ".join(parts) + "."
+        if self.revealers:
+            who = ", ".join(sorted(role.value for role in self.revealers))
+            text += f" Clear value only through revealCustomerPii ({who}; scope pii:reveal)."
+        return text
+
+
+A, R = Access, Role
+STAFF_MASKED = {
+    R.ADMIN: A.MASKED, R.SUPERVISOR: A.MASKED, R.AGENT: A.MASKED,
+    R.MARKETER: A.MASKED, R.RISK_OFFICER: A.MASKED, R.AUDITOR: A.MASKED,
+}
+PII_REVEALERS = frozenset({R.ADMIN, R.SUPERVISOR})
+
+
+def _rule(
+    type_name: str,
+    field_name: str,
+    data_class: DataClass,
+    access: dict[Role, Access],
+    *,
+    scope: Scope = Scope.CUSTOMERS_READ,
+    mask: MaskKind | None = None,
+    revealers: frozenset[Role] = frozenset(),
+    pii_field: PiiField | None = None,
+) -> FieldRule:
+    return FieldRule(
+        type_name, field_name, data_class, scope, MappingProxyType(access), mask, revealers, pii_field
+    )
+
+
+C1, C2 = DataClass.C1, DataClass.C2
+RULES: tuple[FieldRule, ...] = (
+    _rule("Customer", "name", C2, {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
+          mask=MaskKind.NAME, revealers=PII_REVEALERS, pii_field=PiiField.NAME),
+    _rule("Customer", "phone", C2, {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
+          mask=MaskKind.PHONE, revealers=PII_REVEALERS | {R.AGENT}, pii_field=PiiField.PHONE),
+    _rule("Customer", "email", C2, {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
+          mask=MaskKind.EMAIL, revealers=PII_REVEALERS, pii_field=PiiField.EMAIL),
+    _rule("Customer", "idNumber", C2, {**STAFF_MASKED, R.MARKETER: A.DENIED, R.CUSTOMER: A.MASKED},
+          mask=MaskKind.ID_NUMBER, revealers=PII_REVEALERS, pii_field=PiiField.ID_NUMBER),
+    _rule("Customer", "address", C2, {**STAFF_MASKED, R.MARKETER: A.DENIED, R.CUSTOMER: A.CLEAR},
+          mask=MaskKind.ADDRESS, revealers=PII_REVEALERS, pii_field=PiiField.ADDRESS),
+    _rule("Customer", "birthDate", C2, {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
+          mask=MaskKind.BIRTH_DATE, revealers=PII_REVEALERS, pii_field=PiiField.BIRTH_DATE),
+    _rule("Customer", "riskGrade", C1,
+          {R.ADMIN: A.CLEAR, R.SUPERVISOR: A.CLEAR, R.RISK_OFFICER: A.CLEAR, R.AUDITOR: A.CLEAR},
+          scope=Scope.RISK_READ),
+    _rule("Customer", "creditScore", C1,
+          {R.ADMIN: A.CLEAR, R.SUPERVISOR: A.CLEAR, R.RISK_OFFICER: A.CLEAR, R.AUDITOR: A.CLEAR},
+          scope=Scope.RISK_READ),
+    _rule("Card", "pan", C2,
+          {R.ADMIN: A.MASKED, R.SUPERVISOR: A.MASKED, R.RISK_OFFICER: A.MASKED,
+           R.AGENT: A.STRICT_MASKED, R.AUDITOR: A.STRICT_MASKED, R.CUSTOMER: A.STRICT_MASKED},
+          mask=MaskKind.PAN, revealers=PII_REVEALERS, pii_field=PiiField.PAN),
+    _rule("Card", "creditLimit", C1,
+          {R.ADMIN: A.CLEAR, R.SUPERVISOR: A.CLEAR, R.AGENT: A.CLEAR, R.RISK_OFFICER: A.CLEAR,
+           R.AUDITOR: A.CLEAR, R.CUSTOMER: A.CLEAR}),
+)
+
+POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(
+    {(rule.type_name, rule.field_name): rule for rule in RULES}
+)
+REVEAL_RULES: MappingProxyType[PiiField, FieldRule] = MappingProxyType(
+    {rule.pii_field: rule for rule in RULES if rule.pii_field is not None}
+)
+
+
+def rule_for(type_name: str, field_name: str) -> FieldRule:
+    return POLICY[(type_name, field_name)]
+
+
+def revealable_fields(principal: Principal) -> list[PiiField]:
+    """The PII fields this caller may reveal (what ``Customer.revealableFields`` lists)."""
+    return [pii for pii, rule in REVEAL_RULES.items() if rule.may_reveal(principal)]

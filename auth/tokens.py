@@ -1,0 +1,181 @@
+"""RFC 9068 JWT access tokens: issued with authlib's generator, checked with its claims rules.
+
+Signing is RS256 (the algorithm RFC 9068 makes mandatory) with a key pair that comes from
+``CARDCRM_SIGNING_KEY_FILE`` in production and is generated once into ``var/keys`` in
+development. Verification accepts only RS256 and only our own keys, so ``alg: none`` and
+HS256-with-the-public-key confusion are rejected before any claim is read; then ``typ``
+``at+jwt``, ``iss``, ``aud``, ``exp``, ``iat``, ``sub``, ``client_id`` and ``jti`` are all
+required.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from authlib.oauth2.rfc9068.claims import JWTAccessTokenClaims
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
+
+from api.errors import Unauthenticated
+from auth.principal import Principal, PrincipalKind
+from auth.scopes import ROLE_SCOPES, Role, Scope, format_scopes, parse_scopes
+
+ALGORITHM = "RS256"
+ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+
+
+def load_or_create_signing_key(path: Path) -> RSAKey:
+    """Development: a 2048-bit RSA key generated on first run, readable by its owner only."""
+    if path.exists():
+        return RSAKey.import_key(path.read_bytes())
+    key = RSAKey.generate_key(2048, private=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key.as_pem(private=True))
+    return key
+
+
+def _with_kid(key: RSAKey) -> RSAKey:
+    data = key.as_dict(private=key.is_private)
+    data.setdefault("kid", key.thumbprint())
+    data["alg"] = ALGORITHM
+    data["use"] = "sig"
+    return RSAKey.import_key(data)
+
+
+@dataclass(frozen=True)
+class _Client:
+    client_id: str
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_allowed_scope(self, scope: str) -> str:
+        return scope  # already narrowed to the role's scopes by TokenService.issue
+
+
+@dataclass(frozen=True)
+class _Subject:
+    subject: str
+
+    def get_user_id(self) -> str:
+        return self.subject
+
+
+class _Generator(JWTBearerTokenGenerator):  # type: ignore[misc]
+    def __init__(self, issuer: str, audience: str, key: RSAKey) -> None:
+        super().__init__(issuer=issuer, alg=ALGORITHM)
+        self._audience = audience
+        self._key_set = KeySet([key])
+        self._extra: dict[str, Any] = {}
+
+    def get_jwks(self) -> KeySet:
+        return self._key_set
+
+    def get_audiences(self, client: Any, user: Any, scope: Any) -> str:
+        return self._audience
+
+    def get_extra_claims(self, client: Any, grant_type: Any, user: Any, scope: Any) -> dict[str, Any]:
+        return self._extra
+
+
+class TokenService:
+    """Issues and verifies access tokens for staff, customers and OAuth clients."""
+
+    def __init__(self, key: RSAKey, *, issuer: str, audience: str, default_ttl: int) -> None:
+        self.signing_key = _with_kid(key)
+        self.issuer = issuer
+        self.audience = audience
+        self.default_ttl = default_ttl
+        self._verify_keys = KeySet([self.signing_key])
+
+    def jwks(self) -> dict[str, Any]:
+        """The public keys, for ``/.well-known/jwks.json``."""
+        return {"keys": [self.signing_key.as_dict(private=False)]}
+
+    def issue(
+        self,
+        *,
+        subject: str,
+        role: Role,
+        client_id: str,
+        scopes: frozenset[Scope] | None = None,
+        branch_id: uuid.UUID | None = None,
+        username: str | None = None,
+        ttl: int | None = None,
+    ) -> str:
+        granted = ROLE_SCOPES[role] if scopes is None else scopes & ROLE_SCOPES[role]
+        generator = _Generator(self.issuer, self.audience, self.signing_key)
+        generator._extra = {"roles": [role.value]}
+        if branch_id is not None:
+            generator._extra["branch"] = str(branch_id)
+        if username is not None:
+            generator._extra["preferred_username"] = username
+        ttl = ttl or self.default_ttl
+        token = generator.generate(
+            grant_type="cardcrm",
+            client=_Client(client_id),
+            user=_Subject(subject),
+            scope=format_scopes(granted),
+            expires_in=ttl,
+            include_refresh_token=False,
+        )
+        return str(token["access_token"])
+
+    def _claims(self, token: str) -> JWTAccessTokenClaims:
+        try:
+            decoded = jwt.decode(token, self._verify_keys, algorithms=[ALGORITHM])
+        except (JoseError, ValueError) as exc:
+            raise Unauthenticated("the access token is malformed or its signature is invalid") from exc
+        if str(decoded.header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+            raise Unauthenticated("the token is not an access token (typ must be at+jwt)")
+        options = {name: {"essential": True} for name in ("exp", "sub", "client_id", "iat", "jti")}
+        options["iss"] = {"essential": True, "value": self.issuer}
+        options["aud"] = {"essential": True, "value": self.audience}
+        claims = JWTAccessTokenClaims(decoded.claims, decoded.header, options)
+        try:
+            claims.validate(leeway=30)
+        except JoseError as exc:
+            raise Unauthenticated(f"the access token was rejected: {exc.error}") from exc
+        return claims
+
+    def verify(self, token: str) -> Principal:
+        """The principal a valid token speaks for; any flaw is UNAUTHENTICATED."""
+        claims = self._claims(token)
+        try:
+            (role_name,) = claims.get("roles") or [None]
+            role = Role(role_name)
+            scopes = parse_scopes(claims.get("scope")) & ROLE_SCOPES[role]
+            branch = claims.get("branch")
+            return Principal(
+                kind=_kind_of(role, str(claims["sub"]), str(claims["client_id"])),
+                subject=str(claims["sub"]),
+                role=role,
+                scopes=scopes,
+                client_id=str(claims["client_id"]),
+                token_id=str(claims["jti"]),
+                expires_at=int(claims["exp"]),
+                branch_id=uuid.UUID(branch) if branch else None,
+                username=claims.get("preferred_username"),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Unauthenticated("the access token carries no usable role or scope") from exc
+
+
+def _kind_of(role: Role, subject: str, client_id: str) -> PrincipalKind:
+    if role is Role.CUSTOMER:
+        uuid.UUID(subject)
+        return PrincipalKind.CUSTOMER
+    if role is Role.MERCHANT:
+        return PrincipalKind.MERCHANT
+    if subject == client_id and role is not Role.ADMIN:
+        return PrincipalKind.SERVICE
+    uuid.UUID(subject)
+    return PrincipalKind.STAFF

@@ -1,0 +1,53 @@
+"""Card tiers (standard → diamond), their qualifying rules and each customer's tier history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from models.columns import code_field, created_at_field, id_field, json_list_field
+
+
+class TierCode(StrEnum):
+    STANDARD = "standard"
+    SILVER = "silver"
+    GOLD = "gold"
+    PLATINUM = "platinum"
+    DIAMOND = "diamond"
+
+
+class TierChange(StrEnum):
+    EVALUATION = "evaluation"
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+    OVERRIDE = "override"
+
+
+class Tier(SQLModel, table=True):
+    __tablename__ = "tiers"
+
+    id: uuid.UUID = id_field()
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=64)
+    rank: int = Field(unique=True)
+    min_annual_spend_cents: int = 0
+    min_transactions: int = 0
+    benefits: list[str] = json_list_field()
+    service_level_hours: int = 72
+    created_at: datetime = created_at_field()
+
+
+class TierHistory(SQLModel, table=True):
+    __tablename__ = "tier_history"
+
+    id: uuid.UUID = id_field()
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    from_tier_id: uuid.UUID | None = Field(default=None, foreign_key="tiers.id")
+    to_tier_id: uuid.UUID = Field(foreign_key="tiers.id")
+    change: str = code_field(default=TierChange.EVALUATION)
+    reason: str = Field(max_length=500)
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    created_at: datetime = created_at_field()

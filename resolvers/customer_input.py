@@ -1,0 +1,123 @@
+"""Validation of customer input: one function per rule, shared by the API and the seeder.
+
+Identifiers are normalised by ``models.identifiers`` (GB 11643 check digit, Luhn, mobile
+format); any failure becomes BAD_USER_INPUT naming the field and how to fix it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from api.errors import BadUserInput
+from models.identifiers import (
+    InvalidIdentifier,
+    normalize_email,
+    normalize_mobile,
+    normalize_name,
+    normalize_national_id,
+    normalize_pan,
+)
+
+_TIME = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
+MAX_ADDRESS = 200
+
+
+def checked(field_name: str, normalize: Callable[[str], str], value: str) -> str:
+    try:
+        return normalize(value)
+    except InvalidIdentifier as exc:
+        raise BadUserInput(f"{field_name}: {exc}", field=field_name) from exc
+
+
+def checked_address(value: str) -> str:
+    address = " ".join(value.split())
+    if not 1 <= len(address) <= MAX_ADDRESS:
+        raise BadUserInput(f"address must be 1 to {MAX_ADDRESS} characters", field="address")
+    return address
+
+
+def checked_time(field_name: str, value: str | None) -> str | None:
+    if value is not None and not _TIME.match(value):
+        raise BadUserInput(f"{field_name} must be a 24-hour time like 21:30", field=field_name)
+    return value
+
+
+def cents_of(field_name: str, amount: Decimal) -> int:
+    """Money arrives as a decimal string of yuan; it is kept as integer fen."""
+    try:
+        cents = (amount * 100).to_integral_exact()
+    except InvalidOperation as exc:
+        raise BadUserInput(f"{field_name} may have at most two decimals", field=field_name) from exc
+    if cents < 0:
+        raise BadUserInput(f"{field_name} must not be negative", field=field_name)
+    return int(cents)
+
+
+@dataclass(frozen=True)
+class Consent:
+    sms: bool = False
+    email: bool = False
+    push: bool = False
+    phone: bool = False
+    do_not_disturb_start: str | None = None
+    do_not_disturb_end: str | None = None
+    preferred_channel: str | None = None
+
+    def checked(self) -> Consent:
+        checked_time("consent.doNotDisturbStart", self.do_not_disturb_start)
+        checked_time("consent.doNotDisturbEnd", self.do_not_disturb_end)
+        return self
+
+
+@dataclass(frozen=True)
+class NewCard:
+    pan: str
+    product: str
+    credit_limit: Decimal
+
+    def checked(self, index: int) -> NewCard:
+        prefix = f"cards[{index}]"
+        return NewCard(
+            pan=checked(f"{prefix}.pan", normalize_pan, self.pan),
+            product=self.product.strip() or "UnionPay Classic",
+            credit_limit=Decimal(cents_of(f"{prefix}.creditLimit", self.credit_limit)) / 100,
+        )
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    name: str
+    birth_date: date
+    id_number: str
+    phone: str
+    gender: str = "undisclosed"
+    email: str | None = None
+    address: str | None = None
+    branch_id: object | None = None
+    tier_code: str = "standard"
+    consent: Consent = field(default_factory=Consent)
+    cards: tuple[NewCard, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def checked(self) -> NewCustomer:
+        id_number = checked("idNumber", normalize_national_id, self.id_number)
+        if id_number[6:14] != self.birth_date.strftime("%Y%m%d"):
+            raise BadUserInput("birthDate does not match the national ID number", field="birthDate")
+        return NewCustomer(
+            name=checked("name", normalize_name, self.name),
+            birth_date=self.birth_date,
+            id_number=id_number,
+            phone=checked("phone", normalize_mobile, self.phone),
+            gender=self.gender,
+            email=None if self.email is None else checked("email", normalize_email, self.email),
+            address=None if self.address is None else checked_address(self.address),
+            branch_id=self.branch_id,
+            tier_code=self.tier_code,
+            consent=self.consent.checked(),
+            cards=tuple(card.checked(i) for i, card in enumerate(self.cards)),
+            tags=self.tags,
+        )

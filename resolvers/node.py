@@ -1,0 +1,43 @@
+"""``node(id:)``: a global ID resolved through the same scoping as the type's own query."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from api.context import RequestDatabase
+from api.errors import NotFound
+from auth.principal import Principal
+from models.card import Card
+from models.customer import Customer
+from models.organisation import Branch
+from models.tier import Tier
+from resolvers.customer import get_customer
+from resolvers.scoping import customer_scope
+
+
+async def card_in_scope(db: RequestDatabase, principal: Principal, card_id: uuid.UUID) -> Card:
+    """A card is visible exactly when its customer is."""
+    rows = await db.scalars(
+        select(Card).join(Customer, Customer.id == Card.customer_id)  # type: ignore[arg-type]
+        .where(Card.id == card_id, customer_scope(principal))
+    )
+    if not rows:
+        raise NotFound("no card with this id is visible to you")
+    card: Card = rows[0]
+    return card
+
+
+async def load_node(db: RequestDatabase, principal: Principal, type_name: str, raw_id: uuid.UUID) -> object:
+    if type_name == "Customer":
+        return await get_customer(db=db, principal=principal, customer_id=raw_id)
+    if type_name == "Card":
+        return await card_in_scope(db, principal, raw_id)
+    model = {"Tier": Tier, "Branch": Branch}.get(type_name)
+    if model is None or not principal.is_staff and model is Branch:
+        raise NotFound("no object with this id is visible to you")
+    row = (await db.scalars(select(model).where(model.id == raw_id)))  # type: ignore[attr-defined]
+    if not row:
+        raise NotFound("no object with this id is visible to you")
+    return row[0]

@@ -1,0 +1,83 @@
+"""The GraphQL schema: each domain module contributes its types and root fields; this module
+composes Query and Mutation and builds the strawberry Schema."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy import select
+from strawberry.tools import merge_types
+
+from api.context import Info
+from api.errors import NotFound
+from api.error_handling import ErrorCodesExtension
+from models.card import Card as CardRow
+from models.customer import Customer as CustomerRow
+from models.organisation import Branch as BranchRow
+from models.tier import Tier as TierRow
+from resolvers.node import load_node
+from schema.audit import AuditEntry, AuditQuery
+from schema.card import Card
+from schema.customer import Customer
+from schema.customer_operations import CustomerMutation, CustomerQuery
+from schema.organisation import Branch, Viewer
+from schema.relay import Node, from_global_id, to_global_id
+from schema.tier import Tier
+
+
+def _as_node(row: object) -> Node:
+    if isinstance(row, CustomerRow):
+        return Customer.from_row(row)
+    if isinstance(row, CardRow):
+        return Card.from_row(row)
+    if isinstance(row, TierRow):
+        return Tier.from_row(row)
+    if isinstance(row, BranchRow):
+        return Branch.from_row(row)
+    raise NotFound("no object with this id is visible to you")
+
+
+@strawberry.type
+class CoreQuery:
+    @strawberry.field(description="Any object by its global ID, within your scope.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, raw_id = from_global_id(id)
+        try:
+            key = uuid.UUID(raw_id)
+        except ValueError as exc:
+            raise NotFound("no object with this id is visible to you") from exc
+        return _as_node(await load_node(info.context.db, info.context.principal, type_name, key))
+
+    @strawberry.field(description="The signed-in staff user.")
+    def viewer(self, info: Info) -> Viewer | None:
+        principal = info.context.principal
+        principal.require_staff()
+        return Viewer(
+            id=strawberry.ID(principal.subject), username=principal.username, role=principal.role,
+            scopes=sorted(principal.scopes),
+            branch_id=to_global_id("Branch", principal.branch_id) if principal.branch_id else None,
+        )
+
+    @strawberry.field(description="All card tiers, lowest rank first.")
+    async def tiers(self, info: Info) -> list[Tier]:
+        rows = await info.context.db.scalars(select(TierRow).order_by(TierRow.rank))
+        return [Tier.from_row(row) for row in rows]
+
+
+Query = merge_types("Query", (CoreQuery, CustomerQuery, AuditQuery))
+Mutation = merge_types("Mutation", (CustomerMutation,))
+
+class CardcrmSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Silenced: ``ErrorCodesExtension`` logs the unexpected ones, without stack or PII."""
+
+
+schema = CardcrmSchema(
+    query=Query,
+    mutation=Mutation,
+    types=[Customer, Card, Tier, Branch, AuditEntry],
+    extensions=[ErrorCodesExtension],
+)

@@ -1,0 +1,43 @@
+"""Cards: the PAN is C2 (masked per role), the credit limit C1."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+
+from api.context import Info
+from models.card import Card as CardRow
+from models.card import CardStatus as CardStatusValues
+from models.sealing import open_field
+from schema.policy_field import sensitive_field
+from schema.relay import Node, to_global_id
+
+CardStatus = strawberry.enum(CardStatusValues)
+
+
+@strawberry.type(description="A credit card. Only the sealed PAN, its BIN and last 4 are kept.")
+class Card(Node):
+    last4: str
+    product: str
+    status: CardStatus
+    issued_at: datetime | None
+    activated_at: datetime | None
+    _row: strawberry.Private[CardRow]
+
+    @sensitive_field("Card", "pan")
+    def pan(self, info: Info) -> str | None:
+        return open_field(info.context.key_ring, self._row, "pan")
+
+    @sensitive_field("Card", "creditLimit")
+    def credit_limit(self) -> Decimal | None:
+        return Decimal(self._row.credit_limit_cents) / 100
+
+    @classmethod
+    def from_row(cls, row: CardRow) -> Card:
+        return cls(
+            id=to_global_id("Card", row.id), last4=row.last4, product=row.product,
+            status=CardStatusValues(row.status), issued_at=row.issued_at,
+            activated_at=row.activated_at, _row=row,
+        )

@@ -1,0 +1,154 @@
+"""The Customer type, its queries and its mutations (thin: each field calls resolvers/)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from api.context import Info
+from auth.policy import revealable_fields
+from models.customer import Customer as CustomerRow
+from models.customer import Gender as GenderValues
+from models.customer import LifecycleStage as LifecycleStageValues
+from models.customer import RiskGrade as RiskGradeValues
+from models.sealing import open_field
+from resolvers.customer_input import Consent as ConsentData
+from schema.card import Card
+from schema.common import PiiField
+from schema.organisation import Branch
+from schema.policy_field import sensitive_field
+from schema.relay import Node, to_global_id
+from schema.tier import Tier, TierCode
+
+Gender = strawberry.enum(GenderValues)
+LifecycleStage = strawberry.enum(LifecycleStageValues)
+RiskGrade = strawberry.enum(RiskGradeValues)
+
+
+@strawberry.type(description="Marketing consent per channel and the do-not-disturb window.")
+class Consent:
+    sms: bool
+    email: bool
+    push: bool
+    phone: bool
+    do_not_disturb_start: str | None
+    do_not_disturb_end: str | None
+    preferred_channel: str | None
+
+
+@strawberry.type(description="A cardholder. C2 fields are sealed at rest and masked per role.")
+class Customer(Node):
+    gender: Gender
+    lifecycle_stage: LifecycleStage
+    consent: Consent
+    tags: list[str]
+    segments: list[str]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    _row: strawberry.Private[CustomerRow]
+
+    def _open(self, info: Info, field: str) -> str | None:
+        return open_field(info.context.key_ring, self._row, field)
+
+    @sensitive_field("Customer", "name")
+    def name(self, info: Info) -> str | None:
+        return self._open(info, "name")
+
+    @sensitive_field("Customer", "birthDate")
+    def birth_date(self, info: Info) -> str | None:
+        return self._open(info, "birth_date")
+
+    @sensitive_field("Customer", "idNumber")
+    def id_number(self, info: Info) -> str | None:
+        return self._open(info, "id_number")
+
+    @sensitive_field("Customer", "phone")
+    def phone(self, info: Info) -> str | None:
+        return self._open(info, "phone")
+
+    @sensitive_field("Customer", "email")
+    def email(self, info: Info) -> str | None:
+        return self._open(info, "email")
+
+    @sensitive_field("Customer", "address")
+    def address(self, info: Info) -> str | None:
+        return self._open(info, "address")
+
+    @sensitive_field("Customer", "riskGrade")
+    def risk_grade(self) -> RiskGrade | None:
+        return RiskGradeValues(self._row.risk_grade)
+
+    @sensitive_field("Customer", "creditScore")
+    def credit_score(self) -> int | None:
+        return self._row.credit_score
+
+    @strawberry.field(description="The customer's branch.")
+    async def branch(self, info: Info) -> Branch:
+        row = await info.context.loaders.branch_by_id.load(self._row.branch_id)
+        assert row is not None
+        return Branch.from_row(row)
+
+    @strawberry.field(description="The customer's current tier.")
+    async def tier(self, info: Info) -> Tier:
+        row = await info.context.loaders.tier_by_id.load(self._row.tier_id)
+        assert row is not None
+        return Tier.from_row(row)
+
+    @strawberry.field(description="The customer's cards, oldest first.")
+    async def cards(self, info: Info) -> list[Card]:
+        rows = await info.context.loaders.cards_by_customer_id.load(self._row.id)
+        return [Card.from_row(row) for row in rows]
+
+    @strawberry.field(description="The PII fields the caller may reveal on this customer.")
+    def revealable_fields(self, info: Info) -> list[PiiField]:
+        return revealable_fields(info.context.principal)
+
+    @classmethod
+    def from_row(cls, row: CustomerRow) -> Customer:
+        return cls(
+            id=to_global_id("Customer", row.id),
+            gender=GenderValues(row.gender),
+            lifecycle_stage=LifecycleStageValues(row.lifecycle_stage),
+            consent=Consent(
+                sms=row.consent_sms, email=row.consent_email, push=row.consent_push,
+                phone=row.consent_phone, do_not_disturb_start=row.do_not_disturb_start,
+                do_not_disturb_end=row.do_not_disturb_end, preferred_channel=row.preferred_channel,
+            ),
+            tags=list(row.tags),
+            segments=list(row.segments),
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            _row=row,
+        )
+
+
+@strawberry.input
+class CustomerFilter:
+    branch_id: strawberry.ID | None = None
+    tier: TierCode | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    risk_grade: RiskGrade | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@strawberry.input(description="Consent per channel; times are 24-hour HH:MM.")
+class ConsentInput:
+    sms: bool = False
+    email: bool = False
+    push: bool = False
+    phone: bool = False
+    do_not_disturb_start: str | None = None
+    do_not_disturb_end: str | None = None
+    preferred_channel: str | None = None
+
+    def to_data(self) -> ConsentData:
+        return ConsentData(
+            sms=self.sms, email=self.email, push=self.push, phone=self.phone,
+            do_not_disturb_start=self.do_not_disturb_start,
+            do_not_disturb_end=self.do_not_disturb_end, preferred_channel=self.preferred_channel,
+        )
+

@@ -1,0 +1,28 @@
+"""Branches and the signed-in staff user (``viewer``)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from models.organisation import Branch as BranchRow
+from schema.common import Role
+from schema.relay import Node, to_global_id
+
+
+@strawberry.type(description="A bank branch; staff below admin see only their branch's customers.")
+class Branch(Node):
+    code: str
+    name: str
+
+    @classmethod
+    def from_row(cls, row: BranchRow) -> Branch:
+        return cls(id=to_global_id("Branch", row.id), code=row.code, name=row.name)
+
+
+@strawberry.type(description="The signed-in staff user, as their token describes them.")
+class Viewer:
+    id: strawberry.ID
+    username: str | None
+    role: Role
+    scopes: list[str]
+    branch_id: strawberry.ID | None

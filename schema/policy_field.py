@@ -1,0 +1,43 @@
+"""The one field extension that applies ``auth.policy`` to a sensitive field.
+
+Sensitive fields are declared with ``sensitive_field(type, field)``: the field's SDL
+description is printed from the policy table, and on every resolution the caller's access
+decides: DENIED raises FORBIDDEN at the field's path (null there, the rest of the response
+still arrives) *before* the resolver runs, so nothing is decrypted; MASKED/STRICT_MASKED
+mask the resolved value; CLEAR passes it through. The extension is synchronous and sits only
+on sensitive fields, to keep GraphQL's per-field cost low.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import FieldExtension
+from strawberry.extensions.field_extension import SyncExtensionResolver
+
+from api.errors import Forbidden
+from auth.masking import mask
+from auth.policy import Access, FieldRule, rule_for
+
+
+class PolicyExtension(FieldExtension):
+    def __init__(self, rule: FieldRule) -> None:
+        self.rule = rule
+
+    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
+        access = self.rule.access_for(info.context.principal)
+        if access is Access.DENIED:
+            raise Forbidden(
+                f"{self.rule.type_name}.{self.rule.field_name} is not visible to this caller"
+            )
+        value = next_(source, info, **kwargs)
+        if value is None or access is Access.CLEAR or self.rule.mask is None:
+            return value
+        return mask(self.rule.mask, str(value), strict=access is Access.STRICT_MASKED)
+
+
+def sensitive_field(type_name: str, field_name: str) -> Any:
+    """``strawberry.field`` for a field listed in the policy table."""
+    rule = rule_for(type_name, field_name)
+    return strawberry.field(description=rule.describe(), extensions=[PolicyExtension(rule)])

@@ -1,0 +1,85 @@
+"""Relay building blocks: the Node interface, global IDs and cursor connections (SPEC §4)."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+import strawberry
+
+from api.errors import BadUserInput
+from resolvers.pagination import Page
+
+NodeT = TypeVar("NodeT")
+RowT = TypeVar("RowT")
+
+
+def to_global_id(type_name: str, raw_id: object) -> strawberry.ID:
+    return strawberry.ID(base64.b64encode(f"{type_name}:{raw_id}".encode()).decode())
+
+
+def from_global_id(global_id: str, *, field: str = "id") -> tuple[str, str]:
+    try:
+        type_name, raw_id = base64.b64decode(global_id.encode(), validate=True).decode().split(":", 1)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadUserInput(f"`{field}` is not an ID this API issued", field=field) from exc
+    return type_name, raw_id
+
+
+def uuid_of(global_id: str, expected_type: str, *, field: str = "id") -> uuid.UUID:
+    """The UUID inside a global ID of the expected type; anything else is BAD_USER_INPUT."""
+    type_name, raw_id = from_global_id(global_id, field=field)
+    if type_name != expected_type:
+        raise BadUserInput(f"`{field}` must be a {expected_type} ID", field=field)
+    try:
+        return uuid.UUID(raw_id)
+    except ValueError as exc:
+        raise BadUserInput(f"`{field}` is not an ID this API issued", field=field) from exc
+
+
+@strawberry.interface(description="An object with a globally unique ID (Relay).")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="All matching records in the caller's scope (one COUNT query).")
+    async def total_count(self) -> int:
+        return await self._count()
+
+    @classmethod
+    def build(
+        cls,
+        page: Page[RowT],
+        to_node: Callable[[RowT], NodeT],
+        count: Callable[[], Awaitable[int]],
+    ) -> Connection[NodeT]:
+        edges = [Edge(cursor=cursor, node=to_node(row)) for cursor, row in page.rows]
+        info = PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+        return cls(edges=edges, page_info=info, _count=count)

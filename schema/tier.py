@@ -1,0 +1,27 @@
+"""Card tiers (standard → diamond)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from models.tier import Tier as TierRow
+from models.tier import TierCode as TierCodeValues
+from schema.relay import Node, to_global_id
+
+TierCode = strawberry.enum(TierCodeValues)
+
+
+@strawberry.type(description="A card tier with its benefits and service level.")
+class Tier(Node):
+    code: TierCode
+    name: str
+    rank: int
+    benefits: list[str]
+    service_level_hours: int
+
+    @classmethod
+    def from_row(cls, row: TierRow) -> Tier:
+        return cls(
+            id=to_global_id("Tier", row.id), code=TierCodeValues(row.code), name=row.name,
+            rank=row.rank, benefits=list(row.benefits), service_level_hours=row.service_level_hours,
+        )
