@@ -69,12 +69,21 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
 
 
 class Database:
-    """One engine and its session factory, shared by the whole process."""
+    """One engine and its session factory, shared by the whole process.
+
+    ``statements_executed`` counts every SQL statement this engine ran; tests read it around
+    one request to assert a query's statement count, and metrics can export it.
+    """
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size, echo=echo)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.statements_executed = 0
+        event.listen(self.engine.sync_engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_: Any) -> None:
+        self.statements_executed += 1
 
     @property
     def is_sqlite(self) -> bool:

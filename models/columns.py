@@ -67,7 +67,7 @@ def timestamp_field(*, nullable: bool = True, index: bool = False) -> Any:
 
 def code_field(length: int = 32, *, default: str | None = None, index: bool = False) -> Any:
     """A short enum-like string; stored as VARCHAR so adding a value needs no type migration."""
-    return Field(default=default, sa_type=String(length), nullable=default is not None, index=index)
+    return Field(default=default, sa_type=String(length), nullable=default is None, index=index)
 
 
 def json_list_field() -> Any:

@@ -1,0 +1,146 @@
+"""The test world: a real database (a SQLite file, or a fresh PostgreSQL database when
+``CARDCRM_TEST_DATABASE=postgresql``), migrated with Alembic, seeded through the service
+layer, and the real ASGI app served by uvicorn on a loopback port, reached over HTTP.
+
+When ``CARDCRM_FORBID_SKIPS=1`` (CI) a skipped test fails instead: CI has every service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+import migrations
+from api.app import create_app
+from api.settings import Environment, Settings
+from api.state import AppState
+from auth.scopes import Role, Scope
+from models.organisation import Branch, StaffUser
+from tests.support import World, build_world, postgres_admin_url
+
+DEMO_CUSTOMERS = 30
+DEMO_SEED = 7
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    if os.environ.get("CARDCRM_FORBID_SKIPS") == "1" and call.excinfo is not None:
+        if call.excinfo.errisinstance(pytest.skip.Exception):
+            reason = str(call.excinfo.value)
+            call.excinfo = None  # type: ignore[assignment]
+            raise AssertionError(f"skipped in CI, where nothing may skip: {reason}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    backend = os.environ.get("CARDCRM_TEST_DATABASE", "sqlite")
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'cardcrm-test.db'}"
+        return
+    admin_url = postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("PostgreSQL is not reachable (set TEST_DATABASE_URL or start it)")
+    from tests.support import create_postgres_database, drop_postgres_database
+
+    name = f"cardcrm_test_{uuid.uuid4().hex[:10]}"
+    url = create_postgres_database(admin_url, name)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(admin_url, name)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    var_dir = tmp_path_factory.mktemp("var")
+    return Settings(
+        environment=Environment.TEST,
+        var_dir=var_dir,
+        database_url=database_url,
+        master_key=base64.b64encode(os.urandom(32)).decode(),
+        signing_key_file=Path(var_dir) / "signing-key.pem",
+        login_lockout_seconds=60,
+    )
+
+
+@dataclass
+class Server:
+    base_url: str
+    state: AppState
+    client: httpx.AsyncClient
+
+    async def graphql(self, query: str, variables: dict[str, Any] | None = None, *,
+                      token: str | None = None, headers: dict[str, str] | None = None) -> Any:
+        response = await self.post(query, variables, token=token, headers=headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None, *,
+                   token: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        all_headers = dict(headers or {})
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
+        return await self.client.post("/graphql", json={"query": query, "variables": variables or {}},
+                                      headers=all_headers)
+
+    async def count_statements(self, query: str, variables: dict[str, Any] | None = None, *,
+                               token: str) -> tuple[Any, int]:
+        before = self.state.database.statements_executed
+        body = await self.graphql(query, variables, token=token)
+        return body, self.state.database.statements_executed - before
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings) -> AsyncIterator[Server]:
+    await asyncio.to_thread(migrations.upgrade, settings.sqlalchemy_url)
+    app = create_app(settings)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve())
+    while not uv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    base_url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        yield Server(base_url, app.state.cardcrm, client)
+    uv.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+async def world(server: Server) -> World:
+    return await build_world(server.state, customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
+
+
+def staff_token(server: Server, world: World, username: str, scopes: frozenset[Scope] | None = None) -> str:
+    user = world.staff[username]
+    return server.state.tokens.issue(
+        subject=str(user.id), role=Role(user.role), client_id="cardcrm-console",
+        scopes=scopes, branch_id=user.branch_id, username=user.username,
+    )
+
+
+def customer_token(server: Server, customer_id: uuid.UUID) -> str:
+    return server.state.tokens.issue(subject=str(customer_id), role=Role.CUSTOMER, client_id="cardcrm-mobile")
+
+
+__all__ = ["Branch", "Server", "StaffUser", "World", "customer_token", "select", "staff_token"]

@@ -1,0 +1,120 @@
+"""Builders for the test world, made through the service layer like real data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from api.demo import seed_demo
+from api.state import AppState
+from models.customer import Customer
+from models.organisation import Branch, StaffUser
+from models.tier import Tier
+from resolvers.customer import new_customer_rows
+from resolvers.customer_input import Consent, NewCard, NewCustomer
+
+
+@dataclass(frozen=True)
+class KnownCustomer:
+    """A customer whose clear values the tests know, to compare masked output with."""
+
+    id: uuid.UUID
+    data: NewCustomer
+    card_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+@dataclass
+class World:
+    staff: dict[str, StaffUser]
+    branches: dict[str, Branch]
+    alice: KnownCustomer  # branch A (BJ-CY): demo-agent's branch
+    bob: KnownCustomer  # branch B (SH-PD): demo-agent-b's branch
+    password: str
+
+
+ALICE = NewCustomer(
+    name="张三丰", birth_date=date(1990, 3, 7), id_number="110101199003071233",
+    phone="13812345678", gender="male", email="zhangsan@example.com",
+    address="北京市朝阳区建国路88号", consent=Consent(sms=True, email=True),
+    cards=(NewCard(pan="6228480012345671", product="UnionPay Gold", credit_limit=Decimal("50000.00")),),
+)
+BOB = NewCustomer(
+    name="李四", birth_date=date(1985, 12, 1), id_number="310115198512010018",
+    phone="13912345678", gender="male", email="lisi@example.com",
+    address="上海市浦东新区世纪大道100号",
+    cards=(NewCard(pan="6225880012345675", product="UnionPay Classic", credit_limit=Decimal("20000.00")),),
+)
+
+
+async def _add_known(state: AppState, data: NewCustomer, branch: Branch, tier: Tier) -> KnownCustomer:
+    async with state.database.session() as session:
+        row, cards = new_customer_rows(state.key_ring, data.checked(), branch_id=branch.id, tier_id=tier.id)
+        session.add(row)
+        await session.flush()
+        session.add_all(cards)
+        await session.commit()
+        return KnownCustomer(row.id, data.checked(), [card.id for card in cards])
+
+
+async def build_world(state: AppState, *, customers: int, seed: int) -> World:
+    async with state.database.session() as session:
+        result = await seed_demo(session, state.key_ring, customers=customers, seed=seed)
+        assert result.staff_password is not None, "the test database was not empty"
+        staff = {u.username: u for u in (await session.scalars(select(StaffUser))).all()}
+        branches = {b.code: b for b in (await session.scalars(select(Branch))).all()}
+        gold = (await session.scalars(select(Tier).where(Tier.code == "gold"))).one()
+    alice = await _add_known(state, ALICE, branches["BJ-CY"], gold)
+    bob = await _add_known(state, BOB, branches["SH-PD"], gold)
+    return World(staff, branches, alice, bob, result.staff_password)
+
+
+async def customer_count(state: AppState) -> int:
+    from sqlalchemy import func
+
+    async with state.database.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(Customer)) or 0)
+
+
+def postgres_admin_url() -> str | None:
+    """The maintenance URL of the PostgreSQL server to test against, if it answers."""
+    url = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        import psycopg2
+
+        psycopg2.connect(_sync_dsn(url), connect_timeout=3).close()
+    except Exception:
+        return None
+    return url
+
+
+def _sync_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_postgres_database(admin_url: str, name: str) -> str:
+    import psycopg2
+
+    connection = psycopg2.connect(_sync_dsn(admin_url))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    return make_url(admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(
+        hide_password=False
+    )
+
+
+def drop_postgres_database(admin_url: str, name: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(_sync_dsn(admin_url))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    connection.close()
