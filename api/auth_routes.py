@@ -22,8 +22,12 @@ async def _json_fields(request: Request, *names: str) -> dict[str, str] | Respon
         body: Any = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         body = None
-    if not isinstance(body, dict) or not all(isinstance(body.get(n), str) and body[n] for n in names):
-        return error_response(400, ErrorCode.BAD_USER_INPUT, f"send a JSON object with {', '.join(names)}")
+    if not isinstance(body, dict) or not all(
+        isinstance(body.get(n), str) and body[n] for n in names
+    ):
+        return error_response(
+            400, ErrorCode.BAD_USER_INPUT, f"send a JSON object with {', '.join(names)}"
+        )
     return {name: body[name] for name in names}
 
 
@@ -49,7 +53,9 @@ async def refresh(request: Request) -> Response:
     state: AppState = request.app.state.cardcrm
     async with state.database.session() as session:
         try:
-            pair = await login_service.refresh(session, state.tokens, state.settings, fields["refresh_token"])
+            pair = await login_service.refresh(
+                session, state.tokens, state.settings, fields["refresh_token"]
+            )
         except Unauthenticated as exc:
             return error_response(401, ErrorCode.UNAUTHENTICATED, exc.message)
     return OrjsonResponse(pair.as_json(), headers=NO_STORE)

@@ -37,7 +37,9 @@ class RequestDatabase:
         self._session = session
         self._gate = asyncio.Lock()
 
-    async def execute(self, statement: Executable, params: dict[str, Any] | None = None) -> Result[Any]:
+    async def execute(
+        self, statement: Executable, params: dict[str, Any] | None = None
+    ) -> Result[Any]:
         async with self._gate:
             return await self._session.execute(statement, params)
 

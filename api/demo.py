@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
 from auth.passwords import hash_password
 from auth.scopes import Role
@@ -32,8 +33,24 @@ TIERS = (
     (TierCode.STANDARD, "标准卡 Standard", 1, 0, 0, 72, ["积分 1x"]),
     (TierCode.SILVER, "银卡 Silver", 2, 50_000, 24, 48, ["积分 1.2x", "生日礼遇"]),
     (TierCode.GOLD, "金卡 Gold", 3, 150_000, 60, 24, ["积分 1.5x", "机场贵宾厅 2 次/年"]),
-    (TierCode.PLATINUM, "白金卡 Platinum", 4, 500_000, 120, 12, ["积分 2x", "专属客户经理", "贵宾厅不限次"]),
-    (TierCode.DIAMOND, "钻石卡 Diamond", 5, 1_500_000, 200, 4, ["积分 3x", "私人银行服务", "高尔夫礼遇"]),
+    (
+        TierCode.PLATINUM,
+        "白金卡 Platinum",
+        4,
+        500_000,
+        120,
+        12,
+        ["积分 2x", "专属客户经理", "贵宾厅不限次"],
+    ),
+    (
+        TierCode.DIAMOND,
+        "钻石卡 Diamond",
+        5,
+        1_500_000,
+        200,
+        4,
+        ["积分 3x", "私人银行服务", "高尔夫礼遇"],
+    ),
 )
 BRANCHES = (("BJ-CY", "北京朝阳支行"), ("SH-PD", "上海浦东支行"))
 DEMO_STAFF = (
@@ -61,49 +78,77 @@ async def is_seeded(session: AsyncSession) -> bool:
 
 async def _reference_rows(session: AsyncSession, password: str) -> tuple[list[Tier], list[Branch]]:
     tiers = [
-        Tier(code=code, name=name, rank=rank, min_annual_spend_cents=spend * 100,
-             min_transactions=count, service_level_hours=hours, benefits=benefits)
+        Tier(
+            code=code,
+            name=name,
+            rank=rank,
+            min_annual_spend_cents=spend * 100,
+            min_transactions=count,
+            service_level_hours=hours,
+            benefits=benefits,
+        )
         for code, name, rank, spend, count, hours, benefits in TIERS
     ]
     branches = [Branch(code=code, name=name) for code, name in BRANCHES]
     session.add_all([*tiers, *branches])
     password_hash = await hash_password(password)
-    session.add_all([
-        StaffUser(username=username, display_name=display, role=role,
-                  branch_id=branches[index].id if index is not None else None,
-                  password_hash=password_hash)
-        for username, display, role, index in DEMO_STAFF
-    ])
+    session.add_all(
+        [
+            StaffUser(
+                username=username,
+                display_name=display,
+                role=role,
+                branch_id=branches[index].id if index is not None else None,
+                password_hash=password_hash,
+            )
+            for username, display, role, index in DEMO_STAFF
+        ]
+    )
     await session.flush()
     return tiers, branches
 
 
 def _customer_input(person: DemoPerson, rng: random.Random) -> NewCustomer:
     consent = Consent(
-        sms=rng.random() < 0.7, email=rng.random() < 0.5, push=rng.random() < 0.6,
+        sms=rng.random() < 0.7,
+        email=rng.random() < 0.5,
+        push=rng.random() < 0.6,
         phone=rng.random() < 0.4,
         do_not_disturb_start="22:00" if rng.random() < 0.5 else None,
         do_not_disturb_end="08:00" if rng.random() < 0.5 else None,
         preferred_channel=rng.choice(["sms", "push", "email", "phone"]),
     )
     cards = tuple(
-        NewCard(pan=pan, product=rng.choice(_PRODUCTS),
-                credit_limit=Decimal(rng.choice([10_000, 20_000, 50_000, 80_000, 150_000])))
+        NewCard(
+            pan=pan,
+            product=rng.choice(_PRODUCTS),
+            credit_limit=Decimal(rng.choice([10_000, 20_000, 50_000, 80_000, 150_000])),
+        )
         for pan in person.pans
     )
     return NewCustomer(
-        name=person.name, birth_date=person.birth_date, id_number=person.national_id,
-        phone=person.phone, gender=person.gender, email=person.email, address=person.address,
-        consent=consent, cards=cards,
+        name=person.name,
+        birth_date=person.birth_date,
+        id_number=person.national_id,
+        phone=person.phone,
+        gender=person.gender,
+        email=person.email,
+        address=person.address,
+        consent=consent,
+        cards=cards,
     )
 
 
-def _demo_customer(ring: KeyRing, person: DemoPerson, rng: random.Random, tiers: list[Tier],
-                   branches: list[Branch]) -> tuple[Customer, list[Card]]:
+def _demo_customer(
+    ring: KeyRing, person: DemoPerson, rng: random.Random, tiers: list[Tier], branches: list[Branch]
+) -> tuple[Customer, list[Card]]:
     data = _customer_input(person, rng).checked()
     tier = rng.choices(tiers, weights=_TIER_WEIGHTS)[0]
     row, cards = new_customer_rows(
-        ring, data, branch_id=rng.choice(branches).id, tier_id=tier.id,
+        ring,
+        data,
+        branch_id=rng.choice(branches).id,
+        tier_id=tier.id,
         new_id=lambda: uuid.UUID(int=rng.getrandbits(128), version=4),
     )
     created = datetime.combine(REFERENCE_DATE, datetime.min.time(), UTC) - timedelta(
@@ -118,13 +163,15 @@ def _demo_customer(ring: KeyRing, person: DemoPerson, rng: random.Random, tiers:
     return row, cards
 
 
-async def seed_demo(session: AsyncSession, ring: KeyRing, *, customers: int, seed: int) -> SeedResult:
+async def seed_demo(
+    session: AsyncSession, ring: KeyRing, *, customers: int, seed: int
+) -> SeedResult:
     """Creates the demo world on an empty database (refuses to mix with existing data)."""
     if await is_seeded(session):
         return SeedResult(customers=0, staff_password=None)
     password = secrets.token_urlsafe(12)
     tiers, branches = await _reference_rows(session, password)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     people = generate_people(customers, seed)
     for start in range(0, len(people), 500):
         built = [_demo_customer(ring, p, rng, tiers, branches) for p in people[start : start + 500]]
@@ -134,4 +181,3 @@ async def seed_demo(session: AsyncSession, ring: KeyRing, *, customers: int, see
         await session.flush()
     await session.commit()
     return SeedResult(customers=len(people), staff_password=password)
-

@@ -28,8 +28,12 @@ def _with_code(error: GraphQLError, code: ErrorCode, message: str | None = None)
         extensions["field"] = original.field
     return GraphQLError(
         message if message is not None else error.message,
-        nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
-        original_error=None, extensions=extensions,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=None,
+        extensions=extensions,
     )
 
 
@@ -38,12 +42,16 @@ def coded_error(error: GraphQLError) -> GraphQLError:
     if isinstance(original, DomainError):
         return _with_code(error, original.code, original.message)
     if original is None:
-        code = (error.extensions or {}).get("code")
-        known = ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.BAD_USER_INPUT
+        code = str((error.extensions or {}).get("code"))
+        known = (
+            ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.BAD_USER_INPUT
+        )
         return _with_code(error, known)
     logger.error(
         "unexpected %s at %s (request %s)",
-        type(original).__name__, error.path, current_request_id(),
+        type(original).__name__,
+        error.path,
+        current_request_id(),
     )
     return _with_code(error, ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE)
 

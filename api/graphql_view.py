@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException
 
 from api.context import Context, RequestDatabase
 from api.errors import ErrorCode, Unauthenticated
@@ -23,7 +23,6 @@ from api.middleware import current_request_id
 from api.responses import error_response
 from api.state import AppState
 from auth.principal import Principal
-
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -57,8 +56,12 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         try:
             principal = state.tokens.verify(bearer_token(request.headers.get("authorization")))
         except Unauthenticated as exc:
-            return error_response(401, ErrorCode.UNAUTHENTICATED, exc.message,
-                                  headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return error_response(
+                401,
+                ErrorCode.UNAUTHENTICATED,
+                exc.message,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         async with state.database.session() as session:
             request.state.principal = principal
             request.state.db = RequestDatabase(session)

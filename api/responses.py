@@ -19,6 +19,15 @@ class OrjsonResponse(Response):
         return orjson.dumps(content)
 
 
-def error_response(status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code.value, "requestId": current_request_id()}}]}
+def error_response(
+    status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    body = {
+        "errors": [
+            {
+                "message": message,
+                "extensions": {"code": code.value, "requestId": current_request_id()},
+            }
+        ]
+    }
     return OrjsonResponse(body, status_code=status, headers=headers)

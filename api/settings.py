@@ -15,9 +15,6 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
@@ -32,7 +29,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARDCRM_", extra="ignore")
 
     environment: Environment = Environment.DEVELOPMENT
-    var_dir: Path = PROJECT_ROOT / "var"
+    # Development keys and the embedded SQLite file; relative to the working directory.
+    var_dir: Path = Path("var")
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "CARDCRM_DATABASE_URL")
@@ -81,7 +79,8 @@ class Settings(BaseSettings):
             missing.append("DATABASE_URL")
         if missing:
             raise SettingsError(
-                "production needs " + ", ".join(missing)
+                "production needs "
+                + ", ".join(missing)
                 + "; development keys are never used outside development"
             )
         return self
@@ -98,7 +97,7 @@ class Settings(BaseSettings):
         url = self.database_url
         for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
             if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix):]
+                return "postgresql+asyncpg://" + url[len(prefix) :]
         return url
 
     @property

@@ -47,4 +47,6 @@ async def build_state(settings: Settings, *, check_migrations: bool = True) -> A
     except BaseException:
         await database.dispose()
         raise
-    return AppState(settings=settings, database=database, key_ring=ring, tokens=token_service(settings))
+    return AppState(
+        settings=settings, database=database, key_ring=ring, tokens=token_service(settings)
+    )

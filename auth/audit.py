@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from models.audit import AuditEntry
 from models.columns import utcnow
@@ -64,7 +65,9 @@ def _canonical(seq: int, event: AuditEvent, created_at: datetime) -> bytes:
 
 
 def chain_hash(prev_hash: str, seq: int, event: AuditEvent, created_at: datetime) -> str:
-    return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(seq, event, created_at)).hexdigest()
+    return hashlib.sha256(
+        prev_hash.encode() + b"\n" + _canonical(seq, event, created_at)
+    ).hexdigest()
 
 
 def _event_of(entry: AuditEntry) -> AuditEvent:
@@ -84,7 +87,9 @@ def _event_of(entry: AuditEntry) -> AuditEvent:
 
 async def _append(session: AsyncSession, event: AuditEvent) -> AuditEntry:
     head = (
-        await session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))
+        await session.execute(
+            select(AuditEntry.seq, AuditEntry.hash).order_by(col(AuditEntry.seq).desc()).limit(1)
+        )
     ).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     created_at = utcnow()
@@ -112,8 +117,10 @@ async def _append(session: AsyncSession, event: AuditEvent) -> AuditEntry:
 async def chain_lock(session: AsyncSession) -> AsyncIterator[None]:
     """Serialises audit appends; hold it from the checks an audited action makes (e.g. a rate
     limit counted from the log) until the commit, so concurrent requests cannot both pass."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY}
+        )
         yield
     else:
         async with _sqlite_append_lock:
@@ -152,7 +159,9 @@ class VerifyReport:
 
 
 async def _entries_in_order(session: AsyncSession, batch: int = 1000) -> AsyncIterator[AuditEntry]:
-    result = await session.stream_scalars(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch))
+    result = await session.stream_scalars(
+        select(AuditEntry).order_by(col(AuditEntry.seq)).execution_options(yield_per=batch)
+    )
     async for entry in result:
         yield entry
 
@@ -164,7 +173,9 @@ async def verify(session: AsyncSession) -> VerifyReport:
     async for entry in _entries_in_order(session):
         report.entries += 1
         if entry.seq != expected_seq:
-            report.problems.append(f"entry {entry.seq}: expected position {expected_seq} (entry removed?)")
+            report.problems.append(
+                f"entry {entry.seq}: expected position {expected_seq} (entry removed?)"
+            )
         if entry.prev_hash != prev_hash:
             report.problems.append(f"entry {entry.seq}: does not follow the previous entry's hash")
         recomputed = chain_hash(entry.prev_hash, entry.seq, _event_of(entry), entry.created_at)

@@ -14,8 +14,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from api.errors import Unauthenticated
 from api.settings import Settings
@@ -50,25 +51,39 @@ def _digest(token: str) -> str:
 
 def access_token_for(tokens: TokenService, user: StaffUser, ttl: int) -> str:
     return tokens.issue(
-        subject=str(user.id), role=Role(user.role), client_id=CONSOLE_CLIENT_ID,
-        branch_id=user.branch_id, username=user.username, ttl=ttl,
+        subject=str(user.id),
+        role=Role(user.role),
+        client_id=CONSOLE_CLIENT_ID,
+        branch_id=user.branch_id,
+        username=user.username,
+        ttl=ttl,
     )
 
 
-async def _issue_pair(session: AsyncSession, tokens: TokenService, settings: Settings,
-                      user: StaffUser, family_id: uuid.UUID) -> TokenPair:
+async def _issue_pair(
+    session: AsyncSession,
+    tokens: TokenService,
+    settings: Settings,
+    user: StaffUser,
+    family_id: uuid.UUID,
+) -> TokenPair:
     refresh = secrets.token_urlsafe(32)
-    session.add(RefreshToken(
-        family_id=family_id, user_id=user.id, token_hash=_digest(refresh),
-        expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_seconds),
-    ))
+    session.add(
+        RefreshToken(
+            family_id=family_id,
+            user_id=user.id,
+            token_hash=_digest(refresh),
+            expires_at=utcnow() + timedelta(seconds=settings.refresh_token_ttl_seconds),
+        )
+    )
     await session.commit()
     ttl = settings.access_token_ttl_seconds
     return TokenPair(access_token_for(tokens, user, ttl), refresh, ttl)
 
 
-async def login(session: AsyncSession, tokens: TokenService, settings: Settings,
-                username: str, password: str) -> TokenPair:
+async def login(
+    session: AsyncSession, tokens: TokenService, settings: Settings, username: str, password: str
+) -> TokenPair:
     user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
     now = utcnow()
     locked = user is not None and user.locked_until is not None and user.locked_until > now
@@ -85,9 +100,12 @@ async def login(session: AsyncSession, tokens: TokenService, settings: Settings,
     return await _issue_pair(session, tokens, settings, user, uuid.uuid4())
 
 
-async def refresh(session: AsyncSession, tokens: TokenService, settings: Settings,
-                  refresh_token: str) -> TokenPair:
-    stored = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token)))
+async def refresh(
+    session: AsyncSession, tokens: TokenService, settings: Settings, refresh_token: str
+) -> TokenPair:
+    stored = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == _digest(refresh_token))
+    )
     now = utcnow()
     if stored is None:
         raise Unauthenticated("unknown refresh token; sign in again")
@@ -97,12 +115,18 @@ async def refresh(session: AsyncSession, tokens: TokenService, settings: Setting
     # Claim the token atomically: of two concurrent uses, exactly one wins.
     claimed = await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.id == stored.id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr,arg-type]
+        .where(
+            col(RefreshToken.id) == stored.id,
+            col(RefreshToken.used_at).is_(None),
+            col(RefreshToken.revoked_at).is_(None),
+        )
         .values(used_at=now)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         await session.execute(
-            update(RefreshToken).where(RefreshToken.family_id == stored.family_id).values(revoked_at=now)  # type: ignore[arg-type]
+            update(RefreshToken)
+            .where(col(RefreshToken.family_id) == stored.family_id)
+            .values(revoked_at=now)
         )
         await session.commit()
         raise Unauthenticated("this refresh token was already used; every session of it is revoked")

@@ -79,8 +79,12 @@ class FieldRule:
 
 A, R = Access, Role
 STAFF_MASKED = {
-    R.ADMIN: A.MASKED, R.SUPERVISOR: A.MASKED, R.AGENT: A.MASKED,
-    R.MARKETER: A.MASKED, R.RISK_OFFICER: A.MASKED, R.AUDITOR: A.MASKED,
+    R.ADMIN: A.MASKED,
+    R.SUPERVISOR: A.MASKED,
+    R.AGENT: A.MASKED,
+    R.MARKETER: A.MASKED,
+    R.RISK_OFFICER: A.MASKED,
+    R.AUDITOR: A.MASKED,
 }
 PII_REVEALERS = frozenset({R.ADMIN, R.SUPERVISOR})
 
@@ -97,37 +101,116 @@ def _rule(
     pii_field: PiiField | None = None,
 ) -> FieldRule:
     return FieldRule(
-        type_name, field_name, data_class, scope, MappingProxyType(access), mask, revealers, pii_field
+        type_name,
+        field_name,
+        data_class,
+        scope,
+        MappingProxyType(access),
+        mask,
+        revealers,
+        pii_field,
     )
 
 
 C1, C2 = DataClass.C1, DataClass.C2
 RULES: tuple[FieldRule, ...] = (
-    _rule("Customer", "name", C2, {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
-          mask=MaskKind.NAME, revealers=PII_REVEALERS, pii_field=PiiField.NAME),
-    _rule("Customer", "phone", C2, {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
-          mask=MaskKind.PHONE, revealers=PII_REVEALERS | {R.AGENT}, pii_field=PiiField.PHONE),
-    _rule("Customer", "email", C2, {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
-          mask=MaskKind.EMAIL, revealers=PII_REVEALERS, pii_field=PiiField.EMAIL),
-    _rule("Customer", "idNumber", C2, {**STAFF_MASKED, R.MARKETER: A.DENIED, R.CUSTOMER: A.MASKED},
-          mask=MaskKind.ID_NUMBER, revealers=PII_REVEALERS, pii_field=PiiField.ID_NUMBER),
-    _rule("Customer", "address", C2, {**STAFF_MASKED, R.MARKETER: A.DENIED, R.CUSTOMER: A.CLEAR},
-          mask=MaskKind.ADDRESS, revealers=PII_REVEALERS, pii_field=PiiField.ADDRESS),
-    _rule("Customer", "birthDate", C2, {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
-          mask=MaskKind.BIRTH_DATE, revealers=PII_REVEALERS, pii_field=PiiField.BIRTH_DATE),
-    _rule("Customer", "riskGrade", C1,
-          {R.ADMIN: A.CLEAR, R.SUPERVISOR: A.CLEAR, R.RISK_OFFICER: A.CLEAR, R.AUDITOR: A.CLEAR},
-          scope=Scope.RISK_READ),
-    _rule("Customer", "creditScore", C1,
-          {R.ADMIN: A.CLEAR, R.SUPERVISOR: A.CLEAR, R.RISK_OFFICER: A.CLEAR, R.AUDITOR: A.CLEAR},
-          scope=Scope.RISK_READ),
-    _rule("Card", "pan", C2,
-          {R.ADMIN: A.MASKED, R.SUPERVISOR: A.MASKED, R.RISK_OFFICER: A.MASKED,
-           R.AGENT: A.STRICT_MASKED, R.AUDITOR: A.STRICT_MASKED, R.CUSTOMER: A.STRICT_MASKED},
-          mask=MaskKind.PAN, revealers=PII_REVEALERS, pii_field=PiiField.PAN),
-    _rule("Card", "creditLimit", C1,
-          {R.ADMIN: A.CLEAR, R.SUPERVISOR: A.CLEAR, R.AGENT: A.CLEAR, R.RISK_OFFICER: A.CLEAR,
-           R.AUDITOR: A.CLEAR, R.CUSTOMER: A.CLEAR}),
+    _rule(
+        "Customer",
+        "name",
+        C2,
+        {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
+        mask=MaskKind.NAME,
+        revealers=PII_REVEALERS,
+        pii_field=PiiField.NAME,
+    ),
+    _rule(
+        "Customer",
+        "phone",
+        C2,
+        {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
+        mask=MaskKind.PHONE,
+        revealers=PII_REVEALERS | {R.AGENT},
+        pii_field=PiiField.PHONE,
+    ),
+    _rule(
+        "Customer",
+        "email",
+        C2,
+        {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
+        mask=MaskKind.EMAIL,
+        revealers=PII_REVEALERS,
+        pii_field=PiiField.EMAIL,
+    ),
+    _rule(
+        "Customer",
+        "idNumber",
+        C2,
+        {**STAFF_MASKED, R.MARKETER: A.DENIED, R.CUSTOMER: A.MASKED},
+        mask=MaskKind.ID_NUMBER,
+        revealers=PII_REVEALERS,
+        pii_field=PiiField.ID_NUMBER,
+    ),
+    _rule(
+        "Customer",
+        "address",
+        C2,
+        {**STAFF_MASKED, R.MARKETER: A.DENIED, R.CUSTOMER: A.CLEAR},
+        mask=MaskKind.ADDRESS,
+        revealers=PII_REVEALERS,
+        pii_field=PiiField.ADDRESS,
+    ),
+    _rule(
+        "Customer",
+        "birthDate",
+        C2,
+        {**STAFF_MASKED, R.CUSTOMER: A.CLEAR},
+        mask=MaskKind.BIRTH_DATE,
+        revealers=PII_REVEALERS,
+        pii_field=PiiField.BIRTH_DATE,
+    ),
+    _rule(
+        "Customer",
+        "riskGrade",
+        C1,
+        {R.ADMIN: A.CLEAR, R.SUPERVISOR: A.CLEAR, R.RISK_OFFICER: A.CLEAR, R.AUDITOR: A.CLEAR},
+        scope=Scope.RISK_READ,
+    ),
+    _rule(
+        "Customer",
+        "creditScore",
+        C1,
+        {R.ADMIN: A.CLEAR, R.SUPERVISOR: A.CLEAR, R.RISK_OFFICER: A.CLEAR, R.AUDITOR: A.CLEAR},
+        scope=Scope.RISK_READ,
+    ),
+    _rule(
+        "Card",
+        "pan",
+        C2,
+        {
+            R.ADMIN: A.MASKED,
+            R.SUPERVISOR: A.MASKED,
+            R.RISK_OFFICER: A.MASKED,
+            R.AGENT: A.STRICT_MASKED,
+            R.AUDITOR: A.STRICT_MASKED,
+            R.CUSTOMER: A.STRICT_MASKED,
+        },
+        mask=MaskKind.PAN,
+        revealers=PII_REVEALERS,
+        pii_field=PiiField.PAN,
+    ),
+    _rule(
+        "Card",
+        "creditLimit",
+        C1,
+        {
+            R.ADMIN: A.CLEAR,
+            R.SUPERVISOR: A.CLEAR,
+            R.AGENT: A.CLEAR,
+            R.RISK_OFFICER: A.CLEAR,
+            R.AUDITOR: A.CLEAR,
+            R.CUSTOMER: A.CLEAR,
+        },
+    ),
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(

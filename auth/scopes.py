@@ -50,29 +50,68 @@ ALL_BRANCH_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.MARKETER, Role.RISK
 _S = Scope
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.ADMIN: frozenset(Scope),
-    Role.SUPERVISOR: frozenset({
-        _S.CUSTOMERS_READ, _S.CUSTOMERS_WRITE, _S.PII_REVEAL, _S.INTERACTIONS_READ,
-        _S.INTERACTIONS_WRITE, _S.COMPLAINTS_READ, _S.COMPLAINTS_WRITE, _S.OFFERS_READ,
-        _S.ANALYTICS_READ, _S.RISK_READ,
-    }),
-    Role.AGENT: frozenset({
-        _S.CUSTOMERS_READ, _S.CUSTOMERS_WRITE, _S.PII_REVEAL, _S.INTERACTIONS_READ,
-        _S.INTERACTIONS_WRITE, _S.COMPLAINTS_READ, _S.COMPLAINTS_WRITE, _S.OFFERS_READ,
-    }),
-    Role.MARKETER: frozenset({
-        _S.CUSTOMERS_READ, _S.OFFERS_READ, _S.OFFERS_WRITE, _S.ANALYTICS_READ,
-    }),
-    Role.RISK_OFFICER: frozenset({
-        _S.CUSTOMERS_READ, _S.RISK_READ, _S.RISK_WRITE, _S.ANALYTICS_READ,
-    }),
-    Role.AUDITOR: frozenset({
-        _S.CUSTOMERS_READ, _S.INTERACTIONS_READ, _S.COMPLAINTS_READ, _S.OFFERS_READ,
-        _S.ANALYTICS_READ, _S.RISK_READ, _S.AUDIT_READ,
-    }),
-    Role.CUSTOMER: frozenset({
-        _S.CUSTOMERS_READ, _S.INTERACTIONS_READ, _S.COMPLAINTS_READ, _S.COMPLAINTS_WRITE,
-        _S.OFFERS_READ,
-    }),
+    Role.SUPERVISOR: frozenset(
+        {
+            _S.CUSTOMERS_READ,
+            _S.CUSTOMERS_WRITE,
+            _S.PII_REVEAL,
+            _S.INTERACTIONS_READ,
+            _S.INTERACTIONS_WRITE,
+            _S.COMPLAINTS_READ,
+            _S.COMPLAINTS_WRITE,
+            _S.OFFERS_READ,
+            _S.ANALYTICS_READ,
+            _S.RISK_READ,
+        }
+    ),
+    Role.AGENT: frozenset(
+        {
+            _S.CUSTOMERS_READ,
+            _S.CUSTOMERS_WRITE,
+            _S.PII_REVEAL,
+            _S.INTERACTIONS_READ,
+            _S.INTERACTIONS_WRITE,
+            _S.COMPLAINTS_READ,
+            _S.COMPLAINTS_WRITE,
+            _S.OFFERS_READ,
+        }
+    ),
+    Role.MARKETER: frozenset(
+        {
+            _S.CUSTOMERS_READ,
+            _S.OFFERS_READ,
+            _S.OFFERS_WRITE,
+            _S.ANALYTICS_READ,
+        }
+    ),
+    Role.RISK_OFFICER: frozenset(
+        {
+            _S.CUSTOMERS_READ,
+            _S.RISK_READ,
+            _S.RISK_WRITE,
+            _S.ANALYTICS_READ,
+        }
+    ),
+    Role.AUDITOR: frozenset(
+        {
+            _S.CUSTOMERS_READ,
+            _S.INTERACTIONS_READ,
+            _S.COMPLAINTS_READ,
+            _S.OFFERS_READ,
+            _S.ANALYTICS_READ,
+            _S.RISK_READ,
+            _S.AUDIT_READ,
+        }
+    ),
+    Role.CUSTOMER: frozenset(
+        {
+            _S.CUSTOMERS_READ,
+            _S.INTERACTIONS_READ,
+            _S.COMPLAINTS_READ,
+            _S.COMPLAINTS_WRITE,
+            _S.OFFERS_READ,
+        }
+    ),
     Role.MERCHANT: frozenset({_S.OFFERS_READ, _S.OFFERS_REDEEM}),
 }
 

@@ -82,7 +82,9 @@ class _Generator(JWTBearerTokenGenerator):  # type: ignore[misc]
     def get_audiences(self, client: Any, user: Any, scope: Any) -> str:
         return self._audience
 
-    def get_extra_claims(self, client: Any, grant_type: Any, user: Any, scope: Any) -> dict[str, Any]:
+    def get_extra_claims(
+        self, client: Any, grant_type: Any, user: Any, scope: Any
+    ) -> dict[str, Any]:
         return self._extra
 
 
@@ -133,10 +135,14 @@ class TokenService:
         try:
             decoded = jwt.decode(token, self._verify_keys, algorithms=[ALGORITHM])
         except (JoseError, ValueError) as exc:
-            raise Unauthenticated("the access token is malformed or its signature is invalid") from exc
+            raise Unauthenticated(
+                "the access token is malformed or its signature is invalid"
+            ) from exc
         if str(decoded.header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
             raise Unauthenticated("the token is not an access token (typ must be at+jwt)")
-        options = {name: {"essential": True} for name in ("exp", "sub", "client_id", "iat", "jti")}
+        options: dict[str, dict[str, object]] = {
+            name: {"essential": True} for name in ("exp", "sub", "client_id", "iat", "jti")
+        }
         options["iss"] = {"essential": True, "value": self.issuer}
         options["aud"] = {"essential": True, "value": self.audience}
         claims = JWTAccessTokenClaims(decoded.claims, decoded.header, options)

@@ -115,7 +115,10 @@ class KeyRing:
     """The unwrapped keys of this process: every data-key version, and the blind-index key."""
 
     def __init__(
-        self, data_keys: Mapping[int, bytes], blind_index_key: bytes, active_version: int | None = None
+        self,
+        data_keys: Mapping[int, bytes],
+        blind_index_key: bytes,
+        active_version: int | None = None,
     ) -> None:
         if not data_keys:
             raise ValueError("a key ring needs at least one data key")
@@ -143,7 +146,9 @@ class KeyRing:
             )
         nonce = sealed[header_size : header_size + NONCE_BYTES]
         try:
-            clear = cipher.decrypt(nonce, sealed[header_size + NONCE_BYTES :], sealed[:header_size] + aad)
+            clear = cipher.decrypt(
+                nonce, sealed[header_size + NONCE_BYTES :], sealed[:header_size] + aad
+            )
         except InvalidTag as exc:
             raise DecryptionError("ciphertext does not belong to this cell or was altered") from exc
         return clear.decode()

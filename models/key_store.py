@@ -125,7 +125,9 @@ async def reencrypt(
                     aad = aad_for(table.name, column_name, row_id)
                     fresh = ring.seal(ring.open(sealed, aad), aad)
                     result = await session.execute(
-                        update(table).where(pk == row_id, column == sealed).values({column_name: fresh})
+                        update(table)
+                        .where(pk == row_id, column == sealed)
+                        .values({column_name: fresh})
                     )
                     report.reencrypted += result.rowcount  # type: ignore[attr-defined]
                 await session.commit()
@@ -143,5 +145,7 @@ async def count_sealed_values(database: Database) -> int:
     async with database.session() as session:
         for table, column_name in encrypted_columns(models.metadata):
             column = table.c[column_name]
-            total += (await session.execute(select(func.count()).where(column.is_not(None)))).scalar_one()
+            total += (
+                await session.execute(select(func.count()).where(column.is_not(None)))
+            ).scalar_one()
     return total

@@ -6,15 +6,21 @@ need only the row and the field name; nothing else in the code builds AAD by han
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from models.encryption import KeyRing, aad_for
 
 
 class SealedRow(Protocol):
-    __tablename__: Any
-    id: UUID
+    """Any table row with a UUID ``id`` (its table name is read from the class)."""
+
+    @property
+    def id(self) -> UUID: ...
+
+
+def _table(row: SealedRow) -> str:
+    return str(type(row).__tablename__)  # type: ignore[attr-defined]
 
 
 def _column(field: str) -> str:
@@ -23,7 +29,7 @@ def _column(field: str) -> str:
 
 def seal_field(ring: KeyRing, row: SealedRow, field: str, value: str | None) -> None:
     column = _column(field)
-    sealed = None if value is None else ring.seal(value, aad_for(str(row.__tablename__), column, row.id))
+    sealed = None if value is None else ring.seal(value, aad_for(_table(row), column, row.id))
     setattr(row, column, sealed)
 
 
@@ -32,4 +38,4 @@ def open_field(ring: KeyRing, row: SealedRow, field: str) -> str | None:
     sealed: bytes | None = getattr(row, column)
     if sealed is None:
         return None
-    return ring.open(sealed, aad_for(str(row.__tablename__), column, row.id))
+    return ring.open(sealed, aad_for(_table(row), column, row.id))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from api.context import RequestDatabase
 from api.settings import Settings
@@ -27,7 +28,12 @@ class AuditFilter:
 
 
 async def list_audit_entries(
-    *, db: RequestDatabase, principal: Principal, settings: Settings, filter: AuditFilter, page: PageArgs
+    *,
+    db: RequestDatabase,
+    principal: Principal,
+    settings: Settings,
+    filter: AuditFilter,
+    page: PageArgs,
 ) -> tuple[Page[AuditEntry], Callable[[], Awaitable[int]]]:
     principal.require(Scope.AUDIT_READ)
     conditions: list[Any] = []
@@ -41,11 +47,14 @@ async def list_audit_entries(
         conditions.append(AuditEntry.created_at >= filter.since)
     if filter.until is not None:
         conditions.append(AuditEntry.created_at < filter.until)
-    result = await paginate(
-        db.scalars, select(AuditEntry).where(*conditions),
-        created_col=AuditEntry.created_at, id_col=AuditEntry.seq,  # type: ignore[arg-type]
+    result: Page[AuditEntry] = await paginate(
+        db.scalars,
+        select(AuditEntry).where(*conditions),
+        created_col=col(AuditEntry.created_at),
+        id_col=col(AuditEntry.seq),
         key=lambda entry: (entry.created_at, entry.seq),
-        args=page.validated(settings.default_page_size, settings.max_page_size), parse_id=int,
+        args=page.validated(settings.default_page_size, settings.max_page_size),
+        parse_id=int,
     )
 
     async def count() -> int:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from api.context import RequestDatabase
 from api.errors import BadUserInput, Conflict, Forbidden, NotFound
@@ -67,7 +68,9 @@ def _filter_conditions(principal: Principal, filter: CustomerFilter) -> list[Col
     if filter.branch_id is not None:
         conditions.append(Customer.branch_id == filter.branch_id)
     if filter.tier_code is not None:
-        conditions.append(Customer.tier_id.in_(select(Tier.id).where(Tier.code == filter.tier_code)))  # type: ignore[attr-defined]
+        conditions.append(
+            col(Customer.tier_id).in_(select(Tier.id).where(Tier.code == filter.tier_code))
+        )  # type: ignore[attr-defined]
     if filter.lifecycle_stage is not None:
         conditions.append(Customer.lifecycle_stage == filter.lifecycle_stage)
     if filter.risk_grade is not None:
@@ -92,10 +95,14 @@ async def list_customers(
     conditions = _filter_conditions(principal, filter)
     args = page.validated(settings.default_page_size, settings.max_page_size)
     query: Select[Any] = select(Customer).where(*conditions)
-    result = await paginate(
-        db.scalars, query,
-        created_col=Customer.created_at, id_col=Customer.id,  # type: ignore[arg-type]
-        key=lambda row: (row.created_at, row.id), args=args, direction=direction,
+    result: Page[Customer] = await paginate(
+        db.scalars,
+        query,
+        created_col=col(Customer.created_at),
+        id_col=col(Customer.id),
+        key=lambda row: (row.created_at, row.id),
+        args=args,
+        direction=direction,
     )
 
     async def count() -> int:
@@ -112,7 +119,9 @@ async def _one_in_scope(db: RequestDatabase, principal: Principal, condition: An
     return row
 
 
-async def get_customer(*, db: RequestDatabase, principal: Principal, customer_id: uuid.UUID) -> Customer:
+async def get_customer(
+    *, db: RequestDatabase, principal: Principal, customer_id: uuid.UUID
+) -> Customer:
     return await _one_in_scope(db, principal, Customer.id == customer_id)
 
 
@@ -126,12 +135,15 @@ async def customer_by_phone(
 async def customer_by_id_number(
     *, db: RequestDatabase, principal: Principal, ring: KeyRing, id_number: str
 ) -> Customer:
-    digest = ring.blind_index(ID_NUMBER_INDEX, checked("idNumber", normalize_national_id, id_number))
+    digest = ring.blind_index(
+        ID_NUMBER_INDEX, checked("idNumber", normalize_national_id, id_number)
+    )
     return await _one_in_scope(db, principal, Customer.id_number_bidx == digest)
 
 
-def _seal_contact(ring: KeyRing, row: Customer, *, phone: str | None = None,
-                  id_number: str | None = None) -> None:
+def _seal_contact(
+    ring: KeyRing, row: Customer, *, phone: str | None = None, id_number: str | None = None
+) -> None:
     if phone is not None:
         seal_field(ring, row, "phone", phone)
         row.phone_bidx = ring.blind_index(PHONE_INDEX, phone)
@@ -148,8 +160,12 @@ def _apply_consent(row: Customer, consent: Consent) -> None:
     row.preferred_channel = consent.preferred_channel
 
 
-def new_card_row(ring: KeyRing, customer_id: uuid.UUID, card: NewCard,
-                 new_id: Callable[[], uuid.UUID] = uuid.uuid4) -> Card:
+def new_card_row(
+    ring: KeyRing,
+    customer_id: uuid.UUID,
+    card: NewCard,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> Card:
     """A card keeps only the sealed PAN, its BIN and last 4, and a blind index for imports."""
     row = Card(
         id=new_id(),
@@ -167,7 +183,11 @@ def new_card_row(ring: KeyRing, customer_id: uuid.UUID, card: NewCard,
 
 
 def new_customer_rows(
-    ring: KeyRing, data: NewCustomer, *, branch_id: uuid.UUID, tier_id: uuid.UUID,
+    ring: KeyRing,
+    data: NewCustomer,
+    *,
+    branch_id: uuid.UUID,
+    tier_id: uuid.UUID,
     new_id: Callable[[], uuid.UUID] = uuid.uuid4,
 ) -> tuple[Customer, list[Card]]:
     """Builds (without saving) a customer and their cards from already-checked input.
@@ -215,23 +235,34 @@ def _duplicate(exc: IntegrityError) -> Conflict:
 
 
 async def create_customer(
-    *, session: AsyncSession, ring: KeyRing, principal: Principal, data: NewCustomer,
+    *,
+    session: AsyncSession,
+    ring: KeyRing,
+    principal: Principal,
+    data: NewCustomer,
     audit_event: Callable[..., AuditEvent],
 ) -> Customer:
     principal.require(Scope.CUSTOMERS_WRITE)
     principal.require_staff()
     data = data.checked()
     branch_id = await _target_branch(session, principal, data.branch_id)
-    row, cards = new_customer_rows(ring, data, branch_id=branch_id, tier_id=await _tier_id(session, data.tier_code))
+    row, cards = new_customer_rows(
+        ring, data, branch_id=branch_id, tier_id=await _tier_id(session, data.tier_code)
+    )
     session.add(row)
     try:
         await session.flush()  # the customer before its cards: no ORM relationships order them
         session.add_all(cards)
         await session.flush()
-        await audit.record_and_commit(session, audit_event(
-            "customer.create", target_type="Customer", target_id=str(row.id),
-            fields=["name", "birthDate", "idNumber", "phone", "email", "address"],
-        ))
+        await audit.record_and_commit(
+            session,
+            audit_event(
+                "customer.create",
+                target_type="Customer",
+                target_id=str(row.id),
+                fields=["name", "birthDate", "idNumber", "phone", "email", "address"],
+            ),
+        )
     except IntegrityError as exc:
         await session.rollback()
         raise _duplicate(exc) from exc
@@ -266,7 +297,11 @@ def _sealed_changes(ring: KeyRing, row: Customer, changes: CustomerChanges) -> N
 
 
 async def update_customer(
-    *, session: AsyncSession, ring: KeyRing, principal: Principal, changes: CustomerChanges,
+    *,
+    session: AsyncSession,
+    ring: KeyRing,
+    principal: Principal,
+    changes: CustomerChanges,
     audit_event: Callable[..., AuditEvent],
 ) -> Customer:
     """Applies the changes only if the caller holds the current ``version`` (else CONFLICT)."""
@@ -300,17 +335,35 @@ async def update_customer(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()
-        raise Conflict("the customer changed while you were editing it; reload it and retry", field="version")
-    await audit.record_and_commit(session, audit_event(
-        "customer.update", target_type="Customer", target_id=str(row.id), fields=fields,
-    ))
+        raise Conflict(
+            "the customer changed while you were editing it; reload it and retry", field="version"
+        )
+    await audit.record_and_commit(
+        session,
+        audit_event(
+            "customer.update",
+            target_type="Customer",
+            target_id=str(row.id),
+            fields=fields,
+        ),
+    )
     fresh = await session.get(Customer, row.id, populate_existing=True)
     assert fresh is not None
     return fresh
 
 
 _UPDATABLE = (
-    "name_enc", "phone_enc", "phone_bidx", "email_enc", "address_enc", "consent_sms",
-    "consent_email", "consent_push", "consent_phone", "do_not_disturb_start",
-    "do_not_disturb_end", "preferred_channel", "tags",
+    "name_enc",
+    "phone_enc",
+    "phone_bidx",
+    "email_enc",
+    "address_enc",
+    "consent_sms",
+    "consent_email",
+    "consent_push",
+    "consent_phone",
+    "do_not_disturb_start",
+    "do_not_disturb_end",
+    "preferred_channel",
+    "tags",
 )

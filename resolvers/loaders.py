@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
 from models.card import Card
@@ -31,7 +31,7 @@ class CardsByCustomerIdLoader(DataLoader[uuid.UUID, list[Card]]):
     async def _load(self, keys: Sequence[uuid.UUID]) -> list[list[Card]]:
         column: Any = Card.customer_id
         cards = await self._db.scalars(
-            select(Card).where(column.in_(keys)).order_by(Card.created_at, Card.id)
+            select(Card).where(column.in_(keys)).order_by(col(Card.created_at), col(Card.id))
         )
         grouped: dict[uuid.UUID, list[Card]] = defaultdict(list)
         for card in cards:
@@ -46,7 +46,9 @@ class TierByIdLoader(DataLoader[uuid.UUID, Tier | None]):
 
     async def _load(self, keys: Sequence[uuid.UUID]) -> list[Tier | None]:
         column: Any = Tier.id
-        by_id = {tier.id: tier for tier in await self._db.scalars(select(Tier).where(column.in_(keys)))}
+        by_id = {
+            tier.id: tier for tier in await self._db.scalars(select(Tier).where(column.in_(keys)))
+        }
         return [by_id.get(key) for key in keys]
 
 

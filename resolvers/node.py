@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from api.context import RequestDatabase
 from api.errors import NotFound
@@ -20,7 +21,8 @@ from resolvers.scoping import customer_scope
 async def card_in_scope(db: RequestDatabase, principal: Principal, card_id: uuid.UUID) -> Card:
     """A card is visible exactly when its customer is."""
     rows = await db.scalars(
-        select(Card).join(Customer, Customer.id == Card.customer_id)  # type: ignore[arg-type]
+        select(Card)
+        .join(Customer, Customer.id == Card.customer_id)  # type: ignore[arg-type]
         .where(Card.id == card_id, customer_scope(principal))
     )
     if not rows:
@@ -29,15 +31,22 @@ async def card_in_scope(db: RequestDatabase, principal: Principal, card_id: uuid
     return card
 
 
-async def load_node(db: RequestDatabase, principal: Principal, type_name: str, raw_id: uuid.UUID) -> object:
+async def load_node(
+    db: RequestDatabase, principal: Principal, type_name: str, raw_id: uuid.UUID
+) -> object:
     if type_name == "Customer":
         return await get_customer(db=db, principal=principal, customer_id=raw_id)
     if type_name == "Card":
         return await card_in_scope(db, principal, raw_id)
-    model = {"Tier": Tier, "Branch": Branch}.get(type_name)
-    if model is None or not principal.is_staff and model is Branch:
+    if type_name == "Tier":
+        return await _one(db, select(Tier).where(col(Tier.id) == raw_id))
+    if type_name == "Branch" and principal.is_staff:
+        return await _one(db, select(Branch).where(col(Branch.id) == raw_id))
+    raise NotFound("no object with this id is visible to you")
+
+
+async def _one(db: RequestDatabase, query: Any) -> object:
+    rows = await db.scalars(query)
+    if not rows:
         raise NotFound("no object with this id is visible to you")
-    row = (await db.scalars(select(model).where(model.id == raw_id)))  # type: ignore[attr-defined]
-    if not row:
-        raise NotFound("no object with this id is visible to you")
-    return row[0]
+    return rows[0]

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, or_
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import Mapped
 
 from api.errors import BadUserInput
 
@@ -77,8 +77,10 @@ def decode_cursor(cursor: str, field: str, parse_id: Callable[[str], Any] = uuid
 
 
 def _beyond(
-    created_col: InstrumentedAttribute[Any], id_col: InstrumentedAttribute[Any],
-    cursor: SortKey, ascending: bool,
+    created_col: Mapped[Any],
+    id_col: Mapped[Any],
+    cursor: SortKey,
+    ascending: bool,
 ) -> Any:
     created, row_id = cursor
     if ascending:
@@ -90,8 +92,8 @@ async def paginate(
     fetch: Callable[[Select[Any]], Any],
     query: Select[Any],
     *,
-    created_col: InstrumentedAttribute[Any],
-    id_col: InstrumentedAttribute[Any],
+    created_col: Mapped[Any],
+    id_col: Mapped[Any],
     key: Callable[[T], SortKey],
     args: PageArgs,
     direction: SortDirection = SortDirection.DESC,
@@ -101,12 +103,18 @@ async def paginate(
     ascending = direction is SortDirection.ASC
     scan_ascending = ascending != args.backwards
     if args.after is not None:
-        query = query.where(_beyond(created_col, id_col, decode_cursor(args.after, "after", parse_id), ascending))
+        query = query.where(
+            _beyond(created_col, id_col, decode_cursor(args.after, "after", parse_id), ascending)
+        )
     if args.before is not None:
         query = query.where(
-            _beyond(created_col, id_col, decode_cursor(args.before, "before", parse_id), not ascending)
+            _beyond(
+                created_col, id_col, decode_cursor(args.before, "before", parse_id), not ascending
+            )
         )
-    order = (created_col.asc(), id_col.asc()) if scan_ascending else (created_col.desc(), id_col.desc())
+    order = (
+        (created_col.asc(), id_col.asc()) if scan_ascending else (created_col.desc(), id_col.desc())
+    )
     rows: Sequence[T] = await fetch(query.order_by(*order).limit(args.size + 1))
     more = len(rows) > args.size
     rows = list(rows[: args.size])

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from api.errors import BadUserInput, Forbidden, NotFound, RateLimited
 from api.settings import Settings
@@ -36,8 +37,12 @@ from resolvers.scoping import customer_scope
 REVEAL_ACTION = "pii.reveal"
 _PLACEHOLDER_PURPOSES = {"test", "testing", "n/a", "na", "none", "purpose", "asdf", "check", "xxx"}
 _CUSTOMER_COLUMNS = {
-    PiiField.NAME: "name", PiiField.PHONE: "phone", PiiField.EMAIL: "email",
-    PiiField.ID_NUMBER: "id_number", PiiField.ADDRESS: "address", PiiField.BIRTH_DATE: "birth_date",
+    PiiField.NAME: "name",
+    PiiField.PHONE: "phone",
+    PiiField.EMAIL: "email",
+    PiiField.ID_NUMBER: "id_number",
+    PiiField.ADDRESS: "address",
+    PiiField.BIRTH_DATE: "birth_date",
 }
 
 
@@ -70,7 +75,9 @@ def check_purpose(purpose: str, min_length: int) -> str:
 async def _reveals_in_last_hour(session: AsyncSession, principal: Principal) -> int:
     since = utcnow() - timedelta(hours=1)
     count = await session.scalar(
-        select(func.count()).select_from(AuditEntry).where(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
             AuditEntry.actor_id == principal.subject,
             AuditEntry.action == REVEAL_ACTION,
             AuditEntry.created_at >= since,
@@ -79,15 +86,21 @@ async def _reveals_in_last_hour(session: AsyncSession, principal: Principal) -> 
     return int(count or 0)
 
 
-async def _values(session: AsyncSession, ring: KeyRing, customer: Customer,
-                  fields: list[PiiField]) -> list[RevealedValue]:
+async def _values(
+    session: AsyncSession, ring: KeyRing, customer: Customer, fields: list[PiiField]
+) -> list[RevealedValue]:
     values = [
         RevealedValue(field, open_field(ring, customer, _CUSTOMER_COLUMNS[field]))
-        for field in fields if field is not PiiField.PAN
+        for field in fields
+        if field is not PiiField.PAN
     ]
     if PiiField.PAN in fields:
-        cards = await session.scalars(select(Card).where(Card.customer_id == customer.id).order_by(Card.created_at))
-        values += [RevealedValue(PiiField.PAN, open_field(ring, card, "pan"), card.id) for card in cards]
+        cards = await session.scalars(
+            select(Card).where(Card.customer_id == customer.id).order_by(col(Card.created_at))
+        )
+        values += [
+            RevealedValue(PiiField.PAN, open_field(ring, card, "pan"), card.id) for card in cards
+        ]
     return values
 
 
@@ -110,7 +123,9 @@ async def reveal_customer_pii(
     if refused:
         raise Forbidden(f"your role may not reveal: {', '.join(refused)}", field="fields")
     purpose = check_purpose(purpose, settings.reveal_min_purpose_length)
-    customer = await session.scalar(select(Customer).where(Customer.id == customer_id, customer_scope(principal)))
+    customer = await session.scalar(
+        select(Customer).where(Customer.id == customer_id, customer_scope(principal))
+    )
     if customer is None:
         raise NotFound(NOT_FOUND_MESSAGE, field="customerId")
     async with audit.chain_lock(session):
@@ -120,9 +135,15 @@ async def reveal_customer_pii(
                 retry_after_seconds=3600,
             )
         values = await _values(session, ring, customer, fields)
-        await audit.append(session, audit_event(
-            REVEAL_ACTION, target_type="Customer", target_id=str(customer.id),
-            fields=[f.value for f in fields], purpose=purpose,
-        ))
+        await audit.append(
+            session,
+            audit_event(
+                REVEAL_ACTION,
+                target_type="Customer",
+                target_id=str(customer.id),
+                fields=[f.value for f in fields],
+                purpose=purpose,
+            ),
+        )
         await session.commit()
     return values

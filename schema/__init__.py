@@ -8,12 +8,12 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import select
+from sqlmodel import col, select
 from strawberry.tools import merge_types
 
 from api.context import Info
-from api.errors import NotFound
 from api.error_handling import ErrorCodesExtension
+from api.errors import NotFound
 from models.card import Card as CardRow
 from models.customer import Customer as CustomerRow
 from models.organisation import Branch as BranchRow
@@ -56,19 +56,22 @@ class CoreQuery:
         principal = info.context.principal
         principal.require_staff()
         return Viewer(
-            id=strawberry.ID(principal.subject), username=principal.username, role=principal.role,
+            id=strawberry.ID(principal.subject),
+            username=principal.username,
+            role=principal.role,
             scopes=sorted(principal.scopes),
             branch_id=to_global_id("Branch", principal.branch_id) if principal.branch_id else None,
         )
 
     @strawberry.field(description="All card tiers, lowest rank first.")
     async def tiers(self, info: Info) -> list[Tier]:
-        rows = await info.context.db.scalars(select(TierRow).order_by(TierRow.rank))
+        rows = await info.context.db.scalars(select(TierRow).order_by(col(TierRow.rank)))
         return [Tier.from_row(row) for row in rows]
 
 
 Query = merge_types("Query", (CoreQuery, CustomerQuery, AuditQuery))
 Mutation = merge_types("Mutation", (CustomerMutation,))
+
 
 class CardcrmSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:

@@ -32,11 +32,20 @@ class AuditEntry(Node):
     @classmethod
     def from_row(cls, row: AuditEntryRow) -> AuditEntry:
         return cls(
-            id=to_global_id("AuditEntry", row.seq), seq=row.seq, actor_kind=row.actor_kind,
-            actor_id=row.actor_id, action=row.action, target_type=row.target_type,
-            target_id=row.target_id, fields=list(row.fields), purpose=row.purpose,
-            request_id=row.request_id, client_addr=row.client_addr, created_at=row.created_at,
-            prev_hash=row.prev_hash, hash=row.hash,
+            id=to_global_id("AuditEntry", row.seq),
+            seq=row.seq,
+            actor_kind=row.actor_kind,
+            actor_id=row.actor_id,
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            fields=list(row.fields),
+            purpose=row.purpose,
+            request_id=row.request_id,
+            client_addr=row.client_addr,
+            created_at=row.created_at,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
         )
 
 
@@ -53,12 +62,17 @@ class AuditFilter:
 class AuditQuery:
     @strawberry.field(description="The audit log, newest first (scope audit:read).")
     async def audit_log(
-        self, info: Info, first: int | None = None, after: str | None = None,
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
         filter: AuditFilter | None = None,
     ) -> Connection[AuditEntry]:
         f = filter or AuditFilter()
         page, count = await service.list_audit_entries(
-            db=info.context.db, principal=info.context.principal, settings=info.context.settings,
+            db=info.context.db,
+            principal=info.context.principal,
+            settings=info.context.settings,
             filter=service.AuditFilter(f.actor_id, f.action, f.target_id, f.since, f.until),
             page=PageArgs(first=first, after=after),
         )

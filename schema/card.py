@@ -9,12 +9,10 @@ import strawberry
 
 from api.context import Info
 from models.card import Card as CardRow
-from models.card import CardStatus as CardStatusValues
+from models.card import CardStatus
 from models.sealing import open_field
 from schema.policy_field import sensitive_field
 from schema.relay import Node, to_global_id
-
-CardStatus = strawberry.enum(CardStatusValues)
 
 
 @strawberry.type(description="A credit card. Only the sealed PAN, its BIN and last 4 are kept.")
@@ -37,7 +35,11 @@ class Card(Node):
     @classmethod
     def from_row(cls, row: CardRow) -> Card:
         return cls(
-            id=to_global_id("Card", row.id), last4=row.last4, product=row.product,
-            status=CardStatusValues(row.status), issued_at=row.issued_at,
-            activated_at=row.activated_at, _row=row,
+            id=to_global_id("Card", row.id),
+            last4=row.last4,
+            product=row.product,
+            status=CardStatus(row.status),
+            issued_at=row.issued_at,
+            activated_at=row.activated_at,
+            _row=row,
         )

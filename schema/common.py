@@ -7,16 +7,7 @@ from typing import TypeVar
 
 import strawberry
 
-from api.errors import DomainError
-from api.errors import ErrorCode as ErrorCodeValues
-from auth.policy import PiiField as PiiFieldValues
-from auth.scopes import Role as RoleValues
-from resolvers.pagination import SortDirection as SortDirectionValues
-
-ErrorCode = strawberry.enum(ErrorCodeValues, description="Stable error codes (extensions.code).")
-PiiField = strawberry.enum(PiiFieldValues, description="C2 values a reveal can return in clear.")
-Role = strawberry.enum(RoleValues, description="Who a principal is.")
-SortDirection = strawberry.enum(SortDirectionValues)
+from api.errors import DomainError, ErrorCode
 
 
 @strawberry.type(description="An expected failure of a mutation; nothing was written.")

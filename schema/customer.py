@@ -7,23 +7,17 @@ from datetime import datetime
 import strawberry
 
 from api.context import Info
-from auth.policy import revealable_fields
+from auth.policy import PiiField, revealable_fields
 from models.customer import Customer as CustomerRow
-from models.customer import Gender as GenderValues
-from models.customer import LifecycleStage as LifecycleStageValues
-from models.customer import RiskGrade as RiskGradeValues
+from models.customer import Gender, LifecycleStage, RiskGrade
 from models.sealing import open_field
+from models.tier import TierCode
 from resolvers.customer_input import Consent as ConsentData
 from schema.card import Card
-from schema.common import PiiField
 from schema.organisation import Branch
 from schema.policy_field import sensitive_field
 from schema.relay import Node, to_global_id
-from schema.tier import Tier, TierCode
-
-Gender = strawberry.enum(GenderValues)
-LifecycleStage = strawberry.enum(LifecycleStageValues)
-RiskGrade = strawberry.enum(RiskGradeValues)
+from schema.tier import Tier
 
 
 @strawberry.type(description="Marketing consent per channel and the do-not-disturb window.")
@@ -78,7 +72,7 @@ class Customer(Node):
 
     @sensitive_field("Customer", "riskGrade")
     def risk_grade(self) -> RiskGrade | None:
-        return RiskGradeValues(self._row.risk_grade)
+        return RiskGrade(self._row.risk_grade)
 
     @sensitive_field("Customer", "creditScore")
     def credit_score(self) -> int | None:
@@ -109,12 +103,16 @@ class Customer(Node):
     def from_row(cls, row: CustomerRow) -> Customer:
         return cls(
             id=to_global_id("Customer", row.id),
-            gender=GenderValues(row.gender),
-            lifecycle_stage=LifecycleStageValues(row.lifecycle_stage),
+            gender=Gender(row.gender),
+            lifecycle_stage=LifecycleStage(row.lifecycle_stage),
             consent=Consent(
-                sms=row.consent_sms, email=row.consent_email, push=row.consent_push,
-                phone=row.consent_phone, do_not_disturb_start=row.do_not_disturb_start,
-                do_not_disturb_end=row.do_not_disturb_end, preferred_channel=row.preferred_channel,
+                sms=row.consent_sms,
+                email=row.consent_email,
+                push=row.consent_push,
+                phone=row.consent_phone,
+                do_not_disturb_start=row.do_not_disturb_start,
+                do_not_disturb_end=row.do_not_disturb_end,
+                preferred_channel=row.preferred_channel,
             ),
             tags=list(row.tags),
             segments=list(row.segments),
@@ -147,8 +145,11 @@ class ConsentInput:
 
     def to_data(self) -> ConsentData:
         return ConsentData(
-            sms=self.sms, email=self.email, push=self.push, phone=self.phone,
+            sms=self.sms,
+            email=self.email,
+            push=self.push,
+            phone=self.phone,
             do_not_disturb_start=self.do_not_disturb_start,
-            do_not_disturb_end=self.do_not_disturb_end, preferred_channel=self.preferred_channel,
+            do_not_disturb_end=self.do_not_disturb_end,
+            preferred_channel=self.preferred_channel,
         )
-

@@ -11,16 +11,16 @@ import strawberry
 
 from api.context import Info
 from api.errors import Forbidden
-from models.tier import TierCode as TierCodeValues
+from auth.policy import PiiField
+from models.customer import Gender
+from models.tier import TierCode
 from resolvers import customer as service
 from resolvers import reveal as reveal_service
-from resolvers.customer_input import NewCard, NewCustomer
-from resolvers.pagination import PageArgs
-from resolvers.pagination import SortDirection as SortDirectionValues
-from schema.common import PiiField, SortDirection, UserError, run_mutation
-from schema.customer import ConsentInput, Customer, CustomerFilter, Gender
+from resolvers.customer_input import Consent, NewCard, NewCustomer
+from resolvers.pagination import PageArgs, SortDirection
+from schema.common import UserError, run_mutation
+from schema.customer import ConsentInput, Customer, CustomerFilter
 from schema.relay import Connection, uuid_of
-from schema.tier import TierCode
 
 
 @strawberry.enum
@@ -31,15 +31,17 @@ class CustomerOrderField(StrEnum):
 @strawberry.input(description="Name is not sortable: it is encrypted.")
 class CustomerOrder:
     field: CustomerOrderField = CustomerOrderField.CREATED_AT
-    direction: SortDirection = SortDirectionValues.DESC
+    direction: SortDirection = SortDirection.DESC
 
 
 def _filter(value: CustomerFilter | None) -> service.CustomerFilter:
     if value is None:
         return service.CustomerFilter()
     return service.CustomerFilter(
-        branch_id=uuid_of(value.branch_id, "Branch", field="filter.branchId") if value.branch_id else None,
-        tier_code=TierCodeValues(value.tier).value if value.tier else None,
+        branch_id=uuid_of(value.branch_id, "Branch", field="filter.branchId")
+        if value.branch_id
+        else None,
+        tier_code=TierCode(value.tier).value if value.tier else None,
         lifecycle_stage=value.lifecycle_stage.value if value.lifecycle_stage else None,
         risk_grade=value.risk_grade.value if value.risk_grade else None,
         created_from=value.created_from,
@@ -54,13 +56,17 @@ class CustomerQuery:
         principal = info.context.principal
         if principal.customer_id is None:
             raise Forbidden("`me` is for customer tokens; staff use `viewer`")
-        row = await service.get_customer(db=info.context.db, principal=principal, customer_id=principal.customer_id)
+        row = await service.get_customer(
+            db=info.context.db, principal=principal, customer_id=principal.customer_id
+        )
         return Customer.from_row(row)
 
     @strawberry.field(description="One customer in your scope; NOT_FOUND otherwise.")
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
         row = await service.get_customer(
-            db=info.context.db, principal=info.context.principal, customer_id=uuid_of(id, "Customer")
+            db=info.context.db,
+            principal=info.context.principal,
+            customer_id=uuid_of(id, "Customer"),
         )
         return Customer.from_row(row)
 
@@ -75,24 +81,33 @@ class CustomerQuery:
         filter: CustomerFilter | None = None,
         order_by: CustomerOrder | None = None,
     ) -> Connection[Customer]:
-        direction = SortDirectionValues(order_by.direction) if order_by else SortDirectionValues.DESC
+        direction = SortDirection(order_by.direction) if order_by else SortDirection.DESC
         page, count = await service.list_customers(
-            db=info.context.db, principal=info.context.principal, settings=info.context.settings,
-            filter=_filter(filter), page=PageArgs(first, after, last, before), direction=direction,
+            db=info.context.db,
+            principal=info.context.principal,
+            settings=info.context.settings,
+            filter=_filter(filter),
+            page=PageArgs(first, after, last, before),
+            direction=direction,
         )
         return Connection.build(page, Customer.from_row, count)
 
     @strawberry.field(description="Exact lookup by mobile number through its blind index.")
     async def customer_by_phone(self, info: Info, phone: str) -> Customer | None:
         row = await service.customer_by_phone(
-            db=info.context.db, principal=info.context.principal, ring=info.context.key_ring, phone=phone
+            db=info.context.db,
+            principal=info.context.principal,
+            ring=info.context.key_ring,
+            phone=phone,
         )
         return Customer.from_row(row)
 
     @strawberry.field(description="Exact lookup by national ID number through its blind index.")
     async def customer_by_id_number(self, info: Info, id_number: str) -> Customer | None:
         row = await service.customer_by_id_number(
-            db=info.context.db, principal=info.context.principal, ring=info.context.key_ring,
+            db=info.context.db,
+            principal=info.context.principal,
+            ring=info.context.key_ring,
             id_number=id_number,
         )
         return Customer.from_row(row)
@@ -111,22 +126,29 @@ class CreateCustomerInput:
     birth_date: date
     id_number: str
     phone: str
-    gender: Gender = Gender.UNDISCLOSED  # type: ignore[attr-defined]
+    gender: Gender = Gender.UNDISCLOSED
     email: str | None = None
     address: str | None = None
     branch_id: strawberry.ID | None = None
-    tier_code: TierCode = TierCode.STANDARD  # type: ignore[attr-defined]
+    tier_code: TierCode = TierCode.STANDARD
     consent: ConsentInput | None = None
     cards: list[CardInput] = strawberry.field(default_factory=list)
     tags: list[str] = strawberry.field(default_factory=list)
 
     def to_data(self) -> NewCustomer:
         return NewCustomer(
-            name=self.name, birth_date=self.birth_date, id_number=self.id_number, phone=self.phone,
-            gender=self.gender.value, email=self.email, address=self.address,
-            branch_id=uuid_of(self.branch_id, "Branch", field="branchId") if self.branch_id else None,
+            name=self.name,
+            birth_date=self.birth_date,
+            id_number=self.id_number,
+            phone=self.phone,
+            gender=self.gender.value,
+            email=self.email,
+            address=self.address,
+            branch_id=uuid_of(self.branch_id, "Branch", field="branchId")
+            if self.branch_id
+            else None,
             tier_code=self.tier_code.value,
-            consent=self.consent.to_data() if self.consent else service.Consent(),
+            consent=self.consent.to_data() if self.consent else Consent(),
             cards=tuple(NewCard(c.pan, c.product, c.credit_limit) for c in self.cards),
             tags=tuple(self.tags),
         )
@@ -145,8 +167,12 @@ class UpdateCustomerInput:
 
     def to_changes(self) -> service.CustomerChanges:
         return service.CustomerChanges(
-            customer_id=uuid_of(self.id, "Customer"), version=self.version, name=self.name,
-            phone=self.phone, email=self.email, address=self.address,
+            customer_id=uuid_of(self.id, "Customer"),
+            version=self.version,
+            name=self.name,
+            phone=self.phone,
+            email=self.email,
+            address=self.address,
             consent=self.consent.to_data() if self.consent else None,
             tags=tuple(self.tags) if self.tags is not None else None,
         )
@@ -194,12 +220,17 @@ class CustomerMutation:
             data = input.to_data()
             async with ctx.db.exclusive() as session:
                 row = await service.create_customer(
-                    session=session, ring=ctx.key_ring, principal=ctx.principal, data=data,
+                    session=session,
+                    ring=ctx.key_ring,
+                    principal=ctx.principal,
+                    data=data,
                     audit_event=ctx.audit_event,
                 )
             return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
 
-        return await run_mutation(work, lambda errors: CustomerPayload(customer=None, user_errors=errors))
+        return await run_mutation(
+            work, lambda errors: CustomerPayload(customer=None, user_errors=errors)
+        )
 
     @strawberry.mutation(description="Updates a customer; a stale `version` is a CONFLICT.")
     async def update_customer(self, info: Info, input: UpdateCustomerInput) -> CustomerPayload:
@@ -209,14 +240,21 @@ class CustomerMutation:
             changes = input.to_changes()
             async with ctx.db.exclusive() as session:
                 row = await service.update_customer(
-                    session=session, ring=ctx.key_ring, principal=ctx.principal, changes=changes,
+                    session=session,
+                    ring=ctx.key_ring,
+                    principal=ctx.principal,
+                    changes=changes,
                     audit_event=ctx.audit_event,
                 )
             return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
 
-        return await run_mutation(work, lambda errors: CustomerPayload(customer=None, user_errors=errors))
+        return await run_mutation(
+            work, lambda errors: CustomerPayload(customer=None, user_errors=errors)
+        )
 
-    @strawberry.mutation(description="Returns clear C2 values with a purpose; audited, rate-limited.")
+    @strawberry.mutation(
+        description="Returns clear C2 values with a purpose; audited, rate-limited."
+    )
     async def reveal_customer_pii(
         self, info: Info, input: RevealCustomerPiiInput
     ) -> RevealCustomerPiiPayload:
@@ -226,14 +264,23 @@ class CustomerMutation:
             customer_id = uuid_of(input.customer_id, "Customer", field="customerId")
             async with ctx.db.exclusive() as session:
                 values = await reveal_service.reveal_customer_pii(
-                    session=session, ring=ctx.key_ring, settings=ctx.settings,
-                    principal=ctx.principal, customer_id=customer_id,
-                    fields=[reveal_service.PiiField(f.value) for f in input.fields],
-                    purpose=input.purpose, audit_event=ctx.audit_event,
+                    session=session,
+                    ring=ctx.key_ring,
+                    settings=ctx.settings,
+                    principal=ctx.principal,
+                    customer_id=customer_id,
+                    fields=list(input.fields),
+                    purpose=input.purpose,
+                    audit_event=ctx.audit_event,
                 )
             return RevealCustomerPiiPayload(
-                values=[RevealedValue(field=v.field, value=v.value, card_id=_card_gid(v.card_id)) for v in values],
+                values=[
+                    RevealedValue(field=v.field, value=v.value, card_id=_card_gid(v.card_id))
+                    for v in values
+                ],
                 user_errors=[],
             )
 
-        return await run_mutation(work, lambda errors: RevealCustomerPiiPayload(values=[], user_errors=errors))
+        return await run_mutation(
+            work, lambda errors: RevealCustomerPiiPayload(values=[], user_errors=errors)
+        )

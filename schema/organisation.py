@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from auth.scopes import Role
 from models.organisation import Branch as BranchRow
-from schema.common import Role
 from schema.relay import Node, to_global_id
 
 

@@ -22,7 +22,9 @@ def to_global_id(type_name: str, raw_id: object) -> strawberry.ID:
 
 def from_global_id(global_id: str, *, field: str = "id") -> tuple[str, str]:
     try:
-        type_name, raw_id = base64.b64decode(global_id.encode(), validate=True).decode().split(":", 1)
+        type_name, raw_id = (
+            base64.b64decode(global_id.encode(), validate=True).decode().split(":", 1)
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadUserInput(f"`{field}` is not an ID this API issued", field=field) from exc
     return type_name, raw_id

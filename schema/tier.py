@@ -5,10 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from models.tier import Tier as TierRow
-from models.tier import TierCode as TierCodeValues
+from models.tier import TierCode
 from schema.relay import Node, to_global_id
-
-TierCode = strawberry.enum(TierCodeValues)
 
 
 @strawberry.type(description="A card tier with its benefits and service level.")
@@ -22,6 +20,10 @@ class Tier(Node):
     @classmethod
     def from_row(cls, row: TierRow) -> Tier:
         return cls(
-            id=to_global_id("Tier", row.id), code=TierCodeValues(row.code), name=row.name,
-            rank=row.rank, benefits=list(row.benefits), service_level_hours=row.service_level_hours,
+            id=to_global_id("Tier", row.id),
+            code=TierCode(row.code),
+            name=row.name,
+            rank=row.rank,
+            benefits=list(row.benefits),
+            service_level_hours=row.service_level_hours,
         )

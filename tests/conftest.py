@@ -35,11 +35,9 @@ DEMO_SEED = 7
 
 
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
-    if os.environ.get("CARDCRM_FORBID_SKIPS") == "1" and call.excinfo is not None:
-        if call.excinfo.errisinstance(pytest.skip.Exception):
-            reason = str(call.excinfo.value)
-            call.excinfo = None  # type: ignore[assignment]
-            raise AssertionError(f"skipped in CI, where nothing may skip: {reason}")
+    forbid = os.environ.get("CARDCRM_FORBID_SKIPS") == "1"
+    if forbid and call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
+        raise AssertionError(f"skipped in CI, where nothing may skip: {call.excinfo.value}")
 
 
 def _free_port() -> int:
@@ -86,22 +84,36 @@ class Server:
     state: AppState
     client: httpx.AsyncClient
 
-    async def graphql(self, query: str, variables: dict[str, Any] | None = None, *,
-                      token: str | None = None, headers: dict[str, str] | None = None) -> Any:
+    async def graphql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         response = await self.post(query, variables, token=token, headers=headers)
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, *,
-                   token: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         all_headers = dict(headers or {})
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
-        return await self.client.post("/graphql", json={"query": query, "variables": variables or {}},
-                                      headers=all_headers)
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
 
-    async def count_statements(self, query: str, variables: dict[str, Any] | None = None, *,
-                               token: str) -> tuple[Any, int]:
+    async def count_statements(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str
+    ) -> tuple[Any, int]:
         before = self.state.database.statements_executed
         body = await self.graphql(query, variables, token=token)
         return body, self.state.database.statements_executed - before
@@ -131,16 +143,24 @@ async def world(server: Server) -> World:
     return await build_world(server.state, customers=DEMO_CUSTOMERS, seed=DEMO_SEED)
 
 
-def staff_token(server: Server, world: World, username: str, scopes: frozenset[Scope] | None = None) -> str:
+def staff_token(
+    server: Server, world: World, username: str, scopes: frozenset[Scope] | None = None
+) -> str:
     user = world.staff[username]
     return server.state.tokens.issue(
-        subject=str(user.id), role=Role(user.role), client_id="cardcrm-console",
-        scopes=scopes, branch_id=user.branch_id, username=user.username,
+        subject=str(user.id),
+        role=Role(user.role),
+        client_id="cardcrm-console",
+        scopes=scopes,
+        branch_id=user.branch_id,
+        username=user.username,
     )
 
 
 def customer_token(server: Server, customer_id: uuid.UUID) -> str:
-    return server.state.tokens.issue(subject=str(customer_id), role=Role.CUSTOMER, client_id="cardcrm-mobile")
+    return server.state.tokens.issue(
+        subject=str(customer_id), role=Role.CUSTOMER, client_id="cardcrm-mobile"
+    )
 
 
 __all__ = ["Branch", "Server", "StaffUser", "World", "customer_token", "select", "staff_token"]

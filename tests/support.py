@@ -39,22 +39,41 @@ class World:
 
 
 ALICE = NewCustomer(
-    name="张三丰", birth_date=date(1990, 3, 7), id_number="110101199003071233",
-    phone="13812345678", gender="male", email="zhangsan@example.com",
-    address="北京市朝阳区建国路88号", consent=Consent(sms=True, email=True),
-    cards=(NewCard(pan="6228480012345671", product="UnionPay Gold", credit_limit=Decimal("50000.00")),),
+    name="张三丰",
+    birth_date=date(1990, 3, 7),
+    id_number="110101199003071233",
+    phone="13812345678",
+    gender="male",
+    email="zhangsan@example.com",
+    address="北京市朝阳区建国路88号",
+    consent=Consent(sms=True, email=True),
+    cards=(
+        NewCard(pan="6228480012345671", product="UnionPay Gold", credit_limit=Decimal("50000.00")),
+    ),
 )
 BOB = NewCustomer(
-    name="李四", birth_date=date(1985, 12, 1), id_number="310115198512010018",
-    phone="13912345678", gender="male", email="lisi@example.com",
+    name="李四",
+    birth_date=date(1985, 12, 1),
+    id_number="310115198512010018",
+    phone="13912345678",
+    gender="male",
+    email="lisi@example.com",
     address="上海市浦东新区世纪大道100号",
-    cards=(NewCard(pan="6225880012345675", product="UnionPay Classic", credit_limit=Decimal("20000.00")),),
+    cards=(
+        NewCard(
+            pan="6225880012345675", product="UnionPay Classic", credit_limit=Decimal("20000.00")
+        ),
+    ),
 )
 
 
-async def _add_known(state: AppState, data: NewCustomer, branch: Branch, tier: Tier) -> KnownCustomer:
+async def _add_known(
+    state: AppState, data: NewCustomer, branch: Branch, tier: Tier
+) -> KnownCustomer:
     async with state.database.session() as session:
-        row, cards = new_customer_rows(state.key_ring, data.checked(), branch_id=branch.id, tier_id=tier.id)
+        row, cards = new_customer_rows(
+            state.key_ring, data.checked(), branch_id=branch.id, tier_id=tier.id
+        )
         session.add(row)
         await session.flush()
         session.add_all(cards)
@@ -105,8 +124,10 @@ def create_postgres_database(admin_url: str, name: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     connection.close()
-    return make_url(admin_url).set(drivername="postgresql+asyncpg", database=name).render_as_string(
-        hide_password=False
+    return (
+        make_url(admin_url)
+        .set(drivername="postgresql+asyncpg", database=name)
+        .render_as_string(hide_password=False)
     )
 
 

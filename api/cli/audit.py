@@ -22,6 +22,8 @@ def verify() -> None:
     if not report.ok:
         for problem in report.problems:
             errors.print(f"[red]{problem}[/]")
-        errors.print(f"audit log BROKEN: {len(report.problems)} problem(s) in {report.entries} entries")
+        errors.print(
+            f"audit log BROKEN: {len(report.problems)} problem(s) in {report.entries} entries"
+        )
         raise typer.Exit(code=1)
     console.print(f"audit log intact: {report.entries} entries, head {report.head_hash}")

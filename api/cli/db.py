@@ -18,7 +18,9 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 
 
 @app.command()
-def downgrade(revision: str = typer.Argument("-1", help="Target revision, e.g. -1 or base.")) -> None:
+def downgrade(
+    revision: str = typer.Argument("-1", help="Target revision, e.g. -1 or base."),
+) -> None:
     """Steps the schema back (default: one revision)."""
     migrations.downgrade(settings().sqlalchemy_url, revision)
     console.print(f"database downgraded to {revision}")

@@ -20,11 +20,15 @@ def rotate_command() -> None:
             return await rotate(session, master_key_from_settings(settings()))
 
     version = run(work)
-    console.print(f"data key v{version} is now active; run `cardcrm keys reencrypt` to move old values")
+    console.print(
+        f"data key v{version} is now active; run `cardcrm keys reencrypt` to move old values"
+    )
 
 
 @app.command("reencrypt")
-def reencrypt_command(batch_size: int = typer.Option(500, min=1, help="Rows per transaction.")) -> None:
+def reencrypt_command(
+    batch_size: int = typer.Option(500, min=1, help="Rows per transaction."),
+) -> None:
     """Re-seals every value under the newest key; safe to interrupt and run again."""
 
     async def work() -> tuple[int, int]:
@@ -33,7 +37,9 @@ def reencrypt_command(batch_size: int = typer.Option(500, min=1, help="Rows per 
             with Progress(console=console) as progress:
                 task = progress.add_task("re-encrypting", total=total)
                 report = await reencrypt(
-                    state.database, state.key_ring, batch_size=batch_size,
+                    state.database,
+                    state.key_ring,
+                    batch_size=batch_size,
                     on_batch=lambda _column, rows: progress.advance(task, rows),
                 )
             return report.examined, report.reencrypted

@@ -13,7 +13,9 @@ from api.cli.seed import report, seed_database
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
-    demo: bool = typer.Option(False, "--demo", help="Migrate and seed demo data first (development)."),
+    demo: bool = typer.Option(
+        False, "--demo", help="Migrate and seed demo data first (development)."
+    ),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
 ) -> None:
     """Serves GraphQL at /graphql (and /auth/login, /healthz, /readyz)."""
@@ -24,6 +26,11 @@ def serve(
         report(run(lambda: seed_database(200, 42)))
     console.print(f"serving on http://{host}:{port}/graphql")
     uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", proxy_headers=False,
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
     )

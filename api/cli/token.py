@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import typer
-from sqlalchemy import select
+from sqlmodel import select
 
 from api.cli.common import console, fail, run, started
 from auth.login import CONSOLE_CLIENT_ID
@@ -31,8 +31,12 @@ def _customer_uuid(value: str) -> uuid.UUID:
 @app.command()
 def issue(
     user: str | None = typer.Option(None, "--user", help="Staff username."),
-    customer: str | None = typer.Option(None, "--customer", help="Customer id (UUID or global ID)."),
-    scopes: str | None = typer.Option(None, "--scopes", help="Space-separated; default: the role's."),
+    customer: str | None = typer.Option(
+        None, "--customer", help="Customer id (UUID or global ID)."
+    ),
+    scopes: str | None = typer.Option(
+        None, "--scopes", help="Space-separated; default: the role's."
+    ),
     ttl: int | None = typer.Option(None, "--ttl", min=1, help="Lifetime in seconds."),
 ) -> None:
     """Prints an access token for a staff user or a customer."""
@@ -51,15 +55,23 @@ def issue(
                 if await session.get(Customer, customer_id) is None:
                     return None
                 return state.tokens.issue(
-                    subject=str(customer_id), role=Role.CUSTOMER, client_id=MOBILE_CLIENT_ID,
-                    scopes=wanted, ttl=min(ttl or limit, limit),
+                    subject=str(customer_id),
+                    role=Role.CUSTOMER,
+                    client_id=MOBILE_CLIENT_ID,
+                    scopes=wanted,
+                    ttl=min(ttl or limit, limit),
                 )
             staff = await session.scalar(select(StaffUser).where(StaffUser.username == user))
             if staff is None or not staff.is_active:
                 return None
             return state.tokens.issue(
-                subject=str(staff.id), role=Role(staff.role), client_id=CONSOLE_CLIENT_ID,
-                scopes=wanted, branch_id=staff.branch_id, username=staff.username, ttl=ttl,
+                subject=str(staff.id),
+                role=Role(staff.role),
+                client_id=CONSOLE_CLIENT_ID,
+                scopes=wanted,
+                branch_id=staff.branch_id,
+                username=staff.username,
+                ttl=ttl,
             )
 
     token = run(work)

@@ -50,7 +50,9 @@ async def test_a_page_of_customers_costs_the_same_statements_whatever_its_size(
     token = staff_token(server, world, "demo-admin")
     counts = []
     for size in (2, 10, 30):
-        body, statements = await server.count_statements(CUSTOMER_PAGE, {"first": size}, token=token)
+        body, statements = await server.count_statements(
+            CUSTOMER_PAGE, {"first": size}, token=token
+        )
         assert "errors" not in body
         assert len(body["data"]["customers"]["edges"]) == size
         counts.append(statements)
@@ -58,9 +60,13 @@ async def test_a_page_of_customers_costs_the_same_statements_whatever_its_size(
     assert counts == [5, 5, 5]
 
 
-async def test_customer_outside_the_agents_branch_is_not_found(server: Server, world: World) -> None:
+async def test_customer_outside_the_agents_branch_is_not_found(
+    server: Server, world: World
+) -> None:
     token = staff_token(server, world, "demo-agent")
-    body = await server.graphql(ONE_CUSTOMER, {"id": _global_id("Customer", world.bob.id)}, token=token)
+    body = await server.graphql(
+        ONE_CUSTOMER, {"id": _global_id("Customer", world.bob.id)}, token=token
+    )
     assert body["data"]["customer"] is None
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
@@ -69,21 +75,28 @@ async def test_a_customer_sees_only_themself(server: Server, world: World) -> No
     token = customer_token(server, world.alice.id)
     me = await server.graphql("{ me { id name phone } }", token=token)
     assert me["data"]["me"] == {
-        "id": _global_id("Customer", world.alice.id), "name": "张三丰", "phone": "13812345678",
+        "id": _global_id("Customer", world.alice.id),
+        "name": "张三丰",
+        "phone": "13812345678",
     }
-    other = await server.graphql(ONE_CUSTOMER, {"id": _global_id("Customer", world.bob.id)}, token=token)
+    other = await server.graphql(
+        ONE_CUSTOMER, {"id": _global_id("Customer", world.bob.id)}, token=token
+    )
     assert other["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     page = await server.graphql("{ customers { totalCount edges { node { id } } } }", token=token)
     assert page["data"]["customers"]["totalCount"] == 1
 
 
-async def test_lookup_by_phone_and_id_number_uses_the_blind_index(server: Server, world: World) -> None:
+async def test_lookup_by_phone_and_id_number_uses_the_blind_index(
+    server: Server, world: World
+) -> None:
     token = staff_token(server, world, "demo-supervisor")
     by_phone = await server.graphql(
         'query { customerByPhone(phone: "+86 138-1234-5678") { id phone } }', token=token
     )
     assert by_phone["data"]["customerByPhone"] == {
-        "id": _global_id("Customer", world.alice.id), "phone": "138****5678",
+        "id": _global_id("Customer", world.alice.id),
+        "phone": "138****5678",
     }
     by_id = await server.graphql(
         'query { customerByIdNumber(idNumber: "110101199003071233") { id } }', token=token
@@ -114,12 +127,28 @@ mutation Update($input: UpdateCustomerInput!) {
 }
 """
 
+REVEAL_EMAIL = """
+mutation($id: ID!) {
+  revealCustomerPii(input: {customerId: $id, fields: [EMAIL],
+                            purpose: "verifying the changed e-mail address for ticket 42"}) {
+    values { value }
+    userErrors { code }
+  }
+}
+"""
+
 
 def _new_customer(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "name": "王五", "birthDate": "1992-05-20", "idNumber": "110105199205200019",
-        "phone": "13700001111", "email": "wangwu@example.com", "address": "北京市朝阳区光华路1号",
-        "cards": [{"pan": "6228480000000007", "product": "UnionPay Classic", "creditLimit": "30000.00"}],
+        "name": "王五",
+        "birthDate": "1992-05-20",
+        "idNumber": "110105199205200019",
+        "phone": "13700001111",
+        "email": "wangwu@example.com",
+        "address": "北京市朝阳区光华路1号",
+        "cards": [
+            {"pan": "6228480000000007", "product": "UnionPay Classic", "creditLimit": "30000.00"}
+        ],
     }
     data.update(overrides)
     return data
@@ -132,10 +161,14 @@ async def _valid_id_number() -> str:
     return first17 + national_id_check_char(first17)
 
 
-async def test_agent_creates_and_updates_a_customer_in_their_branch(server: Server, world: World) -> None:
+async def test_agent_creates_and_updates_a_customer_in_their_branch(
+    server: Server, world: World
+) -> None:
     token = staff_token(server, world, "demo-agent")
     id_number = await _valid_id_number()
-    created = await server.graphql(CREATE, {"input": _new_customer(idNumber=id_number)}, token=token)
+    created = await server.graphql(
+        CREATE, {"input": _new_customer(idNumber=id_number)}, token=token
+    )
     payload = created["data"]["createCustomer"]
     assert payload["userErrors"] == []
     customer = payload["customer"]
@@ -145,38 +178,47 @@ async def test_agent_creates_and_updates_a_customer_in_their_branch(server: Serv
     assert customer["version"] == 1
 
     updated = await server.graphql(
-        UPDATE, {"input": {"id": customer["id"], "version": 1, "email": "new@example.com"}}, token=token
+        UPDATE,
+        {"input": {"id": customer["id"], "version": 1, "email": "new@example.com"}},
+        token=token,
     )
     assert updated["data"]["updateCustomer"]["userErrors"] == []
     assert updated["data"]["updateCustomer"]["customer"]["version"] == 2
 
     stale = await server.graphql(
-        UPDATE, {"input": {"id": customer["id"], "version": 1, "email": "lost@example.com"}}, token=token
+        UPDATE,
+        {"input": {"id": customer["id"], "version": 1, "email": "lost@example.com"}},
+        token=token,
     )
     assert stale["data"]["updateCustomer"]["customer"] is None
     assert stale["data"]["updateCustomer"]["userErrors"][0]["code"] == "CONFLICT"
     reveal = await server.graphql(
-        """mutation($id: ID!) { revealCustomerPii(input: {customerId: $id, fields: [EMAIL],
-           purpose: "verifying the changed e-mail address for ticket 42"}) { values { value } userErrors { code } } }""",
-        {"id": customer["id"]}, token=staff_token(server, world, "demo-supervisor"),
+        REVEAL_EMAIL,
+        {"id": customer["id"]},
+        token=staff_token(server, world, "demo-supervisor"),
     )
     assert reveal["data"]["revealCustomerPii"]["values"] == [{"value": "new@example.com"}]
 
 
-async def test_invalid_identifiers_are_refused_and_nothing_is_written(server: Server, world: World) -> None:
+async def test_invalid_identifiers_are_refused_and_nothing_is_written(
+    server: Server, world: World
+) -> None:
     from tests.support import customer_count
 
     token = staff_token(server, world, "demo-agent")
     before = await customer_count(server.state)
     bad_inputs = {
         "idNumber": _new_customer(idNumber="110105199205200011"),  # wrong check digit
-        "cards[0].pan": _new_customer(cards=[{"pan": "6228480000000001", "product": "X", "creditLimit": "1"}]),
+        "cards[0].pan": _new_customer(
+            cards=[{"pan": "6228480000000001", "product": "X", "creditLimit": "1"}]
+        ),
         "phone": _new_customer(phone="1234"),
     }
     for field, data in bad_inputs.items():
         body = await server.graphql(CREATE, {"input": data}, token=token)
         errors = body["data"]["createCustomer"]["userErrors"]
-        assert errors and errors[0]["code"] == "BAD_USER_INPUT" and errors[0]["field"] == field, body
+        assert errors, body
+        assert (errors[0]["code"], errors[0]["field"]) == ("BAD_USER_INPUT", field)
     assert await customer_count(server.state) == before
 
 
@@ -189,7 +231,13 @@ async def test_marketer_cannot_create_customers(server: Server, world: World) ->
 async def test_tiers_are_listed_by_rank(server: Server, world: World) -> None:
     token = staff_token(server, world, "demo-agent")
     body = await server.graphql("{ tiers { code rank } }", token=token)
-    assert [t["code"] for t in body["data"]["tiers"]] == ["STANDARD", "SILVER", "GOLD", "PLATINUM", "DIAMOND"]
+    assert [t["code"] for t in body["data"]["tiers"]] == [
+        "STANDARD",
+        "SILVER",
+        "GOLD",
+        "PLATINUM",
+        "DIAMOND",
+    ]
 
 
 async def test_node_resolves_a_customer_in_scope_only(server: Server, world: World) -> None:
