@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from api import idempotency
 from api.context import Context, RequestDatabase
 from api.errors import ErrorCode, Unauthenticated
 from api.middleware import current_request_id
@@ -62,13 +63,61 @@ class CardcrmGraphQL(GraphQL[Context, None]):
                 exc.message,
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+        request.state.principal = principal
+        claim = await self._idempotency_claim(request, principal)
+        if isinstance(claim, Response):
+            return claim
+        if claim is None:
+            return await self._execute(request, state)
+        try:
+            replay = await idempotency.claim_or_replay(state.database, claim)
+        except idempotency.KeyConflict as exc:
+            return error_response(409, ErrorCode.CONFLICT, str(exc))
+        if replay is not None:
+            return Response(
+                replay, media_type="application/json", headers={"Idempotent-Replayed": "true"}
+            )
+        try:
+            response = await self._execute(request, state)
+        except BaseException:
+            await idempotency.release(state.database, claim)
+            raise
+        if response.status_code == 200:
+            await idempotency.record(state.database, claim, bytes(response.body))
+        else:
+            await idempotency.release(state.database, claim)
+        return response
+
+    async def _execute(self, request: Request, state: AppState) -> Response:
         async with state.database.session() as session:
-            request.state.principal = principal
             request.state.db = RequestDatabase(session)
             try:
                 return await self.run(request)
             except HTTPException as exc:
                 return error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
+
+    async def _idempotency_claim(
+        self, request: Request, principal: Principal
+    ) -> idempotency.Claim | Response | None:
+        """The claim for a POSTed mutation carrying an Idempotency-Key, else None."""
+        key = request.headers.get(idempotency.HEADER)
+        if key is None or request.method != "POST":
+            return None
+        if not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH or not key.isprintable():
+            return error_response(
+                400,
+                ErrorCode.BAD_USER_INPUT,
+                f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} printable characters",
+            )
+        try:
+            payload = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None  # strawberry answers the malformed body
+        if not isinstance(payload, dict) or not idempotency.is_mutation(
+            str(payload.get("query") or ""), payload.get("operationName")
+        ):
+            return None
+        return idempotency.Claim(principal.audit_actor, key, idempotency.request_hash(payload))
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         principal: Principal = request.state.principal

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
 class Environment(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"

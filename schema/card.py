@@ -30,7 +30,7 @@ class Card(Node):
 
     @sensitive_field("Card", "creditLimit")
     def credit_limit(self) -> Decimal | None:
-        return Decimal(self._row.credit_limit_cents) / 100
+        return Decimal(self._row.credit_limit_cents).scaleb(-2)  # fen → yuan, two decimals
 
     @classmethod
     def from_row(cls, row: CardRow) -> Card:

@@ -40,7 +40,9 @@ def policy_markdown() -> str:
         "Generated from `auth/policy.py` by `cardcrm schema policy`; do not edit by hand.",
         "A role missing from a rule is denied. Effective access also needs the rule's scope.",
         "",
-        "| field | class | scope | " + " | ".join(role.value for role in roles) + " | revealed by |",
+        "| field | class | scope | "
+        + " | ".join(role.value for role in roles)
+        + " | revealed by |",
         "|---|---|---|" + "---|" * len(roles) + "---|",
     ]
     for rule in RULES:

@@ -1,0 +1,113 @@
+"""``Idempotency-Key`` for mutations (SPEC §4): a retried mutation returns the first response
+and changes nothing twice.
+
+The key is scoped to the caller. Before the mutation runs, a placeholder record claims the key
+(a unique constraint makes the claim atomic across instances); the response is stored on it
+afterwards. The same key with the same request replays the stored response; with a different
+request, or while the first is still running, it is refused with CONFLICT. A request that
+failed before producing a response releases its claim, so it can be retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import OperationType, parse
+from graphql.error import GraphQLSyntaxError
+from graphql.language import OperationDefinitionNode
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, select, update
+
+from api.db import Database
+from models.idempotency import IdempotencyRecord
+
+HEADER = "idempotency-key"
+MAX_KEY_LENGTH = 200
+PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Claim:
+    principal: str
+    key: str
+    request_hash: str
+
+
+class KeyConflict(Exception):
+    """The key is in use by another request (different, or still running)."""
+
+
+def is_mutation(document: str, operation_name: str | None) -> bool:
+    try:
+        parsed = parse(document)
+    except GraphQLSyntaxError:
+        return False
+    for definition in parsed.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None or (definition.name and definition.name.value == operation_name)
+        ):
+            return definition.operation is OperationType.MUTATION
+    return False
+
+
+def request_hash(payload: dict[str, Any]) -> str:
+    canonical = {k: payload.get(k) for k in ("query", "variables", "operationName")}
+    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def claim_or_replay(database: Database, claim: Claim) -> bytes | None:
+    """Claims the key (returns None: go ahead) or returns the stored response to replay."""
+    async with database.session() as session:
+        session.add(
+            IdempotencyRecord(
+                principal=claim.principal,
+                key=claim.key,
+                request_hash=claim.request_hash,
+                response={"status": PENDING},
+            )
+        )
+        try:
+            await session.commit()
+            return None
+        except IntegrityError:
+            await session.rollback()
+        existing = await session.scalar(
+            select(IdempotencyRecord).where(
+                col(IdempotencyRecord.principal) == claim.principal,
+                col(IdempotencyRecord.key) == claim.key,
+            )
+        )
+    if existing is None:  # released between our insert and our read: let the caller retry
+        raise KeyConflict("this Idempotency-Key is being released; retry")
+    if existing.request_hash != claim.request_hash:
+        raise KeyConflict("this Idempotency-Key was already used for a different request")
+    if existing.response.get("status") == PENDING:
+        raise KeyConflict("a request with this Idempotency-Key is still running")
+    return orjson.dumps(existing.response["body"])
+
+
+async def record(database: Database, claim: Claim, body: bytes) -> None:
+    async with database.session() as session:
+        await session.execute(
+            update(IdempotencyRecord)
+            .where(
+                col(IdempotencyRecord.principal) == claim.principal,
+                col(IdempotencyRecord.key) == claim.key,
+            )
+            .values(response={"status": "done", "body": orjson.loads(body)})
+        )
+        await session.commit()
+
+
+async def release(database: Database, claim: Claim) -> None:
+    async with database.session() as session:
+        await session.execute(
+            delete(IdempotencyRecord).where(
+                col(IdempotencyRecord.principal) == claim.principal,
+                col(IdempotencyRecord.key) == claim.key,
+            )
+        )
+        await session.commit()
