@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 14 * 24 * 3600
     customer_token_max_ttl_seconds: int = 24 * 3600
+    # Any token whose exp - iat exceeds this is refused, whoever signed it.
+    max_token_lifetime_seconds: int = 24 * 3600
 
     # Login protection.
     login_max_failures: int = 5

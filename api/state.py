@@ -32,6 +32,7 @@ def token_service(settings: Settings) -> TokenService:
         issuer=settings.token_issuer,
         audience=settings.token_audience,
         default_ttl=settings.access_token_ttl_seconds,
+        max_lifetime=settings.max_token_lifetime_seconds,
     )
 
 

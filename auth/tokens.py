@@ -91,7 +91,16 @@ class _Generator(JWTBearerTokenGenerator):  # type: ignore[misc]
 class TokenService:
     """Issues and verifies access tokens for staff, customers and OAuth clients."""
 
-    def __init__(self, key: RSAKey, *, issuer: str, audience: str, default_ttl: int) -> None:
+    def __init__(
+        self,
+        key: RSAKey,
+        *,
+        issuer: str,
+        audience: str,
+        default_ttl: int,
+        max_lifetime: int = 24 * 3600,
+    ) -> None:
+        self.max_lifetime = max_lifetime
         self.signing_key = _with_kid(key)
         self.issuer = issuer
         self.audience = audience
@@ -120,7 +129,7 @@ class TokenService:
             generator._extra["branch"] = str(branch_id)
         if username is not None:
             generator._extra["preferred_username"] = username
-        ttl = ttl or self.default_ttl
+        ttl = min(ttl or self.default_ttl, self.max_lifetime)
         token = generator.generate(
             grant_type="cardcrm",
             client=_Client(client_id),
@@ -150,6 +159,8 @@ class TokenService:
             claims.validate(leeway=30)
         except JoseError as exc:
             raise Unauthenticated(f"the access token was rejected: {exc.error}") from exc
+        if int(claims["exp"]) - int(claims["iat"]) > self.max_lifetime:
+            raise Unauthenticated("the access token lives longer than this server accepts")
         return claims
 
     def verify(self, token: str) -> Principal:

@@ -9,6 +9,7 @@ the fields and the purpose, never the values.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,16 +58,30 @@ def _weight(char: str) -> int:
     return 2 if "\u3400" <= char <= "\u9fff" else 1  # a CJK character says about two letters' worth
 
 
+# A purpose is stored in the audit log, which must never hold a clear value: refuse anything
+# shaped like a phone, national ID or card number (11+ digits in a row) or an e-mail address.
+_LOOKS_LIKE_PII = re.compile(r"[0-9]{11,}|[0-9]{17}[0-9Xx]|[^\s@]+@[^\s@]+\.[^\s@]+")
+_REPEATED_UNIT = re.compile(r"(.{1,6}?)\1+")
+
+
 def check_purpose(purpose: str, min_length: int) -> str:
-    """A purpose must say something: long enough, not a placeholder, not one repeated key."""
+    """A purpose must say something: long enough, not a placeholder, not one repeated key, and
+    not a copy of personal data."""
     text = " ".join(purpose.split())
+    compact = text.replace(" ", "").lower()
     if (
         sum(_weight(c) for c in text) < min_length
         or text.lower().strip(" .!") in _PLACEHOLDER_PURPOSES
-        or len(set(text.replace(" ", ""))) < 4
+        or len(set(compact)) < 4
+        or _REPEATED_UNIT.fullmatch(compact)
     ):
         raise BadUserInput(
             "purpose must say why you need the clear value (e.g. the ticket and what you verify)",
+            field="purpose",
+        )
+    if _LOOKS_LIKE_PII.search(compact):
+        raise BadUserInput(
+            "purpose must not contain personal data (numbers of 11+ digits or e-mail addresses)",
             field="purpose",
         )
     return text

@@ -232,7 +232,9 @@ async def test_given_the_full_admin_token_then_the_same_risk_fields_are_clear(
     }
 
 
-@pytest.mark.parametrize(("role", "fields"), list(REVEALABLE_BY_ROLE.items()))
+@pytest.mark.parametrize(
+    ("role", "fields"), list(REVEALABLE_BY_ROLE.items()), ids=list(REVEALABLE_BY_ROLE)
+)
 async def test_given_a_role_then_revealable_fields_lists_what_it_may_reveal(
     server: Server, world: World, role: str, fields: list[str]
 ) -> None:
@@ -303,7 +305,7 @@ def _sdl_description(type_name: str, field: str) -> str:
     assert isinstance(graphql_type, GraphQLObjectType)
     description = graphql_type.fields[field].description
     assert description, f"{type_name}.{field} has no SDL description"
-    return description
+    return str(description)
 
 
 @pytest.mark.parametrize(
