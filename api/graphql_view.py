@@ -7,6 +7,7 @@ closed when the response is done, and responses are encoded with orjson.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -19,11 +20,13 @@ from strawberry.asgi import GraphQL
 
 from api import idempotency
 from api.context import Context, RequestDatabase
-from api.errors import ErrorCode, Unauthenticated
+from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
 from api.middleware import current_request_id
 from api.responses import error_response
 from api.state import AppState
 from auth.principal import Principal
+
+logger = logging.getLogger("cardcrm.http")
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -31,6 +34,18 @@ def bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send an access token: `Authorization: Bearer <token>`")
     return token.strip()
+
+
+async def _body_is_an_object(request: Request) -> bool:
+    """False for a POSTed JSON body that parses but is not an object (batches are not
+    accepted). Malformed JSON is left to strawberry, which answers it with a 400."""
+    if request.method != "POST" or "json" not in request.headers.get("content-type", ""):
+        return True
+    try:
+        payload = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return True
+    return isinstance(payload, dict)
 
 
 def _client_addr(request: Request | WebSocket) -> str | None:
@@ -53,6 +68,13 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def _handle_http(self, request: Request) -> Response:
+        try:
+            return await self._authenticated(request)
+        except Exception as exc:  # the last line of defence: JSON, a request id, no stack
+            logger.error("unexpected %s (request %s)", type(exc).__name__, current_request_id())
+            return error_response(500, ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE)
+
+    async def _authenticated(self, request: Request) -> Response:
         state: AppState = request.app.state.cardcrm
         try:
             principal = state.tokens.verify(bearer_token(request.headers.get("authorization")))
@@ -64,6 +86,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         request.state.principal = principal
+        if not await _body_is_an_object(request):
+            return error_response(
+                400, ErrorCode.BAD_USER_INPUT, "the request body must be a JSON object"
+            )
         claim = await self._idempotency_claim(request, principal)
         if isinstance(claim, Response):
             return claim

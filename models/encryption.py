@@ -103,8 +103,14 @@ def aad_for(table: str, column: str, row_id: UUID | str) -> bytes:
     return f"{table}/{column}/{row_id}".encode()
 
 
+TAG_BYTES = 16
+_MIN_SEALED = _HEADER.size + NONCE_BYTES + TAG_BYTES
+
+
 def key_version_of(sealed: bytes) -> int:
     """The data-key version a ciphertext was sealed with (read from its header)."""
+    if len(sealed) < _MIN_SEALED:
+        raise DecryptionError("ciphertext is truncated")
     fmt, version = _HEADER.unpack_from(sealed)
     if fmt != FORMAT_V1:
         raise DecryptionError(f"unknown ciphertext format {fmt}")

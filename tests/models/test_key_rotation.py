@@ -1,0 +1,235 @@
+"""Data-key rotation and online re-encryption, on a database of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select, update
+from sqlmodel import col
+
+import models
+from api.db import Database
+from api.demo import seed_demo
+from models.columns import encrypted_columns
+from models.encryption import DATA_KEY, KeyRing, aad_for, key_version_of
+from models.key_store import (
+    count_sealed_values,
+    master_key_from_settings,
+    reencrypt,
+    rotate,
+)
+from models.keys import EncryptionKey
+from tests.models.conftest import FreshDatabase
+
+CUSTOMERS = 12
+BATCH = 5
+
+Cell = tuple[str, str, uuid.UUID]  # table, column, row id
+
+
+@dataclass
+class Seeded:
+    fresh: FreshDatabase
+    database: Database
+    ring: KeyRing  # the ring the data was sealed with (data key v1 only)
+
+
+@pytest.fixture
+async def seeded(fresh_database: FreshDatabase) -> AsyncIterator[Seeded]:
+    async with fresh_database.database() as database:
+        ring = await fresh_database.key_ring(database)
+        async with database.session() as session:
+            await seed_demo(session, ring, customers=CUSTOMERS, seed=3)
+        yield Seeded(fresh_database, database, ring)
+
+
+async def sealed_cells(database: Database) -> dict[Cell, bytes]:
+    """Every encrypted cell of every table, found from the metadata."""
+    cells: dict[Cell, bytes] = {}
+    async with database.session() as session:
+        for table, column in encrypted_columns(models.metadata):
+            rows = await session.execute(
+                select(table.c.id, table.c[column]).where(table.c[column].is_not(None))
+            )
+            cells.update({(table.name, column, row_id): value for row_id, value in rows})
+    return cells
+
+
+def clear_values(ring: KeyRing, cells: dict[Cell, bytes]) -> dict[Cell, str]:
+    return {cell: ring.open(value, aad_for(*cell)) for cell, value in cells.items()}
+
+
+def versions(cells: dict[Cell, bytes]) -> set[int]:
+    return {key_version_of(value) for value in cells.values()}
+
+
+async def rotated_ring(seeded: Seeded) -> KeyRing:
+    async with seeded.database.session() as session:
+        await rotate(session, master_key_from_settings(seeded.fresh.settings))
+    return await seeded.fresh.key_ring(seeded.database)
+
+
+class Interrupted(Exception):
+    """Stands for the crash of a re-encryption run."""
+
+
+async def test_rotate_adds_data_key_v2_and_makes_it_active(seeded: Seeded) -> None:
+    async with seeded.database.session() as session:
+        version = await rotate(session, master_key_from_settings(seeded.fresh.settings))
+        stored = (
+            await session.scalars(
+                select(col(EncryptionKey.version)).where(col(EncryptionKey.purpose) == DATA_KEY)
+            )
+        ).all()
+    assert version == 2
+    assert sorted(stored) == [1, 2]
+    ring = await seeded.fresh.key_ring(seeded.database)
+    assert ring.versions == (1, 2)
+    assert ring.active_version == 2
+
+
+async def test_the_seeded_data_covers_customers_and_cards(seeded: Seeded) -> None:
+    cells = await sealed_cells(seeded.database)
+    tables = {table for table, _, _ in cells}
+    assert {"customers", "cards"} <= tables
+    assert len(cells) == await count_sealed_values(seeded.database)
+    assert versions(cells) == {1}
+
+
+async def test_reencrypt_moves_every_cell_to_v2_and_keeps_every_value(seeded: Seeded) -> None:
+    before = await sealed_cells(seeded.database)
+    ring = await rotated_ring(seeded)
+
+    report = await reencrypt(seeded.database, ring, batch_size=BATCH)
+
+    after = await sealed_cells(seeded.database)
+    assert report.examined == report.reencrypted == len(before)
+    assert after.keys() == before.keys()
+    assert versions(after) == {2}
+    assert clear_values(ring, after) == clear_values(seeded.ring, before)
+
+
+async def test_a_second_reencrypt_run_has_nothing_left_to_do(seeded: Seeded) -> None:
+    ring = await rotated_ring(seeded)
+    first = await reencrypt(seeded.database, ring, batch_size=BATCH)
+    moved = await sealed_cells(seeded.database)
+
+    second = await reencrypt(seeded.database, ring, batch_size=BATCH)
+
+    assert second.examined == first.examined
+    assert second.reencrypted == 0
+    assert await sealed_cells(seeded.database) == moved
+
+
+async def test_an_interrupted_reencrypt_run_completes_when_run_again(seeded: Seeded) -> None:
+    before = await sealed_cells(seeded.database)
+    ring = await rotated_ring(seeded)
+
+    def crash_after_the_first_batch(column: str, rows: int) -> None:
+        raise Interrupted(column)
+
+    with pytest.raises(Interrupted):
+        await reencrypt(
+            seeded.database, ring, batch_size=BATCH, on_batch=crash_after_the_first_batch
+        )
+    halfway = await sealed_cells(seeded.database)
+    assert sum(key_version_of(value) == 2 for value in halfway.values()) == BATCH
+
+    rerun = await reencrypt(seeded.database, ring, batch_size=BATCH)
+
+    after = await sealed_cells(seeded.database)
+    assert rerun.reencrypted == len(before) - BATCH
+    assert versions(after) == {2}
+    assert clear_values(ring, after) == clear_values(seeded.ring, before)
+
+
+def _write_from_another_connection(url: str, cell: Cell, value: bytes) -> None:
+    """The running service saving a new value for the cell, on a connection of its own."""
+
+    async def write() -> None:
+        table = models.metadata.tables[cell[0]]
+        database = Database(url, pool_size=1)
+        try:
+            async with database.session() as session:
+                await session.execute(
+                    update(table).where(table.c.id == cell[2]).values({cell[1]: value})
+                )
+                await session.commit()
+        finally:
+            await database.dispose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, write()).result()
+
+
+class RingRacedByAWriter:
+    """Delegates to a key ring, but just after re-encryption has read the first cell (and
+    before it writes it back) the service changes that cell: the race the conditional
+    UPDATE of ``reencrypt`` exists for."""
+
+    def __init__(self, ring: KeyRing, old_ring: KeyRing, url: str) -> None:
+        self.ring, self.old_ring, self.url = ring, old_ring, url
+        self.active_version = ring.active_version
+        self.raced: tuple[Cell, str] | None = None
+
+    def open(self, sealed: bytes, aad: bytes) -> str:
+        if self.raced is None:
+            table, column, row_id = aad.decode().split("/")
+            cell = (table, column, uuid.UUID(row_id))
+            new_value = f"changed while re-encrypting {uuid.uuid4().hex}"
+            # a process that has not reloaded its keys yet still seals with v1
+            _write_from_another_connection(self.url, cell, self.old_ring.seal(new_value, aad))
+            self.raced = (cell, new_value)
+        return self.ring.open(sealed, aad)
+
+    def seal(self, plaintext: str, aad: bytes) -> bytes:
+        return self.ring.seal(plaintext, aad)
+
+
+async def test_reencrypt_never_overwrites_a_value_changed_while_it_ran(seeded: Seeded) -> None:
+    before = await sealed_cells(seeded.database)
+    ring = await rotated_ring(seeded)
+    racing = RingRacedByAWriter(ring, seeded.ring, seeded.fresh.url)
+
+    report = await reencrypt(seeded.database, racing, batch_size=1)  # type: ignore[arg-type]
+
+    assert racing.raced is not None
+    cell, new_value = racing.raced
+    after = await sealed_cells(seeded.database)
+    assert ring.open(after[cell], aad_for(*cell)) == new_value, "the concurrent write was lost"
+    assert key_version_of(after[cell]) == 1
+    assert report.reencrypted == len(before) - 1
+    assert versions({c: v for c, v in after.items() if c != cell}) == {2}
+
+    again = await reencrypt(seeded.database, ring, batch_size=BATCH)
+
+    assert again.reencrypted == 1
+    final = await sealed_cells(seeded.database)
+    assert key_version_of(final[cell]) == 2
+    assert ring.open(final[cell], aad_for(*cell)) == new_value
+
+
+async def test_the_cli_rotates_then_reencrypts_every_value(seeded: Seeded) -> None:
+    before = await sealed_cells(seeded.database)
+
+    rotated = await seeded.fresh.run_cli("keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "data key v2 is now active" in rotated.stdout
+
+    moved = await seeded.fresh.run_cli("keys", "reencrypt", "--batch-size", "7")
+    assert moved.returncode == 0, moved.stderr
+    assert f"examined {len(before)} values, re-encrypted {len(before)}" in moved.stdout
+
+    again = await seeded.fresh.run_cli("keys", "reencrypt")
+    assert again.returncode == 0, again.stderr
+    assert "re-encrypted 0" in again.stdout
+
+    ring = await seeded.fresh.key_ring(seeded.database)
+    after = await sealed_cells(seeded.database)
+    assert versions(after) == {2}
+    assert clear_values(ring, after) == clear_values(seeded.ring, before)
