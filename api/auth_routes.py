@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -31,34 +33,43 @@ async def _json_fields(request: Request, *names: str) -> dict[str, str] | Respon
     return {name: body[name] for name in names}
 
 
-async def login(request: Request) -> Response:
-    fields = await _json_fields(request, "username", "password")
+IssuePair = Callable[[AsyncSession, AppState, dict[str, str]], Awaitable[login_service.TokenPair]]
+
+
+async def _token_endpoint(request: Request, issue: IssuePair, *names: str) -> Response:
+    """Reads the JSON fields, issues a token pair, answers it uncacheable (or 401)."""
+    fields = await _json_fields(request, *names)
     if isinstance(fields, Response):
         return fields
     state: AppState = request.app.state.cardcrm
     async with state.database.session() as session:
         try:
-            pair = await login_service.login(
-                session, state.tokens, state.settings, fields["username"], fields["password"]
-            )
+            pair = await issue(session, state, fields)
         except Unauthenticated as exc:
             return error_response(401, ErrorCode.UNAUTHENTICATED, exc.message)
     return OrjsonResponse(pair.as_json(), headers=NO_STORE)
+
+
+async def login(request: Request) -> Response:
+    async def issue(
+        session: AsyncSession, state: AppState, fields: dict[str, str]
+    ) -> login_service.TokenPair:
+        return await login_service.login(
+            session, state.tokens, state.settings, fields["username"], fields["password"]
+        )
+
+    return await _token_endpoint(request, issue, "username", "password")
 
 
 async def refresh(request: Request) -> Response:
-    fields = await _json_fields(request, "refresh_token")
-    if isinstance(fields, Response):
-        return fields
-    state: AppState = request.app.state.cardcrm
-    async with state.database.session() as session:
-        try:
-            pair = await login_service.refresh(
-                session, state.tokens, state.settings, fields["refresh_token"]
-            )
-        except Unauthenticated as exc:
-            return error_response(401, ErrorCode.UNAUTHENTICATED, exc.message)
-    return OrjsonResponse(pair.as_json(), headers=NO_STORE)
+    async def issue(
+        session: AsyncSession, state: AppState, fields: dict[str, str]
+    ) -> login_service.TokenPair:
+        return await login_service.refresh(
+            session, state.tokens, state.settings, fields["refresh_token"]
+        )
+
+    return await _token_endpoint(request, issue, "refresh_token")
 
 
 async def jwks(request: Request) -> Response:

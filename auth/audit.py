@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -47,20 +47,7 @@ class AuditEvent:
 
 
 def _canonical(seq: int, event: AuditEvent, created_at: datetime) -> bytes:
-    body = {
-        "seq": seq,
-        "actor_kind": event.actor_kind,
-        "actor_id": event.actor_id,
-        "action": event.action,
-        "target_type": event.target_type,
-        "target_id": event.target_id,
-        "fields": list(event.fields),
-        "purpose": event.purpose,
-        "request_id": event.request_id,
-        "client_addr": event.client_addr,
-        "details": event.details,
-        "created_at": created_at.isoformat(),
-    }
+    body = {**asdict(event), "seq": seq, "created_at": created_at.isoformat()}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -71,18 +58,8 @@ def chain_hash(prev_hash: str, seq: int, event: AuditEvent, created_at: datetime
 
 
 def _event_of(entry: AuditEntry) -> AuditEvent:
-    return AuditEvent(
-        actor_kind=entry.actor_kind,
-        actor_id=entry.actor_id,
-        action=entry.action,
-        target_type=entry.target_type,
-        target_id=entry.target_id,
-        fields=list(entry.fields),
-        purpose=entry.purpose,
-        request_id=entry.request_id,
-        client_addr=entry.client_addr,
-        details=dict(entry.details),
-    )
+    """The event an entry records: the same fields, read back from the row."""
+    return AuditEvent(**{f.name: getattr(entry, f.name) for f in fields(AuditEvent)})
 
 
 async def _append(session: AsyncSession, event: AuditEvent) -> AuditEntry:
@@ -94,17 +71,8 @@ async def _append(session: AsyncSession, event: AuditEvent) -> AuditEntry:
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     created_at = utcnow()
     entry = AuditEntry(
+        **asdict(event),
         seq=seq,
-        actor_kind=event.actor_kind,
-        actor_id=event.actor_id,
-        action=event.action,
-        target_type=event.target_type,
-        target_id=event.target_id,
-        fields=list(event.fields),
-        purpose=event.purpose,
-        request_id=event.request_id,
-        client_addr=event.client_addr,
-        details=dict(event.details),
         created_at=created_at,
         prev_hash=prev_hash,
         hash=chain_hash(prev_hash, seq, event, created_at),

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.context import Info
+from api.context import Context, Info
 from api.errors import Forbidden
 from auth.policy import PiiField
+from models.customer import Customer as CustomerRow
 from models.customer import Gender
 from models.tier import TierCode
 from resolvers import customer as service
@@ -210,47 +213,49 @@ def _card_gid(card_id: uuid.UUID | None) -> strawberry.ID | None:
     return to_global_id("Card", card_id) if card_id else None
 
 
+CustomerWrite = Callable[[AsyncSession, Context], Awaitable[CustomerRow]]
+
+
+async def _customer_payload(info: Info, write: CustomerWrite) -> CustomerPayload:
+    """Runs a customer write in the request's session; expected failures become userErrors."""
+
+    async def work() -> CustomerPayload:
+        async with info.context.db.exclusive() as session:
+            row = await write(session, info.context)
+        return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
+
+    return await run_mutation(
+        work, lambda errors: CustomerPayload(customer=None, user_errors=errors)
+    )
+
+
 @strawberry.type
 class CustomerMutation:
     @strawberry.mutation(description="Creates a customer (scope customers:write; staff only).")
     async def create_customer(self, info: Info, input: CreateCustomerInput) -> CustomerPayload:
-        ctx = info.context
+        async def write(session: AsyncSession, ctx: Context) -> CustomerRow:
+            return await service.create_customer(
+                session=session,
+                ring=ctx.key_ring,
+                principal=ctx.principal,
+                data=input.to_data(),
+                audit_event=ctx.audit_event,
+            )
 
-        async def work() -> CustomerPayload:
-            data = input.to_data()
-            async with ctx.db.exclusive() as session:
-                row = await service.create_customer(
-                    session=session,
-                    ring=ctx.key_ring,
-                    principal=ctx.principal,
-                    data=data,
-                    audit_event=ctx.audit_event,
-                )
-            return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
-
-        return await run_mutation(
-            work, lambda errors: CustomerPayload(customer=None, user_errors=errors)
-        )
+        return await _customer_payload(info, write)
 
     @strawberry.mutation(description="Updates a customer; a stale `version` is a CONFLICT.")
     async def update_customer(self, info: Info, input: UpdateCustomerInput) -> CustomerPayload:
-        ctx = info.context
+        async def write(session: AsyncSession, ctx: Context) -> CustomerRow:
+            return await service.update_customer(
+                session=session,
+                ring=ctx.key_ring,
+                principal=ctx.principal,
+                changes=input.to_changes(),
+                audit_event=ctx.audit_event,
+            )
 
-        async def work() -> CustomerPayload:
-            changes = input.to_changes()
-            async with ctx.db.exclusive() as session:
-                row = await service.update_customer(
-                    session=session,
-                    ring=ctx.key_ring,
-                    principal=ctx.principal,
-                    changes=changes,
-                    audit_event=ctx.audit_event,
-                )
-            return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
-
-        return await run_mutation(
-            work, lambda errors: CustomerPayload(customer=None, user_errors=errors)
-        )
+        return await _customer_payload(info, write)
 
     @strawberry.mutation(
         description="Returns clear C2 values with a purpose; audited, rate-limited."
