@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             reloader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reloader
+            await state.broker.close()
             await state.database.dispose()
 
     from schema import schema

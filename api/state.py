@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from api.broker import Broker, create_broker
 from api.db import Database
 from api.settings import Settings
 from auth.tokens import TokenService, load_or_create_signing_key
@@ -18,6 +19,7 @@ class AppState:
     database: Database
     key_ring: KeyRing
     tokens: TokenService
+    broker: Broker
 
     async def reload_keys(self) -> None:
         """Picks up data keys added by ``cardcrm keys rotate`` in another process."""
@@ -49,5 +51,9 @@ async def build_state(settings: Settings, *, check_migrations: bool = True) -> A
         await database.dispose()
         raise
     return AppState(
-        settings=settings, database=database, key_ring=ring, tokens=token_service(settings)
+        settings=settings,
+        database=database,
+        key_ring=ring,
+        tokens=token_service(settings),
+        broker=create_broker(settings.redis_url),
     )

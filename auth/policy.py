@@ -25,6 +25,8 @@ class Access(StrEnum):
     MASKED = "masked"
     # Masked more strictly; for a card number: last 4 only, no BIN.
     STRICT_MASKED = "strict_masked"
+    # Clear for the record's author (e.g. the agent who wrote a note), masked for others.
+    OWN_CLEAR = "own_clear"
     DENIED = "denied"
 
 
@@ -56,10 +58,16 @@ class FieldRule:
     revealers: frozenset[Role] = frozenset()
     pii_field: PiiField | None = None
 
-    def access_for(self, principal: Principal) -> Access:
+    def access_for(self, principal: Principal, owner: str | None = None) -> Access:
+        """The caller's access; ``owner`` is the subject of the record's author, if any."""
         if self.scope not in principal.scopes:
             return Access.DENIED
-        return self.access.get(principal.role, Access.DENIED)
+        access = self.access.get(principal.role, Access.DENIED)
+        if access is Access.OWN_CLEAR:
+            return (
+                Access.CLEAR if owner is not None and owner == principal.subject else Access.MASKED
+            )
+        return access
 
     def may_reveal(self, principal: Principal) -> bool:
         return principal.role in self.revealers and Scope.PII_REVEAL in principal.scopes
@@ -87,6 +95,14 @@ STAFF_MASKED = {
     R.AUDITOR: A.MASKED,
 }
 PII_REVEALERS = frozenset({R.ADMIN, R.SUPERVISOR})
+# Complaint free text: the people handling it and the complainant read it; oversight masked.
+HANDLER_ACCESS = {
+    R.ADMIN: A.MASKED,
+    R.SUPERVISOR: A.CLEAR,
+    R.AGENT: A.CLEAR,
+    R.AUDITOR: A.MASKED,
+    R.CUSTOMER: A.CLEAR,
+}
 
 
 def _rule(
@@ -197,6 +213,29 @@ RULES: tuple[FieldRule, ...] = (
         mask=MaskKind.PAN,
         revealers=PII_REVEALERS,
         pii_field=PiiField.PAN,
+    ),
+    *(
+        _rule(
+            type_name,
+            field_name,
+            C2,
+            HANDLER_ACCESS,
+            scope=Scope.COMPLAINTS_READ,
+            mask=MaskKind.TEXT,
+        )
+        for type_name, field_name in (
+            ("Complaint", "description"),
+            ("Complaint", "resolution"),
+            ("ComplaintTimelineEntry", "note"),
+        )
+    ),
+    _rule(
+        "Interaction",
+        "notes",
+        C2,
+        {R.ADMIN: A.MASKED, R.SUPERVISOR: A.CLEAR, R.AGENT: A.OWN_CLEAR, R.AUDITOR: A.MASKED},
+        scope=Scope.INTERACTIONS_READ,
+        mask=MaskKind.TEXT,
     ),
     _rule(
         "Card",

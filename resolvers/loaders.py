@@ -9,15 +9,23 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
 from models.card import Card
-from models.organisation import Branch
+from models.complaint import ComplaintEvent
+from models.customer import Customer
+from models.interaction import Interaction
+from models.organisation import Branch, StaffUser
 from models.tier import Tier
+from resolvers.interaction import InteractionFilter, interaction_conditions
+from resolvers.pagination import Page, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from api.context import RequestDatabase
@@ -64,6 +72,134 @@ class BranchByIdLoader(DataLoader[uuid.UUID, Branch | None]):
         return [by_id.get(key) for key in keys]
 
 
+class CustomerByIdLoader(DataLoader[uuid.UUID, Customer | None]):
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[uuid.UUID]) -> list[Customer | None]:
+        rows = await self._db.scalars(select(Customer).where(col(Customer.id).in_(keys)))
+        by_id = {row.id: row for row in rows}
+        return [by_id.get(key) for key in keys]
+
+
+class StaffUserByIdLoader(DataLoader[uuid.UUID, StaffUser | None]):
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[uuid.UUID]) -> list[StaffUser | None]:
+        rows = await self._db.scalars(select(StaffUser).where(col(StaffUser.id).in_(keys)))
+        by_id = {row.id: row for row in rows}
+        return [by_id.get(key) for key in keys]
+
+
+class TimelineByComplaintIdLoader(DataLoader[uuid.UUID, list[ComplaintEvent]]):
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[uuid.UUID]) -> list[list[ComplaintEvent]]:
+        rows = await self._db.scalars(
+            select(ComplaintEvent)
+            .where(col(ComplaintEvent.complaint_id).in_(keys))
+            .order_by(col(ComplaintEvent.created_at), col(ComplaintEvent.id))
+        )
+        grouped: dict[uuid.UUID, list[ComplaintEvent]] = defaultdict(list)
+        for row in rows:
+            grouped[row.complaint_id].append(row)
+        return [grouped.get(key, []) for key in keys]
+
+
+@dataclass(frozen=True)
+class InteractionPageKey:
+    """One customer's page of interactions; keys with equal (first, after, filter) batch."""
+
+    customer_id: uuid.UUID
+    first: int
+    after: str | None
+    filter: InteractionFilter
+
+
+class InteractionPagesByCustomerLoader(DataLoader[InteractionPageKey, Page[Interaction]]):
+    """Pages of interactions for many customers in one query per distinct page shape, with
+    ``row_number() over (partition by customer)`` taking the first N + 1 of each."""
+
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[InteractionPageKey]) -> list[Page[Interaction]]:
+        shapes: dict[tuple[int, str | None, InteractionFilter], list[InteractionPageKey]] = (
+            defaultdict(list)
+        )
+        for key in keys:
+            shapes[(key.first, key.after, key.filter)].append(key)
+        pages: dict[InteractionPageKey, Page[Interaction]] = {}
+        for (first, after, filter), group in shapes.items():
+            pages.update(await self._pages(first, after, filter, group))
+        return [pages[key] for key in keys]
+
+    async def _pages(
+        self,
+        first: int,
+        after: str | None,
+        filter: InteractionFilter,
+        group: list[InteractionPageKey],
+    ) -> dict[InteractionPageKey, Page[Interaction]]:
+        conditions = [
+            col(Interaction.customer_id).in_([key.customer_id for key in group]),
+            *interaction_conditions(filter),
+        ]
+        if after is not None:
+            created, row_id = decode_cursor(after, "after")
+            conditions.append(
+                or_(
+                    col(Interaction.occurred_at) < created,
+                    and_(col(Interaction.occurred_at) == created, col(Interaction.id) < row_id),
+                )
+            )
+        rank = func.row_number().over(
+            partition_by=col(Interaction.customer_id),
+            order_by=(col(Interaction.occurred_at).desc(), col(Interaction.id).desc()),
+        )
+        ranked = select(Interaction, rank.label("rank")).where(*conditions).subquery()
+        numbered = aliased(Interaction, ranked)
+        rows = await self._db.scalars(
+            select(numbered)
+            .where(ranked.c.rank <= first + 1)
+            .order_by(ranked.c.customer_id, ranked.c.rank)
+        )
+        grouped: dict[uuid.UUID, list[Interaction]] = defaultdict(list)
+        for row in rows:
+            grouped[row.customer_id].append(row)
+        return {key: _page(grouped.get(key.customer_id, []), first, after) for key in group}
+
+
+def _page(rows: list[Interaction], first: int, after: str | None) -> Page[Interaction]:
+    edges = [(encode_cursor(row.occurred_at, row.id), row) for row in rows[:first]]
+    return Page(edges, has_next_page=len(rows) > first, has_previous_page=after is not None)
+
+
+class InteractionCountByCustomerLoader(DataLoader[tuple[uuid.UUID, InteractionFilter], int]):
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[tuple[uuid.UUID, InteractionFilter]]) -> list[int]:
+        counts: dict[tuple[uuid.UUID, InteractionFilter], int] = {}
+        for filter in {f for _, f in keys}:
+            ids = [customer_id for customer_id, f in keys if f == filter]
+            result = await self._db.execute(
+                select(col(Interaction.customer_id), func.count().label("n"))
+                .where(col(Interaction.customer_id).in_(ids), *interaction_conditions(filter))
+                .group_by(col(Interaction.customer_id))
+            )
+            found: dict[uuid.UUID, int] = {row.customer_id: int(row.n) for row in result.all()}
+            counts.update({(customer_id, filter): found.get(customer_id, 0) for customer_id in ids})
+        return [counts[key] for key in keys]
+
+
 class Loaders:
     def __init__(self, db: RequestDatabase) -> None:
         self._db = db
@@ -79,3 +215,23 @@ class Loaders:
     @cached_property
     def branch_by_id(self) -> BranchByIdLoader:
         return BranchByIdLoader(self._db)
+
+    @cached_property
+    def customer_by_id(self) -> CustomerByIdLoader:
+        return CustomerByIdLoader(self._db)
+
+    @cached_property
+    def staff_user_by_id(self) -> StaffUserByIdLoader:
+        return StaffUserByIdLoader(self._db)
+
+    @cached_property
+    def timeline_by_complaint_id(self) -> TimelineByComplaintIdLoader:
+        return TimelineByComplaintIdLoader(self._db)
+
+    @cached_property
+    def interaction_pages_by_customer(self) -> InteractionPagesByCustomerLoader:
+        return InteractionPagesByCustomerLoader(self._db)
+
+    @cached_property
+    def interaction_count_by_customer(self) -> InteractionCountByCustomerLoader:
+        return InteractionCountByCustomerLoader(self._db)

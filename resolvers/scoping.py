@@ -8,10 +8,12 @@ of a record does not leak.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlmodel import col
 
 from auth.principal import Principal
-from auth.scopes import Scope
+from auth.scopes import Role, Scope
+from models.complaint import Complaint
 from models.customer import Customer
 
 
@@ -19,11 +21,31 @@ def customer_scope(principal: Principal) -> ColumnElement[bool]:
     if not principal.has(Scope.CUSTOMERS_READ):
         return false()
     if principal.customer_id is not None:
-        return Customer.id == principal.customer_id  # type: ignore[return-value]
+        return col(Customer.id) == principal.customer_id
     if not principal.is_staff:
         return false()
     if principal.sees_all_branches:
         return true()
     if principal.branch_id is None:
         return false()
-    return Customer.branch_id == principal.branch_id  # type: ignore[return-value]
+    return col(Customer.branch_id) == principal.branch_id
+
+
+def complaint_scope(principal: Principal) -> ColumnElement[bool]:
+    """Agents: complaints assigned to them and their branch's unassigned ones; supervisors:
+    their branch; customers: their own; admin and auditor: all."""
+    if not principal.has(Scope.COMPLAINTS_READ):
+        return false()
+    if principal.customer_id is not None:
+        return col(Complaint.customer_id) == principal.customer_id
+    if not principal.is_staff:
+        return false()
+    if principal.role in (Role.ADMIN, Role.AUDITOR):
+        return true()
+    in_branch = col(Complaint.branch_id) == principal.branch_id
+    if principal.role is Role.SUPERVISOR:
+        return in_branch
+    if principal.role is Role.AGENT:
+        unassigned = col(Complaint.assignee_id).is_(None)
+        return or_(col(Complaint.assignee_id) == principal.staff_id, and_(in_branch, unassigned))
+    return false()

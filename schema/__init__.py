@@ -19,11 +19,15 @@ from models.customer import Customer as CustomerRow
 from models.organisation import Branch as BranchRow
 from models.tier import Tier as TierRow
 from resolvers.node import load_node
+from schema.analytics import AnalyticsQuery
 from schema.audit import AuditEntry, AuditQuery
 from schema.card import Card
+from schema.complaint import Complaint
+from schema.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.customer import Customer
 from schema.customer_operations import CustomerMutation, CustomerQuery
-from schema.organisation import Branch, Viewer
+from schema.interaction import Interaction, InteractionMutation, InteractionQuery
+from schema.organisation import Branch, StaffMember, Viewer
 from schema.relay import Node, from_global_id, to_global_id
 from schema.tier import Tier
 
@@ -69,8 +73,11 @@ class CoreQuery:
         return [Tier.from_row(row) for row in rows]
 
 
-Query = merge_types("Query", (CoreQuery, CustomerQuery, AuditQuery))
-Mutation = merge_types("Mutation", (CustomerMutation,))
+Query = merge_types(
+    "Query",
+    (CoreQuery, CustomerQuery, ComplaintQuery, InteractionQuery, AuditQuery, AnalyticsQuery),
+)
+Mutation = merge_types("Mutation", (CustomerMutation, ComplaintMutation, InteractionMutation))
 
 
 class CardcrmSchema(strawberry.Schema):
@@ -81,6 +88,6 @@ class CardcrmSchema(strawberry.Schema):
 schema = CardcrmSchema(
     query=Query,
     mutation=Mutation,
-    types=[Customer, Card, Tier, Branch, AuditEntry],
+    types=[Customer, Card, Tier, Branch, AuditEntry, Complaint, Interaction, StaffMember],
     extensions=[ErrorCodesExtension],
 )

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import strawberry
 
 from api.context import Info
 from auth.policy import PiiField, revealable_fields
+from auth.scopes import Scope
 from models.customer import Customer as CustomerRow
 from models.customer import Gender, LifecycleStage, RiskGrade
 from models.sealing import open_field
 from models.tier import TierCode
 from resolvers.customer_input import Consent as ConsentData
+from resolvers.interaction import InteractionFilter as InteractionFilterData
+from resolvers.loaders import InteractionPageKey
+from resolvers.pagination import PageArgs
 from schema.card import Card
+from schema.interaction import Interaction, InteractionFilter
 from schema.organisation import Branch
 from schema.policy_field import sensitive_field
-from schema.relay import Node, to_global_id
+from schema.relay import Connection, Node, to_global_id
 from schema.tier import Tier
 
 
@@ -94,6 +100,31 @@ class Customer(Node):
     async def cards(self, info: Info) -> list[Card]:
         rows = await info.context.loaders.cards_by_customer_id.load(self._row.id)
         return [Card.from_row(row) for row in rows]
+
+    @strawberry.field(description="This customer's interactions, newest first.")
+    async def interactions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: InteractionFilter | None = None,
+    ) -> Connection[Interaction]:
+        ctx = info.context
+        ctx.principal.require(Scope.INTERACTIONS_READ)
+        args = PageArgs(first=first, after=after).validated(
+            ctx.settings.default_page_size, ctx.settings.max_page_size
+        )
+        wanted = (
+            replace(filter.to_filter(), customer_id=None) if filter else InteractionFilterData()
+        )
+        page = await ctx.loaders.interaction_pages_by_customer.load(
+            InteractionPageKey(self._row.id, args.first or 0, after, wanted)
+        )
+
+        async def count() -> int:
+            return await ctx.loaders.interaction_count_by_customer.load((self._row.id, wanted))
+
+        return Connection.build(page, Interaction.from_row, count)
 
     @strawberry.field(description="The PII fields the caller may reveal on this customer.")
     def revealable_fields(self, info: Info) -> list[PiiField]:

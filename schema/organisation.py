@@ -6,6 +6,7 @@ import strawberry
 
 from auth.scopes import Role
 from models.organisation import Branch as BranchRow
+from models.organisation import StaffUser as StaffUserRow
 from schema.relay import Node, to_global_id
 
 
@@ -26,3 +27,15 @@ class Viewer:
     role: Role
     scopes: list[str]
     branch_id: strawberry.ID | None
+
+
+@strawberry.type(description="A staff member as others see them (no credentials, no branch).")
+class StaffMember(Node):
+    display_name: str
+    role: Role
+
+    @classmethod
+    def from_row(cls, row: StaffUserRow) -> StaffMember:
+        return cls(
+            id=to_global_id("StaffUser", row.id), display_name=row.display_name, role=Role(row.role)
+        )

@@ -26,7 +26,7 @@ class PolicyExtension(FieldExtension):
         self.rule = rule
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
-        access = self.rule.access_for(info.context.principal)
+        access = self.rule.access_for(info.context.principal, getattr(source, "_owner", None))
         if access is Access.DENIED:
             raise Forbidden(
                 f"{self.rule.type_name}.{self.rule.field_name} is not visible to this caller"

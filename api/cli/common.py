@@ -40,6 +40,7 @@ async def started(check_migrations: bool = True) -> AsyncIterator[AppState]:
     try:
         yield state
     finally:
+        await state.broker.close()
         await state.database.dispose()
 
 

@@ -1,0 +1,177 @@
+"""Interactions: logging a contact (with the contact rules) and reading them in scope."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from api.context import RequestDatabase
+from api.errors import BadUserInput, Forbidden, NotFound
+from api.settings import Settings
+from auth.principal import Principal
+from auth.scopes import Role, Scope
+from models.columns import utcnow
+from models.complaint import Complaint
+from models.customer import Customer
+from models.encryption import KeyRing
+from models.interaction import Interaction, InteractionChannel, InteractionKind
+from models.sealing import seal_field
+from resolvers.complaint import checked_text
+from resolvers.contact_rules import check_contact
+from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.scoping import customer_scope
+
+_LOGGING_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+@dataclass(frozen=True)
+class NewInteraction:
+    customer_id: uuid.UUID
+    channel: InteractionChannel
+    direction: Direction
+    kind: InteractionKind
+    subject: str
+    notes: str | None = None
+    outcome: str | None = None
+    satisfaction: int | None = None
+    complaint_id: uuid.UUID | None = None
+    occurred_at: datetime | None = None
+
+
+def _checked_fields(data: NewInteraction) -> tuple[str, datetime]:
+    subject = checked_text("subject", data.subject, required=True)
+    assert subject is not None
+    if len(subject) > 200:
+        raise BadUserInput("subject may be at most 200 characters", field="subject")
+    if data.outcome is not None and len(data.outcome) > 200:
+        raise BadUserInput("outcome may be at most 200 characters", field="outcome")
+    if data.satisfaction is not None and not 1 <= data.satisfaction <= 5:
+        raise BadUserInput("satisfaction must be a whole number from 1 to 5", field="satisfaction")
+    at = data.occurred_at or utcnow()
+    if at > utcnow() + CLOCK_SKEW:
+        raise BadUserInput("occurredAt must not be in the future", field="occurredAt")
+    return subject, at
+
+
+async def log_interaction(
+    *,
+    session: AsyncSession,
+    ring: KeyRing,
+    settings: Settings,
+    principal: Principal,
+    data: NewInteraction,
+) -> Interaction:
+    principal.require(Scope.INTERACTIONS_WRITE)
+    if principal.role not in _LOGGING_ROLES:
+        raise Forbidden("only service staff log interactions")
+    subject, at = _checked_fields(data)
+    customer = await session.scalar(
+        select(Customer).where(col(Customer.id) == data.customer_id, customer_scope(principal))
+    )
+    if customer is None:
+        raise NotFound("no customer with this id is visible to you", field="customerId")
+    if (
+        data.complaint_id is not None
+        and await session.scalar(
+            select(Complaint.id).where(
+                col(Complaint.id) == data.complaint_id, col(Complaint.customer_id) == customer.id
+            )
+        )
+        is None
+    ):
+        raise BadUserInput(
+            "complaintId is not one of this customer's complaints", field="complaintId"
+        )
+    check_contact(
+        customer,
+        channel=data.channel,
+        kind=data.kind,
+        outbound=data.direction is Direction.OUTBOUND,
+        at=at,
+        timezone=settings.contact_timezone,
+    )
+    interaction = Interaction(
+        customer_id=customer.id,
+        channel=data.channel,
+        direction=data.direction,
+        kind=data.kind,
+        subject=subject,
+        outcome=data.outcome,
+        satisfaction=data.satisfaction,
+        staff_id=principal.staff_id,
+        complaint_id=data.complaint_id,
+        occurred_at=at,
+    )
+    seal_field(ring, interaction, "notes", checked_text("notes", data.notes, required=False))
+    session.add(interaction)
+    await session.commit()
+    return interaction
+
+
+@dataclass(frozen=True)
+class InteractionFilter:
+    customer_id: uuid.UUID | None = None
+    channel: InteractionChannel | None = None
+    kind: InteractionKind | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    staff_id: uuid.UUID | None = None
+
+
+def interaction_conditions(filter: InteractionFilter) -> list[Any]:
+    """The filter as SQL conditions (shared by the list and the per-customer loader)."""
+    equal = {
+        Interaction.customer_id: filter.customer_id,
+        Interaction.channel: filter.channel,
+        Interaction.kind: filter.kind,
+        Interaction.staff_id: filter.staff_id,
+    }
+    conditions: list[Any] = [col(c) == v for c, v in equal.items() if v is not None]
+    if filter.since is not None:
+        conditions.append(col(Interaction.occurred_at) >= filter.since)
+    if filter.until is not None:
+        conditions.append(col(Interaction.occurred_at) < filter.until)
+    return conditions
+
+
+async def list_interactions(
+    *,
+    db: RequestDatabase,
+    principal: Principal,
+    settings: Settings,
+    filter: InteractionFilter,
+    page: PageArgs,
+) -> tuple[Page[Interaction], Callable[[], Awaitable[int]]]:
+    """Interactions of customers in the caller's scope, newest first."""
+    principal.require(Scope.INTERACTIONS_READ)
+    visible = col(Interaction.customer_id).in_(select(Customer.id).where(customer_scope(principal)))
+    conditions = [visible, *interaction_conditions(filter)]
+    result: Page[Interaction] = await paginate(
+        db.scalars,
+        select(Interaction).where(*conditions),
+        created_col=col(Interaction.occurred_at),
+        id_col=col(Interaction.id),
+        key=lambda row: (row.occurred_at, row.id),
+        args=page.validated(settings.default_page_size, settings.max_page_size),
+    )
+
+    async def count() -> int:
+        return int(
+            await db.scalar(select(func.count()).select_from(Interaction).where(*conditions))
+        )
+
+    return result, count

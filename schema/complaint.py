@@ -1,0 +1,117 @@
+"""Complaints and their timeline. Description, resolution and timeline notes are C2."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from api.context import Info
+from models.complaint import Complaint as ComplaintRow
+from models.complaint import ComplaintCategory, ComplaintEvent, ComplaintSeverity, ComplaintStatus
+from models.sealing import open_field
+from resolvers.complaint_sla import is_overdue
+from resolvers.complaint_workflow import ComplaintAction, allowed_actions
+from schema.customer import Customer
+from schema.organisation import StaffMember
+from schema.policy_field import sensitive_field
+from schema.relay import Node, to_global_id
+
+
+@strawberry.type(description="One append-only step of a complaint's history.")
+class ComplaintTimelineEntry:
+    action: ComplaintAction
+    actor_kind: str
+    from_status: ComplaintStatus | None
+    to_status: ComplaintStatus | None
+    created_at: datetime
+    _row: strawberry.Private[ComplaintEvent]
+
+    @sensitive_field("ComplaintTimelineEntry", "note")
+    def note(self, info: Info) -> str | None:
+        return open_field(info.context.key_ring, self._row, "note")
+
+    @classmethod
+    def from_row(cls, row: ComplaintEvent) -> ComplaintTimelineEntry:
+        return cls(
+            action=ComplaintAction(row.action),
+            actor_kind=row.actor_kind,
+            from_status=ComplaintStatus(row.from_status) if row.from_status else None,
+            to_status=ComplaintStatus(row.to_status) if row.to_status else None,
+            created_at=row.created_at,
+            _row=row,
+        )
+
+
+@strawberry.type(description="A complaint, handled through its workflow to an SLA deadline.")
+class Complaint(Node):
+    category: ComplaintCategory
+    channel: str
+    severity: ComplaintSeverity
+    status: ComplaintStatus
+    due_at: datetime
+    satisfaction: int | None
+    reopen_count: int
+    escalation_level: int
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    _row: strawberry.Private[ComplaintRow]
+
+    @strawberry.field(description="Still open past its deadline.")
+    def is_overdue(self) -> bool:
+        return is_overdue(self._row)
+
+    @strawberry.field(description="The workflow actions allowed in the current status.")
+    def allowed_actions(self) -> list[ComplaintAction]:
+        return allowed_actions(ComplaintStatus(self._row.status))
+
+    @sensitive_field("Complaint", "description")
+    def description(self, info: Info) -> str | None:
+        return open_field(info.context.key_ring, self._row, "description")
+
+    @sensitive_field("Complaint", "resolution")
+    def resolution(self, info: Info) -> str | None:
+        return open_field(info.context.key_ring, self._row, "resolution")
+
+    @strawberry.field(description="The complainant.")
+    async def customer(self, info: Info) -> Customer:
+        row = await info.context.loaders.customer_by_id.load(self._row.customer_id)
+        assert row is not None
+        return Customer.from_row(row)
+
+    @strawberry.field(description="Who handles it now.")
+    async def assignee(self, info: Info) -> StaffMember | None:
+        if self._row.assignee_id is None:
+            return None
+        row = await info.context.loaders.staff_user_by_id.load(self._row.assignee_id)
+        return StaffMember.from_row(row) if row else None
+
+    @strawberry.field(description="Every change, oldest first; entries are never edited.")
+    async def timeline(self, info: Info) -> list[ComplaintTimelineEntry]:
+        rows = await info.context.loaders.timeline_by_complaint_id.load(self._row.id)
+        return [ComplaintTimelineEntry.from_row(row) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: ComplaintRow) -> Complaint:
+        return cls(
+            id=to_global_id("Complaint", row.id),
+            category=ComplaintCategory(row.category),
+            channel=row.channel,
+            severity=ComplaintSeverity(row.severity),
+            status=ComplaintStatus(row.status),
+            due_at=row.due_at,
+            satisfaction=row.satisfaction,
+            reopen_count=row.reopen_count,
+            escalation_level=row.escalation_level,
+            acknowledged_at=row.acknowledged_at,
+            resolved_at=row.resolved_at,
+            closed_at=row.closed_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            version=row.version,
+            _row=row,
+        )
