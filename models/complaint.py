@@ -53,7 +53,7 @@ class Complaint(SQLModel, table=True):
     resolution_enc: bytes | None = encrypted_field()
     satisfaction: int | None = None
     reopen_count: int = 0
-    escalation_level: int = 0
+    escalation_level: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     acknowledged_at: datetime | None = timestamp_field()
     resolved_at: datetime | None = timestamp_field()
     closed_at: datetime | None = timestamp_field()

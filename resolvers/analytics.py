@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, case, func, select
+from sqlalchemy import ColumnElement, Float, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -168,8 +168,18 @@ async def _one_row(db: RequestDatabase, query: Executable) -> tuple[Any, ...]:
     return tuple((await db.execute(query)).one())
 
 
-def _satisfied(score: Any) -> Any:
-    return func.coalesce(func.sum(case((score >= SATISFIED_MIN_SCORE, 1), else_=0)), 0)
+def _sum_of(condition: ColumnElement[bool]) -> Any:
+    """How many rows meet ``condition`` (0, not NULL, when there are none)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _score_aggregates(score: Any) -> tuple[Any, ...]:
+    """Count, sum and satisfied count (4 or 5) of the non-null values of ``score``."""
+    return (
+        func.count(score),
+        func.coalesce(func.sum(score), 0),
+        _sum_of(score >= SATISFIED_MIN_SCORE),
+    )
 
 
 @dataclass(frozen=True)
@@ -178,23 +188,48 @@ class _Scores:
     total: int
     satisfied: int
 
+    @classmethod
+    def of(cls, values: Sequence[Any]) -> _Scores:
+        count, total, satisfied = values
+        return cls(int(count), int(total), int(satisfied))
+
     @property
     def mean(self) -> float | None:
         return _ratio(self.total, self.count)
 
 
-async def _scores(db: RequestDatabase, score: Any, query: Select[Any]) -> _Scores:
-    """Count, sum and satisfied count of the non-null ``score`` values ``query`` selects."""
-    aggregates = (func.count(score), func.coalesce(func.sum(score), 0), _satisfied(score))
-    count, total, satisfied = await _one_row(db, query.with_only_columns(*aggregates))
-    return _Scores(int(count), int(total), int(satisfied))
+@dataclass(frozen=True)
+class _Filed:
+    count: int
+    reopened: int
+    ratings: _Scores
 
 
-async def _filed(db: RequestDatabase, where: list[ColumnElement[bool]]) -> tuple[int, int]:
-    """Complaints in range, and how many of them were ever reopened."""
-    reopened = func.coalesce(func.sum(case((col(Complaint.reopen_count) > 0, 1), else_=0)), 0)
-    total, reopens = await _one_row(db, select(func.count(), reopened).where(*where))
-    return int(total), int(reopens)
+async def _filed(db: RequestDatabase, where: list[ColumnElement[bool]]) -> _Filed:
+    """Complaints in range, how many were ever reopened, and their ratings: one query."""
+    reopened = _sum_of(col(Complaint.reopen_count) > 0)
+    ratings = _score_aggregates(col(Complaint.satisfaction))
+    count, reopens, *scores = await _one_row(
+        db, select(func.count(), reopened, *ratings).where(*where)
+    )
+    return _Filed(int(count), int(reopens), _Scores.of(scores))
+
+
+async def _surveys(
+    db: RequestDatabase, date_from: datetime, date_to: datetime, branch_id: uuid.UUID | None
+) -> _Scores:
+    """Scores of satisfaction surveys held in range, by the branch of the surveyed customer."""
+    query = (
+        select(*_score_aggregates(col(Interaction.satisfaction)))
+        .select_from(Interaction)
+        .join(Customer, col(Customer.id) == col(Interaction.customer_id))
+        .where(
+            col(Interaction.kind) == InteractionKind.SATISFACTION_SURVEY.value,
+            *_in_range(col(Interaction.occurred_at), date_from, date_to),
+            *_in_branch(Customer.branch_id, branch_id),
+        )
+    )
+    return _Scores.of(await _one_row(db, query))
 
 
 @dataclass(frozen=True)
@@ -253,20 +288,6 @@ def _csat(ratings: _Scores, surveys: _Scores) -> Csat:
     )
 
 
-def _survey_query(
-    date_from: datetime, date_to: datetime, branch_id: uuid.UUID | None
-) -> Select[Any]:
-    return (
-        select(col(Interaction.id))
-        .join(Customer, col(Customer.id) == col(Interaction.customer_id))
-        .where(
-            col(Interaction.kind) == InteractionKind.SATISFACTION_SURVEY.value,
-            *_in_range(col(Interaction.occurred_at), date_from, date_to),
-            *_in_branch(Customer.branch_id, branch_id),
-        )
-    )
-
-
 async def service_kpis(
     *,
     db: RequestDatabase,
@@ -283,35 +304,27 @@ async def service_kpis(
     principal.require(Scope.ANALYTICS_READ)
     _checked_range(date_from, date_to)
     branch_id = await _branch_scope(db, principal, branch_id)
-    complaint_branch = _in_branch(Complaint.branch_id, branch_id)
-    filed = [*_in_range(col(Complaint.created_at), date_from, date_to), *complaint_branch]
-    resolved = [*_in_range(col(Complaint.resolved_at), date_from, date_to), *complaint_branch]
-    total, reopened = await _filed(db, filed)
-    resolution = await _resolution(db, resolved)
+    in_branch = _in_branch(Complaint.branch_id, branch_id)
+    filed_where = [*_in_range(col(Complaint.created_at), date_from, date_to), *in_branch]
+    resolved_where = [*_in_range(col(Complaint.resolved_at), date_from, date_to), *in_branch]
+    filed = await _filed(db, filed_where)
+    resolution = await _resolution(db, resolved_where)
     active = await _active_customers(db, branch_id)
-    ratings = await _scores(
-        db, col(Complaint.satisfaction), select(col(Complaint.id)).where(*filed)
-    )
-    surveys = await _scores(
-        db, col(Interaction.satisfaction), _survey_query(date_from, date_to, branch_id)
-    )
+    statuses = [status.value for status in ComplaintStatus]
+    categories = [category.value for category in ComplaintCategory]
     return ServiceKpis(
         date_from=date_from,
         date_to=date_to,
         branch_id=branch_id,
-        complaint_count=total,
-        counts_by_status=await _counts_by(
-            db, col(Complaint.status), [s.value for s in ComplaintStatus], filed
-        ),
-        counts_by_category=await _counts_by(
-            db, col(Complaint.category), [c.value for c in ComplaintCategory], filed
-        ),
+        complaint_count=filed.count,
+        counts_by_status=await _counts_by(db, col(Complaint.status), statuses, filed_where),
+        counts_by_category=await _counts_by(db, col(Complaint.category), categories, filed_where),
         active_customers=active,
-        complaint_rate=None if not active else total * 1000 / active,
+        complaint_rate=_ratio(filed.count * 1000, active),
         resolved_count=resolution.count,
         sla_compliance=_ratio(resolution.within_sla, resolution.count),
         mean_hours_to_resolve=resolution.mean_hours,
         p90_hours_to_resolve=resolution.p90_hours,
-        reopen_rate=_ratio(reopened, total),
-        csat=_csat(ratings, surveys),
+        reopen_rate=_ratio(filed.reopened, filed.count),
+        csat=_csat(filed.ratings, await _surveys(db, date_from, date_to, branch_id)),
     )

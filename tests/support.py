@@ -139,3 +139,56 @@ def drop_postgres_database(admin_url: str, name: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     connection.close()
+
+
+async def add_customer(
+    state: AppState,
+    world: World,
+    *,
+    branch: str = "BJ-CY",
+    tier: str = "standard",
+    consent: Consent | None = None,
+    seed: int | None = None,
+) -> uuid.UUID:
+    """A fresh customer with valid generated identifiers, built through the service layer."""
+    import random
+
+    from models.identifiers import generate_mobile, generate_national_id, generate_unionpay_pan
+
+    rng = random.Random(seed)
+    birth = date(1980 + rng.randrange(20), 1 + rng.randrange(12), 1 + rng.randrange(28))
+    data = NewCustomer(
+        name="测试客户",
+        birth_date=birth,
+        id_number=generate_national_id(rng, birth),
+        phone=generate_mobile(rng),
+        consent=consent or Consent(),
+        cards=(
+            NewCard(
+                pan=generate_unionpay_pan(rng),
+                product="UnionPay Classic",
+                credit_limit=Decimal("10000"),
+            ),
+        ),
+    )
+    async with state.database.session() as session:
+        tier_row = (await session.scalars(select(Tier).where(Tier.code == tier))).one()
+        known = await _add_known(state, data, world.branches[branch], tier_row)
+    return known.id
+
+
+async def add_staff(state: AppState, world: World, *, role: str, branch: str | None) -> StaffUser:
+    """A fresh staff user (so tests that count per-user things start from zero)."""
+    from auth.passwords import hash_password
+
+    async with state.database.session() as session:
+        user = StaffUser(
+            username=f"test-{role}-{uuid.uuid4().hex[:8]}",
+            display_name=f"Test {role}",
+            role=role,
+            branch_id=world.branches[branch].id if branch else None,
+            password_hash=await hash_password(world.password),
+        )
+        session.add(user)
+        await session.commit()
+        return user
