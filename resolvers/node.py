@@ -10,10 +10,13 @@ from sqlmodel import col, select
 from api.context import RequestDatabase
 from api.errors import NotFound
 from auth.principal import Principal
+from auth.scopes import Scope
 from models.card import Card
 from models.customer import Customer
+from models.interaction import Interaction
 from models.organisation import Branch
 from models.tier import Tier
+from resolvers.complaint import get_complaint
 from resolvers.customer import get_customer
 from resolvers.scoping import customer_scope
 
@@ -38,6 +41,13 @@ async def load_node(
         return await get_customer(db=db, principal=principal, customer_id=raw_id)
     if type_name == "Card":
         return await card_in_scope(db, principal, raw_id)
+    if type_name == "Complaint":
+        return await get_complaint(db=db, principal=principal, complaint_id=raw_id)
+    if type_name == "Interaction" and principal.has(Scope.INTERACTIONS_READ):
+        visible = col(Interaction.customer_id).in_(
+            select(Customer.id).where(customer_scope(principal))
+        )
+        return await _one(db, select(Interaction).where(col(Interaction.id) == raw_id, visible))
     if type_name == "Tier":
         return await _one(db, select(Tier).where(col(Tier.id) == raw_id))
     if type_name == "Branch" and principal.is_staff:

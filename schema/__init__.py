@@ -15,7 +15,9 @@ from api.context import Info
 from api.error_handling import ErrorCodesExtension
 from api.errors import NotFound
 from models.card import Card as CardRow
+from models.complaint import Complaint as ComplaintRow
 from models.customer import Customer as CustomerRow
+from models.interaction import Interaction as InteractionRow
 from models.organisation import Branch as BranchRow
 from models.tier import Tier as TierRow
 from resolvers.node import load_node
@@ -41,6 +43,10 @@ def _as_node(row: object) -> Node:
         return Tier.from_row(row)
     if isinstance(row, BranchRow):
         return Branch.from_row(row)
+    if isinstance(row, ComplaintRow):
+        return Complaint.from_row(row)
+    if isinstance(row, InteractionRow):
+        return Interaction.from_row(row)
     raise NotFound("no object with this id is visible to you")
 
 
