@@ -18,14 +18,19 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from api.settings import get_settings
 from auth.passwords import hash_password
 from auth.scopes import Role
 from models.card import Card
+from models.complaint import Complaint, ComplaintCategory, ComplaintEvent, ComplaintSeverity
 from models.customer import Customer, LifecycleStage, RiskGrade
 from models.demo_people import REFERENCE_DATE, DemoPerson, generate_people
 from models.encryption import KeyRing
+from models.interaction import Interaction, InteractionChannel, InteractionKind
 from models.organisation import Branch, StaffUser
+from models.sealing import seal_field
 from models.tier import Tier, TierCode
+from resolvers.complaint_sla import due_at
 from resolvers.customer import new_customer_rows
 from resolvers.customer_input import Consent, NewCard, NewCustomer
 
@@ -179,5 +184,75 @@ async def seed_demo(
         await session.flush()  # customers before their cards: the tables have no ORM relationships
         session.add_all([card for _, cards in built for card in cards])
         await session.flush()
+        customers_built = [customer for customer, _ in built]
+        await _service_history(session, ring, rng, customers_built, tiers)
     await session.commit()
     return SeedResult(customers=len(people), staff_password=password)
+
+
+_COMPLAINTS = (
+    (ComplaintCategory.FEES, "年费扣款有疑问，请核实"),
+    (ComplaintCategory.BILLING_DISPUTE, "账单中有一笔不认识的消费"),
+    (ComplaintCategory.REWARDS, "积分没有按时到账"),
+    (ComplaintCategory.SERVICE_ATTITUDE, "客服电话等待时间过长"),
+)
+_FOLLOW_UPS = ("激活提醒回访", "生日关怀", "账单分期咨询", "满意度调查")
+
+
+async def _service_history(
+    session: AsyncSession,
+    ring: KeyRing,
+    rng: random.Random,
+    customers: list[Customer],
+    tiers: list[Tier],
+) -> None:
+    """A few interactions and open complaints, so the console and the KPIs show something."""
+    agents = {
+        user.branch_id: user
+        for user in await session.scalars(select(StaffUser).where(StaffUser.role == Role.AGENT))
+    }
+    tier_codes = {tier.id: tier.code for tier in tiers}
+    settings = get_settings()
+    for index, customer in enumerate(customers):
+        agent = agents.get(customer.branch_id)
+        if index % 5 == 0 and agent is not None:
+            interaction = Interaction(
+                customer_id=customer.id,
+                channel=InteractionChannel.PHONE,
+                direction="outbound",
+                kind=InteractionKind.FOLLOW_UP,
+                subject=rng.choice(_FOLLOW_UPS),
+                satisfaction=rng.randint(3, 5),
+                staff_id=agent.id,
+                occurred_at=customer.created_at + timedelta(days=rng.randrange(1, 60)),
+            )
+            seal_field(ring, interaction, "notes", "客户反馈良好，无其他需求")
+            session.add(interaction)
+        if index % 12 == 0:
+            category, text = rng.choice(_COMPLAINTS)
+            filed = customer.created_at + timedelta(days=rng.randrange(1, 300))
+            complaint = Complaint(
+                customer_id=customer.id,
+                branch_id=customer.branch_id,
+                category=category,
+                channel="phone",
+                severity=ComplaintSeverity.MEDIUM,
+                created_at=filed,
+                updated_at=filed,
+                due_at=due_at(
+                    settings, filed, ComplaintSeverity.MEDIUM, tier_codes[customer.tier_id]
+                ),
+            )
+            seal_field(ring, complaint, "description", text)
+            session.add(complaint)
+            await session.flush()
+            session.add(
+                ComplaintEvent(
+                    complaint_id=complaint.id,
+                    action="file",
+                    actor_kind="customer",
+                    actor_id=str(customer.id),
+                    to_status="open",
+                    created_at=filed,
+                )
+            )
