@@ -72,6 +72,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         environment=Environment.TEST,
         var_dir=var_dir,
         database_url=database_url,
+        redis_url=None,  # the shared server uses the in-process broker; Redis has its own tests
         master_key=base64.b64encode(os.urandom(32)).decode(),
         signing_key_file=Path(var_dir) / "signing-key.pem",
         login_lockout_seconds=60,
