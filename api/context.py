@@ -1,10 +1,16 @@
-"""The per-request context every resolver receives (``Info = strawberry.Info[Context, None]``)."""
+"""The per-request context every resolver receives (``Info = strawberry.Info[Context, None]``).
+
+An HTTP request gets a ``Context`` with its one session; a WebSocket connection gets a
+``ConnectionContext``, whose principal arrives with ``connection_init`` and whose sessions are
+opened one per subscription event (``event()``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,6 +20,7 @@ from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+from api.errors import Unauthenticated
 from api.settings import Settings
 from api.state import AppState
 from auth.audit import AuditEvent
@@ -70,6 +77,8 @@ class Context:
     request_id: str
     client_addr: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    connection_params: dict[str, object] | None = None
+    """The ``connection_init`` payload of a WebSocket connection (strawberry sets it)."""
 
     @property
     def settings(self) -> Settings:
@@ -95,6 +104,87 @@ class Context:
             client_addr=self.client_addr,
             **kwargs,
         )
+
+    @asynccontextmanager
+    async def event(self) -> AsyncIterator[RequestDatabase]:
+        """The database for resolving one subscription event: a request already has one."""
+        yield self.db
+
+
+@dataclass(frozen=True)
+class _Event:
+    db: RequestDatabase
+    loaders: Loaders
+
+
+_current_event: ContextVar[_Event | None] = ContextVar("cardcrm_event", default=None)
+
+
+class ConnectionContext(Context):
+    """The context of one WebSocket connection, shared by all its subscriptions.
+
+    It exists before anyone is known: the principal is set when ``connection_init`` carries a
+    valid token, and the protocol refuses every operation before that. It holds no session,
+    since a connection lives for hours: each event is resolved inside ``event()``, which opens
+    a short session and fresh loaders (nothing cached goes stale between events). They sit in
+    a context variable, not on this shared object, because each subscription runs in its own
+    task and two of them may resolve events at the same time.
+    """
+
+    def __init__(self, *, state: AppState, request_id: str, client_addr: str | None) -> None:
+        # Deliberately not Context.__init__: there is no principal and no session yet.
+        self.state = state
+        self.request_id = request_id
+        self.client_addr = client_addr
+        self.headers = {}
+        self.connection_params = None
+        self._principal: Principal | None = None
+
+    def __repr__(self) -> str:  # the dataclass one would read principal and db
+        return f"ConnectionContext(request_id={self.request_id!r})"
+
+    @property
+    def principal(self) -> Principal:
+        if self._principal is None:
+            raise Unauthenticated("send an access token in `connection_init` first")
+        return self._principal
+
+    @principal.setter
+    def principal(self, principal: Principal) -> None:
+        self._principal = principal
+
+    @property
+    def db(self) -> RequestDatabase:
+        return self._event().db
+
+    @db.setter
+    def db(self, db: RequestDatabase) -> None:
+        raise AttributeError("a connection has no session of its own; use `event()`")
+
+    @property
+    def loaders(self) -> Loaders:
+        return self._event().loaders
+
+    def _event(self) -> _Event:
+        current = _current_event.get()
+        if current is None:
+            raise RuntimeError("resolve subscription events inside `async with context.event()`")
+        return current
+
+    @asynccontextmanager
+    async def event(self) -> AsyncIterator[RequestDatabase]:
+        from resolvers.loaders import Loaders
+
+        async with self.state.database.session() as session:
+            db = RequestDatabase(session)
+            previous = _current_event.get()
+            _current_event.set(_Event(db, Loaders(db)))
+            try:
+                yield db
+            finally:
+                # Not ``reset(token)``: a generator the garbage collector closes runs this in
+                # another context, where a token is refused; restoring the value works in any.
+                _current_event.set(previous)
 
 
 Info = strawberry.Info[Context, None]

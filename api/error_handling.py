@@ -14,6 +14,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types import StreamExecutionResult
 
 from api.errors import INTERNAL_ERROR_MESSAGE, DomainError, ErrorCode
 from api.middleware import current_request_id
@@ -63,3 +64,10 @@ class ErrorCodesExtension(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [coded_error(error) for error in errors]  # type: ignore[union-attr]
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """A subscription sends each result as it comes, long before ``on_operation`` ends."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [coded_error(error) for error in errors]  # type: ignore[union-attr]
+        yield

@@ -3,23 +3,43 @@
 Every HTTP request needs a valid access token before anything is parsed; without one the
 answer is HTTP 401 with an UNAUTHENTICATED error body. Each request gets one database session,
 closed when the response is done, and responses are encoded with orjson.
+
+Subscriptions run over WebSocket, ``graphql-transport-ws`` only. The same bearer token comes in
+the ``connection_init`` payload; without a valid one the connection is closed with 4403
+Forbidden (the protocol's rejection) before any operation runs. The connection is closed with
+4401 "token expired" when its token expires, and may hold at most
+``max_subscriptions_per_connection`` operations at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
+from strawberry.types.unset import UnsetType
 
 from api import idempotency
-from api.context import Context, RequestDatabase
+from api.context import ConnectionContext, Context, RequestDatabase
 from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
 from api.middleware import current_request_id
 from api.responses import error_response
@@ -48,13 +68,98 @@ async def _body_is_an_object(request: Request) -> bool:
     return isinstance(payload, dict)
 
 
+def connection_token(params: dict[str, object]) -> str:
+    """The token in a ``connection_init`` payload: ``{"Authorization": "Bearer <token>"}``
+    as an HTTP header would carry it, or ``{"token": "<token>"}`` for clients that cannot."""
+    authorization = params.get("Authorization", params.get("authorization"))
+    if isinstance(authorization, str):
+        return bearer_token(authorization)
+    token = params.get("token")
+    if isinstance(token, str) and token.strip():
+        return token.strip()
+    raise Unauthenticated('send `{"Authorization": "Bearer <token>"}` in connection_init')
+
+
 def _client_addr(request: Request | WebSocket) -> str | None:
     return request.client.host if request.client else None
 
 
+TOKEN_EXPIRED = 4401
+ONLY_SUBSCRIPTIONS = "only subscriptions run over WebSocket; send queries and mutations over HTTP"
+_MAX_PREPARSE_TOKENS = 2000
+
+
+def _operation_type(payload: Mapping[str, object]) -> OperationType | None:
+    """The type of the operation a subscribe message asks for; None when the document does
+    not parse (within a small bound), which strawberry then answers as the protocol says."""
+    query, name = payload.get("query"), payload.get("operationName")
+    if not isinstance(query, str):
+        return None
+    try:
+        document = parse(query, no_location=True, max_tokens=_MAX_PREPARSE_TOKENS)
+    except GraphQLError:
+        return None
+    operation = get_operation_ast(document, name if isinstance(name, str) else None)
+    return operation.operation if operation else None
+
+
+class SubscriptionHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """strawberry's ``graphql-transport-ws`` handler, with the connection's limits.
+
+    The context is a ``ConnectionContext`` (``get_context``). Queries and mutations are
+    refused here: they belong on HTTP, where idempotency and the request session apply.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_subscriptions_per_connection = (
+            self.context.settings.max_subscriptions_per_connection
+        )
+        self._expiry: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._expiry is None:
+            self._expiry = asyncio.create_task(self._close_at(self.context.principal.expires_at))
+            self._expiry.add_done_callback(self._task_done)
+
+    async def _close_at(self, expires_at: int) -> None:
+        """A connection outlives no token: when it expires, its streams stop and it closes."""
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        await self.websocket.close(code=TOKEN_EXPIRED, reason="token expired")
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        kind = _operation_type(message["payload"]) if self.connection_acknowledged else None
+        if kind not in (None, OperationType.SUBSCRIPTION):
+            extensions = {
+                "code": ErrorCode.BAD_USER_INPUT.value,
+                "requestId": self.context.request_id,
+            }
+            error = GraphQLError(ONLY_SUBSCRIPTIONS, extensions=extensions)
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
+
+    async def shutdown(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        await super().shutdown()
+
+
 class CardcrmGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = SubscriptionHandler
+
     def __init__(self, schema: Any, **kwargs: Any) -> None:
-        super().__init__(schema, graphql_ide=None, **kwargs)
+        super().__init__(
+            schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            **kwargs,
+        )
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
@@ -145,7 +250,24 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             return None
         return idempotency.Claim(principal.audit_actor, key, idempotency.request_hash(payload))
 
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticates a connection from its ``connection_init`` payload; a refusal makes
+        strawberry close it with 4403 Forbidden."""
+        try:
+            token = connection_token(context.connection_params or {})
+            context.principal = context.state.tokens.verify(token)
+        except Unauthenticated as exc:
+            logger.info("websocket refused: %s (request %s)", exc.message, context.request_id)
+            raise ConnectionRejectionError({"message": exc.message}) from exc
+        return UnsetType()  # an ack without a payload
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        if isinstance(request, WebSocket):
+            return ConnectionContext(
+                state=request.app.state.cardcrm,
+                request_id=current_request_id(),
+                client_addr=_client_addr(request),
+            )
         principal: Principal = request.state.principal
         return Context(
             state=request.app.state.cardcrm,

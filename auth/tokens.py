@@ -130,6 +130,8 @@ class TokenService:
         if username is not None:
             generator._extra["preferred_username"] = username
         ttl = min(ttl or self.default_ttl, self.max_lifetime)
+        # authlib's RFC 9068 generator takes ``exp`` from here, not from ``expires_in``.
+        generator.expires_generator = ttl
         token = generator.generate(
             grant_type="cardcrm",
             client=_Client(client_id),

@@ -31,6 +31,7 @@ from schema.customer_operations import CustomerMutation, CustomerQuery
 from schema.interaction import Interaction, InteractionMutation, InteractionQuery
 from schema.organisation import Branch, StaffMember, Viewer
 from schema.relay import Node, from_global_id, to_global_id
+from schema.subscriptions import Subscription
 from schema.tier import Tier
 
 
@@ -94,6 +95,7 @@ class CardcrmSchema(strawberry.Schema):
 schema = CardcrmSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[Customer, Card, Tier, Branch, AuditEntry, Complaint, Interaction, StaffMember],
     extensions=[ErrorCodesExtension],
 )

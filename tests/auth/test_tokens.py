@@ -306,3 +306,16 @@ async def test_the_jwks_endpoint_publishes_exactly_the_public_signing_key(
     published = KeySet.import_key_set(document)
     decoded = jwt.decode(staff_token(server, world, "demo-agent"), published, algorithms=["RS256"])
     assert decoded.claims["preferred_username"] == "demo-agent"
+
+
+async def test_issued_tokens_live_exactly_their_ttl(server: Server) -> None:
+    """Guards a past bug: authlib ignored the ttl and every token lived an hour."""
+    from joserfc import jwt
+
+    from auth.scopes import Role
+
+    tokens = server.state.tokens
+    for ttl in (60, tokens.default_ttl):
+        token = tokens.issue(subject=str(uuid.uuid4()), role=Role.CUSTOMER, client_id="t", ttl=ttl)
+        claims = jwt.decode(token, tokens.signing_key).claims
+        assert claims["exp"] - claims["iat"] == ttl

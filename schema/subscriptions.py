@@ -1,0 +1,119 @@
+"""Live updates over the ``graphql-transport-ws`` WebSocket protocol (SPEC §4).
+
+A broker message only names what changed (ids and an action, never a C2 value), so every
+event reloads the complaint through ``complaint_scope`` in a short session of its own
+(``Context.event``): a subscriber sees exactly what a query would show it at that moment, and
+a complaint that has left its scope is never sent. Who may subscribe is checked when the
+subscription starts, so a refusal is the protocol's ``error`` message, not a silent stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncGenerator
+
+import strawberry
+from sqlmodel import col, select
+
+from api.context import Context, Info, RequestDatabase
+from api.errors import Forbidden, NotFound
+from auth.principal import Principal
+from auth.scopes import Scope
+from models.complaint import Complaint as ComplaintRow
+from resolvers.complaint import (
+    NOT_FOUND_MESSAGE,
+    assignee_channel,
+    complaint_channel,
+    customer_channel,
+)
+from resolvers.scoping import complaint_scope
+from schema.complaint import Complaint
+from schema.relay import uuid_of
+
+logger = logging.getLogger("cardcrm.subscriptions")
+
+
+async def _visible(
+    db: RequestDatabase, principal: Principal, complaint_id: uuid.UUID
+) -> ComplaintRow | None:
+    rows = await db.scalars(
+        select(ComplaintRow).where(col(ComplaintRow.id) == complaint_id, complaint_scope(principal))
+    )
+    row: ComplaintRow | None = rows[0] if rows else None
+    return row
+
+
+def _complaint_id(message: dict[str, object]) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(message["complaintId"]))
+    except (KeyError, ValueError):
+        logger.warning("ignoring a broker message without a complaint id")
+        return None
+
+
+async def _complaints(
+    context: Context, channel: str, *, only: uuid.UUID | None = None
+) -> AsyncGenerator[Complaint, None]:
+    """The complaint each message on ``channel`` names, freshly loaded in the caller's scope.
+
+    A complaint the caller no longer sees is skipped; when the stream follows one complaint
+    (``only``), losing sight of it ends the stream, since nothing more will be sent for it.
+    """
+    events = context.state.broker.subscribe(channel)
+    try:
+        async for message in events:
+            complaint_id = _complaint_id(message)
+            if complaint_id is None or (only is not None and complaint_id != only):
+                continue
+            async with context.event() as db:
+                row = await _visible(db, context.principal, complaint_id)
+                if row is None and only is not None:
+                    return
+                if row is not None:
+                    # Fields resolve while the generator waits here, inside this event's session.
+                    yield Complaint.from_row(row)
+    finally:
+        # An abandoned ``async for`` does not close its iterator: without this the broker
+        # would keep the listener (a Redis connection) until the garbage collector ran.
+        if isinstance(events, AsyncGenerator):
+            await events.aclose()
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The complaint after every change, while it stays in your scope; "
+        "NOT_FOUND if it is not in your scope now."
+    )
+    async def complaint_updated(
+        self, info: Info, id: strawberry.ID
+    ) -> AsyncGenerator[Complaint, None]:
+        context = info.context
+        complaint_id = uuid_of(id, "Complaint")
+        async with context.event() as db:
+            if await _visible(db, context.principal, complaint_id) is None:
+                raise NotFound(NOT_FOUND_MESSAGE, field="id")
+        return _complaints(context, complaint_channel(complaint_id), only=complaint_id)
+
+    @strawberry.subscription(
+        description="Your complaints as they change: filed, handled, resolved. Customers only."
+    )
+    async def my_complaint_events(self, info: Info) -> AsyncGenerator[Complaint, None]:
+        principal = info.context.principal
+        principal.require(Scope.COMPLAINTS_READ)
+        if principal.customer_id is None:
+            raise Forbidden(
+                "myComplaintEvents is for customers; staff follow complaintUpdated or assignedToMe"
+            )
+        return _complaints(info.context, customer_channel(principal.customer_id))
+
+    @strawberry.subscription(
+        description="Complaints newly assigned or escalated to you. Staff only."
+    )
+    async def assigned_to_me(self, info: Info) -> AsyncGenerator[Complaint, None]:
+        principal = info.context.principal
+        principal.require(Scope.COMPLAINTS_READ)
+        if principal.staff_id is None:
+            raise Forbidden("assignedToMe is for staff users")
+        return _complaints(info.context, assignee_channel(principal.staff_id))
