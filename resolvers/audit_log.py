@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import col
 
 from api.context import RequestDatabase
 from api.settings import Settings
 from auth.principal import Principal
 from auth.scopes import Scope
 from models.audit import AuditEntry
-from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.pagination import Page, PageArgs, page_with_count
 
 
 @dataclass(frozen=True)
@@ -47,17 +46,12 @@ async def list_audit_entries(
         conditions.append(AuditEntry.created_at >= filter.since)
     if filter.until is not None:
         conditions.append(AuditEntry.created_at < filter.until)
-    result: Page[AuditEntry] = await paginate(
-        db.scalars,
-        select(AuditEntry).where(*conditions),
-        created_col=col(AuditEntry.created_at),
+    return await page_with_count(
+        db,
+        AuditEntry,
+        conditions,
+        sort_col=col(AuditEntry.created_at),
         id_col=col(AuditEntry.seq),
-        key=lambda entry: (entry.created_at, entry.seq),
         args=page.validated(settings.default_page_size, settings.max_page_size),
         parse_id=int,
     )
-
-    async def count() -> int:
-        return int(await db.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)))
-
-    return result, count

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -42,7 +42,7 @@ from models.sealing import seal_field
 from models.tier import Tier
 from resolvers.complaint_sla import due_at
 from resolvers.complaint_workflow import ComplaintAction, next_status
-from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.pagination import Page, PageArgs, page_with_count
 from resolvers.scoping import complaint_scope, customer_scope
 
 logger = logging.getLogger("cardcrm.complaints")
@@ -425,19 +425,14 @@ async def list_complaints(
     page: PageArgs,
 ) -> tuple[Page[Complaint], Callable[[], Awaitable[int]]]:
     conditions = _conditions(principal, filter)
-    result: Page[Complaint] = await paginate(
-        db.scalars,
-        select(Complaint).where(*conditions),
-        created_col=col(Complaint.created_at),
+    return await page_with_count(
+        db,
+        Complaint,
+        conditions,
+        sort_col=col(Complaint.created_at),
         id_col=col(Complaint.id),
-        key=lambda row: (row.created_at, row.id),
         args=page.validated(settings.default_page_size, settings.max_page_size),
     )
-
-    async def count() -> int:
-        return int(await db.scalar(select(func.count()).select_from(Complaint).where(*conditions)))
-
-    return result, count
 
 
 async def get_complaint(

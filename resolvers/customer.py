@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -40,7 +40,7 @@ from models.organisation import Branch
 from models.sealing import seal_field
 from models.tier import Tier
 from resolvers.customer_input import Consent, NewCard, NewCustomer, checked, checked_address
-from resolvers.pagination import Page, PageArgs, SortDirection, paginate
+from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
 from resolvers.scoping import customer_scope
 
 PHONE_INDEX = "phone"
@@ -94,21 +94,15 @@ async def list_customers(
     """One page of customers in the caller's scope, and a lazy count of all of them."""
     conditions = _filter_conditions(principal, filter)
     args = page.validated(settings.default_page_size, settings.max_page_size)
-    query: Select[Any] = select(Customer).where(*conditions)
-    result: Page[Customer] = await paginate(
-        db.scalars,
-        query,
-        created_col=col(Customer.created_at),
+    return await page_with_count(
+        db,
+        Customer,
+        conditions,
+        sort_col=col(Customer.created_at),
         id_col=col(Customer.id),
-        key=lambda row: (row.created_at, row.id),
         args=args,
         direction=direction,
     )
-
-    async def count() -> int:
-        return int(await db.scalar(select(func.count()).select_from(Customer).where(*conditions)))
-
-    return result, count
 
 
 async def _one_in_scope(db: RequestDatabase, principal: Principal, condition: Any) -> Customer:

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -26,7 +25,7 @@ from models.interaction import Interaction, InteractionChannel, InteractionKind
 from models.sealing import seal_field
 from resolvers.complaint import checked_text
 from resolvers.contact_rules import check_contact
-from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.pagination import Page, PageArgs, page_with_count
 from resolvers.scoping import customer_scope
 
 _LOGGING_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
@@ -160,18 +159,11 @@ async def list_interactions(
     principal.require(Scope.INTERACTIONS_READ)
     visible = col(Interaction.customer_id).in_(select(Customer.id).where(customer_scope(principal)))
     conditions = [visible, *interaction_conditions(filter)]
-    result: Page[Interaction] = await paginate(
-        db.scalars,
-        select(Interaction).where(*conditions),
-        created_col=col(Interaction.occurred_at),
+    return await page_with_count(
+        db,
+        Interaction,
+        conditions,
+        sort_col=col(Interaction.occurred_at),
         id_col=col(Interaction.id),
-        key=lambda row: (row.occurred_at, row.id),
         args=page.validated(settings.default_page_size, settings.max_page_size),
     )
-
-    async def count() -> int:
-        return int(
-            await db.scalar(select(func.count()).select_from(Interaction).where(*conditions))
-        )
-
-    return result, count

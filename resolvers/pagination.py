@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Mapped
 
 from api.errors import BadUserInput
@@ -124,3 +124,40 @@ async def paginate(
     if args.backwards:
         return Page(edges, has_next_page=args.before is not None, has_previous_page=more)
     return Page(edges, has_next_page=more, has_previous_page=args.after is not None)
+
+
+class Executor(Protocol):
+    async def scalars(self, statement: Any) -> list[Any]: ...
+
+    async def scalar(self, statement: Any) -> Any: ...
+
+
+async def page_with_count(
+    db: Executor,
+    model: type[T],
+    conditions: list[Any],
+    *,
+    sort_col: Mapped[Any],
+    id_col: Mapped[Any],
+    args: PageArgs,
+    direction: SortDirection = SortDirection.DESC,
+    parse_id: Callable[[str], Any] = uuid.UUID,
+) -> tuple[Page[T], Callable[[], Awaitable[int]]]:
+    """One keyset page of ``model`` rows matching ``conditions``, and a count of all of them
+    that runs only if the caller asks for ``totalCount``."""
+    sort_name, id_name = sort_col.key, id_col.key  # type: ignore[attr-defined]
+    page: Page[T] = await paginate(
+        db.scalars,
+        select(model).where(*conditions),
+        created_col=sort_col,
+        id_col=id_col,
+        key=lambda row: (getattr(row, sort_name), getattr(row, id_name)),
+        args=args,
+        direction=direction,
+        parse_id=parse_id,
+    )
+
+    async def count() -> int:
+        return int(await db.scalar(select(func.count()).select_from(model).where(*conditions)))
+
+    return page, count
