@@ -84,7 +84,18 @@ async def test_an_unauthenticated_request_gets_the_request_id_in_its_error(serve
 
 
 @pytest.mark.parametrize(
-    "body", [b"{not json", b"", b"[1, 2", b"\xff\xfe", b'"a string"', b"42", b"null"]
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"[1, 2",
+        b"\xff\xfe",
+        b'"a string"',
+        b"42",
+        b"null",
+        b"[]",
+        b'[{"query": "{ __typename }"}]',
+    ],
 )
 async def test_a_malformed_json_body_is_bad_user_input_not_a_server_error(
     server: Server, world: World, body: bytes
