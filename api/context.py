@@ -11,9 +11,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from sqlalchemy.engine import Result
@@ -29,9 +29,6 @@ from models.encryption import KeyRing
 
 if TYPE_CHECKING:
     from resolvers.loaders import Loaders
-
-T = TypeVar("T")
-
 
 class RequestDatabase:
     """The request's one session, used by one coroutine at a time.
@@ -76,7 +73,6 @@ class Context:
     db: RequestDatabase
     request_id: str
     client_addr: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
     connection_params: dict[str, object] | None = None
     """The ``connection_init`` payload of a WebSocket connection (strawberry sets it)."""
 
@@ -136,7 +132,6 @@ class ConnectionContext(Context):
         self.state = state
         self.request_id = request_id
         self.client_addr = client_addr
-        self.headers = {}
         self.connection_params = None
         self._principal: Principal | None = None
 

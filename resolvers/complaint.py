@@ -435,13 +435,21 @@ async def list_complaints(
     )
 
 
-async def get_complaint(
-    *, db: RequestDatabase, principal: Principal, complaint_id: uuid.UUID
-) -> Complaint:
+async def visible_complaint(
+    db: RequestDatabase, principal: Principal, complaint_id: uuid.UUID
+) -> Complaint | None:
+    """The complaint if the caller's scope includes it, else None."""
     rows = await db.scalars(
         select(Complaint).where(col(Complaint.id) == complaint_id, complaint_scope(principal))
     )
-    if not rows:
+    complaint: Complaint | None = rows[0] if rows else None
+    return complaint
+
+
+async def get_complaint(
+    *, db: RequestDatabase, principal: Principal, complaint_id: uuid.UUID
+) -> Complaint:
+    complaint = await visible_complaint(db, principal, complaint_id)
+    if complaint is None:
         raise NotFound(NOT_FOUND_MESSAGE)
-    complaint: Complaint = rows[0]
     return complaint

@@ -14,34 +14,21 @@ import uuid
 from collections.abc import AsyncGenerator
 
 import strawberry
-from sqlmodel import col, select
 
-from api.context import Context, Info, RequestDatabase
+from api.context import Context, Info
 from api.errors import Forbidden, NotFound
-from auth.principal import Principal
 from auth.scopes import Scope
-from models.complaint import Complaint as ComplaintRow
 from resolvers.complaint import (
     NOT_FOUND_MESSAGE,
     assignee_channel,
     complaint_channel,
     customer_channel,
+    visible_complaint,
 )
-from resolvers.scoping import complaint_scope
 from schema.complaint import Complaint
 from schema.relay import uuid_of
 
 logger = logging.getLogger("cardcrm.subscriptions")
-
-
-async def _visible(
-    db: RequestDatabase, principal: Principal, complaint_id: uuid.UUID
-) -> ComplaintRow | None:
-    rows = await db.scalars(
-        select(ComplaintRow).where(col(ComplaintRow.id) == complaint_id, complaint_scope(principal))
-    )
-    row: ComplaintRow | None = rows[0] if rows else None
-    return row
 
 
 def _complaint_id(message: dict[str, object]) -> uuid.UUID | None:
@@ -67,7 +54,7 @@ async def _complaints(
             if complaint_id is None or (only is not None and complaint_id != only):
                 continue
             async with context.event() as db:
-                row = await _visible(db, context.principal, complaint_id)
+                row = await visible_complaint(db, context.principal, complaint_id)
                 if row is None and only is not None:
                     return
                 if row is not None:
@@ -92,7 +79,7 @@ class Subscription:
         context = info.context
         complaint_id = uuid_of(id, "Complaint")
         async with context.event() as db:
-            if await _visible(db, context.principal, complaint_id) is None:
+            if await visible_complaint(db, context.principal, complaint_id) is None:
                 raise NotFound(NOT_FOUND_MESSAGE, field="id")
         return _complaints(context, complaint_channel(complaint_id), only=complaint_id)
 
