@@ -30,6 +30,7 @@ from models.encryption import KeyRing
 if TYPE_CHECKING:
     from resolvers.loaders import Loaders
 
+
 class RequestDatabase:
     """The request's one session, used by one coroutine at a time.
 

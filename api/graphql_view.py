@@ -16,12 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -42,6 +41,7 @@ from api import idempotency
 from api.context import ConnectionContext, Context, RequestDatabase
 from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
 from api.middleware import current_request_id
+from api.operations import operation_type
 from api.responses import error_response
 from api.state import AppState
 from auth.principal import Principal
@@ -77,20 +77,6 @@ ONLY_SUBSCRIPTIONS = "only subscriptions run over WebSocket; send queries and mu
 _MAX_PREPARSE_TOKENS = 2000
 
 
-def _operation_type(payload: Mapping[str, object]) -> OperationType | None:
-    """The type of the operation a subscribe message asks for; None when the document does
-    not parse (within a small bound), which strawberry then answers as the protocol says."""
-    query, name = payload.get("query"), payload.get("operationName")
-    if not isinstance(query, str):
-        return None
-    try:
-        document = parse(query, no_location=True, max_tokens=_MAX_PREPARSE_TOKENS)
-    except GraphQLError:
-        return None
-    operation = get_operation_ast(document, name if isinstance(name, str) else None)
-    return operation.operation if operation else None
-
-
 class SubscriptionHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """strawberry's ``graphql-transport-ws`` handler, with the connection's limits.
 
@@ -119,7 +105,14 @@ class SubscriptionHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await self.websocket.close(code=TOKEN_EXPIRED, reason="token expired")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        kind = _operation_type(message["payload"]) if self.connection_acknowledged else None
+        payload = message["payload"]
+        kind = (
+            operation_type(
+                payload.get("query"), payload.get("operationName"), max_tokens=_MAX_PREPARSE_TOKENS
+            )
+            if self.connection_acknowledged
+            else None
+        )
         if kind not in (None, OperationType.SUBSCRIPTION):
             extensions = {
                 "code": ErrorCode.BAD_USER_INPUT.value,
@@ -236,8 +229,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             payload = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
             return None  # strawberry answers the malformed body
-        if not isinstance(payload, dict) or not idempotency.is_mutation(
-            str(payload.get("query") or ""), payload.get("operationName")
+        if (
+            not isinstance(payload, dict)
+            or operation_type(payload.get("query"), payload.get("operationName"))
+            is not OperationType.MUTATION
         ):
             return None
         return idempotency.Claim(principal.audit_actor, key, idempotency.request_hash(payload))

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import OperationType, parse
-from graphql.error import GraphQLSyntaxError
-from graphql.language import OperationDefinitionNode
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 
@@ -38,19 +35,6 @@ class Claim:
 
 class KeyConflict(Exception):
     """The key is in use by another request (different, or still running)."""
-
-
-def is_mutation(document: str, operation_name: str | None) -> bool:
-    try:
-        parsed = parse(document)
-    except GraphQLSyntaxError:
-        return False
-    for definition in parsed.definitions:
-        if isinstance(definition, OperationDefinitionNode) and (
-            operation_name is None or (definition.name and definition.name.value == operation_name)
-        ):
-            return definition.operation is OperationType.MUTATION
-    return False
 
 
 def request_hash(payload: dict[str, Any]) -> str:
