@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -139,8 +139,6 @@ async def reencrypt(
 
 async def count_sealed_values(database: Database) -> int:
     """How many encrypted cells exist (for a progress bar's total)."""
-    from sqlalchemy import func
-
     total = 0
     async with database.session() as session:
         for table, column_name in encrypted_columns(models.metadata):
