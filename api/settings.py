@@ -81,6 +81,32 @@ class Settings(BaseSettings):
     default_page_size: int = 20
     max_page_size: int = 100
 
+    # Transaction ingest: rows per `ingestTransactions` call, rows per committed import batch.
+    ingest_max_rows: int = 1000
+    import_batch_rows: int = 5000
+
+    # Lifecycle evaluation (resolvers/lifecycle_rules.py reads these and nothing else does).
+    evaluation_window_days: int = 90
+    lifecycle_new_days: int = 90
+    lifecycle_active_recency_days: int = 30
+    lifecycle_loyal_min_frequency: int = 24
+    lifecycle_loyal_min_tenure_days: int = 365
+    lifecycle_at_risk_score: float = 0.6
+    lifecycle_dormant_days: int = 90
+    lifecycle_churned_days: int = 180
+    churn_inactive_days: int = 45
+    churn_spend_drop_ratio: float = 0.6
+    segment_high_frequency_min: int = 30
+    segment_big_ticket_min_cents: int = 200_000
+    segment_category_share: float = 0.3
+    # A supervisor's tier override holds this long before evaluation may change the tier.
+    tier_override_days: int = 365
+
+    # OAuth clients (partner merchants, service accounts).
+    client_token_ttl_seconds: int = 3600
+    # Statistics shown to merchants and marketers hide any group of fewer customers.
+    stats_min_group_size: int = 5
+
     @model_validator(mode="after")
     def _refuse_development_shortcuts_in_production(self) -> Settings:
         if self.environment is not Environment.PRODUCTION:

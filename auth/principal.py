@@ -28,6 +28,8 @@ class Principal:
     expires_at: int
     branch_id: uuid.UUID | None = None
     username: str | None = None
+    # The partner merchant a merchant client's token speaks for.
+    merchant_id: uuid.UUID | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -41,6 +43,11 @@ class Principal:
     @property
     def staff_id(self) -> uuid.UUID | None:
         return uuid.UUID(self.subject) if self.kind is PrincipalKind.STAFF else None
+
+    @property
+    def is_oauth_client(self) -> bool:
+        """Merchant and service tokens come from ``/oauth/token``; revocation applies to them."""
+        return self.kind in (PrincipalKind.MERCHANT, PrincipalKind.SERVICE)
 
     @property
     def sees_all_branches(self) -> bool:

@@ -25,10 +25,12 @@ class Scope(StrEnum):
     RISK_WRITE = "risk:write"
     AUDIT_READ = "audit:read"
     ADMIN = "admin"
+    # Not in SPEC §1's list: bulk transaction ingest by a service account's batch job.
+    TRANSACTIONS_WRITE = "transactions:write"
 
 
 class Role(StrEnum):
-    """Staff roles, plus the two non-staff principals that reach the API."""
+    """Staff roles, plus the non-staff principals that reach the API."""
 
     ADMIN = "admin"
     SUPERVISOR = "supervisor"
@@ -38,6 +40,8 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     CUSTOMER = "customer"
     MERCHANT = "merchant"
+    # A batch job's OAuth client (client credentials), e.g. the transaction feed.
+    SERVICE = "service"
 
 
 STAFF_ROLES = frozenset(
@@ -113,6 +117,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         }
     ),
     Role.MERCHANT: frozenset({_S.OFFERS_READ, _S.OFFERS_REDEEM}),
+    Role.SERVICE: frozenset({_S.TRANSACTIONS_WRITE}),
 }
 
 

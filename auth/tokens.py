@@ -120,6 +120,7 @@ class TokenService:
         scopes: frozenset[Scope] | None = None,
         branch_id: uuid.UUID | None = None,
         username: str | None = None,
+        merchant_id: uuid.UUID | None = None,
         ttl: int | None = None,
     ) -> str:
         granted = ROLE_SCOPES[role] if scopes is None else scopes & ROLE_SCOPES[role]
@@ -129,6 +130,8 @@ class TokenService:
             generator._extra["branch"] = str(branch_id)
         if username is not None:
             generator._extra["preferred_username"] = username
+        if merchant_id is not None:
+            generator._extra["merchant"] = str(merchant_id)
         ttl = min(ttl or self.default_ttl, self.max_lifetime)
         # authlib's RFC 9068 generator takes ``exp`` from here, not from ``expires_in``.
         generator.expires_generator = ttl
@@ -173,6 +176,7 @@ class TokenService:
             role = Role(role_name)
             scopes = parse_scopes(claims.get("scope")) & ROLE_SCOPES[role]
             branch = claims.get("branch")
+            merchant = claims.get("merchant")
             return Principal(
                 kind=_kind_of(role, str(claims["sub"]), str(claims["client_id"])),
                 subject=str(claims["sub"]),
@@ -183,6 +187,7 @@ class TokenService:
                 expires_at=int(claims["exp"]),
                 branch_id=uuid.UUID(branch) if branch else None,
                 username=claims.get("preferred_username"),
+                merchant_id=uuid.UUID(merchant) if merchant else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise Unauthenticated("the access token carries no usable role or scope") from exc
@@ -194,7 +199,7 @@ def _kind_of(role: Role, subject: str, client_id: str) -> PrincipalKind:
         return PrincipalKind.CUSTOMER
     if role is Role.MERCHANT:
         return PrincipalKind.MERCHANT
-    if subject == client_id and role is not Role.ADMIN:
+    if role is Role.SERVICE:
         return PrincipalKind.SERVICE
     uuid.UUID(subject)
     return PrincipalKind.STAFF

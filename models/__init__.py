@@ -12,10 +12,11 @@ from models.audit import AuditEntry
 from models.card import Card
 from models.complaint import Complaint, ComplaintEvent
 from models.customer import Customer, LifecycleHistory
+from models.customer_metrics import CustomerMetrics
 from models.idempotency import IdempotencyRecord
 from models.interaction import Interaction
 from models.keys import EncryptionKey
-from models.merchant import Merchant, OAuthClient
+from models.merchant import Merchant, OAuthClient, RevokedToken
 from models.offer import Offer, OfferAssignment
 from models.organisation import Branch, RefreshToken, StaffUser
 from models.tier import Tier, TierHistory
@@ -30,6 +31,7 @@ __all__ = [
     "Complaint",
     "ComplaintEvent",
     "Customer",
+    "CustomerMetrics",
     "EncryptionKey",
     "IdempotencyRecord",
     "Interaction",
@@ -39,6 +41,7 @@ __all__ = [
     "Offer",
     "OfferAssignment",
     "RefreshToken",
+    "RevokedToken",
     "StaffUser",
     "Tier",
     "TierHistory",

@@ -16,6 +16,7 @@ from models.columns import (
     encrypted_field,
     id_field,
     json_list_field,
+    timestamp_field,
 )
 
 
@@ -81,6 +82,8 @@ class Customer(SQLModel, table=True):
     preferred_channel: str | None = code_field(16)
     tags: list[str] = json_list_field()
     segments: list[str] = json_list_field()
+    # A supervisor's tier override holds until then; evaluation leaves the tier alone before.
+    tier_override_until: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
     version: int = 1

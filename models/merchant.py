@@ -33,3 +33,14 @@ class OAuthClient(SQLModel, table=True):
     allowed_scopes: str = Field(max_length=500)
     revoked_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
+
+
+class RevokedToken(SQLModel, table=True):
+    """An access token revoked through RFC 7009 before its expiry; kept until it expires."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: str = Field(max_length=64, primary_key=True)
+    client_id: str = Field(max_length=64, index=True)
+    expires_at: datetime = timestamp_field(nullable=False, index=True)
+    revoked_at: datetime = created_at_field()

@@ -83,5 +83,7 @@ class OfferAssignment(SQLModel, table=True):
     accepted_at: datetime | None = timestamp_field()
     redeemed_at: datetime | None = timestamp_field()
     redeemed_amount_cents: int | None = None
+    # What the redemption cost the offer's budget (e.g. the discount given), in cents.
+    benefit_cents: int | None = None
     redemption_key: str | None = Field(default=None, max_length=128)
     expired_at: datetime | None = timestamp_field()

@@ -457,7 +457,11 @@ async def test_filters_find_overdue_and_by_status(server: Server, world: World) 
 async def test_node_resolves_a_complaint_within_scope_only(server: Server, world: World) -> None:
     filed = await _filed_by_alice(server, world)
     query = "query($id: ID!) { node(id: $id) { id ... on Complaint { status } } }"
-    mine = await server.graphql(query, {"id": filed["id"]}, token=customer_token(server, world.bob.id))
+    mine = await server.graphql(
+        query, {"id": filed["id"]}, token=customer_token(server, world.bob.id)
+    )
     assert mine["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    seen = await server.graphql(query, {"id": filed["id"]}, token=staff_token(server, world, "demo-supervisor"))
+    seen = await server.graphql(
+        query, {"id": filed["id"]}, token=staff_token(server, world, "demo-supervisor")
+    )
     assert seen["data"]["node"] == {"id": filed["id"], "status": "OPEN"}

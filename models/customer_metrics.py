@@ -1,0 +1,36 @@
+"""What the last evaluation (``cardcrm evaluate``) computed for each customer.
+
+One row per customer, overwritten by every run: recency/frequency/monetary over the
+evaluation window, the yearly figures tier qualification reads, the churn-risk score with the
+reasons behind it, and the spend per merchant category that segments and offer affinity use.
+The stage and segments themselves live on the customer; their changes go to the histories.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
+
+from models.columns import json_list_field, timestamp_field
+
+
+class CustomerMetrics(SQLModel, table=True):
+    __tablename__ = "customer_metrics"
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", primary_key=True)
+    evaluated_at: datetime = timestamp_field(nullable=False)
+    window_days: int
+    # None: the customer has never made a transaction.
+    recency_days: int | None = None
+    frequency: int = 0
+    monetary_cents: int = 0
+    annual_spend_cents: int = 0
+    annual_transactions: int = 0
+    churn_score: float = 0.0
+    churn_reasons: list[str] = json_list_field()
+    # merchant category → spend in the window, in cents.
+    category_spend: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
