@@ -31,34 +31,33 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, case, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import Executable
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import ColumnElement, case, func, select
 from sqlmodel import col
 
 from api.context import RequestDatabase
-from api.errors import BadUserInput, Forbidden
 from auth.principal import Principal
 from auth.scopes import Scope
 from models.complaint import Complaint, ComplaintCategory, ComplaintStatus
 from models.customer import Customer, LifecycleStage
 from models.interaction import Interaction, InteractionKind
-from models.organisation import Branch
+from resolvers.analytics_sql import (
+    KeyCount,
+    branch_scope,
+    checked_range,
+    count_where,
+    counts_by,
+    hours_between,
+    in_branch,
+    in_range,
+    one_row,
+    ratio,
+)
 
-MAX_RANGE = timedelta(days=366)
 ACTIVE_STAGES = (LifecycleStage.ACTIVE.value, LifecycleStage.LOYAL.value)
 SATISFIED_MIN_SCORE = 4
-
-
-@dataclass(frozen=True)
-class KeyCount:
-    key: str
-    count: int
 
 
 @dataclass(frozen=True)
@@ -89,96 +88,12 @@ class ServiceKpis:
     csat: Csat
 
 
-class hours_between(FunctionElement[float]):
-    """``hours_between(start, end)``: hours from start to end as a float.
-
-    Date arithmetic differs per database, so the SQL is chosen when the statement is compiled
-    for the connection's dialect; the same query object runs on SQLite and PostgreSQL.
-    """
-
-    type = Float()
-    inherit_cache = True
-    name = "hours_between"
-
-
-@compiles(hours_between)
-def _hours_between_postgresql(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({end}) - ({start})) / 3600.0)"
-
-
-@compiles(hours_between, "sqlite")
-def _hours_between_sqlite(element: hours_between, compiler: SQLCompiler, **kw: Any) -> str:
-    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 24.0)"
-
-
-def _ratio(part: int | float | None, whole: int | float | None) -> float | None:
-    return None if not whole else float(part or 0) / float(whole)
-
-
-def _checked_range(date_from: datetime, date_to: datetime) -> None:
-    if date_from.tzinfo is None or date_to.tzinfo is None:
-        raise BadUserInput(
-            "give `range` times with a UTC offset, e.g. 2025-01-01T00:00:00Z", field="range"
-        )
-    if date_to <= date_from:
-        raise BadUserInput("`range.to` must be later than `range.from`", field="range.to")
-    if date_to - date_from > MAX_RANGE:
-        raise BadUserInput("`range` may span at most 366 days; ask per year", field="range")
-
-
-async def _branch_scope(
-    db: RequestDatabase, principal: Principal, requested: uuid.UUID | None
-) -> uuid.UUID | None:
-    """The branch to count: staff tied to one branch get theirs, whatever they ask for."""
-    if not principal.sees_all_branches:
-        if principal.branch_id is None:
-            raise Forbidden("your role sees one branch's analytics, but you have no branch")
-        if requested is not None and requested != principal.branch_id:
-            raise Forbidden("you can see analytics of your own branch only", field="branch")
-        return principal.branch_id
-    if requested is None:
-        return None
-    if await db.scalar(select(col(Branch.id)).where(col(Branch.id) == requested)) is None:
-        raise BadUserInput("`branch` names no branch", field="branch")
-    return requested
-
-
-def _in_range(column: Any, date_from: datetime, date_to: datetime) -> list[ColumnElement[bool]]:
-    return [column >= date_from, column < date_to]
-
-
-def _in_branch(column: Any, branch_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
-    return [] if branch_id is None else [column == branch_id]
-
-
-async def _counts_by(
-    db: RequestDatabase, column: Any, known: Sequence[str], where: list[ColumnElement[bool]]
-) -> list[KeyCount]:
-    """Counts per value of ``column``; every known value is listed, unknown ones after."""
-    result = await db.execute(select(column, func.count()).where(*where).group_by(column))
-    counts = {str(key): int(count) for key, count in map(tuple, result.all())}
-    keys = [*known, *sorted(key for key in counts if key not in known)]
-    return [KeyCount(key, counts.get(key, 0)) for key in keys]
-
-
-async def _one_row(db: RequestDatabase, query: Executable) -> tuple[Any, ...]:
-    """The single row of an aggregate query without GROUP BY."""
-    return tuple((await db.execute(query)).one())
-
-
-def _sum_of(condition: ColumnElement[bool]) -> Any:
-    """How many rows meet ``condition`` (0, not NULL, when there are none)."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
 def _score_aggregates(score: Any) -> tuple[Any, ...]:
     """Count, sum and satisfied count (4 or 5) of the non-null values of ``score``."""
     return (
         func.count(score),
         func.coalesce(func.sum(score), 0),
-        _sum_of(score >= SATISFIED_MIN_SCORE),
+        count_where(score >= SATISFIED_MIN_SCORE),
     )
 
 
@@ -195,7 +110,7 @@ class _Scores:
 
     @property
     def mean(self) -> float | None:
-        return _ratio(self.total, self.count)
+        return ratio(self.total, self.count)
 
 
 @dataclass(frozen=True)
@@ -207,9 +122,9 @@ class _Filed:
 
 async def _filed(db: RequestDatabase, where: list[ColumnElement[bool]]) -> _Filed:
     """Complaints in range, how many were ever reopened, and their ratings: one query."""
-    reopened = _sum_of(col(Complaint.reopen_count) > 0)
+    reopened = count_where(col(Complaint.reopen_count) > 0)
     ratings = _score_aggregates(col(Complaint.satisfaction))
-    count, reopens, *scores = await _one_row(
+    count, reopens, *scores = await one_row(
         db, select(func.count(), reopened, *ratings).where(*where)
     )
     return _Filed(int(count), int(reopens), _Scores.of(scores))
@@ -225,11 +140,11 @@ async def _surveys(
         .join(Customer, col(Customer.id) == col(Interaction.customer_id))
         .where(
             col(Interaction.kind) == InteractionKind.SATISFACTION_SURVEY.value,
-            *_in_range(col(Interaction.occurred_at), date_from, date_to),
-            *_in_branch(Customer.branch_id, branch_id),
+            *in_range(col(Interaction.occurred_at), date_from, date_to),
+            *in_branch(Customer.branch_id, branch_id),
         )
     )
-    return _Scores.of(await _one_row(db, query))
+    return _Scores.of(await one_row(db, query))
 
 
 @dataclass(frozen=True)
@@ -261,7 +176,7 @@ async def _resolution(db: RequestDatabase, where: list[ColumnElement[bool]]) -> 
     query = select(
         func.count(), func.coalesce(func.sum(ranked.c.ok), 0), func.avg(ranked.c.hours), p90
     ).select_from(ranked)
-    count, ok, mean, p90_value = await _one_row(db, query)
+    count, ok, mean, p90_value = await one_row(db, query)
     return _Resolution(
         int(count),
         int(ok),
@@ -273,7 +188,7 @@ async def _resolution(db: RequestDatabase, where: list[ColumnElement[bool]]) -> 
 async def _active_customers(db: RequestDatabase, branch_id: uuid.UUID | None) -> int:
     where = [col(Customer.lifecycle_stage).in_(ACTIVE_STAGES)]
     query = select(func.count()).select_from(Customer).where(*where)
-    return int(await db.scalar(query.where(*_in_branch(Customer.branch_id, branch_id))))
+    return int(await db.scalar(query.where(*in_branch(Customer.branch_id, branch_id))))
 
 
 def _csat(ratings: _Scores, surveys: _Scores) -> Csat:
@@ -283,8 +198,8 @@ def _csat(ratings: _Scores, surveys: _Scores) -> Csat:
         ratings_count=ratings.count,
         surveys_mean=surveys.mean,
         surveys_count=surveys.count,
-        combined_mean=_ratio(ratings.total + surveys.total, count),
-        satisfied_share=_ratio(ratings.satisfied + surveys.satisfied, count),
+        combined_mean=ratio(ratings.total + surveys.total, count),
+        satisfied_share=ratio(ratings.satisfied + surveys.satisfied, count),
     )
 
 
@@ -302,11 +217,11 @@ async def service_kpis(
     another is FORBIDDEN); the others get all branches, or the one they name.
     """
     principal.require(Scope.ANALYTICS_READ)
-    _checked_range(date_from, date_to)
-    branch_id = await _branch_scope(db, principal, branch_id)
-    in_branch = _in_branch(Complaint.branch_id, branch_id)
-    filed_where = [*_in_range(col(Complaint.created_at), date_from, date_to), *in_branch]
-    resolved_where = [*_in_range(col(Complaint.resolved_at), date_from, date_to), *in_branch]
+    checked_range(date_from, date_to)
+    branch_id = await branch_scope(db, principal, branch_id)
+    of_branch = in_branch(Complaint.branch_id, branch_id)
+    filed_where = [*in_range(col(Complaint.created_at), date_from, date_to), *of_branch]
+    resolved_where = [*in_range(col(Complaint.resolved_at), date_from, date_to), *of_branch]
     filed = await _filed(db, filed_where)
     resolution = await _resolution(db, resolved_where)
     active = await _active_customers(db, branch_id)
@@ -317,14 +232,14 @@ async def service_kpis(
         date_to=date_to,
         branch_id=branch_id,
         complaint_count=filed.count,
-        counts_by_status=await _counts_by(db, col(Complaint.status), statuses, filed_where),
-        counts_by_category=await _counts_by(db, col(Complaint.category), categories, filed_where),
+        counts_by_status=await counts_by(db, col(Complaint.status), statuses, filed_where),
+        counts_by_category=await counts_by(db, col(Complaint.category), categories, filed_where),
         active_customers=active,
-        complaint_rate=_ratio(filed.count * 1000, active),
+        complaint_rate=ratio(filed.count * 1000, active),
         resolved_count=resolution.count,
-        sla_compliance=_ratio(resolution.within_sla, resolution.count),
+        sla_compliance=ratio(resolution.within_sla, resolution.count),
         mean_hours_to_resolve=resolution.mean_hours,
         p90_hours_to_resolve=resolution.p90_hours,
-        reopen_rate=_ratio(filed.reopened, filed.count),
+        reopen_rate=ratio(filed.reopened, filed.count),
         csat=_csat(filed.ratings, await _surveys(db, date_from, date_to, branch_id)),
     )

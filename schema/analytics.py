@@ -1,18 +1,22 @@
-"""Aggregate analytics (scope analytics:read): `analytics { service(...) }`.
+"""Aggregate analytics (scope analytics:read): `analytics { service(...) growth(...) }`.
 
-The fields convert their arguments and call ``resolvers.analytics``; every figure is computed
-there, in SQL. Later KPI families (growth, ...) are further fields of ``Analytics``.
+The fields convert their arguments and call ``resolvers.analytics`` (service KPIs) and
+``resolvers.analytics_growth`` (growth KPIs); every figure is computed there, in SQL.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 import strawberry
 
 from api.context import Info
 from resolvers import analytics as analytics_service
-from schema.relay import uuid_of
+from resolvers import analytics_growth as growth_service
+from schema.relay import to_global_id, uuid_of
+
+SUPPRESSED = "Null when suppressed: fewer customers than the minimum group size."
 
 
 @strawberry.type(description="How many records have one value of a code (status, category…).")
@@ -99,6 +103,132 @@ class ServiceKpis:
         )
 
 
+@strawberry.type(description="How many customers have one value (tier, stage…). " + SUPPRESSED)
+class GroupCount:
+    key: str
+    count: int | None
+
+    @classmethod
+    def list_of(cls, items: list[growth_service.GroupCount]) -> list[GroupCount]:
+        return [cls(key=item.key, count=item.count) for item in items]
+
+
+@strawberry.type(description="A part of a whole and its rate (0–1). " + SUPPRESSED)
+class Share:
+    part: int | None
+    whole: int | None
+    rate: float | None
+
+    @classmethod
+    def from_result(cls, share: growth_service.Share) -> Share:
+        return cls(part=share.part, whole=share.whole, rate=share.rate)
+
+
+@strawberry.type(
+    description="Offer assignments targeted in the range and how far they got. " + SUPPRESSED
+)
+class OfferFunnelCounts:
+    targeted: int | None
+    viewed: int | None
+    accepted: int | None
+    redeemed: int | None
+    redeemed_amount: Decimal | None = strawberry.field(description="In yuan.")
+    redemption_rate: float | None = strawberry.field(description="Redeemed / targeted.")
+    suppressed: bool = strawberry.field(description="Whether any figure here is suppressed.")
+
+    @classmethod
+    def from_result(cls, funnel: growth_service.Funnel) -> OfferFunnelCounts:
+        amount = funnel.redeemed_amount_cents
+        return cls(
+            targeted=funnel.targeted,
+            viewed=funnel.viewed,
+            accepted=funnel.accepted,
+            redeemed=funnel.redeemed,
+            redeemed_amount=None if amount is None else Decimal(amount).scaleb(-2),
+            redemption_rate=funnel.redemption_rate,
+            suppressed=funnel.suppressed,
+        )
+
+
+@strawberry.type(description="The offer funnel of one offer.")
+class OfferFunnel:
+    offer_id: strawberry.ID
+    title: str
+    merchant_name: str
+    funnel: OfferFunnelCounts
+
+
+@strawberry.type(description="The offer funnel of all of one merchant's offers.")
+class MerchantFunnel:
+    merchant_id: strawberry.ID
+    merchant_name: str
+    funnel: OfferFunnelCounts
+
+
+@strawberry.type(description="Growth KPIs of a range; see each field for what it counts.")
+class GrowthKpis:
+    customers: int | None = strawberry.field(description="Today's customers. " + SUPPRESSED)
+    customers_by_tier: list[GroupCount] = strawberry.field(
+        description="Today's customers per tier, every tier listed (a snapshot)."
+    )
+    customers_by_stage: list[GroupCount] = strawberry.field(
+        description="Today's customers per lifecycle stage, every stage listed (a snapshot)."
+    )
+    dormant: int | None = strawberry.field(description="Customers now dormant (沉睡).")
+    at_risk: int | None = strawberry.field(description="Customers now at risk (流失预警).")
+    card_activation: Share = strawberry.field(
+        description="活卡率: of the cards issued in the range, those activated."
+    )
+    active: Share = strawberry.field(
+        description="Of the customers who existed before `to`, those who transacted in range."
+    )
+    churn: Share = strawberry.field(
+        description="Customers who became churned in the range, per customer existing at `from`."
+    )
+    tier_movements: list[GroupCount] = strawberry.field(
+        description="Tier changes in the range: upgrade, downgrade, override."
+    )
+    offer_funnel: OfferFunnelCounts = strawberry.field(description="All offers together.")
+    offers: list[OfferFunnel] = strawberry.field(description="Per offer targeted in range.")
+    merchants: list[MerchantFunnel] = strawberry.field(description="Per merchant.")
+    min_group_size: int | None = strawberry.field(
+        description="The suppression threshold applied to you; null when none is."
+    )
+
+    @classmethod
+    def from_result(cls, kpis: growth_service.GrowthKpis) -> GrowthKpis:
+        return cls(
+            customers=kpis.customers,
+            customers_by_tier=GroupCount.list_of(kpis.by_tier),
+            customers_by_stage=GroupCount.list_of(kpis.by_stage),
+            dormant=kpis.dormant,
+            at_risk=kpis.at_risk,
+            card_activation=Share.from_result(kpis.card_activation),
+            active=Share.from_result(kpis.active),
+            churn=Share.from_result(kpis.churn),
+            tier_movements=GroupCount.list_of(kpis.tier_movements),
+            offer_funnel=OfferFunnelCounts.from_result(kpis.funnel),
+            offers=[
+                OfferFunnel(
+                    offer_id=to_global_id("Offer", item.offer_id),
+                    title=item.title,
+                    merchant_name=item.merchant_name,
+                    funnel=OfferFunnelCounts.from_result(item.funnel),
+                )
+                for item in kpis.by_offer
+            ],
+            merchants=[
+                MerchantFunnel(
+                    merchant_id=to_global_id("Merchant", item.merchant_id),
+                    merchant_name=item.merchant_name,
+                    funnel=OfferFunnelCounts.from_result(item.funnel),
+                )
+                for item in kpis.by_merchant
+            ],
+            min_group_size=kpis.min_group_size,
+        )
+
+
 @strawberry.input(description="The half-open time range [from, to), at most 366 days long.")
 class DateRangeInput:
     start: datetime = strawberry.field(name="from", description="Inclusive; with a UTC offset.")
@@ -122,6 +252,23 @@ class Analytics:
             branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
         )
         return ServiceKpis.from_result(kpis)
+
+    @strawberry.field(
+        description="Customer base, activation, activity, churn, tier and offer-funnel KPIs "
+        "(scope analytics:read). Marketers see groups of few customers suppressed."
+    )
+    async def growth(
+        self, info: Info, range: DateRangeInput, branch: strawberry.ID | None = None
+    ) -> GrowthKpis:
+        kpis = await growth_service.growth_kpis(
+            db=info.context.db,
+            principal=info.context.principal,
+            min_group_size=info.context.settings.stats_min_group_size,
+            date_from=range.start,
+            date_to=range.end,
+            branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
+        )
+        return GrowthKpis.from_result(kpis)
 
 
 @strawberry.type
