@@ -1,4 +1,5 @@
-"""Demo data for ``cardcrm seed --demo``: tiers, two branches, the demo staff and customers.
+"""Demo data for ``cardcrm seed --demo``: tiers, two branches, the demo staff, customers,
+partner merchants and their offers.
 
 Customers are built with the same service-layer function the API uses (so they are sealed,
 indexed and validated exactly like real input). For a given seed the generated people, their
@@ -21,15 +22,18 @@ from sqlmodel import select
 from api.settings import get_settings
 from auth.passwords import hash_password
 from auth.scopes import Role
-from models.card import Card
+from models.card import Card, CardStatus
 from models.complaint import Complaint, ComplaintCategory, ComplaintEvent, ComplaintSeverity
 from models.customer import Customer, LifecycleStage, RiskGrade
 from models.demo_people import REFERENCE_DATE, DemoPerson, generate_people
 from models.encryption import KeyRing
 from models.interaction import Interaction, InteractionChannel, InteractionKind
+from models.merchant import Merchant
+from models.offer import BenefitType, Offer, OfferStatus
 from models.organisation import Branch, StaffUser
 from models.sealing import seal_field
 from models.tier import Tier, TierCode
+from models.transaction import MerchantCategory
 from resolvers.complaint_sla import due_at
 from resolvers.customer import new_customer_rows
 from resolvers.customer_input import Consent, NewCard, NewCustomer
@@ -68,6 +72,28 @@ DEMO_STAFF = (
     ("demo-auditor", "演示审计", Role.AUDITOR, None),
 )
 _TIER_WEIGHTS = (55, 25, 12, 6, 2)
+CARD_ACTIVATION_SHARE = 0.75
+# merchant, category, offers: (title, benefit, value, eligible segments, status)
+DEMO_MERCHANTS = (
+    (
+        "街角咖啡",
+        MerchantCategory.DINING,
+        (("拿铁第二杯半价", BenefitType.PERCENT_OFF, 25, ("dining",), OfferStatus.ACTIVE),),
+    ),
+    (
+        "云途旅行",
+        MerchantCategory.TRAVEL,
+        (("机票满 2000 减 200", BenefitType.AMOUNT_OFF, 20_000, ("travel",), OfferStatus.ACTIVE),),
+    ),
+    (
+        "数码港",
+        MerchantCategory.ELECTRONICS,
+        (
+            ("数码产品满额返现 50 元", BenefitType.CASHBACK, 5_000, (), OfferStatus.ACTIVE),
+            ("耳机积分三倍", BenefitType.POINTS_MULTIPLIER, 3, (), OfferStatus.DRAFT),
+        ),
+    ),
+)
 _PRODUCTS = ("UnionPay Classic", "UnionPay Gold", "Travel Platinum", "Youth Card")
 
 
@@ -163,9 +189,42 @@ def _demo_customer(
     row.lifecycle_stage = rng.choice(list(LifecycleStage))
     row.risk_grade = rng.choices(list(RiskGrade), weights=(30, 35, 20, 10, 5))[0]
     row.credit_score = rng.randrange(350, 900)
+    # Its own generator, so activation does not shift the rest of the seeded sequence.
+    activation = random.Random(row.id.int)  # noqa: S311 - demo data, not secrets
     for card in cards:
         card.created_at = card.updated_at = card.issued_at = created
+        if activation.random() < CARD_ACTIVATION_SHARE:
+            card.status = CardStatus.ACTIVATED
+            card.activated_at = created + timedelta(days=activation.randrange(1, 30))
     return row, cards
+
+
+async def _merchants_and_offers(session: AsyncSession, reference: datetime) -> None:
+    """Partner merchants and their offers: three active ones around ``reference``, one draft."""
+    marketer = await session.scalar(select(StaffUser).where(StaffUser.role == Role.MARKETER))
+    for name, category, offers in DEMO_MERCHANTS:
+        merchant = Merchant(name=name, category=category)
+        session.add(merchant)
+        await session.flush()
+        for title, benefit, value, segments, status in offers:
+            session.add(
+                Offer(
+                    merchant_id=merchant.id,
+                    title=title,
+                    description=f"{name}：{title}",
+                    category=category,
+                    benefit_type=benefit,
+                    benefit_value=value,
+                    starts_at=reference - timedelta(days=7),
+                    ends_at=reference + timedelta(days=90),
+                    quota=500,
+                    budget_cents=5_000_000,
+                    eligible_segments=list(segments),
+                    spend_categories=[category],
+                    status=status,
+                    created_by=marketer.id if marketer else None,
+                )
+            )
 
 
 async def seed_demo(
@@ -176,6 +235,7 @@ async def seed_demo(
         return SeedResult(customers=0, staff_password=None)
     password = secrets.token_urlsafe(12)
     tiers, branches = await _reference_rows(session, password)
+    await _merchants_and_offers(session, datetime.now(UTC))
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     people = generate_people(customers, seed)
     for start in range(0, len(people), 500):
