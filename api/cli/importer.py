@@ -1,0 +1,80 @@
+"""``cardcrm import``: bulk imports (``import`` is a keyword, hence the module's name)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import Progress
+
+from api.cli.common import console, fail, run, settings, started
+from resolvers.transaction_files import CountingLines, FileFormat, TransactionFileError, file_rows
+from resolvers.transaction_import import DEFAULT_MAX_ERRORS, ImportSummary, import_transactions
+
+app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+
+
+def report(summary: ImportSummary) -> None:
+    console.print(
+        f"read {summary.read:,} rows: {summary.imported:,} imported, "
+        f"{summary.duplicates:,} already present, {summary.rejected:,} rejected"
+    )
+    if not summary.rejected:
+        return
+    console.print("rejected rows:")
+    for problem in summary.errors:
+        console.print(f"  line {problem.position}: {problem.reason}", markup=False)
+    if summary.errors_not_shown:
+        console.print(f"  … and {summary.errors_not_shown:,} more")
+
+
+@app.command("transactions")
+def transactions_command(
+    file: Path = typer.Argument(..., help="CSV with a header row, or JSON Lines."),
+    file_format: FileFormat | None = typer.Option(
+        None, "--format", help="Default: from the extension (.csv, .jsonl)."
+    ),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, help="Rows per committed batch; default from settings."
+    ),
+    max_errors: int = typer.Option(
+        DEFAULT_MAX_ERRORS, "--max-errors", min=0, help="Bad rows listed in the summary."
+    ),
+) -> None:
+    """Imports card transactions; bad rows are listed, re-running imports nothing twice."""
+    try:
+        chosen = file_format or FileFormat.of(file)
+        size = file.stat().st_size
+        stream = file.open("rb")
+    except (OSError, TransactionFileError) as exc:
+        raise fail(f"cannot import {file}: {getattr(exc, 'strerror', None) or exc}") from exc
+    batch_rows = batch_size or settings().import_batch_rows
+
+    async def work() -> ImportSummary:
+        async with started() as state:
+            lines = CountingLines(stream)
+            with Progress(console=console) as progress:
+                task = progress.add_task("importing", total=size)
+
+                def advance(summary: ImportSummary) -> None:
+                    progress.update(
+                        task,
+                        completed=lines.bytes_read,
+                        description=f"importing: {summary.read:,} rows",
+                    )
+
+                return await import_transactions(
+                    database=state.database,
+                    ring=state.key_ring,
+                    rows=file_rows(lines, chosen),
+                    batch_rows=batch_rows,
+                    max_errors=max_errors,
+                    on_batch=advance,
+                )
+
+    with stream:
+        try:
+            summary = run(work)
+        except (OSError, TransactionFileError) as exc:
+            raise fail(f"cannot import {file}: {exc}") from exc
+    report(summary)

@@ -1,0 +1,96 @@
+"""``cardcrm generate transactions`` and ``cardcrm import transactions`` as subprocesses, on a
+database of the test's own: the generated file imports whole, a re-run imports nothing, bad
+rows are listed by line without failing the command, and only an unreadable file fails it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.models.conftest import FreshDatabase
+
+pytestmark = pytest.mark.slow
+
+ROWS = 400
+END = "2026-06-01"
+
+
+async def generate(fresh: FreshDatabase, out: Path, *options: str) -> str:
+    done = await fresh.run_cli(
+        "generate", "transactions", "--out", str(out), "--rows", str(ROWS), "--end", END, *options
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_a_generated_file_imports_whole_with_progress_and_a_rerun_imports_nothing(
+    fresh_database: FreshDatabase, tmp_path: Path
+) -> None:
+    seeded = await fresh_database.run_cli("seed", "--demo", "--customers", "25", "--seed", "4")
+    assert seeded.returncode == 0, seeded.stderr
+    feed, same, other = tmp_path / "feed.csv", tmp_path / "same.csv", tmp_path / "other.csv"
+    lines = tmp_path / "feed.jsonl"
+    assert f"wrote {ROWS} transactions" in await generate(fresh_database, feed, "--seed", "9")
+    await generate(fresh_database, same, "--seed", "9")
+    await generate(fresh_database, other, "--seed", "10")
+    await generate(fresh_database, lines, "--seed", "9")
+
+    first = await fresh_database.run_cli("import", "transactions", str(feed))
+    again = await fresh_database.run_cli("import", "transactions", str(feed), "--batch-size", "64")
+    as_jsonl = await fresh_database.run_cli("import", "transactions", str(lines))
+
+    assert feed.read_bytes() == same.read_bytes() != other.read_bytes()
+    assert first.returncode == again.returncode == as_jsonl.returncode == 0, first.stderr
+    assert "importing" in first.stdout
+    assert "100%" in first.stdout
+    assert f"read {ROWS} rows: {ROWS} imported, 0 already present, 0 rejected" in first.stdout
+    assert f"read {ROWS} rows: 0 imported, {ROWS} already present, 0 rejected" in again.stdout
+    # The same seed writes the same transactions in either format.
+    assert f"read {ROWS} rows: 0 imported, {ROWS} already present, 0 rejected" in as_jsonl.stdout
+
+
+async def test_bad_rows_are_listed_by_line_and_do_not_fail_the_command(
+    fresh_database: FreshDatabase, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed.csv"
+    feed.write_text(
+        "card_id,amount,merchant,merchant_category,channel,time\n"
+        "00000000-0000-4000-8000-000000000001,10.00,m,dining,pos,2026-01-01T00:00:00Z\n"
+        "00000000-0000-4000-8000-000000000001,-3,m,dining,pos,2026-01-01T00:00:00Z\n"
+        "00000000-0000-4000-8000-000000000001,1.00,m,dining,pos,2026-01-01T00:00:00\n"
+    )
+    done = await fresh_database.run_cli("import", "transactions", str(feed), "--max-errors", "2")
+    assert done.returncode == 0, done.stderr
+    assert "read 3 rows: 0 imported, 0 already present, 3 rejected" in done.stdout
+    assert "line 2: card_id 00000000-0000-4000-8000-000000000001 names no card" in done.stdout
+    assert "line 3: amount must be positive" in done.stdout
+    assert "line 4" not in done.stdout
+    assert "… and 1 more" in done.stdout
+
+
+async def test_only_a_file_that_cannot_be_imported_at_all_fails_the_command(
+    fresh_database: FreshDatabase, tmp_path: Path
+) -> None:
+    headless = tmp_path / "headless.csv"
+    headless.write_text("amount,merchant\n1,m\n")
+    unknown = tmp_path / "feed.txt"
+    unknown.write_text("{}\n")
+    missing = await fresh_database.run_cli("import", "transactions", str(tmp_path / "none.csv"))
+    header = await fresh_database.run_cli("import", "transactions", str(headless))
+    format_ = await fresh_database.run_cli("import", "transactions", str(unknown))
+    assert (missing.returncode, header.returncode, format_.returncode) == (1, 1, 1)
+    assert "cannot import" in missing.stderr
+    assert "No such file" in missing.stderr
+    assert "missing: card_id or pan" in header.stderr
+    assert "pass --format" in format_.stderr
+
+
+async def test_the_generator_needs_activated_cards(
+    fresh_database: FreshDatabase, tmp_path: Path
+) -> None:
+    done = await fresh_database.run_cli(
+        "generate", "transactions", "--out", str(tmp_path / "x.csv"), "--rows", "5"
+    )
+    assert done.returncode == 1
+    assert "no activated card" in done.stderr
