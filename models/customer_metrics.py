@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, BigInteger
 from sqlmodel import Field, SQLModel
 
 from models.columns import json_list_field, timestamp_field
@@ -27,8 +27,9 @@ class CustomerMetrics(SQLModel, table=True):
     # None: the customer has never made a transaction.
     recency_days: int | None = None
     frequency: int = 0
-    monetary_cents: int = 0
-    annual_spend_cents: int = 0
+    # Sums of money can pass 2**31 fen (¥21M) in a year: 64-bit on every database.
+    monetary_cents: int = Field(default=0, sa_type=BigInteger)
+    annual_spend_cents: int = Field(default=0, sa_type=BigInteger)
     annual_transactions: int = 0
     churn_score: float = 0.0
     churn_reasons: list[str] = json_list_field()

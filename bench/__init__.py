@@ -1,0 +1,1 @@
+"""Workloads and data generators for timing cardcrm (not shipped; see each module)."""
