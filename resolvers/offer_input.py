@@ -1,0 +1,156 @@
+"""Validation of an offer's terms: one function per rule, each failure BAD_USER_INPUT naming
+the field and saying what would be accepted.
+
+Creating and updating an offer both end in ``OfferTerms.checked()``: an update merges the
+changed fields onto the offer's current terms first, so a new ``endsAt`` is checked against
+the stored ``startsAt`` and the other way round.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from api.errors import BadUserInput
+from models.columns import utcnow
+from models.customer import LifecycleStage
+from models.offer import Offer
+from models.tier import TierCode
+from models.transaction import MerchantCategory
+from resolvers.offer_benefit import checked_benefit
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 2000
+MAX_LIST = 20
+_SEGMENT = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    """Everything a marketer decides about an offer (the status is the workflow's)."""
+
+    merchant_id: uuid.UUID
+    title: str
+    benefit_type: str
+    benefit_value: int
+    starts_at: datetime
+    ends_at: datetime
+    description: str = ""
+    category: str = MerchantCategory.OTHER
+    quota: int | None = None
+    budget_cents: int | None = None
+    min_spend_cents: int = 0
+    eligible_tiers: tuple[str, ...] = ()
+    eligible_stages: tuple[str, ...] = ()
+    eligible_segments: tuple[str, ...] = ()
+    spend_categories: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, offer: Offer) -> OfferTerms:
+        values = {f.name: getattr(offer, f.name) for f in fields(cls)}
+        for name in _LIST_FIELDS:
+            values[name] = tuple(values[name])
+        return cls(**values)
+
+    def merged(self, changes: dict[str, Any]) -> OfferTerms:
+        """These terms with ``changes`` applied; None clears a limit and leaves the rest."""
+        given = {k: v for k, v in changes.items() if v is not None or k in _CLEARABLE}
+        return replace(self, **given)
+
+    def checked(self, *, now: datetime | None = None) -> OfferTerms:
+        kind, value = checked_benefit(self.benefit_type, self.benefit_value)
+        starts_at, ends_at = _window(self.starts_at, self.ends_at, now or utcnow())
+        return replace(
+            self,
+            title=_text("title", self.title, MAX_TITLE, required=True),
+            description=_text("description", self.description, MAX_DESCRIPTION, required=False),
+            category=_codes("category", (self.category,), MerchantCategory)[0],
+            benefit_type=kind.value,
+            benefit_value=value,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            quota=_positive("quota", self.quota),
+            budget_cents=_positive("budgetCents", self.budget_cents),
+            min_spend_cents=_not_negative("minSpendCents", self.min_spend_cents),
+            eligible_tiers=_codes("eligibleTiers", self.eligible_tiers, TierCode),
+            eligible_stages=_codes("eligibleStages", self.eligible_stages, LifecycleStage),
+            eligible_segments=_segments(self.eligible_segments),
+            spend_categories=_codes("spendCategories", self.spend_categories, MerchantCategory),
+        )
+
+    def columns(self) -> dict[str, Any]:
+        """The terms as ``offers`` column values (lists as JSON lists)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in _LIST_FIELDS:
+            values[name] = list(values[name])
+        return values
+
+
+_CLEARABLE = frozenset({"quota", "budget_cents"})
+_LIST_FIELDS = ("eligible_tiers", "eligible_stages", "eligible_segments", "spend_categories")
+
+
+def _text(field: str, value: str, limit: int, *, required: bool) -> str:
+    text = " ".join((value or "").split()) if field == "title" else (value or "").strip()
+    if required and not text:
+        raise BadUserInput(f"{field} must not be empty", field=field)
+    if len(text) > limit:
+        raise BadUserInput(f"{field} may be at most {limit} characters", field=field)
+    return text
+
+
+def _window(starts_at: datetime, ends_at: datetime, now: datetime) -> tuple[datetime, datetime]:
+    for field, value in (("startsAt", starts_at), ("endsAt", ends_at)):
+        if value.tzinfo is None:
+            raise BadUserInput(f"{field} needs a UTC offset (e.g. ...Z)", field=field)
+    if ends_at <= starts_at:
+        raise BadUserInput("endsAt must be later than startsAt", field="endsAt")
+    if ends_at <= now:
+        raise BadUserInput("endsAt must be in the future", field="endsAt")
+    return starts_at, ends_at
+
+
+def _positive(field: str, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise BadUserInput(f"{field} must be at least 1 (or left out for no limit)", field=field)
+    return value
+
+
+def _not_negative(field: str, value: int) -> int:
+    if value < 0:
+        raise BadUserInput(f"{field} must not be negative", field=field)
+    return value
+
+
+def _codes(field: str, values: tuple[str, ...], known: type[StrEnum]) -> tuple[str, ...]:
+    """Known codes, each once, sorted; an unknown one is named with the accepted ones."""
+    codes = tuple(sorted({str(v).strip().lower() for v in values}))
+    unknown = [code for code in codes if code not in known._value2member_map_]
+    if unknown:
+        raise BadUserInput(
+            f"{field} has unknown value(s) {', '.join(unknown)}; known: {', '.join(known)}",
+            field=field,
+        )
+    if len(codes) > MAX_LIST:
+        raise BadUserInput(f"{field} may list at most {MAX_LIST} values", field=field)
+    return codes
+
+
+def _segments(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Segments are computed by evaluation; any lower-case code may name one."""
+    codes = tuple(sorted({v.strip().lower() for v in values}))
+    bad = [code for code in codes if not _SEGMENT.match(code)]
+    if bad:
+        raise BadUserInput(
+            f"eligibleSegments must be lower-case codes like big_ticket; not: {', '.join(bad)}",
+            field="eligibleSegments",
+        )
+    if len(codes) > MAX_LIST:
+        raise BadUserInput(
+            f"eligibleSegments may list at most {MAX_LIST}", field="eligibleSegments"
+        )
+    return codes

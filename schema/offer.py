@@ -1,0 +1,233 @@
+"""Offers as marketers see them, and as customers see theirs (terms only, plus their code).
+
+``OfferTerms`` is what anyone shown an offer may read: what it gives, who gives it, when.
+Staff get the whole ``Offer`` (quota, budget, eligibility rules, workflow); a customer gets
+``OfferSummary`` inside their ``OfferAssignment`` or ``RecommendedOffer``, so marketing's
+targeting rules never reach the app. The redemption code is C2 (``auth.policy``): clear to
+the assignment's owner, denied to everyone else.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+
+from api.context import Info
+from auth.scopes import Scope
+from models.columns import utcnow
+from models.customer import LifecycleStage
+from models.offer import AssignmentStatus, BenefitType, OfferStatus
+from models.offer import Offer as OfferRow
+from models.sealing import open_field
+from models.tier import TierCode
+from models.transaction import MerchantCategory
+from resolvers.offer_assignment import AssignmentPageKey, AssignmentView
+from resolvers.offer_recommendation import Recommendation
+from resolvers.offer_workflow import OfferAction, allowed_actions, effective_status
+from resolvers.pagination import PageArgs
+from schema.organisation import StaffMember
+from schema.policy_field import sensitive_field
+from schema.relay import Connection, Node, to_global_id
+
+BENEFIT_VALUE = (
+    "percent off: whole percent 1–100; amount off and cashback: cents; "
+    "points multiplier: the factor (2 = double points)."
+)
+
+
+@strawberry.interface(description="What an offer gives, who gives it and when.")
+class OfferTerms:
+    title: str
+    description: str
+    category: MerchantCategory
+    benefit_type: BenefitType
+    benefit_value: int = strawberry.field(description=BENEFIT_VALUE)
+    starts_at: datetime
+    ends_at: datetime
+    status: OfferStatus = strawberry.field(
+        description="Past its window an offer is EXPIRED, whatever was stored."
+    )
+
+    @strawberry.field(description="The partner merchant's name.")
+    async def merchant_name(self, info: Info) -> str:
+        return await self.resolve_merchant_name(info)
+
+    async def resolve_merchant_name(self, info: Info) -> str:
+        raise NotImplementedError
+
+
+def _terms(row: OfferRow) -> dict[str, object]:
+    return {
+        "title": row.title,
+        "description": row.description,
+        "category": MerchantCategory(row.category),
+        "benefit_type": BenefitType(row.benefit_type),
+        "benefit_value": row.benefit_value,
+        "starts_at": row.starts_at,
+        "ends_at": row.ends_at,
+        "status": effective_status(row, utcnow()),
+    }
+
+
+@strawberry.type(description="A merchant offer, with its targeting rules and workflow (staff).")
+class Offer(Node, OfferTerms):
+    merchant_id: strawberry.ID
+    quota: int | None = strawberry.field(description="Most assignments in total; null: no limit.")
+    budget_cents: int | None = strawberry.field(
+        description="Most benefit paid out over all redemptions, in cents; null: no limit."
+    )
+    min_spend_cents: int
+    eligible_tiers: list[TierCode]
+    eligible_stages: list[LifecycleStage]
+    eligible_segments: list[str]
+    spend_categories: list[MerchantCategory]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    _row: strawberry.Private[OfferRow]
+
+    async def resolve_merchant_name(self, info: Info) -> str:
+        merchant = await info.context.loaders.merchant_by_id.load(self._row.merchant_id)
+        return merchant.name if merchant else ""
+
+    @strawberry.field(description="The workflow actions allowed in the current status.")
+    def allowed_actions(self) -> list[OfferAction]:
+        return allowed_actions(self.status)
+
+    @strawberry.field(description="The marketer who created it.")
+    async def created_by(self, info: Info) -> StaffMember | None:
+        if self._row.created_by is None:
+            return None
+        row = await info.context.loaders.staff_user_by_id.load(self._row.created_by)
+        return StaffMember.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: OfferRow) -> Offer:
+        return cls(
+            id=to_global_id("Offer", row.id),
+            **_terms(row),  # type: ignore[arg-type]
+            merchant_id=to_global_id("Merchant", row.merchant_id),
+            quota=row.quota,
+            budget_cents=row.budget_cents,
+            min_spend_cents=row.min_spend_cents,
+            eligible_tiers=[TierCode(code) for code in row.eligible_tiers],
+            eligible_stages=[LifecycleStage(stage) for stage in row.eligible_stages],
+            eligible_segments=list(row.eligible_segments),
+            spend_categories=[MerchantCategory(c) for c in row.spend_categories],
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            version=row.version,
+            _row=row,
+        )
+
+
+@strawberry.type(description="An offer as its customer sees it: the terms, not the targeting.")
+class OfferSummary(OfferTerms):
+    offer_id: strawberry.ID
+    _merchant_name: strawberry.Private[str]
+
+    async def resolve_merchant_name(self, info: Info) -> str:
+        return self._merchant_name
+
+    @classmethod
+    def of(cls, row: OfferRow, merchant_name: str) -> OfferSummary:
+        return cls(
+            offer_id=to_global_id("Offer", row.id),
+            **_terms(row),  # type: ignore[arg-type]
+            _merchant_name=merchant_name,
+        )
+
+
+@strawberry.type(description="An offer made to one customer: targeted → viewed → accepted → …")
+class OfferAssignment(Node):
+    status: AssignmentStatus = strawberry.field(
+        description="An assignment not yet redeemed is EXPIRED once its offer is."
+    )
+    offer: OfferSummary
+    targeted_at: datetime
+    viewed_at: datetime | None
+    accepted_at: datetime | None
+    redeemed_at: datetime | None
+    redeemed_amount_cents: int | None
+    _view: strawberry.Private[AssignmentView]
+    _owner: strawberry.Private[str]
+
+    @sensitive_field("OfferAssignment", "redemptionCode")
+    def redemption_code(self, info: Info) -> str | None:
+        """The one-time code to show at the merchant; null until the offer is accepted."""
+        return open_field(info.context.key_ring, self._view.assignment, "code")
+
+    @classmethod
+    def of(cls, view: AssignmentView) -> OfferAssignment:
+        row = view.assignment
+        return cls(
+            id=to_global_id("OfferAssignment", row.id),
+            status=view.status(utcnow()),
+            offer=OfferSummary.of(view.offer, view.merchant_name),
+            targeted_at=row.targeted_at,
+            viewed_at=row.viewed_at,
+            accepted_at=row.accepted_at,
+            redeemed_at=row.redeemed_at,
+            redeemed_amount_cents=row.redeemed_amount_cents,
+            _view=view,
+            _owner=str(row.customer_id),
+        )
+
+
+@strawberry.type(description="A live offer the customer is eligible for, with how well it fits.")
+class RecommendedOffer:
+    offer: OfferSummary
+    affinity: float = strawberry.field(
+        description="Share (0–1) of the customer's window spend in the offer's categories."
+    )
+    assignment_id: strawberry.ID | None = strawberry.field(
+        description="The customer's assignment of this offer, if it was targeted to them."
+    )
+
+    @classmethod
+    def of(cls, recommendation: Recommendation) -> RecommendedOffer:
+        assignment = recommendation.assignment
+        return cls(
+            offer=OfferSummary.of(recommendation.offer, recommendation.merchant_name),
+            affinity=round(recommendation.affinity, 4),
+            assignment_id=to_global_id("OfferAssignment", assignment.id) if assignment else None,
+        )
+
+
+async def customer_offers(
+    info: Info,
+    customer_id: uuid.UUID,
+    status: AssignmentStatus | None,
+    first: int | None,
+    after: str | None,
+) -> Connection[OfferAssignment]:
+    """``Customer.offers``: the customer is in the caller's scope already; this needs
+    ``offers:read`` on top."""
+    ctx = info.context
+    ctx.principal.require(Scope.OFFERS_READ)
+    args = PageArgs(first=first, after=after).validated(
+        ctx.settings.default_page_size, ctx.settings.max_page_size
+    )
+    page = await ctx.loaders.assignment_pages_by_customer.load(
+        AssignmentPageKey(customer_id, args.first or 0, after, status)
+    )
+
+    async def count() -> int:
+        return await ctx.loaders.assignment_count_by_customer.load((customer_id, status))
+
+    return Connection.build(page, OfferAssignment.of, count)
+
+
+async def recommended_offers(
+    info: Info, customer_id: uuid.UUID, first: int
+) -> list[RecommendedOffer]:
+    """``Customer.recommendedOffers``, batched over a page of customers."""
+    ctx = info.context
+    ctx.principal.require(Scope.OFFERS_READ)
+    size = PageArgs(first=first).validated(
+        ctx.settings.default_page_size, ctx.settings.max_page_size
+    )
+    ranked = await ctx.loaders.recommended_offers_by_customer.load(customer_id)
+    return [RecommendedOffer.of(r) for r in ranked[: size.first or 0]]

@@ -1,0 +1,339 @@
+"""Offer queries and mutations (each a thin call into resolvers/offer*.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.context import Context, Info
+from models.customer import LifecycleStage
+from models.offer import BenefitType, OfferStatus
+from models.offer import Offer as OfferRow
+from models.tier import TierCode
+from models.transaction import MerchantCategory
+from resolvers import offer as service
+from resolvers.offer_assignment import change_assignment
+from resolvers.offer_input import OfferTerms
+from resolvers.offer_targeting import target_offer
+from resolvers.offer_workflow import AssignmentAction, OfferAction
+from resolvers.pagination import PageArgs
+from schema.common import UserError, run_mutation
+from schema.offer import Offer, OfferAssignment
+from schema.relay import Connection, uuid_of
+
+
+@strawberry.input
+class OfferFilter:
+    status: OfferStatus | None = None
+    merchant_id: strawberry.ID | None = None
+    category: MerchantCategory | None = None
+
+    def to_filter(self) -> service.OfferFilter:
+        return service.OfferFilter(
+            status=self.status,
+            merchant_id=uuid_of(self.merchant_id, "Merchant", field="filter.merchantId")
+            if self.merchant_id
+            else None,
+            category=self.category.value if self.category else None,
+        )
+
+
+@strawberry.input(description="A new offer; it starts as a DRAFT.")
+class CreateOfferInput:
+    merchant_id: strawberry.ID
+    title: str
+    benefit_type: BenefitType
+    benefit_value: int
+    starts_at: datetime
+    ends_at: datetime
+    description: str = ""
+    category: MerchantCategory = MerchantCategory.OTHER
+    quota: int | None = None
+    budget_cents: int | None = None
+    min_spend_cents: int = 0
+    eligible_tiers: list[TierCode] = strawberry.field(default_factory=list)
+    eligible_stages: list[LifecycleStage] = strawberry.field(default_factory=list)
+    eligible_segments: list[str] = strawberry.field(default_factory=list)
+    spend_categories: list[MerchantCategory] = strawberry.field(default_factory=list)
+
+    def to_terms(self) -> OfferTerms:
+        return OfferTerms(
+            merchant_id=uuid_of(self.merchant_id, "Merchant", field="merchantId"),
+            title=self.title,
+            description=self.description,
+            category=self.category.value,
+            benefit_type=self.benefit_type.value,
+            benefit_value=self.benefit_value,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            quota=self.quota,
+            budget_cents=self.budget_cents,
+            min_spend_cents=self.min_spend_cents,
+            eligible_tiers=tuple(t.value for t in self.eligible_tiers),
+            eligible_stages=tuple(s.value for s in self.eligible_stages),
+            eligible_segments=tuple(self.eligible_segments),
+            spend_categories=tuple(c.value for c in self.spend_categories),
+        )
+
+
+@strawberry.input(
+    description="Only the fields given change (null clears quota or budget); "
+    "`version` must be the current one."
+)
+class UpdateOfferInput:
+    id: strawberry.ID
+    version: int
+    merchant_id: strawberry.ID | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    category: MerchantCategory | None = strawberry.UNSET
+    benefit_type: BenefitType | None = strawberry.UNSET
+    benefit_value: int | None = strawberry.UNSET
+    starts_at: datetime | None = strawberry.UNSET
+    ends_at: datetime | None = strawberry.UNSET
+    quota: int | None = strawberry.UNSET
+    budget_cents: int | None = strawberry.UNSET
+    min_spend_cents: int | None = strawberry.UNSET
+    eligible_tiers: list[TierCode] | None = strawberry.UNSET
+    eligible_stages: list[LifecycleStage] | None = strawberry.UNSET
+    eligible_segments: list[str] | None = strawberry.UNSET
+    spend_categories: list[MerchantCategory] | None = strawberry.UNSET
+
+    def to_changes(self) -> service.OfferChanges:
+        values: dict[str, Any] = {}
+        for name in _UPDATABLE:
+            value = getattr(self, name)
+            if value is not strawberry.UNSET:
+                values[name] = _plain(value)
+        if values.get("merchant_id") is not None:
+            values["merchant_id"] = uuid_of(values["merchant_id"], "Merchant", field="merchantId")
+        return service.OfferChanges(uuid_of(self.id, "Offer"), self.version, values)
+
+
+_UPDATABLE = (
+    "merchant_id",
+    "title",
+    "description",
+    "category",
+    "benefit_type",
+    "benefit_value",
+    "starts_at",
+    "ends_at",
+    "quota",
+    "budget_cents",
+    "min_spend_cents",
+    "eligible_tiers",
+    "eligible_stages",
+    "eligible_segments",
+    "spend_categories",
+)
+
+
+def _plain(value: Any) -> Any:
+    """GraphQL enums and lists as the plain codes and tuples the resolvers take."""
+    if isinstance(value, list):
+        return tuple(_plain(item) for item in value)
+    return getattr(value, "value", value)
+
+
+@strawberry.input(description="A workflow action on an offer at a known version.")
+class OfferActionInput:
+    id: strawberry.ID
+    version: int
+
+
+@strawberry.input
+class TargetOfferInput:
+    offer_id: strawberry.ID
+
+
+@strawberry.input
+class OfferAssignmentInput:
+    assignment_id: strawberry.ID
+
+
+@strawberry.type
+class OfferPayload:
+    offer: Offer | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class TargetOfferPayload:
+    offer: Offer | None
+    targeted: int = strawberry.field(description="Customers who received the offer now.")
+    skipped_over_quota: int = strawberry.field(
+        description="Eligible, consenting customers left out because the quota is full."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OfferAssignmentPayload:
+    assignment: OfferAssignment | None
+    user_errors: list[UserError]
+
+
+OfferWrite = Callable[[AsyncSession, Context], Awaitable[OfferRow]]
+
+
+async def _offer_payload(info: Info, write: OfferWrite) -> OfferPayload:
+    """Runs an offer write in the request's session; expected failures become userErrors."""
+
+    async def work() -> OfferPayload:
+        async with info.context.db.exclusive() as session:
+            row = await write(session, info.context)
+        return OfferPayload(offer=Offer.from_row(row), user_errors=[])
+
+    return await run_mutation(work, lambda errors: OfferPayload(offer=None, user_errors=errors))
+
+
+async def _status_change(info: Info, input: OfferActionInput, action: OfferAction) -> OfferPayload:
+    async def write(session: AsyncSession, ctx: Context) -> OfferRow:
+        return await service.change_offer_status(
+            session=session,
+            principal=ctx.principal,
+            offer_id=uuid_of(input.id, "Offer"),
+            version=input.version,
+            action=action,
+            audit_event=ctx.audit_event,
+        )
+
+    return await _offer_payload(info, write)
+
+
+async def _assignment_step(
+    info: Info, input: OfferAssignmentInput, action: AssignmentAction
+) -> OfferAssignmentPayload:
+    ctx = info.context
+
+    async def work() -> OfferAssignmentPayload:
+        assignment_id: uuid.UUID = uuid_of(
+            input.assignment_id, "OfferAssignment", field="assignmentId"
+        )
+        async with ctx.db.exclusive() as session:
+            view = await change_assignment(
+                session=session,
+                ring=ctx.key_ring,
+                principal=ctx.principal,
+                assignment_id=assignment_id,
+                action=action,
+            )
+        return OfferAssignmentPayload(assignment=OfferAssignment.of(view), user_errors=[])
+
+    return await run_mutation(
+        work, lambda errors: OfferAssignmentPayload(assignment=None, user_errors=errors)
+    )
+
+
+@strawberry.type
+class OfferQuery:
+    @strawberry.field(description="Offers, newest first (staff with offers:read).")
+    async def offers(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: OfferFilter | None = None,
+    ) -> Connection[Offer]:
+        page, count = await service.list_offers(
+            db=info.context.db,
+            principal=info.context.principal,
+            settings=info.context.settings,
+            filter=filter.to_filter() if filter else service.OfferFilter(),
+            page=PageArgs(first, after, last, before),
+        )
+        return Connection.build(page, Offer.from_row, count)
+
+    @strawberry.field(description="One offer (staff with offers:read).")
+    async def offer(self, info: Info, id: strawberry.ID) -> Offer | None:
+        row = await service.get_offer(
+            db=info.context.db, principal=info.context.principal, offer_id=uuid_of(id, "Offer")
+        )
+        return Offer.from_row(row)
+
+
+@strawberry.type
+class OfferMutation:
+    @strawberry.mutation(description="Creates a draft offer (marketers and admins).")
+    async def create_offer(self, info: Info, input: CreateOfferInput) -> OfferPayload:
+        async def write(session: AsyncSession, ctx: Context) -> OfferRow:
+            return await service.create_offer(
+                session=session,
+                principal=ctx.principal,
+                terms=input.to_terms(),
+                audit_event=ctx.audit_event,
+            )
+
+        return await _offer_payload(info, write)
+
+    @strawberry.mutation(description="Changes an offer's terms; a stale `version` is a CONFLICT.")
+    async def update_offer(self, info: Info, input: UpdateOfferInput) -> OfferPayload:
+        async def write(session: AsyncSession, ctx: Context) -> OfferRow:
+            return await service.update_offer(
+                session=session,
+                principal=ctx.principal,
+                changes=input.to_changes(),
+                audit_event=ctx.audit_event,
+            )
+
+        return await _offer_payload(info, write)
+
+    @strawberry.mutation(description="draft or paused → active.")
+    async def activate_offer(self, info: Info, input: OfferActionInput) -> OfferPayload:
+        return await _status_change(info, input, OfferAction.ACTIVATE)
+
+    @strawberry.mutation(description="active → paused: customers cannot accept it meanwhile.")
+    async def pause_offer(self, info: Info, input: OfferActionInput) -> OfferPayload:
+        return await _status_change(info, input, OfferAction.PAUSE)
+
+    @strawberry.mutation(description="draft, active or paused → expired, for good.")
+    async def expire_offer(self, info: Info, input: OfferActionInput) -> OfferPayload:
+        return await _status_change(info, input, OfferAction.EXPIRE)
+
+    @strawberry.mutation(
+        description="Assigns a live offer to every eligible customer who consented to "
+        "marketing (any channel), within its quota; nobody gets it twice."
+    )
+    async def target_offer(self, info: Info, input: TargetOfferInput) -> TargetOfferPayload:
+        ctx = info.context
+
+        async def work() -> TargetOfferPayload:
+            offer_id = uuid_of(input.offer_id, "Offer", field="offerId")
+            async with ctx.db.exclusive() as session:
+                result = await target_offer(
+                    session=session,
+                    principal=ctx.principal,
+                    offer_id=offer_id,
+                    audit_event=ctx.audit_event,
+                )
+            return TargetOfferPayload(
+                offer=Offer.from_row(result.offer),
+                targeted=result.targeted,
+                skipped_over_quota=result.skipped_over_quota,
+                user_errors=[],
+            )
+
+        return await run_mutation(
+            work,
+            lambda errors: TargetOfferPayload(
+                offer=None, targeted=0, skipped_over_quota=0, user_errors=errors
+            ),
+        )
+
+    @strawberry.mutation(description="The customer opened the offer: targeted → viewed.")
+    async def view_offer(self, info: Info, input: OfferAssignmentInput) -> OfferAssignmentPayload:
+        return await _assignment_step(info, input, AssignmentAction.VIEW)
+
+    @strawberry.mutation(
+        description="The customer takes the offer: → accepted, with a one-time redemption code."
+    )
+    async def accept_offer(self, info: Info, input: OfferAssignmentInput) -> OfferAssignmentPayload:
+        return await _assignment_step(info, input, AssignmentAction.ACCEPT)
