@@ -1,0 +1,242 @@
+"""Abuse limits on GraphQL operations, enforced before any resolver runs (SPEC §4).
+
+``QueryLimits`` is a strawberry schema extension, so the limits hold on every transport
+(HTTP and WebSocket subscriptions) and read the settings of the app serving the request:
+
+- parsing: at most ``max_query_tokens`` tokens (graphql-core's ``max_tokens``, comments
+  included), else QUERY_TOO_COMPLEX; parsed documents are kept in an LRU keyed by their text.
+- before validation: the document's shape (``api.shape``: depth, introspection depth,
+  aliases, directives, repeated fields) and, for the operation about to run, its cost
+  (``api.cost``) against the client's budget, and the page sizes it asks for. This runs
+  first because graphql's own validation is quadratic in repeated fields: 500 copies of one
+  field must be refused before validation compares them pairwise.
+- validation: graphql's rules, results kept in an LRU keyed by the document text; in
+  production also no introspection (FORBIDDEN) and no "Did you mean ...?" suggestions.
+
+The budget can differ per client (``ClientPolicy``): the HTTP view sets the policy of each
+request from the token's client id and the ``X-App-Version`` header; no role is exempt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    get_operation_ast,
+    validate,
+)
+from graphql.validation import MaxIntrospectionDepthRule
+from strawberry.extensions import SchemaExtension
+
+from api.cost import operation_cost
+from api.errors import ErrorCode
+from api.lru import Lru
+from api.settings import Settings
+from api.shape import Shape, document_shape
+
+APP_VERSION_HEADER = "x-app-version"
+DEFAULT_ALLOW_LIST = "default"
+CACHE_SIZE = 1000  # distinct documents kept parsed and validated
+_VALID_APP_VERSION = re.compile(r"^[A-Za-z0-9._+-]{1,32}$")
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
+TOO_DEEP_TO_MEASURE = "The document is nested too deeply to be measured; flatten it."
+
+
+@dataclass(frozen=True)
+class ClientPolicy:
+    """What one client may run: its cost budget and the allow-list it draws from."""
+
+    client: str
+    max_cost: int
+    allow_list: str
+
+
+def client_policy(
+    settings: Settings, client_id: str, app_version: str | None = None
+) -> ClientPolicy:
+    """The policy of ``client_id``, refined by a well-formed app version when one is given."""
+    version = app_version if app_version and _VALID_APP_VERSION.match(app_version) else None
+    keys = [f"{client_id}/{version}", client_id] if version else [client_id]
+    costs, lists = settings.client_max_query_cost, settings.client_allow_lists
+    return ClientPolicy(
+        client=keys[0],
+        max_cost=next((costs[key] for key in keys if key in costs), settings.max_query_cost),
+        allow_list=next((lists[key] for key in keys if key in lists), DEFAULT_ALLOW_LIST),
+    )
+
+
+_policy: ContextVar[ClientPolicy | None] = ContextVar("client_policy", default=None)
+
+
+@contextmanager
+def applying(policy: ClientPolicy) -> Iterator[None]:
+    """Makes ``policy`` the one the limits apply to the operations run inside the block."""
+    token = _policy.set(policy)
+    try:
+        yield
+    finally:
+        _policy.reset(token)
+
+
+def too_complex(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value})
+
+
+def shape_errors(shape: Shape, settings: Settings) -> list[GraphQLError]:
+    if shape.too_deep_to_measure:
+        return [too_complex(TOO_DEEP_TO_MEASURE)]
+    if shape.introspects and not settings.is_development:
+        message = "Introspection is disabled in production; use the published schema."
+        return [GraphQLError(message, extensions={"code": ErrorCode.FORBIDDEN.value})]
+    checks = (
+        (shape.depth, settings.max_query_depth, "is {} levels deep", "Nest fewer fields."),
+        (
+            shape.introspection_depth,
+            settings.max_introspection_depth,
+            "introspects {} levels deep",
+            "Ask for a shallower introspection query.",
+        ),
+        (shape.aliases, settings.max_query_aliases, "uses {} aliases", "Use fewer aliases."),
+        (
+            shape.directives,
+            settings.max_query_directives,
+            "uses {} directives",
+            "Use fewer directives.",
+        ),
+        (
+            shape.repeats,
+            settings.max_field_repeats,
+            "selects one field {} times",
+            "Select it once.",
+        ),
+    )
+    return [
+        too_complex(f"The operation {what.format(found)}; the limit is {limit}. {fix}")
+        for found, limit, what, fix in checks
+        if found > limit
+    ]
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    document: DocumentNode
+    shape: Shape
+
+
+_documents: Lru[tuple[str, int], _Parsed] = Lru(CACHE_SIZE)
+_validations: Lru[tuple[object, ...], list[GraphQLError]] = Lru(CACHE_SIZE)
+
+
+class QueryLimits(SchemaExtension):
+    """The limits above, as one schema extension (listed after ``ErrorCodesExtension``, so
+    its errors get their request id and code from it)."""
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.execution_context.context.settings
+        return settings
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors and not self.settings.is_development:
+            result.errors = [_without_suggestion(error) for error in errors]  # type: ignore[union-attr]
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        max_tokens = self.settings.max_query_tokens
+        context.parse_options["max_tokens"] = max_tokens
+        key = (context.query or "", max_tokens)
+        cached = _documents.get(key)
+        if cached is not None:
+            context.graphql_document = cached.document
+        yield
+        document = context.graphql_document
+        if cached is None and document is not None:
+            _documents.put(key, _Parsed(document, document_shape(document)))
+        for error in context.pre_execution_errors or ():
+            if isinstance(error, GraphQLSyntaxError) and "Parsing aborted" in error.message:
+                error.extensions = {"code": ErrorCode.QUERY_TOO_COMPLEX.value}
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        refused = self._refusals()
+        if refused:
+            context.pre_execution_errors = refused
+            yield
+            return
+        key = (context.query, self.settings.is_development, context.validation_rules)
+        cached = _validations.get(key)
+        if cached is not None:
+            context.pre_execution_errors = list(cached)
+        yield
+        if cached is None and context.pre_execution_errors is not None:
+            _validations.put(key, list(context.pre_execution_errors))
+
+    def _refusals(self) -> list[GraphQLError]:
+        """The limits this operation breaks, before graphql's own validation runs."""
+        context = self.execution_context
+        document = context.graphql_document
+        assert document is not None
+        parsed = _documents.get((context.query or "", self.settings.max_query_tokens))
+        shape = parsed.shape if parsed is not None else document_shape(document)
+        errors = shape_errors(shape, self.settings)
+        if not errors and shape.introspects:
+            # graphql's rule against `fields { type { fields ... } }` cycles, coded here.
+            found = validate(context.schema._schema, document, [MaxIntrospectionDepthRule])
+            errors = [too_complex(error.message) for error in found]
+        operation = get_operation_ast(document, context.operation_name)
+        if errors or operation is None:
+            return errors
+        return self._cost_errors(operation)
+
+    def _cost_errors(self, operation: OperationDefinitionNode) -> list[GraphQLError]:
+        settings = self.settings
+        context = self.execution_context
+        policy = _policy.get() or client_policy(settings, context.context.principal.client_id)
+        assert context.graphql_document is not None
+        try:
+            cost = operation_cost(
+                context.schema._schema,
+                context.graphql_document,
+                operation,
+                context.variables,
+                default_page_size=settings.default_page_size,
+                max_page_size=settings.max_page_size,
+            )
+        except RecursionError:
+            return [too_complex(TOO_DEEP_TO_MEASURE)]
+        if cost.oversized is not None:
+            message = f"`{cost.oversized.argument}` must be between 0 and {settings.max_page_size}"
+            return [GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value})]
+        if cost.total > policy.max_cost:
+            return [
+                too_complex(
+                    f"The operation costs {cost.total}; the limit is {policy.max_cost}. "
+                    "Ask for smaller pages (`first`/`last`) or fewer nested lists."
+                )
+            ]
+        return []
+
+
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    """The error without graphql's "Did you mean ...?", which maps the schema for a prober."""
+    if error.original_error is not None or not _SUGGESTION.search(error.message):
+        return error
+    return GraphQLError(
+        _SUGGESTION.sub("", error.message),
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=error.extensions,
+    )
