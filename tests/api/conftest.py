@@ -10,10 +10,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import uvicorn
+from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from api.app import create_app
+from api.settings import Settings
+from tests.conftest import _free_port
 from tests.models.conftest import empty_database, fresh_database, make_database
 
 __all__ = [
@@ -24,6 +29,7 @@ __all__ = [
     "eventually",
     "fresh_database",
     "make_database",
+    "serving",
     "signed_in",
     "websocket",
 ]
@@ -104,3 +110,24 @@ async def eventually(probe: Callable[[], Awaitable[T]], holds: Callable[[T], boo
             if holds(await probe()):
                 return
             await asyncio.sleep(POLL_SECONDS)
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[str, Starlette]]:
+    """An app of the test's own on ``settings`` (its database already migrated), served by
+    uvicorn on a loopback port like the shared server, and stopped afterwards: its base URL
+    and the app (``app.state.cardcrm`` is its AppState)."""
+    app = create_app(settings)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        await task

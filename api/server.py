@@ -1,0 +1,97 @@
+"""How ``cardcrm serve`` runs the app under uvicorn: workers, JSON logs, shared metrics, and
+a graceful stop.
+
+On SIGTERM uvicorn stops accepting connections, closes the open WebSockets, lets in-flight
+HTTP requests finish (for at most ``graceful_shutdown_seconds``, then cancels them), and only
+then runs the app's lifespan shutdown, which closes the broker and drains the database pool
+(``engine.dispose()``). Because the WebSockets are closed before the lifespan shutdown starts,
+the close code is uvicorn's to choose: it says 1012 (service restart); cardcrm's protocol
+class says 1001 (going away, RFC 6455 §7.4.1), which every graphql-ws client treats as "try
+again", and the load balancer then sends the reconnect to another instance. The process
+exits 0 after a graceful stop.
+
+Several workers (``--workers N``) share the port. Live updates, rate limits and persisted
+queries are then shared only through Redis: without ``REDIS_URL`` each worker sees only the
+events raised in itself, so production refuses to start that way and development warns.
+The workers also share one ``PROMETHEUS_MULTIPROC_DIR`` (see ``api.metrics``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from types import FrameType
+
+import uvicorn
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from api.log_format import logging_config
+from api.metrics import MULTIPROCESS_DIR_VARIABLE
+from api.settings import Settings
+
+GOING_AWAY = 1001
+# A new worker re-imports the `cardcrm` command before it answers the supervisor's first
+# health check; on a busy machine that takes longer than uvicorn's default of 5 s.
+WORKER_HEALTHCHECK_SECONDS = 60
+NO_REDIS_WITH_WORKERS = (
+    "--workers {workers} without REDIS_URL: each worker would deliver only the live updates "
+    "raised in itself, and keep its own rate limits and persisted queries; set REDIS_URL"
+)
+
+
+class GoingAwayWebSockets(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, closing with 1001 when the server stops."""
+
+    def shutdown(self) -> None:
+        if not self.handshake_complete or self.close_sent:
+            super().shutdown()
+            return
+        self.stop_keepalive()
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": GOING_AWAY})
+        self.conn.send_close(GOING_AWAY, "server shutting down")
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.close()
+
+
+def workers_problem(settings: Settings, workers: int) -> str | None:
+    """Why ``workers`` processes would misbehave with these settings, if they would."""
+    if workers > 1 and not settings.redis_url:
+        return NO_REDIS_WITH_WORKERS.format(workers=workers)
+    return None
+
+
+def _exit_after_graceful_stop(signum: int, frame: FrameType | None) -> None:
+    """uvicorn re-raises the SIGTERM it handled once it has stopped; by then the stop was
+    graceful, so the process ends with status 0 rather than as killed by the signal."""
+    sys.exit(0)
+
+
+def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    own_metrics_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        own_metrics_dir = tempfile.mkdtemp(prefix="cardcrm-metrics-")
+        os.environ[MULTIPROCESS_DIR_VARIABLE] = own_metrics_dir  # inherited by the workers
+    signal.signal(signal.SIGTERM, _exit_after_graceful_stop)
+    try:
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # By name: a worker unpickles its config before it answers the supervisor's
+            # health checks, and the class would import all of cardcrm first.
+            ws=f"{__name__}:{GoingAwayWebSockets.__name__}",
+            log_config=logging_config("info"),
+            access_log=False,  # api.observability writes one line per request
+            proxy_headers=settings.forwarded_allow_ips is not None,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        )
+    finally:
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
