@@ -15,9 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from api import auth_routes
+from api import auth_routes, metrics, oauth_routes
+from api.body_limit import BodyLimitMiddleware
 from api.graphql_view import CardcrmGraphQL
 from api.middleware import RequestIdMiddleware
+from api.observability import RequestLogMiddleware, metrics_endpoint
+from api.rate_limit import create_rate_limiter
 from api.responses import OrjsonResponse
 from api.settings import Settings, get_settings
 from api.state import AppState, build_state
@@ -58,6 +61,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = await build_state(settings)
         app.state.cardcrm = state
+        await graphql.persisted.load_manifests(settings.persisted_manifests)
+        app.state.rate_limiter = create_rate_limiter(settings)
+        metrics.watch_pool(state.database.engine)
         reloader = asyncio.create_task(_reload_keys_forever(state))
         try:
             yield
@@ -66,16 +72,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await reloader
             await state.broker.close()
+            await graphql.persisted.store.close()
+            await app.state.rate_limiter.close()
+            await state.oidc.aclose()
             await state.database.dispose()
+            metrics.process_exiting()
 
     from schema import schema
 
-    graphql = CardcrmGraphQL(schema)
+    graphql = CardcrmGraphQL(schema, settings=settings)
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         *auth_routes.routes,
+        *oauth_routes.routes,
     ]
-    return Starlette(routes=routes, middleware=[Middleware(RequestIdMiddleware)], lifespan=lifespan)
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            RequestLogMiddleware,
+            paths=frozenset(r.path for r in routes if isinstance(r, Route | WebSocketRoute)),
+            max_operation_names=settings.metrics_max_operation_names,
+        ),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.errors import ErrorCode, Unauthenticated
+from api.rate_limit import LOGIN, per_client_address
 from api.responses import OrjsonResponse, error_response
 from api.state import AppState
 from auth import login as login_service
@@ -50,6 +51,7 @@ async def _token_endpoint(request: Request, issue: IssuePair, *names: str) -> Re
     return OrjsonResponse(pair.as_json(), headers=NO_STORE)
 
 
+@per_client_address(LOGIN)
 async def login(request: Request) -> Response:
     async def issue(
         session: AsyncSession, state: AppState, fields: dict[str, str]

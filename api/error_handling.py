@@ -16,6 +16,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types import StreamExecutionResult
 
+from api import metrics
 from api.errors import INTERNAL_ERROR_MESSAGE, DomainError, ErrorCode
 from api.middleware import current_request_id
 
@@ -23,6 +24,7 @@ logger = logging.getLogger("cardcrm.errors")
 
 
 def _with_code(error: GraphQLError, code: ErrorCode, message: str | None = None) -> GraphQLError:
+    metrics.ERRORS.labels(code=code.value).inc()
     extensions: dict[str, Any] = {"code": code.value, "requestId": current_request_id()}
     original = error.original_error
     if isinstance(original, DomainError) and original.field:
@@ -42,7 +44,9 @@ def coded_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, DomainError):
         return _with_code(error, original.code, original.message)
-    if original is None:
+    if original is None or isinstance(original, GraphQLError):
+        # graphql-core's own errors: invalid documents, and variables it could not coerce
+        # (an unknown enum value arrives wrapped in a second GraphQLError).
         code = str((error.extensions or {}).get("code"))
         known = (
             ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.BAD_USER_INPUT

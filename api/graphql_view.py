@@ -27,23 +27,30 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     SubscribeMessage,
 )
 from strawberry.types.unset import UnsetType
 
-from api import idempotency
+from api import idempotency, rate_limit
+from api.body_limit import BodyTooLarge
 from api.context import ConnectionContext, Context, RequestDatabase
 from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
+from api.limits import APP_VERSION_HEADER, ClientPolicy, applying, client_policy
+from api.metrics import MeteredSubscriptions
 from api.middleware import current_request_id
+from api.observability import note_principal
 from api.operations import operation_type
+from api.persisted import PersistedQueries, PersistedQueryRefused, create_store
 from api.responses import error_response
+from api.settings import Settings
 from api.state import AppState
+from auth import revocation
+from auth.authenticate import authenticate
 from auth.principal import Principal
 
 logger = logging.getLogger("cardcrm.http")
@@ -68,6 +75,15 @@ def connection_token(params: dict[str, object]) -> str:
     raise Unauthenticated('send `{"Authorization": "Bearer <token>"}` in connection_init')
 
 
+def _unauthenticated(error: Unauthenticated) -> Response:
+    return error_response(
+        401,
+        ErrorCode.UNAUTHENTICATED,
+        error.message,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
 def _client_addr(request: Request | WebSocket) -> str | None:
     return request.client.host if request.client else None
 
@@ -77,7 +93,7 @@ ONLY_SUBSCRIPTIONS = "only subscriptions run over WebSocket; send queries and mu
 _MAX_PREPARSE_TOKENS = 2000
 
 
-class SubscriptionHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class SubscriptionHandler(MeteredSubscriptions[Context, None]):
     """strawberry's ``graphql-transport-ws`` handler, with the connection's limits.
 
     The context is a ``ConnectionContext`` (``get_context``). Queries and mutations are
@@ -106,6 +122,16 @@ class SubscriptionHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message["payload"]
+        if self.connection_acknowledged:  # persisted queries and the allow-list hold here too
+            view: CardcrmGraphQL = self.view  # type: ignore[assignment]
+            policy = client_policy(view.settings, self.context.principal.client_id)
+            try:
+                payload["query"] = await view.persisted.resolve(  # type: ignore[typeddict-item]
+                    payload.get("query"), payload.get("extensions"), allow_list=policy.allow_list
+                )
+            except PersistedQueryRefused as exc:
+                await self._send_error(message["id"], exc.code, exc.message)
+                return
         kind = (
             operation_type(
                 payload.get("query"), payload.get("operationName"), max_tokens=_MAX_PREPARSE_TOKENS
@@ -114,16 +140,14 @@ class SubscriptionHandler(BaseGraphQLTransportWSHandler[Context, None]):
             else None
         )
         if kind not in (None, OperationType.SUBSCRIPTION):
-            extensions = {
-                "code": ErrorCode.BAD_USER_INPUT.value,
-                "requestId": self.context.request_id,
-            }
-            error = GraphQLError(ONLY_SUBSCRIPTIONS, extensions=extensions)
-            await self.send_message(
-                {"id": message["id"], "type": "error", "payload": [error.formatted]}
-            )
+            await self._send_error(message["id"], ErrorCode.BAD_USER_INPUT, ONLY_SUBSCRIPTIONS)
             return
         await super().handle_subscribe(message)
+
+    async def _send_error(self, operation_id: str, code: ErrorCode, message: str) -> None:
+        extensions = {"code": code.value, "requestId": self.context.request_id}
+        error = GraphQLError(message, extensions=extensions)
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
     async def shutdown(self) -> None:
         if self._expiry is not None:
@@ -132,26 +156,61 @@ class SubscriptionHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 
 class CardcrmGraphQL(GraphQL[Context, None]):
+    """GraphiQL stays off (``graphql_ide=None``): its page loads assets from a CDN. Queries
+    also run by GET (for CDN-cached persisted queries), mutations never; a POST must be JSON.
+    """
+
     graphql_transport_ws_handler_class = SubscriptionHandler
 
-    def __init__(self, schema: Any, **kwargs: Any) -> None:
+    def __init__(self, schema: Any, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
             schema,
             graphql_ide=None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             **kwargs,
         )
+        self.settings = settings
+        self.persisted = PersistedQueries(
+            create_store(settings), settings.persisted_allow_list_only
+        )
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Without an IDE, a GET with no ``query`` is a persisted query, not a page view."""
+        return self.graphql_ide is not None and super().should_render_graphql_ide(request)
+
     async def parse_http_body(self, request: Any) -> Any:
         """strawberry reads the body's fields with ``data.get``; a JSON body that is not an
-        object fails there, and is the caller's mistake: 400 BAD_USER_INPUT, not a 500."""
+        object fails there, and is the caller's mistake: 400 BAD_USER_INPUT, not a 500. A
+        form-encoded POST (what a cross-site form sends without a preflight) is 415."""
+        media_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "POST" and media_type != "application/json":
+            raise HTTPException(415, "send the operation as `Content-Type: application/json`")
         try:
             return await super().parse_http_body(request)
         except AttributeError as exc:
             raise HTTPException(400, "the request body must be a JSON object") from exc
+
+    def _validate_batch_request(self, request_data: list[Any], protocol: Any) -> None:
+        """Batched (array) requests: off unless ``batching_enabled``, and bounded."""
+        limit = self.settings.max_batch_size
+        if not self.settings.batching_enabled:
+            raise HTTPException(400, "batched requests are off; send one operation per request")
+        if not 1 <= len(request_data) <= limit:
+            raise HTTPException(400, f"a batch holds 1 to {limit} operations")
+
+    async def execute_operation(self, request: Request, *args: Any, **kwargs: Any) -> Any:
+        """Runs the request's operations once the text of each is known: sent, or found by
+        its persisted-query hash. Every one is resolved before any of a batch runs."""
+        data: GraphQLRequestData | list[GraphQLRequestData] = kwargs["request_data"]
+        allow_list = request.state.client_policy.allow_list
+        for operation in data if isinstance(data, list) else [data]:
+            operation.query = await self.persisted.resolve(  # type: ignore[assignment]
+                operation.query, operation.extensions, allow_list=allow_list
+            )
+        return await super().execute_operation(request, *args, **kwargs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -164,6 +223,8 @@ class CardcrmGraphQL(GraphQL[Context, None]):
     async def _handle_http(self, request: Request) -> Response:
         try:
             return await self._authenticated(request)
+        except BodyTooLarge:
+            raise  # api.body_limit answers 413
         except Exception as exc:  # the last line of defence: JSON, a request id, no stack
             logger.error("unexpected %s (request %s)", type(exc).__name__, current_request_id())
             return error_response(500, ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE)
@@ -171,22 +232,28 @@ class CardcrmGraphQL(GraphQL[Context, None]):
     async def _authenticated(self, request: Request) -> Response:
         state: AppState = request.app.state.cardcrm
         try:
-            principal = state.tokens.verify(bearer_token(request.headers.get("authorization")))
+            token = bearer_token(request.headers.get("authorization"))
+            principal = await authenticate(state, token)
         except Unauthenticated as exc:
-            return error_response(
-                401,
-                ErrorCode.UNAUTHENTICATED,
-                exc.message,
-                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-            )
+            return _unauthenticated(exc)
+        if (refused := await rate_limit.principal_refusal(request, principal)) is not None:
+            return refused  # before the body is read or any SQL runs
+        try:
+            await revocation.ensure_not_revoked(state.database, principal)
+        except Unauthenticated as exc:
+            return _unauthenticated(exc)
         request.state.principal = principal
+        request.state.client_policy = client_policy(
+            self.settings, principal.client_id, request.headers.get(APP_VERSION_HEADER)
+        )
+        note_principal(principal)
         claim = await self._idempotency_claim(request, principal)
         if isinstance(claim, Response):
             return claim
         if claim is None:
             return await self._execute(request, state)
         try:
-            replay = await idempotency.claim_or_replay(state.database, claim)
+            replay = await idempotency.claim_or_replay(state.database, state.key_ring, claim)
         except idempotency.KeyConflict as exc:
             return error_response(409, ErrorCode.CONFLICT, str(exc))
         if replay is not None:
@@ -199,18 +266,39 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             await idempotency.release(state.database, claim)
             raise
         if response.status_code == 200:
-            await idempotency.record(state.database, claim, bytes(response.body))
+            await idempotency.record(state.database, state.key_ring, claim, bytes(response.body))
         else:
             await idempotency.release(state.database, claim)
         return response
 
     async def _execute(self, request: Request, state: AppState) -> Response:
+        policy: ClientPolicy = request.state.client_policy
         async with state.database.session() as session:
             request.state.db = RequestDatabase(session)
+            deadline = asyncio.timeout(self.settings.execution_timeout_seconds)
             try:
-                return await self.run(request)
+                with applying(policy):
+                    async with deadline:
+                        return await self.run(request)
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                await session.rollback()
+                return self._timed_out()
             except HTTPException as exc:
                 return error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
+            except PersistedQueryRefused as exc:
+                return error_response(exc.status, exc.code, exc.message)
+
+    def _timed_out(self) -> Response:
+        seconds = self.settings.execution_timeout_seconds
+        logger.warning("request %s stopped after %s s", current_request_id(), seconds)
+        return error_response(
+            504,
+            ErrorCode.QUERY_TOO_COMPLEX,
+            f"the operation ran longer than {seconds:g} s and was stopped; what it had not"
+            " committed was rolled back. Ask for less (smaller pages, fewer nested lists).",
+        )
 
     async def _idempotency_claim(
         self, request: Request, principal: Principal
@@ -229,20 +317,28 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             payload = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
             return None  # strawberry answers the malformed body
-        if (
-            not isinstance(payload, dict)
-            or operation_type(payload.get("query"), payload.get("operationName"))
-            is not OperationType.MUTATION
-        ):
+        if not isinstance(payload, dict):
             return None
-        return idempotency.Claim(principal.audit_actor, key, idempotency.request_hash(payload))
+        query = payload.get("query")
+        if query is None:  # a persisted query, sent by its hash
+            allow_list = request.state.client_policy.allow_list
+            query = await self.persisted.peek(payload.get("extensions"), allow_list=allow_list)
+        kind = operation_type(
+            query, payload.get("operationName"), max_tokens=self.settings.max_query_tokens
+        )
+        if kind is not OperationType.MUTATION:
+            return None
+        request_hash = idempotency.request_hash({**payload, "query": query})  # text or hash alike
+        return idempotency.Claim(principal.audit_actor, key, request_hash)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticates a connection from its ``connection_init`` payload; a refusal makes
         strawberry close it with 4403 Forbidden."""
         try:
             token = connection_token(context.connection_params or {})
-            context.principal = context.state.tokens.verify(token)
+            principal = await authenticate(context.state, token)
+            await revocation.ensure_not_revoked(context.state.database, principal)
+            context.principal = principal
         except Unauthenticated as exc:
             logger.info("websocket refused: %s (request %s)", exc.message, context.request_id)
             raise ConnectionRejectionError({"message": exc.message}) from exc

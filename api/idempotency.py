@@ -6,10 +6,15 @@ The key is scoped to the caller. Before the mutation runs, a placeholder record 
 afterwards. The same key with the same request replays the stored response; with a different
 request, or while the first is still running, it is refused with CONFLICT. A request that
 failed before producing a response releases its claim, so it can be retried.
+
+A stored response may hold C2 values the mutation returned (a revealed phone number, an
+offer's redemption code), so it is sealed like any C2 cell: AES-GCM under the key ring, bound
+to the caller and key, never kept in clear.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 
 from api.db import Database
+from models.encryption import KeyRing, aad_for
 from models.idempotency import IdempotencyRecord
 
 HEADER = "idempotency-key"
@@ -37,12 +43,24 @@ class KeyConflict(Exception):
     """The key is in use by another request (different, or still running)."""
 
 
+def _aad(claim: Claim) -> bytes:
+    return aad_for("idempotency_records", "response", f"{claim.principal}/{claim.key}")
+
+
+def _sealed(ring: KeyRing, claim: Claim, body: bytes) -> str:
+    return base64.b64encode(ring.seal(body.decode(), _aad(claim))).decode()
+
+
+def _opened(ring: KeyRing, claim: Claim, sealed: str) -> bytes:
+    return ring.open(base64.b64decode(sealed), _aad(claim)).encode()
+
+
 def request_hash(payload: dict[str, Any]) -> str:
     canonical = {k: payload.get(k) for k in ("query", "variables", "operationName")}
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-async def claim_or_replay(database: Database, claim: Claim) -> bytes | None:
+async def claim_or_replay(database: Database, ring: KeyRing, claim: Claim) -> bytes | None:
     """Claims the key (returns None: go ahead) or returns the stored response to replay."""
     async with database.session() as session:
         session.add(
@@ -70,10 +88,10 @@ async def claim_or_replay(database: Database, claim: Claim) -> bytes | None:
         raise KeyConflict("this Idempotency-Key was already used for a different request")
     if existing.response.get("status") == PENDING:
         raise KeyConflict("a request with this Idempotency-Key is still running")
-    return orjson.dumps(existing.response["body"])
+    return _opened(ring, claim, existing.response["sealed"])
 
 
-async def record(database: Database, claim: Claim, body: bytes) -> None:
+async def record(database: Database, ring: KeyRing, claim: Claim, body: bytes) -> None:
     async with database.session() as session:
         await session.execute(
             update(IdempotencyRecord)
@@ -81,7 +99,7 @@ async def record(database: Database, claim: Claim, body: bytes) -> None:
                 col(IdempotencyRecord.principal) == claim.principal,
                 col(IdempotencyRecord.key) == claim.key,
             )
-            .values(response={"status": "done", "body": orjson.loads(body)})
+            .values(response={"status": "done", "sealed": _sealed(ring, claim, body)})
         )
         await session.commit()
 

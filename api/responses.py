@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from api import metrics
 from api.errors import ErrorCode
 from api.middleware import current_request_id
 
@@ -22,6 +23,7 @@ class OrjsonResponse(Response):
 def error_response(
     status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None
 ) -> Response:
+    metrics.ERRORS.labels(code=code.value).inc()
     body = {
         "errors": [
             {

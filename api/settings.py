@@ -15,6 +15,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auth.oidc_issuer import OidcIssuer, check_issuers
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -77,9 +79,63 @@ class Settings(BaseSettings):
     # Live updates.
     max_subscriptions_per_connection: int = 20
 
+    # Rate limits (api/rate_limit.py): token buckets holding a burst of `*_burst` requests,
+    # refilled at `*_per_second`; in Redis when REDIS_URL is set (shared by all instances),
+    # else in this process. /graphql is limited per principal (token subject), /auth/login
+    # and /oauth/token per client address (behind a load balancer, see forwarded_allow_ips).
+    rate_limits_enabled: bool = True
+    graphql_rate_burst: int = Field(default=100, ge=1)
+    graphql_rate_per_second: float = Field(default=10.0, gt=0)
+    login_rate_burst: int = Field(default=10, ge=1)
+    login_rate_per_second: float = Field(default=0.2, gt=0)  # 12 a minute
+    oauth_token_rate_burst: int = Field(default=20, ge=1)
+    oauth_token_rate_per_second: float = Field(default=1.0, gt=0)
+    # Addresses of the load balancers whose X-Forwarded-For uvicorn trusts to name the
+    # client (comma-separated, or "*"); unset, the TCP peer is the client.
+    forwarded_allow_ips: str | None = None
+
+    # Observability (api/observability.py, api/metrics.py). Operation names become metric
+    # labels up to this many distinct names per process; later ones count as "other".
+    metrics_max_operation_names: int = 200
+    # When set, GET /metrics needs `Authorization: Bearer <metrics_token>`.
+    metrics_token: str | None = None
+    # On SIGTERM, in-flight requests get this long to finish before they are cancelled.
+    graceful_shutdown_seconds: int = 25
+
     # Pagination.
     default_page_size: int = 20
     max_page_size: int = 100
+
+    # Abuse limits (api/limits.py, api/cost.py, api/body_limit.py), all checked before any
+    # resolver runs. Depth counts nested field levels; introspection has its own allowance
+    # (the standard introspection query is 15 deep) and is refused outright in production.
+    max_query_tokens: int = Field(default=1000, ge=1)
+    max_query_depth: int = Field(default=10, ge=1)
+    max_introspection_depth: int = Field(default=15, ge=1)
+    max_query_aliases: int = Field(default=15, ge=0)
+    max_query_directives: int = Field(default=50, ge=0)
+    max_field_repeats: int = Field(default=50, ge=1)  # one field (or fragment) per selection
+    max_query_cost: int = Field(default=5000, ge=1)
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1)
+    execution_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Batched (JSON array) requests: off unless enabled, then at most this many operations.
+    batching_enabled: bool = False
+    max_batch_size: int = Field(default=10, ge=1)
+    # Per client: keys are an OAuth client id ("partner-acme") or a client id and app version
+    # ("cardcrm-mobile/3.2.0", from the X-App-Version header); the version key wins. The
+    # admin role is not exempt from anything here.
+    client_max_query_cost: dict[str, int] = {}
+    client_allow_lists: dict[str, str] = {}
+
+    # Persisted queries (api/persisted.py): Apollo's automatic persisted queries, in Redis when
+    # REDIS_URL is set (shared by all instances), else in this process. In allow-list mode only
+    # operations imported with `cardcrm persisted import` run. Manifests named here (allow-list
+    # name → file) are loaded at start-up, for deployments without Redis.
+    persisted_allow_list_only: bool = False
+    persisted_query_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    persisted_memory_entries: int = Field(default=10_000, ge=1)
+    persisted_key_prefix: str = "cardcrm:pq:"
+    persisted_manifests: dict[str, Path] = {}
 
     # Transaction ingest: rows per `ingestTransactions` call, rows per committed import batch.
     ingest_max_rows: int = 1000
@@ -88,14 +144,17 @@ class Settings(BaseSettings):
     # Lifecycle evaluation (resolvers/lifecycle_rules.py reads these and nothing else does).
     evaluation_window_days: int = 90
     lifecycle_new_days: int = 90
-    lifecycle_active_recency_days: int = 30
+    lifecycle_active_recency_days: int = 30  # a loyal customer's last transaction is this recent
     lifecycle_loyal_min_frequency: int = 24
     lifecycle_loyal_min_tenure_days: int = 365
-    lifecycle_at_risk_score: float = 0.6
+    # 0.5: either warning sign alone (silence, or a spend drop) makes a customer at risk.
+    lifecycle_at_risk_score: float = 0.5
     lifecycle_dormant_days: int = 90
     lifecycle_churned_days: int = 180
     churn_inactive_days: int = 45
     churn_spend_drop_ratio: float = 0.6
+    # Spend and frequency of the last N days are compared with the N days before.
+    churn_compare_days: int = 90
     segment_high_frequency_min: int = 30
     segment_big_ticket_min_cents: int = 200_000
     segment_category_share: float = 0.3
@@ -106,6 +165,25 @@ class Settings(BaseSettings):
     client_token_ttl_seconds: int = 3600
     # Statistics shown to merchants and marketers hide any group of fewer customers.
     stats_min_group_size: int = 5
+
+    # Staff identity from the bank: trusted external OIDC issuers (auth/oidc.py), a JSON list
+    # in CARDCRM_OIDC_ISSUERS. Their public keys are cached this long, refetched for an
+    # unknown `kid` at most once per min-refetch interval, and kept while the JWKS is down.
+    oidc_issuers: list[OidcIssuer] = []
+    oidc_jwks_cache_seconds: int = 3600
+    oidc_jwks_min_refetch_seconds: int = 60
+    oidc_jwks_timeout_seconds: float = 5.0
+    # A bank user's staff row (role, branch, active) is re-synchronised at most this often.
+    oidc_staff_sync_seconds: int = 300
+
+    @model_validator(mode="after")
+    def _check_oidc_issuers(self) -> Settings:
+        check_issuers(
+            self.oidc_issuers,
+            own_issuer=self.token_issuer,
+            production=self.environment is Environment.PRODUCTION,
+        )
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_shortcuts_in_production(self) -> Settings:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from api.broker import Broker, create_broker
 from api.db import Database
 from api.settings import Settings
+from auth.external_staff import ExternalStaffDirectory
+from auth.oidc import OidcVerifier
 from auth.tokens import TokenService, load_or_create_signing_key
 from migrations import assert_migrated
 from models.encryption import KeyRing
@@ -20,6 +22,9 @@ class AppState:
     key_ring: KeyRing
     tokens: TokenService
     broker: Broker
+    # Staff tokens from the bank's identity provider (auth/authenticate.py routes to them).
+    oidc: OidcVerifier
+    external_staff: ExternalStaffDirectory
 
     async def reload_keys(self) -> None:
         """Picks up data keys added by ``cardcrm keys rotate`` in another process."""
@@ -35,6 +40,16 @@ def token_service(settings: Settings) -> TokenService:
         audience=settings.token_audience,
         default_ttl=settings.access_token_ttl_seconds,
         max_lifetime=settings.max_token_lifetime_seconds,
+    )
+
+
+def oidc_verifier(settings: Settings) -> OidcVerifier:
+    return OidcVerifier(
+        settings.oidc_issuers,
+        max_lifetime=settings.max_token_lifetime_seconds,
+        jwks_cache_seconds=settings.oidc_jwks_cache_seconds,
+        jwks_min_refetch_seconds=settings.oidc_jwks_min_refetch_seconds,
+        jwks_timeout_seconds=settings.oidc_jwks_timeout_seconds,
     )
 
 
@@ -56,4 +71,8 @@ async def build_state(settings: Settings, *, check_migrations: bool = True) -> A
         key_ring=ring,
         tokens=token_service(settings),
         broker=create_broker(settings.redis_url),
+        oidc=oidc_verifier(settings),
+        external_staff=ExternalStaffDirectory(
+            database, sync_seconds=settings.oidc_staff_sync_seconds
+        ),
     )

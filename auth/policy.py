@@ -198,6 +198,12 @@ RULES: tuple[FieldRule, ...] = (
         {R.ADMIN: A.CLEAR, R.SUPERVISOR: A.CLEAR, R.RISK_OFFICER: A.CLEAR, R.AUDITOR: A.CLEAR},
         scope=Scope.RISK_READ,
     ),
+    # The evaluation's internal view of a customer (churn risk, why the stage and tier moved,
+    # overriding supervisors' reasons): staff only, never the customer's own app.
+    *(
+        _rule("Customer", field_name, C1, {role: A.CLEAR for role in STAFF_MASKED})
+        for field_name in ("churnRisk", "lifecycleHistory", "tierHistory")
+    ),
     _rule(
         "Card",
         "pan",
@@ -236,6 +242,26 @@ RULES: tuple[FieldRule, ...] = (
         {R.ADMIN: A.MASKED, R.SUPERVISOR: A.CLEAR, R.AGENT: A.OWN_CLEAR, R.AUDITOR: A.MASKED},
         scope=Scope.INTERACTIONS_READ,
         mask=MaskKind.TEXT,
+    ),
+    # A one-time redemption code is the customer's to show at the till: clear to the
+    # assignment's owner only. Staff never need it (marketers must not be able to redeem).
+    _rule(
+        "OfferAssignment",
+        "redemptionCode",
+        C2,
+        {R.CUSTOMER: A.OWN_CLEAR},
+        scope=Scope.OFFERS_READ,
+        mask=MaskKind.TEXT,
+    ),
+    # The merchant redeeming a code sees whose it is only as a masked name (张*丰), to match
+    # the person at the till; never the clear name, never the customer's id.
+    _rule(
+        "Redemption",
+        "customerName",
+        C2,
+        {R.MERCHANT: A.MASKED},
+        scope=Scope.OFFERS_REDEEM,
+        mask=MaskKind.NAME,
     ),
     _rule(
         "Card",

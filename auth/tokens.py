@@ -11,6 +11,7 @@ required.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,14 +32,25 @@ ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
 
 
 def load_or_create_signing_key(path: Path) -> RSAKey:
-    """Development: a 2048-bit RSA key generated on first run, readable by its owner only."""
+    """Development: a 2048-bit RSA key generated on first run, readable by its owner only.
+
+    Several workers may start at once: the key is written to a private temporary file and
+    linked into place, so a reader never sees half a key and the first link wins.
+    """
     if path.exists():
         return RSAKey.import_key(path.read_bytes())
     key = RSAKey.generate_key(2048, private=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    temporary = Path(name)
     with os.fdopen(fd, "wb") as handle:
         handle.write(key.as_pem(private=True))
+    try:
+        os.link(temporary, path)  # fails if another worker's key got there first
+    except FileExistsError:
+        return RSAKey.import_key(path.read_bytes())
+    finally:
+        temporary.unlink()
     return key
 
 

@@ -49,19 +49,19 @@ async def _stored_keys(session: AsyncSession) -> list[EncryptionKey]:
     return list((await session.execute(select(EncryptionKey))).scalars())
 
 
-async def _add_key(session: AsyncSession, master: MasterKey, purpose: str, version: int) -> None:
+def _new_key(master: MasterKey, purpose: str, version: int) -> EncryptionKey:
     wrapped = master.wrap(os.urandom(KEY_BYTES), context=key_wrap_context(purpose, version))
-    session.add(EncryptionKey(purpose=purpose, version=version, wrapped_key=wrapped))
-    await session.commit()
+    return EncryptionKey(purpose=purpose, version=version, wrapped_key=wrapped)
 
 
 async def load_key_ring(session: AsyncSession, master: MasterKey) -> KeyRing:
     """Opens every stored key; on an empty database creates data key v1 and the index key."""
     rows = await _stored_keys(session)
     if not rows:
+        # Both in one commit: a second worker starting at the same moment sees both or none.
+        session.add_all([_new_key(master, DATA_KEY, 1), _new_key(master, BLIND_INDEX_KEY, 1)])
         try:
-            await _add_key(session, master, DATA_KEY, 1)
-            await _add_key(session, master, BLIND_INDEX_KEY, 1)
+            await session.commit()
         except IntegrityError:  # another process created them first: use theirs
             await session.rollback()
         rows = await _stored_keys(session)
@@ -81,7 +81,8 @@ async def rotate(session: AsyncSession, master: MasterKey) -> int:
     """Adds a data-key version; new values are sealed with it once processes reload keys."""
     ring = await load_key_ring(session, master)
     new_version = max(ring.versions) + 1
-    await _add_key(session, master, DATA_KEY, new_version)
+    session.add(_new_key(master, DATA_KEY, new_version))
+    await session.commit()
     return new_version
 
 

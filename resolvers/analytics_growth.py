@@ -18,9 +18,10 @@ or imposed, applies to the customer's branch):
   viewed, accepted and redeemed, with the redeemed amount; per offer, per merchant and in
   total; the **redemption rate** is redeemed / targeted.
 
-Marketers (and merchants elsewhere) see small groups suppressed: any count of fewer than
-``stats_min_group_size`` customers, and every figure derived from one, is null
-(``resolvers.suppression``); other roles see exact figures for the customers they may see.
+Marketers see small groups suppressed (``resolvers.suppression``): any count of fewer than
+``stats_min_group_size`` customers, and every figure derived from one, is null; so is a total
+whose hidden parts add up to such a small group, since subtracting the visible parts would
+reveal them. Other roles see exact figures for the customers they may see.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from resolvers.analytics_sql import (
     one_row,
     ratio,
 )
+from resolvers.suppression import EXACT, Suppressor
 
 SUPPRESSED_ROLES = frozenset({Role.MARKETER, Role.MERCHANT})
 
@@ -63,17 +65,16 @@ class GroupCount:
     count: int | None
 
 
-@dataclass(frozen=True)
-class Suppressor:
-    """Hides counts of 1 to ``min_group_size - 1`` customers (0 hides nothing)."""
+def _cells(suppress: Suppressor, items: list[KeyCount]) -> list[GroupCount]:
+    return [GroupCount(item.key, suppress.count(item.count)) for item in items]
 
-    min_group_size: int
 
-    def count(self, value: int) -> int | None:
-        return None if 0 < value < self.min_group_size else value
-
-    def key_counts(self, items: list[KeyCount]) -> list[GroupCount]:
-        return [GroupCount(item.key, self.count(item.count)) for item in items]
+def _total(suppress: Suppressor, parts: list[int]) -> int | None:
+    """The sum of some cells, hidden also when the hidden cells add up to a small group:
+    otherwise total minus the visible cells would give a suppressed cell away."""
+    hidden = sum(part for part in parts if suppress.hides(part))
+    total = sum(parts)
+    return None if suppress.hides(total) or suppress.hides(hidden) else total
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,12 @@ def _share(suppress: Suppressor, part: int, whole: int) -> Share:
     return Share(shown_part, shown_whole, rate)
 
 
-def _funnel(suppress: Suppressor, row: tuple[Any, ...]) -> Funnel:
-    targeted, viewed, accepted, redeemed, amount = (int(value or 0) for value in row)
-    shown = [suppress.count(value) for value in (targeted, viewed, accepted, redeemed)]
+def _funnel(suppress: Suppressor, rows: list[tuple[Any, ...]]) -> Funnel:
+    """The funnel of one offer's row, or the total of several (see ``_total``); each row
+    holds targeted, viewed, accepted and redeemed counts and the redeemed amount."""
+    columns = [[int(row[index] or 0) for row in rows] for index in range(5)]
+    targeted, redeemed, amount = sum(columns[0]), sum(columns[3]), sum(columns[4])
+    shown = [_total(suppress, column) for column in columns[:4]]
     return Funnel(
         targeted=shown[0],
         viewed=shown[1],
@@ -149,6 +153,14 @@ def _funnel(suppress: Suppressor, row: tuple[Any, ...]) -> Funnel:
         redemption_rate=None if None in (shown[0], shown[3]) else ratio(redeemed, targeted),
         suppressed=None in shown,
     )
+
+
+def _customers(
+    suppress: Suppressor, by_tier: list[KeyCount], by_stage: list[KeyCount]
+) -> int | None:
+    """All customers: the total of both breakdowns, so hidden when either would leak."""
+    totals = [_total(suppress, [item.count for item in items]) for items in (by_tier, by_stage)]
+    return None if None in totals else totals[0]
 
 
 def _customers_where(branch_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
@@ -281,9 +293,9 @@ async def _funnel_rows(
     return [tuple(row) for row in (await db.execute(query)).all()]
 
 
-def _summed(rows: list[tuple[Any, ...]]) -> tuple[int, ...]:
-    """Funnel counts added up; an assignment is one customer, so sums count customers."""
-    return tuple(sum(int(row[index] or 0) for row in rows) for index in range(4, 9))
+def _counts(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The funnel columns of offer rows; an assignment is one customer, so they count people."""
+    return [row[4:] for row in rows]
 
 
 def _by_merchant(suppress: Suppressor, rows: list[tuple[Any, ...]]) -> list[MerchantFunnel]:
@@ -291,7 +303,7 @@ def _by_merchant(suppress: Suppressor, rows: list[tuple[Any, ...]]) -> list[Merc
     for row in rows:
         merchants.setdefault(row[2], []).append(row)
     return [
-        MerchantFunnel(merchant_id, group[0][3], _funnel(suppress, _summed(group)))
+        MerchantFunnel(merchant_id, group[0][3], _funnel(suppress, _counts(group)))
         for merchant_id, group in merchants.items()
     ]
 
@@ -312,20 +324,21 @@ async def growth_kpis(
     principal.require(Scope.ANALYTICS_READ)
     checked_range(date_from, date_to)
     branch_id = await branch_scope(db, principal, branch_id)
-    suppress = Suppressor(min_group_size if principal.role in SUPPRESSED_ROLES else 0)
+    suppress = Suppressor(min_group_size) if principal.role in SUPPRESSED_ROLES else EXACT
     stages = [stage.value for stage in LifecycleStage]
     by_stage = await counts_by(
         db, col(Customer.lifecycle_stage), stages, _customers_where(branch_id)
     )
     stage_count = {item.key: item.count for item in by_stage}
+    by_tier = await _by_tier(db, branch_id)
     funnel_rows = await _funnel_rows(db, date_from, date_to, branch_id)
     return GrowthKpis(
         date_from=date_from,
         date_to=date_to,
         branch_id=branch_id,
-        customers=suppress.count(sum(stage_count.values())),
-        by_tier=suppress.key_counts(await _by_tier(db, branch_id)),
-        by_stage=suppress.key_counts(by_stage),
+        customers=_customers(suppress, by_tier, by_stage),
+        by_tier=_cells(suppress, by_tier),
+        by_stage=_cells(suppress, by_stage),
         dormant=suppress.count(stage_count[LifecycleStage.DORMANT.value]),
         at_risk=suppress.count(stage_count[LifecycleStage.AT_RISK.value]),
         card_activation=_share(
@@ -333,12 +346,10 @@ async def growth_kpis(
         ),
         active=_share(suppress, *await _active(db, date_from, date_to, branch_id)),
         churn=_share(suppress, *await _churn(db, date_from, date_to, branch_id)),
-        tier_movements=suppress.key_counts(
-            await _tier_movements(db, date_from, date_to, branch_id)
-        ),
-        funnel=_funnel(suppress, _summed(funnel_rows)),
+        tier_movements=_cells(suppress, await _tier_movements(db, date_from, date_to, branch_id)),
+        funnel=_funnel(suppress, _counts(funnel_rows)),
         by_offer=[
-            OfferFunnel(row[0], row[1], row[3], _funnel(suppress, row[4:])) for row in funnel_rows
+            OfferFunnel(row[0], row[1], row[3], _funnel(suppress, [row[4:]])) for row in funnel_rows
         ],
         by_merchant=_by_merchant(suppress, funnel_rows),
         min_group_size=suppress.min_group_size or None,

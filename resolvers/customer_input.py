@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from api.errors import BadUserInput
 from models.identifiers import (
@@ -48,10 +48,12 @@ def checked_time(field_name: str, value: str | None) -> str | None:
 
 def cents_of(field_name: str, amount: Decimal) -> int:
     """Money arrives as a decimal string of yuan; it is kept as integer fen."""
-    try:
-        cents = (amount * 100).to_integral_exact()
-    except InvalidOperation as exc:
-        raise BadUserInput(f"{field_name} may have at most two decimals", field=field_name) from exc
+    if not amount.is_finite():
+        raise BadUserInput(f"{field_name} must be a number of yuan", field=field_name)
+    scaled = amount * 100
+    cents = scaled.to_integral_value()
+    if cents != scaled:  # to_integral_exact only flags the inexact result, it does not raise
+        raise BadUserInput(f"{field_name} may have at most two decimals", field=field_name)
     if cents < 0:
         raise BadUserInput(f"{field_name} must not be negative", field=field_name)
     return int(cents)

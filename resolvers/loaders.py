@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
@@ -20,11 +20,19 @@ from strawberry.dataloader import DataLoader
 
 from models.card import Card
 from models.complaint import ComplaintEvent
-from models.customer import Customer
+from models.customer import Customer, LifecycleHistory
+from models.customer_metrics import CustomerMetrics
 from models.interaction import Interaction
+from models.merchant import Merchant
 from models.organisation import Branch, StaffUser
-from models.tier import Tier
+from models.tier import Tier, TierHistory
 from resolvers.interaction import InteractionFilter, interaction_conditions
+from resolvers.merchant_offers import OfferActivityByOfferIdLoader
+from resolvers.offer_assignment import (
+    AssignmentCountByCustomerLoader,
+    AssignmentPagesByCustomerLoader,
+)
+from resolvers.offer_recommendation import RecommendedOffersByCustomerLoader
 from resolvers.pagination import Page, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -90,6 +98,17 @@ class StaffUserByIdLoader(DataLoader[uuid.UUID, StaffUser | None]):
 
     async def _load(self, keys: Sequence[uuid.UUID]) -> list[StaffUser | None]:
         rows = await self._db.scalars(select(StaffUser).where(col(StaffUser.id).in_(keys)))
+        by_id = {row.id: row for row in rows}
+        return [by_id.get(key) for key in keys]
+
+
+class MerchantByIdLoader(DataLoader[uuid.UUID, Merchant | None]):
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[uuid.UUID]) -> list[Merchant | None]:
+        rows = await self._db.scalars(select(Merchant).where(col(Merchant.id).in_(keys)))
         by_id = {row.id: row for row in rows}
         return [by_id.get(key) for key in keys]
 
@@ -200,6 +219,80 @@ class InteractionCountByCustomerLoader(DataLoader[tuple[uuid.UUID, InteractionFi
         return [counts[key] for key in keys]
 
 
+class MetricsByCustomerIdLoader(DataLoader[uuid.UUID, CustomerMetrics | None]):
+    """The last evaluation's figures (None: never evaluated)."""
+
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[uuid.UUID]) -> list[CustomerMetrics | None]:
+        column = col(CustomerMetrics.customer_id)
+        rows = await self._db.scalars(select(CustomerMetrics).where(column.in_(keys)))
+        by_id = {row.customer_id: row for row in rows}
+        return [by_id.get(key) for key in keys]
+
+
+TIER_LADDER = "all"
+
+
+class TierLadderLoader(DataLoader[str, list[Tier]]):
+    """Every tier, lowest rank first, under the one key ``TIER_LADDER``."""
+
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[str]) -> list[list[Tier]]:
+        tiers = await self._db.scalars(select(Tier).order_by(col(Tier.rank)))
+        return [tiers for _ in keys]
+
+
+History = TypeVar("History", LifecycleHistory, TierHistory)
+
+
+async def _newest_per_customer(
+    db: RequestDatabase, model: type[History], keys: Sequence[tuple[uuid.UUID, int]]
+) -> list[list[History]]:
+    """The newest ``limit`` history rows of each (customer, limit): one query per limit."""
+    found: dict[tuple[uuid.UUID, int], list[History]] = {}
+    for limit in {limit for _, limit in keys}:
+        ids = [customer_id for customer_id, n in keys if n == limit]
+        rank = func.row_number().over(
+            partition_by=col(model.customer_id),
+            order_by=(col(model.created_at).desc(), col(model.id).desc()),
+        )
+        ranked = select(model, rank.label("rank")).where(col(model.customer_id).in_(ids)).subquery()
+        rows = await db.scalars(
+            select(aliased(model, ranked))
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.customer_id, ranked.c.rank)
+        )
+        grouped: dict[uuid.UUID, list[History]] = defaultdict(list)
+        for row in rows:
+            grouped[row.customer_id].append(row)
+        found.update({(customer_id, limit): grouped[customer_id] for customer_id in ids})
+    return [found[key] for key in keys]
+
+
+class LifecycleHistoryByCustomerLoader(DataLoader[tuple[uuid.UUID, int], list[LifecycleHistory]]):
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[tuple[uuid.UUID, int]]) -> list[list[LifecycleHistory]]:
+        return await _newest_per_customer(self._db, LifecycleHistory, keys)
+
+
+class TierHistoryByCustomerLoader(DataLoader[tuple[uuid.UUID, int], list[TierHistory]]):
+    def __init__(self, db: RequestDatabase) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = db
+
+    async def _load(self, keys: Sequence[tuple[uuid.UUID, int]]) -> list[list[TierHistory]]:
+        return await _newest_per_customer(self._db, TierHistory, keys)
+
+
 class Loaders:
     def __init__(self, db: RequestDatabase) -> None:
         self._db = db
@@ -235,3 +328,39 @@ class Loaders:
     @cached_property
     def interaction_count_by_customer(self) -> InteractionCountByCustomerLoader:
         return InteractionCountByCustomerLoader(self._db)
+
+    @cached_property
+    def merchant_by_id(self) -> MerchantByIdLoader:
+        return MerchantByIdLoader(self._db)
+
+    @cached_property
+    def assignment_pages_by_customer(self) -> AssignmentPagesByCustomerLoader:
+        return AssignmentPagesByCustomerLoader(self._db)
+
+    @cached_property
+    def assignment_count_by_customer(self) -> AssignmentCountByCustomerLoader:
+        return AssignmentCountByCustomerLoader(self._db)
+
+    @cached_property
+    def recommended_offers_by_customer(self) -> RecommendedOffersByCustomerLoader:
+        return RecommendedOffersByCustomerLoader(self._db)
+
+    @cached_property
+    def offer_activity_by_offer_id(self) -> OfferActivityByOfferIdLoader:
+        return OfferActivityByOfferIdLoader(self._db)
+
+    @cached_property
+    def metrics_by_customer_id(self) -> MetricsByCustomerIdLoader:
+        return MetricsByCustomerIdLoader(self._db)
+
+    @cached_property
+    def tier_ladder(self) -> TierLadderLoader:
+        return TierLadderLoader(self._db)
+
+    @cached_property
+    def lifecycle_history_by_customer(self) -> LifecycleHistoryByCustomerLoader:
+        return LifecycleHistoryByCustomerLoader(self._db)
+
+    @cached_property
+    def tier_history_by_customer(self) -> TierHistoryByCustomerLoader:
+        return TierHistoryByCustomerLoader(self._db)

@@ -18,6 +18,8 @@ from models.organisation import Branch
 from models.tier import Tier
 from resolvers.complaint import get_complaint
 from resolvers.customer import get_customer
+from resolvers.offer import get_offer
+from resolvers.offer_assignment import get_assignment
 from resolvers.scoping import customer_scope
 
 
@@ -48,7 +50,11 @@ async def load_node(
             select(Customer.id).where(customer_scope(principal))
         )
         return await _one(db, select(Interaction).where(col(Interaction.id) == raw_id, visible))
-    if type_name == "Tier":
+    if type_name == "Offer" and principal.is_staff and principal.has(Scope.OFFERS_READ):
+        return await get_offer(db=db, principal=principal, offer_id=raw_id)
+    if type_name == "OfferAssignment":
+        return await get_assignment(db=db, principal=principal, assignment_id=raw_id)
+    if type_name == "Tier" and principal.has(Scope.CUSTOMERS_READ):
         return await _one(db, select(Tier).where(col(Tier.id) == raw_id))
     if type_name == "Branch" and principal.is_staff:
         return await _one(db, select(Branch).where(col(Branch.id) == raw_id))

@@ -14,13 +14,18 @@ from strawberry.tools import merge_types
 from api.context import Info
 from api.error_handling import ErrorCodesExtension
 from api.errors import NotFound
+from api.limits import QueryLimits
+from api.observability import OperationObserver
+from auth.scopes import Scope
 from models.card import Card as CardRow
 from models.complaint import Complaint as ComplaintRow
 from models.customer import Customer as CustomerRow
 from models.interaction import Interaction as InteractionRow
+from models.offer import Offer as OfferRow
 from models.organisation import Branch as BranchRow
 from models.tier import Tier as TierRow
 from resolvers.node import load_node
+from resolvers.offer_assignment import AssignmentView
 from schema.analytics import AnalyticsQuery
 from schema.audit import AuditEntry, AuditQuery
 from schema.card import Card
@@ -28,11 +33,16 @@ from schema.complaint import Complaint
 from schema.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.customer import Customer
 from schema.customer_operations import CustomerMutation, CustomerQuery
+from schema.evaluation import EvaluationMutation
 from schema.interaction import Interaction, InteractionMutation, InteractionQuery
+from schema.merchant import MerchantMutation, MerchantQuery
+from schema.offer import Offer, OfferAssignment
+from schema.offer_operations import OfferMutation, OfferQuery
 from schema.organisation import Branch, StaffMember, Viewer
 from schema.relay import Node, from_global_id, to_global_id
 from schema.subscriptions import Subscription
 from schema.tier import Tier
+from schema.transaction import TransactionMutation
 
 
 def _as_node(row: object) -> Node:
@@ -48,6 +58,10 @@ def _as_node(row: object) -> Node:
         return Complaint.from_row(row)
     if isinstance(row, InteractionRow):
         return Interaction.from_row(row)
+    if isinstance(row, OfferRow):
+        return Offer.from_row(row)
+    if isinstance(row, AssignmentView):
+        return OfferAssignment.of(row)
     raise NotFound("no object with this id is visible to you")
 
 
@@ -74,17 +88,38 @@ class CoreQuery:
             branch_id=to_global_id("Branch", principal.branch_id) if principal.branch_id else None,
         )
 
-    @strawberry.field(description="All card tiers, lowest rank first.")
+    @strawberry.field(description="All card tiers, lowest rank first (scope customers:read).")
     async def tiers(self, info: Info) -> list[Tier]:
+        info.context.principal.require(Scope.CUSTOMERS_READ)  # not for merchants, services
         rows = await info.context.db.scalars(select(TierRow).order_by(col(TierRow.rank)))
         return [Tier.from_row(row) for row in rows]
 
 
 Query = merge_types(
     "Query",
-    (CoreQuery, CustomerQuery, ComplaintQuery, InteractionQuery, AuditQuery, AnalyticsQuery),
+    (
+        CoreQuery,
+        CustomerQuery,
+        ComplaintQuery,
+        InteractionQuery,
+        AuditQuery,
+        AnalyticsQuery,
+        OfferQuery,
+        MerchantQuery,
+    ),
 )
-Mutation = merge_types("Mutation", (CustomerMutation, ComplaintMutation, InteractionMutation))
+Mutation = merge_types(
+    "Mutation",
+    (
+        CustomerMutation,
+        ComplaintMutation,
+        InteractionMutation,
+        TransactionMutation,
+        OfferMutation,
+        MerchantMutation,
+        EvaluationMutation,
+    ),
+)
 
 
 class CardcrmSchema(strawberry.Schema):
@@ -96,6 +131,17 @@ schema = CardcrmSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    types=[Customer, Card, Tier, Branch, AuditEntry, Complaint, Interaction, StaffMember],
-    extensions=[ErrorCodesExtension],
+    types=[
+        Customer,
+        Card,
+        Tier,
+        Branch,
+        AuditEntry,
+        Complaint,
+        Interaction,
+        StaffMember,
+        Offer,
+        OfferAssignment,
+    ],
+    extensions=[ErrorCodesExtension, OperationObserver, QueryLimits],
 )

@@ -8,10 +8,11 @@ from datetime import datetime
 import strawberry
 
 from api.context import Info
-from auth.policy import PiiField, revealable_fields
+from auth.policy import PiiField, revealable_fields, rule_for
 from auth.scopes import Scope
 from models.customer import Customer as CustomerRow
 from models.customer import Gender, LifecycleStage, RiskGrade
+from models.offer import AssignmentStatus
 from models.sealing import open_field
 from models.tier import TierCode
 from resolvers.customer_input import Consent as ConsentData
@@ -19,7 +20,19 @@ from resolvers.interaction import InteractionFilter as InteractionFilterData
 from resolvers.loaders import InteractionPageKey
 from resolvers.pagination import PageArgs
 from schema.card import Card
+from schema.evaluation import (
+    ChurnRisk,
+    LifecycleChange,
+    Rfm,
+    TierChangeEntry,
+    TierProgress,
+    lifecycle_history_of,
+    rfm_of,
+    tier_history_of,
+    tier_progress_of,
+)
 from schema.interaction import Interaction, InteractionFilter
+from schema.offer import OfferAssignment, RecommendedOffer, customer_offers, recommended_offers
 from schema.organisation import Branch
 from schema.policy_field import sensitive_field
 from schema.relay import Connection, Node, to_global_id
@@ -96,6 +109,28 @@ class Customer(Node):
         assert row is not None
         return Tier.from_row(row)
 
+    @strawberry.field(description="How far the customer is from the next tier (for the app).")
+    async def tier_progress(self, info: Info) -> TierProgress:
+        return await tier_progress_of(info, self._row)
+
+    @sensitive_field("Customer", "churnRisk")
+    def churn_risk(self) -> ChurnRisk | None:
+        return ChurnRisk(_customer_id=self._row.id)
+
+    @strawberry.field(description="RFM figures of the last evaluation; null: never evaluated.")
+    async def rfm(self, info: Info) -> Rfm | None:
+        return await rfm_of(info, self._row.id)
+
+    @strawberry.field(description=rule_for("Customer", "tierHistory").describe() + " Newest first.")
+    async def tier_history(self, info: Info, first: int = 10) -> list[TierChangeEntry] | None:
+        return await tier_history_of(info, self._row.id, first)
+
+    @strawberry.field(
+        description=rule_for("Customer", "lifecycleHistory").describe() + " Newest first."
+    )
+    async def lifecycle_history(self, info: Info, first: int = 10) -> list[LifecycleChange] | None:
+        return await lifecycle_history_of(info, self._row.id, first)
+
     @strawberry.field(description="The customer's cards, oldest first.")
     async def cards(self, info: Info) -> list[Card]:
         rows = await info.context.loaders.cards_by_customer_id.load(self._row.id)
@@ -125,6 +160,20 @@ class Customer(Node):
             return await ctx.loaders.interaction_count_by_customer.load((self._row.id, wanted))
 
         return Connection.build(page, Interaction.from_row, count)
+
+    @strawberry.field(description="Offers made to this customer, newest first (offers:read).")
+    async def offers(
+        self,
+        info: Info,
+        status: AssignmentStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[OfferAssignment]:
+        return await customer_offers(info, self._row.id, status, first, after)
+
+    @strawberry.field(description="Live offers this customer is eligible for, best fit first.")
+    async def recommended_offers(self, info: Info, first: int = 10) -> list[RecommendedOffer]:
+        return await recommended_offers(info, self._row.id, first)
 
     @strawberry.field(description="The PII fields the caller may reveal on this customer.")
     def revealable_fields(self, info: Info) -> list[PiiField]:

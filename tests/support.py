@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from api.demo import seed_demo
 from api.state import AppState
+from auth.clients import Credentials
 from models.customer import Customer
 from models.organisation import Branch, StaffUser
 from models.tier import Tier
@@ -192,3 +194,41 @@ async def add_staff(state: AppState, world: World, *, role: str, branch: str | N
         session.add(user)
         await session.commit()
         return user
+
+
+async def add_oauth_client(
+    state: AppState,
+    *,
+    scopes: str,
+    merchant: str | None = None,
+    name: str = "test service",
+) -> Credentials:
+    """A fresh OAuth client, made like `cardcrm clients create`: a merchant client when
+    ``merchant`` names a new partner merchant (created here), else a service account."""
+    from auth import clients
+    from auth.scopes import parse_scopes
+
+    async with state.database.session() as session:
+        owner = await clients.create_merchant(session, name=merchant) if merchant else None
+        return await clients.create_client(
+            session,
+            actor=clients.Actor(kind="test", id="support"),
+            scopes=parse_scopes(scopes),
+            merchant=owner,
+            name=None if merchant else name,
+        )
+
+
+async def client_credentials_token(
+    http: httpx.AsyncClient, credentials: Credentials, scope: str | None = None
+) -> str:
+    """An access token from /oauth/token for the client (client_secret_basic)."""
+    form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+    response = await http.post(
+        "/oauth/token",
+        data=form,
+        auth=(credentials.client.client_id, credentials.client_secret),
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token

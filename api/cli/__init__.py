@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import audit, db, keys, schema, seed, serve, token
+from api.cli import (
+    audit,
+    clients,
+    db,
+    evaluate,
+    generate,
+    importer,
+    keys,
+    persisted,
+    schema,
+    seed,
+    serve,
+    token,
+)
 
 # No rich tracebacks with local variables: they could print keys or clear values.
 app = typer.Typer(
@@ -14,8 +27,14 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("seed")(seed.seed)
+app.command("evaluate")(evaluate.evaluate)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(token.app, name="token")
 app.add_typer(audit.app, name="audit")
 app.add_typer(schema.app, name="schema")
+app.add_typer(importer.app, name="import")
+app.add_typer(generate.app, name="generate")
+app.add_typer(clients.app, name="clients")
+app.add_typer(clients.merchants_app, name="merchants")
+app.add_typer(persisted.app, name="persisted")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
 import migrations
-from api.cli.common import console, fail, run, settings
+from api import server
+from api.cli.common import console, errors, fail, run, settings
 from api.cli.seed import report, seed_database
 
 
@@ -16,21 +16,22 @@ def serve(
     demo: bool = typer.Option(
         False, "--demo", help="Migrate and seed demo data first (development)."
     ),
-    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    workers: int = typer.Option(
+        1, min=1, help="Worker processes; more than one needs REDIS_URL to share state."
+    ),
 ) -> None:
-    """Serves GraphQL at /graphql (and /auth/login, /healthz, /readyz)."""
+    """Serves GraphQL at /graphql (and /auth/login, /metrics, /healthz, /readyz).
+
+    SIGTERM stops it gracefully: see api/server.py."""
+    problem = server.workers_problem(settings(), workers)
+    if problem and not settings().is_development:
+        raise fail(problem)
+    if problem:
+        errors.print(f"[bold yellow]warning:[/] {problem}")
     if demo:
         if not settings().is_development:
             raise fail("--demo is for development only")
         migrations.upgrade(settings().sqlalchemy_url)
         report(run(lambda: seed_database(200, 42)))
     console.print(f"serving on http://{host}:{port}/graphql")
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=False,
-    )
+    server.serve(settings(), host=host, port=port, workers=workers)

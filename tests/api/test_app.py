@@ -125,6 +125,20 @@ async def test_a_graphql_syntax_error_is_bad_user_input(server: Server, world: W
     assert "Syntax Error" in error["message"]
 
 
+async def test_an_unknown_enum_value_in_the_variables_is_bad_user_input(
+    server: Server, world: World
+) -> None:
+    response = await server.post(
+        "query ($f: CustomerFilter) { customers(filter: $f) { totalCount } }",
+        {"f": {"tier": "TITANIUM"}},
+        token=staff_token(server, world, "demo-agent"),
+    )
+    assert response.status_code < 500, response.text
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "TITANIUM" in error["message"]
+
+
 async def test_building_the_server_state_on_an_unmigrated_database_names_the_fix(
     empty_database: FreshDatabase,
 ) -> None:

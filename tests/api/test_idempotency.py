@@ -94,3 +94,25 @@ async def test_queries_ignore_the_header(server: Server, world: World) -> None:
         "{ viewer { role } }", token=token, headers={"Idempotency-Key": "same"}
     )
     assert response.status_code == again.status_code == 200
+
+
+async def test_the_stored_first_response_is_sealed_not_kept_in_clear(
+    server: Server, world: World
+) -> None:
+    from sqlalchemy import select
+
+    from models.idempotency import IdempotencyRecord
+
+    token = staff_token(server, world, "demo-agent")
+    key = uuid.uuid4().hex
+    first = await _create(server, token, key, _input("131", "13600001241"))
+    customer_id = first.json()["data"]["createCustomer"]["customer"]["id"]
+    async with server.state.database.session() as session:
+        stored = await session.scalar(
+            select(IdempotencyRecord.response).where(IdempotencyRecord.key == key)
+        )
+    assert set(stored) == {"status", "sealed"}
+    assert customer_id not in str(stored)
+    assert "createCustomer" not in str(stored)
+    again = await _create(server, token, key, _input("131", "13600001241"))
+    assert again.json() == first.json()

@@ -20,7 +20,7 @@ from graphql import GraphQLObjectType, build_schema
 from auth.scopes import ROLE_SCOPES, Role, Scope
 from models.customer import Customer as CustomerRow
 from tests.conftest import Server, customer_token, staff_token
-from tests.support import World
+from tests.support import World, add_oauth_client, client_credentials_token
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
 
@@ -269,9 +269,11 @@ async def test_given_a_supervisor_token_without_pii_reveal_then_nothing_is_revea
 async def test_given_a_merchant_token_then_it_reaches_no_customer(
     server: Server, world: World
 ) -> None:
-    token = server.state.tokens.issue(
-        subject="merchant-test-policy", role=Role.MERCHANT, client_id="merchant-test-policy"
+    # A client token is valid only while its client exists and is active (auth.revocation).
+    credentials = await add_oauth_client(
+        server.state, scopes="offers:read offers:redeem", merchant="policy-test merchant"
     )
+    token = await client_credentials_token(server.client, credentials)
     alice_id = _global_id("Customer", world.alice.id)
 
     one = await server.graphql(

@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -319,3 +320,19 @@ async def test_issued_tokens_live_exactly_their_ttl(server: Server) -> None:
         token = tokens.issue(subject=str(uuid.uuid4()), role=Role.CUSTOMER, client_id="t", ttl=ttl)
         claims = jwt.decode(token, tokens.signing_key).claims
         assert claims["exp"] - claims["iat"] == ttl
+
+
+def test_workers_generating_the_development_key_at_once_all_load_the_same_one(
+    tmp_path: Path,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from auth.tokens import load_or_create_signing_key
+
+    path = tmp_path / "keys" / "signing-key.pem"
+    with ThreadPoolExecutor(4) as pool:
+        keys = list(pool.map(lambda _: load_or_create_signing_key(path), range(4)))
+    assert len({key.thumbprint() for key in keys}) == 1
+    assert keys[0].thumbprint() == RSAKey.import_key(path.read_bytes()).thumbprint()
+    assert [p.name for p in path.parent.iterdir()] == ["signing-key.pem"]
+    assert path.stat().st_mode & 0o777 == 0o600

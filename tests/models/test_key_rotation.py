@@ -19,6 +19,7 @@ from models.columns import encrypted_columns
 from models.encryption import DATA_KEY, KeyRing, aad_for, key_version_of
 from models.key_store import (
     count_sealed_values,
+    load_key_ring,
     master_key_from_settings,
     reencrypt,
     rotate,
@@ -233,3 +234,22 @@ async def test_the_cli_rotates_then_reencrypts_every_value(seeded: Seeded) -> No
     after = await sealed_cells(seeded.database)
     assert versions(after) == {2}
     assert clear_values(ring, after) == clear_values(seeded.ring, before)
+
+
+async def test_two_processes_starting_on_an_empty_database_end_with_one_key_ring(
+    fresh_database: FreshDatabase,
+) -> None:
+    master = master_key_from_settings(fresh_database.settings)
+    async with fresh_database.database() as database:
+
+        async def start() -> KeyRing:
+            async with database.session() as session:
+                return await load_key_ring(session, master)
+
+        first, second = await asyncio.gather(start(), start())
+        assert first.versions == second.versions == (1,)
+        assert first.blind_index("phone", "13800000000") == second.blind_index(
+            "phone", "13800000000"
+        )
+        sealed = first.seal("张三", aad_for("customers", "name_enc", uuid.uuid4()))
+        assert key_version_of(sealed) == 1

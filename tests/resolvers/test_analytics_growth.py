@@ -329,7 +329,8 @@ async def test_a_marketer_sees_groups_of_fewer_than_five_customers_suppressed(
     kpis = await _kpis(growth_world, _staff(Role.MARKETER))
 
     assert kpis.min_group_size == MIN_GROUP
-    assert kpis.customers == 8
+    # 8 in all, but 8 minus the 5 standard would give away the 3 in the hidden tiers
+    assert kpis.customers is None
     assert _pairs(kpis.by_tier) == [
         ("standard", 5),
         ("silver", None),
@@ -342,8 +343,15 @@ async def test_a_marketer_sees_groups_of_fewer_than_five_customers_suppressed(
     assert (kpis.card_activation.part, kpis.card_activation.whole) == (None, 5)
     assert kpis.card_activation.rate is None
     assert (kpis.churn.part, kpis.churn.rate) == (None, None)
-    assert _funnel(kpis.funnel) == (9, 7, 5, None, None, None)
+    # Totals over offers are hidden when their hidden cells add up to fewer than five:
+    # targeted 6 + (2 + 1 hidden), viewed 5 + (1 + 1), redeemed (2) + 0 + 0 are hidden;
+    # accepted (4) + 0 + (1) hides five customers, as many as a group may have, so it shows.
+    assert _funnel(kpis.funnel) == (None, None, 5, None, None, None)
     assert kpis.funnel.suppressed is True
+    coffee = next(item for item in kpis.by_merchant if item.merchant_name == "街角咖啡")
+    # 街角咖啡 = 拿铁 + 甜点: targeted 6 + (2), viewed 5 + (1), accepted (4) + 0: showing any
+    # total next to the latte's visible cells would reveal the dessert's
+    assert _funnel(coffee.funnel) == (None, None, None, None, None, None)
     latte = next(item for item in kpis.by_offer if item.title == "拿铁八折")
     assert _funnel(latte.funnel) == (6, 5, None, None, None, None)
 
