@@ -107,8 +107,9 @@ async def is_seeded(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(StaffUser)))
 
 
-async def _reference_rows(session: AsyncSession, password: str) -> tuple[list[Tier], list[Branch]]:
-    tiers = [
+def reference_tiers() -> list[Tier]:
+    """The demo's tier ladder (the benchmark's data uses it too), lowest rank first."""
+    return [
         Tier(
             code=code,
             name=name,
@@ -120,7 +121,14 @@ async def _reference_rows(session: AsyncSession, password: str) -> tuple[list[Ti
         )
         for code, name, rank, spend, count, hours, benefits in TIERS
     ]
-    branches = [Branch(code=code, name=name) for code, name in BRANCHES]
+
+
+def reference_branches() -> list[Branch]:
+    return [Branch(code=code, name=name) for code, name in BRANCHES]
+
+
+async def _reference_rows(session: AsyncSession, password: str) -> tuple[list[Tier], list[Branch]]:
+    tiers, branches = reference_tiers(), reference_branches()
     session.add_all([*tiers, *branches])
     password_hash = await hash_password(password)
     session.add_all(

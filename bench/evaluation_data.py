@@ -22,9 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import make_url
 
 from api.db import Database
-from api.demo import BRANCHES, TIERS
-from models.organisation import Branch
-from models.tier import Tier
+from api.demo import reference_branches, reference_tiers
 from models.transaction import MerchantCategory
 
 T = TypeVar("T")
@@ -227,19 +225,7 @@ def transaction_rows(
 
 async def reference_rows(database: Database) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """The tiers (as the demo has them) and branches; returns their ids, lowest tier first."""
-    tiers = [
-        Tier(
-            code=code,
-            name=name,
-            rank=rank,
-            min_annual_spend_cents=spend * 100,
-            min_transactions=count,
-            service_level_hours=hours,
-            benefits=benefits,
-        )
-        for code, name, rank, spend, count, hours, benefits in TIERS
-    ]
-    branches = [Branch(code=code, name=name) for code, name in BRANCHES]
+    tiers, branches = reference_tiers(), reference_branches()
     async with database.session() as session:
         session.add_all([*tiers, *branches])
         await session.commit()

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from api.demo import seed_demo
 from api.state import AppState
 from auth.clients import Credentials
+from auth.principal import Principal, PrincipalKind
+from auth.scopes import ROLE_SCOPES, Role
 from models.customer import Customer
 from models.organisation import Branch, StaffUser
 from models.tier import Tier
@@ -232,3 +234,19 @@ async def client_credentials_token(
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
     return token
+
+
+def staff_principal(
+    role: Role, branch_id: uuid.UUID | None = None, subject: str | None = None
+) -> Principal:
+    """A staff principal with all its role's scopes, for calling resolvers without HTTP."""
+    return Principal(
+        kind=PrincipalKind.STAFF,
+        subject=subject or str(uuid.uuid4()),
+        role=role,
+        scopes=ROLE_SCOPES[role],
+        client_id="cardcrm-console",
+        token_id=uuid.uuid4().hex,
+        expires_at=0,
+        branch_id=branch_id,
+    )

@@ -21,8 +21,8 @@ from api.context import RequestDatabase
 from api.db import Database, counting_statements
 from api.demo import seed_demo
 from api.errors import BadUserInput, Forbidden
-from auth.principal import Principal, PrincipalKind
-from auth.scopes import ROLE_SCOPES, Role
+from auth.principal import Principal
+from auth.scopes import Role
 from models.complaint import Complaint, ComplaintEvent
 from models.customer import Customer
 from models.identifiers import national_id_check_char
@@ -35,7 +35,7 @@ from resolvers.customer_input import NewCustomer
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
-from tests.support import World
+from tests.support import World, staff_principal
 
 MARCH = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
 JUNE = (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
@@ -212,19 +212,6 @@ async def kpi_world(fresh_database: FreshDatabase) -> AsyncIterator[KpiWorld]:
         yield KpiWorld(database, branches)
 
 
-def _staff(role: Role, branch_id: uuid.UUID | None = None) -> Principal:
-    return Principal(
-        kind=PrincipalKind.STAFF,
-        subject=str(uuid.uuid4()),
-        role=role,
-        scopes=ROLE_SCOPES[role],
-        client_id="cardcrm-console",
-        token_id=uuid.uuid4().hex,
-        expires_at=0,
-        branch_id=branch_id,
-    )
-
-
 async def _kpis(
     world: KpiWorld,
     principal: Principal,
@@ -261,7 +248,7 @@ def _figures(kpis: ServiceKpis) -> dict[str, Any]:
 
 
 async def test_all_branches_match_the_hand_count(kpi_world: KpiWorld) -> None:
-    kpis = await _kpis(kpi_world, _staff(Role.ADMIN))
+    kpis = await _kpis(kpi_world, staff_principal(Role.ADMIN))
 
     # filed in March: c1..c7
     assert _pairs(kpis.counts_by_status) == [
@@ -301,7 +288,7 @@ async def test_all_branches_match_the_hand_count(kpi_world: KpiWorld) -> None:
 
 
 async def test_a_supervisor_gets_their_own_branch_without_asking(kpi_world: KpiWorld) -> None:
-    supervisor = _staff(Role.SUPERVISOR, kpi_world.branches["BJ-CY"])
+    supervisor = staff_principal(Role.SUPERVISOR, kpi_world.branches["BJ-CY"])
     kpis = await _kpis(kpi_world, supervisor)
 
     assert kpis.branch_id == kpi_world.branches["BJ-CY"]
@@ -345,7 +332,7 @@ async def test_a_supervisor_gets_their_own_branch_without_asking(kpi_world: KpiW
 
 
 async def test_an_admin_may_name_one_branch(kpi_world: KpiWorld) -> None:
-    kpis = await _kpis(kpi_world, _staff(Role.ADMIN), branch=kpi_world.branches["SH-PD"])
+    kpis = await _kpis(kpi_world, staff_principal(Role.ADMIN), branch=kpi_world.branches["SH-PD"])
 
     assert _figures(kpis) == pytest.approx(
         {
@@ -368,7 +355,9 @@ async def test_an_admin_may_name_one_branch(kpi_world: KpiWorld) -> None:
 
 
 async def test_a_branch_with_nothing_to_count_has_zeros_and_no_rates(kpi_world: KpiWorld) -> None:
-    kpis = await _kpis(kpi_world, _staff(Role.MARKETER), branch=kpi_world.branches["GZ-TH"])
+    kpis = await _kpis(
+        kpi_world, staff_principal(Role.MARKETER), branch=kpi_world.branches["GZ-TH"]
+    )
 
     assert {count for _, count in _pairs(kpis.counts_by_status)} == {0}
     assert len(kpis.counts_by_category) == 7
@@ -391,7 +380,7 @@ async def test_a_branch_with_nothing_to_count_has_zeros_and_no_rates(kpi_world: 
 
 
 async def test_p90_is_the_nearest_rank_not_an_interpolation(kpi_world: KpiWorld) -> None:
-    kpis = await _kpis(kpi_world, _staff(Role.AUDITOR), period=JUNE)
+    kpis = await _kpis(kpi_world, staff_principal(Role.AUDITOR), period=JUNE)
 
     assert kpis.resolved_count == 10
     assert kpis.p90_hours_to_resolve == pytest.approx(9)  # rank ceil(9.0) = 9 of 1..10
@@ -406,7 +395,7 @@ async def test_the_kpis_cost_the_same_few_statements_whatever_the_data(
     statements = []
     for period in (MARCH, JUNE, EMPTY_YEAR):
         async with counting_statements() as counter:
-            await _kpis(kpi_world, _staff(Role.ADMIN), period=period)
+            await _kpis(kpi_world, staff_principal(Role.ADMIN), period=period)
         statements.append(counter.value)
     assert statements == [6, 6, 6]  # aggregates only; naming a branch adds one lookup
 
@@ -415,13 +404,13 @@ async def test_the_kpis_cost_the_same_few_statements_whatever_the_data(
 async def test_callers_without_analytics_read_are_forbidden(
     kpi_world: KpiWorld, role: Role
 ) -> None:
-    principal = _staff(role, kpi_world.branches["BJ-CY"])
+    principal = staff_principal(role, kpi_world.branches["BJ-CY"])
     with pytest.raises(Forbidden, match="analytics:read"):
         await _kpis(kpi_world, principal)
 
 
 async def test_a_supervisor_asking_for_another_branch_is_forbidden(kpi_world: KpiWorld) -> None:
-    supervisor = _staff(Role.SUPERVISOR, kpi_world.branches["BJ-CY"])
+    supervisor = staff_principal(Role.SUPERVISOR, kpi_world.branches["BJ-CY"])
     with pytest.raises(Forbidden, match="own branch"):
         await _kpis(kpi_world, supervisor, branch=kpi_world.branches["SH-PD"])
 
@@ -439,12 +428,14 @@ async def test_a_bad_range_is_bad_user_input(
     kpi_world: KpiWorld, period: tuple[datetime, datetime], message: str
 ) -> None:
     with pytest.raises(BadUserInput, match=message):
-        await _kpis(kpi_world, _staff(Role.ADMIN), period=period)
+        await _kpis(kpi_world, staff_principal(Role.ADMIN), period=period)
 
 
 async def test_a_whole_leap_year_is_a_valid_range(kpi_world: KpiWorld) -> None:
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    kpis = await _kpis(kpi_world, _staff(Role.ADMIN), period=(start, start + timedelta(days=366)))
+    kpis = await _kpis(
+        kpi_world, staff_principal(Role.ADMIN), period=(start, start + timedelta(days=366))
+    )
     assert kpis.complaint_count == 0
 
 
@@ -452,7 +443,7 @@ async def test_naming_a_branch_that_does_not_exist_is_bad_user_input(
     kpi_world: KpiWorld,
 ) -> None:
     with pytest.raises(BadUserInput, match="no branch"):
-        await _kpis(kpi_world, _staff(Role.ADMIN), branch=uuid.uuid4())
+        await _kpis(kpi_world, staff_principal(Role.ADMIN), branch=uuid.uuid4())
 
 
 SERVICE_KPIS = """

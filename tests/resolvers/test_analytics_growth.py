@@ -22,8 +22,8 @@ from api.context import RequestDatabase
 from api.db import Database, counting_statements
 from api.demo import seed_demo
 from api.errors import Forbidden
-from auth.principal import Principal, PrincipalKind
-from auth.scopes import ROLE_SCOPES, Role
+from auth.principal import Principal
+from auth.scopes import Role
 from models.card import Card
 from models.customer import Customer, LifecycleHistory
 from models.identifiers import national_id_check_char
@@ -37,7 +37,7 @@ from resolvers.customer import new_customer_rows
 from resolvers.customer_input import NewCustomer
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
-from tests.support import World
+from tests.support import World, staff_principal
 
 MARCH = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
 MIN_GROUP = 5
@@ -233,19 +233,6 @@ async def growth_world(fresh_database: FreshDatabase) -> AsyncIterator[GrowthWor
         yield GrowthWorld(database, branches)
 
 
-def _staff(role: Role, branch_id: uuid.UUID | None = None) -> Principal:
-    return Principal(
-        kind=PrincipalKind.STAFF,
-        subject=str(uuid.uuid4()),
-        role=role,
-        scopes=ROLE_SCOPES[role],
-        client_id="cardcrm-console",
-        token_id=uuid.uuid4().hex,
-        expires_at=0,
-        branch_id=branch_id,
-    )
-
-
 async def _kpis(
     world: GrowthWorld, principal: Principal, *, branch: uuid.UUID | None = None
 ) -> GrowthKpis:
@@ -276,7 +263,7 @@ def _funnel(funnel: Any) -> tuple[Any, ...]:
 
 
 async def test_an_admin_sees_every_figure_as_counted_by_hand(growth_world: GrowthWorld) -> None:
-    kpis = await _kpis(growth_world, _staff(Role.ADMIN))
+    kpis = await _kpis(growth_world, staff_principal(Role.ADMIN))
 
     assert kpis.customers == 8
     assert _pairs(kpis.by_tier) == [
@@ -326,7 +313,7 @@ async def test_an_admin_sees_every_figure_as_counted_by_hand(growth_world: Growt
 async def test_a_marketer_sees_groups_of_fewer_than_five_customers_suppressed(
     growth_world: GrowthWorld,
 ) -> None:
-    kpis = await _kpis(growth_world, _staff(Role.MARKETER))
+    kpis = await _kpis(growth_world, staff_principal(Role.MARKETER))
 
     assert kpis.min_group_size == MIN_GROUP
     # 8 in all, but 8 minus the 5 standard would give away the 3 in the hidden tiers
@@ -358,7 +345,7 @@ async def test_a_marketer_sees_groups_of_fewer_than_five_customers_suppressed(
 
 async def test_a_supervisor_counts_their_own_branch_only(growth_world: GrowthWorld) -> None:
     beijing = growth_world.branches["BJ-CY"]
-    kpis = await _kpis(growth_world, _staff(Role.SUPERVISOR, beijing))
+    kpis = await _kpis(growth_world, staff_principal(Role.SUPERVISOR, beijing))
 
     assert kpis.branch_id == beijing
     assert kpis.customers == 5  # c1..c5
@@ -372,7 +359,7 @@ async def test_a_supervisor_counts_their_own_branch_only(growth_world: GrowthWor
 
 async def test_the_kpis_cost_a_fixed_number_of_statements(growth_world: GrowthWorld) -> None:
     async with counting_statements() as counter:
-        await _kpis(growth_world, _staff(Role.ADMIN))
+        await _kpis(growth_world, staff_principal(Role.ADMIN))
     assert counter.value == 7  # aggregates only, whatever the data
 
 
@@ -381,7 +368,7 @@ async def test_callers_without_analytics_read_are_forbidden(
     growth_world: GrowthWorld, role: Role
 ) -> None:
     with pytest.raises(Forbidden, match="analytics:read"):
-        await _kpis(growth_world, _staff(role, growth_world.branches["BJ-CY"]))
+        await _kpis(growth_world, staff_principal(role, growth_world.branches["BJ-CY"]))
 
 
 GROWTH_KPIS = """

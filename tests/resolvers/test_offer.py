@@ -19,7 +19,7 @@ from api.db import Database
 from api.demo import seed_demo
 from api.errors import BadUserInput, Conflict, Forbidden
 from auth.audit import AuditEvent
-from auth.principal import Principal, PrincipalKind
+from auth.principal import Principal
 from auth.scopes import ROLE_SCOPES, Role
 from models.audit import AuditEntry
 from models.columns import utcnow
@@ -40,6 +40,7 @@ from resolvers.offer_workflow import (
     next_status,
 )
 from tests.models.conftest import FreshDatabase
+from tests.support import staff_principal
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 TERMS = OfferTerms(
@@ -234,17 +235,7 @@ class OfferWorld:
 
 
 def _principal(user: StaffUser) -> Principal:
-    role = Role(user.role)
-    return Principal(
-        kind=PrincipalKind.STAFF,
-        subject=str(user.id),
-        role=role,
-        scopes=ROLE_SCOPES[role],
-        client_id="cardcrm-console",
-        token_id=uuid.uuid4().hex,
-        expires_at=0,
-        branch_id=user.branch_id,
-    )
+    return staff_principal(Role(user.role), user.branch_id, subject=str(user.id))
 
 
 def _audit_event(principal: Principal) -> Any:

@@ -19,8 +19,8 @@ from api.db import Database, counting_statements
 from api.demo import seed_demo
 from api.errors import Conflict, Forbidden
 from auth.audit import AuditEvent
-from auth.principal import Principal, PrincipalKind
-from auth.scopes import ROLE_SCOPES, Role
+from auth.principal import Principal
+from auth.scopes import Role
 from models.audit import AuditEntry
 from models.columns import utcnow
 from models.customer_metrics import CustomerMetrics
@@ -34,6 +34,7 @@ from resolvers.customer import new_customer_rows
 from resolvers.customer_input import Consent, NewCustomer
 from resolvers.offer_targeting import TargetingResult, target_offer
 from tests.models.conftest import FreshDatabase
+from tests.support import staff_principal
 
 PUSH = Consent(push=True)
 NONE = Consent()
@@ -83,17 +84,7 @@ class TargetWorld:
 
 
 def _principal(user: StaffUser) -> Principal:
-    role = Role(user.role)
-    return Principal(
-        kind=PrincipalKind.STAFF,
-        subject=str(user.id),
-        role=role,
-        scopes=ROLE_SCOPES[role],
-        client_id="cardcrm-console",
-        token_id=uuid.uuid4().hex,
-        expires_at=0,
-        branch_id=user.branch_id,
-    )
+    return staff_principal(Role(user.role), user.branch_id, subject=str(user.id))
 
 
 @pytest.fixture
