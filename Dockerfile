@@ -2,8 +2,10 @@
 #   docker build -t cardcrm .
 #   docker run --rm --env-file prod.env cardcrm cardcrm db upgrade      # once per release
 #   docker run -p 8000:8000 --env-file prod.env cardcrm                 # the service
-# prod.env sets CARDCRM_ENVIRONMENT=production, DATABASE_URL, CARDCRM_MASTER_KEY (or
-# CARDCRM_MASTER_KEY_FILE) and CARDCRM_SIGNING_KEY_FILE (mount the key as a secret).
+# prod.env sets CARDCRM_ENVIRONMENT=production, DATABASE_URL, REDIS_URL, CARDCRM_MASTER_KEY (or
+# CARDCRM_MASTER_KEY_FILE), CARDCRM_SIGNING_KEY_FILE (mount the key as a secret),
+# CARDCRM_WORKERS (worker processes; default 1) and CARDCRM_FORWARDED_ALLOW_IPS (the load
+# balancer's addresses). See "Running several instances" in README.md.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -17,7 +17,10 @@ def serve(
         False, "--demo", help="Migrate and seed demo data first (development)."
     ),
     workers: int = typer.Option(
-        1, min=1, help="Worker processes; more than one needs REDIS_URL to share state."
+        1,
+        min=1,
+        envvar="CARDCRM_WORKERS",
+        help="Worker processes; more than one needs REDIS_URL to share state.",
     ),
 ) -> None:
     """Serves GraphQL at /graphql (and /auth/login, /metrics, /healthz, /readyz).
