@@ -3,7 +3,8 @@ redemption to the offer's budget.
 
 One module so the marketer's validation (``resolvers.offer``), the merchant's redemption
 (which charges the budget) and the growth KPIs all agree on what a benefit means. Money is
-integer cents; a percentage is a whole number of percent; a points multiplier is a factor.
+integer cents (the API gives and shows it in yuan); a percentage is a whole number of percent;
+a points multiplier is a whole factor.
 """
 
 from __future__ import annotations
@@ -12,25 +13,33 @@ from dataclasses import dataclass
 
 from api.errors import BadUserInput
 from models.offer import BenefitType
+from resolvers.customer_input import MAX_CENTS  # money columns are 32-bit integers
 
 
 @dataclass(frozen=True)
 class ValueRange:
     low: int
-    high: int | None  # None: no upper bound
+    high: int
     unit: str
+    in_yuan: bool = False  # kept in cents, given and shown in yuan; otherwise a whole number
 
     def describe(self) -> str:
-        if self.high is None:
-            return f"at least {self.low} {self.unit}"
-        return f"from {self.low} to {self.high} {self.unit}"
+        return f"from {self._shown(self.low)} to {self._shown(self.high)} {self.unit}"
+
+    def _shown(self, value: int) -> str:
+        return yuan_text(value) if self.in_yuan else str(value)
 
 
-# What `benefitValue` means and may be, per benefit type.
+def yuan_text(cents: int) -> str:
+    """Cents as yuan in a message: 2147483647 → "21474836.47"."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+# What `benefitValue` means and may be, per benefit type (bounds as stored).
 VALUE_RANGES: dict[BenefitType, ValueRange] = {
     BenefitType.PERCENT_OFF: ValueRange(1, 100, "percent"),
-    BenefitType.AMOUNT_OFF: ValueRange(1, None, "cents"),
-    BenefitType.CASHBACK: ValueRange(1, None, "cents"),
+    BenefitType.AMOUNT_OFF: ValueRange(1, MAX_CENTS, "yuan", in_yuan=True),
+    BenefitType.CASHBACK: ValueRange(1, MAX_CENTS, "yuan", in_yuan=True),
     # 2 = double points; 1 would be no benefit at all.
     BenefitType.POINTS_MULTIPLIER: ValueRange(2, 10, "times the usual points"),
 }
@@ -43,7 +52,7 @@ def checked_benefit(benefit_type: str, value: int) -> tuple[BenefitType, int]:
         raise BadUserInput(f"benefitType must be one of: {known}", field="benefitType")
     kind = BenefitType(benefit_type)
     allowed = VALUE_RANGES[kind]
-    if value < allowed.low or (allowed.high is not None and value > allowed.high):
+    if not allowed.low <= value <= allowed.high:
         raise BadUserInput(
             f"benefitValue of a {kind.value} offer must be {allowed.describe()}",
             field="benefitValue",

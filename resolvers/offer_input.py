@@ -4,6 +4,10 @@ the field and saying what would be accepted.
 Creating and updating an offer both end in ``OfferTerms.checked()``: an update merges the
 changed fields onto the offer's current terms first, so a new ``endsAt`` is checked against
 the stored ``startsAt`` and the other way round.
+
+The terms are kept as stored: money in integer cents, percentages and multipliers as whole
+numbers. The schema converts the API's yuan with ``cents_of`` and ``benefitValue`` with
+``benefit_units``; field names in the errors are the API's (``budget``, ``minSpend``).
 """
 
 from __future__ import annotations
@@ -12,16 +16,18 @@ import re
 import uuid
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from api.errors import BadUserInput
 from models.columns import utcnow
 from models.customer import LifecycleStage
-from models.offer import Offer
+from models.offer import BenefitType, Offer
 from models.tier import TierCode
 from models.transaction import MerchantCategory
-from resolvers.offer_benefit import checked_benefit
+from resolvers.customer_input import MAX_CENTS, cents_of
+from resolvers.offer_benefit import VALUE_RANGES, checked_benefit, yuan_text
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
@@ -74,8 +80,8 @@ class OfferTerms:
             starts_at=starts_at,
             ends_at=ends_at,
             quota=_positive("quota", self.quota),
-            budget_cents=_positive("budgetCents", self.budget_cents),
-            min_spend_cents=_not_negative("minSpendCents", self.min_spend_cents),
+            budget_cents=_budget(self.budget_cents),
+            min_spend_cents=_min_spend(self.min_spend_cents),
             eligible_tiers=_codes("eligibleTiers", self.eligible_tiers, TierCode),
             eligible_stages=_codes("eligibleStages", self.eligible_stages, LifecycleStage),
             eligible_segments=_segments(self.eligible_segments),
@@ -92,6 +98,23 @@ class OfferTerms:
 
 _CLEARABLE = frozenset({"quota", "budget_cents"})
 _LIST_FIELDS = ("eligible_tiers", "eligible_stages", "eligible_segments", "spend_categories")
+_MAX_YUAN = yuan_text(MAX_CENTS)
+
+
+def benefit_units(benefit_type: BenefitType, value: Decimal) -> int:
+    """``benefitValue`` as the API gives it, in the unit the offer keeps: a whole percent or
+    multiplier as is, yuan (at most two decimals) as cents. Its range is checked by
+    ``OfferTerms.checked()``."""
+    allowed = VALUE_RANGES[benefit_type]
+    if allowed.in_yuan:
+        return cents_of("benefitValue", value)
+    if not value.is_finite() or value != value.to_integral_value():
+        raise BadUserInput(
+            f"benefitValue of a {benefit_type.value} offer must be a whole number "
+            f"({allowed.describe()})",
+            field="benefitValue",
+        )
+    return int(value)
 
 
 def _text(field: str, value: str, limit: int, *, required: bool) -> str:
@@ -120,10 +143,19 @@ def _positive(field: str, value: int | None) -> int | None:
     return value
 
 
-def _not_negative(field: str, value: int) -> int:
-    if value < 0:
-        raise BadUserInput(f"{field} must not be negative", field=field)
-    return value
+def _budget(cents: int | None) -> int | None:
+    if cents is not None and not 1 <= cents <= MAX_CENTS:
+        raise BadUserInput(
+            f"budget must be from 0.01 to {_MAX_YUAN} yuan (or left out for no limit)",
+            field="budget",
+        )
+    return cents
+
+
+def _min_spend(cents: int) -> int:
+    if not 0 <= cents <= MAX_CENTS:
+        raise BadUserInput(f"minSpend must be from 0 to {_MAX_YUAN} yuan", field="minSpend")
+    return cents
 
 
 def _codes(field: str, values: tuple[str, ...], known: type[StrEnum]) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import strawberry
 from api.context import Info
 from resolvers import analytics as analytics_service
 from resolvers import analytics_growth as growth_service
+from schema.money import yuan_or_none
 from schema.relay import to_global_id, uuid_of
 
 SUPPRESSED = "Null when suppressed: fewer customers than the minimum group size."
@@ -138,13 +139,12 @@ class OfferFunnelCounts:
 
     @classmethod
     def from_result(cls, funnel: growth_service.Funnel) -> OfferFunnelCounts:
-        amount = funnel.redeemed_amount_cents
         return cls(
             targeted=funnel.targeted,
             viewed=funnel.viewed,
             accepted=funnel.accepted,
             redeemed=funnel.redeemed,
-            redeemed_amount=None if amount is None else Decimal(amount).scaleb(-2),
+            redeemed_amount=yuan_or_none(funnel.redeemed_amount_cents),
             redemption_rate=funnel.redemption_rate,
             suppressed=funnel.suppressed,
         )

@@ -11,6 +11,7 @@ from api.context import Info
 from models.card import Card as CardRow
 from models.card import CardStatus
 from models.sealing import open_field
+from schema.money import yuan
 from schema.policy_field import sensitive_field
 from schema.relay import Node, to_global_id
 
@@ -30,7 +31,7 @@ class Card(Node):
 
     @sensitive_field("Card", "creditLimit")
     def credit_limit(self) -> Decimal | None:
-        return Decimal(self._row.credit_limit_cents).scaleb(-2)  # fen → yuan, two decimals
+        return yuan(self._row.credit_limit_cents)
 
     @classmethod
     def from_row(cls, row: CardRow) -> Card:

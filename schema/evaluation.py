@@ -26,6 +26,7 @@ from resolvers import tier_override as override_service
 from resolvers import tier_rules
 from resolvers.loaders import TIER_LADDER
 from schema.common import UserError, run_mutation
+from schema.money import yuan, yuan_or_none
 from schema.organisation import StaffMember
 from schema.relay import uuid_of
 from schema.tier import Tier
@@ -34,10 +35,6 @@ if TYPE_CHECKING:
     from schema.customer_operations import CustomerPayload
 
 MAX_HISTORY = 50
-
-
-def _yuan(cents: int) -> Decimal:
-    return Decimal(cents).scaleb(-2)  # fen → yuan, two decimals
 
 
 @strawberry.type(
@@ -72,7 +69,7 @@ class Rfm:
         return cls(
             recency_days=row.recency_days,
             frequency=row.frequency,
-            monetary=_yuan(row.monetary_cents),
+            monetary=yuan(row.monetary_cents),
             window_days=row.window_days,
             evaluated_at=row.evaluated_at,
         )
@@ -120,7 +117,7 @@ class LifecycleChange:
             reason=row.reason,
             recency_days=row.recency_days,
             frequency=row.frequency,
-            monetary=None if row.monetary_cents is None else _yuan(row.monetary_cents),
+            monetary=yuan_or_none(row.monetary_cents),
             churn_score=row.churn_score,
             created_at=row.created_at,
         )
@@ -176,9 +173,9 @@ async def tier_progress_of(info: Info, customer: CustomerRow) -> TierProgress:
     return TierProgress(
         current_tier=Tier.from_row(by_id[progress.current.id]),
         next_tier=Tier.from_row(by_id[progress.next.id]) if progress.next else None,
-        annual_spend=_yuan(spend),
+        annual_spend=yuan(spend),
         annual_transactions=count,
-        spend_needed=_yuan(progress.spend_needed_cents),
+        spend_needed=yuan(progress.spend_needed_cents),
         transactions_needed=progress.transactions_needed,
         percent=progress.percent,
         evaluated_at=metrics.evaluated_at if metrics else None,

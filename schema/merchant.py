@@ -6,8 +6,8 @@ field names. A merchant sees an offer's terms (``OfferTerms``), its quota and bu
 it does, never whom it targets; a redeemed code shows the customer only as a per-merchant
 pseudonym and a masked name. Figures are small-group suppressed (null, ``suppressed: true``).
 
-Money: offer terms are in cents like the staff ``Offer``; purchases, benefits and the
-statistics' sums are in yuan like the analytics.
+Money is ``Decimal`` yuan throughout (``schema.money``): the offer's terms as in the staff
+``Offer``, purchases, benefits and the statistics' sums as in the analytics.
 """
 
 from __future__ import annotations
@@ -32,15 +32,12 @@ from resolvers.offer_workflow import effective_status
 from resolvers.pagination import PageArgs
 from resolvers.suppression import Suppressor
 from schema.common import UserError, run_mutation
-from schema.offer import OfferTerms
+from schema.money import yuan, yuan_or_none
+from schema.offer import BUDGET, MIN_SPEND, OfferTerms, benefit_value
 from schema.policy_field import sensitive_field
 from schema.relay import Connection, to_global_id, uuid_of
 
 SUPPRESSED = "Null when suppressed: fewer customers than the minimum group size."
-
-
-def _yuan(cents: int | None) -> Decimal | None:
-    return None if cents is None else Decimal(cents).scaleb(-2)
 
 
 @strawberry.type(description="How one offer has done since it began. " + SUPPRESSED)
@@ -60,8 +57,8 @@ class MerchantOfferFigures:
             views=figures.views,
             acceptances=figures.acceptances,
             redemptions=figures.redemptions,
-            redeemed_amount=_yuan(figures.redeemed_amount_cents),
-            benefit_cost=_yuan(figures.benefit_cents),
+            redeemed_amount=yuan_or_none(figures.redeemed_amount_cents),
+            benefit_cost=yuan_or_none(figures.benefit_cents),
             suppressed=figures.suppressed,
         )
 
@@ -75,10 +72,8 @@ class MerchantOffer(OfferTerms):
     quota: int | None = strawberry.field(
         description="Most customers it goes to, and so most redemptions; null: no limit."
     )
-    budget_cents: int | None = strawberry.field(
-        description="Most benefit paid out over all redemptions, in cents; null: no limit."
-    )
-    min_spend_cents: int = strawberry.field(description="The smallest purchase it applies to.")
+    budget: Decimal | None = strawberry.field(description=BUDGET)
+    min_spend: Decimal = strawberry.field(description=MIN_SPEND)
     _row: strawberry.Private[OfferRow]
 
     async def resolve_merchant_name(self, info: Info) -> str:
@@ -95,19 +90,20 @@ class MerchantOffer(OfferTerms):
 
     @classmethod
     def from_row(cls, row: OfferRow) -> MerchantOffer:
+        kind = BenefitType(row.benefit_type)
         return cls(
             offer_id=to_global_id("Offer", row.id),
             title=row.title,
             description=row.description,
             category=MerchantCategory(row.category),
-            benefit_type=BenefitType(row.benefit_type),
-            benefit_value=row.benefit_value,
+            benefit_type=kind,
+            benefit_value=benefit_value(kind, row.benefit_value),
             starts_at=row.starts_at,
             ends_at=row.ends_at,
             status=effective_status(row, utcnow()),
             quota=row.quota,
-            budget_cents=row.budget_cents,
-            min_spend_cents=row.min_spend_cents,
+            budget=yuan_or_none(row.budget_cents),
+            min_spend=yuan(row.min_spend_cents),
             _row=row,
         )
 
@@ -141,8 +137,8 @@ class Redemption:
         return cls(
             pseudonym=redemption.pseudonym,
             offer=MerchantOffer.from_row(redemption.offer),
-            amount=Decimal(row.redeemed_amount_cents or 0).scaleb(-2),
-            benefit=Decimal(row.benefit_cents or 0).scaleb(-2),
+            amount=yuan(row.redeemed_amount_cents or 0),
+            benefit=yuan(row.benefit_cents or 0),
             reference=row.redemption_key,
             redeemed_at=row.redeemed_at,
             _customer=redemption.customer,
@@ -189,8 +185,8 @@ class MerchantDayStats:
             views=stats.views,
             acceptances=stats.acceptances,
             redemptions=stats.redemptions,
-            redeemed_amount=_yuan(stats.redeemed_amount_cents),
-            benefit_cost=_yuan(stats.benefit_cents),
+            redeemed_amount=yuan_or_none(stats.redeemed_amount_cents),
+            benefit_cost=yuan_or_none(stats.benefit_cents),
             suppressed=stats.suppressed,
         )
 

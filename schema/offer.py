@@ -5,12 +5,15 @@ Staff get the whole ``Offer`` (quota, budget, eligibility rules, workflow); a cu
 ``OfferSummary`` inside their ``OfferAssignment`` or ``RecommendedOffer``, so marketing's
 targeting rules never reach the app. The redemption code is C2 (``auth.policy``): clear to
 the assignment's owner, denied to everyone else.
+
+Money is ``Decimal`` yuan as everywhere in the API (``schema.money``); the offer keeps cents.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 import strawberry
 
@@ -24,17 +27,28 @@ from models.sealing import open_field
 from models.tier import TierCode
 from models.transaction import MerchantCategory
 from resolvers.offer_assignment import AssignmentPageKey, AssignmentView
+from resolvers.offer_benefit import VALUE_RANGES
 from resolvers.offer_recommendation import Recommendation
 from resolvers.offer_workflow import OfferAction, allowed_actions, effective_status
 from resolvers.pagination import PageArgs
+from schema.money import yuan, yuan_or_none
 from schema.organisation import StaffMember
 from schema.policy_field import sensitive_field
 from schema.relay import Connection, Node, to_global_id
 
 BENEFIT_VALUE = (
-    "percent off: whole percent 1–100; amount off and cashback: cents; "
-    "points multiplier: the factor (2 = double points)."
+    "Depends on benefitType: PERCENT_OFF a whole percent, 1–100 (20 = 20% off); "
+    "AMOUNT_OFF and CASHBACK yuan, at most two decimals (20.50); "
+    "POINTS_MULTIPLIER a whole factor, 2–10 (2 = double points)."
 )
+
+BUDGET = "Most benefit paid out over all redemptions, in yuan; null: no limit."
+MIN_SPEND = "The smallest purchase the offer applies to, in yuan."
+
+
+def benefit_value(kind: BenefitType, stored: int) -> Decimal:
+    """``benefitValue`` as the API shows it: yuan for money benefits, else the whole number."""
+    return yuan(stored) if VALUE_RANGES[kind].in_yuan else Decimal(stored)
 
 
 @strawberry.interface(description="What an offer gives, who gives it and when.")
@@ -43,7 +57,7 @@ class OfferTerms:
     description: str
     category: MerchantCategory
     benefit_type: BenefitType
-    benefit_value: int = strawberry.field(description=BENEFIT_VALUE)
+    benefit_value: Decimal = strawberry.field(description=BENEFIT_VALUE)
     starts_at: datetime
     ends_at: datetime
     status: OfferStatus = strawberry.field(
@@ -59,12 +73,13 @@ class OfferTerms:
 
 
 def _terms(row: OfferRow) -> dict[str, object]:
+    kind = BenefitType(row.benefit_type)
     return {
         "title": row.title,
         "description": row.description,
         "category": MerchantCategory(row.category),
-        "benefit_type": BenefitType(row.benefit_type),
-        "benefit_value": row.benefit_value,
+        "benefit_type": kind,
+        "benefit_value": benefit_value(kind, row.benefit_value),
         "starts_at": row.starts_at,
         "ends_at": row.ends_at,
         "status": effective_status(row, utcnow()),
@@ -75,10 +90,8 @@ def _terms(row: OfferRow) -> dict[str, object]:
 class Offer(Node, OfferTerms):
     merchant_id: strawberry.ID
     quota: int | None = strawberry.field(description="Most assignments in total; null: no limit.")
-    budget_cents: int | None = strawberry.field(
-        description="Most benefit paid out over all redemptions, in cents; null: no limit."
-    )
-    min_spend_cents: int
+    budget: Decimal | None = strawberry.field(description=BUDGET)
+    min_spend: Decimal = strawberry.field(description=MIN_SPEND)
     eligible_tiers: list[TierCode]
     eligible_stages: list[LifecycleStage]
     eligible_segments: list[str]
@@ -110,8 +123,8 @@ class Offer(Node, OfferTerms):
             **_terms(row),  # type: ignore[arg-type]
             merchant_id=to_global_id("Merchant", row.merchant_id),
             quota=row.quota,
-            budget_cents=row.budget_cents,
-            min_spend_cents=row.min_spend_cents,
+            budget=yuan_or_none(row.budget_cents),
+            min_spend=yuan(row.min_spend_cents),
             eligible_tiers=[TierCode(code) for code in row.eligible_tiers],
             eligible_stages=[LifecycleStage(stage) for stage in row.eligible_stages],
             eligible_segments=list(row.eligible_segments),
@@ -150,7 +163,9 @@ class OfferAssignment(Node):
     viewed_at: datetime | None
     accepted_at: datetime | None
     redeemed_at: datetime | None
-    redeemed_amount_cents: int | None
+    redeemed_amount: Decimal | None = strawberry.field(
+        description="The purchase it was redeemed on, in yuan; null until redeemed."
+    )
     _view: strawberry.Private[AssignmentView]
     _owner: strawberry.Private[str]
 
@@ -170,7 +185,7 @@ class OfferAssignment(Node):
             viewed_at=row.viewed_at,
             accepted_at=row.accepted_at,
             redeemed_at=row.redeemed_at,
-            redeemed_amount_cents=row.redeemed_amount_cents,
+            redeemed_amount=yuan_or_none(row.redeemed_amount_cents),
             _view=view,
             _owner=str(row.customer_id),
         )

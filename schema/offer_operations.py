@@ -5,25 +5,28 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import Context, Info
+from api.errors import BadUserInput
 from models.customer import LifecycleStage
 from models.offer import BenefitType, OfferStatus
 from models.offer import Offer as OfferRow
 from models.tier import TierCode
 from models.transaction import MerchantCategory
 from resolvers import offer as service
+from resolvers.customer_input import cents_of
 from resolvers.offer_assignment import change_assignment
-from resolvers.offer_input import OfferTerms
+from resolvers.offer_input import OfferTerms, benefit_units
 from resolvers.offer_targeting import target_offer
 from resolvers.offer_workflow import AssignmentAction, OfferAction
 from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
-from schema.offer import Offer, OfferAssignment
+from schema.offer import BENEFIT_VALUE, BUDGET, MIN_SPEND, Offer, OfferAssignment
 from schema.relay import Connection, uuid_of
 
 
@@ -43,19 +46,19 @@ class OfferFilter:
         )
 
 
-@strawberry.input(description="A new offer; it starts as a DRAFT.")
+@strawberry.input(description="A new offer; it starts as a DRAFT. Money is in yuan.")
 class CreateOfferInput:
     merchant_id: strawberry.ID
     title: str
     benefit_type: BenefitType
-    benefit_value: int
+    benefit_value: Decimal = strawberry.field(description=BENEFIT_VALUE)
     starts_at: datetime
     ends_at: datetime
     description: str = ""
     category: MerchantCategory = MerchantCategory.OTHER
     quota: int | None = None
-    budget_cents: int | None = None
-    min_spend_cents: int = 0
+    budget: Decimal | None = strawberry.field(default=None, description=BUDGET)
+    min_spend: Decimal = strawberry.field(default=Decimal("0.00"), description=MIN_SPEND)
     eligible_tiers: list[TierCode] = strawberry.field(default_factory=list)
     eligible_stages: list[LifecycleStage] = strawberry.field(default_factory=list)
     eligible_segments: list[str] = strawberry.field(default_factory=list)
@@ -68,12 +71,12 @@ class CreateOfferInput:
             description=self.description,
             category=self.category.value,
             benefit_type=self.benefit_type.value,
-            benefit_value=self.benefit_value,
+            benefit_value=benefit_units(self.benefit_type, self.benefit_value),
             starts_at=self.starts_at,
             ends_at=self.ends_at,
             quota=self.quota,
-            budget_cents=self.budget_cents,
-            min_spend_cents=self.min_spend_cents,
+            budget_cents=_cents("budget", self.budget),
+            min_spend_cents=cents_of("minSpend", self.min_spend),
             eligible_tiers=tuple(t.value for t in self.eligible_tiers),
             eligible_stages=tuple(s.value for s in self.eligible_stages),
             eligible_segments=tuple(self.eligible_segments),
@@ -83,7 +86,8 @@ class CreateOfferInput:
 
 @strawberry.input(
     description="Only the fields given change (null clears quota or budget); "
-    "`version` must be the current one."
+    "`version` must be the current one. Money is in yuan; `benefitValue` needs "
+    "`benefitType` alongside, since its unit depends on it."
 )
 class UpdateOfferInput:
     id: strawberry.ID
@@ -93,12 +97,14 @@ class UpdateOfferInput:
     description: str | None = strawberry.UNSET
     category: MerchantCategory | None = strawberry.UNSET
     benefit_type: BenefitType | None = strawberry.UNSET
-    benefit_value: int | None = strawberry.UNSET
+    benefit_value: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description=BENEFIT_VALUE
+    )
     starts_at: datetime | None = strawberry.UNSET
     ends_at: datetime | None = strawberry.UNSET
     quota: int | None = strawberry.UNSET
-    budget_cents: int | None = strawberry.UNSET
-    min_spend_cents: int | None = strawberry.UNSET
+    budget: Decimal | None = strawberry.field(default=strawberry.UNSET, description=BUDGET)
+    min_spend: Decimal | None = strawberry.field(default=strawberry.UNSET, description=MIN_SPEND)
     eligible_tiers: list[TierCode] | None = strawberry.UNSET
     eligible_stages: list[LifecycleStage] | None = strawberry.UNSET
     eligible_segments: list[str] | None = strawberry.UNSET
@@ -112,26 +118,44 @@ class UpdateOfferInput:
                 values[name] = _plain(value)
         if values.get("merchant_id") is not None:
             values["merchant_id"] = uuid_of(values["merchant_id"], "Merchant", field="merchantId")
+        if self.budget is not strawberry.UNSET:
+            values["budget_cents"] = _cents("budget", self.budget)
+        if self.min_spend is not strawberry.UNSET:
+            values["min_spend_cents"] = _cents("minSpend", self.min_spend)
+        if self.benefit_value is not strawberry.UNSET and self.benefit_value is not None:
+            values["benefit_value"] = self._benefit_units(self.benefit_value)
         return service.OfferChanges(uuid_of(self.id, "Offer"), self.version, values)
 
+    def _benefit_units(self, value: Decimal) -> int:
+        if self.benefit_type is strawberry.UNSET or self.benefit_type is None:
+            raise BadUserInput(
+                "give benefitType with benefitValue: the value is a percent, yuan or a "
+                "multiplier depending on the type",
+                field="benefitType",
+            )
+        return benefit_units(self.benefit_type, value)
 
+
+# Given as is; the money fields and benefitValue are converted in `to_changes`.
 _UPDATABLE = (
     "merchant_id",
     "title",
     "description",
     "category",
     "benefit_type",
-    "benefit_value",
     "starts_at",
     "ends_at",
     "quota",
-    "budget_cents",
-    "min_spend_cents",
     "eligible_tiers",
     "eligible_stages",
     "eligible_segments",
     "spend_categories",
 )
+
+
+def _cents(field: str, amount: Decimal | None) -> int | None:
+    """Yuan as the cents the offer keeps; null stays null (no limit, or unchanged)."""
+    return None if amount is None else cents_of(field, amount)
 
 
 def _plain(value: Any) -> Any:

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,11 +25,11 @@ from auth.scopes import ROLE_SCOPES, Role
 from models.audit import AuditEntry
 from models.columns import utcnow
 from models.merchant import Merchant
-from models.offer import AssignmentStatus, Offer, OfferAssignment, OfferStatus
+from models.offer import AssignmentStatus, BenefitType, Offer, OfferAssignment, OfferStatus
 from models.organisation import StaffUser
 from resolvers.offer import OfferChanges, change_offer_status, create_offer, update_offer
 from resolvers.offer_benefit import benefit_cost_cents
-from resolvers.offer_input import OfferTerms
+from resolvers.offer_input import OfferTerms, benefit_units
 from resolvers.offer_workflow import (
     AssignmentAction,
     OfferAction,
@@ -81,8 +82,11 @@ def test_valid_terms_come_back_normalised() -> None:
         ({"ends_at": NOW - timedelta(days=1), "starts_at": NOW - timedelta(days=1)}, "endsAt"),
         ({"starts_at": NOW.replace(tzinfo=None)}, "startsAt"),
         ({"quota": 0}, "quota"),
-        ({"budget_cents": 0}, "budgetCents"),
-        ({"min_spend_cents": -1}, "minSpendCents"),
+        ({"benefit_type": "cashback", "benefit_value": 2**31}, "benefitValue"),
+        ({"budget_cents": 0}, "budget"),
+        ({"budget_cents": 2**31}, "budget"),
+        ({"min_spend_cents": -1}, "minSpend"),
+        ({"min_spend_cents": 2**31}, "minSpend"),
         ({"eligible_tiers": ("gold", "titanium")}, "eligibleTiers"),
         ({"eligible_stages": ("sleepy",)}, "eligibleStages"),
         ({"spend_categories": ("casino",)}, "spendCategories"),
@@ -105,6 +109,39 @@ def test_merging_changes_keeps_what_was_not_given_and_none_clears_a_limit() -> N
     merged = terms.merged({"title": "新标题", "quota": None, "benefit_value": None})
     assert (merged.title, merged.quota, merged.budget_cents) == ("新标题", None, 500)
     assert merged.benefit_value == TERMS.benefit_value
+
+
+@pytest.mark.parametrize(
+    ("kind", "given", "kept"),
+    [
+        (BenefitType.PERCENT_OFF, "20", 20),
+        (BenefitType.PERCENT_OFF, "20.00", 20),  # a whole number, however it is written
+        (BenefitType.AMOUNT_OFF, "20", 2_000),  # yuan → cents
+        (BenefitType.CASHBACK, "8.88", 888),
+        (BenefitType.POINTS_MULTIPLIER, "3", 3),
+    ],
+)
+def test_a_benefit_value_is_kept_in_the_unit_of_its_type(
+    kind: BenefitType, given: str, kept: int
+) -> None:
+    assert benefit_units(kind, Decimal(given)) == kept
+
+
+@pytest.mark.parametrize(
+    ("kind", "given"),
+    [
+        (BenefitType.PERCENT_OFF, "12.5"),
+        (BenefitType.POINTS_MULTIPLIER, "1.5"),
+        (BenefitType.PERCENT_OFF, "NaN"),
+        (BenefitType.AMOUNT_OFF, "0.001"),
+        (BenefitType.CASHBACK, "Infinity"),
+        (BenefitType.CASHBACK, "-1"),
+    ],
+)
+def test_a_fraction_the_unit_does_not_have_is_refused(kind: BenefitType, given: str) -> None:
+    with pytest.raises(BadUserInput) as caught:
+        benefit_units(kind, Decimal(given))
+    assert caught.value.field == "benefitValue"
 
 
 @pytest.mark.parametrize(

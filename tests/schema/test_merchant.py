@@ -15,8 +15,8 @@ from sqlalchemy import select
 from models.merchant import Merchant
 from models.offer import BenefitType, Offer, OfferStatus
 from schema.relay import to_global_id
-from tests.conftest import Server
-from tests.support import World, add_oauth_client, client_credentials_token
+from tests.conftest import Server, customer_token
+from tests.support import World, add_customer, add_oauth_client, client_credentials_token
 from tests.support_offers import (
     accept_offer,
     add_assignment,
@@ -31,7 +31,7 @@ query Offers($status: OfferStatus) {
   merchantOffers(first: 10, status: $status) {
     totalCount
     edges { node {
-      offerId title status merchantName quota budgetCents minSpendCents benefitType benefitValue
+      offerId title status merchantName quota budget minSpend benefitType benefitValue
       figures { views acceptances redemptions redeemedAmount benefitCost suppressed }
     } }
   }
@@ -56,6 +56,11 @@ query Stats($from: Date!, $to: Date!, $offerId: ID) {
   }
 }
 """
+MY_OFFERS = """
+{ me { offers { edges { node {
+  status redeemedAmount offer { offerId benefitType benefitValue }
+} } } } }
+"""
 SHANGHAI = timedelta(hours=8)
 
 
@@ -75,7 +80,9 @@ async def test_merchant_offers_lists_the_merchants_own_offers_only(
     server: Server, world: World
 ) -> None:
     mine, theirs = await add_merchant(server.state), await add_merchant(server.state)
-    old = await add_offer(server.state, mine, title="老优惠", quota=100, budget_cents=50_000)
+    old = await add_offer(
+        server.state, mine, title="老优惠", quota=100, budget_cents=50_000, min_spend_cents=9_950
+    )
     new = await add_offer(server.state, mine, title="新优惠", status=OfferStatus.PAUSED)
     await add_offer(server.state, theirs, title="别家的优惠")
 
@@ -86,7 +93,9 @@ async def test_merchant_offers_lists_the_merchants_own_offers_only(
     assert [n["title"] for n in nodes] == ["新优惠", "老优惠"]
     assert [n["offerId"] for n in nodes] == [to_global_id("Offer", o.id) for o in (new, old)]
     assert nodes[1]["quota"] == 100
-    assert nodes[1]["budgetCents"] == 50_000
+    assert (nodes[1]["budget"], nodes[1]["minSpend"]) == ("500.00", "99.50")  # yuan
+    assert (nodes[0]["budget"], nodes[0]["minSpend"]) == (None, "0.00")
+    assert [(n["benefitType"], n["benefitValue"]) for n in nodes] == [("PERCENT_OFF", "10")] * 2
     assert {n["merchantName"] for n in nodes} == {mine.name}
 
 
@@ -200,6 +209,27 @@ async def test_redeeming_over_http_shows_a_pseudonym_and_a_masked_name_only(
     assert (redemption["amount"], redemption["benefit"]) == ("200.00", "30.00")
     assert redemption["reference"] == "POS-1"
     assert redemption["offer"] == {"offerId": to_global_id("Offer", offer.id), "title": offer.title}
+
+
+async def test_the_customer_sees_the_redeemed_purchase_in_yuan(
+    server: Server, world: World
+) -> None:
+    merchant = await add_merchant(server.state)
+    offer = await add_offer(
+        server.state, merchant, benefit_type=BenefitType.CASHBACK, benefit_value=1_250
+    )
+    customer = await add_customer(server.state, world)  # a fresh one: this is their only offer
+    accepted = await accept_offer(server.state, offer, customer)
+    await _redeem(server, merchant_token(server.state, merchant), code=accepted.code, amount="88.8")
+
+    body = await server.graphql(MY_OFFERS, token=customer_token(server, customer))
+
+    assert "errors" not in body, body
+    (edge,) = body["data"]["me"]["offers"]["edges"]
+    mine = edge["node"]
+    assert mine["offer"]["offerId"] == to_global_id("Offer", offer.id)
+    assert (mine["status"], mine["redeemedAmount"]) == ("REDEEMED", "88.80")
+    assert (mine["offer"]["benefitType"], mine["offer"]["benefitValue"]) == ("CASHBACK", "12.50")
 
 
 async def test_a_second_redemption_of_a_code_is_a_user_error_and_the_same_retry_is_not(
@@ -479,6 +509,7 @@ async def test_a_merchant_with_a_client_credentials_token_redeems_a_code_exactly
     assert [e["code"] for e in second["userErrors"]] == ["CONFLICT"]
     listed = await _offers(server, token)
     assert [e["node"]["title"] for e in listed["edges"]] == [offer.title]
+    assert listed["edges"][0]["node"]["benefitValue"] == "20.00"  # yuan off, like the benefit
 
 
 async def test_merchant_stats_cost_the_same_statements_for_a_day_or_a_year(

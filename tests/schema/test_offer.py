@@ -28,7 +28,7 @@ from tests.support import World, add_customer, add_oauth_client, client_credenti
 
 OFFER_FIELDS = """
   id title status version allowedActions merchantName benefitType benefitValue quota
-  eligibleSegments spendCategories createdBy { role }
+  budget minSpend eligibleSegments spendCategories createdBy { role }
 """
 CREATE = f"""
 mutation Create($input: CreateOfferInput!) {{
@@ -426,7 +426,15 @@ async def test_a_stale_version_is_a_conflict_and_changes_nothing(
     [
         ({"benefitValue": 0}, "benefitValue"),
         ({"benefitValue": 101}, "benefitValue"),
+        ({"benefitValue": "12.5"}, "benefitValue"),
         ({"benefitType": "AMOUNT_OFF", "benefitValue": 0}, "benefitValue"),
+        ({"benefitType": "CASHBACK", "benefitValue": "8.888"}, "benefitValue"),
+        ({"benefitType": "POINTS_MULTIPLIER", "benefitValue": "2.5"}, "benefitValue"),
+        ({"budget": "1.234"}, "budget"),
+        ({"budget": "0"}, "budget"),
+        ({"budget": "NaN"}, "budget"),
+        ({"budget": "21474836.48"}, "budget"),
+        ({"minSpend": "-0.01"}, "minSpend"),
         ({"endsAt": "2020-01-01T00:00:00Z", "startsAt": "2020-02-01T00:00:00Z"}, "endsAt"),
         ({"eligibleSegments": ["Not A Code!"]}, "eligibleSegments"),
         ({"quota": 0}, "quota"),
@@ -441,6 +449,119 @@ async def test_bad_terms_are_bad_user_input_naming_the_field(
     payload = _payload(await server.graphql(CREATE, {"input": data}, token=token))
     assert payload["offer"] is None
     assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(field, "BAD_USER_INPUT")]
+
+
+async def test_money_is_given_and_shown_in_yuan(server: Server, world: World) -> None:
+    data = _offer_input(
+        await _merchant(server),
+        _segment(),
+        benefitType="CASHBACK",
+        benefitValue="8.80",
+        budget="1234.56",
+        minSpend="100",
+    )
+
+    offer = await _create(server, world, data)
+
+    assert (offer["budget"], offer["minSpend"]) == ("1234.56", "100.00")
+    assert (offer["benefitType"], offer["benefitValue"]) == ("CASHBACK", "8.80")
+    async with server.state.database.session() as session:
+        row = await session.get(Offer, uuid.UUID(_raw_id(offer["id"])))
+    assert row is not None
+    assert (row.budget_cents, row.min_spend_cents, row.benefit_value) == (123_456, 10_000, 880)
+
+
+async def test_a_percent_and_a_multiplier_are_whole_numbers(server: Server, world: World) -> None:
+    merchant = await _merchant(server)
+    percent = await _create(server, world, _offer_input(merchant, _segment(), benefitValue="15"))
+    token = staff_token(server, world, "demo-marketer")
+
+    refused = _payload(
+        await server.graphql(
+            CREATE, {"input": _offer_input(merchant, _segment(), benefitValue="15.5")}, token=token
+        )
+    )
+
+    assert (percent["benefitType"], percent["benefitValue"]) == ("PERCENT_OFF", "15")
+    assert refused["offer"] is None
+    assert refused["userErrors"] == [
+        {
+            "field": "benefitValue",
+            "code": "BAD_USER_INPUT",
+            "message": "benefitValue of a percent_off offer must be a whole number "
+            "(from 1 to 100 percent)",
+        }
+    ]
+
+
+async def test_more_than_two_decimals_of_a_budget_is_refused_naming_the_field(
+    server: Server, world: World
+) -> None:
+    data = _offer_input(await _merchant(server), _segment(), budget="1.234")
+    payload = _payload(
+        await server.graphql(
+            CREATE, {"input": data}, token=staff_token(server, world, "demo-marketer")
+        )
+    )
+    assert payload == {
+        "offer": None,
+        "userErrors": [
+            {
+                "field": "budget",
+                "code": "BAD_USER_INPUT",
+                "message": "budget may have at most two decimals",
+            }
+        ],
+    }
+
+
+async def test_an_update_changes_money_in_yuan_and_null_clears_the_budget(
+    server: Server, world: World
+) -> None:
+    draft = await _create(
+        server, world, _offer_input(await _merchant(server), _segment(), budget="50")
+    )
+    token = staff_token(server, world, "demo-marketer")
+    changes = {
+        "budget": "99.99",
+        "minSpend": "10.5",
+        "benefitType": "AMOUNT_OFF",
+        "benefitValue": "5.20",
+    }
+
+    changed = _payload(
+        await server.graphql(
+            UPDATE, {"input": {"id": draft["id"], "version": 1, **changes}}, token=token
+        )
+    )
+    cleared = _payload(
+        await server.graphql(
+            UPDATE, {"input": {"id": draft["id"], "version": 2, "budget": None}}, token=token
+        )
+    )
+
+    assert draft["budget"] == "50.00"
+    offer = changed["offer"]
+    assert (offer["budget"], offer["minSpend"], offer["benefitValue"]) == ("99.99", "10.50", "5.20")
+    assert (cleared["offer"]["budget"], cleared["offer"]["minSpend"]) == (None, "10.50")
+
+
+async def test_an_update_of_the_benefit_value_needs_its_type(server: Server, world: World) -> None:
+    draft = await _create(server, world, _offer_input(await _merchant(server), _segment()))
+    token = staff_token(server, world, "demo-marketer")
+    update = {"id": draft["id"], "version": 1, "benefitValue": "30"}
+
+    alone = _payload(await server.graphql(UPDATE, {"input": update}, token=token))
+    typed = _payload(
+        await server.graphql(
+            UPDATE, {"input": {**update, "benefitType": "PERCENT_OFF"}}, token=token
+        )
+    )
+
+    assert [(e["field"], e["code"]) for e in alone["userErrors"]] == [
+        ("benefitType", "BAD_USER_INPUT")
+    ]
+    assert (typed["offer"]["benefitValue"], typed["offer"]["version"]) == ("30", 2)
 
 
 async def test_an_unknown_tier_is_refused_before_any_resolver_runs(
@@ -686,7 +807,7 @@ async def test_recommendations_rank_eligible_offers_by_spend_affinity(
     dining = await _live_offer(server, world, segment, title="餐饮", category="DINING")
     fuel = await _live_offer(server, world, segment, title="加油", category="FUEL")
     big_spenders = await _live_offer(
-        server, world, segment, title="大额", category="DINING", minSpendCents=10_000_000
+        server, world, segment, title="大额", category="DINING", minSpend="100000.00"
     )
     customer = await _customer(
         server, world, segment, spend={"dining": 6_000, "travel": 3_000, "grocery": 1_000}
