@@ -7,9 +7,10 @@
   included), else QUERY_TOO_COMPLEX; parsed documents are kept in an LRU keyed by their text.
 - before validation: the document's shape (``api.shape``: depth, introspection depth,
   aliases, directives, repeated fields) and, for the operation about to run, its cost
-  (``api.cost``) against the client's budget, and the page sizes it asks for. This runs
-  first because graphql's own validation is quadratic in repeated fields: 500 copies of one
-  field must be refused before validation compares them pairwise.
+  (``api.cost``) against the client's budget, the page sizes it asks for, and no NUL in its
+  strings (``api.nul``). This runs first because graphql's own validation is quadratic in
+  repeated fields: 500 copies of one field must be refused before validation compares them
+  pairwise.
 - validation: graphql's rules, results kept in an LRU keyed by the document text; in
   production also no introspection (FORBIDDEN) and no "Did you mean ...?" suggestions.
 
@@ -39,6 +40,7 @@ from strawberry.extensions import SchemaExtension
 from api.cost import operation_cost
 from api.errors import ErrorCode
 from api.lru import Lru
+from api.nul import nul_errors
 from api.settings import Settings
 from api.shape import Shape, document_shape
 
@@ -197,7 +199,7 @@ class QueryLimits(SchemaExtension):
         operation = get_operation_ast(document, context.operation_name)
         if errors or operation is None:
             return errors
-        return self._cost_errors(operation)
+        return nul_errors(document, context.variables) or self._cost_errors(operation)
 
     def _cost_errors(self, operation: OperationDefinitionNode) -> list[GraphQLError]:
         settings = self.settings

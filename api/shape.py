@@ -9,7 +9,8 @@ the event loop; that is why cardcrm measures the shape itself.
 
 - depth: nested field levels (``{ a { b } }`` is 2); fragments add their own levels where
   they are spread. Levels inside ``__schema``/``__type`` count as ``introspection_depth``
-  instead, which has its own limit: the standard introspection query is 15 levels deep.
+  instead, which has its own limit: the standard introspection query is 15 levels deep. So
+  do all levels of a fragment on an introspection type (``__Type``, ``__Field``, ...).
 - aliases, directives: counted where they are used, a fragment's once per spread.
 - repeats: the most times one field name (or one fragment) is selected in one selection set,
   inline fragments included, since graphql merges them into one response object.
@@ -84,7 +85,10 @@ def document_shape(document: DocumentNode) -> Shape:
                 measured = walk.selection_set(definition.selection_set, False)
                 shape = shape.widest(measured.with_directives(own))
             elif isinstance(definition, FragmentDefinitionNode):
-                shape = shape.widest(walk.fragment(definition.name.value, False))
+                # A fragment on an introspection type (__Type, __Field, ...) can only be
+                # spread inside __schema/__type, so all its levels are introspection levels.
+                on_meta = definition.type_condition.name.value.startswith("__")
+                shape = shape.widest(walk.fragment(definition.name.value, on_meta))
     except RecursionError:
         return Shape(too_deep_to_measure=True)
     return shape

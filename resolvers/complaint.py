@@ -48,18 +48,21 @@ from resolvers.scoping import complaint_scope, customer_scope
 logger = logging.getLogger("cardcrm.complaints")
 NOT_FOUND_MESSAGE = "no complaint with this id is visible to you"
 MAX_TEXT = 4000
+MAX_CHANNEL = 16  # stored in clear, in a VARCHAR(16)
 _SEVERITY_RANK = {s: i for i, s in enumerate(ComplaintSeverity)}
 _HANDLER_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
 
 
-def checked_text(field: str, value: str | None, *, required: bool) -> str | None:
+def checked_text(
+    field: str, value: str | None, *, required: bool, limit: int = MAX_TEXT
+) -> str | None:
     text = (value or "").strip()
     if not text:
         if required:
             raise BadUserInput(f"{field} must not be empty", field=field)
         return None
-    if len(text) > MAX_TEXT:
-        raise BadUserInput(f"{field} may be at most {MAX_TEXT} characters", field=field)
+    if len(text) > limit:
+        raise BadUserInput(f"{field} may be at most {limit} characters", field=field)
     return text
 
 
@@ -148,6 +151,8 @@ async def file_complaint(
 ) -> Complaint:
     customer = await _complainant(session, principal, data)
     description = checked_text("description", data.description, required=True)
+    channel = checked_text("channel", data.channel, required=True, limit=MAX_CHANNEL)
+    assert channel is not None
     if (
         data.card_id is not None
         and await session.scalar(
@@ -166,7 +171,7 @@ async def file_complaint(
         card_id=data.card_id,
         branch_id=customer.branch_id,
         category=data.category,
-        channel=data.channel,
+        channel=channel,
         severity=severity,
         status=ComplaintStatus.OPEN,
         created_at=now,

@@ -46,17 +46,27 @@ def checked_time(field_name: str, value: str | None) -> str | None:
     return value
 
 
+# Money columns are 32-bit INTEGERs of fen: 21474836.47 yuan is the most one holds.
+MAX_CENTS = 2**31 - 1
+MAX_YUAN = Decimal(MAX_CENTS).scaleb(-2)
+_FEN = Decimal("0.01")
+
+
 def cents_of(field_name: str, amount: Decimal) -> int:
-    """Money arrives as a decimal string of yuan; it is kept as integer fen."""
+    """Money arrives as a decimal string of yuan; it is kept as integer fen.
+
+    Checked by comparisons, which are exact, before any arithmetic: on an unbounded Decimal,
+    ``* 100`` overflows the context (1E+999999) or silently rounds (more than 28 digits).
+    """
     if not amount.is_finite():
         raise BadUserInput(f"{field_name} must be a number of yuan", field=field_name)
-    scaled = amount * 100
-    cents = scaled.to_integral_value()
-    if cents != scaled:  # to_integral_exact only flags the inexact result, it does not raise
-        raise BadUserInput(f"{field_name} may have at most two decimals", field=field_name)
-    if cents < 0:
+    if amount < 0:
         raise BadUserInput(f"{field_name} must not be negative", field=field_name)
-    return int(cents)
+    if amount > MAX_YUAN:
+        raise BadUserInput(f"{field_name} may be at most {MAX_YUAN} yuan", field=field_name)
+    if amount != amount.quantize(_FEN):  # bounded, so the quantized value is exact
+        raise BadUserInput(f"{field_name} may have at most two decimals", field=field_name)
+    return int(amount * 100)
 
 
 @dataclass(frozen=True)

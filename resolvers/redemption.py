@@ -44,6 +44,7 @@ from models.columns import utcnow
 from models.customer import Customer
 from models.encryption import KeyRing
 from models.offer import AssignmentStatus, Offer, OfferAssignment, OfferStatus
+from resolvers.customer_input import cents_of
 from resolvers.merchant_scope import calling_merchant
 from resolvers.offer_benefit import benefit_cost_cents
 from resolvers.offer_codes import code_index
@@ -87,13 +88,11 @@ class _Sale:
 
 
 def _cents(amount: Decimal) -> int:
-    """A purchase in yuan as whole fen: finite, more than 0, at most two decimals."""
-    cents = amount * 100
-    if not cents.is_finite() or cents != cents.to_integral_value():
-        raise BadUserInput("amount must be a sum in yuan with at most two decimals", field="amount")
-    if cents <= 0:
+    """A purchase in yuan as whole fen: money as ``cents_of`` takes it, and more than 0."""
+    cents = cents_of("amount", amount)
+    if cents == 0:
         raise BadUserInput("amount must be more than 0", field="amount")
-    return int(cents)
+    return cents
 
 
 def _checked_reference(reference: str | None) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import get_operation_ast, parse
+from graphql import get_introspection_query, get_operation_ast, parse
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -130,6 +130,17 @@ async def test_ten_levels_pass_the_depth_limit_and_eleven_do_not(
     assert codes(ten) == {"BAD_USER_INPUT"}  # past the limit: graphql's validation answers
     assert codes(eleven) == {"QUERY_TOO_COMPLEX"}
     assert "11 levels deep; the limit is 10" in eleven["errors"][0]["message"]
+
+
+async def test_the_standard_introspection_query_runs_outside_production(
+    server: Server, world: World
+) -> None:
+    # Given the query GraphQL tools send (schemathesis, codegen), whose fragments on __Type
+    # go ten levels deep; when an admin sends it; then all 15 levels count as introspection.
+    data = await _runs(server, _token(server, world, "demo-admin"), get_introspection_query())
+    assert data["__schema"]["queryType"]["name"] == "Query"
+    shape = document_shape(parse(get_introspection_query()))
+    assert (shape.depth, shape.introspection_depth) == (0, 15)
 
 
 # Aliases, repeats, directives, tokens ------------------------------------------------------

@@ -209,7 +209,9 @@ async def test_a_purchase_below_the_minimum_spend_is_refused(server: Server, wor
     assert (await _redeem(server, _principal(server, merchant), accepted.code, "100.00")).offer
 
 
-@pytest.mark.parametrize("amount", ["0", "-1.00", "1.234"])
+@pytest.mark.parametrize(
+    "amount", ["0", "-1.00", "1.234", "NaN", "-sNaN", "Infinity", "1E+999999", "21474836.48"]
+)
 async def test_an_amount_that_is_not_a_positive_sum_of_fen_is_refused(
     server: Server, world: World, amount: str
 ) -> None:

@@ -198,6 +198,25 @@ async def test_a_replayed_idempotency_key_creates_one_complaint(
     assert descriptions.count("卡片被盗刷 " + key) == 1
 
 
+async def test_a_channel_longer_than_its_column_is_refused_naming_the_field(
+    server: Server, world: World
+) -> None:
+    # The channel is kept in clear in a VARCHAR(16): PostgreSQL refused a longer one in the
+    # driver, and the caller got INTERNAL_SERVER_ERROR.
+    variables = {"input": {"description": "多扣了年费", "channel": "x" * 17}}
+    body = await server.graphql(FILE, variables, token=customer_token(server, world.alice.id))
+    assert _payload(body) == {
+        "complaint": None,
+        "userErrors": [
+            {
+                "field": "channel",
+                "code": "BAD_USER_INPUT",
+                "message": "channel may be at most 16 characters",
+            }
+        ],
+    }
+
+
 async def test_the_sla_follows_severity_and_halves_for_premium_tiers(
     server: Server, world: World
 ) -> None:
