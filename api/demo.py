@@ -178,7 +178,7 @@ def _customer_input(person: DemoPerson, rng: random.Random) -> NewCustomer:
     )
 
 
-def _demo_customer(
+def demo_customer(
     ring: KeyRing, person: DemoPerson, rng: random.Random, tiers: list[Tier], branches: list[Branch]
 ) -> tuple[Customer, list[Card]]:
     data = _customer_input(person, rng).checked()
@@ -247,7 +247,7 @@ async def seed_demo(
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
     people = generate_people(customers, seed)
     for start in range(0, len(people), 500):
-        built = [_demo_customer(ring, p, rng, tiers, branches) for p in people[start : start + 500]]
+        built = [demo_customer(ring, p, rng, tiers, branches) for p in people[start : start + 500]]
         session.add_all([customer for customer, _ in built])
         await session.flush()  # customers before their cards: the tables have no ORM relationships
         session.add_all([card for _, cards in built for card in cards])

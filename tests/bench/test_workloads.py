@@ -1,0 +1,81 @@
+"""The benchmark's workloads (bench/workloads) run without errors against the test server,
+each in a constant number of SQL statements: the guard against N+1 that the benchmark's
+figures rely on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.workloads import document, w1_variables, w2_variables, w4_variables
+from tests.conftest import Server, customer_token, staff_token
+from tests.support import World
+
+W1 = document("W1")
+W2 = document("W2")
+W4 = document("W4")
+
+# The statement counts measured when these tests were written; a change must be deliberate.
+W1_STATEMENTS = 3  # customers page, cards, tiers
+W2_STATEMENTS = 11  # with at least one open complaint, whose timeline loads in one more
+W4_STATEMENTS = 13
+
+
+async def _run(
+    server: Server, query: str, variables: dict[str, Any], token: str
+) -> tuple[Any, int]:
+    body, statements = await server.count_statements(query, variables, token=token)
+    assert "errors" not in body, body
+    return body, statements
+
+
+async def test_w1_a_page_of_customers_costs_the_same_statements_for_5_and_50(
+    server: Server, world: World
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    small, small_statements = await _run(server, W1, w1_variables(5), token)
+    large, large_statements = await _run(server, W1, w1_variables(50), token)
+    assert len(small["data"]["customers"]["edges"]) == 5
+    assert len(large["data"]["customers"]["edges"]) > 5
+    assert small_statements == large_statements == W1_STATEMENTS
+
+
+async def test_w1_shows_an_agent_masked_identifiers_and_pans(server: Server, world: World) -> None:
+    token = staff_token(server, world, "demo-agent")
+    body, _ = await _run(server, W1, w1_variables(50), token)
+    for edge in body["data"]["customers"]["edges"]:
+        node = edge["node"]
+        for field in ("name", "phone", "idNumber"):
+            assert "*" in node[field], (field, node)
+        assert all(card["pan"].startswith("*") for card in node["cards"])
+
+
+FILE_COMPLAINT = """
+mutation File($input: FileComplaintInput!) { fileComplaint(input: $input) { userErrors { code } } }
+"""
+
+
+async def test_w2_a_customer_360_runs_in_constant_statements(server: Server, world: World) -> None:
+    # given an open complaint in the agent's branch, so the timeline is loaded too
+    filed = await server.graphql(
+        FILE_COMPLAINT,
+        {"input": {"description": "账单金额不对", "category": "BILLING_DISPUTE"}},
+        token=customer_token(server, world.alice.id),
+    )
+    assert filed["data"]["fileComplaint"]["userErrors"] == [], filed
+    token = staff_token(server, world, "demo-agent")
+    page, _ = await _run(server, W1, w1_variables(50), token)
+    counts = set()
+    for edge in page["data"]["customers"]["edges"][:3]:
+        body, statements = await _run(server, W2, w2_variables(edge["node"]["id"]), token)
+        assert body["data"]["customer"]["id"] == edge["node"]["id"]
+        counts.add(statements)
+    assert counts == {W2_STATEMENTS}
+
+
+async def test_w4_a_year_of_growth_and_service_analytics_runs_in_constant_statements(
+    server: Server, world: World
+) -> None:
+    token = staff_token(server, world, "demo-supervisor")
+    body, statements = await _run(server, W4, w4_variables(), token)
+    assert body["data"]["analytics"]["growth"]["customersByTier"]
+    assert statements == W4_STATEMENTS
