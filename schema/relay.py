@@ -34,7 +34,8 @@ def uuid_of(global_id: str, expected_type: str, *, field: str = "id") -> uuid.UU
     """The UUID inside a global ID of the expected type; anything else is BAD_USER_INPUT."""
     type_name, raw_id = from_global_id(global_id, field=field)
     if type_name != expected_type:
-        raise BadUserInput(f"`{field}` must be a {expected_type} ID", field=field)
+        article = "an" if expected_type[:1] in "AEIOU" else "a"
+        raise BadUserInput(f"`{field}` must be {article} {expected_type} ID", field=field)
     try:
         return uuid.UUID(raw_id)
     except ValueError as exc:
