@@ -35,7 +35,8 @@ from models.card import Card, CardStatus
 from models.encryption import KeyRing
 from models.sealing import open_field
 from models.transaction import MerchantCategory as C
-from resolvers.transaction_rows import FIELDS, TransactionChannel, format_amount
+from resolvers.customer_input import yuan_text
+from resolvers.transaction_rows import FIELDS, TransactionChannel
 
 CHINA = timezone(timedelta(hours=8))
 REFERENCE_SHARE = 0.9  # the rest are keyed by their content (see transaction_rows)
@@ -258,7 +259,7 @@ def _row(
     return {
         "card_id": "" if by_pan else str(card.id),
         "pan": card.pan if by_pan and card.pan else "",
-        "amount": format_amount(cents),
+        "amount": yuan_text(cents),
         "currency": "CNY",
         "merchant": rng.choice(merchants),
         "merchant_category": category.value,

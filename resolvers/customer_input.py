@@ -69,6 +69,11 @@ def cents_of(field_name: str, amount: Decimal) -> int:
     return int(amount * 100)
 
 
+def yuan_text(cents: int) -> str:
+    """Fen as yuan text, for messages and files: 12345 → "123.45" (the inverse of the above)."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
 @dataclass(frozen=True)
 class Consent:
     sms: bool = False

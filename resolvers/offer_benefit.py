@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from api.errors import BadUserInput
 from models.offer import BenefitType
-from resolvers.customer_input import MAX_CENTS  # money columns are 32-bit integers
+from resolvers.customer_input import MAX_CENTS, yuan_text  # money columns are 32-bit integers
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,6 @@ class ValueRange:
 
     def _shown(self, value: int) -> str:
         return yuan_text(value) if self.in_yuan else str(value)
-
-
-def yuan_text(cents: int) -> str:
-    """Cents as yuan in a message: 2147483647 → "21474836.47"."""
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 # What `benefitValue` means and may be, per benefit type (bounds as stored).

@@ -26,8 +26,8 @@ from models.customer import LifecycleStage
 from models.offer import BenefitType, Offer
 from models.tier import TierCode
 from models.transaction import MerchantCategory
-from resolvers.customer_input import MAX_CENTS, cents_of
-from resolvers.offer_benefit import VALUE_RANGES, checked_benefit, yuan_text
+from resolvers.customer_input import MAX_CENTS, MAX_YUAN, cents_of
+from resolvers.offer_benefit import VALUE_RANGES, checked_benefit
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
@@ -98,7 +98,6 @@ class OfferTerms:
 
 _CLEARABLE = frozenset({"quota", "budget_cents"})
 _LIST_FIELDS = ("eligible_tiers", "eligible_stages", "eligible_segments", "spend_categories")
-_MAX_YUAN = yuan_text(MAX_CENTS)
 
 
 def benefit_units(benefit_type: BenefitType, value: Decimal) -> int:
@@ -146,7 +145,7 @@ def _positive(field: str, value: int | None) -> int | None:
 def _budget(cents: int | None) -> int | None:
     if cents is not None and not 1 <= cents <= MAX_CENTS:
         raise BadUserInput(
-            f"budget must be from 0.01 to {_MAX_YUAN} yuan (or left out for no limit)",
+            f"budget must be from 0.01 to {MAX_YUAN} yuan (or left out for no limit)",
             field="budget",
         )
     return cents
@@ -154,7 +153,7 @@ def _budget(cents: int | None) -> int | None:
 
 def _min_spend(cents: int) -> int:
     if not 0 <= cents <= MAX_CENTS:
-        raise BadUserInput(f"minSpend must be from 0 to {_MAX_YUAN} yuan", field="minSpend")
+        raise BadUserInput(f"minSpend must be from 0 to {MAX_YUAN} yuan", field="minSpend")
     return cents
 
 

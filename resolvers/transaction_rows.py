@@ -33,6 +33,7 @@ from typing import TypeVar
 
 from models.identifiers import InvalidIdentifier, normalize_pan
 from models.transaction import MerchantCategory
+from resolvers.customer_input import yuan_text
 
 
 class TransactionChannel(StrEnum):
@@ -117,13 +118,8 @@ def parse_amount(text: str) -> int:
     if cents == 0:
         raise RowError("amount must be more than 0")
     if cents > MAX_AMOUNT_CENTS:
-        raise RowError(f"amount is over {format_amount(MAX_AMOUNT_CENTS)}, which no card allows")
+        raise RowError(f"amount is over {yuan_text(MAX_AMOUNT_CENTS)}, which no card allows")
     return cents
-
-
-def format_amount(cents: int) -> str:
-    """12345 → ``"123.45"``: the inverse of ``parse_amount``."""
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 def parse_time(text: str, *, now: datetime) -> datetime:

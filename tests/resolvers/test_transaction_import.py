@@ -25,6 +25,7 @@ from models.identifiers import luhn_check_digit
 from models.sealing import open_field
 from models.transaction import Transaction
 from resolvers import transaction_import
+from resolvers.customer_input import yuan_text
 from resolvers.transaction_files import (
     CountingLines,
     FileFormat,
@@ -40,7 +41,6 @@ from resolvers.transaction_rows import (
     RawRow,
     RowError,
     check_row,
-    format_amount,
     natural_key,
     parse_amount,
 )
@@ -407,7 +407,7 @@ async def test_only_the_first_bad_rows_are_kept_in_detail_and_the_rest_are_count
 
 @given(st.integers(min_value=1, max_value=MAX_AMOUNT_CENTS))
 def test_formatting_cents_and_parsing_them_back_is_the_identity(cents: int) -> None:
-    assert parse_amount(format_amount(cents)) == cents
+    assert parse_amount(yuan_text(cents)) == cents
 
 
 @given(
