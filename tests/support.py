@@ -250,3 +250,16 @@ def staff_principal(
         expires_at=0,
         branch_id=branch_id,
     )
+
+
+def numbered_customer(index: int) -> NewCustomer:
+    """The index-th of a series of valid, distinct customers, for worlds built by hand."""
+    from models.identifiers import national_id_check_char
+
+    first17 = f"11010119900101{index:03d}"
+    return NewCustomer(
+        name="测试客户",
+        birth_date=date(1990, 1, 1),
+        id_number=first17 + national_id_check_char(first17),
+        phone=f"1380000{index:04d}",
+    ).checked()

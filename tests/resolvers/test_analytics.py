@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,17 +25,15 @@ from auth.principal import Principal
 from auth.scopes import Role
 from models.complaint import Complaint, ComplaintEvent
 from models.customer import Customer
-from models.identifiers import national_id_check_char
 from models.interaction import Interaction
 from models.organisation import Branch
 from models.tier import Tier
 from resolvers.analytics import ServiceKpis, service_kpis
 from resolvers.customer import new_customer_rows
-from resolvers.customer_input import NewCustomer
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
-from tests.support import World, staff_principal
+from tests.support import World, numbered_customer, staff_principal
 
 MARCH = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
 JUNE = (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
@@ -111,16 +109,6 @@ class KpiWorld:
     branches: dict[str, uuid.UUID]
 
 
-def _new_customer(index: int) -> NewCustomer:
-    first17 = f"11010119900101{index:03d}"
-    return NewCustomer(
-        name="测试客户",
-        birth_date=date(1990, 1, 1),
-        id_number=first17 + national_id_check_char(first17),
-        phone=f"1380000{index:04d}",
-    ).checked()
-
-
 def _complaint(filed: Filed, customer: Customer) -> Complaint:
     return Complaint(
         customer_id=customer.id,
@@ -179,7 +167,7 @@ async def _build(session: Any, ring: Any) -> dict[str, uuid.UUID]:
     customers: dict[str, Customer] = {}
     for index, (key, branch, stage) in enumerate(CUSTOMERS, start=1):
         row, _ = new_customer_rows(
-            ring, _new_customer(index), branch_id=branches[branch].id, tier_id=tier.id
+            ring, numbered_customer(index), branch_id=branches[branch].id, tier_id=tier.id
         )
         row.lifecycle_stage = stage
         customers[key] = row

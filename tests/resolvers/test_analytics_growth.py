@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,7 +26,6 @@ from auth.principal import Principal
 from auth.scopes import Role
 from models.card import Card
 from models.customer import Customer, LifecycleHistory
-from models.identifiers import national_id_check_char
 from models.merchant import Merchant
 from models.offer import Offer, OfferAssignment
 from models.organisation import Branch
@@ -34,10 +33,9 @@ from models.tier import Tier, TierHistory
 from models.transaction import Transaction
 from resolvers.analytics_growth import GrowthKpis, growth_kpis
 from resolvers.customer import new_customer_rows
-from resolvers.customer_input import NewCustomer
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
-from tests.support import World, staff_principal
+from tests.support import World, numbered_customer, staff_principal
 
 MARCH = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
 MIN_GROUP = 5
@@ -134,16 +132,6 @@ class GrowthWorld:
     branches: dict[str, uuid.UUID]
 
 
-def _new_customer(index: int) -> NewCustomer:
-    first17 = f"11010119900101{index:03d}"
-    return NewCustomer(
-        name="测试客户",
-        birth_date=date(1990, 1, 1),
-        id_number=first17 + national_id_check_char(first17),
-        phone=f"1390000{index:04d}",
-    ).checked()
-
-
 def _assignment(item: Assigned, offers: dict[str, Offer], customers: dict[str, Customer]) -> Any:
     later = item.targeted.replace(hour=18)
     return OfferAssignment(
@@ -165,7 +153,7 @@ async def _build(session: Any, ring: Any) -> dict[str, uuid.UUID]:
     customers: dict[str, Customer] = {}
     for index, (key, branch, tier, stage, created) in enumerate(CUSTOMERS, start=1):
         row, _ = new_customer_rows(
-            ring, _new_customer(index), branch_id=branches[branch], tier_id=tiers[tier]
+            ring, numbered_customer(index), branch_id=branches[branch], tier_id=tiers[tier]
         )
         row.lifecycle_stage, row.created_at = stage, created
         customers[key] = row
