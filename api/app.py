@@ -22,6 +22,7 @@ from api.middleware import RequestIdMiddleware
 from api.observability import RequestLogMiddleware, metrics_endpoint
 from api.rate_limit import create_rate_limiter
 from api.responses import OrjsonResponse
+from api.runtime import tune_garbage_collector
 from api.settings import Settings, get_settings
 from api.state import AppState, build_state
 
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.rate_limiter = create_rate_limiter(settings)
         metrics.watch_pool(state.database.engine)
         reloader = asyncio.create_task(_reload_keys_forever(state))
+        tune_garbage_collector(settings.gc_young_threshold)
         try:
             yield
         finally:

@@ -34,10 +34,12 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     SubscribeMessage,
 )
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from api import idempotency, rate_limit
 from api.body_limit import BodyTooLarge
+from api.compiled.operations import CompiledOperations
 from api.context import ConnectionContext, Context, RequestDatabase
 from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
 from api.limits import APP_VERSION_HEADER, ClientPolicy, applying, client_policy
@@ -173,9 +175,17 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         self.persisted = PersistedQueries(
             create_store(settings), settings.persisted_allow_list_only
         )
+        self.compiled = (
+            CompiledOperations(schema, settings) if settings.compiled_operations else None
+        )
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, as for responses; its ``JSONDecodeError`` subclasses ``json``'s, which
+        strawberry answers with 400."""
+        return orjson.loads(data)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """Without an IDE, a GET with no ``query`` is a persisted query, not a page view."""
@@ -203,13 +213,21 @@ class CardcrmGraphQL(GraphQL[Context, None]):
 
     async def execute_operation(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         """Runs the request's operations once the text of each is known: sent, or found by
-        its persisted-query hash. Every one is resolved before any of a batch runs."""
+        its persisted-query hash. Every one is resolved before any of a batch runs. A single
+        query with a plan runs on the compiled executor (``api.compiled``), anything else
+        (and any query whose plan meets an error) on strawberry's."""
         data: GraphQLRequestData | list[GraphQLRequestData] = kwargs["request_data"]
         allow_list = request.state.client_policy.allow_list
         for operation in data if isinstance(data, list) else [data]:
             operation.query = await self.persisted.resolve(  # type: ignore[assignment]
                 operation.query, operation.extensions, allow_list=allow_list
             )
+        if self.compiled is not None and not isinstance(data, list) and data.protocol == "http":
+            compiled = await self.compiled.execute(
+                data.query, data.operation_name, data.variables, kwargs["context"]
+            )
+            if compiled is not None:
+                return ExecutionResult(data=compiled, errors=None)
         return await super().execute_operation(request, *args, **kwargs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

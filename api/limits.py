@@ -25,10 +25,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLSchema,
     GraphQLSyntaxError,
     OperationDefinitionNode,
     get_operation_ast,
@@ -202,32 +204,54 @@ class QueryLimits(SchemaExtension):
         return nul_errors(document, context.variables) or self._cost_errors(operation)
 
     def _cost_errors(self, operation: OperationDefinitionNode) -> list[GraphQLError]:
-        settings = self.settings
         context = self.execution_context
-        policy = _policy.get() or client_policy(settings, context.context.principal.client_id)
         assert context.graphql_document is not None
-        try:
-            cost = operation_cost(
-                context.schema._schema,
-                context.graphql_document,
-                operation,
-                context.variables,
-                default_page_size=settings.default_page_size,
-                max_page_size=settings.max_page_size,
+        return cost_errors(
+            context.schema._schema,
+            context.graphql_document,
+            operation,
+            context.variables,
+            self.settings,
+            policy_in_force(self.settings, context.context.principal.client_id),
+        )
+
+
+def policy_in_force(settings: Settings, client_id: str) -> ClientPolicy:
+    """The policy ``applying`` set for this request, else the client's own."""
+    return _policy.get() or client_policy(settings, client_id)
+
+
+def cost_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: dict[str, Any] | None,
+    settings: Settings,
+    policy: ClientPolicy,
+) -> list[GraphQLError]:
+    """The operation's page sizes and cost against ``policy``; every executor checks these."""
+    try:
+        cost = operation_cost(
+            schema,
+            document,
+            operation,
+            variables,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
+        )
+    except RecursionError:
+        return [too_complex(TOO_DEEP_TO_MEASURE)]
+    if cost.oversized is not None:
+        message = f"`{cost.oversized.argument}` must be between 0 and {settings.max_page_size}"
+        return [GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value})]
+    if cost.total > policy.max_cost:
+        return [
+            too_complex(
+                f"The operation costs {cost.total}; the limit is {policy.max_cost}. "
+                "Ask for smaller pages (`first`/`last`) or fewer nested lists."
             )
-        except RecursionError:
-            return [too_complex(TOO_DEEP_TO_MEASURE)]
-        if cost.oversized is not None:
-            message = f"`{cost.oversized.argument}` must be between 0 and {settings.max_page_size}"
-            return [GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value})]
-        if cost.total > policy.max_cost:
-            return [
-                too_complex(
-                    f"The operation costs {cost.total}; the limit is {policy.max_cost}. "
-                    "Ask for smaller pages (`first`/`last`) or fewer nested lists."
-                )
-            ]
-        return []
+        ]
+    return []
 
 
 def _without_suggestion(error: GraphQLError) -> GraphQLError:

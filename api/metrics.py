@@ -54,6 +54,12 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 ERRORS = Counter("cardcrm_errors", "Errors answered, by extensions.code.", ["code"])
+COMPILED = Counter(
+    "cardcrm_compiled_operations",
+    "GraphQL operations by executor: compiled (answered by a plan), fallback (a plan's run "
+    "met an error; the standard executor answered) or standard (no plan).",
+    ["executor"],
+)
 RATE_LIMITED = Counter(
     "cardcrm_rate_limited", "Requests refused with 429 RATE_LIMITED, by limit.", ["limit"]
 )

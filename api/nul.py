@@ -29,7 +29,7 @@ def nul_errors(document: DocumentNode, variables: Mapping[str, Any] | None) -> l
     errors += [
         _error(f"Variable `${name}` holds NUL: {_FIX}.", [])
         for name, value in (variables or {}).items()
-        if _holds_nul(value)
+        if holds_nul(value)
     ]
     return errors
 
@@ -44,7 +44,7 @@ class _NulLiterals(Visitor):
             self.found.append(node)
 
 
-def _holds_nul(value: object) -> bool:
+def holds_nul(value: object) -> bool:
     """Whether a decoded JSON value holds NUL anywhere; a loop, not recursion, however deep
     the value is nested."""
     pending = [value]

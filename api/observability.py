@@ -44,9 +44,25 @@ class RequestFacts:
     operation: str | None = None  # a valid GraphQL name, or None
     graphql: bool = False  # an operation was executed (operation None = anonymous)
     principal: str | None = None
+    executor: str | None = None  # "compiled", "fallback" or "standard" (api.compiled)
 
 
 _facts: ContextVar[RequestFacts | None] = ContextVar("request_facts", default=None)
+
+
+def note_compiled_operation(operation: str | None) -> None:
+    """What ``OperationObserver`` notes, for an operation the compiled executor answered."""
+    facts = _facts.get()
+    if facts is not None:
+        facts.graphql = True
+        facts.operation = metrics.safe_operation_name(operation)
+
+
+def note_executor(executor: str) -> None:
+    metrics.COMPILED.labels(executor=executor).inc()
+    facts = _facts.get()
+    if facts is not None:
+        facts.executor = executor
 
 
 def note_principal(principal: Principal) -> None:
@@ -122,6 +138,7 @@ class RequestLogMiddleware:
             "status": status,
             "duration_ms": round(seconds * 1000, 2),
             "sql_statements": statements,
+            "executor": facts.executor,
         }
         logger.info("request", extra={FIELDS: fields})
         if scope["type"] != "http":

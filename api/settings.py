@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     # On SIGTERM, in-flight requests get this long to finish before they are cancelled.
     graceful_shutdown_seconds: int = 25
 
+    # The compiled executor (api/compiled/): queries planned once and run without
+    # graphql-core's per-field machinery; false runs everything on the standard executor.
+    compiled_operations: bool = True
+    # Once started, freeze the start-up objects out of the garbage collector's sight and let
+    # this many young objects gather before a collection (api/runtime.py); 0: Python's way.
+    gc_young_threshold: int = Field(default=10_000, ge=0)
+
     # Pagination.
     default_page_size: int = 20
     max_page_size: int = 100

@@ -5,7 +5,8 @@ description is printed from the policy table, and on every resolution the caller
 decides: DENIED raises FORBIDDEN at the field's path (null there, the rest of the response
 still arrives) *before* the resolver runs, so nothing is decrypted; MASKED/STRICT_MASKED
 mask the resolved value; CLEAR passes it through. The extension is synchronous and sits only
-on sensitive fields, to keep GraphQL's per-field cost low.
+on sensitive fields, to keep GraphQL's per-field cost low. The compiled executor
+(``api.compiled``) applies the same two functions, ``access_to`` and ``shown``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,23 @@ from strawberry.extensions.field_extension import SyncExtensionResolver
 from api.errors import Forbidden
 from auth.masking import mask
 from auth.policy import Access, FieldRule, rule_for
+from auth.principal import Principal
+
+
+def access_to(rule: FieldRule, principal: Principal, source: object) -> Access:
+    """The caller's access to ``rule``'s field on ``source``; FORBIDDEN when DENIED, so the
+    resolver (and its decryption) never runs for a caller who may not see the value."""
+    access = rule.access_for(principal, getattr(source, "_owner", None))
+    if access is Access.DENIED:
+        raise Forbidden(f"{rule.type_name}.{rule.field_name} is not visible to this caller")
+    return access
+
+
+def shown(rule: FieldRule, access: Access, value: Any) -> Any:
+    """The resolved value as ``access`` lets the caller see it."""
+    if value is None or access is Access.CLEAR or rule.mask is None:
+        return value
+    return mask(rule.mask, str(value), strict=access is Access.STRICT_MASKED)
 
 
 class PolicyExtension(FieldExtension):
@@ -26,15 +44,8 @@ class PolicyExtension(FieldExtension):
         self.rule = rule
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
-        access = self.rule.access_for(info.context.principal, getattr(source, "_owner", None))
-        if access is Access.DENIED:
-            raise Forbidden(
-                f"{self.rule.type_name}.{self.rule.field_name} is not visible to this caller"
-            )
-        value = next_(source, info, **kwargs)
-        if value is None or access is Access.CLEAR or self.rule.mask is None:
-            return value
-        return mask(self.rule.mask, str(value), strict=access is Access.STRICT_MASKED)
+        access = access_to(self.rule, info.context.principal, source)
+        return shown(self.rule, access, next_(source, info, **kwargs))
 
 
 def sensitive_field(type_name: str, field_name: str) -> Any:

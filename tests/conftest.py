@@ -79,6 +79,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # Tests fire requests back to back from one address and a few principals; the rate
         # limits have servers of their own in tests/api/test_rate_limit.py.
         rate_limits_enabled=False,
+        # Many apps start and stop in one test process; frozen objects would never be freed.
+        gc_young_threshold=0,
     )
 
 

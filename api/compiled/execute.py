@@ -1,0 +1,124 @@
+"""One request's run of an ``OperationPlan``.
+
+Synchronous fields are produced and completed in place, in selection order. Asynchronous ones
+(DataLoader loads, page queries) are started where they are met and awaited in waves: every
+awaitable of one wave is gathered together, so each DataLoader sees all of a page's keys at
+once, as graphql-core's own gathering lets it; completing a wave's values may start the next.
+
+Sensitive fields pass ``schema.policy_field.access_to`` before their resolver runs and
+``shown`` after, exactly as the policy field extension does. Any error, and any null where the
+schema forbids one, stops the run with ``Fallback``: graphql's answer to those (an error at
+its path, nulls propagated to the nearest nullable field) comes from the standard executor,
+which the caller runs instead. Only queries are compiled, so running them twice is safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from graphql.execution.values import VariableValues, get_argument_values
+from strawberry.types.arguments import convert_arguments
+
+from api.compiled.plan import Fallback, FieldStep, ObjectPlan, OperationPlan
+from schema.policy_field import access_to, shown
+
+if TYPE_CHECKING:
+    import strawberry
+
+    from api.context import Context
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledInfo:
+    """What resolvers read of ``info`` (``context``, ``field_name``). A resolver reaching for
+    anything else raises AttributeError here, and the standard executor answers instead."""
+
+    context: Context
+    field_name: str
+
+
+_Pending = tuple[dict[str, Any], FieldStep, Awaitable[Any]]
+
+
+class Run:
+    """The state of one request's run: its caller, variables and the awaitables in flight."""
+
+    __slots__ = ("_arguments", "_infos", "context", "pending", "principal", "schema", "variables")
+
+    def __init__(
+        self, schema: strawberry.Schema, context: Context, variables: VariableValues
+    ) -> None:
+        self.schema = schema
+        self.context = context
+        self.principal = context.principal
+        self.variables = variables
+        self.pending: list[_Pending] = []
+        self._arguments: dict[int, dict[str, Any]] = {}
+        self._infos: dict[str, CompiledInfo] = {}
+
+    def object(self, plan: ObjectPlan, source: Any) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for step in plan.steps:
+            rule = step.rule
+            if rule is None:
+                value = step.produce(source, self, step)
+            else:
+                access = access_to(rule, self.principal, source)
+                value = shown(rule, access, step.produce(source, self, step))
+            if step.is_async or hasattr(value, "__await__"):
+                result[step.key] = None  # keeps the key's place; the wave fills it in
+                self.pending.append((result, step, value))
+            else:
+                result[step.key] = step.complete(value, self)
+        return result
+
+    def arguments(self, step: FieldStep) -> dict[str, Any]:
+        """The step's arguments as its resolver takes them, converted once per request."""
+        converted = self._arguments.get(id(step))
+        if converted is None:
+            where = step.arguments
+            assert where is not None
+            raw = get_argument_values(where.definition, where.node, self.variables)
+            converted = convert_arguments(
+                raw,
+                where.strawberry_arguments,
+                scalar_registry=self.schema.schema_converter.scalar_registry,
+                config=self.schema.config,
+            )
+            self._arguments[id(step)] = converted
+        return converted
+
+    def info(self, field_name: str) -> CompiledInfo:
+        info = self._infos.get(field_name)
+        if info is None:
+            info = self._infos[field_name] = CompiledInfo(self.context, field_name)
+        return info
+
+
+async def execute_plan(
+    schema: strawberry.Schema, plan: OperationPlan, context: Context, variables: VariableValues
+) -> dict[str, Any]:
+    """The operation's ``data``; ``Fallback`` when the standard executor must answer."""
+    run = Run(schema, context, variables)
+    try:
+        data = run.object(plan.root, None)
+        while run.pending:
+            wave, run.pending = run.pending, []
+            values = await asyncio.gather(*(each[2] for each in wave), return_exceptions=True)
+            for (result, step, _), value in zip(wave, values, strict=True):
+                if isinstance(value, BaseException):
+                    raise Fallback(type(value).__name__) from value
+                result[step.key] = step.complete(value, run)
+        return data
+    except Fallback:
+        raise
+    except Exception as exc:
+        raise Fallback(type(exc).__name__) from exc
+    finally:
+        for _, _, awaitable in run.pending:  # started by a wave that did not finish
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()

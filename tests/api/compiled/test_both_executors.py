@@ -1,0 +1,187 @@
+"""Every benchmark workload, for every role, answered by the compiled executor and by the
+standard one: the responses must be identical.
+
+Two apps serve the shared test database: the shared ``server`` (compiled executor on, as
+shipped) and one with ``compiled_operations`` off. The executor counter tells which
+executor answered each request, and the property checked is the one the design promises: a
+query the standard executor answers without errors is answered by its plan, and one with
+errors falls back and gets exactly the standard executor's errors. Request ids differ
+between the two apps and are left out of the comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from api import metrics
+from bench.workloads import document, w1_variables, w2_variables, w3_variables, w4_variables
+from schema.relay import to_global_id
+from tests.conftest import Server, customer_token, staff_token
+from tests.security.conftest import running_app, variant
+from tests.support import World, add_oauth_client, client_credentials_token
+
+STAFF = {
+    "admin": "demo-admin",
+    "supervisor": "demo-supervisor",
+    "agent": "demo-agent",
+    "marketer": "demo-marketer",
+    "risk_officer": "demo-risk",
+    "auditor": "demo-auditor",
+}
+ROLES = [*STAFF, "customer", "merchant", "service"]
+QUERIES = ["W1", "W2", "W4"]
+
+
+@pytest.fixture(scope="module")
+async def standard(server: Server, settings: Any) -> AsyncIterator[Server]:
+    async with running_app(variant(settings, compiled_operations=False)) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+async def tokens(server: Server, world: World) -> dict[str, str]:
+    merchant = await add_oauth_client(
+        server.state, scopes="offers:read offers:redeem", merchant="双执行器商户"
+    )
+    service = await add_oauth_client(server.state, scopes="transactions:write", name="both")
+    return {
+        **{role: staff_token(server, world, username) for role, username in STAFF.items()},
+        "customer": customer_token(server, world.alice.id),
+        "merchant": await client_credentials_token(server.client, merchant),
+        "service": await client_credentials_token(server.client, service),
+    }
+
+
+def _variables(workload: str, world: World) -> dict[str, Any]:
+    return {
+        "W1": w1_variables(),
+        "W2": w2_variables(to_global_id("Customer", world.alice.id)),
+        "W3": w3_variables("NO-SUCH-CODE-0000", reference="both-executors"),
+        "W4": w4_variables(),
+    }[workload]
+
+
+def _without_request_ids(body: Any) -> Any:
+    for error in body.get("errors", []):
+        error.get("extensions", {}).pop("requestId", None)
+    return body
+
+
+def _answered_by() -> dict[str, float]:
+    return {
+        executor: metrics.COMPILED.labels(executor=executor)._value.get()
+        for executor in ("compiled", "fallback", "standard")
+    }
+
+
+async def _both(
+    server: Server, standard: Server, query: str, variables: dict[str, Any], token: str
+) -> tuple[Any, Any, str]:
+    before = _answered_by()
+    compiled = await server.post(query, variables, token=token)
+    after = _answered_by()
+    (executor,) = [name for name in after if after[name] != before[name]]
+    reference = await standard.post(query, variables, token=token)
+    assert compiled.status_code == reference.status_code
+    return _without_request_ids(compiled.json()), _without_request_ids(reference.json()), executor
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("workload", QUERIES)
+async def test_a_workload_gets_the_same_answer_from_both_executors(
+    server: Server,
+    standard: Server,
+    world: World,
+    tokens: dict[str, str],
+    workload: str,
+    role: str,
+) -> None:
+    variables = _variables(workload, world)
+
+    compiled, reference, executor = await _both(
+        server, standard, document(workload), variables, tokens[role]
+    )
+
+    assert compiled == reference
+    assert executor == ("fallback" if "errors" in reference else "compiled"), reference
+
+
+@pytest.mark.parametrize("role", ["agent", "customer"])
+async def test_w1_pages_of_every_size_agree(
+    server: Server, standard: Server, world: World, tokens: dict[str, str], role: str
+) -> None:
+    for first in (0, 1, 7, 50, 100, 101):
+        compiled, reference, executor = await _both(
+            server, standard, document("W1"), w1_variables(first), tokens[role]
+        )
+        assert compiled == reference, first
+        assert executor == ("fallback" if "errors" in reference else "compiled"), first
+
+
+async def test_the_compiled_answers_hold_data_not_just_errors(
+    server: Server, standard: Server, world: World, tokens: dict[str, str]
+) -> None:
+    """Guards the equality above against both executors failing alike."""
+    compiled, _, executor = await _both(
+        server, standard, document("W2"), _variables("W2", world), tokens["agent"]
+    )
+    assert executor == "compiled"
+    customer = compiled["data"]["customer"]
+    assert customer["name"] != ""
+    assert "*" in customer["phone"]
+    assert customer["cards"][0]["pan"].startswith("*")
+    assert customer["interactions"]["edges"] is not None
+
+
+async def test_fragments_aliases_and_typename_compile_to_the_same_answer(
+    server: Server, standard: Server, world: World, tokens: dict[str, str]
+) -> None:
+    query = """
+    query Aliased($first: Int) {
+      page: customers(first: $first) {
+        __typename
+        edges { node { ...Who me: id ... on Customer { tier { code __typename } } } }
+        totalCount
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+    fragment Who on Customer { id name phone cards { pan last4 creditLimit status } }
+    """
+    compiled, reference, executor = await _both(
+        server, standard, query, {"first": 5}, tokens["supervisor"]
+    )
+    assert compiled == reference
+    assert executor == "compiled"
+    assert list(compiled["data"]["page"]) == ["__typename", "edges", "totalCount", "pageInfo"]
+
+
+async def test_a_denied_field_falls_back_to_the_standard_errors(
+    server: Server, standard: Server, world: World, tokens: dict[str, str]
+) -> None:
+    query = "{ customers(first: 3) { edges { node { id creditScore riskGrade } } } }"
+    compiled, reference, executor = await _both(server, standard, query, {}, tokens["agent"])
+    assert compiled == reference
+    assert executor == "fallback"
+    assert {error["extensions"]["code"] for error in compiled["errors"]} == {"FORBIDDEN"}
+
+
+async def test_directives_and_mutations_run_on_the_standard_executor(
+    server: Server, standard: Server, world: World, tokens: dict[str, str]
+) -> None:
+    skipped = (
+        "query($s: Boolean!) { customers(first: 2) { edges { node { id name @skip(if: $s) } } } }"
+    )
+    compiled, reference, executor = await _both(
+        server, standard, skipped, {"s": True}, tokens["agent"]
+    )
+    assert compiled == reference
+    assert executor == "standard"
+
+    compiled, reference, executor = await _both(
+        server, standard, document("W3"), _variables("W3", world), tokens["merchant"]
+    )
+    assert compiled == reference
+    assert executor == "standard"
