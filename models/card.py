@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from models.columns import (
@@ -27,6 +28,8 @@ class CardStatus(StrEnum):
 
 class Card(SQLModel, table=True):
     __tablename__ = "cards"
+    # A customer's cards load oldest first (resolvers.loaders).
+    __table_args__ = (Index("ix_cards_customer_order", "customer_id", "created_at", "id"),)
 
     id: uuid.UUID = id_field()
     customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)

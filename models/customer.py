@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from models.columns import (
@@ -57,6 +58,11 @@ CUSTOMER_SEALED_FIELDS = ("name", "birth_date", "id_number", "phone", "email", "
 
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
+    # Customer pages are newest first, in a branch (staff) or across all (oversight).
+    __table_args__ = (
+        Index("ix_customers_branch_page", "branch_id", "created_at", "id"),
+        Index("ix_customers_page", "created_at", "id"),
+    )
 
     id: uuid.UUID = id_field()
     name_enc: bytes | None = encrypted_field()

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from models.columns import code_field, created_at_field, encrypted_field, id_field, timestamp_field
@@ -32,6 +33,8 @@ class InteractionKind(StrEnum):
 
 class Interaction(SQLModel, table=True):
     __tablename__ = "interactions"
+    # A customer's interactions page newest first (resolvers.loaders).
+    __table_args__ = (Index("ix_interactions_customer_page", "customer_id", "occurred_at", "id"),)
 
     id: uuid.UUID = id_field()
     customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
