@@ -89,7 +89,7 @@ class Context:
     def loaders(self) -> Loaders:
         from resolvers.loaders import Loaders
 
-        return Loaders(self.db)
+        return Loaders(self.db, self.state.tiers)
 
     def audit_event(self, action: str, **kwargs: Any) -> AuditEvent:
         """An audit event pre-filled with who is acting and from which request."""
@@ -174,7 +174,7 @@ class ConnectionContext(Context):
         async with self.state.database.session() as session:
             db = RequestDatabase(session)
             previous = _current_event.get()
-            _current_event.set(_Event(db, Loaders(db)))
+            _current_event.set(_Event(db, Loaders(db, self.state.tiers)))
             try:
                 yield db
             finally:

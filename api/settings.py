@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     # Once started, freeze the start-up objects out of the garbage collector's sight and let
     # this many young objects gather before a collection (api/runtime.py); 0: Python's way.
     gc_young_threshold: int = Field(default=10_000, ge=0)
+    # Reference data (the tiers) is kept per process this long (resolvers/tier_catalogue.py).
+    reference_cache_seconds: float = Field(default=60.0, ge=0)
 
     # Pagination.
     default_page_size: int = 20

@@ -13,6 +13,7 @@ from auth.tokens import TokenService, load_or_create_signing_key
 from migrations import assert_migrated
 from models.encryption import KeyRing
 from models.key_store import load_key_ring, master_key_from_settings
+from resolvers.tier_catalogue import TierCatalogue
 
 
 @dataclass
@@ -25,6 +26,7 @@ class AppState:
     # Staff tokens from the bank's identity provider (auth/authenticate.py routes to them).
     oidc: OidcVerifier
     external_staff: ExternalStaffDirectory
+    tiers: TierCatalogue
 
     async def reload_keys(self) -> None:
         """Picks up data keys added by ``cardcrm keys rotate`` in another process."""
@@ -75,4 +77,5 @@ async def build_state(settings: Settings, *, check_migrations: bool = True) -> A
         external_staff=ExternalStaffDirectory(
             database, sync_seconds=settings.oidc_staff_sync_seconds
         ),
+        tiers=TierCatalogue(settings.reference_cache_seconds),
     )

@@ -34,6 +34,7 @@ from resolvers.offer_assignment import (
 )
 from resolvers.offer_recommendation import RecommendedOffersByCustomerLoader
 from resolvers.pagination import Page, decode_cursor, encode_cursor
+from resolvers.tier_catalogue import TierCatalogue
 
 if TYPE_CHECKING:
     from api.context import RequestDatabase
@@ -56,15 +57,15 @@ class CardsByCustomerIdLoader(DataLoader[uuid.UUID, list[Card]]):
 
 
 class TierByIdLoader(DataLoader[uuid.UUID, Tier | None]):
-    def __init__(self, db: RequestDatabase) -> None:
+    """Tiers come from the process's ``TierCatalogue``: no statement while it is fresh."""
+
+    def __init__(self, db: RequestDatabase, catalogue: TierCatalogue) -> None:
         super().__init__(load_fn=self._load)
         self._db = db
+        self._catalogue = catalogue
 
     async def _load(self, keys: Sequence[uuid.UUID]) -> list[Tier | None]:
-        column: Any = Tier.id
-        by_id = {
-            tier.id: tier for tier in await self._db.scalars(select(Tier).where(column.in_(keys)))
-        }
+        by_id = await self._catalogue.by_id(self._db)
         return [by_id.get(key) for key in keys]
 
 
@@ -294,8 +295,9 @@ class TierHistoryByCustomerLoader(DataLoader[tuple[uuid.UUID, int], list[TierHis
 
 
 class Loaders:
-    def __init__(self, db: RequestDatabase) -> None:
+    def __init__(self, db: RequestDatabase, tiers: TierCatalogue) -> None:
         self._db = db
+        self._tiers = tiers
 
     @cached_property
     def cards_by_customer_id(self) -> CardsByCustomerIdLoader:
@@ -303,7 +305,7 @@ class Loaders:
 
     @cached_property
     def tier_by_id(self) -> TierByIdLoader:
-        return TierByIdLoader(self._db)
+        return TierByIdLoader(self._db, self._tiers)
 
     @cached_property
     def branch_by_id(self) -> BranchByIdLoader:
