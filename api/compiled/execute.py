@@ -1,9 +1,10 @@
 """One request's run of an ``OperationPlan``.
 
 Synchronous fields are produced and completed in place, in selection order. Asynchronous ones
-(DataLoader loads, page queries) are started where they are met and awaited in waves: every
-awaitable of one wave is gathered together, so each DataLoader sees all of a page's keys at
-once, as graphql-core's own gathering lets it; completing a wave's values may start the next.
+(DataLoader loads, page queries) are started where they are met and awaited in waves
+(``api.compiled.waves``): every awaitable of one wave runs together, so each DataLoader sees
+all of a page's keys at once, as graphql-core's own gathering lets it; completing a wave's
+values may start the next.
 
 Sensitive fields pass ``schema.policy_field.access_to`` before their resolver runs and
 ``shown`` after, exactly as the policy field extension does. Any error, and any null where the
@@ -14,7 +15,6 @@ which the caller runs instead. Only queries are compiled, so running them twice 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types.arguments import convert_arguments
 
 from api.compiled.plan import Fallback, FieldStep, ObjectPlan, OperationPlan
+from api.compiled.waves import run_wave
 from schema.policy_field import access_to, shown
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ async def execute_plan(
         data = run.object(plan.root, None)
         while run.pending:
             wave, run.pending = run.pending, []
-            values = await asyncio.gather(*(each[2] for each in wave), return_exceptions=True)
+            values = await run_wave([each[2] for each in wave])
             for (result, step, _), value in zip(wave, values, strict=True):
                 if isinstance(value, BaseException):
                     raise Fallback(type(value).__name__) from value
