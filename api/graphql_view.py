@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationType
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -91,6 +91,8 @@ def _client_addr(request: Request | WebSocket) -> str | None:
 
 
 TOKEN_EXPIRED = 4401
+# Logged for a request whose client went away before it was read (nginx's convention).
+CLIENT_CLOSED_REQUEST = 499
 ONLY_SUBSCRIPTIONS = "only subscriptions run over WebSocket; send queries and mutations over HTTP"
 _MAX_PREPARSE_TOKENS = 2000
 
@@ -243,6 +245,9 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             return await self._authenticated(request)
         except BodyTooLarge:
             raise  # api.body_limit answers 413
+        except ClientDisconnect:  # the caller left before its body arrived: nobody to answer
+            logger.info("client disconnected (request %s)", current_request_id())
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception as exc:  # the last line of defence: JSON, a request id, no stack
             logger.error("unexpected %s (request %s)", type(exc).__name__, current_request_id())
             return error_response(500, ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE)
