@@ -6,8 +6,12 @@ product's masking (``auth.masking``), then one ``orjson.dumps``. What cardcrm do
 beyond this is the price of its generality; the benchmark reports cardcrm's W1 rate as a
 ratio to this one.
 
+``/w1-plain`` answers the same page in the same shape from the plain-text twins
+(``bench.plain_twins``, schema ``plain``) with the same two statements, no decryption and
+no masking: the difference between the two routes is what sealing and masking cost W1.
+
     CARDCRM_DATABASE_URL=postgresql+asyncpg://... CARDCRM_MASTER_KEY=... \
-    BARE_BRANCH_ID=<uuid> uvicorn bench.bare:app --port 8001
+    BARE_BRANCH_ID=<uuid> uvicorn --factory bench.bare:app_from_environment --port 8001
 
 The caller is fixed (an agent of ``BARE_BRANCH_ID``) and no token is verified: the limit
 leaves out authentication on purpose (cardcrm's RS256 check is ~0.1 ms of its request).
@@ -17,9 +21,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -33,21 +38,44 @@ from starlette.routing import Route
 from api.db import Database
 from api.settings import Settings
 from auth.masking import mask_id_number, mask_name, mask_pan, mask_phone
+from bench.workloads import W1_PAGE_SIZE
 from models.encryption import KeyRing, aad_for
 from models.key_store import load_key_ring, master_key_from_settings
 from schema.money import yuan
 from schema.relay import to_global_id
 
-PAGE_SQL = """
-SELECT id, name_enc, phone_enc, id_number_enc, tier_id
+SEALED_PAGE_SQL = """
+SELECT id, name_enc AS name, phone_enc AS phone, id_number_enc AS id_number, tier_id
 FROM customers WHERE branch_id = $1
 ORDER BY created_at DESC, id DESC LIMIT $2
 """
-CARDS_SQL = """
-SELECT customer_id, id, pan_enc, credit_limit_cents
+SEALED_CARDS_SQL = """
+SELECT customer_id, id, pan_enc AS pan, credit_limit_cents
 FROM cards WHERE customer_id = ANY($1::uuid[])
 ORDER BY created_at, id
 """
+# The same statements over ``bench.plain_twins``' clear columns.
+PLAIN_PAGE_SQL = """
+SELECT id, name, phone, id_number, tier_id
+FROM plain.customers WHERE branch_id = $1
+ORDER BY created_at DESC, id DESC LIMIT $2
+"""
+PLAIN_CARDS_SQL = """
+SELECT customer_id, id, pan, credit_limit_cents
+FROM plain.cards WHERE customer_id = ANY($1::uuid[])
+ORDER BY created_at, id
+"""
+
+# What an agent sees of each C2 field W1 shows (auth.policy: masked for staff; PANs strictly).
+MASKS: dict[tuple[str, str], Callable[[str], str]] = {
+    ("customers", "name"): mask_name,
+    ("customers", "phone"): mask_phone,
+    ("customers", "id_number"): mask_id_number,
+    ("cards", "pan"): partial(mask_pan, strict=True),
+}
+
+# (table, field, row id, stored value) -> the value W1 shows.
+Show = Callable[[str, str, uuid.UUID, Any], str | None]
 
 
 @dataclass
@@ -58,26 +86,34 @@ class Bare:
     tier_codes: dict[uuid.UUID, str]
 
 
-def _open(ring: KeyRing, table: str, column: str, row_id: uuid.UUID, sealed: bytes | None) -> Any:
-    return None if sealed is None else ring.open(sealed, aad_for(table, column, row_id))
+def opened_and_masked(ring: KeyRing) -> Show:
+    """The sealed route: opens the ``<field>_enc`` cell in its place, then masks it."""
+
+    def show(table: str, field: str, row_id: uuid.UUID, sealed: bytes | None) -> str | None:
+        if sealed is None:
+            return None
+        return MASKS[table, field](ring.open(sealed, aad_for(table, f"{field}_enc", row_id)))
+
+    return show
 
 
-def _masked(value: str | None, masker: Any) -> str | None:
-    return None if value is None else str(masker(value))
+def as_stored(table: str, field: str, row_id: uuid.UUID, clear: str | None) -> str | None:
+    """The plain route: the twin's clear value, shown as it is."""
+    return clear
 
 
-async def page(bare: Bare, first: int) -> dict[str, Any]:
-    """W1's response body for a page of ``first`` customers, as cardcrm returns it."""
-    async with bare.pool.acquire() as connection:
-        customers = await connection.fetch(PAGE_SQL, bare.branch_id, first)
-        cards = await connection.fetch(CARDS_SQL, [row["id"] for row in customers])
-    ring = bare.ring
+def w1_body(
+    customers: Sequence[Mapping[str, Any]],
+    cards: Sequence[Mapping[str, Any]],
+    tier_codes: Mapping[uuid.UUID, str],
+    show: Show,
+) -> dict[str, Any]:
+    """W1's response body (cardcrm's JSON shape) from the page's rows and their cards."""
     cards_of: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for card in cards:
-        pan = _open(ring, "cards", "pan_enc", card["id"], card["pan_enc"])
         cards_of.setdefault(card["customer_id"], []).append(
             {
-                "pan": None if pan is None else mask_pan(pan, strict=True),
+                "pan": show("cards", "pan", card["id"], card["pan"]),
                 "creditLimit": str(yuan(card["credit_limit_cents"])),
             }
         )
@@ -88,17 +124,10 @@ async def page(bare: Bare, first: int) -> dict[str, Any]:
             {
                 "node": {
                     "id": to_global_id("Customer", row_id),
-                    "name": _masked(
-                        _open(ring, "customers", "name_enc", row_id, row["name_enc"]), mask_name
-                    ),
-                    "phone": _masked(
-                        _open(ring, "customers", "phone_enc", row_id, row["phone_enc"]), mask_phone
-                    ),
-                    "idNumber": _masked(
-                        _open(ring, "customers", "id_number_enc", row_id, row["id_number_enc"]),
-                        mask_id_number,
-                    ),
-                    "tier": {"code": bare.tier_codes[row["tier_id"]].upper()},
+                    "name": show("customers", "name", row_id, row["name"]),
+                    "phone": show("customers", "phone", row_id, row["phone"]),
+                    "idNumber": show("customers", "id_number", row_id, row["id_number"]),
+                    "tier": {"code": tier_codes[row["tier_id"]].upper()},
                     "cards": cards_of.get(row_id, []),
                 }
             }
@@ -106,13 +135,44 @@ async def page(bare: Bare, first: int) -> dict[str, Any]:
     return {"data": {"customers": {"edges": edges}}}
 
 
+async def _rows(
+    bare: Bare, page_sql: str, cards_sql: str, first: int
+) -> tuple[list[asyncpg.Record], list[asyncpg.Record]]:
+    async with bare.pool.acquire() as connection:
+        customers = await connection.fetch(page_sql, bare.branch_id, first)
+        cards = await connection.fetch(cards_sql, [row["id"] for row in customers])
+    return customers, cards
+
+
+async def page(bare: Bare, first: int) -> dict[str, Any]:
+    """W1's response body for a page of ``first`` customers, as cardcrm returns it."""
+    customers, cards = await _rows(bare, SEALED_PAGE_SQL, SEALED_CARDS_SQL, first)
+    return w1_body(customers, cards, bare.tier_codes, opened_and_masked(bare.ring))
+
+
+async def plain_page(bare: Bare, first: int) -> dict[str, Any]:
+    """The same page from the plain twins: no decryption, no masking (``/w1`` minus this is
+    what sealing costs W1)."""
+    customers, cards = await _rows(bare, PLAIN_PAGE_SQL, PLAIN_CARDS_SQL, first)
+    return w1_body(customers, cards, bare.tier_codes, as_stored)
+
+
+def _first(body: bytes) -> int:
+    """``variables.first`` of a W1 request body (50 for a GET or an empty body)."""
+    variables = orjson.loads(body or b"{}").get("variables") or {}
+    return int(variables.get("first", W1_PAGE_SIZE))
+
+
 async def w1(request: Request) -> Response:
-    bare: Bare = request.app.state.bare
-    first = 50
-    if request.method == "POST":
-        body = orjson.loads(await request.body() or b"{}")
-        first = int((body.get("variables") or {}).get("first", first))
-    return Response(orjson.dumps(await page(bare, first)), media_type="application/json")
+    first = _first(await request.body()) if request.method == "POST" else W1_PAGE_SIZE
+    body = await page(request.app.state.bare, first)
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+async def w1_plain(request: Request) -> Response:
+    first = _first(await request.body()) if request.method == "POST" else W1_PAGE_SIZE
+    body = await plain_page(request.app.state.bare, first)
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 async def open_bare(database_url: str, master_key: str, branch_id: uuid.UUID) -> Bare:
@@ -136,7 +196,11 @@ def create_app(database_url: str, master_key: str, branch_id: uuid.UUID) -> Star
         yield
         await app.state.bare.pool.close()
 
-    return Starlette(routes=[Route("/w1", w1, methods=["GET", "POST"])], lifespan=lifespan)
+    routes = [
+        Route("/w1", w1, methods=["GET", "POST"]),
+        Route("/w1-plain", w1_plain, methods=["GET", "POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def app_from_environment() -> Starlette:
