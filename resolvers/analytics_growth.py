@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, distinct, func, select
+from sqlalchemy import ColumnElement, distinct, exists, func, select
 from sqlmodel import col
 
 from api.context import RequestDatabase
@@ -198,16 +198,15 @@ async def _card_activation(
 async def _active(
     db: RequestDatabase, date_from: datetime, date_to: datetime, branch_id: uuid.UUID | None
 ) -> tuple[int, int]:
-    spenders = (
-        select(func.count(distinct(col(Card.customer_id))))
-        .select_from(Transaction)
-        .join(Card, col(Card.id) == col(Transaction.card_id))
-        .join(Customer, col(Customer.id) == col(Card.customer_id))
-        .where(
-            *in_range(col(Transaction.occurred_at), date_from, date_to),
-            *_customers_where(branch_id),
-        )
+    # Customers with a card that has a transaction in range: nested EXISTS probe the
+    # (card, time) index per card and stop at the first hit, where counting DISTINCT
+    # spenders over the range's joined transactions took three times as long (W4, 1M rows).
+    card_spent = exists().where(
+        col(Transaction.card_id) == col(Card.id),
+        *in_range(col(Transaction.occurred_at), date_from, date_to),
     )
+    spent = exists().where(col(Card.customer_id) == col(Customer.id), card_spent)
+    spenders = select(func.count()).select_from(Customer).where(spent, *_customers_where(branch_id))
     existing = (
         select(func.count())
         .select_from(Customer)
