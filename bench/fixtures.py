@@ -20,8 +20,7 @@ from api.context import RequestDatabase
 from api.db import Database
 from api.settings import Settings
 from api.state import token_service
-from auth.login import CONSOLE_CLIENT_ID
-from auth.scopes import Role
+from auth.login import access_token_for
 from bench.redeem_codes import BenchMerchant, add_bench_merchant
 from models.customer import Customer
 from models.organisation import StaffUser
@@ -82,14 +81,7 @@ async def make_fixtures(database: Database, settings: Settings) -> Fixtures:
     tokens = token_service(settings)
 
     def token(user: StaffUser) -> str:
-        return tokens.issue(
-            subject=str(user.id),
-            role=Role(user.role),
-            client_id=CONSOLE_CLIENT_ID,
-            branch_id=user.branch_id,
-            username=user.username,
-            ttl=TOKEN_TTL,
-        )
+        return access_token_for(tokens, user, TOKEN_TTL)
 
     if agent.branch_id is None or customer is None:
         raise RuntimeError("the dataset has no demo-agent with a branch and customers in it")

@@ -42,6 +42,15 @@ class World:
     password: str
 
 
+# Each staff role's demo user (api.demo), by the role names tests parametrize with.
+DEMO_STAFF = {
+    "admin": "demo-admin",
+    "supervisor": "demo-supervisor",
+    "agent": "demo-agent",
+    "marketer": "demo-marketer",
+    "risk_officer": "demo-risk",
+    "auditor": "demo-auditor",
+}
 ALICE = NewCustomer(
     name="张三丰",
     birth_date=date(1990, 3, 7),

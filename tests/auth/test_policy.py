@@ -20,6 +20,7 @@ from graphql import GraphQLObjectType, build_schema
 from auth.scopes import ROLE_SCOPES, Role, Scope
 from models.customer import Customer as CustomerRow
 from tests.conftest import Server, customer_token, staff_token
+from tests.support import DEMO_STAFF as DEMO_USER
 from tests.support import World, add_oauth_client, client_credentials_token
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
@@ -36,14 +37,6 @@ class Sees(StrEnum):
 
 
 ROLES = ("admin", "supervisor", "agent", "marketer", "risk_officer", "auditor", "customer")
-DEMO_USER = {
-    "admin": "demo-admin",
-    "supervisor": "demo-supervisor",
-    "agent": "demo-agent",
-    "marketer": "demo-marketer",
-    "risk_officer": "demo-risk",
-    "auditor": "demo-auditor",
-}
 
 C, M, D = Sees.CLEAR, Sees.MASKED, Sees.DENIED
 B4, L4 = Sees.BIN_LAST4, Sees.LAST4

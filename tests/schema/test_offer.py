@@ -24,6 +24,7 @@ from resolvers.customer_input import Consent
 from resolvers.offer_codes import code_index
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
+from tests.support import DEMO_STAFF as STAFF
 from tests.support import World, add_customer, add_oauth_client, client_credentials_token
 
 OFFER_FIELDS = """
@@ -83,14 +84,6 @@ MY_RECOMMENDATIONS = """
 { me { recommendedOffers(first: 50) { affinity assignmentId offer { offerId title category } } } }
 """
 CODE_SHAPE = re.compile(r"^[2-9A-HJKMNP-Z]{5}-[2-9A-HJKMNP-Z]{5}$")
-STAFF = {
-    "admin": "demo-admin",
-    "supervisor": "demo-supervisor",
-    "agent": "demo-agent",
-    "marketer": "demo-marketer",
-    "risk_officer": "demo-risk",
-    "auditor": "demo-auditor",
-}
 
 
 def _payload(body: dict[str, Any]) -> dict[str, Any]:

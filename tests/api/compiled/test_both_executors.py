@@ -21,16 +21,9 @@ from bench.workloads import document, w1_variables, w2_variables, w3_variables, 
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.security.conftest import running_app, variant
+from tests.support import DEMO_STAFF as STAFF
 from tests.support import World, add_oauth_client, client_credentials_token
 
-STAFF = {
-    "admin": "demo-admin",
-    "supervisor": "demo-supervisor",
-    "agent": "demo-agent",
-    "marketer": "demo-marketer",
-    "risk_officer": "demo-risk",
-    "auditor": "demo-auditor",
-}
 ROLES = [*STAFF, "customer", "merchant", "service"]
 QUERIES = ["W1", "W2", "W4"]
 
