@@ -50,8 +50,9 @@ class RequestFacts:
 _facts: ContextVar[RequestFacts | None] = ContextVar("request_facts", default=None)
 
 
-def note_compiled_operation(operation: str | None) -> None:
-    """What ``OperationObserver`` notes, for an operation the compiled executor answered."""
+def note_operation(operation: str | None) -> None:
+    """That the request ran a GraphQL operation, and its name: told by ``OperationObserver``
+    for strawberry's executor and by ``api.compiled`` for its own."""
     facts = _facts.get()
     if facts is not None:
         facts.graphql = True
@@ -78,17 +79,11 @@ class OperationObserver(SchemaExtension):
         try:
             yield
         finally:
-            facts = _facts.get()
-            if facts is not None:
-                self._note(facts)
-
-    def _note(self, facts: RequestFacts) -> None:
-        execution = self.execution_context
-        facts.graphql = True
-        facts.operation = metrics.safe_operation_name(execution.operation_name)
-        # A WebSocket operation before `connection_init` has nobody yet.
-        with contextlib.suppress(AttributeError, Unauthenticated):
-            facts.principal = execution.context.principal.subject
+            execution = self.execution_context
+            note_operation(execution.operation_name)
+            # A WebSocket operation before `connection_init` has nobody yet.
+            with contextlib.suppress(AttributeError, Unauthenticated):
+                note_principal(execution.context.principal)
 
 
 class RequestLogMiddleware:

@@ -21,7 +21,6 @@ import base64
 import binascii
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -44,23 +43,17 @@ from api.state import AppState
 from auth.scopes import Role
 from bench import postgraphile
 from bench.bare import MASKS, open_bare, page, plain_page
-from bench.dataset import AS_OF, Sizes, bench_settings, build_database
+from bench.dataset import Sizes, build_database
 from bench.evaluation import DEFAULT_POSTGRES, throwaway_url
-from bench.plain_twins import add_plain_twins
+from bench.preparation import prepared
+from bench.servers import free_port
 from bench.workloads import document, w1_variables, w2_variables
 from models.organisation import StaffUser
-from resolvers.evaluation import evaluate_customers
 from schema.money import yuan
 from schema.relay import to_global_id
 
 W2_CUSTOMERS = 3
 STARTUP_SECONDS = 120
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Mismatch(AssertionError):
@@ -282,17 +275,7 @@ async def _graphql(
 async def _prepare(url: str, master_key: str, scale: float) -> None:
     built = await build_database(url, master_key, Sizes().scaled(scale))
     print(f"dataset: {built.rows} in {built.seconds:.1f} s", flush=True)
-    database = Database(url)
-    try:
-        summary = await evaluate_customers(
-            database=database, settings=bench_settings(url, master_key), as_of=AS_OF
-        )
-        print(f"evaluated {summary.evaluated} customers in {summary.seconds:.1f} s", flush=True)
-    finally:
-        await database.dispose()
-    started = time.perf_counter()
-    rows = await add_plain_twins(url, master_key)
-    print(f"plain twins: {rows} rows in {time.perf_counter() - started:.1f} s", flush=True)
+    await prepared(url, master_key, twins=True)
 
 
 async def _agent(url: str) -> StaffUser:

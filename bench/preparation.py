@@ -105,17 +105,18 @@ def _say(label: str, step: Step) -> None:
     print(f"{label}: {step.detail}{took}", flush=True)
 
 
-async def _prepare(db: BenchDatabase, twins: bool) -> Preparation:
-    evaluation = await evaluate(db.url, db.master_key)
+async def prepared(url: str, master_key: str, *, twins: bool) -> Preparation:
+    """Evaluates (once) and, when asked for, adds the plain twins; says what each step did."""
+    evaluation = await evaluate(url, master_key)
     _say("evaluation", evaluation)
     if not twins:
         return Preparation(evaluation, None)
     # A fresh evaluation changed the customers and their metrics: the twins must follow.
-    copied = await plain_twins(db.url, db.master_key, rebuild=evaluation.ran)
+    copied = await plain_twins(url, master_key, rebuild=evaluation.ran)
     _say("plain twins", copied)
     return Preparation(evaluation, copied)
 
 
 def prepare(db: BenchDatabase, *, twins: bool) -> Preparation:
     """Evaluates (once) and, when a server of the run reads them, adds the plain twins."""
-    return asyncio.run(_prepare(db, twins))
+    return asyncio.run(prepared(db.url, db.master_key, twins=twins))

@@ -33,7 +33,7 @@ from api.context import Context
 from api.limits import CACHE_SIZE, cost_errors, policy_in_force, shape_errors
 from api.lru import Lru
 from api.nul import holds_nul, nul_errors
-from api.observability import note_compiled_operation, note_executor
+from api.observability import note_executor, note_operation
 from api.settings import Settings
 from api.shape import document_shape
 
@@ -79,7 +79,7 @@ class CompiledOperations:
             logger.debug("fallback: %s", exc)
             note_executor("fallback")
             return None
-        note_compiled_operation(operation_name or plan.name)
+        note_operation(operation_name or plan.name)
         note_executor("compiled")
         return data
 
