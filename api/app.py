@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from api import auth_routes, metrics, oauth_routes
 from api.body_limit import BodyLimitMiddleware
+from api.explorer import explorer_routes
 from api.graphql_view import CardcrmGraphQL
 from api.middleware import RequestIdMiddleware
 from api.observability import RequestLogMiddleware, metrics_endpoint
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *auth_routes.routes,
         *oauth_routes.routes,
+        *explorer_routes(settings),
     ]
     middleware = [
         Middleware(RequestIdMiddleware),

@@ -37,7 +37,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
-from api import idempotency, rate_limit
+from api import explorer, idempotency, rate_limit
 from api.body_limit import BodyTooLarge
 from api.compiled.operations import CompiledOperations
 from api.context import ConnectionContext, Context, RequestDatabase
@@ -160,7 +160,8 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
 
 
 class CardcrmGraphQL(GraphQL[Context, None]):
-    """GraphiQL stays off (``graphql_ide=None``): its page loads assets from a CDN. Queries
+    """strawberry's own GraphiQL stays off (``graphql_ide=None``): its page loads assets from
+    a CDN. A browser's GET gets ``api.explorer``'s page instead, outside production. Queries
     also run by GET (for CDN-cached persisted queries), mutations never; a POST must be JSON.
     """
 
@@ -174,6 +175,7 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             **kwargs,
         )
         self.settings = settings
+        self.explorer_enabled = explorer.explorer_enabled(settings)
         self.persisted = PersistedQueries(
             create_store(settings), settings.persisted_allow_list_only
         )
@@ -190,7 +192,8 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         return orjson.loads(data)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
-        """Without an IDE, a GET with no ``query`` is a persisted query, not a page view."""
+        """Without an IDE, a GET with no ``query`` is a persisted query, not a page view (the
+        explorer's page is answered before authentication, in ``__call__``)."""
         return self.graphql_ide is not None and super().should_render_graphql_ide(request)
 
     async def parse_http_body(self, request: Any) -> Any:
@@ -237,7 +240,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        response = await self._handle_http(request)
+        if self.explorer_enabled and explorer.wants_explorer(request):
+            response: Response = explorer.explorer_page(request)  # a page, no data: no token
+        else:
+            response = await self._handle_http(request)
         await response(scope, receive, send)
 
     async def _handle_http(self, request: Request) -> Response:
