@@ -32,6 +32,7 @@ CHANNEL = 16
 OFFER_TITLE = 200
 OFFER_DESCRIPTION = 2000
 REDEMPTION_REFERENCE = 128
+REDEMPTION_CODE = 64  # as typed: spaces, dashes
 # Transactions (the ingest mutation and CSV files).
 TRANSACTION_FIELD = 200  # any one field of a row, before it is parsed
 MERCHANT = 200
@@ -58,6 +59,7 @@ MAXIMA: dict[str, int] = {
     "title (offer)": OFFER_TITLE,
     "description (offer)": OFFER_DESCRIPTION,
     "reference (redemption)": REDEMPTION_REFERENCE,
+    "code (redemption)": REDEMPTION_CODE,
     "any transaction field": TRANSACTION_FIELD,
     "merchant (transaction)": MERCHANT,
     "reference (transaction)": TRANSACTION_REFERENCE,

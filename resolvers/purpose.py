@@ -35,6 +35,12 @@ _DOT_WORDS = ("(dot)", "[dot]", "{dot}", " dot ")
 _INVISIBLE = frozenset({"Cf", "Mn", "Me"})  # zero-width and format characters, combining marks
 _DIGIT_SEPARATORS = frozenset(" -./()+·・_,'")
 _DOMAIN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+PURPOSE_RULE = (
+    f"Why you need the clear values, kept in the audit log: at most {text_limits.PURPOSE}"
+    " characters, saying something (e.g. the ticket and what you verify), and holding no"
+    " personal data: no phone, ID or card number however grouped or written, no e-mail"
+    " address or domain name."
+)
 SAY_WHY = "purpose must say why you need the clear value (e.g. the ticket and what you verify)"
 NO_PERSONAL_DATA = (
     "purpose must not contain personal data: no phone, ID or card number (11 or more digits, "
