@@ -15,6 +15,7 @@ import pytest
 
 from api import metrics
 from api.settings import Environment, Settings
+from tests.api.conftest import signed_in
 from tests.conftest import Server, staff_token
 from tests.security.conftest import nothing_ran, running_app, variant
 from tests.support import World
@@ -103,3 +104,31 @@ async def test_a_query_with_a_wrong_variable_reaches_the_compiled_executor_first
     assert messages == [
         "Variable '$t' has invalid value: Value 'GOL' does not exist in 'TierCode' enum."
     ]
+
+
+ASSIGNED = """
+subscription Assigned($f: InteractionFilter) {
+  assignedToMe { customer { interactions(filter: $f) { totalCount } } }
+}
+"""
+
+
+async def _subscription_error(app: Server, token: str, variables: Any) -> list[Any]:
+    async with signed_in(app.base_url, token) as socket:
+        await socket.subscribe("1", ASSIGNED, variables)
+        message = await socket.receive()
+    assert (message["type"], message["id"]) == ("error", "1"), message
+    errors: list[Any] = message["payload"]
+    return errors
+
+
+@pytest.mark.parametrize("variables", [{"f": {"chanel": "PHONE"}}, {"f": {"channel": "PHON"}}])
+async def test_a_subscription_over_websocket_names_no_neighbour_in_production(
+    server: Server, production: Server, world: World, variables: Any
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    suggested = await _subscription_error(server, token, variables)
+    assert "Did you mean" in suggested[0]["message"], suggested
+    errors = await _subscription_error(production, token, variables)
+    assert [error["extensions"]["code"] for error in errors] == ["BAD_USER_INPUT"]
+    assert not any("Did you mean" in error["message"] for error in errors), errors
