@@ -22,6 +22,7 @@ import pytest
 from api import text_limits
 from api.errors import BadUserInput
 from api.limits import client_policy
+from api.manifest import is_sha256
 from api.metrics import safe_operation_name
 from api.middleware import _incoming_request_id
 from api.settings import Environment, Settings
@@ -106,6 +107,7 @@ CHECKS: dict[str, Callable[[str], object]] = {
         {"type": "http", "headers": [(b"x-request-id", s.encode())]}
     ),
     "operation name (metrics)": safe_operation_name,
+    "persisted query hash": is_sha256,
     **{
         f"identifier normalisation ({normalize.__name__}, unbounded)": normalize
         for normalize in (
@@ -139,6 +141,18 @@ def test_a_long_purpose_is_refused_for_its_length_before_anything_reads_it() -> 
     with pytest.raises(BadUserInput) as refused:
         check_purpose(ADVERSARIAL["one unit repeated, then a different end"], 10)
     assert refused.value.message == f"purpose may be at most {text_limits.PURPOSE} characters"
+
+
+def test_a_trailing_newline_no_longer_slips_past_an_anchored_pattern() -> None:
+    """``$`` also matches before a final newline; the patterns are matched whole instead."""
+    settings = Settings(client_max_query_cost={"app/1.0": 7})
+    assert client_policy(settings, "app", "1.0").max_cost == 7
+    assert client_policy(settings, "app", "1.0\n").client == "app"  # no version, not "1.0\n"
+    assert _incoming_request_id({"headers": [(b"x-request-id", b"request-1\n")]}) is None
+    assert safe_operation_name("Operation\n") is None
+    assert not is_sha256("a" * 64 + "\n")
+    with pytest.raises(BadUserInput):
+        checked_time("consent.doNotDisturbStart", "21:30\n")
 
 
 # Through the real server: a body big enough to carry the mebibyte, in production (where the
