@@ -41,32 +41,6 @@ TRANSACTION_REFERENCE = 64
 TIME_OF_DAY = 5  # "21:30"
 SEGMENT = 32
 
-MAXIMA: dict[str, int] = {
-    "purpose, reason (tier override)": PURPOSE,
-    "name": NAME,
-    "phone": PHONE,
-    "idNumber": ID_NUMBER,
-    "pan": PAN,
-    "email": EMAIL,
-    "address": ADDRESS,
-    "cards[].product": CARD_PRODUCT,
-    "tags (count)": TAGS,
-    "tags[] (each)": TAG,
-    "subject": SUBJECT,
-    "outcome": OUTCOME,
-    "notes, description (complaint), resolution, note, reason (complaint)": NOTES,
-    "channel (complaint)": CHANNEL,
-    "title (offer)": OFFER_TITLE,
-    "description (offer)": OFFER_DESCRIPTION,
-    "reference (redemption)": REDEMPTION_REFERENCE,
-    "code (redemption)": REDEMPTION_CODE,
-    "any transaction field": TRANSACTION_FIELD,
-    "merchant (transaction)": MERCHANT,
-    "reference (transaction)": TRANSACTION_REFERENCE,
-    "consent.doNotDisturbStart/End": TIME_OF_DAY,
-    "eligibleSegments[]": SEGMENT,
-}
-
 
 def bounded(field: str, value: str, maximum: int) -> str:
     """``value`` if it is at most ``maximum`` characters, else BAD_USER_INPUT naming ``field``."""
