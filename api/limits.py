@@ -11,8 +11,9 @@
   strings (``api.nul``). This runs first because graphql's own validation is quadratic in
   repeated fields: 500 copies of one field must be refused before validation compares them
   pairwise.
-- validation: graphql's rules, results kept in an LRU keyed by the document text; in
-  production also no introspection (FORBIDDEN) and no "Did you mean ...?" suggestions.
+- validation: graphql's rules (``api.suggestions``: without "Did you mean ...?" outside
+  development), results kept in an LRU keyed by the document text and the environment; in
+  production also no introspection (FORBIDDEN).
 
 The budget can differ per client (``ClientPolicy``): the HTTP view sets the policy of each
 request from the token's client id and the ``X-App-Version`` header; no role is exempt.
@@ -45,12 +46,13 @@ from api.lru import Lru
 from api.nul import nul_errors
 from api.settings import Settings
 from api.shape import Shape, document_shape
+from api.suggestions import validation_errors
 
 APP_VERSION_HEADER = "x-app-version"
 DEFAULT_ALLOW_LIST = "default"
 CACHE_SIZE = 1000  # distinct documents kept parsed and validated
-_VALID_APP_VERSION = re.compile(r"^[A-Za-z0-9._+-]{1,32}$")
-_SUGGESTION = re.compile(r"\s*Did you mean .*\?\s*$", re.DOTALL)
+MAX_APP_VERSION = 32
+_VALID_APP_VERSION = re.compile(r"[A-Za-z0-9._+-]{1,32}")  # fullmatch: "$" would let "\n" in
 TOO_DEEP_TO_MEASURE = "The document is nested too deeply to be measured; flatten it."
 
 
@@ -67,7 +69,12 @@ def client_policy(
     settings: Settings, client_id: str, app_version: str | None = None
 ) -> ClientPolicy:
     """The policy of ``client_id``, refined by a well-formed app version when one is given."""
-    version = app_version if app_version and _VALID_APP_VERSION.match(app_version) else None
+    well_formed = (
+        app_version is not None
+        and len(app_version) <= MAX_APP_VERSION
+        and _VALID_APP_VERSION.fullmatch(app_version) is not None
+    )
+    version = app_version if well_formed else None
     keys = [f"{client_id}/{version}", client_id] if version else [client_id]
     costs, lists = settings.client_max_query_cost, settings.client_allow_lists
     return ClientPolicy(
@@ -148,13 +155,6 @@ class QueryLimits(SchemaExtension):
         settings: Settings = self.execution_context.context.settings
         return settings
 
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if errors and not self.settings.is_development:
-            result.errors = [_without_suggestion(error) for error in errors]  # type: ignore[union-attr]
-
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         max_tokens = self.settings.max_query_tokens
@@ -178,13 +178,21 @@ class QueryLimits(SchemaExtension):
             context.pre_execution_errors = refused
             yield
             return
-        key = (context.query, self.settings.is_development, context.validation_rules)
-        cached = _validations.get(key)
-        if cached is not None:
-            context.pre_execution_errors = list(cached)
+        development = self.settings.is_development
+        key = (context.query, development, context.validation_rules)
+        found = _validations.get(key)
+        if found is None:
+            assert context.graphql_document is not None
+            found = validation_errors(
+                context.schema._schema,
+                context.graphql_document,
+                context.validation_rules,
+                hide_suggestions=not development,
+            )
+            _validations.put(key, found)
+        # Set, so strawberry does not validate again (and with its suggestions).
+        context.pre_execution_errors = list(found)
         yield
-        if cached is None and context.pre_execution_errors is not None:
-            _validations.put(key, list(context.pre_execution_errors))
 
     def _refusals(self) -> list[GraphQLError]:
         """The limits this operation breaks, before graphql's own validation runs."""
@@ -252,17 +260,3 @@ def cost_errors(
             )
         ]
     return []
-
-
-def _without_suggestion(error: GraphQLError) -> GraphQLError:
-    """The error without graphql's "Did you mean ...?", which maps the schema for a prober."""
-    if error.original_error is not None or not _SUGGESTION.search(error.message):
-        return error
-    return GraphQLError(
-        _SUGGESTION.sub("", error.message),
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        extensions=error.extensions,
-    )

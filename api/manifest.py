@@ -28,7 +28,7 @@ from typing import Any
 from graphql import GraphQLError, parse
 
 APOLLO_FORMAT = "apollo-persisted-query-manifest"
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # fullmatch: "$" would let "\n" in
 
 
 class ManifestError(ValueError):
@@ -40,7 +40,7 @@ def query_hash(text: str) -> str:
 
 
 def is_sha256(value: object) -> bool:
-    return isinstance(value, str) and _SHA256.match(value) is not None
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 
 
 def read_manifest(data: Any) -> dict[str, str]:

@@ -40,7 +40,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 OTHER = "other"
 ANONYMOUS = "anonymous"
-_GRAPHQL_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,99}$")
+_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")  # fullmatch: "$" would let "\n" in
 
 REQUESTS = Counter(
     "cardcrm_http_requests",
@@ -82,7 +82,7 @@ SUBSCRIPTIONS_OPEN = Gauge(
 
 def safe_operation_name(name: object) -> str | None:
     """The name if it is a GraphQL name (what a client sends could be anything else)."""
-    return name if isinstance(name, str) and _GRAPHQL_NAME.match(name) else None
+    return name if isinstance(name, str) and _GRAPHQL_NAME.fullmatch(name) else None
 
 
 class OperationLabels:

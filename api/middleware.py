@@ -15,7 +15,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")  # fullmatch: "$" would let "\n" in
 _request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 
@@ -27,7 +27,7 @@ def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == REQUEST_ID_HEADER.encode():
             text = value.decode("latin-1")
-            return text if _VALID_REQUEST_ID.match(text) else None
+            return text if _VALID_REQUEST_ID.fullmatch(text) else None
     return None
 
 

@@ -13,6 +13,8 @@ import random
 import re
 import unicodedata
 
+from api.text_limits import NAME
+
 __all__ = [
     "InvalidIdentifier",
     "generate_mobile",
@@ -64,7 +66,7 @@ _MOBILE_PREFIXES = (
 _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]{1,64}")
 _DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?")
 _TLD = re.compile(r"[a-z]{2,63}")
-_NAME_MAX = 100
+_NAME_MAX = NAME
 
 
 def _compact(value: str) -> str:

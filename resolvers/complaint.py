@@ -20,6 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from api import text_limits
 from api.broker import Broker
 from api.context import RequestDatabase
 from api.errors import BadUserInput, Conflict, Forbidden, NotFound
@@ -47,8 +48,8 @@ from resolvers.scoping import complaint_scope, customer_scope
 
 logger = logging.getLogger("cardcrm.complaints")
 NOT_FOUND_MESSAGE = "no complaint with this id is visible to you"
-MAX_TEXT = 4000
-MAX_CHANNEL = 16  # stored in clear, in a VARCHAR(16)
+MAX_TEXT = text_limits.NOTES
+MAX_CHANNEL = text_limits.CHANNEL  # stored in clear, in a VARCHAR(16)
 _SEVERITY_RANK = {s: i for i, s in enumerate(ComplaintSeverity)}
 _HANDLER_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
 

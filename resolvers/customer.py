@@ -39,7 +39,14 @@ from models.identifiers import (
 from models.organisation import Branch
 from models.sealing import seal_field
 from models.tier import Tier
-from resolvers.customer_input import Consent, NewCard, NewCustomer, checked, checked_address
+from resolvers.customer_input import (
+    Consent,
+    NewCard,
+    NewCustomer,
+    checked,
+    checked_address,
+    checked_tags,
+)
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
 from resolvers.scoping import customer_scope
 
@@ -318,7 +325,7 @@ async def update_customer(
     if changes.consent is not None:
         _apply_consent(row, changes.consent.checked())
     if changes.tags is not None:
-        row.tags = list(changes.tags)
+        row.tags = list(checked_tags(changes.tags))
     values = {column: getattr(row, column) for column in _UPDATABLE}
     values.update(version=changes.version + 1, updated_at=utcnow())
     session.expunge(row)

@@ -7,11 +7,13 @@ format); any failure becomes BAD_USER_INPUT naming the field and how to fix it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from api import text_limits
 from api.errors import BadUserInput
 from models.identifiers import (
     InvalidIdentifier,
@@ -22,11 +24,29 @@ from models.identifiers import (
     normalize_pan,
 )
 
-_TIME = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
-MAX_ADDRESS = 200
+_TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")  # fullmatch: "$" would let "\n" in
+MAX_ADDRESS = text_limits.ADDRESS
+_TAG_PUNCTUATION = frozenset("-_:")
+TAGS_RULE = (
+    f"At most {text_limits.TAGS} tags, each 1 to {text_limits.TAG} characters: letters of any"
+    " script (CJK included), digits 0-9, `-`, `_` and `:` (e.g. `vip`, `高净值`, `campaign:2024`);"
+    " NFKC-normalised (full-width letters become ASCII), duplicates dropped."
+)
+
+
+# The longest text each identifier takes as typed, checked before it is normalised.
+_MAXIMA: dict[Callable[[str], str], int] = {
+    normalize_name: text_limits.NAME,
+    normalize_mobile: text_limits.PHONE,
+    normalize_national_id: text_limits.ID_NUMBER,
+    normalize_email: text_limits.EMAIL,
+    normalize_pan: text_limits.PAN,
+}
 
 
 def checked(field_name: str, normalize: Callable[[str], str], value: str) -> str:
+    """``normalize(value)``, its length bounded first; InvalidIdentifier is BAD_USER_INPUT."""
+    text_limits.bounded(field_name, value, _MAXIMA.get(normalize, text_limits.NOTES))
     try:
         return normalize(value)
     except InvalidIdentifier as exc:
@@ -34,6 +54,7 @@ def checked(field_name: str, normalize: Callable[[str], str], value: str) -> str
 
 
 def checked_address(value: str) -> str:
+    text_limits.bounded("address", value, text_limits.ADDRESS)
     address = " ".join(value.split())
     if not 1 <= len(address) <= MAX_ADDRESS:
         raise BadUserInput(f"address must be 1 to {MAX_ADDRESS} characters", field="address")
@@ -41,9 +62,31 @@ def checked_address(value: str) -> str:
 
 
 def checked_time(field_name: str, value: str | None) -> str | None:
-    if value is not None and not _TIME.match(value):
+    if value is not None and (len(value) > text_limits.TIME_OF_DAY or not _TIME.fullmatch(value)):
         raise BadUserInput(f"{field_name} must be a 24-hour time like 21:30", field=field_name)
     return value
+
+
+def _is_tag_character(char: str) -> bool:
+    return "0" <= char <= "9" or char in _TAG_PUNCTUATION or unicodedata.category(char)[0] == "L"
+
+
+def checked_tag(field_name: str, value: str) -> str:
+    text_limits.bounded(field_name, value, text_limits.TAG)
+    tag = unicodedata.normalize("NFKC", value).strip()
+    if not tag or len(tag) > text_limits.TAG or not all(map(_is_tag_character, tag)):
+        raise BadUserInput(
+            f"{field_name} must be 1 to {text_limits.TAG} letters, digits 0-9, '-', '_' or ':'",
+            field=field_name,
+        )
+    return tag
+
+
+def checked_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """The tags, each checked (``TAGS_RULE``), in their order, each once."""
+    if len(tags) > text_limits.TAGS:
+        raise BadUserInput(f"tags may hold at most {text_limits.TAGS} tags", field="tags")
+    return tuple(dict.fromkeys(checked_tag(f"tags[{i}]", tag) for i, tag in enumerate(tags)))
 
 
 # Money columns are 32-bit INTEGERs of fen: 21474836.47 yuan is the most one holds.
@@ -100,7 +143,10 @@ class NewCard:
         prefix = f"cards[{index}]"
         return NewCard(
             pan=checked(f"{prefix}.pan", normalize_pan, self.pan),
-            product=self.product.strip() or "UnionPay Classic",
+            product=text_limits.bounded(
+                f"{prefix}.product", self.product.strip(), text_limits.CARD_PRODUCT
+            )
+            or "UnionPay Classic",
             credit_limit=Decimal(cents_of(f"{prefix}.creditLimit", self.credit_limit)) / 100,
         )
 
@@ -136,5 +182,5 @@ class NewCustomer:
             tier_code=self.tier_code,
             consent=self.consent.checked(),
             cards=tuple(card.checked(i) for i, card in enumerate(self.cards)),
-            tags=self.tags,
+            tags=checked_tags(self.tags),
         )

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from api import text_limits
 from api.context import RequestDatabase
 from api.errors import BadUserInput, Forbidden, NotFound
 from api.settings import Settings
@@ -54,10 +55,9 @@ class NewInteraction:
 def _checked_fields(data: NewInteraction) -> tuple[str, datetime]:
     subject = checked_text("subject", data.subject, required=True)
     assert subject is not None
-    if len(subject) > 200:
-        raise BadUserInput("subject may be at most 200 characters", field="subject")
-    if data.outcome is not None and len(data.outcome) > 200:
-        raise BadUserInput("outcome may be at most 200 characters", field="outcome")
+    text_limits.bounded("subject", subject, text_limits.SUBJECT)
+    if data.outcome is not None:
+        text_limits.bounded("outcome", data.outcome, text_limits.OUTCOME)
     if data.satisfaction is not None and not 1 <= data.satisfaction <= 5:
         raise BadUserInput("satisfaction must be a whole number from 1 to 5", field="satisfaction")
     at = data.occurred_at or utcnow()

@@ -20,6 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from api import text_limits
 from api.errors import BadUserInput
 from models.columns import utcnow
 from models.customer import LifecycleStage
@@ -29,10 +30,10 @@ from models.transaction import MerchantCategory
 from resolvers.customer_input import MAX_CENTS, MAX_YUAN, cents_of
 from resolvers.offer_benefit import VALUE_RANGES, checked_benefit
 
-MAX_TITLE = 200
-MAX_DESCRIPTION = 2000
+MAX_TITLE = text_limits.OFFER_TITLE
+MAX_DESCRIPTION = text_limits.OFFER_DESCRIPTION
 MAX_LIST = 20
-_SEGMENT = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_SEGMENT = re.compile(r"[a-z][a-z0-9_]{0,31}")  # fullmatch: "$" would let "\n" in
 
 
 @dataclass(frozen=True)
@@ -171,13 +172,18 @@ def _codes(field: str, values: tuple[str, ...], known: type[StrEnum]) -> tuple[s
     return codes
 
 
+def _is_segment(code: str) -> bool:
+    return len(code) <= text_limits.SEGMENT and _SEGMENT.fullmatch(code) is not None
+
+
 def _segments(values: tuple[str, ...]) -> tuple[str, ...]:
     """Segments are computed by evaluation; any lower-case code may name one."""
     codes = tuple(sorted({v.strip().lower() for v in values}))
-    bad = [code for code in codes if not _SEGMENT.match(code)]
+    bad = [code for code in codes if not _is_segment(code)]
     if bad:
+        shown = ", ".join(code[: text_limits.SEGMENT] for code in bad[:5])
         raise BadUserInput(
-            f"eligibleSegments must be lower-case codes like big_ticket; not: {', '.join(bad)}",
+            f"eligibleSegments must be lower-case codes like big_ticket; not: {shown}",
             field="eligibleSegments",
         )
     if len(codes) > MAX_LIST:

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from api import text_limits
 from api.errors import BadUserInput, Conflict, NotFound
 from auth.principal import Principal
 from auth.pseudonym import customer_pseudonym
@@ -51,8 +52,8 @@ from resolvers.offer_codes import code_index
 from resolvers.offer_workflow import effective_assignment_status, effective_status
 
 CODE_NOT_FOUND = "no redeemable offer code of yours matches this code"
-MAX_REFERENCE_LENGTH = 128
-_CODE_INPUT_LIMIT = 64
+MAX_REFERENCE_LENGTH = text_limits.REDEMPTION_REFERENCE
+_CODE_INPUT_LIMIT = text_limits.REDEMPTION_CODE
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The audited reveal of a customer's clear PII (SPEC §2).
 
 A reveal needs the ``pii:reveal`` scope, a role the policy table lets reveal every asked
-field, a customer in the caller's scope, and a written purpose that says something. It is
+field, a customer in the caller's scope, and a written purpose that says something and holds
+no personal data (``resolvers.purpose``). It is
 rate-limited per actor by counting the actor's reveals in the audit log itself (so the limit
 holds across instances, with no second store), and each reveal writes one audit entry naming
 the fields and the purpose, never the values.
@@ -9,7 +10,6 @@ the fields and the purpose, never the values.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,10 +33,10 @@ from models.customer import Customer
 from models.encryption import KeyRing
 from models.sealing import open_field
 from resolvers.customer import NOT_FOUND_MESSAGE
+from resolvers.purpose import check_purpose
 from resolvers.scoping import customer_scope
 
 REVEAL_ACTION = "pii.reveal"
-_PLACEHOLDER_PURPOSES = {"test", "testing", "n/a", "na", "none", "purpose", "asdf", "check", "xxx"}
 _CUSTOMER_COLUMNS = {
     PiiField.NAME: "name",
     PiiField.PHONE: "phone",
@@ -52,39 +52,6 @@ class RevealedValue:
     field: PiiField
     value: str | None
     card_id: uuid.UUID | None = None
-
-
-def _weight(char: str) -> int:
-    return 2 if "\u3400" <= char <= "\u9fff" else 1  # a CJK character says about two letters' worth
-
-
-# A purpose is stored in the audit log, which must never hold a clear value: refuse anything
-# shaped like a phone, national ID or card number (11+ digits in a row) or an e-mail address.
-_LOOKS_LIKE_PII = re.compile(r"[0-9]{11,}|[0-9]{17}[0-9Xx]|[^\s@]+@[^\s@]+\.[^\s@]+")
-_REPEATED_UNIT = re.compile(r"(.{1,6}?)\1+")
-
-
-def check_purpose(purpose: str, min_length: int) -> str:
-    """A purpose must say something: long enough, not a placeholder, not one repeated key, and
-    not a copy of personal data."""
-    text = " ".join(purpose.split())
-    compact = text.replace(" ", "").lower()
-    if (
-        sum(_weight(c) for c in text) < min_length
-        or text.lower().strip(" .!") in _PLACEHOLDER_PURPOSES
-        or len(set(compact)) < 4
-        or _REPEATED_UNIT.fullmatch(compact)
-    ):
-        raise BadUserInput(
-            "purpose must say why you need the clear value (e.g. the ticket and what you verify)",
-            field="purpose",
-        )
-    if _LOOKS_LIKE_PII.search(compact):
-        raise BadUserInput(
-            "purpose must not contain personal data (numbers of 11+ digits or e-mail addresses)",
-            field="purpose",
-        )
-    return text
 
 
 async def _reveals_in_last_hour(session: AsyncSession, principal: Principal) -> int:

@@ -2,7 +2,7 @@
 
 Supervisors (their branch's customers) and admins may set any tier; the customer must be in
 the caller's scope (else NOT_FOUND) and at the version the caller saw (else CONFLICT). The
-reason must say something, checked like a reveal's purpose (``reveal.check_purpose``): the
+reason must say something, checked like a reveal's purpose (``purpose.check_purpose``): the
 same rules keep placeholders and personal data out of the history and the audit log. The
 override holds for ``tier_override_days``: evaluation leaves the tier alone until then.
 """
@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from api import text_limits
 from api.errors import BadUserInput, Conflict, Forbidden, NotFound
 from api.settings import Settings
 from auth import audit
@@ -27,7 +28,7 @@ from models.columns import utcnow
 from models.customer import Customer
 from models.tier import Tier, TierChange, TierHistory
 from resolvers.customer import NOT_FOUND_MESSAGE
-from resolvers.reveal import check_purpose
+from resolvers.purpose import check_purpose
 from resolvers.scoping import customer_scope
 
 OVERRIDE_ACTION = "customer.tier_override"
@@ -39,8 +40,8 @@ def checked_reason(reason: str, min_length: int) -> str:
         return check_purpose(reason, min_length)
     except BadUserInput as error:
         raise BadUserInput(
-            f"reason must say why the tier is overridden, in at least {min_length} characters "
-            "and without personal data (e.g. the ticket and the decision)",
+            f"reason must say why the tier is overridden, in {min_length} to {text_limits.PURPOSE}"
+            " characters and without personal data (e.g. the ticket and the decision)",
             field="reason",
         ) from error
 

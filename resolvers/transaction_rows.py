@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
+from api import text_limits
 from models.identifiers import InvalidIdentifier, normalize_pan
 from models.transaction import MerchantCategory
 from resolvers.customer_input import yuan_text
@@ -60,8 +61,8 @@ REQUIRED_FIELDS = ("amount", "merchant", "merchant_category", "channel", "time")
 DEFAULT_CURRENCY = "CNY"
 # Far above any card limit, and below the 2**31 cents an INTEGER column holds.
 MAX_AMOUNT_CENTS = 1_000_000_000
-MAX_MERCHANT = 200
-MAX_REFERENCE = 64
+MAX_MERCHANT = text_limits.MERCHANT
+MAX_REFERENCE = text_limits.TRANSACTION_REFERENCE
 # Clock skew a feed may have; a later time is a typo (a wrong year), not a purchase.
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
@@ -164,6 +165,8 @@ def _text(fields: Mapping[str, object], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise RowError(f"{name} must be text")
+    if len(value) > text_limits.TRANSACTION_FIELD:  # before any pattern reads it
+        raise RowError(f"{name} must be at most {text_limits.TRANSACTION_FIELD} characters")
     if _UNDECODABLE.search(value):
         raise RowError(f"{name} is not valid UTF-8")
     return value.strip() or None

@@ -16,6 +16,7 @@ from api.error_handling import ErrorCodesExtension
 from api.errors import NotFound
 from api.limits import QueryLimits
 from api.observability import OperationObserver
+from api.suggestions import SuggestionFreeExecutor
 from auth.scopes import Scope
 from models.card import Card as CardRow
 from models.complaint import Complaint as ComplaintRow
@@ -144,4 +145,5 @@ schema = CardcrmSchema(
         OfferAssignment,
     ],
     extensions=[ErrorCodesExtension, OperationObserver, QueryLimits],
+    execution_context_class=SuggestionFreeExecutor,
 )

@@ -15,6 +15,7 @@ from models.customer import Gender, LifecycleStage, RiskGrade
 from models.offer import AssignmentStatus
 from models.sealing import open_field
 from models.tier import TierCode
+from resolvers.customer_input import TAGS_RULE
 from resolvers.customer_input import Consent as ConsentData
 from resolvers.interaction import InteractionFilter as InteractionFilterData
 from resolvers.loaders import InteractionPageKey
@@ -55,7 +56,7 @@ class Customer(Node):
     gender: Gender
     lifecycle_stage: LifecycleStage
     consent: Consent
-    tags: list[str]
+    tags: list[str] = strawberry.field(description=TAGS_RULE)
     segments: list[str]
     version: int
     created_at: datetime

@@ -19,8 +19,9 @@ from models.customer import Gender
 from models.tier import TierCode
 from resolvers import customer as service
 from resolvers import reveal as reveal_service
-from resolvers.customer_input import Consent, NewCard, NewCustomer
+from resolvers.customer_input import TAGS_RULE, Consent, NewCard, NewCustomer
 from resolvers.pagination import PageArgs, SortDirection
+from resolvers.purpose import PURPOSE_RULE
 from schema.common import UserError, run_mutation
 from schema.customer import ConsentInput, Customer, CustomerFilter
 from schema.relay import Connection, uuid_of
@@ -136,7 +137,7 @@ class CreateCustomerInput:
     tier_code: TierCode = TierCode.STANDARD
     consent: ConsentInput | None = None
     cards: list[CardInput] = strawberry.field(default_factory=list)
-    tags: list[str] = strawberry.field(default_factory=list)
+    tags: list[str] = strawberry.field(default_factory=list, description=TAGS_RULE)
 
     def to_data(self) -> NewCustomer:
         return NewCustomer(
@@ -166,7 +167,7 @@ class UpdateCustomerInput:
     email: str | None = None
     address: str | None = None
     consent: ConsentInput | None = None
-    tags: list[str] | None = None
+    tags: list[str] | None = strawberry.field(default=None, description=TAGS_RULE)
 
     def to_changes(self) -> service.CustomerChanges:
         return service.CustomerChanges(
@@ -191,7 +192,7 @@ class CustomerPayload:
 class RevealCustomerPiiInput:
     customer_id: strawberry.ID
     fields: list[PiiField]
-    purpose: str
+    purpose: str = strawberry.field(description=PURPOSE_RULE)
 
 
 @strawberry.type

@@ -25,7 +25,6 @@ from graphql import (
     specified_rules,
 )
 from graphql.execution.values import get_variable_values
-from strawberry.schema.schema import validate_document
 
 from api.compiled.execute import execute_plan
 from api.compiled.plan import Fallback, NotCompilable, OperationPlan, compile_operation
@@ -36,6 +35,7 @@ from api.nul import holds_nul, nul_errors
 from api.observability import note_executor, note_operation
 from api.settings import Settings
 from api.shape import document_shape
+from api.suggestions import validation_errors
 
 logger = logging.getLogger("cardcrm.compiled")
 _STANDARD = "standard"  # remembered for a text with no plan
@@ -89,7 +89,10 @@ class CompiledOperations:
         """The coerced variables, or None when a limit or the coercion refuses them."""
         graphql_schema = self.schema._schema
         coerced = get_variable_values(
-            graphql_schema, plan.operation.variable_definitions or (), variables or {}
+            graphql_schema,
+            plan.operation.variable_definitions or (),
+            variables or {},
+            hide_suggestions=True,  # its errors are never shown: the standard executor reports
         )
         if isinstance(coerced, list) or (variables and holds_nul(variables)):
             return None
@@ -120,7 +123,7 @@ class CompiledOperations:
             return None
         if shape_errors(document_shape(document), self.settings) or nul_errors(document, None):
             return None
-        if validate_document(self.schema._schema, document, tuple(specified_rules)):
+        if validation_errors(self.schema._schema, document, specified_rules, hide_suggestions=True):
             return None
         operation = get_operation_ast(document, operation_name)
         return (document, operation) if operation is not None else None
