@@ -40,6 +40,7 @@ from models.organisation import Branch
 from models.sealing import seal_field
 from models.tier import Tier
 from resolvers.customer_input import Consent, NewCard, NewCustomer, checked, checked_address
+from resolvers.instants import require_offsets
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
 from resolvers.scoping import customer_scope
 
@@ -57,6 +58,9 @@ class CustomerFilter:
     risk_grade: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+    def __post_init__(self) -> None:
+        require_offsets(createdFrom=self.created_from, createdTo=self.created_to)
 
 
 def _filter_conditions(principal: Principal, filter: CustomerFilter) -> list[ColumnElement[bool]]:
