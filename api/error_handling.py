@@ -1,7 +1,9 @@
 """Turns every GraphQL error into one with a stable ``extensions.code`` and the request id.
 
 Expected failures (``api.errors.DomainError``) keep their message and code. Errors graphql
-raises itself for a bad document or bad variables become BAD_USER_INPUT. Anything else is
+raises itself get the code of the step that raised them: GRAPHQL_PARSE_FAILED for a document
+that does not parse, GRAPHQL_VALIDATION_FAILED for one that does not validate, BAD_USER_INPUT
+for variables it cannot coerce and for an operation name the document lacks. Anything else is
 masked to INTERNAL_SERVER_ERROR with a generic message, and only its type and the request id
 are logged, so no SQL, stack trace or clear value reaches a caller or a log line.
 """
@@ -14,6 +16,7 @@ from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import StreamExecutionResult
 
 from api import metrics
@@ -40,17 +43,19 @@ def _with_code(error: GraphQLError, code: ErrorCode, message: str | None = None)
     )
 
 
-def coded_error(error: GraphQLError) -> GraphQLError:
+def coded_error(error: GraphQLError, uncoded: ErrorCode = ErrorCode.BAD_USER_INPUT) -> GraphQLError:
+    """``error`` with its code; ``uncoded`` is the code of graphql-core's own errors that
+    carry none (the step that failed: parsing, validation, or else variable coercion)."""
     original = error.original_error
     if isinstance(original, DomainError):
         return _with_code(error, original.code, original.message)
+    if isinstance(original, CannotGetOperationTypeError):  # an operationName not in the document
+        return _with_code(error, ErrorCode.BAD_USER_INPUT)
     if original is None or isinstance(original, GraphQLError):
         # graphql-core's own errors: invalid documents, and variables it could not coerce
         # (an unknown enum value arrives wrapped in a second GraphQLError).
         code = str((error.extensions or {}).get("code"))
-        known = (
-            ErrorCode(code) if code in ErrorCode._value2member_map_ else ErrorCode.BAD_USER_INPUT
-        )
+        known = ErrorCode(code) if code in ErrorCode._value2member_map_ else uncoded
         return _with_code(error, known)
     logger.error(
         "unexpected %s at %s (request %s)",
@@ -62,16 +67,33 @@ def coded_error(error: GraphQLError) -> GraphQLError:
 
 
 class ErrorCodesExtension(SchemaExtension):
+    """Codes every error of an operation once it is done. strawberry makes one instance per
+    operation, so ``uncoded`` remembers which step of this one failed."""
+
+    uncoded = ErrorCode.BAD_USER_INPUT
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        if self.execution_context.pre_execution_errors:
+            self.uncoded = ErrorCode.GRAPHQL_PARSE_FAILED
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        if self.execution_context.pre_execution_errors:
+            self.uncoded = ErrorCode.GRAPHQL_VALIDATION_FAILED
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [coded_error(error) for error in errors]  # type: ignore[union-attr]
+            coded = [coded_error(error, self.uncoded) for error in errors]
+            result.errors = coded  # type: ignore[union-attr]
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         """A subscription sends each result as it comes, long before ``on_operation`` ends."""
         errors = getattr(result, "errors", None)
         if errors:
-            result.errors = [coded_error(error) for error in errors]  # type: ignore[union-attr]
+            coded = [coded_error(error, self.uncoded) for error in errors]
+            result.errors = coded  # type: ignore[union-attr]
         yield

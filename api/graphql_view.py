@@ -2,13 +2,9 @@
 
 Every HTTP request needs a valid access token before anything is parsed; without one the
 answer is HTTP 401 with an UNAUTHENTICATED error body. Each request gets one database session,
-closed when the response is done, and responses are encoded with orjson.
-
-Subscriptions run over WebSocket, ``graphql-transport-ws`` only. The same bearer token comes in
-the ``connection_init`` payload; without a valid one the connection is closed with 4403
-Forbidden (the protocol's rejection) before any operation runs. The connection is closed with
-4401 "token expired" when its token expires, and may hold at most
-``max_subscriptions_per_connection`` operations at once.
+closed when the response is done, and responses are encoded with orjson, in the media type
+the client accepts (``api.responses``). Subscriptions run over WebSocket (``api.websocket``),
+never over HTTP.
 """
 
 from __future__ import annotations
@@ -20,37 +16,40 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationType
+from graphql import OperationType
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
-    ConnectionInitMessage,
-    SubscribeMessage,
-)
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from api import explorer, idempotency, rate_limit
+from api.bearer import bearer_token, challenge, connection_token
 from api.body_limit import BodyTooLarge
 from api.compiled.operations import CompiledOperations
 from api.context import ConnectionContext, Context, RequestDatabase
 from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
 from api.limits import APP_VERSION_HEADER, ClientPolicy, applying, client_policy
-from api.metrics import MeteredSubscriptions
 from api.middleware import current_request_id
 from api.observability import note_principal
 from api.operations import operation_type
 from api.persisted import PersistedQueries, PersistedQueryRefused, create_store
-from api.responses import error_response
+from api.responses import (
+    GRAPHQL_RESPONSE_JSON,
+    error_response,
+    request_error_status,
+    response_media_type,
+    with_media_type,
+)
 from api.settings import Settings
 from api.state import AppState
+from api.websocket import SubscriptionHandler, TextFrames
 from auth import revocation
 from auth.authenticate import authenticate
 from auth.principal import Principal
@@ -58,31 +57,12 @@ from auth.principal import Principal
 logger = logging.getLogger("cardcrm.http")
 
 
-def bearer_token(authorization: str | None) -> str:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("send an access token: `Authorization: Bearer <token>`")
-    return token.strip()
-
-
-def connection_token(params: dict[str, object]) -> str:
-    """The token in a ``connection_init`` payload: ``{"Authorization": "Bearer <token>"}``
-    as an HTTP header would carry it, or ``{"token": "<token>"}`` for clients that cannot."""
-    authorization = params.get("Authorization", params.get("authorization"))
-    if isinstance(authorization, str):
-        return bearer_token(authorization)
-    token = params.get("token")
-    if isinstance(token, str) and token.strip():
-        return token.strip()
-    raise Unauthenticated('send `{"Authorization": "Bearer <token>"}` in connection_init')
-
-
 def _unauthenticated(error: Unauthenticated) -> Response:
     return error_response(
         401,
         ErrorCode.UNAUTHENTICATED,
         error.message,
-        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        headers={"WWW-Authenticate": challenge(error)},
     )
 
 
@@ -90,73 +70,18 @@ def _client_addr(request: Request | WebSocket) -> str | None:
     return request.client.host if request.client else None
 
 
-TOKEN_EXPIRED = 4401
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Execution never started: the document did not parse or validate, the variables did not
+    coerce, a limit refused it. Such errors have no path; a field error always has one."""
+    errors = result.errors or ()
+    return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
 # Logged for a request whose client went away before it was read (nginx's convention).
 CLIENT_CLOSED_REQUEST = 499
-ONLY_SUBSCRIPTIONS = "only subscriptions run over WebSocket; send queries and mutations over HTTP"
-_MAX_PREPARSE_TOKENS = 2000
-
-
-class SubscriptionHandler(MeteredSubscriptions[Context, None]):
-    """strawberry's ``graphql-transport-ws`` handler, with the connection's limits.
-
-    The context is a ``ConnectionContext`` (``get_context``). Queries and mutations are
-    refused here: they belong on HTTP, where idempotency and the request session apply.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_subscriptions_per_connection = (
-            self.context.settings.max_subscriptions_per_connection
-        )
-        self._expiry: asyncio.Task[None] | None = None
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged and self._expiry is None:
-            self._expiry = asyncio.create_task(self._close_at(self.context.principal.expires_at))
-            self._expiry.add_done_callback(self._task_done)
-
-    async def _close_at(self, expires_at: int) -> None:
-        """A connection outlives no token: when it expires, its streams stop and it closes."""
-        await asyncio.sleep(max(0.0, expires_at - time.time()))
-        for operation_id in list(self.operations):
-            await self.cleanup_operation(operation_id)
-        await self.websocket.close(code=TOKEN_EXPIRED, reason="token expired")
-
-    async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        payload = message["payload"]
-        if self.connection_acknowledged:  # persisted queries and the allow-list hold here too
-            view: CardcrmGraphQL = self.view  # type: ignore[assignment]
-            policy = client_policy(view.settings, self.context.principal.client_id)
-            try:
-                payload["query"] = await view.persisted.resolve(  # type: ignore[typeddict-item]
-                    payload.get("query"), payload.get("extensions"), allow_list=policy.allow_list
-                )
-            except PersistedQueryRefused as exc:
-                await self._send_error(message["id"], exc.code, exc.message)
-                return
-        kind = (
-            operation_type(
-                payload.get("query"), payload.get("operationName"), max_tokens=_MAX_PREPARSE_TOKENS
-            )
-            if self.connection_acknowledged
-            else None
-        )
-        if kind not in (None, OperationType.SUBSCRIPTION):
-            await self._send_error(message["id"], ErrorCode.BAD_USER_INPUT, ONLY_SUBSCRIPTIONS)
-            return
-        await super().handle_subscribe(message)
-
-    async def _send_error(self, operation_id: str, code: ErrorCode, message: str) -> None:
-        extensions = {"code": code.value, "requestId": self.context.request_id}
-        error = GraphQLError(message, extensions=extensions)
-        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
-
-    async def shutdown(self) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
-        await super().shutdown()
+SUBSCRIPTIONS_OVER_WEBSOCKET = (
+    "subscriptions run over the WebSocket at /graphql (graphql-transport-ws), not over HTTP"
+)
 
 
 class CardcrmGraphQL(GraphQL[Context, None]):
@@ -166,6 +91,7 @@ class CardcrmGraphQL(GraphQL[Context, None]):
     """
 
     graphql_transport_ws_handler_class = SubscriptionHandler
+    websocket_adapter_class = TextFrames  # type: ignore[assignment]
 
     def __init__(self, schema: Any, *, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
@@ -204,9 +130,13 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         if request.method == "POST" and media_type != "application/json":
             raise HTTPException(415, "send the operation as `Content-Type: application/json`")
         try:
-            return await super().parse_http_body(request)
+            data = await super().parse_http_body(request)
         except AttributeError as exc:
             raise HTTPException(400, "the request body must be a JSON object") from exc
+        for operation in data if isinstance(data, list) else [data]:
+            if not isinstance(operation.operation_name, str | None):  # it keys the plan cache
+                raise HTTPException(400, "`operationName` must be a string or null, if given")
+        return data
 
     def _validate_batch_request(self, request_data: list[Any], protocol: Any) -> None:
         """Batched (array) requests: off unless ``batching_enabled``, and bounded."""
@@ -227,6 +157,9 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             operation.query = await self.persisted.resolve(  # type: ignore[assignment]
                 operation.query, operation.extensions, allow_list=allow_list
             )
+            if self._is_subscription(operation):
+                raise HTTPException(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
+        request.state.batched = isinstance(data, list)
         if self.compiled is not None and not isinstance(data, list) and data.protocol == "http":
             compiled = await self.compiled.execute(
                 data.query, data.operation_name, data.variables, kwargs["context"]
@@ -234,6 +167,31 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             if compiled is not None:
                 return ExecutionResult(data=compiled, errors=None)
         return await super().execute_operation(request, *args, **kwargs)
+
+    def _is_subscription(self, operation: GraphQLRequestData) -> bool:
+        """Parsed once more only when the text mentions a subscription at all."""
+        query = operation.query
+        return (
+            isinstance(query, str)
+            and "subscription" in query
+            and operation_type(
+                query, operation.operation_name, max_tokens=self.settings.max_query_tokens
+            )
+            is OperationType.SUBSCRIPTION
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Under ``application/graphql-response+json`` a request error has no ``data`` entry
+        and answers 4xx (``api.responses``); ``application/json`` keeps ``"data": null``."""
+        response = await super().process_result(request, result)
+        negotiated = getattr(request.state, "media_type", None) == GRAPHQL_RESPONSE_JSON
+        if negotiated and not request.state.batched and _is_request_error(result):
+            del response["data"]
+            codes = ((error.extensions or {}).get("code") for error in result.errors or ())
+            request.state.error_status = request_error_status(codes)
+        return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -247,6 +205,13 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def _handle_http(self, request: Request) -> Response:
+        """Every answer is for its token's holder alone: never stored by a shared cache."""
+        response = await self._answer(request)
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers.add_vary_header("Authorization")
+        return response
+
+    async def _answer(self, request: Request) -> Response:
         try:
             return await self._authenticated(request)
         except BodyTooLarge:
@@ -272,6 +237,7 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         except Unauthenticated as exc:
             return _unauthenticated(exc)
         request.state.principal = principal
+        request.state.media_type = response_media_type(request.headers.get("accept"))
         request.state.client_policy = client_policy(
             self.settings, principal.client_id, request.headers.get(APP_VERSION_HEADER)
         )
@@ -286,9 +252,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         except idempotency.KeyConflict as exc:
             return error_response(409, ErrorCode.CONFLICT, str(exc))
         if replay is not None:
-            return Response(
+            answer = Response(
                 replay, media_type="application/json", headers={"Idempotent-Replayed": "true"}
             )
+            return with_media_type(answer, request.state.media_type, None)
         try:
             response = await self._execute(request, state)
         except BaseException:
@@ -308,7 +275,9 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             try:
                 with applying(policy):
                     async with deadline:
-                        return await self.run(request)
+                        response = await self.run(request)
+                status = getattr(request.state, "error_status", None)
+                return with_media_type(response, request.state.media_type, status)
             except TimeoutError:
                 if not deadline.expired():
                     raise
@@ -362,10 +331,14 @@ class CardcrmGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticates a connection from its ``connection_init`` payload; a refusal makes
-        strawberry close it with 4403 Forbidden."""
+        strawberry close it with 4403 Forbidden, before any ``connection_ack``. A token past
+        its ``exp`` is refused here even within the verifier's leeway: acknowledged, the
+        connection would only be closed 4401 a moment later."""
         try:
             token = connection_token(context.connection_params or {})
             principal = await authenticate(context.state, token)
+            if principal.expires_at <= time.time():  # verification allows clock-skew leeway
+                raise Unauthenticated("the token has expired; get a new one and reconnect")
             await revocation.ensure_not_revoked(context.state.database, principal)
             context.principal = principal
         except Unauthenticated as exc:

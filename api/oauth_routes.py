@@ -1,7 +1,9 @@
 """HTTP endpoints of the OAuth 2.0 authorization server (``auth.oauth``) and its metadata.
 
 The endpoints take form-encoded POSTs only (RFC 6749 §3.2, RFC 7009 §2.1, RFC 7662 §2.1) and
-answer JSON that is never cached (RFC 6749 §5.1); anything else is ``invalid_request``.
+answer JSON that is never cached (RFC 6749 §5.1); anything else is ``invalid_request``. The
+metadata (RFC 8414) names the configured issuer in production and, in development, the server
+that answered.
 """
 
 from __future__ import annotations
@@ -108,10 +110,19 @@ def _endpoint(endpoint: oauth.Endpoint) -> Route:
     return Route(paths[endpoint], handle, methods=_ANY_METHOD, name=f"oauth_{endpoint}")
 
 
+def public_base_url(request: Request) -> str:
+    """The issuer the metadata names: in production the configured one (what clients were
+    given, whatever proxy they came through); in development the server that answered, so
+    a client on a laptop finds endpoints it can reach instead of ``https://cardcrm.local``."""
+    settings = request.app.state.cardcrm.settings
+    if settings.is_development:
+        return str(request.base_url).rstrip("/")
+    return str(settings.token_issuer)
+
+
 async def metadata(request: Request) -> Response:
-    state: AppState = request.app.state.cardcrm
     return OrjsonResponse(
-        oauth.server_metadata(state.settings.token_issuer),
+        oauth.server_metadata(public_base_url(request)),
         headers={"Cache-Control": "public, max-age=3600"},
     )
 

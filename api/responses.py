@@ -1,8 +1,18 @@
 """JSON responses in the GraphQL error shape, for failures outside GraphQL execution
-(authentication, malformed HTTP requests), so every client parses one error format."""
+(authentication, malformed HTTP requests), so every client parses one error format; and the
+media type a GraphQL response takes (GraphQL over HTTP, "Body" and "Status Codes").
+
+A client that accepts ``application/graphql-response+json`` (and ranks it no lower than
+``application/json``) gets it, and with it the status codes that type allows: a request that
+fails before execution starts (a document that does not parse or validate, variables that do
+not coerce) answers 4xx and has no ``data`` entry. Every other client — one asking for
+``application/json``, sending ``*/*`` or no ``Accept`` at all — keeps ``application/json``,
+where such a failure is HTTP 200 with ``"data": null``, as legacy clients expect.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -11,6 +21,18 @@ from starlette.responses import Response
 from api import metrics
 from api.errors import ErrorCode
 from api.middleware import current_request_id
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+_MEDIA_TYPES = {GRAPHQL_RESPONSE_JSON: GRAPHQL_RESPONSE_JSON, JSON: JSON, "application/*": JSON}
+_MAX_ACCEPT_RANGES = 32  # a longer Accept header is read no further
+# The status of a request error under application/graphql-response+json, by its code.
+_REQUEST_ERROR_STATUS = {
+    ErrorCode.UNAUTHENTICATED.value: 401,
+    ErrorCode.FORBIDDEN.value: 403,
+    ErrorCode.RATE_LIMITED.value: 429,
+    ErrorCode.INTERNAL_SERVER_ERROR.value: 500,
+}
 
 
 class OrjsonResponse(Response):
@@ -33,3 +55,45 @@ def error_response(
         ]
     }
     return OrjsonResponse(body, status_code=status, headers=headers)
+
+
+def _quality(parameters: list[str]) -> float:
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def response_media_type(accept: str | None) -> str:
+    """The media type of the GraphQL response to a request with this ``Accept`` header: the
+    acceptable one of ours with the highest quality, the first listed on a tie; anything
+    else (no header, ``*/*``, nothing of ours) is ``application/json``."""
+    best, best_quality = JSON, 0.0
+    for media_range in (accept or "").split(",")[:_MAX_ACCEPT_RANGES]:
+        media_type, *parameters = media_range.split(";")
+        ours = _MEDIA_TYPES.get(media_type.strip().lower())
+        quality = _quality(parameters)
+        if ours is not None and quality > best_quality:
+            best, best_quality = ours, quality
+    return best
+
+
+def request_error_status(codes: Iterable[object]) -> int:
+    """The HTTP status of a request error with these ``extensions.code`` values."""
+    for code in codes:
+        if (status := _REQUEST_ERROR_STATUS.get(str(code))) is not None:
+            return status
+    return 400
+
+
+def with_media_type(response: Response, media_type: str, status: int | None) -> Response:
+    """A GraphQL response in the negotiated media type, with a request error's status."""
+    if media_type == GRAPHQL_RESPONSE_JSON and response.status_code == 200:
+        response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        if status is not None:
+            response.status_code = status
+    return response

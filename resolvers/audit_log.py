@@ -14,6 +14,7 @@ from api.settings import Settings
 from auth.principal import Principal
 from auth.scopes import Scope
 from models.audit import AuditEntry
+from resolvers.instants import require_offsets
 from resolvers.pagination import Page, PageArgs, page_with_count
 
 
@@ -24,6 +25,9 @@ class AuditFilter:
     target_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        require_offsets(since=self.since, until=self.until)
 
 
 async def list_audit_entries(

@@ -43,6 +43,7 @@ from models.sealing import seal_field
 from models.tier import Tier
 from resolvers.complaint_sla import due_at
 from resolvers.complaint_workflow import ComplaintAction, next_status
+from resolvers.instants import require_offsets
 from resolvers.pagination import Page, PageArgs, page_with_count
 from resolvers.scoping import complaint_scope, customer_scope
 
@@ -397,6 +398,9 @@ class ComplaintFilter:
     category: ComplaintCategory | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+    def __post_init__(self) -> None:
+        require_offsets(createdFrom=self.created_from, createdTo=self.created_to)
 
 
 def _conditions(principal: Principal, filter: ComplaintFilter) -> list[Any]:

@@ -47,6 +47,7 @@ from resolvers.customer_input import (
     checked_address,
     checked_tags,
 )
+from resolvers.instants import require_offsets
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
 from resolvers.scoping import customer_scope
 
@@ -64,6 +65,9 @@ class CustomerFilter:
     risk_grade: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+    def __post_init__(self) -> None:
+        require_offsets(createdFrom=self.created_from, createdTo=self.created_to)
 
 
 def _filter_conditions(principal: Principal, filter: CustomerFilter) -> list[ColumnElement[bool]]:

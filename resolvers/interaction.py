@@ -26,6 +26,7 @@ from models.interaction import Interaction, InteractionChannel, InteractionKind
 from models.sealing import seal_field
 from resolvers.complaint import checked_text
 from resolvers.contact_rules import check_contact
+from resolvers.instants import require_offsets
 from resolvers.pagination import Page, PageArgs, page_with_count
 from resolvers.scoping import customer_scope
 
@@ -50,6 +51,9 @@ class NewInteraction:
     satisfaction: int | None = None
     complaint_id: uuid.UUID | None = None
     occurred_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        require_offsets(occurredAt=self.occurred_at)
 
 
 def _checked_fields(data: NewInteraction) -> tuple[str, datetime]:
@@ -129,6 +133,9 @@ class InteractionFilter:
     since: datetime | None = None
     until: datetime | None = None
     staff_id: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        require_offsets(since=self.since, until=self.until)
 
 
 def interaction_conditions(filter: InteractionFilter) -> list[Any]:

@@ -47,8 +47,10 @@ class CompiledOperations:
         self.settings = settings
         self._plans: Lru[tuple[str, str | None], OperationPlan | str] = Lru(CACHE_SIZE)
 
-    def plan_for(self, query: object, operation_name: str | None) -> OperationPlan | None:
-        if not isinstance(query, str):
+    def plan_for(self, query: object, operation_name: object) -> OperationPlan | None:
+        """The plan, or None; a request whose parameters are not strings has none (the view
+        refuses those first; a dict here would not even hash as a cache key)."""
+        if not isinstance(query, str) or not isinstance(operation_name, str | None):
             return None
         key = (query, operation_name)
         plan = self._plans.get(key)

@@ -51,7 +51,11 @@ class Socket:
         await self.connection.send(json.dumps(message))
 
     async def receive(self) -> Message:
-        message: Message = json.loads(await asyncio.wait_for(self.connection.recv(), STEP_SECONDS))
+        """The next message, which must come as a text frame: ``json.loads`` would read a
+        binary one too, but browsers and the ``graphql-ws`` client refuse those."""
+        frame = await asyncio.wait_for(self.connection.recv(), STEP_SECONDS)
+        assert isinstance(frame, str), f"a binary frame: {frame!r}"
+        message: Message = json.loads(frame)
         return message
 
     async def init(self, payload: Message) -> Message:
@@ -78,6 +82,15 @@ class Socket:
                 while True:
                     await self.connection.recv()
         return self.connection.close_code, self.connection.close_reason
+
+    async def messages_until_closed(self) -> list[Message]:
+        """Every message the server sends until it closes the connection."""
+        messages: list[Message] = []
+        with contextlib.suppress(ConnectionClosed):
+            async with asyncio.timeout(STEP_SECONDS):
+                while True:
+                    messages.append(await self.receive())
+        return messages
 
 
 @asynccontextmanager

@@ -115,13 +115,13 @@ async def test_a_malformed_json_body_is_bad_user_input_not_a_server_error(
     assert error["extensions"]["requestId"] == response.headers["x-request-id"]
 
 
-async def test_a_graphql_syntax_error_is_bad_user_input(server: Server, world: World) -> None:
+async def test_a_graphql_syntax_error_is_graphql_parse_failed(server: Server, world: World) -> None:
     response = await server.post(
         "{ customers { totalCount ", token=staff_token(server, world, "demo-agent")
     )
     assert response.status_code < 500, response.text
     error = response.json()["errors"][0]
-    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
     assert "Syntax Error" in error["message"]
 
 

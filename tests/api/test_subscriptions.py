@@ -4,7 +4,10 @@ per-connection cap, and the connection closing when its token expires."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
+import time
 import uuid
 from pathlib import Path
 
@@ -88,6 +91,22 @@ async def act(server: Server, name: str, complaint: Message, token: str) -> Mess
     return await mutate(server, ACT.format(name=name), change, token)
 
 
+async def just_expired_token(server: Server, world: World, username: str = "demo-agent") -> str:
+    """A token whose ``exp`` has just passed: still inside the verifier's clock-skew leeway."""
+    user = world.staff[username]
+    token = server.state.tokens.issue(
+        subject=str(user.id),
+        role=Role(user.role),
+        client_id="cardcrm-console",
+        branch_id=user.branch_id,
+        username=user.username,
+        ttl=1,
+    )
+    expires_at = server.state.tokens.verify(token).expires_at
+    await asyncio.sleep(max(0.0, expires_at - time.time()) + 0.05)
+    return token
+
+
 def raw_id(global_id: str) -> uuid.UUID:
     return uuid.UUID(base64.b64decode(global_id).decode().split(":", 1)[1])
 
@@ -122,6 +141,81 @@ async def test_a_bad_token_is_rejected_with_4403(server: Server, payload: Messag
     async with websocket(server.base_url) as socket:
         await socket.send({"type": "connection_init", "payload": payload})
         assert await socket.close_status() == (4403, "Forbidden")
+
+
+async def test_an_expired_token_is_refused_with_4403_before_any_ack(
+    server: Server, world: World
+) -> None:
+    token = await just_expired_token(server, world)
+    async with websocket(server.base_url) as socket:
+        await socket.send(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        )
+        assert await socket.messages_until_closed() == []  # no connection_ack
+        assert (socket.connection.close_code, socket.connection.close_reason) == (4403, "Forbidden")
+
+
+async def test_every_server_message_is_a_text_frame(server: Server, world: World) -> None:
+    token = staff_token(server, world, "demo-agent")
+    frames: list[str | bytes] = []
+    async with websocket(server.base_url) as socket:
+        await socket.send({"type": "connection_init", "payload": {"token": token}})
+        frames.append(await socket.connection.recv())
+        await socket.send({"type": "ping"})
+        frames.append(await socket.connection.recv())
+        await socket.subscribe("q", "{ tiers { id } }")
+        frames.append(await socket.connection.recv())
+    assert [type(frame) for frame in frames] == [str, str, str]
+    assert [json.loads(frame)["type"] for frame in frames] == ["connection_ack", "pong", "error"]
+
+
+@pytest.mark.parametrize("operation_name", ["", "Nope"])
+async def test_a_subscribe_naming_no_operation_of_its_document_is_bad_user_input(
+    server: Server, world: World, operation_name: str
+) -> None:
+    payload = {"query": ASSIGNED_TO_ME, "operationName": operation_name}
+    async with signed_in(server.base_url, staff_token(server, world, "demo-agent")) as socket:
+        await socket.send({"id": "named", "type": "subscribe", "payload": payload})
+        refusal = await socket.receive()
+        await socket.send({"type": "ping"})
+        still_open = await socket.receive()
+    assert (refusal["type"], refusal["id"]) == ("error", "named"), refusal
+    (error,) = refusal["payload"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["message"] == f'Unknown operation named "{operation_name}".'
+    assert still_open == {"type": "pong"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"query": 42},
+        {"query": ASSIGNED_TO_ME, "operationName": {}},
+        {"query": ASSIGNED_TO_ME, "variables": [1]},
+        {"query": ASSIGNED_TO_ME, "extensions": "x"},
+    ],
+    ids=["no query", "query not a string", "name an object", "variables a list", "extensions"],
+)
+async def test_a_subscribe_with_malformed_parameters_is_bad_user_input(
+    server: Server, world: World, payload: Message
+) -> None:
+    async with signed_in(server.base_url, staff_token(server, world, "demo-agent")) as socket:
+        await socket.send({"id": "odd", "type": "subscribe", "payload": payload})
+        refusal = await socket.receive()
+        await socket.send({"type": "ping"})
+        still_open = await socket.receive()
+    assert (refusal["type"], refusal["id"]) == ("error", "odd"), refusal
+    assert refusal["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert still_open == {"type": "pong"}
+
+
+async def test_a_subscribe_whose_payload_is_not_an_object_closes_with_4400(
+    server: Server, world: World
+) -> None:
+    async with signed_in(server.base_url, staff_token(server, world, "demo-agent")) as socket:
+        await socket.send({"id": "odd", "type": "subscribe", "payload": 5})
+        assert await socket.close_status() == (4400, "the subscribe payload must be an object")
 
 
 async def test_a_token_signed_by_another_key_is_rejected_with_4403(

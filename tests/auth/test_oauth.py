@@ -18,10 +18,12 @@ from joserfc import jwt
 from joserfc.jws import extract_compact
 from sqlalchemy import text
 
+from api.settings import Environment, Settings
 from auth.clients import Credentials
 from auth.principal import PrincipalKind
 from auth.scopes import Role, Scope
 from tests.conftest import Server, staff_token
+from tests.security.conftest import running_app, variant
 from tests.support import World, add_oauth_client, client_credentials_token
 
 MERCHANT_SCOPES = "offers:read offers:redeem"
@@ -397,12 +399,15 @@ async def test_the_secret_is_stored_only_as_an_argon2id_hash(
 # --- metadata (RFC 8414) ----------------------------------------------------------------------
 
 
-async def test_the_metadata_document_describes_the_server(server: Server) -> None:
+async def test_the_metadata_names_the_server_that_answered_in_development_only(
+    server: Server, settings: Settings
+) -> None:
     response = await server.client.get("/.well-known/oauth-authorization-server")
 
     assert response.status_code == 200
     document = response.json()
-    issuer = server.state.settings.token_issuer
+    issuer = server.base_url  # not the configured https://cardcrm.local, unreachable here
+    assert issuer != server.state.settings.token_issuer
     assert document == {
         "issuer": issuer,
         "token_endpoint": f"{issuer}/oauth/token",
@@ -424,6 +429,14 @@ async def test_the_metadata_document_describes_the_server(server: Server) -> Non
     }
     jwks = await server.client.get("/.well-known/jwks.json")
     assert jwks.status_code == 200
+
+    # in production, whoever answers, the configured issuer (what clients were given)
+    async with running_app(variant(settings, environment=Environment.PRODUCTION)) as production:
+        response = await production.client.get("/.well-known/oauth-authorization-server")
+    document = response.json()
+    assert document["issuer"] == settings.token_issuer == "https://cardcrm.local"
+    assert document["token_endpoint"] == "https://cardcrm.local/oauth/token"
+    assert document["jwks_uri"] == "https://cardcrm.local/.well-known/jwks.json"
 
 
 # --- introspection (RFC 7662) -----------------------------------------------------------------

@@ -63,7 +63,7 @@ async def test_directive_overloading_is_refused(server: Server, world: World) ->
 
 
 async def test_circular_fragments_are_refused(server: Server, world: World) -> None:
-    assert await _probe(server, world, CIRCULAR_FRAGMENTS) == {"BAD_USER_INPUT"}
+    assert await _probe(server, world, CIRCULAR_FRAGMENTS) == {"GRAPHQL_VALIDATION_FAILED"}
 
 
 async def test_circular_introspection_is_refused_even_where_introspection_is_on(
@@ -128,7 +128,7 @@ async def test_suggestion_probing_learns_nothing_in_production(
     async with nothing_ran(production):
         body = await production.graphql(SUGGESTION_PROBE, token=token)
     assert "Did you mean 'name'?" in development["message"]
-    assert codes(body) == {"BAD_USER_INPUT"}
+    assert codes(body) == {"GRAPHQL_VALIDATION_FAILED"}
     assert "Did you mean" not in body["errors"][0]["message"]
     assert "Cannot query field 'nam'" in body["errors"][0]["message"]
 

@@ -1,0 +1,137 @@
+"""Subscriptions over WebSocket, ``graphql-transport-ws`` only (SPEC §4).
+
+The bearer token comes in the ``connection_init`` payload; without a valid, unexpired one
+the connection is closed with 4403 Forbidden (the protocol's rejection) before any
+``connection_ack``. An acknowledged connection is closed with 4401 "token expired" when its
+token expires, and may hold at most ``max_subscriptions_per_connection`` operations at once.
+Every server message is a text frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import orjson
+from graphql import GraphQLError, OperationType
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
+
+from api.context import Context
+from api.errors import ErrorCode
+from api.limits import client_policy
+from api.metrics import MeteredSubscriptions
+from api.operations import operation_type
+from api.persisted import PersistedQueries, PersistedQueryRefused
+from api.settings import Settings
+
+TOKEN_EXPIRED = 4401
+ONLY_SUBSCRIPTIONS = "only subscriptions run over WebSocket; send queries and mutations over HTTP"
+_MAX_PREPARSE_TOKENS = 2000
+
+
+def malformed(payload: Mapping[str, object]) -> str | None:
+    """What is wrong with a ``subscribe`` payload's parameters, as HTTP checks them, if
+    anything: the GraphQL execution would otherwise meet them as unexpected errors."""
+    if not isinstance(payload.get("query"), str):
+        return "send the operation's `query` as a string (or a persisted query's hash)"
+    if not isinstance(payload.get("operationName"), str | None):
+        return "`operationName` must be a string or null, if given"
+    if not isinstance(payload.get("variables"), dict | None):
+        return "`variables` must be an object or null, if given"
+    if not isinstance(payload.get("extensions"), dict | None):
+        return "`extensions` must be an object or null, if given"
+    return None
+
+
+class _View(Protocol):
+    settings: Settings
+    persisted: PersistedQueries
+
+
+class TextFrames(ASGIWebSocketAdapter):
+    """Every server message as a *text* frame. strawberry sends the encoder's bytes as a
+    binary frame, which the ``graphql-ws`` client and browsers refuse ("Message is missing
+    the 'type' property", close 4004): graphql-transport-ws messages are JSON text."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
+class SubscriptionHandler(MeteredSubscriptions[Context, None]):
+    """strawberry's ``graphql-transport-ws`` handler, with the connection's limits.
+
+    The context is a ``ConnectionContext`` (the view's ``get_context``). Queries and
+    mutations are refused here: they belong on HTTP, where idempotency and the request
+    session apply.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_subscriptions_per_connection = (
+            self.context.settings.max_subscriptions_per_connection
+        )
+        self._expiry: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._expiry is None:
+            self._expiry = asyncio.create_task(self._close_at(self.context.principal.expires_at))
+            self._expiry.add_done_callback(self._task_done)
+
+    async def _close_at(self, expires_at: int) -> None:
+        """A connection outlives no token: when it expires, its streams stop and it closes."""
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        await self.websocket.close(code=TOKEN_EXPIRED, reason="token expired")
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message["payload"]
+        if not isinstance(payload, dict):  # the protocol's answer to an invalid message
+            await self.handle_invalid_message("the subscribe payload must be an object")
+            return
+        if self.connection_acknowledged:  # persisted queries and the allow-list hold here too
+            view: _View = self.view  # type: ignore[assignment]
+            policy = client_policy(view.settings, self.context.principal.client_id)
+            try:
+                payload["query"] = await view.persisted.resolve(  # type: ignore[typeddict-item]
+                    payload.get("query"), payload.get("extensions"), allow_list=policy.allow_list
+                )
+            except PersistedQueryRefused as exc:
+                await self._send_error(message["id"], exc.code, exc.message)
+                return
+            if (refusal := malformed(payload)) is not None:
+                await self._send_error(message["id"], ErrorCode.BAD_USER_INPUT, refusal)
+                return
+        kind = (
+            operation_type(
+                payload.get("query"), payload.get("operationName"), max_tokens=_MAX_PREPARSE_TOKENS
+            )
+            if self.connection_acknowledged
+            else None
+        )
+        if kind not in (None, OperationType.SUBSCRIPTION):
+            await self._send_error(message["id"], ErrorCode.BAD_USER_INPUT, ONLY_SUBSCRIPTIONS)
+            return
+        await super().handle_subscribe(message)
+
+    async def _send_error(self, operation_id: str, code: ErrorCode, message: str) -> None:
+        extensions = {"code": code.value, "requestId": self.context.request_id}
+        error = GraphQLError(message, extensions=extensions)
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
+
+    async def shutdown(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        await super().shutdown()
