@@ -14,9 +14,11 @@ from resolvers.transaction_import import DEFAULT_MAX_ERRORS, ImportSummary, impo
 app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 
 
-def report(summary: ImportSummary) -> None:
+def report(summary: ImportSummary, lines: int) -> None:
+    """The counts, then the first bad rows by line. Every line is the header, a blank line
+    or a row (see resolvers/transaction_files), so ``lines`` is the file's line count."""
     console.print(
-        f"read {summary.read:,} rows: {summary.imported:,} imported, "
+        f"read {summary.read:,} rows from {lines:,} lines: {summary.imported:,} imported, "
         f"{summary.duplicates:,} already present, {summary.rejected:,} rejected"
     )
     if not summary.rejected:
@@ -49,10 +51,10 @@ def transactions_command(
     except (OSError, TransactionFileError) as exc:
         raise fail(f"cannot import {file}: {getattr(exc, 'strerror', None) or exc}") from exc
     batch_rows = batch_size or settings().import_batch_rows
+    lines = CountingLines(stream)
 
     async def work() -> ImportSummary:
         async with started() as state:
-            lines = CountingLines(stream)
             with Progress(console=console) as progress:
                 task = progress.add_task("importing", total=size)
 
@@ -77,4 +79,4 @@ def transactions_command(
             summary = run(work)
         except (OSError, TransactionFileError) as exc:
             raise fail(f"cannot import {file}: {exc}") from exc
-    report(summary)
+    report(summary, lines.lines_read)
