@@ -6,8 +6,9 @@ import typer
 
 import migrations
 from api import server
-from api.cli.common import console, errors, fail, run, settings
+from api.cli.common import console, database_failures, errors, fail, run, settings
 from api.cli.seed import report, seed_database
+from api.startup import check_database
 
 
 def serve(
@@ -34,7 +35,10 @@ def serve(
     if demo:
         if not settings().is_development:
             raise fail("--demo is for development only")
-        migrations.upgrade(settings().sqlalchemy_url)
+        with database_failures():
+            migrations.upgrade(settings().sqlalchemy_url)
         report(run(lambda: seed_database(200, 42)))
+    with database_failures():
+        run(lambda: check_database(settings().sqlalchemy_url))
     console.print(f"serving on http://{host}:{port}/graphql")
     server.serve(settings(), host=host, port=port, workers=workers)
