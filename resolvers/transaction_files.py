@@ -76,7 +76,6 @@ class CountingLines:
 
     def __iter__(self) -> Iterator[str]:
         readline = self._stream.readline
-        first = True
         while line := readline(MAX_LINE_BYTES + 1):
             self.bytes_read += len(line)
             self.lines_read += 1
@@ -84,9 +83,8 @@ class CountingLines:
                 self._skip_rest(line)
                 yield OverlongLine()
                 continue
-            if first and line.startswith(b"\xef\xbb\xbf"):
+            if self.lines_read == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
-            first = False
             yield line.decode("utf-8", errors="surrogateescape")
 
     def _skip_rest(self, line: bytes) -> None:
