@@ -54,7 +54,7 @@ SPANS_LINES = (
     "has a quoted field that is still open at the end of the line "
     "(a missing closing quote? a field cannot span lines)"
 )
-TOO_LONG = f"is longer than {MAX_LINE_BYTES:,} bytes, which no valid row is"
+TOO_LONG = f"is longer than {MAX_LINE_BYTES:,} bytes; no valid line is that long"
 
 
 class OverlongLine(str):

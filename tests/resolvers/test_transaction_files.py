@@ -88,7 +88,7 @@ def test_a_line_over_the_bound_is_skipped_unread_and_rejected_alone(
     first = 2 if file_format is FileFormat.CSV else 1
     assert [(row.position, row.problem) for row in rows] == [
         (first, None),
-        (first + 1, f"is longer than {MAX_LINE_BYTES:,} bytes, which no valid row is"),
+        (first + 1, f"is longer than {MAX_LINE_BYTES:,} bytes; no valid line is that long"),
         (first + 2, None),
     ]
     assert (lines.lines_read, lines.bytes_read) == (first + 2, len(body))
