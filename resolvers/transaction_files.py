@@ -149,7 +149,10 @@ def _next_record(reader: Iterator[list[str]], lines: _OneLinePerRecord) -> list[
 
 
 def csv_rows(lines: Iterable[str]) -> Iterator[RawRow]:
-    """Rows of a CSV file whose first line names the fields; positions are file lines."""
+    """Rows of a CSV file whose first line names the fields; positions are file lines.
+
+    The header is read at once, so a file without a usable one is refused before anything
+    else is done (``TransactionFileError``); the rows are read as they are asked for."""
     numbered = _OneLinePerRecord(lines)
     reader = csv.reader(numbered)
     first = _next_record(reader, numbered)
@@ -157,6 +160,12 @@ def csv_rows(lines: Iterable[str]) -> Iterator[RawRow]:
         raise TransactionFileError(f"the header (line 1) {first}")
     header = [name.strip().lower() for name in first or []]
     _check_header(header)
+    return _csv_body(reader, numbered, header)
+
+
+def _csv_body(
+    reader: Iterator[list[str]], numbered: _OneLinePerRecord, header: list[str]
+) -> Iterator[RawRow]:
     while (cells := _next_record(reader, numbered)) is not None:
         position = numbered.line_number
         if isinstance(cells, str):

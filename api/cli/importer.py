@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from rich.progress import Progress
 from api.cli.common import console, fail, run, settings, started
 from resolvers.transaction_files import CountingLines, FileFormat, TransactionFileError, file_rows
 from resolvers.transaction_import import DEFAULT_MAX_ERRORS, ImportSummary, import_transactions
+from resolvers.transaction_rows import RawRow
 
 app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 
@@ -53,7 +55,7 @@ def transactions_command(
     batch_rows = batch_size or settings().import_batch_rows
     lines = CountingLines(stream)
 
-    async def work() -> ImportSummary:
+    async def work(rows: Iterator[RawRow]) -> ImportSummary:
         async with started() as state:
             with Progress(console=console) as progress:
                 task = progress.add_task("importing", total=size)
@@ -68,7 +70,7 @@ def transactions_command(
                 return await import_transactions(
                     database=state.database,
                     ring=state.key_ring,
-                    rows=file_rows(lines, chosen),
+                    rows=rows,
                     batch_rows=batch_rows,
                     max_errors=max_errors,
                     on_batch=advance,
@@ -76,7 +78,8 @@ def transactions_command(
 
     with stream:
         try:
-            summary = run(work)
+            rows = file_rows(lines, chosen)  # a CSV header is checked here, before connecting
+            summary = run(lambda: work(rows))
         except (OSError, TransactionFileError) as exc:
             raise fail(f"cannot import {file}: {exc}") from exc
     report(summary, lines.lines_read)
