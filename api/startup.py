@@ -61,7 +61,10 @@ def _postgres_problem(error: BaseException, url: URL) -> str | None:
         if sqlstate == "57P03":
             return f"{where} is starting up or shutting down; try again in a moment"
         if sqlstate == "53300":
-            return f"{where} has no connection slot left; lower CARDCRM_DATABASE_POOL_SIZE"
+            return (
+                f"{where} has too many connections: lower CARDCRM_DATABASE_POOL_SIZE "
+                "or raise the server's max_connections"
+            )
         if isinstance(cause, socket.gaierror):
             return f"cannot resolve the host {host!r} named by DATABASE_URL; check its spelling"
         if isinstance(cause, ConnectionRefusedError):
