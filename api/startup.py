@@ -7,8 +7,9 @@ cause into a sentence naming the host, port, database or file and what to do; an
 is left to propagate (it is a bug, and ``api.log_format`` keeps its traceback out of logs).
 The message never carries the password of ``DATABASE_URL``.
 
-``build_state`` raises ``DatabaseUnreachable`` with that sentence (a failed ``serve``
-lifespan logs it, see ``api.log_format``), and the CLI prints it (``api.cli.common``).
+``migrations.assert_migrated``, the first query of ``build_state``, raises
+``DatabaseUnreachable`` with that sentence (a failed ``serve`` lifespan logs it, see
+``api.log_format``), and the CLI prints it (``api.cli.common``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.engine import URL, make_url
-
-from api.db import Database
-from migrations import assert_migrated
 
 POSTGRES_PORT = 5432
 _CHECK_DATABASE_URL = "check DATABASE_URL"
@@ -93,7 +91,7 @@ def _sqlite_problem(error: BaseException, url: URL) -> str | None:
     return None
 
 
-def database_problem(error: BaseException, database_url: str) -> str | None:
+def database_problem(error: BaseException, database_url: str | URL) -> str | None:
     """What an operator should read for this failure, if its cause is a known one."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
@@ -102,7 +100,7 @@ def database_problem(error: BaseException, database_url: str) -> str | None:
 
 
 @contextmanager
-def explained(database_url: str) -> Iterator[None]:
+def explained(database_url: str | URL) -> Iterator[None]:
     """Re-raises a failure with a known cause as ``DatabaseUnreachable``."""
     try:
         yield
@@ -111,15 +109,3 @@ def explained(database_url: str) -> Iterator[None]:
         if problem is None:
             raise
         raise DatabaseUnreachable(problem) from exc
-
-
-async def check_database(database_url: str) -> None:
-    """Connects once and checks the schema's revision: ``serve`` does this before starting
-    uvicorn, so a database it cannot use is one line and exit 1, not a failed lifespan in
-    every worker."""
-    with explained(database_url):
-        database = Database(database_url, pool_size=1)
-        try:
-            await assert_migrated(database.engine)
-        finally:
-            await database.dispose()

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from api.broker import Broker, create_broker
 from api.db import Database
 from api.settings import Settings
-from api.startup import explained
 from auth.external_staff import ExternalStaffDirectory
 from auth.oidc import OidcVerifier
 from auth.tokens import TokenService, load_or_create_signing_key
@@ -57,20 +56,14 @@ def oidc_verifier(settings: Settings) -> OidcVerifier:
 
 
 async def build_state(settings: Settings, *, check_migrations: bool = True) -> AppState:
-    """Raises ``DatabaseNotMigrated`` or ``DatabaseUnreachable`` (a one-line reason, see
-    api/startup.py) when the database cannot be used."""
-    with explained(settings.sqlalchemy_url):
-        database = Database(
-            settings.sqlalchemy_url,
-            pool_size=settings.database_pool_size,
-            echo=settings.database_echo,
-        )
+    database = Database(
+        settings.sqlalchemy_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+    )
     try:
-        with explained(settings.sqlalchemy_url):
-            if check_migrations:
-                await assert_migrated(database.engine)
-            async with database.session() as session:
-                ring = await load_key_ring(session, master_key_from_settings(settings))
+        if check_migrations:
+            await assert_migrated(database.engine)
+        async with database.session() as session:
+            ring = await load_key_ring(session, master_key_from_settings(settings))
     except BaseException:
         await database.dispose()
         raise

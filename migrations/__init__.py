@@ -17,6 +17,8 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.startup import explained
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 
 
@@ -95,8 +97,10 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def assert_migrated(engine: AsyncEngine) -> None:
-    """Refuses to serve on an unmigrated or outdated database, naming the fix."""
-    current = await current_revision(engine)
+    """Refuses to serve on an unmigrated or outdated database, naming the fix; a database
+    it cannot reach is ``DatabaseUnreachable``, saying why (api/startup.py)."""
+    with explained(engine.url):
+        current = await current_revision(engine)
     head = head_revision()
     if current == head:
         return

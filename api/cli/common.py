@@ -37,7 +37,8 @@ def settings() -> Settings:
 @asynccontextmanager
 async def started(check_migrations: bool = True) -> AsyncIterator[AppState]:
     try:
-        state = await build_state(settings(), check_migrations=check_migrations)
+        with explained(settings().sqlalchemy_url):
+            state = await build_state(settings(), check_migrations=check_migrations)
     except (DatabaseNotMigrated, DatabaseUnreachable) as exc:
         raise fail(str(exc)) from exc
     try:

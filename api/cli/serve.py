@@ -8,7 +8,18 @@ import migrations
 from api import server
 from api.cli.common import console, database_failures, errors, fail, run, settings
 from api.cli.seed import report, seed_database
-from api.startup import check_database
+from api.db import Database
+from migrations import assert_migrated
+
+
+async def check_database(database_url: str) -> None:
+    """Connects once and checks the schema's revision before uvicorn starts, so a database
+    that cannot be used is one line and exit 1, not a failed lifespan in every worker."""
+    database = Database(database_url, pool_size=1)
+    try:
+        await assert_migrated(database.engine)
+    finally:
+        await database.dispose()
 
 
 def serve(

@@ -1,6 +1,6 @@
 """The ``cardcrm`` command on a database it cannot use, as a subprocess: a database migrated
 by newer code, a ``DATABASE_URL`` naming a database that does not exist, a PostgreSQL that
-is down. Each command says what is wrong and what to do in one line on stderr, exits 1, and
+is down, a SQLite file that cannot be created. Each command says what is wrong and what to do in one line on stderr, exits 1, and
 prints no traceback."""
 
 from __future__ import annotations
@@ -102,6 +102,15 @@ async def test_postgresql_down_is_named_by_host_and_port_with_what_to_do(
             "start PostgreSQL there or check DATABASE_URL",
         )
         assert "not-printed" not in done.stderr
+
+
+def test_a_sqlite_file_that_cannot_be_created_is_named(fresh_database: FreshDatabase) -> None:
+    blocker = fresh_database.settings.var_dir / "a-file"
+    blocker.write_text("")
+    path = blocker / "cardcrm.db"
+    for command in commands(_free_port()):
+        done = cardcrm(fresh_database, f"sqlite+aiosqlite:///{path}", *command)
+        assert_one_line_error(done, f"cannot open the SQLite database {path}")
 
 
 def test_a_target_revision_that_does_not_exist_is_a_message(fresh_database: FreshDatabase) -> None:

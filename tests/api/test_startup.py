@@ -1,6 +1,7 @@
-"""Building the server's state on a database it cannot use, in process (what a failed
-``serve`` lifespan logs): the error is ``DatabaseUnreachable``, cardcrm's own, so the JSON log
-line carries its message, naming the server or file and what to do."""
+"""Building the server's state on a PostgreSQL that is down, in process (what a failed
+``serve`` lifespan logs when the database went away after ``serve``'s own check): the error is
+``DatabaseUnreachable``, cardcrm's own, so the JSON log line carries its message, naming the
+server and what to do."""
 
 from __future__ import annotations
 
@@ -37,16 +38,3 @@ async def test_a_refused_postgresql_connection_is_logged_with_its_host_and_port(
         f"api.startup.DatabaseUnreachable: cannot connect to PostgreSQL at 127.0.0.1:{port}: "
         "connection refused; start PostgreSQL there or check DATABASE_URL"
     )
-
-
-async def test_a_sqlite_file_that_cannot_be_created_is_named(
-    fresh_database: FreshDatabase,
-) -> None:
-    blocker = fresh_database.settings.var_dir / "a-file"
-    blocker.write_text("")
-    path = blocker / "cardcrm.db"
-    settings = fresh_database.settings.model_copy(
-        update={"database_url": f"sqlite+aiosqlite:///{path}"}
-    )
-    with pytest.raises(DatabaseUnreachable, match=f"cannot open the SQLite database {path}"):
-        await build_state(settings)
