@@ -9,12 +9,14 @@ from sqlalchemy.engine import Connection
 
 import models
 from api.db import create_engine
+from migrations import refuse_unknown_revision
 
 config = context.config
 target_metadata = models.metadata
 
 
 def _run(connection: Connection) -> None:
+    refuse_unknown_revision(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from api.settings import Settings, SettingsError, get_settings
+from api.startup import DatabaseUnreachable, explained
 from api.state import AppState, build_state
-from migrations import DatabaseNotMigrated
+from migrations import DatabaseNotMigrated, MigrationFailed
 
 T = TypeVar("T")
 console = Console()
@@ -20,7 +22,8 @@ errors = Console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}")
+    """Prints ``error: message`` as one line, never wrapped (logs keep it whole), for exit 1."""
+    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -34,14 +37,26 @@ def settings() -> Settings:
 @asynccontextmanager
 async def started(check_migrations: bool = True) -> AsyncIterator[AppState]:
     try:
-        state = await build_state(settings(), check_migrations=check_migrations)
-    except DatabaseNotMigrated as exc:
+        with explained(settings().sqlalchemy_url):
+            state = await build_state(settings(), check_migrations=check_migrations)
+    except (DatabaseNotMigrated, DatabaseUnreachable) as exc:
         raise fail(str(exc)) from exc
     try:
         yield state
     finally:
         await state.broker.close()
         await state.database.dispose()
+
+
+@contextmanager
+def database_failures() -> Iterator[None]:
+    """A database that cannot be used, or a migration Alembic refuses, is one line of error
+    and exit 1 (for the commands that reach the database without ``started``)."""
+    try:
+        with explained(settings().sqlalchemy_url):
+            yield
+    except (DatabaseNotMigrated, DatabaseUnreachable, MigrationFailed) as exc:
+        raise fail(str(exc)) from exc
 
 
 def run(work: Callable[[], Awaitable[T]]) -> T:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import migrations
-from api.cli.common import console, settings
+from api.cli.common import console, database_failures, settings
 
 app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
 
@@ -13,7 +13,8 @@ app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=
 @app.command()
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Migrates the database to the newest (or the given) revision."""
-    migrations.upgrade(settings().sqlalchemy_url, revision)
+    with database_failures():
+        migrations.upgrade(settings().sqlalchemy_url, revision)
     console.print(f"database upgraded to {revision}")
 
 
@@ -22,5 +23,6 @@ def downgrade(
     revision: str = typer.Argument("-1", help="Target revision, e.g. -1 or base."),
 ) -> None:
     """Steps the schema back (default: one revision)."""
-    migrations.downgrade(settings().sqlalchemy_url, revision)
+    with database_failures():
+        migrations.downgrade(settings().sqlalchemy_url, revision)
     console.print(f"database downgraded to {revision}")

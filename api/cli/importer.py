@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -10,13 +11,16 @@ from rich.progress import Progress
 from api.cli.common import console, fail, run, settings, started
 from resolvers.transaction_files import CountingLines, FileFormat, TransactionFileError, file_rows
 from resolvers.transaction_import import DEFAULT_MAX_ERRORS, ImportSummary, import_transactions
+from resolvers.transaction_rows import RawRow
 
 app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 
 
-def report(summary: ImportSummary) -> None:
+def report(summary: ImportSummary, lines: int) -> None:
+    """The counts, then the first bad rows by line. Every line is the header, a blank line
+    or a row (see resolvers/transaction_files), so ``lines`` is the file's line count."""
     console.print(
-        f"read {summary.read:,} rows: {summary.imported:,} imported, "
+        f"read {summary.read:,} rows from {lines:,} lines: {summary.imported:,} imported, "
         f"{summary.duplicates:,} already present, {summary.rejected:,} rejected"
     )
     if not summary.rejected:
@@ -49,10 +53,10 @@ def transactions_command(
     except (OSError, TransactionFileError) as exc:
         raise fail(f"cannot import {file}: {getattr(exc, 'strerror', None) or exc}") from exc
     batch_rows = batch_size or settings().import_batch_rows
+    lines = CountingLines(stream)
 
-    async def work() -> ImportSummary:
+    async def work(rows: Iterator[RawRow]) -> ImportSummary:
         async with started() as state:
-            lines = CountingLines(stream)
             with Progress(console=console) as progress:
                 task = progress.add_task("importing", total=size)
 
@@ -66,7 +70,7 @@ def transactions_command(
                 return await import_transactions(
                     database=state.database,
                     ring=state.key_ring,
-                    rows=file_rows(lines, chosen),
+                    rows=rows,
                     batch_rows=batch_rows,
                     max_errors=max_errors,
                     on_batch=advance,
@@ -74,7 +78,8 @@ def transactions_command(
 
     with stream:
         try:
-            summary = run(work)
+            rows = file_rows(lines, chosen)  # a CSV header is checked here, before connecting
+            summary = run(lambda: work(rows))
         except (OSError, TransactionFileError) as exc:
             raise fail(f"cannot import {file}: {exc}") from exc
-    report(summary)
+    report(summary, lines.lines_read)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 import migrations
-from api.cli.common import console, fail, run, settings, started
+from api.cli.common import console, database_failures, fail, run, settings, started
 from api.demo import SeedResult, seed_demo
 
 
@@ -36,5 +36,6 @@ def seed(
         raise fail("only demo data can be seeded: pass --demo")
     if not settings().is_development:
         raise fail("demo data is for development databases only")
-    migrations.upgrade(settings().sqlalchemy_url)
+    with database_failures():
+        migrations.upgrade(settings().sqlalchemy_url)
     report(run(lambda: seed_database(customers, seed_value)))

@@ -6,8 +6,20 @@ import typer
 
 import migrations
 from api import server
-from api.cli.common import console, errors, fail, run, settings
+from api.cli.common import console, database_failures, errors, fail, run, settings
 from api.cli.seed import report, seed_database
+from api.db import Database
+from migrations import assert_migrated
+
+
+async def check_database(database_url: str) -> None:
+    """Connects once and checks the schema's revision before uvicorn starts, so a database
+    that cannot be used is one line and exit 1, not a failed lifespan in every worker."""
+    database = Database(database_url, pool_size=1)
+    try:
+        await assert_migrated(database.engine)
+    finally:
+        await database.dispose()
 
 
 def serve(
@@ -34,7 +46,10 @@ def serve(
     if demo:
         if not settings().is_development:
             raise fail("--demo is for development only")
-        migrations.upgrade(settings().sqlalchemy_url)
+        with database_failures():
+            migrations.upgrade(settings().sqlalchemy_url)
         report(run(lambda: seed_database(200, 42)))
+    with database_failures():
+        run(lambda: check_database(settings().sqlalchemy_url))
     console.print(f"serving on http://{host}:{port}/graphql")
     server.serve(settings(), host=host, port=port, workers=workers)

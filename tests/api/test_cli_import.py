@@ -1,6 +1,7 @@
 """``cardcrm generate transactions`` and ``cardcrm import transactions`` as subprocesses, on a
 database of the test's own: the generated file imports whole, a re-run imports nothing, bad
-rows are listed by line without failing the command, and only an unreadable file fails it."""
+rows are listed by line without failing the command, a stray quote costs only its own line,
+and only an unreadable file fails it, with a message and never a traceback."""
 
 from __future__ import annotations
 
@@ -44,10 +45,18 @@ async def test_a_generated_file_imports_whole_with_progress_and_a_rerun_imports_
     assert first.returncode == again.returncode == as_jsonl.returncode == 0, first.stderr
     assert "importing" in first.stdout
     assert "100%" in first.stdout
-    assert f"read {ROWS} rows: {ROWS} imported, 0 already present, 0 rejected" in first.stdout
-    assert f"read {ROWS} rows: 0 imported, {ROWS} already present, 0 rejected" in again.stdout
+    assert (
+        f"read {ROWS} rows from {ROWS + 1} lines: {ROWS} imported, 0 already present, 0 rejected"
+        in first.stdout
+    )
+    assert (
+        f"read {ROWS} rows from {ROWS + 1} lines: 0 imported, {ROWS} already present, 0 rejected"
+        in again.stdout
+    )
     # The same seed writes the same transactions in either format.
-    assert f"read {ROWS} rows: 0 imported, {ROWS} already present, 0 rejected" in as_jsonl.stdout
+    assert (
+        f"read {ROWS} rows from {ROWS} lines: 0 imported, {ROWS} already present" in as_jsonl.stdout
+    )
 
 
 async def test_bad_rows_are_listed_by_line_and_do_not_fail_the_command(
@@ -62,11 +71,50 @@ async def test_bad_rows_are_listed_by_line_and_do_not_fail_the_command(
     )
     done = await fresh_database.run_cli("import", "transactions", str(feed), "--max-errors", "2")
     assert done.returncode == 0, done.stderr
-    assert "read 3 rows: 0 imported, 0 already present, 3 rejected" in done.stdout
+    assert "read 3 rows from 4 lines: 0 imported, 0 already present, 3 rejected" in done.stdout
     assert "line 2: card_id 00000000-0000-4000-8000-000000000001 names no card" in done.stdout
     assert "line 3: amount must be positive" in done.stdout
     assert "line 4" not in done.stdout
     assert "… and 1 more" in done.stdout
+
+
+async def test_a_stray_quote_rejects_its_own_line_and_every_line_after_it_is_still_read(
+    fresh_database: FreshDatabase, tmp_path: Path
+) -> None:
+    seeded = await fresh_database.run_cli("seed", "--demo", "--customers", "5", "--seed", "4")
+    assert seeded.returncode == 0, seeded.stderr
+    feed = tmp_path / "feed.csv"
+    await generate(fresh_database, feed, "--seed", "9")
+    header, *rows = feed.read_text().splitlines(keepends=True)
+    stray = tmp_path / "stray.csv"
+    stray.write_text(header + '"oops\n' + "".join(rows[:40]))
+
+    done = await fresh_database.run_cli("import", "transactions", str(stray))
+
+    assert done.returncode == 0, done.stderr
+    assert "read 41 rows from 42 lines: 40 imported, 0 already present, 1 rejected" in done.stdout
+    assert "line 2: has a quoted field that is still open at the end of the line" in done.stdout
+    assert "line 3" not in done.stdout
+
+
+async def test_a_broken_header_line_fails_the_command_with_a_message_not_a_traceback(
+    fresh_database: FreshDatabase, tmp_path: Path
+) -> None:
+    carriage_return = tmp_path / "cr.csv"
+    carriage_return.write_bytes(b"card_id,amount\rmerchant,merchant_category,channel,time\n")
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as out:
+        out.write(b"card_id,")
+        out.write(b"x" * 50_000_000)
+        out.write(b"\n")
+    bare = await fresh_database.run_cli("import", "transactions", str(carriage_return))
+    long = await fresh_database.run_cli("import", "transactions", str(huge))
+    for done in (bare, long):
+        assert done.returncode == 1
+        assert "Traceback" not in done.stdout + done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "the header (line 1) has a carriage return inside the line" in bare.stderr
+    assert "the header (line 1) is longer than 65,536 bytes" in long.stderr
 
 
 async def test_only_a_file_that_cannot_be_imported_at_all_fails_the_command(
