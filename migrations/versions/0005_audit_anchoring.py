@@ -111,22 +111,34 @@ def _master_key() -> MasterKey:
     return master_key_from_settings(get_settings())
 
 
+def _open(master: MasterKey, wrapped: bytes, context: bytes) -> bytes:
+    try:
+        return master.unwrap(wrapped, context=context)
+    except DecryptionError as exc:
+        raise RuntimeError(
+            "re-keying the audit chain needs the master key the server uses; set "
+            "CARDCRM_MASTER_KEY or CARDCRM_MASTER_KEY_FILE and run `cardcrm db upgrade` again"
+        ) from exc
+
+
 def _chain_key() -> bytes:
-    """The wrapped chain key (created here), opened with a master key proven to be the one
-    that wrapped the stored keys."""
+    """The chain key (created here unless a server made it already), opened with a master
+    key proven to be the one that wrapped the stored keys before anything is written."""
     bind = op.get_bind()
     master = _master_key()
-    index = bind.execute(
-        sa.select(KEYS.c.version, KEYS.c.wrapped_key).where(KEYS.c.purpose == BLIND_INDEX_KEY)
-    ).first()
-    if index is not None:
-        try:
-            master.unwrap(index.wrapped_key, context=key_wrap_context(BLIND_INDEX_KEY, index.version))
-        except DecryptionError as exc:
-            raise RuntimeError(
-                "re-keying the audit chain needs the master key the server uses; "
-                "set CARDCRM_MASTER_KEY or CARDCRM_MASTER_KEY_FILE and run `cardcrm db upgrade` again"
-            ) from exc
+    stored = {
+        row.purpose: row
+        for row in bind.execute(
+            sa.select(KEYS.c.purpose, KEYS.c.version, KEYS.c.wrapped_key).where(
+                KEYS.c.purpose.in_([AUDIT_CHAIN_KEY, BLIND_INDEX_KEY])
+            )
+        )
+    }
+    if AUDIT_CHAIN_KEY in stored:
+        return _open(master, stored[AUDIT_CHAIN_KEY].wrapped_key, chain_key_context())
+    if BLIND_INDEX_KEY in stored:
+        index = stored[BLIND_INDEX_KEY]
+        _open(master, index.wrapped_key, key_wrap_context(BLIND_INDEX_KEY, index.version))
     row = new_wrapped_chain_key(master)
     bind.execute(
         sa.insert(KEYS).values(
@@ -136,7 +148,7 @@ def _chain_key() -> bytes:
             created_at=row.created_at,
         )
     )
-    return master.unwrap(row.wrapped_key, context=chain_key_context())
+    return _open(master, row.wrapped_key, chain_key_context())
 
 
 def _has_entries() -> bool:
