@@ -199,7 +199,8 @@ async def write_checkpoint(
 ) -> Checkpoint | None:
     """Signs and stores the chain's current length and head, after checking that the chain
     still holds the last checkpoint's head and that every entry since then is intact; with
-    ``only_if_moved``, nothing is written while the chain has not grown since that one."""
+    ``only_if_moved``, nothing is written while the chain has not grown since that one (or is
+    still empty)."""
     anchor = await _newest_genuine(session, signer)
     start = (anchor.entries, anchor.head_hash) if anchor else (0, GENESIS_HASH)
     report = await verify(session, after=start)
@@ -212,7 +213,7 @@ async def write_checkpoint(
             )
     if problems:
         raise ChainBroken(problems)
-    if only_if_moved and anchor is not None and report.head_seq == anchor.entries:
+    if only_if_moved and report.head_seq == start[0]:
         return None
     checkpoint = signer.sign(report.head_seq, report.head_hash, utcnow())
     session.add(

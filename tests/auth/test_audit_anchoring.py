@@ -5,6 +5,7 @@ holds the database, not the master key nor the checkpoint key)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import subprocess
@@ -13,12 +14,23 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlmodel import col
 
-from auth.audit import GENESIS_HASH, AuditEvent, canonical, chain_hash, event_of
+from api.db import Database
+from auth.audit import (
+    GENESIS_HASH,
+    AuditEvent,
+    canonical,
+    chain_hash,
+    event_of,
+    record_and_commit,
+)
 from auth.audit_checkpoint import Checkpoint, CheckpointSigner
-from models.audit import AuditEntry
+from models.audit import AuditCheckpoint, AuditEntry
 from tests.auth.test_audit import EVENTS, AuditLog, with_chain_key
 from tests.models.conftest import FreshDatabase
+from tests.security.conftest import running_app
 
 pytestmark = pytest.mark.slow
 
@@ -237,3 +249,49 @@ async def test_a_freshly_seeded_demo_database_verifies_anchored(
     assert seeded.returncode == signed.returncode == 0, seeded.stderr + signed.stderr
     assert verified.returncode == 0, verified.stderr
     assert "anchored: the checkpoint of" in verified.stdout
+
+
+async def test_a_running_server_signs_a_checkpoint_when_the_chain_has_grown(
+    fresh_database: FreshDatabase,
+) -> None:
+    every_fifth_of_a_second = fresh_database.settings.model_copy(
+        update={"audit_checkpoint_minutes": 0.2 / 60}
+    )
+    async with running_app(every_fifth_of_a_second) as app:
+        async with app.state.database.session() as session:
+            await record_and_commit(session, *EVENTS)
+        stored = await _checkpoints_once_there(app.state.database, count=1)
+        await asyncio.sleep(1)  # several more rounds, with nothing new to anchor
+        unchanged = await _checkpoints_once_there(app.state.database, count=1)
+        async with app.state.database.session() as session:
+            await record_and_commit(session, EVENTS[0])
+        grown = await _checkpoints_once_there(app.state.database, count=2)
+
+    assert [(c.entries, c.head_hash) for c in stored] == [(5, (await _head(fresh_database)))]
+    assert unchanged == stored
+    assert [c.entries for c in grown] == [5, 6]
+    verified = await fresh_database.run_cli("audit", "verify")
+    assert verified.returncode == 0, verified.stderr
+    assert "covers 6 of 6 entries" in verified.stdout
+
+
+async def _checkpoints_once_there(database: Database, *, count: int) -> list[Checkpoint]:
+    """The stored checkpoints, once there are at least ``count`` (within five seconds)."""
+    for _ in range(100):
+        async with database.session() as session:
+            lines = (
+                await session.scalars(
+                    select(AuditCheckpoint.statement).order_by(col(AuditCheckpoint.id))
+                )
+            ).all()
+        if len(lines) >= count:
+            return [Checkpoint.parse(line) for line in lines]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} checkpoints after five seconds")
+
+
+async def _head(fresh: FreshDatabase, seq: int = 5) -> str:
+    async with fresh.database() as database, database.session() as session:
+        entry = await session.get(AuditEntry, seq)
+    assert entry is not None
+    return entry.hash
