@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.encryption import KEY_BYTES, MasterKey, key_wrap_context
+from models.encryption import BLIND_INDEX_KEY, KEY_BYTES, MasterKey, key_wrap_context
 from models.keys import EncryptionKey
 
 AUDIT_CHAIN_KEY = "audit_chain"
@@ -49,6 +49,7 @@ async def load_chain_key(session: AsyncSession, master: MasterKey) -> bytes:
     ident = (AUDIT_CHAIN_KEY, AUDIT_CHAIN_KEY_VERSION)
     row = await session.get(EncryptionKey, ident)
     if row is None:
+        await _check_master(session, master)
         session.add(new_wrapped_chain_key(master))
         try:
             await session.commit()
@@ -57,6 +58,14 @@ async def load_chain_key(session: AsyncSession, master: MasterKey) -> bytes:
         row = await session.get(EncryptionKey, ident, populate_existing=True)
         assert row is not None
     return master.unwrap(row.wrapped_key, context=chain_key_context())
+
+
+async def _check_master(session: AsyncSession, master: MasterKey) -> None:
+    """A chain key is only ever wrapped by the master key that wrapped the rest of the ring
+    (unwrapping the blind-index key raises DecryptionError, naming the setting, otherwise)."""
+    index = await session.get(EncryptionKey, (BLIND_INDEX_KEY, 1))
+    if index is not None:
+        master.unwrap(index.wrapped_key, context=key_wrap_context(BLIND_INDEX_KEY, 1))
 
 
 def _engine_of(session: AsyncSession) -> Engine:
