@@ -28,7 +28,8 @@ from auth.audit import (
 )
 from auth.audit_key import attach_chain_key
 from models.audit import AuditEntry
-from models.key_store import master_key_from_settings
+from models.encryption import DecryptionError, LocalMasterKey
+from models.key_store import load_key_ring, master_key_from_settings
 from tests.models.conftest import FreshDatabase
 
 EVENTS = [
@@ -268,3 +269,19 @@ async def test_cardcrm_audit_verify_exits_0_when_intact_and_1_when_tampered(
     assert broken.returncode == 1, broken.stdout
     assert "entry 2: content does not match its hash" in broken.stderr
     assert "audit log BROKEN" in broken.stderr
+
+
+async def test_a_chain_key_is_never_made_under_another_master_key(
+    fresh_database: FreshDatabase,
+) -> None:
+    async with fresh_database.database() as database:
+        async with database.session() as session:
+            await load_key_ring(session, master_key_from_settings(fresh_database.settings))
+        async with database.session() as session:
+            with pytest.raises(DecryptionError, match="CARDCRM_MASTER_KEY"):
+                await attach_chain_key(session, LocalMasterKey(os.urandom(32)))
+        async with database.engine.connect() as connection:
+            stored = await connection.execute(
+                text("SELECT count(*) FROM encryption_keys WHERE purpose = 'audit_chain'")
+            )
+            assert stored.scalar_one() == 0
