@@ -333,8 +333,11 @@ def _batch_event(
     audit_event: AuditEventFactory, part: EvaluationSummary, written: list[Decision]
 ) -> AuditEvent:
     """What one committed batch changed: its counts and the customers it updated."""
-    changed_fields = {"lifecycle_stage": part.stage_changes, "segments": part.segment_changes}
-    changed_fields["tier"] = part.upgrades + part.downgrades
+    changed_fields = {
+        "lifecycle_stage": part.stage_changes.total(),
+        "segments": part.segment_changes,
+        "tier": part.upgrades + part.downgrades,
+    }
     return audit_event(
         EVALUATE_BATCH_ACTION,
         target_type="Customer",
