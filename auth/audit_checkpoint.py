@@ -19,7 +19,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,7 +102,7 @@ class Checkpoint:
             raise CheckpointError("at is not an ISO 8601 time") from exc
         if moment.tzinfo is None:
             raise CheckpointError("at has no UTC offset")
-        return cls(**{**checkpoint.__dict__, "signature": values["sig"]})
+        return replace(checkpoint, signature=values["sig"])
 
 
 def _count(text: str) -> int:
