@@ -26,6 +26,7 @@ from api.responses import OrjsonResponse
 from api.runtime import tune_garbage_collector
 from api.settings import Settings, get_settings
 from api.state import AppState, build_state
+from auth.audit_checkpoint import ChainBroken, CheckpointSigner, checkpoint_signer, write_checkpoint
 
 logger = logging.getLogger("cardcrm")
 KEY_RELOAD_SECONDS = 60
@@ -56,6 +57,24 @@ async def _reload_keys_forever(state: AppState) -> None:
             logger.warning("could not reload encryption keys; keeping the current ones")
 
 
+async def _checkpoint_forever(state: AppState, signer: CheckpointSigner, seconds: float) -> None:
+    """Anchors the audit chain on a schedule: a signed checkpoint whenever it has grown, also
+    written to the log so that a copy lives outside the database."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            async with state.database.session() as session:
+                checkpoint = await write_checkpoint(session, signer, only_if_moved=True)
+        except ChainBroken as broken:
+            logger.error("audit chain does not extend its last checkpoint: %s", broken)
+            continue
+        except Exception:
+            logger.warning("could not write an audit checkpoint; trying again later")
+            continue
+        if checkpoint is not None:
+            logger.info("audit checkpoint: %s", checkpoint.line())
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
 
@@ -67,13 +86,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.rate_limiter = create_rate_limiter(settings)
         metrics.watch_pool(state.database.engine)
         reloader = asyncio.create_task(_reload_keys_forever(state))
+        anchoring = settings.audit_checkpoint_minutes * 60
+        checkpointer = asyncio.create_task(
+            _checkpoint_forever(state, checkpoint_signer(settings), anchoring)
+            if anchoring
+            else asyncio.sleep(0)
+        )
         tune_garbage_collector(settings.gc_young_threshold)
         try:
             yield
         finally:
-            reloader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reloader
+            for task in (reloader, checkpointer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await state.broker.close()
             await graphql.persisted.store.close()
             await app.state.rate_limiter.close()

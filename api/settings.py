@@ -185,6 +185,14 @@ class Settings(BaseSettings):
     # A bank user's staff row (role, branch, active) is re-synchronised at most this often.
     oidc_staff_sync_seconds: int = 300
 
+    # Audit chain anchoring (auth/audit_checkpoint.py): PEM of the Ed25519 key that signs
+    # checkpoints (development: generated once into var/keys/), and how often a running server
+    # signs one when the chain has grown (0: only `cardcrm audit checkpoint`).
+    audit_checkpoint_key_file: Path | None = None
+    audit_checkpoint_minutes: float = Field(default=15.0, ge=0)
+    # Customers per committed batch of `cardcrm evaluate` (each batch audited with it).
+    evaluation_batch_rows: int = Field(default=5000, ge=1)
+
     @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:
         check_issuers(
@@ -203,6 +211,8 @@ class Settings(BaseSettings):
             missing.append("CARDCRM_MASTER_KEY (or CARDCRM_MASTER_KEY_FILE)")
         if not self.signing_key_file:
             missing.append("CARDCRM_SIGNING_KEY_FILE")
+        if not self.audit_checkpoint_key_file:
+            missing.append("CARDCRM_AUDIT_CHECKPOINT_KEY_FILE")
         if not self.database_url:
             missing.append("DATABASE_URL")
         if missing:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from api.broker import Broker, create_broker
 from api.db import Database
 from api.settings import Settings
+from auth.audit_key import attach_chain_key
 from auth.external_staff import ExternalStaffDirectory
 from auth.oidc import OidcVerifier
 from auth.tokens import TokenService, load_or_create_signing_key
@@ -64,6 +65,7 @@ async def build_state(settings: Settings, *, check_migrations: bool = True) -> A
             await assert_migrated(database.engine)
         async with database.session() as session:
             ring = await load_key_ring(session, master_key_from_settings(settings))
+            await attach_chain_key(session, master_key_from_settings(settings))
     except BaseException:
         await database.dispose()
         raise

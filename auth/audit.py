@@ -1,18 +1,22 @@
-"""The audit log: append-only and hash-chained, so tampering is detectable (SPEC §3).
+"""The audit log: append-only and hash-chained with a key, so tampering is detectable (SPEC §3).
 
-Each entry's hash covers its content and the previous entry's hash. Appends are serialised
-(a PostgreSQL advisory lock shared by every instance; a process lock on the embedded SQLite
+Each entry's hash is an HMAC-SHA256, under the chain key of the key ring (auth/audit_key.py),
+of its content and the previous entry's hash: someone who can write to the database but does
+not hold the master key cannot recompute the chain after an edit. Appends are serialised (a
+PostgreSQL advisory lock shared by every instance; a process lock on the embedded SQLite
 file) so the chain never forks, and ``prev_hash`` is unique in the table as a last line of
-defence. ``verify`` recomputes the chain: an altered, removed or reordered entry breaks it.
-The migration also installs triggers that refuse UPDATE and DELETE on the table.
+defence. ``verify`` recomputes the chain: an altered, removed or reordered entry breaks it;
+removing the newest entries shows against a signed checkpoint (auth/audit_checkpoint.py).
+The migrations also install triggers that refuse UPDATE and DELETE on the table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
@@ -22,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from auth.audit_key import chain_key_of
 from models.audit import AuditEntry
 from models.columns import utcnow
 
@@ -46,19 +51,22 @@ class AuditEvent:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _canonical(seq: int, event: AuditEvent, created_at: datetime) -> bytes:
+def canonical(prev_hash: str, seq: int, event: AuditEvent, created_at: datetime) -> bytes:
+    """What an entry's hash covers: the previous hash, the position, the time and the event."""
     body = {**asdict(event), "seq": seq, "created_at": created_at.isoformat()}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return prev_hash.encode() + b"\n" + encoded.encode()
 
 
-def chain_hash(prev_hash: str, seq: int, event: AuditEvent, created_at: datetime) -> str:
-    return hashlib.sha256(
-        prev_hash.encode() + b"\n" + _canonical(seq, event, created_at)
-    ).hexdigest()
+def chain_hash(
+    key: bytes, prev_hash: str, seq: int, event: AuditEvent, created_at: datetime
+) -> str:
+    """HMAC-SHA256 under the chain key: without the key nobody recomputes it."""
+    return hmac.new(key, canonical(prev_hash, seq, event, created_at), hashlib.sha256).hexdigest()
 
 
-def _event_of(entry: AuditEntry) -> AuditEvent:
-    """The event an entry records: the same fields, read back from the row."""
+def event_of(entry: Any) -> AuditEvent:
+    """The event an entry (an ``AuditEntry`` or a row of its table) records."""
     return AuditEvent(**{f.name: getattr(entry, f.name) for f in fields(AuditEvent)})
 
 
@@ -75,7 +83,7 @@ async def _append(session: AsyncSession, event: AuditEvent) -> AuditEntry:
         seq=seq,
         created_at=created_at,
         prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, seq, event, created_at),
+        hash=chain_hash(chain_key_of(session), prev_hash, seq, event, created_at),
     )
     session.add(entry)
     return entry
@@ -120,25 +128,41 @@ class VerifyReport:
     entries: int = 0
     head_hash: str = GENESIS_HASH
     problems: list[str] = field(default_factory=list)
+    # The hashes of the entries at the positions asked for (where checkpoints anchor it).
+    hashes_at: dict[int, str] = field(default_factory=dict)
+    # The position of the last entry read (the head's seq; 0 for an empty chain).
+    head_seq: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-async def _entries_in_order(session: AsyncSession, batch: int = 1000) -> AsyncIterator[AuditEntry]:
+async def _entries_in_order(
+    session: AsyncSession, after: int, batch: int = 1000
+) -> AsyncIterator[AuditEntry]:
     result = await session.stream_scalars(
-        select(AuditEntry).order_by(col(AuditEntry.seq)).execution_options(yield_per=batch)
+        select(AuditEntry)
+        .where(col(AuditEntry.seq) > after)
+        .order_by(col(AuditEntry.seq))
+        .execution_options(yield_per=batch)
     )
     async for entry in result:
         yield entry
 
 
-async def verify(session: AsyncSession) -> VerifyReport:
-    """Walks the whole chain; each break is reported with the position it was found at."""
-    report = VerifyReport()
-    expected_seq, prev_hash = 1, GENESIS_HASH
-    async for entry in _entries_in_order(session):
+async def verify(
+    session: AsyncSession,
+    *,
+    after: tuple[int, str] = (0, GENESIS_HASH),
+    keep_hashes_at: Collection[int] = (),
+) -> VerifyReport:
+    """Walks the chain from ``after`` (a position and its hash; default: the start); each
+    break is reported with the position it was found at."""
+    key = chain_key_of(session)
+    report = VerifyReport(head_seq=after[0])
+    expected_seq, prev_hash = after[0] + 1, after[1]
+    async for entry in _entries_in_order(session, after[0]):
         report.entries += 1
         if entry.seq != expected_seq:
             report.problems.append(
@@ -146,9 +170,11 @@ async def verify(session: AsyncSession) -> VerifyReport:
             )
         if entry.prev_hash != prev_hash:
             report.problems.append(f"entry {entry.seq}: does not follow the previous entry's hash")
-        recomputed = chain_hash(entry.prev_hash, entry.seq, _event_of(entry), entry.created_at)
-        if recomputed != entry.hash:
+        recomputed = chain_hash(key, entry.prev_hash, entry.seq, event_of(entry), entry.created_at)
+        if not hmac.compare_digest(recomputed, entry.hash):
             report.problems.append(f"entry {entry.seq}: content does not match its hash (altered)")
-        expected_seq, prev_hash = entry.seq + 1, entry.hash
+        if entry.seq in keep_hashes_at:
+            report.hashes_at[entry.seq] = entry.hash
+        expected_seq, prev_hash, report.head_seq = entry.seq + 1, entry.hash, entry.seq
     report.head_hash = prev_hash
     return report

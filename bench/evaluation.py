@@ -72,9 +72,13 @@ async def bench(backend: str, volume: Volume, postgres: str) -> None:
             rows = await fill(database, volume, as_of=AS_OF)
             print(f"{backend}: loaded {rows} rows in {time.perf_counter() - started:.1f} s")
             settings = Settings(environment=Environment.TEST, database_url=url)
-            first = await evaluate_customers(database=database, settings=settings, as_of=AS_OF)
+            first = await evaluate_customers(
+                database=database, settings=settings, audit_event=None, as_of=AS_OF
+            )
             print(_line("first run", first))
-            second = await evaluate_customers(database=database, settings=settings, as_of=AS_OF)
+            second = await evaluate_customers(
+                database=database, settings=settings, audit_event=None, as_of=AS_OF
+            )
             print(_line("second run", second))
         finally:
             await database.dispose()

@@ -20,9 +20,11 @@ from api.context import RequestDatabase
 from api.db import Database
 from api.settings import Settings
 from api.state import token_service
+from auth.audit_key import attach_chain_key
 from auth.login import access_token_for
 from bench.redeem_codes import BenchMerchant, add_bench_merchant
 from models.customer import Customer
+from models.key_store import master_key_from_settings
 from models.organisation import StaffUser
 from resolvers.offer_recommendation import RecommendedOffersByCustomerLoader
 from schema.relay import to_global_id
@@ -68,6 +70,8 @@ async def _w2_customer(
 async def make_fixtures(database: Database, settings: Settings) -> Fixtures:
     """The callers: tokens signed with the key the servers will load from the var dir."""
     async with database.session() as session:
+        # The merchant's OAuth client is audited, under this database's audit chain key.
+        await attach_chain_key(session, master_key_from_settings(settings))
         staff = {
             user.username: user
             for user in await session.scalars(

@@ -84,7 +84,10 @@ async def evaluate(url: str, master_key: str) -> Step:
     database = Database(url)
     try:
         summary = await evaluate_customers(
-            database=database, settings=bench_settings(url, master_key), as_of=AS_OF
+            database=database,
+            settings=bench_settings(url, master_key),
+            audit_event=None,  # a benchmark's fixture, not an audited run
+            as_of=AS_OF,
         )
     finally:
         await database.dispose()

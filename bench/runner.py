@@ -333,7 +333,10 @@ def run(options: Options) -> dict[str, Any]:
         twins = any(_wanted(options, name) for name in READS_PLAIN_TWINS)
         preparation = prepare(db, twins=twins)
         settings = Settings(
-            environment=Environment.DEVELOPMENT, database_url=db.url, var_dir=var_dir
+            environment=Environment.DEVELOPMENT,
+            database_url=db.url,
+            var_dir=var_dir,
+            master_key=db.master_key,  # the servers' (CARDCRM_MASTER_KEY in _server_env)
         )
         fixtures = _with_database(db.url, lambda database: make_fixtures(database, settings))
         print(f"W2's customer: recommended offers: {fixtures.recommended_offers}", flush=True)

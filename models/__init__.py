@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from models.audit import AuditEntry
+from models.audit import AuditCheckpoint, AuditEntry
 from models.card import Card
 from models.complaint import Complaint, ComplaintEvent
 from models.customer import Customer, LifecycleHistory
@@ -25,6 +25,7 @@ from models.transaction import Transaction
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AuditCheckpoint",
     "AuditEntry",
     "Branch",
     "Card",

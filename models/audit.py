@@ -1,4 +1,5 @@
-"""The audit log table: append-only and hash-chained (behaviour in auth.audit)."""
+"""The audit log tables: the keyed hash chain and its signed checkpoints (behaviour in
+auth.audit and auth.audit_checkpoint)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,16 @@ class AuditEntry(SQLModel, table=True):
     created_at: datetime = created_at_field()
     prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed statement "the chain had ``entries`` entries ending in this hash at this time"
+    (behaviour in auth.audit_checkpoint). ``statement`` is the printable, signed line; the
+    other columns repeat it for ordering and are never trusted on their own."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    entries: int = Field(index=True)
+    created_at: datetime = created_at_field()
+    statement: str = Field(max_length=400)

@@ -59,8 +59,10 @@ from resolvers.lifecycle_rules import (
 from resolvers.tier_rules import ANNUAL_DAYS, TierDecision, TierRule, tier_decision
 
 T = TypeVar("T")
+AuditEventFactory = Callable[..., AuditEvent]
 CHUNK_ROWS = 5000
 EVALUATE_ACTION = "customers.evaluate"
+EVALUATE_BATCH_ACTION = "customers.evaluate.batch"
 # An as-of instant may be at most this far ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -86,6 +88,16 @@ class EvaluationSummary:
     # Customers changed by someone else while this run read them; the next run catches up.
     skipped: int = 0
     seconds: float = 0.0
+
+    def add(self, part: EvaluationSummary) -> None:
+        """Counts a committed batch into the run's totals."""
+        self.evaluated += part.evaluated
+        self.stage_changes.update(part.stage_changes)
+        self.upgrades += part.upgrades
+        self.downgrades += part.downgrades
+        self.segment_changes += part.segment_changes
+        self.overrides_kept += part.overrides_kept
+        self.skipped += part.skipped
 
     def details(self) -> dict[str, Any]:
         """The summary as JSON, for the audit entry."""
@@ -317,10 +329,33 @@ async def _updated(session: AsyncSession, ids: list[uuid.UUID], stamp: datetime)
     return {row.id for row in rows}
 
 
+def _batch_event(
+    audit_event: AuditEventFactory, part: EvaluationSummary, written: list[Decision]
+) -> AuditEvent:
+    """What one committed batch changed: its counts and the customers it updated."""
+    changed_fields = {
+        "lifecycle_stage": part.stage_changes.total(),
+        "segments": part.segment_changes,
+        "tier": part.upgrades + part.downgrades,
+    }
+    return audit_event(
+        EVALUATE_BATCH_ACTION,
+        target_type="Customer",
+        fields=[name for name, count in changed_fields.items() if count],
+        details={**part.details(), "customers": [str(d.customer_id) for d in written]},
+    )
+
+
 async def write_chunk(
-    session: AsyncSession, decisions: list[Decision], stamp: datetime, summary: EvaluationSummary
+    session: AsyncSession,
+    decisions: list[Decision],
+    stamp: datetime,
+    summary: EvaluationSummary,
+    audit_event: AuditEventFactory | None = None,
 ) -> None:
-    """Writes one chunk's decisions in one transaction and counts them into ``summary``."""
+    """Writes one chunk's decisions in one transaction and counts them into ``summary``; a
+    chunk that changed customers is audited in that same transaction, so a run interrupted
+    later leaves in the audit log exactly what it committed."""
     changed = [d for d in decisions if d.update is not None]
     applied: set[uuid.UUID] = set()
     if changed:
@@ -335,14 +370,21 @@ async def write_chunk(
         await session.execute(sql_insert(TIER_HISTORY), tiers)
     dialect = session.get_bind().dialect.name
     await session.execute(_metrics_upsert(dialect), [d.metrics for d in decisions])
-    await session.commit()
-    summary.evaluated += len(decisions)
-    summary.skipped += len(changed) - len(written)
-    summary.overrides_kept += sum(d.override_kept for d in decisions)
-    summary.segment_changes += sum(d.segments_changed for d in written)
-    summary.stage_changes.update(str(row["to_stage"]) for row in lifecycle)
-    summary.upgrades += sum(row["change"] == TierChange.UPGRADE for row in tiers)
-    summary.downgrades += sum(row["change"] == TierChange.DOWNGRADE for row in tiers)
+    part = EvaluationSummary(as_of=summary.as_of)
+    part.evaluated = len(decisions)
+    part.skipped = len(changed) - len(written)
+    part.overrides_kept = sum(d.override_kept for d in decisions)
+    part.segment_changes = sum(d.segments_changed for d in written)
+    part.stage_changes.update(str(row["to_stage"]) for row in lifecycle)
+    part.upgrades = sum(row["change"] == TierChange.UPGRADE for row in tiers)
+    part.downgrades = sum(row["change"] == TierChange.DOWNGRADE for row in tiers)
+    if written and audit_event is not None:
+        async with audit.chain_lock(session):
+            await audit.append(session, _batch_event(audit_event, part, written))
+            await session.commit()
+    else:
+        await session.commit()
+    summary.add(part)
 
 
 # -- the entry points ----------------------------------------------------------------------
@@ -364,12 +406,15 @@ async def evaluate_customers(
     *,
     database: Database,
     settings: Settings,
+    audit_event: AuditEventFactory | None,
     as_of: datetime | None = None,
     chunk_rows: int = CHUNK_ROWS,
     on_chunk: Callable[[int], None] | None = None,
 ) -> EvaluationSummary:
     """Evaluates every customer as of ``as_of`` (default: now); ``on_chunk`` hears how many
-    customers each committed chunk held (for a progress bar)."""
+    customers each committed chunk held (for a progress bar). Each chunk that changed
+    customers gets an audit entry made by ``audit_event`` (None: not audited, for
+    benchmarks only)."""
     started = time.perf_counter()
     as_of = as_of or utcnow()
     stamp = utcnow()
@@ -386,7 +431,7 @@ async def evaluate_customers(
                     decide(row, rules=rules, ladder=ladder, as_of=as_of, stamp=stamp)
                     for row in rows
                 ]
-                await write_chunk(writer, decisions, stamp, summary)
+                await write_chunk(writer, decisions, stamp, summary, audit_event)
                 if on_chunk is not None:
                     on_chunk(len(decisions))
     summary.seconds = round(time.perf_counter() - started, 3)
@@ -420,13 +465,17 @@ async def evaluate_as_admin(
     as_of: datetime | None,
     audit_event: Callable[..., AuditEvent],
 ) -> EvaluationSummary:
-    """The ``evaluateCustomers`` mutation: admins only (role admin and scope ``admin``), one
-    audit entry with the summary."""
+    """The ``evaluateCustomers`` mutation: admins only (role admin and scope ``admin``), an
+    audit entry per batch that changed customers and one with the summary."""
     principal.require(Scope.ADMIN)
     if principal.role is not Role.ADMIN:
         raise Forbidden("only admins may evaluate all customers")
     summary = await evaluate_customers(
-        database=database, settings=settings, as_of=checked_as_of(as_of)
+        database=database,
+        settings=settings,
+        audit_event=audit_event,
+        as_of=checked_as_of(as_of),
+        chunk_rows=settings.evaluation_batch_rows,
     )
     await audit.record_and_commit(
         session, audit_event(EVALUATE_ACTION, target_type="Customer", details=summary.details())

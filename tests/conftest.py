@@ -75,6 +75,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         redis_url=None,  # the shared server uses the in-process broker; Redis has its own tests
         master_key=base64.b64encode(os.urandom(32)).decode(),
         signing_key_file=Path(var_dir) / "signing-key.pem",
+        audit_checkpoint_key_file=Path(var_dir) / "audit-checkpoint.pem",
         login_lockout_seconds=60,
         # Tests fire requests back to back from one address and a few principals; the rate
         # limits have servers of their own in tests/api/test_rate_limit.py.

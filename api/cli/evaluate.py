@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import typer
 from rich.progress import Progress
@@ -19,6 +20,11 @@ from resolvers.evaluation import (
 )
 
 CLI_ACTOR = "cardcrm-cli"
+
+
+def cli_event(action: str, **kwargs: Any) -> AuditEvent:
+    """An audit event of this command (the system acting, not a person)."""
+    return AuditEvent(actor_kind="system", actor_id=CLI_ACTOR, action=action, **kwargs)
 
 
 def parse_as_of(text: str | None) -> datetime | None:
@@ -75,19 +81,15 @@ def evaluate(
                 summary = await evaluate_customers(
                     database=state.database,
                     settings=state.settings,
+                    audit_event=cli_event,
                     as_of=instant,
+                    chunk_rows=state.settings.evaluation_batch_rows,
                     on_chunk=lambda rows: progress.advance(task, rows),
                 )
             async with state.database.session() as session:
                 await audit.record_and_commit(
                     session,
-                    AuditEvent(
-                        actor_kind="system",
-                        actor_id=CLI_ACTOR,
-                        action=EVALUATE_ACTION,
-                        target_type="Customer",
-                        details=summary.details(),
-                    ),
+                    cli_event(EVALUATE_ACTION, target_type="Customer", details=summary.details()),
                 )
             return summary
 

@@ -187,7 +187,12 @@ def test_production_settings_name_every_missing_variable(
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(SettingsError) as refused:
         Settings(environment=Environment.PRODUCTION)
-    for name in ("CARDCRM_MASTER_KEY", "CARDCRM_SIGNING_KEY_FILE", "DATABASE_URL"):
+    for name in (
+        "CARDCRM_MASTER_KEY",
+        "CARDCRM_SIGNING_KEY_FILE",
+        "CARDCRM_AUDIT_CHECKPOINT_KEY_FILE",
+        "DATABASE_URL",
+    ):
         assert name in str(refused.value)
 
 
@@ -197,6 +202,7 @@ def test_complete_production_settings_load(tmp_path: Path) -> None:
         master_key="a" * 44,
         database_url="postgresql://db/cardcrm",
         signing_key_file=tmp_path / "signing.pem",
+        audit_checkpoint_key_file=tmp_path / "audit-checkpoint.pem",
     )
     assert settings.sqlalchemy_url == "postgresql+asyncpg://db/cardcrm"
     assert not settings.is_development

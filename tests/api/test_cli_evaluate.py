@@ -1,14 +1,20 @@
 """``cardcrm evaluate`` as a subprocess on a database of the test's own: it prints what moved,
-a second run moves nothing, each run is audited, a date means its first instant in UTC, and a
-bad ``--as-of`` says how to fix it."""
+a second run moves nothing, each run is audited (and each committed batch, so an interrupted
+run's changes are in the log), a date means its first instant in UTC, and a bad ``--as-of``
+says how to fix it."""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlmodel import col
 
 from models.audit import AuditEntry
-from tests.models.conftest import FreshDatabase
+from models.customer import Customer
+from tests.models.conftest import CARDCRM, CLI_TIMEOUT_SECONDS, FreshDatabase
 from tests.support_evaluation import add_spender, every, reference_ids
 
 pytestmark = pytest.mark.slow
@@ -83,3 +89,92 @@ async def test_a_bad_as_of_fails_with_how_to_fix_it(
 
     assert done.returncode == 1
     assert says in done.stderr
+
+
+FAIL_FROM_THE_SECOND_BATCH = {
+    "sqlite": (
+        "CREATE TRIGGER fail_second_batch BEFORE INSERT ON customer_metrics "
+        "WHEN (SELECT count(*) FROM customer_metrics) >= 1 "
+        "BEGIN SELECT RAISE(ABORT, 'the disk is full'); END",
+    ),
+    "postgresql": (
+        "CREATE FUNCTION fail_second_batch() RETURNS trigger AS $$ BEGIN "
+        "IF (SELECT count(*) FROM customer_metrics) >= 1 THEN "
+        "RAISE EXCEPTION 'the disk is full'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER fail_second_batch BEFORE INSERT ON customer_metrics "
+        "FOR EACH ROW EXECUTE FUNCTION fail_second_batch()",
+    ),
+}
+
+
+async def _sql(fresh: FreshDatabase, *statements: str) -> None:
+    async with fresh.database() as database, database.engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(text(statement))
+
+
+def _evaluate_in_batches_of_one(fresh: FreshDatabase) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CARDCRM), "evaluate", "--as-of", AS_OF],
+        env={**fresh.environment(), "CARDCRM_EVALUATION_BATCH_ROWS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+async def _audited(fresh: FreshDatabase, action: str) -> list[AuditEntry]:
+    async with fresh.database() as database, database.session() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(AuditEntry)
+                    .where(AuditEntry.action == action)
+                    .order_by(col(AuditEntry.seq))
+                )
+            ).all()
+        )
+
+
+async def test_an_interrupted_evaluation_leaves_its_committed_batch_audited(
+    fresh_database: FreshDatabase,
+) -> None:
+    """The database refuses the second batch (a full disk, played by a trigger): the first
+    batch stays committed, and so does its audit entry; the re-run audits the rest."""
+    seeded = await fresh_database.run_cli("seed", "--demo", "--customers", "0")
+    assert seeded.returncode == 0, seeded.stderr
+    await _three_customers(fresh_database)
+    backend = "sqlite" if fresh_database.is_sqlite else "postgresql"
+    await _sql(fresh_database, *FAIL_FROM_THE_SECOND_BATCH[backend])
+
+    interrupted = await asyncio.to_thread(_evaluate_in_batches_of_one, fresh_database)
+
+    assert interrupted.returncode != 0
+    (batch,) = await _audited(fresh_database, "customers.evaluate.batch")
+    async with fresh_database.database() as database, database.session() as session:
+        changed = (await session.scalars(select(Customer.id).where(Customer.version > 1))).all()
+    assert batch.details["customers"] == [str(customer) for customer in changed]
+    assert (batch.actor_kind, batch.actor_id, batch.details["evaluated"]) == (
+        "system",
+        "cardcrm-cli",
+        1,
+    )
+    assert batch.fields
+    assert set(batch.fields) <= {"lifecycle_stage", "segments", "tier"}
+    assert await _audited(fresh_database, "customers.evaluate") == []  # no summary: it broke
+
+    await _sql(
+        fresh_database,
+        "DROP TRIGGER fail_second_batch"
+        + (" ON customer_metrics" if backend == "postgresql" else ""),
+    )
+    rerun = await asyncio.to_thread(_evaluate_in_batches_of_one, fresh_database)
+
+    assert rerun.returncode == 0, rerun.stderr
+    batches = await _audited(fresh_database, "customers.evaluate.batch")
+    named = [customer for entry in batches for customer in entry.details["customers"]]
+    assert len(batches) == 3
+    assert sorted(named) == sorted(set(named))  # each customer's change audited once
+    verified = await fresh_database.run_cli("audit", "verify")
+    assert verified.returncode == 0, verified.stderr

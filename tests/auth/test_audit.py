@@ -1,9 +1,12 @@
-"""The audit log: append-only in the database, hash-chained so that tampering shows, on a
-database of the test's own (an attacker here drops triggers and edits rows)."""
+"""The audit log: append-only in the database, hash-chained under a key of the key ring so
+that tampering shows, on a database of the test's own (an attacker here drops triggers and
+edits rows). Anchoring with signed checkpoints: tests/auth/test_audit_anchoring.py."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -14,8 +17,19 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
 from api.db import Database
-from auth.audit import GENESIS_HASH, AuditEvent, chain_hash, record_and_commit, verify
+from auth.audit import (
+    GENESIS_HASH,
+    AuditEvent,
+    canonical,
+    chain_hash,
+    event_of,
+    record_and_commit,
+    verify,
+)
+from auth.audit_key import attach_chain_key
 from models.audit import AuditEntry
+from models.encryption import DecryptionError, LocalMasterKey
+from models.key_store import load_key_ring, master_key_from_settings
 from tests.models.conftest import FreshDatabase
 
 EVENTS = [
@@ -71,9 +85,17 @@ class AuditLog:
             await self.sql("DROP TRIGGER audit_entries_no_change ON audit_entries")
 
 
+async def with_chain_key(fresh: FreshDatabase, database: Database) -> bytes:
+    """What a server's start does: the key ring, then the audit chain key, loaded."""
+    await fresh.key_ring(database)
+    async with database.session() as session:
+        return await attach_chain_key(session, master_key_from_settings(fresh.settings))
+
+
 @pytest.fixture
 async def audit_log(fresh_database: FreshDatabase) -> AsyncIterator[AuditLog]:
     async with fresh_database.database() as database:
+        await with_chain_key(fresh_database, database)
         log = AuditLog(fresh_database, database)
         await log.record(*EVENTS[:2])
         await log.record(*EVENTS[2:])
@@ -92,8 +114,10 @@ async def test_an_intact_log_verifies_and_its_head_is_the_last_entry(audit_log: 
 
 
 async def test_an_empty_log_verifies_with_the_genesis_head(fresh_database: FreshDatabase) -> None:
-    async with fresh_database.database() as database, database.session() as session:
-        report = await verify(session)
+    async with fresh_database.database() as database:
+        await with_chain_key(fresh_database, database)
+        async with database.session() as session:
+            report = await verify(session)
     assert report.ok
     assert (report.entries, report.head_hash) == (0, GENESIS_HASH)
 
@@ -152,36 +176,58 @@ async def test_verify_reports_tampering_by_someone_who_dropped_the_triggers(
     assert problems, f"{tampering} went unnoticed"
 
 
-async def test_an_entry_rewritten_with_a_recomputed_hash_breaks_the_next_link(
-    audit_log: AuditLog,
+def _plain_sha256(prev_hash: str, entry: AuditEntry) -> str:
+    return hashlib.sha256(
+        canonical(prev_hash, entry.seq, event_of(entry), entry.created_at)
+    ).hexdigest()
+
+
+def _guessed_key(prev_hash: str, entry: AuditEntry) -> str:
+    return chain_hash(os.urandom(32), prev_hash, entry.seq, event_of(entry), entry.created_at)
+
+
+@pytest.mark.parametrize(
+    "rehash", [_plain_sha256, _guessed_key], ids=["plain SHA-256", "a guessed key"]
+)
+async def test_a_chain_rebuilt_without_the_key_fails_at_every_entry(
+    audit_log: AuditLog, rehash: Callable[[str, AuditEntry], str]
 ) -> None:
+    """The attacker edits entry 2 and recomputes every link after it, as they could with plain
+    SHA-256; without the chain key no hash they compute matches."""
     await audit_log.drop_the_append_only_triggers()
-    second = (await audit_log.entries())[1]
-    forged = AuditEvent(
-        second.actor_kind,
-        second.actor_id,
-        second.action,
-        second.target_type,
-        second.target_id,
-        list(second.fields),
-        "routine check",
-        second.request_id,
-        second.client_addr,
-        dict(second.details),
-    )
-    forged_hash = chain_hash(second.prev_hash, 2, forged, second.created_at)
-    await audit_log.sql(
-        "UPDATE audit_entries SET purpose = :purpose, hash = :hash WHERE seq = 2",
-        purpose="routine check",
-        hash=forged_hash,
-    )
+    await audit_log.sql("UPDATE audit_entries SET purpose = 'routine check' WHERE seq = 2")
+    prev_hash = GENESIS_HASH
+    for entry in await audit_log.entries():
+        new_hash = rehash(prev_hash, entry)
+        await audit_log.sql(
+            "UPDATE audit_entries SET prev_hash = :prev, hash = :hash WHERE seq = :seq",
+            prev=prev_hash,
+            hash=new_hash,
+            seq=entry.seq,
+        )
+        prev_hash = new_hash
 
     problems, _, _ = await audit_log.verify()
 
-    assert problems == ["entry 3: does not follow the previous entry's hash"]
+    assert problems == [
+        f"entry {seq}: content does not match its hash (altered)" for seq in range(1, 6)
+    ]
 
 
-async def test_removing_the_newest_entries_shows_only_against_a_recorded_head(
+async def test_the_chain_key_is_in_the_database_only_wrapped(audit_log: AuditLog) -> None:
+    async with audit_log.database.session() as session:
+        key = await attach_chain_key(session, master_key_from_settings(audit_log.fresh.settings))
+    async with audit_log.database.engine.connect() as connection:
+        stored = (
+            await connection.execute(
+                text("SELECT wrapped_key FROM encryption_keys WHERE purpose = 'audit_chain'")
+            )
+        ).scalar_one()
+    assert len(key) == 32
+    assert key not in bytes(stored)
+
+
+async def test_removing_the_newest_entries_leaves_a_chain_that_only_a_checkpoint_shows(
     audit_log: AuditLog,
 ) -> None:
     _, recorded_head, _ = await audit_log.verify()
@@ -191,7 +237,7 @@ async def test_removing_the_newest_entries_shows_only_against_a_recorded_head(
     problems, head, count = await audit_log.verify()
 
     assert (problems, count) == ([], len(EVENTS) - 1)  # a chain cut at its end is still a chain
-    assert head != recorded_head  # which is why the head hash is what gets anchored elsewhere
+    assert head != recorded_head  # which is why signed checkpoints anchor the head
 
 
 async def test_concurrent_appends_leave_one_unbroken_chain(audit_log: AuditLog) -> None:
@@ -223,3 +269,19 @@ async def test_cardcrm_audit_verify_exits_0_when_intact_and_1_when_tampered(
     assert broken.returncode == 1, broken.stdout
     assert "entry 2: content does not match its hash" in broken.stderr
     assert "audit log BROKEN" in broken.stderr
+
+
+async def test_a_chain_key_is_never_made_under_another_master_key(
+    fresh_database: FreshDatabase,
+) -> None:
+    async with fresh_database.database() as database:
+        async with database.session() as session:
+            await load_key_ring(session, master_key_from_settings(fresh_database.settings))
+        async with database.session() as session:
+            with pytest.raises(DecryptionError, match="CARDCRM_MASTER_KEY"):
+                await attach_chain_key(session, LocalMasterKey(os.urandom(32)))
+        async with database.engine.connect() as connection:
+            stored = await connection.execute(
+                text("SELECT count(*) FROM encryption_keys WHERE purpose = 'audit_chain'")
+            )
+            assert stored.scalar_one() == 0

@@ -76,7 +76,9 @@ async def twinned() -> AsyncIterator[Twinned]:
     try:
         await build_database(url, master_key, Sizes().scaled(SCALE))
         settings = bench_settings(url, master_key)
-        await evaluate_customers(database=database, settings=settings, as_of=AS_OF)
+        await evaluate_customers(
+            database=database, settings=settings, audit_event=None, as_of=AS_OF
+        )
         await add_plain_twins(url, master_key)
         async with database.session() as session:
             ring = await load_key_ring(session, master_key_from_settings(settings))

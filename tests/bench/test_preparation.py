@@ -96,7 +96,10 @@ async def test_the_w2_customer_is_recommended_offers_by_cardcrm_and_by_the_twins
         built.url, built.master_key, rebuild=(await evaluate(built.url, built.master_key)).ran
     )
     settings = Settings(
-        environment=Environment.DEVELOPMENT, database_url=built.url, var_dir=tmp_path
+        environment=Environment.DEVELOPMENT,
+        database_url=built.url,
+        var_dir=tmp_path,
+        master_key=built.master_key,
     )
     database = Database(built.url)
     try:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 import migrations
 from api.db import Database
 from api.settings import Environment, Settings
+from auth.audit_key import attach_chain_key
 from models.encryption import KeyRing
 from models.key_store import load_key_ring, master_key_from_settings
 from tests.support import create_postgres_database, drop_postgres_database, postgres_admin_url
@@ -68,9 +69,13 @@ class FreshDatabase:
             await database.dispose()
 
     async def key_ring(self, database: Database) -> KeyRing:
-        """The ring the server would load (created on first use, like a first start)."""
+        """The ring the server would load (created on first use, like a first start), with
+        the audit chain key attached to ``database`` as the server's start does."""
+        master = master_key_from_settings(self.settings)
         async with database.session() as session:
-            return await load_key_ring(session, master_key_from_settings(self.settings))
+            ring = await load_key_ring(session, master)
+            await attach_chain_key(session, master)
+            return ring
 
     def environment(self) -> dict[str, str]:
         """The environment of a ``cardcrm`` process pointed at this database only."""

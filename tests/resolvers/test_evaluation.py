@@ -22,6 +22,8 @@ from sqlmodel import col
 from api.db import Database
 from api.demo import seed_demo
 from api.settings import Settings
+from auth.audit import AuditEvent, verify
+from models.audit import AuditEntry
 from models.customer import Customer, LifecycleHistory
 from models.customer_metrics import CustomerMetrics
 from models.tier import Tier, TierHistory
@@ -97,6 +99,10 @@ PEOPLE = (
 )
 
 
+def batch_job_event(action: str, **kwargs: Any) -> AuditEvent:
+    return AuditEvent("system", "evaluation-test", action, **kwargs)
+
+
 @dataclass
 class Book:
     database: Database
@@ -111,6 +117,7 @@ class Book:
         return await evaluate_customers(
             database=self.database,
             settings=self.settings,
+            audit_event=batch_job_event,
             as_of=AS_OF + timedelta(days=days_later),
             chunk_rows=4,  # several chunks, read ahead of one another
         )
@@ -378,3 +385,32 @@ async def test_a_customer_changed_meanwhile_is_left_alone_for_the_next_run(book:
     assert await book.count(LifecycleHistory) == 0
     assert await book.count(TierHistory) == 0
     assert await book.count(CustomerMetrics) == 1  # the figures are facts either way
+
+
+async def test_each_batch_that_changed_customers_is_audited_with_what_it_changed(
+    book: Book,
+) -> None:
+    """Four customers a chunk: every chunk with a change has its entry, and together the
+    entries name every customer the run updated, with the run's counts."""
+    summary = await book.evaluate()
+
+    async with book.database.session() as session:
+        batches = (
+            await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.action == "customers.evaluate.batch")
+                .order_by(col(AuditEntry.seq))
+            )
+        ).all()
+        chain = await verify(session)
+    updated = {book.ids[name] for name, row in (await book.customers()).items() if row[3] > 1}
+    named = [uuid.UUID(c) for batch in batches for c in batch.details["customers"]]
+    assert len(batches) == -(-len(PEOPLE) // 4)  # every chunk here changed someone
+    assert sorted(named) == sorted(updated)
+    assert sum(b.details["evaluated"] for b in batches) == summary.evaluated
+    assert sum(b.details["upgrades"] + b.details["downgrades"] for b in batches) == 3
+    assert {(b.actor_kind, b.actor_id, b.target_type) for b in batches} == {
+        ("system", "evaluation-test", "Customer")
+    }
+    assert set().union(*(b.fields for b in batches)) == {"lifecycle_stage", "segments", "tier"}
+    assert chain.ok

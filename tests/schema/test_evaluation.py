@@ -496,7 +496,9 @@ async def test_a_page_of_evaluated_customers_costs_the_same_statements_whatever_
     own_app: OwnApp,
 ) -> None:
     server = own_app.server
-    await evaluate_customers(database=server.state.database, settings=server.state.settings)
+    await evaluate_customers(
+        database=server.state.database, settings=server.state.settings, audit_event=None
+    )
     token = _admin_token(own_app)
     first = await server.graphql(
         "{ customers(first: 1) { edges { node { id version } } } }", token=token
