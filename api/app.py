@@ -27,7 +27,6 @@ from api.settings import Settings, get_settings
 from api.state import AppState, build_state
 
 logger = logging.getLogger("cardcrm")
-KEY_RELOAD_SECONDS = 60
 
 
 async def healthz(request: Request) -> Response:
@@ -45,16 +44,6 @@ async def readyz(request: Request) -> Response:
     return OrjsonResponse({"status": "ok", "database": "ok"})
 
 
-async def _reload_keys_forever(state: AppState) -> None:
-    """Instances pick up a rotated data key without a restart."""
-    while True:
-        await asyncio.sleep(KEY_RELOAD_SECONDS)
-        try:
-            await state.reload_keys()
-        except Exception:
-            logger.warning("could not reload encryption keys; keeping the current ones")
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
 
@@ -65,7 +54,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await graphql.persisted.load_manifests(settings.persisted_manifests)
         app.state.rate_limiter = create_rate_limiter(settings)
         metrics.watch_pool(state.database.engine)
-        reloader = asyncio.create_task(_reload_keys_forever(state))
+        # Instances seal under a rotated data key soon after it is added (api/key_ring.py).
+        reloader = asyncio.create_task(state.keys.watch(settings.key_check_seconds))
         tune_garbage_collector(settings.gc_young_threshold)
         try:
             yield

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    KEY_UNAVAILABLE = "KEY_UNAVAILABLE"
 
 
 class DomainError(Exception):
@@ -60,6 +61,13 @@ class RateLimited(DomainError):
     def __init__(self, message: str, *, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class KeyUnavailable(DomainError):
+    """A value is sealed under a data-key version the database does not hold even after a
+    reload (retired, or never created here): an operator's problem, named as one."""
+
+    code = ErrorCode.KEY_UNAVAILABLE
 
 
 INTERNAL_ERROR_MESSAGE = "Internal server error; quote the request id when reporting it."

@@ -51,8 +51,8 @@ def _sealed(ring: KeyRing, claim: Claim, body: bytes) -> str:
     return base64.b64encode(ring.seal(body.decode(), _aad(claim))).decode()
 
 
-def _opened(ring: KeyRing, claim: Claim, sealed: str) -> bytes:
-    return ring.open(base64.b64decode(sealed), _aad(claim)).encode()
+async def _opened(ring: KeyRing, claim: Claim, sealed: str) -> bytes:
+    return (await ring.open_or_reload(base64.b64decode(sealed), _aad(claim))).encode()
 
 
 def request_hash(payload: dict[str, Any]) -> str:
@@ -88,7 +88,7 @@ async def claim_or_replay(database: Database, ring: KeyRing, claim: Claim) -> by
         raise KeyConflict("this Idempotency-Key was already used for a different request")
     if existing.response.get("status") == PENDING:
         raise KeyConflict("a request with this Idempotency-Key is still running")
-    return _opened(ring, claim, existing.response["sealed"])
+    return await _opened(ring, claim, existing.response["sealed"])
 
 
 async def record(database: Database, ring: KeyRing, claim: Claim, body: bytes) -> None:

@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import os
 import struct
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +43,18 @@ BLIND_INDEX_KEY = "blind_index"
 
 class DecryptionError(Exception):
     """A value could not be opened: wrong place, tampered, or an unknown key version."""
+
+
+class UnknownKeyVersion(DecryptionError):
+    """A value is sealed under a data-key version this ring has not loaded."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"data key v{version} is not in this key ring; reload the keys")
+        self.version = version
+
+
+Reloader = Callable[[int], Awaitable["KeyRing"]]
+"""Returns a ring that holds the given data-key version (``api.key_ring`` provides it)."""
 
 
 class MasterKey(Protocol):
@@ -133,6 +145,11 @@ class KeyRing:
         self._active_cipher = self._ciphers[self.active_version]
         self._active_header = _HEADER.pack(FORMAT_V1, self.active_version)
         self._blind_index_key = blind_index_key
+        self._reloader: Reloader | None = None
+
+    def follow_reloads(self, reloader: Reloader) -> None:
+        """Lets ``open_or_reload`` fetch a version this ring lacks (set by the process's keeper)."""
+        self._reloader = reloader
 
     @property
     def versions(self) -> tuple[int, ...]:
@@ -147,9 +164,7 @@ class KeyRing:
         header_size = _HEADER.size
         cipher = self._ciphers.get(key_version_of(sealed))
         if cipher is None:
-            raise DecryptionError(
-                f"data key v{key_version_of(sealed)} is not in this key ring; reload the keys"
-            )
+            raise UnknownKeyVersion(key_version_of(sealed))
         nonce = sealed[header_size : header_size + NONCE_BYTES]
         try:
             clear = cipher.decrypt(
@@ -158,6 +173,18 @@ class KeyRing:
         except InvalidTag as exc:
             raise DecryptionError("ciphertext does not belong to this cell or was altered") from exc
         return clear.decode()
+
+    async def open_or_reload(self, sealed: bytes, aad: bytes) -> str:
+        """``open``, except that a version this ring lacks (a value re-sealed by another process
+        after a rotation) is first fetched through the ring's reloader, at once: the process
+        does not wait for its next scheduled key check. Without a reloader, as ``open``."""
+        try:
+            return self.open(sealed, aad)
+        except UnknownKeyVersion as missing:
+            if self._reloader is None:
+                raise
+            ring = await self._reloader(missing.version)
+        return ring.open(sealed, aad)
 
     def is_current(self, sealed: bytes) -> bool:
         return key_version_of(sealed) == self.active_version
