@@ -65,6 +65,12 @@ async def newest_data_key_version(session: AsyncSession) -> int | None:
     )
 
 
+async def stored_data_key_versions(session: AsyncSession) -> list[int]:
+    """Every data-key version whose wrapped key is stored, oldest first."""
+    query = select(col(EncryptionKey.version)).where(col(EncryptionKey.purpose) == DATA_KEY)
+    return sorted((await session.scalars(query)).all())
+
+
 async def _stored_keys(session: AsyncSession) -> list[EncryptionKey]:
     return list((await session.execute(select(EncryptionKey))).scalars())
 
@@ -257,25 +263,32 @@ class RetireRefused(Exception):
     """The version may not be retired; the message says why."""
 
 
-async def retire(database: Database, version: int) -> None:
+async def retire(database: Database, version: int, *, settle_seconds: float = 0.0) -> None:
     """Deletes data key ``version``'s wrapped key, once no value is sealed under it.
 
     The newest version is never retired (servers seal under it), nor one that still seals a
-    value (it would become unreadable). Run it after ``reencrypt`` has finished: by then no
-    server seals under an older version (the module's docstring says why).
+    value (it would become unreadable), nor any while the newest key is younger than
+    ``settle_seconds``: until then a server may still commit a value sealed under an older
+    version (the module's docstring says why). After ``reencrypt`` has finished, all hold.
     """
     async with database.session() as session:
         newest = await newest_data_key_version(session)
         stored = await session.get(EncryptionKey, (DATA_KEY, version))
-        if stored is None:
-            raise RetireRefused(f"there is no data key v{version}")
-        if version == newest:
-            raise RetireRefused(f"data key v{version} is the newest; rotate first")
+    if stored is None or newest is None:
+        raise RetireRefused(f"there is no data key v{version}")
+    if version == newest:
+        raise RetireRefused(f"data key v{version} is the newest; rotate first")
     left = sum(per.get(version, 0) for per in (await sealed_counts(database)).values())
     if left:
         raise RetireRefused(
             f"{left} values are still sealed under data key v{version}; "
             "run `cardcrm keys reencrypt` first"
+        )
+    unsettled = settle_seconds - await _seconds_since_created(database, newest)
+    if unsettled > 0:
+        raise RetireRefused(
+            f"data key v{newest} is too new: servers may still seal under v{version} for "
+            f"{unsettled:.0f} s; run `cardcrm keys reencrypt`, then retire"
         )
     async with database.session() as session:
         await session.execute(

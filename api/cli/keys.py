@@ -14,11 +14,11 @@ from models.key_store import (
     SealedCounts,
     count_sealed_values,
     master_key_from_settings,
-    newest_data_key_version,
     reencrypt,
     retire,
     rotate,
     sealed_counts,
+    stored_data_key_versions,
 )
 
 app = typer.Typer(help="Encryption keys.", no_args_is_help=True)
@@ -81,8 +81,9 @@ def reencrypt_command(
     )
 
 
-def _status_table(counts: SealedCounts, newest: int | None) -> Table:
-    versions = sorted({v for per in counts.values() for v in per} | {newest or 1})
+def _status_table(counts: SealedCounts, stored: list[int]) -> Table:
+    newest = max(stored)
+    versions = sorted({v for per in counts.values() for v in per} | set(stored))
     table = Table(
         "table.column", *(f"v{v}" + (" (active)" if v == newest else "") for v in versions)
     )
@@ -97,25 +98,29 @@ def _status_table(counts: SealedCounts, newest: int | None) -> Table:
 def status_command() -> None:
     """How many values each data-key version seals, per table and column and in total."""
 
-    async def work() -> tuple[SealedCounts, int | None]:
-        async with started() as state:
+    async def work() -> tuple[SealedCounts, list[int]]:
+        async with started() as state:  # a first start stores data key v1
             async with state.database.session() as session:
-                newest = await newest_data_key_version(session)
-            return await sealed_counts(state.database), newest
+                stored = await stored_data_key_versions(session)
+            return await sealed_counts(state.database), stored
 
-    counts, newest = run(work)
-    console.print(_status_table(counts, newest))
-    older = sum(n for per in counts.values() for v, n in per.items() if newest and v < newest)
+    counts, stored = run(work)
+    console.print(_status_table(counts, stored))
+    newest = max(stored)
+    older = sum(n for per in counts.values() for v, n in per.items() if v < newest)
     console.print(f"values under an older version than v{newest}: {older}")
+    if older == 0 and len(stored) > 1:
+        console.print(f"retirable once settled: {', '.join(f'v{v}' for v in stored[:-1])}")
 
 
 @app.command("retire")
 def retire_command(version: int = typer.Argument(..., min=1, help="The data-key version.")) -> None:
-    """Deletes an old data key; refused while any value is sealed under it."""
+    """Deletes an old data key; refused while any value is sealed under it (or, until the
+    settle time has passed since the newest key's creation, may still be)."""
 
     async def work() -> None:
         async with started() as state:
-            await retire(state.database, version)
+            await retire(state.database, version, settle_seconds=default_settle_seconds())
 
     try:
         run(work)
