@@ -35,10 +35,6 @@ class AppState:
         """This process's key ring as of now (hold it for one unit of work, not longer)."""
         return self.keys.ring
 
-    async def reload_keys(self) -> None:
-        """Picks up data keys added by ``cardcrm keys rotate`` in another process."""
-        await self.keys.reload()
-
 
 def token_service(settings: Settings) -> TokenService:
     key_path = settings.signing_key_file or settings.var_dir / "keys" / "signing-key.pem"
