@@ -43,6 +43,7 @@ from models.encryption import (
     key_wrap_context,
 )
 from models.keys import EncryptionKey
+from models.sealed_responses import COLUMN, TABLE, reencrypt_responses, response_versions
 
 if TYPE_CHECKING:
     from api.db import Database
@@ -148,7 +149,8 @@ async def _one_pass(
     Each row is updated only if its cell still holds the ciphertext that was read, so a value
     written concurrently by the running service is never overwritten with stale data (the
     next pass finds it if it is still old). The first pass examines every value (its count
-    is the progress bar's total); later ones only the old values.
+    is the progress bar's total); later ones only the old values (and the stored idempotency
+    responses, which SQL cannot filter by version).
     """
     for table, column_name in encrypted_columns(models.metadata):
         column, pk = table.c[column_name], table.c.id
@@ -179,6 +181,14 @@ async def _one_pass(
             last_id = rows[-1][0]
             if on_batch is not None:
                 on_batch(f"{table.name}.{column_name}", len(rows))
+    examined, changed = await reencrypt_responses(
+        database,
+        ring,
+        batch_size=batch_size,
+        on_batch=None if on_batch is None else lambda rows: on_batch(f"{TABLE}.{COLUMN}", rows),
+    )
+    report.examined += examined
+    report.reencrypted += changed
 
 
 async def _seconds_since_created(database: Database, version: int) -> float:
@@ -243,7 +253,8 @@ SealedCounts = dict[tuple[str, str], dict[int, int]]
 
 async def sealed_counts(database: Database) -> SealedCounts:
     """How many values each data-key version seals, per (table, column): one grouped count
-    per encrypted column, read off the ciphertext headers."""
+    per encrypted column, read off the ciphertext headers, and the stored idempotency
+    responses (``models.sealed_responses``)."""
     counts: SealedCounts = {}
     async with database.session() as session:
         for table, column_name in encrypted_columns(models.metadata):
@@ -256,6 +267,7 @@ async def sealed_counts(database: Database) -> SealedCounts:
             counts[(table.name, column_name)] = {
                 int.from_bytes(header, "big"): int(number) for header, number in rows
             }
+    counts[(TABLE, COLUMN)] = await response_versions(database)
     return counts
 
 

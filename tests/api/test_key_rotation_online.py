@@ -76,12 +76,17 @@ class Running:
             subject=str(admin.id), role=Role.ADMIN, client_id="cardcrm-console"
         )
 
-    async def graphql(self, query: str, variables: dict[str, Any] | None = None) -> Any:
-        response = await self.client.post(
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
+        return await self.client.post(
             "/graphql",
             json={"query": query, "variables": variables or {}},
-            headers={"Authorization": f"Bearer {self.admin_token()}"},
+            headers={"Authorization": f"Bearer {self.admin_token()}", **headers},
         )
+
+    async def graphql(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        response = await self.post(query, variables)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -152,6 +157,10 @@ async def versions_in_use(running: Running) -> dict[int, int]:
 async def test_a_server_reads_values_resealed_under_a_key_it_has_not_loaded(
     unaware: Running,
 ) -> None:
+    alice = unaware.world.alice
+    change = {"input": {"id": to_global_id("Customer", alice.id), "version": 1, "email": "r@x.cn"}}
+    first = await unaware.post(UPDATE, change, **{"Idempotency-Key": "before-rotation"})
+    assert first.status_code == 200, first.text
     before = no_errors(await unaware.graphql(PAGE))
     assert unaware.state.key_ring.active_version == 1
 
@@ -163,6 +172,8 @@ async def test_a_server_reads_values_resealed_under_a_key_it_has_not_loaded(
     moved = await unaware.run_cli("keys", "reencrypt", "--settle-seconds", "0")
     assert moved.returncode == 0, moved.stderr
     assert set(await versions_in_use(unaware)) == {2}
+    stored = await sealed_counts(unaware.state.database)
+    assert stored[("idempotency_records", "response")] == {2: 1}, "the stored response moved too"
 
     reloads = unaware.state.keys.reloads
     after = no_errors(await unaware.graphql(PAGE))
@@ -170,11 +181,13 @@ async def test_a_server_reads_values_resealed_under_a_key_it_has_not_loaded(
     assert after == before
     assert unaware.state.keys.reloads == reloads + 1, "one reload for every re-sealed value"
     assert unaware.state.key_ring.versions == (1, 2)
-    alice = unaware.world.alice
+    replayed = await unaware.post(UPDATE, change, **{"Idempotency-Key": "before-rotation"})
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json() == first.json()
     revealed = no_errors(
         await unaware.graphql(REVEAL_EMAIL, {"id": to_global_id("Customer", alice.id)})
     )
-    assert revealed["revealCustomerPii"]["values"] == [{"value": alice.data.email}]
+    assert revealed["revealCustomerPii"]["values"] == [{"value": "r@x.cn"}]
 
 
 async def test_a_version_unknown_even_after_a_reload_is_key_unavailable_and_reloads_are_bounded(
