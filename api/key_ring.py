@@ -56,7 +56,7 @@ class KeyRingKeeper:
         self.ring = self._following(ring)
 
     def _following(self, ring: KeyRing) -> KeyRing:
-        ring.follow_reloads(self.ring_with)
+        ring.follow(self)
         return ring
 
     async def reload(self) -> KeyRing:

@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import os
 import struct
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -53,8 +53,15 @@ class UnknownKeyVersion(DecryptionError):
         self.version = version
 
 
-Reloader = Callable[[int], Awaitable["KeyRing"]]
-"""Returns a ring that holds the given data-key version (``api.key_ring`` provides it)."""
+class KeySource(Protocol):
+    """Where a process's newest ring is kept (``api.key_ring.KeyRingKeeper``)."""
+
+    @property
+    def ring(self) -> KeyRing: ...
+
+    async def ring_with(self, version: int) -> KeyRing:
+        """A ring that holds data-key ``version``, loading the stored keys if need be."""
+        ...
 
 
 class MasterKey(Protocol):
@@ -145,17 +152,23 @@ class KeyRing:
         self._active_cipher = self._ciphers[self.active_version]
         self._active_header = _HEADER.pack(FORMAT_V1, self.active_version)
         self._blind_index_key = blind_index_key
-        self._reloader: Reloader | None = None
+        self._source: KeySource | None = None
 
-    def follow_reloads(self, reloader: Reloader) -> None:
-        """Lets ``open_or_reload`` fetch a version this ring lacks (set by the process's keeper)."""
-        self._reloader = reloader
+    def follow(self, source: KeySource) -> None:
+        """Ties this ring to the process's keeper: ``open_or_reload`` fetches a version it
+        lacks from there, and ``seal`` uses the keeper's newest ring, so code that holds on to
+        a ring (a long import, a re-encryption run) seals under a rotated key as soon as the
+        process has loaded it."""
+        self._source = source
 
     @property
     def versions(self) -> tuple[int, ...]:
         return tuple(sorted(self._ciphers))
 
     def seal(self, plaintext: str, aad: bytes) -> bytes:
+        source = self._source
+        if source is not None and source.ring is not self:
+            return source.ring.seal(plaintext, aad)
         header = self._active_header
         nonce = os.urandom(NONCE_BYTES)
         return header + nonce + self._active_cipher.encrypt(nonce, plaintext.encode(), header + aad)
@@ -176,14 +189,14 @@ class KeyRing:
 
     async def open_or_reload(self, sealed: bytes, aad: bytes) -> str:
         """``open``, except that a version this ring lacks (a value re-sealed by another process
-        after a rotation) is first fetched through the ring's reloader, at once: the process
-        does not wait for its next scheduled key check. Without a reloader, as ``open``."""
+        after a rotation) is first fetched through the ring's keeper, at once: the process
+        does not wait for its next scheduled key check. Without a keeper, as ``open``."""
         try:
             return self.open(sealed, aad)
         except UnknownKeyVersion as missing:
-            if self._reloader is None:
+            if self._source is None:
                 raise
-            ring = await self._reloader(missing.version)
+            ring = await self._source.ring_with(missing.version)
         return ring.open(sealed, aad)
 
     def is_current(self, sealed: bytes) -> bool:
