@@ -16,7 +16,9 @@ version in two ways, and both go through ``KeyRingKeeper.reload``:
   is not the ring's active one. So a process seals under the old version for at most that
   interval (plus the check's own latency) after a rotation commits; ``models.key_store.
   reencrypt`` waits that long, plus the longest a request may run, before its last pass,
-  which is what makes its "nothing is left under an older version" final.
+  which is what makes its "nothing is left under an older version" final. A ring object that
+  code holds on to seals with the keeper's newest ring (``KeyRing.follow``), and ``cardcrm``
+  commands run the same check (``api.cli.common.started``), so a long import follows too.
 """
 
 from __future__ import annotations
