@@ -122,6 +122,9 @@ class ReencryptReport:
 
 
 ProgressCallback = Callable[[str, int], None]
+# Old values found after the settle time mean a writer checks keys less often than assumed
+# (its CARDCRM_KEY_CHECK_SECONDS is larger): passes go on, without hammering the database.
+PAUSE_BETWEEN_PASSES_SECONDS = 0.5
 RingReloader = Callable[[], Awaitable[KeyRing]]
 
 
@@ -201,11 +204,15 @@ async def _seconds_since_created(database: Database, version: int) -> float:
     return float("inf") if created is None else (utcnow() - created).total_seconds()
 
 
+async def _is_newest(database: Database, version: int) -> bool:
+    async with database.session() as session:
+        return await newest_data_key_version(session) == version
+
+
 async def _is_done(database: Database, version: int) -> bool:
     """No value under an older version than ``version``, which is still the newest."""
-    async with database.session() as session:
-        if await newest_data_key_version(session) != version:
-            return False
+    if not await _is_newest(database, version):
+        return False
     counts = await sealed_counts(database)
     return not any(v < version for per_version in counts.values() for v in per_version)
 
@@ -231,6 +238,8 @@ async def reencrypt(
     while True:
         if reload is not None:
             ring = await reload()
+        elif not await _is_newest(database, ring.active_version):
+            raise ValueError("the ring is not the newest one: pass `reload` to follow rotations")
         await _one_pass(
             database,
             ring,
@@ -246,6 +255,8 @@ async def reencrypt(
         elif await _is_done(database, ring.active_version):
             report.version = ring.active_version
             return report
+        else:  # written under an old key after the settle time: a writer is misconfigured
+            await asyncio.sleep(PAUSE_BETWEEN_PASSES_SECONDS)
 
 
 SealedCounts = dict[tuple[str, str], dict[int, int]]
