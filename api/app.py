@@ -29,7 +29,6 @@ from api.state import AppState, build_state
 from auth.audit_checkpoint import ChainBroken, CheckpointSigner, checkpoint_signer, write_checkpoint
 
 logger = logging.getLogger("cardcrm")
-KEY_RELOAD_SECONDS = 60
 
 
 async def healthz(request: Request) -> Response:
@@ -45,16 +44,6 @@ async def readyz(request: Request) -> Response:
         logger.warning("readiness check: database unreachable")
         return OrjsonResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return OrjsonResponse({"status": "ok", "database": "ok"})
-
-
-async def _reload_keys_forever(state: AppState) -> None:
-    """Instances pick up a rotated data key without a restart."""
-    while True:
-        await asyncio.sleep(KEY_RELOAD_SECONDS)
-        try:
-            await state.reload_keys()
-        except Exception:
-            logger.warning("could not reload encryption keys; keeping the current ones")
 
 
 async def _checkpoint_forever(state: AppState, signer: CheckpointSigner, seconds: float) -> None:
@@ -85,7 +74,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await graphql.persisted.load_manifests(settings.persisted_manifests)
         app.state.rate_limiter = create_rate_limiter(settings)
         metrics.watch_pool(state.database.engine)
-        reloader = asyncio.create_task(_reload_keys_forever(state))
+        # Instances seal under a rotated data key soon after it is added (api/key_ring.py).
+        reloader = asyncio.create_task(state.keys.watch(settings.key_check_seconds))
         anchoring = settings.audit_checkpoint_minutes * 60
         checkpointer = asyncio.create_task(
             _checkpoint_forever(state, checkpoint_signer(settings), anchoring)

@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     # schema: the codes Apollo's clients expect for those request errors.
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    KEY_UNAVAILABLE = "KEY_UNAVAILABLE"
 
 
 class DomainError(Exception):
@@ -64,6 +65,13 @@ class RateLimited(DomainError):
     def __init__(self, message: str, *, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class KeyUnavailable(DomainError):
+    """A value is sealed under a data-key version the database does not hold even after a
+    reload (retired, or never created here): an operator's problem, named as one."""
+
+    code = ErrorCode.KEY_UNAVAILABLE
 
 
 INTERNAL_ERROR_MESSAGE = "Internal server error; quote the request id when reporting it."

@@ -9,7 +9,8 @@ failed before producing a response releases its claim, so it can be retried.
 
 A stored response may hold C2 values the mutation returned (a revealed phone number, an
 offer's redemption code), so it is sealed like any C2 cell: AES-GCM under the key ring, bound
-to the caller and key, never kept in clear.
+to the caller and key, never kept in clear; key rotation counts and re-seals it
+(``models.sealed_responses``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 
 from api.db import Database
-from models.encryption import KeyRing, aad_for
+from models.encryption import KeyRing
 from models.idempotency import IdempotencyRecord
+from models.sealed_responses import response_aad
 
 HEADER = "idempotency-key"
 MAX_KEY_LENGTH = 200
@@ -44,15 +46,15 @@ class KeyConflict(Exception):
 
 
 def _aad(claim: Claim) -> bytes:
-    return aad_for("idempotency_records", "response", f"{claim.principal}/{claim.key}")
+    return response_aad(claim.principal, claim.key)
 
 
 def _sealed(ring: KeyRing, claim: Claim, body: bytes) -> str:
     return base64.b64encode(ring.seal(body.decode(), _aad(claim))).decode()
 
 
-def _opened(ring: KeyRing, claim: Claim, sealed: str) -> bytes:
-    return ring.open(base64.b64decode(sealed), _aad(claim)).encode()
+async def _opened(ring: KeyRing, claim: Claim, sealed: str) -> bytes:
+    return (await ring.open_or_reload(base64.b64decode(sealed), _aad(claim))).encode()
 
 
 def request_hash(payload: dict[str, Any]) -> str:
@@ -88,7 +90,7 @@ async def claim_or_replay(database: Database, ring: KeyRing, claim: Claim) -> by
         raise KeyConflict("this Idempotency-Key was already used for a different request")
     if existing.response.get("status") == PENDING:
         raise KeyConflict("a request with this Idempotency-Key is still running")
-    return _opened(ring, claim, existing.response["sealed"])
+    return await _opened(ring, claim, existing.response["sealed"])
 
 
 async def record(database: Database, ring: KeyRing, claim: Claim, body: bytes) -> None:

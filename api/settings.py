@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     # PEM of the RS256 private key that signs access tokens.
     signing_key_file: Path | None = None
+    # How often a server asks the database for the newest data-key version (api/key_ring.py):
+    # it seals under a rotated key at most this long after `cardcrm keys rotate`.
+    key_check_seconds: float = Field(default=1.0, gt=0)
 
     # Tokens (RFC 9068 access tokens, rotating refresh tokens).
     token_issuer: str = "https://cardcrm.local"

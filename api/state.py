@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from api.broker import Broker, create_broker
 from api.db import Database
+from api.key_ring import KeyRingKeeper
 from api.settings import Settings
 from auth.audit_key import attach_chain_key
 from auth.external_staff import ExternalStaffDirectory
@@ -21,7 +22,8 @@ from resolvers.tier_catalogue import TierCatalogue
 class AppState:
     settings: Settings
     database: Database
-    key_ring: KeyRing
+    # The current key ring, replaced when keys rotate (api/key_ring.py); read ``key_ring``.
+    keys: KeyRingKeeper
     tokens: TokenService
     broker: Broker
     # Staff tokens from the bank's identity provider (auth/authenticate.py routes to them).
@@ -29,10 +31,10 @@ class AppState:
     external_staff: ExternalStaffDirectory
     tiers: TierCatalogue
 
-    async def reload_keys(self) -> None:
-        """Picks up data keys added by ``cardcrm keys rotate`` in another process."""
-        async with self.database.session() as session:
-            self.key_ring = await load_key_ring(session, master_key_from_settings(self.settings))
+    @property
+    def key_ring(self) -> KeyRing:
+        """This process's key ring as of now (hold it for one unit of work, not longer)."""
+        return self.keys.ring
 
 
 def token_service(settings: Settings) -> TokenService:
@@ -63,16 +65,17 @@ async def build_state(settings: Settings, *, check_migrations: bool = True) -> A
     try:
         if check_migrations:
             await assert_migrated(database.engine)
+        master = master_key_from_settings(settings)
         async with database.session() as session:
-            ring = await load_key_ring(session, master_key_from_settings(settings))
-            await attach_chain_key(session, master_key_from_settings(settings))
+            ring = await load_key_ring(session, master)
+            await attach_chain_key(session, master)
     except BaseException:
         await database.dispose()
         raise
     return AppState(
         settings=settings,
         database=database,
-        key_ring=ring,
+        keys=KeyRingKeeper(database, master, ring),
         tokens=token_service(settings),
         broker=create_broker(settings.redis_url),
         oidc=oidc_verifier(settings),

@@ -3,7 +3,8 @@
 Failures are all alike (same message, same time: unknown users are checked against a dummy
 hash) so the endpoint does not tell which usernames exist. After too many consecutive
 failures the account is locked for a while; a locked account refuses even the right password.
-Refresh tokens rotate on every use; presenting a used one revokes its whole family.
+Refresh tokens rotate on every use; presenting a used one revokes its whole family, and the
+access tokens issued with that family stop working too (their ``sid`` claim names it).
 """
 
 from __future__ import annotations
@@ -49,13 +50,18 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def access_token_for(tokens: TokenService, user: StaffUser, ttl: int) -> str:
+def access_token_for(
+    tokens: TokenService, user: StaffUser, ttl: int, *, session_id: uuid.UUID | None = None
+) -> str:
+    """A console access token; ``session_id`` names its refresh-token family, so revoking the
+    family (a reused refresh token) refuses this access token too (``auth.revocation``)."""
     return tokens.issue(
         subject=str(user.id),
         role=Role(user.role),
         client_id=CONSOLE_CLIENT_ID,
         branch_id=user.branch_id,
         username=user.username,
+        session_id=session_id,
         ttl=ttl,
     )
 
@@ -78,7 +84,7 @@ async def _issue_pair(
     )
     await session.commit()
     ttl = settings.access_token_ttl_seconds
-    return TokenPair(access_token_for(tokens, user, ttl), refresh, ttl)
+    return TokenPair(access_token_for(tokens, user, ttl, session_id=family_id), refresh, ttl)
 
 
 async def login(

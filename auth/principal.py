@@ -30,6 +30,8 @@ class Principal:
     username: str | None = None
     # The partner merchant a merchant client's token speaks for.
     merchant_id: uuid.UUID | None = None
+    # The sign-in (refresh-token family) a console token belongs to: revoked with it.
+    session_id: uuid.UUID | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -1,12 +1,21 @@
-"""Revoked OAuth-client tokens stop working at once, on every instance.
+"""Revoked tokens stop working at once, on every instance: OAuth-client tokens, and the
+console access tokens of a revoked sign-in.
 
 Client tokens are self-contained JWTs, so revocation is a list: RFC 7009 revocation records the
 token's ``jti`` in ``revoked_tokens``, and revoking a client sets ``oauth_clients.revoked_at``.
 Every request made with a merchant or service token then asks the database one question, in
 one statement on two unique indexes: is this jti listed, or is its client no longer active?
 Nothing is cached, so every instance behind a load balancer sees a revocation with the very
-next request (they share the database). Staff and customer tokens are not OAuth-client tokens
-and skip the check: no statement on their hot path.
+next request (they share the database). Customer tokens, and staff tokens that do not come
+from a console sign-in, skip the check: no statement on their hot path.
+
+A staff access token issued by ``/auth/login`` or ``/auth/refresh`` names its refresh-token
+family in its ``sid`` claim. When a reused refresh token revokes the family
+(``auth.login.refresh``), the family's access tokens, self-contained JWTs that would verify
+until they expire, are refused too: every request made with one asks one question on the
+``refresh_tokens.family_id`` index (is any token of this family revoked?). That is one indexed
+statement per console request, uncached, so the refusal holds from the very next request on
+every instance.
 
 A listed jti matters only while its token could still verify, so rows past their token's
 expiry (plus a margin wider than the verifier's clock leeway) are purged.
@@ -14,6 +23,7 @@ expiry (plus a margin wider than the verifier's clock leeway) are purged.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, not_, or_, select
@@ -27,8 +37,10 @@ from api.errors import Unauthenticated
 from auth.principal import Principal
 from models.columns import utcnow
 from models.merchant import OAuthClient, RevokedToken
+from models.organisation import RefreshToken
 
 REVOKED = "the access token has been revoked; request a new one at /oauth/token"
+SESSION_REVOKED = "this sign-in was revoked (a refresh token was reused); sign in again"
 # Longer than auth.tokens' 30 s leeway: a row is kept while its token could still verify.
 PURGE_MARGIN = timedelta(minutes=5)
 
@@ -46,8 +58,23 @@ async def is_revoked(session: AsyncSession, *, token_id: str, client_id: str) ->
     return bool(await session.scalar(revoked_statement(token_id=token_id, client_id=client_id)))
 
 
+def session_revoked_statement(session_id: uuid.UUID) -> Select[tuple[bool]]:
+    """True when the refresh-token family ``session_id`` has been revoked."""
+    return select(
+        exists().where(
+            col(RefreshToken.family_id) == session_id, col(RefreshToken.revoked_at).is_not(None)
+        )
+    )
+
+
 async def ensure_not_revoked(database: Database, principal: Principal) -> None:
-    """Raises UNAUTHENTICATED for a revoked client token; other tokens cost nothing."""
+    """Raises UNAUTHENTICATED for a revoked client token or a token of a revoked sign-in;
+    other tokens cost nothing."""
+    if principal.session_id is not None:
+        async with database.session() as session:
+            if await session.scalar(session_revoked_statement(principal.session_id)):
+                raise Unauthenticated(SESSION_REVOKED)
+        return
     if not principal.is_oauth_client:
         return
     async with database.session() as session:

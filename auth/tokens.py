@@ -133,6 +133,7 @@ class TokenService:
         branch_id: uuid.UUID | None = None,
         username: str | None = None,
         merchant_id: uuid.UUID | None = None,
+        session_id: uuid.UUID | None = None,
         ttl: int | None = None,
     ) -> str:
         granted = ROLE_SCOPES[role] if scopes is None else scopes & ROLE_SCOPES[role]
@@ -144,6 +145,8 @@ class TokenService:
             generator._extra["preferred_username"] = username
         if merchant_id is not None:
             generator._extra["merchant"] = str(merchant_id)
+        if session_id is not None:  # the refresh-token family (auth/revocation.py)
+            generator._extra["sid"] = str(session_id)
         ttl = min(ttl or self.default_ttl, self.max_lifetime)
         # authlib's RFC 9068 generator takes ``exp`` from here, not from ``expires_in``.
         generator.expires_generator = ttl
@@ -189,6 +192,7 @@ class TokenService:
             scopes = parse_scopes(claims.get("scope")) & ROLE_SCOPES[role]
             branch = claims.get("branch")
             merchant = claims.get("merchant")
+            session = claims.get("sid")
             return Principal(
                 kind=_kind_of(role, str(claims["sub"]), str(claims["client_id"])),
                 subject=str(claims["sub"]),
@@ -200,6 +204,7 @@ class TokenService:
                 branch_id=uuid.UUID(branch) if branch else None,
                 username=claims.get("preferred_username"),
                 merchant_id=uuid.UUID(merchant) if merchant else None,
+                session_id=uuid.UUID(session) if session else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise Unauthenticated("the access token carries no usable role or scope") from exc

@@ -45,6 +45,25 @@ class DecryptionError(Exception):
     """A value could not be opened: wrong place, tampered, or an unknown key version."""
 
 
+class UnknownKeyVersion(DecryptionError):
+    """A value is sealed under a data-key version this ring has not loaded."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"data key v{version} is not in this key ring; reload the keys")
+        self.version = version
+
+
+class KeySource(Protocol):
+    """Where a process's newest ring is kept (``api.key_ring.KeyRingKeeper``)."""
+
+    @property
+    def ring(self) -> KeyRing: ...
+
+    async def ring_with(self, version: int) -> KeyRing:
+        """A ring that holds data-key ``version``, loading the stored keys if need be."""
+        ...
+
+
 class MasterKey(Protocol):
     """Wraps and unwraps data keys. Locally an AES key; in production a KMS adapter."""
 
@@ -133,12 +152,23 @@ class KeyRing:
         self._active_cipher = self._ciphers[self.active_version]
         self._active_header = _HEADER.pack(FORMAT_V1, self.active_version)
         self._blind_index_key = blind_index_key
+        self._source: KeySource | None = None
+
+    def follow(self, source: KeySource) -> None:
+        """Ties this ring to the process's keeper: ``open_or_reload`` fetches a version it
+        lacks from there, and ``seal`` uses the keeper's newest ring, so code that holds on to
+        a ring (a long import, a re-encryption run) seals under a rotated key as soon as the
+        process has loaded it."""
+        self._source = source
 
     @property
     def versions(self) -> tuple[int, ...]:
         return tuple(sorted(self._ciphers))
 
     def seal(self, plaintext: str, aad: bytes) -> bytes:
+        source = self._source
+        if source is not None and source.ring is not self:
+            return source.ring.seal(plaintext, aad)
         header = self._active_header
         nonce = os.urandom(NONCE_BYTES)
         return header + nonce + self._active_cipher.encrypt(nonce, plaintext.encode(), header + aad)
@@ -147,9 +177,7 @@ class KeyRing:
         header_size = _HEADER.size
         cipher = self._ciphers.get(key_version_of(sealed))
         if cipher is None:
-            raise DecryptionError(
-                f"data key v{key_version_of(sealed)} is not in this key ring; reload the keys"
-            )
+            raise UnknownKeyVersion(key_version_of(sealed))
         nonce = sealed[header_size : header_size + NONCE_BYTES]
         try:
             clear = cipher.decrypt(
@@ -158,6 +186,18 @@ class KeyRing:
         except InvalidTag as exc:
             raise DecryptionError("ciphertext does not belong to this cell or was altered") from exc
         return clear.decode()
+
+    async def open_or_reload(self, sealed: bytes, aad: bytes) -> str:
+        """``open``, except that a version this ring lacks (a value re-sealed by another process
+        after a rotation) is first fetched through the ring's keeper, at once: the process
+        does not wait for its next scheduled key check. Without a keeper, as ``open``."""
+        try:
+            return self.open(sealed, aad)
+        except UnknownKeyVersion as missing:
+            if self._source is None:
+                raise
+            ring = await self._source.ring_with(missing.version)
+        return ring.open(sealed, aad)
 
     def is_current(self, sealed: bytes) -> bool:
         return key_version_of(sealed) == self.active_version

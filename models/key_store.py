@@ -1,23 +1,36 @@
 """Where the key ring comes from: wrapped keys in the database, opened by the master key.
 
-Also the two online maintenance jobs: ``rotate`` (a new data-key version becomes active) and
+Also the online maintenance jobs: ``rotate`` (a new data-key version becomes active),
 ``reencrypt`` (every ciphertext moved to the newest version, in short batches, so the service
-keeps running and a crashed run simply starts again where values are still old).
+keeps running and a crashed run simply starts again where values are still old),
+``sealed_counts`` (how many values each version seals) and ``retire`` (an old version's
+wrapped key deleted, only once it seals nothing).
+
+How ``reencrypt`` knows it is done while servers keep writing: a server seals under the
+version it has loaded, and learns of a newer one within ``key_check_seconds``
+(``api.key_ring``); a value it sealed before then reaches the database within the longest a
+request may run. So every value sealed under an older version is in the database by
+``settle_seconds`` (the sum of those, plus the keeper's reload spacing) after the newest key
+was created. ``reencrypt`` repeats its passes until a count made after that moment finds no
+value under an older version than the newest one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import col
 
 import models
-from models.columns import encrypted_columns
+from models.columns import encrypted_columns, utcnow
 from models.encryption import (
     BLIND_INDEX_KEY,
     DATA_KEY,
@@ -30,6 +43,7 @@ from models.encryption import (
     key_wrap_context,
 )
 from models.keys import EncryptionKey
+from models.sealed_responses import COLUMN, TABLE, reencrypt_responses, response_versions
 
 if TYPE_CHECKING:
     from api.db import Database
@@ -43,6 +57,19 @@ def master_key_from_settings(settings: Settings) -> LocalMasterKey:
     if settings.master_key_file:
         return LocalMasterKey.from_base64(settings.master_key_file.read_text())
     return LocalMasterKey.load_or_create_file(settings.var_dir / "master.key")
+
+
+async def newest_data_key_version(session: AsyncSession) -> int | None:
+    """The newest data-key version stored (one statement on the primary key)."""
+    return await session.scalar(
+        select(func.max(col(EncryptionKey.version))).where(col(EncryptionKey.purpose) == DATA_KEY)
+    )
+
+
+async def stored_data_key_versions(session: AsyncSession) -> list[int]:
+    """Every data-key version whose wrapped key is stored, oldest first."""
+    query = select(col(EncryptionKey.version)).where(col(EncryptionKey.purpose) == DATA_KEY)
+    return sorted((await session.scalars(query)).all())
 
 
 async def _stored_keys(session: AsyncSession) -> list[EncryptionKey]:
@@ -90,29 +117,51 @@ async def rotate(session: AsyncSession, master: MasterKey) -> int:
 class ReencryptReport:
     examined: int = 0
     reencrypted: int = 0
+    passes: int = 0
+    version: int = 0  # the version every value is sealed under at the end
 
 
 ProgressCallback = Callable[[str, int], None]
+# Old values found after the settle time mean a writer checks keys less often than assumed
+# (its CARDCRM_KEY_CHECK_SECONDS is larger): passes go on, without hammering the database.
+PAUSE_BETWEEN_PASSES_SECONDS = 0.5
+RingReloader = Callable[[], Awaitable[KeyRing]]
 
 
-async def reencrypt(
+def _version_bytes(sealed_column: ColumnElement[bytes]) -> ColumnElement[bytes]:
+    """The 4 header bytes holding a ciphertext's data-key version (big-endian, so they
+    compare as the version does, bytewise on SQLite and PostgreSQL alike)."""
+    return func.substr(sealed_column, 2, 4)
+
+
+def _older_than(sealed_column: ColumnElement[bytes], version: int) -> ColumnElement[bool]:
+    return _version_bytes(sealed_column) < version.to_bytes(4, "big")
+
+
+async def _one_pass(
     database: Database,
     ring: KeyRing,
+    report: ReencryptReport,
     *,
-    batch_size: int = 500,
-    on_batch: ProgressCallback | None = None,
-) -> ReencryptReport:
-    """Re-seals every ciphertext not under the ring's active key, one committed batch at a time.
+    batch_size: int,
+    on_batch: ProgressCallback | None,
+    only_older: bool,
+) -> None:
+    """Re-seals the values under an older version than the ring's active one, by batches.
 
     Each row is updated only if its cell still holds the ciphertext that was read, so a value
-    written concurrently by the running service is never overwritten with stale data.
+    written concurrently by the running service is never overwritten with stale data (the
+    next pass finds it if it is still old). The first pass examines every value (its count
+    is the progress bar's total); later ones only the old values (and the stored idempotency
+    responses, which SQL cannot filter by version).
     """
-    report = ReencryptReport()
     for table, column_name in encrypted_columns(models.metadata):
         column, pk = table.c[column_name], table.c.id
         last_id = None
         while True:
             query = select(pk, column).where(column.is_not(None)).order_by(pk).limit(batch_size)
+            if only_older:
+                query = query.where(_older_than(column, ring.active_version))
             if last_id is not None:
                 query = query.where(pk > last_id)
             async with database.session() as session:
@@ -121,7 +170,7 @@ async def reencrypt(
                     break
                 for row_id, sealed in rows:
                     report.examined += 1
-                    if key_version_of(sealed) == ring.active_version:
+                    if key_version_of(sealed) >= ring.active_version:
                         continue
                     aad = aad_for(table.name, column_name, row_id)
                     fresh = ring.seal(ring.open(sealed, aad), aad)
@@ -135,16 +184,144 @@ async def reencrypt(
             last_id = rows[-1][0]
             if on_batch is not None:
                 on_batch(f"{table.name}.{column_name}", len(rows))
-    return report
+    examined, changed = await reencrypt_responses(
+        database,
+        ring,
+        batch_size=batch_size,
+        on_batch=None if on_batch is None else lambda rows: on_batch(f"{TABLE}.{COLUMN}", rows),
+    )
+    report.examined += examined
+    report.reencrypted += changed
+
+
+async def _seconds_since_created(database: Database, version: int) -> float:
+    async with database.session() as session:
+        created = await session.scalar(
+            select(col(EncryptionKey.created_at)).where(
+                col(EncryptionKey.purpose) == DATA_KEY, col(EncryptionKey.version) == version
+            )
+        )
+    return float("inf") if created is None else (utcnow() - created).total_seconds()
+
+
+async def _is_newest(database: Database, version: int) -> bool:
+    async with database.session() as session:
+        return await newest_data_key_version(session) == version
+
+
+async def _is_done(database: Database, version: int) -> bool:
+    """No value under an older version than ``version``, which is still the newest."""
+    if not await _is_newest(database, version):
+        return False
+    counts = await sealed_counts(database)
+    return not any(v < version for per_version in counts.values() for v in per_version)
+
+
+async def reencrypt(
+    database: Database,
+    ring: KeyRing,
+    *,
+    batch_size: int = 500,
+    on_batch: ProgressCallback | None = None,
+    reload: RingReloader | None = None,
+    settle_seconds: float = 0.0,
+) -> ReencryptReport:
+    """Re-seals every ciphertext under the newest data key, and ends only when none is left
+    under an older one, even while servers write (see the module's docstring).
+
+    ``reload`` gives the newest ring before each pass (a rotation during the run is
+    followed); ``settle_seconds`` is how long after the newest key's creation a server may
+    still commit a value sealed under an older one. Passes repeat, each over the old values
+    only, until a check made once that time has passed finds none.
+    """
+    report = ReencryptReport()
+    while True:
+        if reload is not None:
+            ring = await reload()
+        elif not await _is_newest(database, ring.active_version):
+            raise ValueError("the ring is not the newest one: pass `reload` to follow rotations")
+        await _one_pass(
+            database,
+            ring,
+            report,
+            batch_size=batch_size,
+            on_batch=on_batch,
+            only_older=report.passes > 0,
+        )
+        report.passes += 1
+        unsettled = settle_seconds - await _seconds_since_created(database, ring.active_version)
+        if unsettled > 0:
+            await asyncio.sleep(unsettled)
+        elif await _is_done(database, ring.active_version):
+            report.version = ring.active_version
+            return report
+        else:  # written under an old key after the settle time: a writer is misconfigured
+            await asyncio.sleep(PAUSE_BETWEEN_PASSES_SECONDS)
+
+
+SealedCounts = dict[tuple[str, str], dict[int, int]]
+
+
+async def sealed_counts(database: Database) -> SealedCounts:
+    """How many values each data-key version seals, per (table, column): one grouped count
+    per encrypted column, read off the ciphertext headers, and the stored idempotency
+    responses (``models.sealed_responses``)."""
+    counts: SealedCounts = {}
+    async with database.session() as session:
+        for table, column_name in encrypted_columns(models.metadata):
+            version = _version_bytes(table.c[column_name])
+            rows = await session.execute(
+                select(version, func.count())
+                .where(table.c[column_name].is_not(None))
+                .group_by(version)
+            )
+            counts[(table.name, column_name)] = {
+                int.from_bytes(header, "big"): int(number) for header, number in rows
+            }
+    counts[(TABLE, COLUMN)] = await response_versions(database)
+    return counts
+
+
+class RetireRefused(Exception):
+    """The version may not be retired; the message says why."""
+
+
+async def retire(database: Database, version: int, *, settle_seconds: float = 0.0) -> None:
+    """Deletes data key ``version``'s wrapped key, once no value is sealed under it.
+
+    The newest version is never retired (servers seal under it), nor one that still seals a
+    value (it would become unreadable), nor any while the newest key is younger than
+    ``settle_seconds``: until then a server may still commit a value sealed under an older
+    version (the module's docstring says why). After ``reencrypt`` has finished, all hold.
+    """
+    async with database.session() as session:
+        newest = await newest_data_key_version(session)
+        stored = await session.get(EncryptionKey, (DATA_KEY, version))
+    if stored is None or newest is None:
+        raise RetireRefused(f"there is no data key v{version}")
+    if version == newest:
+        raise RetireRefused(f"data key v{version} is the newest; rotate first")
+    left = sum(per.get(version, 0) for per in (await sealed_counts(database)).values())
+    if left:
+        raise RetireRefused(
+            f"{left} values are still sealed under data key v{version}; "
+            "run `cardcrm keys reencrypt` first"
+        )
+    unsettled = settle_seconds - await _seconds_since_created(database, newest)
+    if unsettled > 0:
+        raise RetireRefused(
+            f"data key v{newest} is too new: servers may still seal under v{version} for "
+            f"{unsettled:.0f} s; run `cardcrm keys reencrypt`, then retire"
+        )
+    async with database.session() as session:
+        await session.execute(
+            delete(EncryptionKey).where(
+                col(EncryptionKey.purpose) == DATA_KEY, col(EncryptionKey.version) == version
+            )
+        )
+        await session.commit()
 
 
 async def count_sealed_values(database: Database) -> int:
     """How many encrypted cells exist (for a progress bar's total)."""
-    total = 0
-    async with database.session() as session:
-        for table, column_name in encrypted_columns(models.metadata):
-            column = table.c[column_name]
-            total += (
-                await session.execute(select(func.count()).where(column.is_not(None)))
-            ).scalar_one()
-    return total
+    return sum(sum(per.values()) for per in (await sealed_counts(database)).values())

@@ -6,10 +6,11 @@ need only the row and the field name; nothing else in the code builds AAD by han
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, cast
 from uuid import UUID
 
-from models.encryption import KeyRing, aad_for
+from models.encryption import KeyRing, UnknownKeyVersion, aad_for
 
 
 class SealedRow(Protocol):
@@ -39,3 +40,29 @@ def open_field(ring: KeyRing, row: SealedRow, field: str) -> str | None:
     if sealed is None:
         return None
     return ring.open(sealed, aad_for(_table(row), column, row.id))
+
+
+async def open_field_or_reload(ring: KeyRing, row: SealedRow, field: str) -> str | None:
+    """``open_field`` that first loads a data-key version the ring lacks (``open_or_reload``)."""
+    column = _column(field)
+    sealed: bytes | None = getattr(row, column)
+    if sealed is None:
+        return None
+    return await ring.open_or_reload(sealed, aad_for(_table(row), column, row.id))
+
+
+def read_field(ring: KeyRing, row: SealedRow, field: str) -> str | None:
+    """``open_field`` for a GraphQL resolver, which is synchronous to keep fields cheap.
+
+    A value under a version the ring has not loaded yet (another process re-sealed it after a
+    rotation) comes back as an awaitable of the clear value instead, which loads the key first:
+    graphql-core and the compiled executor both await a resolver's awaitable result, and
+    ``schema.policy_field.shown`` masks it once awaited. It is typed as the value because
+    strawberry reads a resolver's return annotation as the field's GraphQL type. The usual
+    path costs nothing more than ``open_field``.
+    """
+    try:
+        return open_field(ring, row, field)
+    except UnknownKeyVersion:
+        later: Awaitable[str | None] = open_field_or_reload(ring, row, field)
+        return cast("str | None", later)

@@ -31,7 +31,7 @@ from models.card import Card
 from models.columns import utcnow
 from models.customer import Customer
 from models.encryption import KeyRing
-from models.sealing import open_field
+from models.sealing import open_field_or_reload
 from resolvers.customer import NOT_FOUND_MESSAGE
 from resolvers.purpose import check_purpose
 from resolvers.scoping import customer_scope
@@ -72,7 +72,7 @@ async def _values(
     session: AsyncSession, ring: KeyRing, customer: Customer, fields: list[PiiField]
 ) -> list[RevealedValue]:
     values = [
-        RevealedValue(field, open_field(ring, customer, _CUSTOMER_COLUMNS[field]))
+        RevealedValue(field, await open_field_or_reload(ring, customer, _CUSTOMER_COLUMNS[field]))
         for field in fields
         if field is not PiiField.PAN
     ]
@@ -81,7 +81,8 @@ async def _values(
             select(Card).where(Card.customer_id == customer.id).order_by(col(Card.created_at))
         )
         values += [
-            RevealedValue(PiiField.PAN, open_field(ring, card, "pan"), card.id) for card in cards
+            RevealedValue(PiiField.PAN, await open_field_or_reload(ring, card, "pan"), card.id)
+            for card in cards
         ]
     return values
 

@@ -10,7 +10,7 @@ import strawberry
 from api.context import Info
 from models.card import Card as CardRow
 from models.card import CardStatus
-from models.sealing import open_field
+from models.sealing import read_field
 from schema.money import yuan
 from schema.policy_field import sensitive_field
 from schema.relay import Node, to_global_id
@@ -27,7 +27,7 @@ class Card(Node):
 
     @sensitive_field("Card", "pan")
     def pan(self, info: Info) -> str | None:
-        return open_field(info.context.key_ring, self._row, "pan")
+        return read_field(info.context.key_ring, self._row, "pan")
 
     @sensitive_field("Card", "creditLimit")
     def credit_limit(self) -> Decimal | None:

@@ -9,7 +9,7 @@ import strawberry
 from api.context import Info
 from models.complaint import Complaint as ComplaintRow
 from models.complaint import ComplaintCategory, ComplaintEvent, ComplaintSeverity, ComplaintStatus
-from models.sealing import open_field
+from models.sealing import read_field
 from resolvers.complaint_sla import is_overdue
 from resolvers.complaint_workflow import ComplaintAction, allowed_actions
 from schema.customer import Customer
@@ -29,7 +29,7 @@ class ComplaintTimelineEntry:
 
     @sensitive_field("ComplaintTimelineEntry", "note")
     def note(self, info: Info) -> str | None:
-        return open_field(info.context.key_ring, self._row, "note")
+        return read_field(info.context.key_ring, self._row, "note")
 
     @classmethod
     def from_row(cls, row: ComplaintEvent) -> ComplaintTimelineEntry:
@@ -71,11 +71,11 @@ class Complaint(Node):
 
     @sensitive_field("Complaint", "description")
     def description(self, info: Info) -> str | None:
-        return open_field(info.context.key_ring, self._row, "description")
+        return read_field(info.context.key_ring, self._row, "description")
 
     @sensitive_field("Complaint", "resolution")
     def resolution(self, info: Info) -> str | None:
-        return open_field(info.context.key_ring, self._row, "resolution")
+        return read_field(info.context.key_ring, self._row, "resolution")
 
     @strawberry.field(description="The complainant.")
     async def customer(self, info: Info) -> Customer:

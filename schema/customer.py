@@ -13,7 +13,7 @@ from auth.scopes import Scope
 from models.customer import Customer as CustomerRow
 from models.customer import Gender, LifecycleStage, RiskGrade
 from models.offer import AssignmentStatus
-from models.sealing import open_field
+from models.sealing import read_field
 from models.tier import TierCode
 from resolvers.customer_input import TAGS_RULE
 from resolvers.customer_input import Consent as ConsentData
@@ -64,7 +64,7 @@ class Customer(Node):
     _row: strawberry.Private[CustomerRow]
 
     def _open(self, info: Info, field: str) -> str | None:
-        return open_field(info.context.key_ring, self._row, field)
+        return read_field(info.context.key_ring, self._row, field)
 
     @sensitive_field("Customer", "name")
     def name(self, info: Info) -> str | None:

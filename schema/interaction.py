@@ -9,7 +9,7 @@ import strawberry
 from api.context import Info
 from models.interaction import Interaction as InteractionRow
 from models.interaction import InteractionChannel, InteractionKind
-from models.sealing import open_field
+from models.sealing import read_field
 from resolvers import interaction as service
 from resolvers.interaction import Direction
 from resolvers.pagination import PageArgs
@@ -34,7 +34,7 @@ class Interaction(Node):
 
     @sensitive_field("Interaction", "notes")
     def notes(self, info: Info) -> str | None:
-        return open_field(info.context.key_ring, self._row, "notes")
+        return read_field(info.context.key_ring, self._row, "notes")
 
     @strawberry.field(description="Who logged it.")
     async def staff(self, info: Info) -> StaffMember | None:

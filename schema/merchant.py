@@ -23,7 +23,7 @@ from models.columns import utcnow
 from models.customer import Customer as CustomerRow
 from models.offer import BenefitType, OfferStatus
 from models.offer import Offer as OfferRow
-from models.sealing import open_field
+from models.sealing import read_field
 from models.transaction import MerchantCategory
 from resolvers import merchant_offers as offers_service
 from resolvers import merchant_stats as stats_service
@@ -128,7 +128,7 @@ class Redemption:
 
     @sensitive_field("Redemption", "customerName")
     def customer_name(self, info: Info) -> str | None:
-        return open_field(info.context.key_ring, self._customer, "name")
+        return read_field(info.context.key_ring, self._customer, "name")
 
     @classmethod
     def of(cls, redemption: redemption_service.Redemption) -> Redemption:

@@ -23,7 +23,7 @@ from models.columns import utcnow
 from models.customer import LifecycleStage
 from models.offer import AssignmentStatus, BenefitType, OfferStatus
 from models.offer import Offer as OfferRow
-from models.sealing import open_field
+from models.sealing import read_field
 from models.tier import TierCode
 from models.transaction import MerchantCategory
 from resolvers.offer_assignment import AssignmentPageKey, AssignmentView
@@ -172,7 +172,7 @@ class OfferAssignment(Node):
     @sensitive_field("OfferAssignment", "redemptionCode")
     def redemption_code(self, info: Info) -> str | None:
         """The one-time code to show at the merchant; null until the offer is accepted."""
-        return open_field(info.context.key_ring, self._view.assignment, "code")
+        return read_field(info.context.key_ring, self._view.assignment, "code")
 
     @classmethod
     def of(cls, view: AssignmentView) -> OfferAssignment:

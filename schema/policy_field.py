@@ -11,6 +11,8 @@ on sensitive fields, to keep GraphQL's per-field cost low. The compiled executor
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable
 from typing import Any
 
 import strawberry
@@ -33,10 +35,19 @@ def access_to(rule: FieldRule, principal: Principal, source: object) -> Access:
 
 
 def shown(rule: FieldRule, access: Access, value: Any) -> Any:
-    """The resolved value as ``access`` lets the caller see it."""
+    """The resolved value as ``access`` lets the caller see it.
+
+    A resolver may return an awaitable (a value under a data key this process is still
+    loading, ``models.sealing.read_field``): it is masked once awaited."""
     if value is None or access is Access.CLEAR or rule.mask is None:
         return value
+    if inspect.isawaitable(value):
+        return _shown_when_awaited(rule, access, value)
     return mask(rule.mask, str(value), strict=access is Access.STRICT_MASKED)
+
+
+async def _shown_when_awaited(rule: FieldRule, access: Access, value: Awaitable[Any]) -> Any:
+    return shown(rule, access, await value)
 
 
 class PolicyExtension(FieldExtension):

@@ -85,6 +85,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # Statement counts asserted after a warm-up stay exact however slow the run is;
         # tests/resolvers/test_tier_catalogue.py shows the catalogue reloading.
         reference_cache_seconds=3600,
+        # Likewise the key check's statement (tests/api/test_key_rotation_online.py checks).
+        key_check_seconds=3600,
     )
 
 

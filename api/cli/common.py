@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TypeVar
@@ -41,9 +42,15 @@ async def started(check_migrations: bool = True) -> AsyncIterator[AppState]:
             state = await build_state(settings(), check_migrations=check_migrations)
     except (DatabaseNotMigrated, DatabaseUnreachable) as exc:
         raise fail(str(exc)) from exc
+    # Like a server, a long command (an import) seals under a rotated key soon after it is
+    # added, so `cardcrm keys reencrypt` beside it ends with nothing old (api/key_ring.py).
+    watcher = asyncio.create_task(state.keys.watch(state.settings.key_check_seconds))
     try:
         yield state
     finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
         await state.broker.close()
         await state.database.dispose()
 

@@ -230,6 +230,25 @@ async def test_given_a_used_refresh_token_reused_then_401_and_its_whole_family_i
     _error(await _refresh(server, second["refresh_token"]), 401, "UNAUTHENTICATED")
 
 
+async def test_given_a_reused_refresh_token_then_the_access_tokens_of_its_family_are_refused(
+    server: Server, world: World
+) -> None:
+    account = await _new_account(server, world)
+    first = _pair(await _login(server, account.username, account.password))
+    second = _pair(await _refresh(server, first["refresh_token"]))
+    other_session = _pair(await _login(server, account.username, account.password))
+    for pair in (first, second):
+        assert "errors" not in await server.graphql(VIEWER, token=pair["access_token"])
+
+    _error(await _refresh(server, first["refresh_token"]), 401, "UNAUTHENTICATED")
+
+    for pair in (first, second):
+        refused = await server.post(VIEWER, token=pair["access_token"])
+        assert "sign in again" in _error(refused, 401, "UNAUTHENTICATED")["message"]
+    body = await server.graphql(VIEWER, token=other_session["access_token"])
+    assert body["data"]["viewer"]["username"] == account.username
+
+
 async def test_given_a_family_revoked_then_another_sign_in_of_the_same_user_still_refreshes(
     server: Server, world: World
 ) -> None:

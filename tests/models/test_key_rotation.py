@@ -18,11 +18,14 @@ from api.demo import seed_demo
 from models.columns import encrypted_columns
 from models.encryption import DATA_KEY, KeyRing, aad_for, key_version_of
 from models.key_store import (
+    RetireRefused,
     count_sealed_values,
     load_key_ring,
     master_key_from_settings,
     reencrypt,
+    retire,
     rotate,
+    sealed_counts,
 )
 from models.keys import EncryptionKey
 from tests.models.conftest import FreshDatabase
@@ -203,16 +206,35 @@ async def test_reencrypt_never_overwrites_a_value_changed_while_it_ran(seeded: S
     cell, new_value = racing.raced
     after = await sealed_cells(seeded.database)
     assert ring.open(after[cell], aad_for(*cell)) == new_value, "the concurrent write was lost"
-    assert key_version_of(after[cell]) == 1
-    assert report.reencrypted == len(before) - 1
-    assert versions({c: v for c, v in after.items() if c != cell}) == {2}
+    # The raced cell, written under v1 after the first pass read it, is moved by a second pass
+    # of the same run: a run ends only when no value is left under an older version.
+    assert report.passes == 2
+    assert report.reencrypted == len(before)
+    assert versions(after) == {2}
 
     again = await reencrypt(seeded.database, ring, batch_size=BATCH)
 
-    assert again.reencrypted == 1
-    final = await sealed_cells(seeded.database)
-    assert key_version_of(final[cell]) == 2
-    assert ring.open(final[cell], aad_for(*cell)) == new_value
+    assert again.reencrypted == 0
+    assert await sealed_cells(seeded.database) == after
+
+
+async def test_an_old_version_is_retired_only_when_it_seals_nothing_and_the_newest_has_settled(
+    seeded: Seeded,
+) -> None:
+    ring = await rotated_ring(seeded)
+    with pytest.raises(RetireRefused, match="values are still sealed under data key v1"):
+        await retire(seeded.database, 1)
+    await reencrypt(seeded.database, ring, batch_size=BATCH)
+    with pytest.raises(RetireRefused, match="too new"):
+        await retire(seeded.database, 1, settle_seconds=3600)
+    with pytest.raises(RetireRefused, match="is the newest"):
+        await retire(seeded.database, 2)
+
+    await retire(seeded.database, 1)
+
+    assert (await seeded.fresh.key_ring(seeded.database)).versions == (2,)
+    counts = await sealed_counts(seeded.database)
+    assert {version for per in counts.values() for version in per} == {2}
 
 
 async def test_the_cli_rotates_then_reencrypts_every_value(seeded: Seeded) -> None:
@@ -222,7 +244,9 @@ async def test_the_cli_rotates_then_reencrypts_every_value(seeded: Seeded) -> No
     assert rotated.returncode == 0, rotated.stderr
     assert "data key v2 is now active" in rotated.stdout
 
-    moved = await seeded.fresh.run_cli("keys", "reencrypt", "--batch-size", "7")
+    moved = await seeded.fresh.run_cli(
+        "keys", "reencrypt", "--batch-size", "7", "--settle-seconds", "0"
+    )
     assert moved.returncode == 0, moved.stderr
     assert f"examined {len(before)} values, re-encrypted {len(before)}" in moved.stdout
 

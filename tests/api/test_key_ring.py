@@ -1,0 +1,90 @@
+"""The key ring keeper of a process (api/key_ring.py), on a database of the test's own.
+
+Given a process that has loaded data key v1, when another process rotates to v2, then the
+keeper's check moves sealing to v2, even for code that holds on to the old ring object; when
+many callers meet a version that does not exist at once, then they share one reload and all
+get KEY_UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from api.db import Database
+from api.errors import KeyUnavailable
+from api.key_ring import KeyRingKeeper
+from models.encryption import aad_for, key_version_of
+from models.key_store import load_key_ring, master_key_from_settings, rotate
+from tests.api.conftest import fresh_database
+from tests.models.conftest import FreshDatabase
+
+__all__ = ["fresh_database"]
+
+AAD = aad_for("customers", "name_enc", uuid.uuid4())
+
+
+@pytest.fixture
+async def database(fresh_database: FreshDatabase) -> AsyncIterator[Database]:
+    async with fresh_database.database() as database:
+        yield database
+
+
+@pytest.fixture
+async def keeper(fresh_database: FreshDatabase, database: Database) -> KeyRingKeeper:
+    master = master_key_from_settings(fresh_database.settings)
+    async with database.session() as session:
+        ring = await load_key_ring(session, master)
+    return KeyRingKeeper(database, master, ring)
+
+
+async def rotate_elsewhere(fresh_database: FreshDatabase) -> None:
+    """``cardcrm keys rotate`` in another process: its own engine on the same database."""
+    async with fresh_database.database() as other, other.session() as session:
+        await rotate(session, master_key_from_settings(fresh_database.settings))
+
+
+async def test_after_a_rotation_elsewhere_the_check_moves_sealing_to_the_new_key_for_held_rings(
+    fresh_database: FreshDatabase, keeper: KeyRingKeeper
+) -> None:
+    held = keeper.ring  # as a long import holds the ring it started with
+    assert key_version_of(held.seal("张三", AAD)) == 1
+    await rotate_elsewhere(fresh_database)
+
+    await keeper.check_newest()
+
+    assert keeper.ring.active_version == 2
+    assert key_version_of(held.seal("张三", AAD)) == 2
+    assert key_version_of(keeper.ring.seal("张三", AAD)) == 2
+
+
+async def test_a_value_under_a_version_loaded_elsewhere_opens_after_one_reload(
+    fresh_database: FreshDatabase, keeper: KeyRingKeeper
+) -> None:
+    await rotate_elsewhere(fresh_database)
+    async with fresh_database.database() as other:
+        other_ring = await fresh_database.key_ring(other)
+    sealed = [other_ring.seal(f"值{n}", AAD) for n in range(20)]
+    held = keeper.ring
+
+    opened = await asyncio.gather(*(held.open_or_reload(value, AAD) for value in sealed))
+
+    assert opened == [f"值{n}" for n in range(20)]
+    assert keeper.reloads == 1
+
+
+async def test_callers_meeting_a_version_that_exists_nowhere_share_one_reload_and_fail_coded(
+    keeper: KeyRingKeeper,
+) -> None:
+    outcomes = await asyncio.gather(
+        *(keeper.ring_with(99) for _ in range(20)), return_exceptions=True
+    )
+
+    assert all(isinstance(outcome, KeyUnavailable) for outcome in outcomes)
+    assert keeper.reloads == 1
+    again = await asyncio.gather(*(keeper.ring_with(99) for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(outcome, KeyUnavailable) for outcome in again)
+    assert keeper.reloads == 1, "a version found missing a moment ago fails fast"
