@@ -47,6 +47,7 @@ from api.metrics import MeteredSubscriptions
 from api.middleware import current_request_id
 from api.observability import note_principal
 from api.operations import operation_type
+from api.outage import UNAVAILABLE_MESSAGE, is_database_outage
 from api.persisted import PersistedQueries, PersistedQueryRefused, create_store
 from api.responses import error_response
 from api.settings import Settings
@@ -91,6 +92,7 @@ def _client_addr(request: Request | WebSocket) -> str | None:
 
 
 TOKEN_EXPIRED = 4401
+TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): a temporary condition, reconnect later
 # Logged for a request whose client went away before it was read (nginx's convention).
 CLIENT_CLOSED_REQUEST = 499
 ONLY_SUBSCRIPTIONS = "only subscriptions run over WebSocket; send queries and mutations over HTTP"
@@ -112,7 +114,16 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
         self._expiry: asyncio.Task[None] | None = None
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
+        try:
+            await super().handle_connection_init(message)
+        except Exception as exc:  # checking the token met a database that did not answer
+            if not is_database_outage(exc):
+                raise
+            logger.warning(
+                "websocket: the database did not answer (request %s)", self.context.request_id
+            )
+            await self.websocket.close(code=TRY_AGAIN_LATER, reason="database unavailable")
+            return
         if self.connection_acknowledged and self._expiry is None:
             self._expiry = asyncio.create_task(self._close_at(self.context.principal.expires_at))
             self._expiry.add_done_callback(self._task_done)
@@ -249,6 +260,8 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             logger.info("client disconnected (request %s)", current_request_id())
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception as exc:  # the last line of defence: JSON, a request id, no stack
+            if is_database_outage(exc):
+                return self._database_unavailable(exc)
             logger.error("unexpected %s (request %s)", type(exc).__name__, current_request_id())
             return error_response(500, ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE)
 
@@ -297,21 +310,39 @@ class CardcrmGraphQL(GraphQL[Context, None]):
     async def _execute(self, request: Request, state: AppState) -> Response:
         policy: ClientPolicy = request.state.client_policy
         async with state.database.session() as session:
-            request.state.db = RequestDatabase(session)
+            db = request.state.db = RequestDatabase(session)
             deadline = asyncio.timeout(self.settings.execution_timeout_seconds)
             try:
                 with applying(policy):
                     async with deadline:
-                        return await self.run(request)
+                        response = await self.run(request)
             except TimeoutError:
                 if not deadline.expired():
                     raise
                 await session.rollback()
+                if db.interrupted_waiting or db.outage is not None:  # the database was slow
+                    return self._database_unavailable(db.outage)
                 return self._timed_out()
             except HTTPException as exc:
                 return error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
             except PersistedQueryRefused as exc:
                 return error_response(exc.status, exc.code, exc.message)
+            if db.outage is not None:  # the errors say SERVICE_UNAVAILABLE; so does the status
+                return self._database_unavailable(db.outage)
+            return response
+
+    def _database_unavailable(self, cause: BaseException | None) -> Response:
+        logger.warning(
+            "request %s: the database did not answer (%s)",
+            current_request_id(),
+            type(cause).__name__ if cause is not None else "deadline",
+        )
+        return error_response(
+            503,
+            ErrorCode.SERVICE_UNAVAILABLE,
+            UNAVAILABLE_MESSAGE,
+            headers={"Retry-After": str(self.settings.database_retry_after_seconds)},
+        )
 
     def _timed_out(self) -> Response:
         seconds = self.settings.execution_timeout_seconds
