@@ -47,9 +47,9 @@ from api.metrics import MeteredSubscriptions
 from api.middleware import current_request_id
 from api.observability import note_principal
 from api.operations import operation_type
-from api.outage import UNAVAILABLE_MESSAGE, is_database_outage
+from api.outage import is_database_outage
 from api.persisted import PersistedQueries, PersistedQueryRefused, create_store
-from api.responses import error_response
+from api.responses import error_response, too_complex_response, unavailable_response
 from api.settings import Settings
 from api.state import AppState
 from auth import revocation
@@ -116,14 +116,11 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:
             await super().handle_connection_init(message)
-        except Exception as exc:  # checking the token met a database that did not answer
+        except Exception as exc:  # checking the token met a database that did not answer?
             if not is_database_outage(exc):
                 raise
-            logger.warning(
-                "websocket: the database did not answer (request %s)", self.context.request_id
-            )
+            logger.warning("websocket %s: the database did not answer", self.context.request_id)
             await self.websocket.close(code=TRY_AGAIN_LATER, reason="database unavailable")
-            return
         if self.connection_acknowledged and self._expiry is None:
             self._expiry = asyncio.create_task(self._close_at(self.context.principal.expires_at))
             self._expiry.add_done_callback(self._task_done)
@@ -261,7 +258,7 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception as exc:  # the last line of defence: JSON, a request id, no stack
             if is_database_outage(exc):
-                return self._database_unavailable(exc)
+                return unavailable_response(self.settings.database_retry_after_seconds, exc)
             logger.error("unexpected %s (request %s)", type(exc).__name__, current_request_id())
             return error_response(500, ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE)
 
@@ -308,51 +305,35 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         return response
 
     async def _execute(self, request: Request, state: AppState) -> Response:
+        """Runs the operation on the request's session, whose end (a rollback, on a database
+        that may not answer) is within the deadline too; an answer made before it stands."""
         policy: ClientPolicy = request.state.client_policy
-        async with state.database.session() as session:
-            db = request.state.db = RequestDatabase(session)
-            deadline = asyncio.timeout(self.settings.execution_timeout_seconds)
-            try:
-                with applying(policy):
-                    async with deadline:
-                        response = await self.run(request)
-            except TimeoutError:
-                if not deadline.expired():
-                    raise
-                await session.rollback()
-                if db.interrupted_waiting or db.outage is not None:  # the database was slow
-                    return self._database_unavailable(db.outage)
-                return self._timed_out()
-            except HTTPException as exc:
-                return error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
-            except PersistedQueryRefused as exc:
-                return error_response(exc.status, exc.code, exc.message)
-            if db.outage is not None:  # the errors say SERVICE_UNAVAILABLE; so does the status
-                return self._database_unavailable(db.outage)
-            return response
+        deadline = asyncio.timeout(self.settings.execution_timeout_seconds)
+        session = state.database.sessions()
+        db = request.state.db = RequestDatabase(session)
+        response: Response | None = None
+        try:
+            with applying(policy):
+                async with deadline, session:
+                    response = await self.run(request)
+                    await session.close()  # here, not in __aexit__: that one is shielded
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            response = response or self._timed_out(db)
+        except HTTPException as exc:
+            return error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
+        except PersistedQueryRefused as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        assert response is not None
+        if db.outage is None:
+            return response  # else its errors say SERVICE_UNAVAILABLE; so must the status
+        return unavailable_response(self.settings.database_retry_after_seconds, db.outage)
 
-    def _database_unavailable(self, cause: BaseException | None) -> Response:
-        logger.warning(
-            "request %s: the database did not answer (%s)",
-            current_request_id(),
-            type(cause).__name__ if cause is not None else "deadline",
-        )
-        return error_response(
-            503,
-            ErrorCode.SERVICE_UNAVAILABLE,
-            UNAVAILABLE_MESSAGE,
-            headers={"Retry-After": str(self.settings.database_retry_after_seconds)},
-        )
-
-    def _timed_out(self) -> Response:
-        seconds = self.settings.execution_timeout_seconds
-        logger.warning("request %s stopped after %s s", current_request_id(), seconds)
-        return error_response(
-            504,
-            ErrorCode.QUERY_TOO_COMPLEX,
-            f"the operation ran longer than {seconds:g} s and was stopped; what it had not"
-            " committed was rolled back. Ask for less (smaller pages, fewer nested lists).",
-        )
+    def _timed_out(self, db: RequestDatabase) -> Response:
+        if db.interrupted_waiting or db.outage is not None:  # the database was what was slow
+            return unavailable_response(self.settings.database_retry_after_seconds, db.outage)
+        return too_complex_response(self.settings.execution_timeout_seconds)
 
     async def _idempotency_claim(
         self, request: Request, principal: Principal
