@@ -6,8 +6,9 @@ timeouts shorter than its execution limit and the compiled executor, one whose s
 timeout is longer than its execution limit (so the deadline meets the silence first) and
 strawberry's executor for everything. Every request is answered within its server's limit,
 each failure as 503 SERVICE_UNAVAILABLE with ``Retry-After``, never QUERY_TOO_COMPLEX nor
-INTERNAL_SERVER_ERROR; ``/readyz`` says 503 within a second; a WebSocket whose token check
-meets the silence is closed with 1013 (try again later); after SIGCONT everything works again.
+INTERNAL_SERVER_ERROR; ``/readyz`` says 503 within a second; a subscription event the database
+cannot resolve arrives as a SERVICE_UNAVAILABLE error; a WebSocket whose token check meets the
+silence is closed with 1013 (try again later); after SIGCONT everything works again.
 The SQLite test holds the database's write lock from another connection: a write waits the
 busy timeout, then is SERVICE_UNAVAILABLE.
 """
@@ -32,12 +33,14 @@ from websockets.exceptions import ConnectionClosed
 import migrations
 from api.settings import Environment, Settings
 from api.state import AppState
+from resolvers.complaint import assignee_channel
 from schema.relay import to_global_id
-from tests.api.conftest import serving, websocket
+from tests.api.conftest import Socket, serving, signed_in, websocket
 from tests.conftest import _free_port
 from tests.support import World, add_oauth_client, build_world, client_credentials_token
 from tests.support_postgres import OwnPostgres, server_account, server_binaries
 
+ASSIGNED_TO_ME = "subscription { assignedToMe { id } }"
 CUSTOMERS = "query Page { customers(first: 5) { totalCount edges { node { id tier { name } } } } }"
 MERCHANT_OFFERS = "query Mine { merchantOffers(first: 5) { totalCount } }"
 LOG = """
@@ -184,6 +187,13 @@ async def _websocket_close(base_url: str, token: str) -> tuple[int | None, float
     return socket.connection.close_code, time.monotonic() - started
 
 
+async def _event_while_frozen(socket: Socket, state: AppState, world: World) -> Any:
+    """What a subscriber gets for an event the database cannot resolve."""
+    channel = assignee_channel(world.staff["demo-agent"].id)
+    await state.broker.publish(channel, {"complaintId": str(world.alice.id)})
+    return await socket.receive()
+
+
 async def _recovered(client: httpx.AsyncClient, token: str) -> None:
     """Waits until a page of customers and /readyz both succeed again."""
     async with asyncio.timeout(RECOVERY_SECONDS):
@@ -248,10 +258,13 @@ async def test_a_frozen_postgresql_is_service_unavailable_within_the_limit_and_r
         serving(deadline_first) as (base_b, _),
         httpx.AsyncClient(base_url=base_a, timeout=60) as a,
         httpx.AsyncClient(base_url=base_b, timeout=60) as b,
+        contextlib.AsyncExitStack() as stack,
     ):
         state: AppState = app_a.state.cardcrm
         world = await build_world(state, customers=5, seed=11)
         agent = _staff_token(state, world, "demo-agent")
+        subscriber = await stack.enter_async_context(signed_in(base_a, agent))
+        await subscriber.subscribe("mine", ASSIGNED_TO_ME)
         merchant = await add_oauth_client(state, scopes="offers:read", merchant="冻结商户")
         merchant_token = await client_credentials_token(a, merchant)
         sends_a = [
@@ -269,6 +282,7 @@ async def test_a_frozen_postgresql_is_service_unavailable_within_the_limit_and_r
             own_postgres.freeze()
             try:
                 readyz = await _readyz_while_frozen(a)
+                event = await _event_while_frozen(subscriber, state, world)
                 closed = await _websocket_close(base_a, merchant_token)
                 await asyncio.sleep(max(0.0, frozen_at + FROZEN_SECONDS - time.monotonic()))
             finally:
@@ -287,6 +301,8 @@ async def test_a_frozen_postgresql_is_service_unavailable_within_the_limit_and_r
     _check_frozen_answers(answers_a, frozen_at, thawed_at, bounded.execution_timeout_seconds)
     _check_frozen_answers(answers_b, frozen_at, thawed_at, deadline_first.execution_timeout_seconds)
     assert all(status == 503 and seconds < READYZ_SECONDS for status, seconds in readyz), readyz
+    assert event["id"] == "mine", event
+    assert [e["extensions"]["code"] for e in event["payload"]["errors"]] == ["SERVICE_UNAVAILABLE"]
     close_code, close_seconds = closed
     assert close_code == 1013
     assert close_seconds < bounded.execution_timeout_seconds + SLACK_SECONDS
