@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -22,10 +21,11 @@ from api.graphql_view import CardcrmGraphQL
 from api.middleware import RequestIdMiddleware
 from api.observability import RequestLogMiddleware, metrics_endpoint
 from api.rate_limit import create_rate_limiter
+from api.readiness import DatabaseProbe
 from api.responses import OrjsonResponse
 from api.runtime import tune_garbage_collector
 from api.settings import Settings, get_settings
-from api.state import AppState, build_state
+from api.state import AppState, build_state, serving_timeouts
 from auth.audit_checkpoint import ChainBroken, CheckpointSigner, checkpoint_signer, write_checkpoint
 
 logger = logging.getLogger("cardcrm")
@@ -36,12 +36,9 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    state: AppState = request.app.state.cardcrm
-    try:
-        async with state.database.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception:  # any failure means "not ready"; the reason is in the server log
-        logger.warning("readiness check: database unreachable")
+    """503 within ``readiness_timeout_seconds`` when the database does not answer."""
+    probe: DatabaseProbe = request.app.state.readiness
+    if not await probe.answers():
         return OrjsonResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return OrjsonResponse({"status": "ok", "database": "ok"})
 
@@ -69,8 +66,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state = await build_state(settings)
+        state = await build_state(settings, timeouts=serving_timeouts(settings))
         app.state.cardcrm = state
+        app.state.readiness = DatabaseProbe(state.database, settings.readiness_timeout_seconds)
         await graphql.persisted.load_manifests(settings.persisted_manifests)
         app.state.rate_limiter = create_rate_limiter(settings)
         metrics.watch_pool(state.database.engine)
@@ -90,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.readiness.close()
             await state.broker.close()
             await graphql.persisted.store.close()
             await app.state.rate_limiter.close()

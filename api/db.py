@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,21 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from api import outage
+
+# Without Timeouts (CLI commands), a write waits this long for another's lock, as before.
+_SQLITE_BUSY_MS_UNBOUNDED = 30000
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the serving process waits on the database; ``api.settings`` holds the values
+    (``database_*_timeout_seconds``) and says why."""
+
+    connect_seconds: float
+    pool_seconds: float
+    statement_seconds: float
 
 
 @dataclass
@@ -50,12 +66,12 @@ def _count_statement(*_: Any) -> None:
         counter.value += 1
 
 
-def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
     cursor.close()
 
 
@@ -70,18 +86,45 @@ def _create_private_file(database: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def _bounds(timeouts: Timeouts | None, *, sqlite: bool) -> dict[str, Any]:
+    """The engine's arguments for these timeouts: asyncpg's connect and statement timeouts,
+    and the pool's wait (SQLite's statement bound is its busy timeout, set per connection)."""
+    if timeouts is None:
+        return {}
+    bounds: dict[str, Any] = {"pool_timeout": timeouts.pool_seconds}
+    if not sqlite:
+        bounds["connect_args"] = {
+            "timeout": timeouts.connect_seconds,
+            "command_timeout": timeouts.statement_seconds,
+        }
+    return bounds
+
+
+def create_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, timeouts: Timeouts | None = None
+) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _create_private_file(parsed.database)
-        engine = create_async_engine(url, echo=echo)
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        engine = create_async_engine(url, echo=echo, **_bounds(timeouts, sqlite=True))
+        busy_ms = (
+            round(timeouts.statement_seconds * 1000) if timeouts else _SQLITE_BUSY_MS_UNBOUNDED
+        )
+        event.listen(
+            engine.sync_engine, "connect", partial(_configure_sqlite, busy_timeout_ms=busy_ms)
+        )
     else:
         engine = create_async_engine(
-            url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            **_bounds(timeouts, sqlite=False),
         )
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    outage.watch(engine)
     return engine
 
 
@@ -92,9 +135,16 @@ class Database:
     one request to assert a query's statement count, and metrics can export it.
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        echo: bool = False,
+        timeouts: Timeouts | None = None,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size, echo=echo)
+        self.engine = create_engine(url, pool_size=pool_size, echo=echo, timeouts=timeouts)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.statements_executed = 0
         event.listen(self.engine.sync_engine, "before_cursor_execute", self._count)

@@ -4,7 +4,8 @@ Expected failures (``api.errors.DomainError``) keep their message and code. Erro
 raises itself get the code of the step that raised them: GRAPHQL_PARSE_FAILED for a document
 that does not parse, GRAPHQL_VALIDATION_FAILED for one that does not validate, BAD_USER_INPUT
 for variables it cannot coerce and for an operation name the document lacks. Anything else is
-masked to INTERNAL_SERVER_ERROR with a generic message, and only its type and the request id
+masked to INTERNAL_SERVER_ERROR with a generic message (a database that did not answer, to
+SERVICE_UNAVAILABLE: ``api.outage``), and only its type and the request id
 are logged, so no SQL, stack trace or clear value reaches a caller or a log line.
 """
 
@@ -22,6 +23,7 @@ from strawberry.types import StreamExecutionResult
 from api import metrics
 from api.errors import INTERNAL_ERROR_MESSAGE, DomainError, ErrorCode
 from api.middleware import current_request_id
+from api.outage import UNAVAILABLE_MESSAGE, is_database_outage
 
 logger = logging.getLogger("cardcrm.errors")
 
@@ -57,6 +59,8 @@ def coded_error(error: GraphQLError, uncoded: ErrorCode = ErrorCode.BAD_USER_INP
         code = str((error.extensions or {}).get("code"))
         known = ErrorCode(code) if code in ErrorCode._value2member_map_ else uncoded
         return _with_code(error, known)
+    if is_database_outage(original):  # retryable: the request was fine, the database was not
+        return _with_code(error, ErrorCode.SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
     logger.error(
         "unexpected %s at %s (request %s)",
         type(original).__name__,

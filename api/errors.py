@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     KEY_UNAVAILABLE = "KEY_UNAVAILABLE"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 class DomainError(Exception):
@@ -72,6 +73,18 @@ class KeyUnavailable(DomainError):
     reload (retired, or never created here): an operator's problem, named as one."""
 
     code = ErrorCode.KEY_UNAVAILABLE
+
+
+class ServiceUnavailable(DomainError):
+    """A part the service depends on (the database) did not answer in time: nothing is wrong
+    with the request, and the same request may succeed later (after ``retry_after_seconds``
+    when the raiser knows; the HTTP answer's ``Retry-After`` comes from the settings)."""
+
+    code = ErrorCode.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str, *, retry_after_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 INTERNAL_ERROR_MESSAGE = "Internal server error; quote the request id when reporting it."

@@ -39,12 +39,15 @@ from api.limits import APP_VERSION_HEADER, ClientPolicy, applying, client_policy
 from api.middleware import current_request_id
 from api.observability import note_principal
 from api.operations import operation_type
+from api.outage import is_database_outage
 from api.persisted import PersistedQueries, PersistedQueryRefused, create_store
 from api.responses import (
     GRAPHQL_RESPONSE_JSON,
     error_response,
     request_error_status,
     response_media_type,
+    too_complex_response,
+    unavailable_response,
     with_media_type,
 )
 from api.settings import Settings
@@ -220,6 +223,8 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             logger.info("client disconnected (request %s)", current_request_id())
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception as exc:  # the last line of defence: JSON, a request id, no stack
+            if is_database_outage(exc):
+                return unavailable_response(self.settings.database_retry_after_seconds, exc)
             logger.error("unexpected %s (request %s)", type(exc).__name__, current_request_id())
             return error_response(500, ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE)
 
@@ -268,35 +273,36 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         return response
 
     async def _execute(self, request: Request, state: AppState) -> Response:
+        """Runs the operation on the request's session, whose end (a rollback, on a database
+        that may not answer) is within the deadline too; an answer made before it stands."""
         policy: ClientPolicy = request.state.client_policy
-        async with state.database.session() as session:
-            request.state.db = RequestDatabase(session)
-            deadline = asyncio.timeout(self.settings.execution_timeout_seconds)
-            try:
-                with applying(policy):
-                    async with deadline:
-                        response = await self.run(request)
-                status = getattr(request.state, "error_status", None)
-                return with_media_type(response, request.state.media_type, status)
-            except TimeoutError:
-                if not deadline.expired():
-                    raise
-                await session.rollback()
-                return self._timed_out()
-            except HTTPException as exc:
-                return error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
-            except PersistedQueryRefused as exc:
-                return error_response(exc.status, exc.code, exc.message)
+        deadline = asyncio.timeout(self.settings.execution_timeout_seconds)
+        session = state.database.sessions()
+        db = request.state.db = RequestDatabase(session)
+        response: Response | None = None
+        try:
+            with applying(policy):
+                async with deadline, session:
+                    response = await self.run(request)
+                    await session.close()  # here, not in __aexit__: that one is shielded
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            response = response or self._timed_out(db)
+        except HTTPException as exc:
+            return error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
+        except PersistedQueryRefused as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        assert response is not None
+        if db.outage is not None:  # its errors say SERVICE_UNAVAILABLE; so must the status
+            return unavailable_response(self.settings.database_retry_after_seconds, db.outage)
+        status = getattr(request.state, "error_status", None)
+        return with_media_type(response, request.state.media_type, status)
 
-    def _timed_out(self) -> Response:
-        seconds = self.settings.execution_timeout_seconds
-        logger.warning("request %s stopped after %s s", current_request_id(), seconds)
-        return error_response(
-            504,
-            ErrorCode.QUERY_TOO_COMPLEX,
-            f"the operation ran longer than {seconds:g} s and was stopped; what it had not"
-            " committed was rolled back. Ask for less (smaller pages, fewer nested lists).",
-        )
+    def _timed_out(self, db: RequestDatabase) -> Response:
+        if db.interrupted_waiting or db.outage is not None:  # the database was what was slow
+            return unavailable_response(self.settings.database_retry_after_seconds, db.outage)
+        return too_complex_response(self.settings.execution_timeout_seconds)
 
     async def _idempotency_claim(
         self, request: Request, principal: Principal

@@ -12,6 +12,7 @@ where such a failure is HTTP 200 with ``"data": null``, as legacy clients expect
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,9 @@ from starlette.responses import Response
 from api import metrics
 from api.errors import ErrorCode
 from api.middleware import current_request_id
+from api.outage import UNAVAILABLE_MESSAGE
+
+logger = logging.getLogger("cardcrm.http")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -32,6 +36,7 @@ _REQUEST_ERROR_STATUS = {
     ErrorCode.FORBIDDEN.value: 403,
     ErrorCode.RATE_LIMITED.value: 429,
     ErrorCode.INTERNAL_SERVER_ERROR.value: 500,
+    ErrorCode.SERVICE_UNAVAILABLE.value: 503,
 }
 
 
@@ -97,3 +102,30 @@ def with_media_type(response: Response, media_type: str, status: int | None) -> 
         if status is not None:
             response.status_code = status
     return response
+
+
+def unavailable_response(retry_after_seconds: int, cause: BaseException | None) -> Response:
+    """503 SERVICE_UNAVAILABLE with ``Retry-After``: the database did not answer in time
+    (``api.outage``); ``cause`` (None: the request's deadline) is named in the log only."""
+    logger.warning(
+        "request %s: the database did not answer (%s)",
+        current_request_id(),
+        type(cause).__name__ if cause is not None else "deadline",
+    )
+    return error_response(
+        503,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        UNAVAILABLE_MESSAGE,
+        headers={"Retry-After": str(retry_after_seconds)},
+    )
+
+
+def too_complex_response(seconds: float) -> Response:
+    """504 QUERY_TOO_COMPLEX: the operation itself, not the database, outran the deadline."""
+    logger.warning("request %s stopped after %s s", current_request_id(), seconds)
+    return error_response(
+        504,
+        ErrorCode.QUERY_TOO_COMPLEX,
+        f"the operation ran longer than {seconds:g} s and was stopped; what it had not"
+        " committed was rolled back. Ask for less (smaller pages, fewer nested lists).",
+    )

@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = 10
     database_echo: bool = False
+    # A database that stops answering (api/outage.py): the serving process waits at most this
+    # long for a new connection (asyncpg `timeout`), for a pooled connection when all are in
+    # use (`pool_timeout`), and for one statement (asyncpg `command_timeout`; on SQLite the
+    # busy timeout, how long a write waits for another's lock). Then the request is answered
+    # 503 SERVICE_UNAVAILABLE with `Retry-After: database_retry_after_seconds`. CLI commands
+    # keep no statement timeout: their batches may run long. /readyz answers 503 when the
+    # database has not answered within readiness_timeout_seconds.
+    database_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    database_pool_timeout_seconds: float = Field(default=3.0, gt=0)
+    database_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    database_retry_after_seconds: int = Field(default=5, ge=1)
+    readiness_timeout_seconds: float = Field(default=0.5, gt=0)
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "CARDCRM_REDIS_URL")
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.broker import Broker, create_broker
-from api.db import Database
+from api.db import Database, Timeouts
 from api.key_ring import KeyRingKeeper
 from api.settings import Settings
 from auth.audit_key import attach_chain_key
@@ -58,9 +58,25 @@ def oidc_verifier(settings: Settings) -> OidcVerifier:
     )
 
 
-async def build_state(settings: Settings, *, check_migrations: bool = True) -> AppState:
+def serving_timeouts(settings: Settings) -> Timeouts:
+    """The bounds a serving process puts on every wait for the database (api.settings)."""
+    return Timeouts(
+        connect_seconds=settings.database_connect_timeout_seconds,
+        pool_seconds=settings.database_pool_timeout_seconds,
+        statement_seconds=settings.database_statement_timeout_seconds,
+    )
+
+
+async def build_state(
+    settings: Settings, *, check_migrations: bool = True, timeouts: Timeouts | None = None
+) -> AppState:
+    """``timeouts``: the server's (``serving_timeouts``); a CLI command passes none, since its
+    batch statements may legitimately run long."""
     database = Database(
-        settings.sqlalchemy_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+        settings.sqlalchemy_url,
+        pool_size=settings.database_pool_size,
+        echo=settings.database_echo,
+        timeouts=timeouts,
     )
     try:
         if check_migrations:

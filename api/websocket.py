@@ -10,6 +10,7 @@ Every server message is a text frame.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -29,12 +30,16 @@ from api.errors import ErrorCode
 from api.limits import client_policy
 from api.metrics import MeteredSubscriptions
 from api.operations import operation_type
+from api.outage import is_database_outage
 from api.persisted import PersistedQueries, PersistedQueryRefused
 from api.settings import Settings
 
 TOKEN_EXPIRED = 4401
+TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): a temporary condition, reconnect later
 ONLY_SUBSCRIPTIONS = "only subscriptions run over WebSocket; send queries and mutations over HTTP"
 _MAX_PREPARSE_TOKENS = 2000
+
+logger = logging.getLogger("cardcrm.http")
 
 
 def malformed(payload: Mapping[str, object]) -> str | None:
@@ -84,7 +89,13 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
         self._expiry: asyncio.Task[None] | None = None
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
+        try:
+            await super().handle_connection_init(message)
+        except Exception as exc:  # checking the token met a database that did not answer?
+            if not is_database_outage(exc):
+                raise
+            logger.warning("websocket %s: the database did not answer", self.context.request_id)
+            await self.websocket.close(code=TRY_AGAIN_LATER, reason="database unavailable")
         if self.connection_acknowledged and self._expiry is None:
             self._expiry = asyncio.create_task(self._close_at(self.context.principal.expires_at))
             self._expiry.add_done_callback(self._task_done)

@@ -33,6 +33,7 @@ from api.limits import CACHE_SIZE, cost_errors, policy_in_force, shape_errors
 from api.lru import Lru
 from api.nul import holds_nul, nul_errors
 from api.observability import note_executor, note_operation
+from api.outage import UNAVAILABLE_MESSAGE, DatabaseUnavailable
 from api.settings import Settings
 from api.shape import document_shape
 from api.suggestions import validation_errors
@@ -66,7 +67,9 @@ class CompiledOperations:
         variables: dict[str, Any] | None,
         context: Context,
     ) -> dict[str, Any] | None:
-        """The operation's ``data``, or None: the standard executor must answer it."""
+        """The operation's ``data``, or None: the standard executor must answer it. A run the
+        database did not answer raises ``DatabaseUnavailable`` instead: the standard executor
+        would only meet the same silence, and the view answers 503."""
         plan = self.plan_for(query, operation_name)
         if plan is None:
             note_executor("standard")
@@ -78,6 +81,8 @@ class CompiledOperations:
         try:
             data = await execute_plan(self.schema, plan, context, coerced)
         except Fallback as exc:
+            if context.db.outage is not None:
+                raise DatabaseUnavailable(UNAVAILABLE_MESSAGE) from context.db.outage
             logger.debug("fallback: %s", exc)
             note_executor("fallback")
             return None

@@ -9,7 +9,9 @@ coroutines run before anything waits, so a DataLoader still sees every key of th
 one batch.
 
 Each coroutine's outcome (its value, or the exception it raised) comes back in wave order.
-Cancelling the wave closes the coroutines it holds, so their ``finally`` blocks run.
+Cancelling the wave reaches each coroutine as it would in a Task of its own (``cancel_waiting``)
+and is re-raised once they have settled; a wave that stops on an error closes the coroutines
+it still holds, so their ``finally`` blocks run.
 """
 
 from __future__ import annotations
@@ -62,6 +64,17 @@ class _Wave:
             asyncio.CancelledError() if future.cancelled() else future.exception()
         ) or future.result()
 
+    def cancel_waiting(self) -> None:
+        """Delivers a cancellation of the Task running the wave as ``Task.cancel`` would: each
+        coroutine's awaited future is cancelled and the coroutine resumed with CancelledError.
+        The cancellation may be a coroutine's own: to ``asyncio.timeout`` (asyncpg's connect
+        timeout uses it) the running Task is the wave's, so its expiry cancels the wave; the
+        coroutine's timeout then takes the error back (``uncancel``) and raises TimeoutError,
+        which becomes that coroutine's outcome. A cancellation nobody took back is re-raised
+        once the wave has settled."""
+        for _, future in self.waiting.values():
+            future.cancel()
+
     def close(self) -> None:
         for coroutine, _ in self.waiting.values():
             if coroutine is not None:
@@ -72,6 +85,9 @@ class _Wave:
 async def run_wave(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
     """The outcome of each awaitable, in order: its value or the exception it raised."""
     wave = _Wave(len(awaitables))
+    task = asyncio.current_task()
+    assert task is not None
+    cancelled_before = task.cancelling()
     try:
         for index, awaitable in enumerate(awaitables):
             if inspect.iscoroutine(awaitable):
@@ -80,7 +96,10 @@ async def run_wave(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
                 wave.waiting[index] = (None, asyncio.ensure_future(awaitable))
         while wave.waiting:
             futures = {future for _, future in wave.waiting.values()}
-            await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+            try:
+                await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                wave.cancel_waiting()
             for index, (coroutine, future) in list(wave.waiting.items()):
                 if future.done():
                     del wave.waiting[index]
@@ -88,6 +107,8 @@ async def run_wave(awaitables: Sequence[Awaitable[Any]]) -> list[Any]:
                         wave.settle(index, future)
                     else:
                         wave.advance(index, coroutine, future)
+        if task.cancelling() > cancelled_before:  # not only a coroutine's own timeout: ours
+            raise asyncio.CancelledError
         return wave.outcomes
     finally:
         wave.close()

@@ -90,3 +90,42 @@ async def test_a_coroutine_waiting_on_anothers_lock_goes_on_once_it_is_released(
             return "got it"
 
     assert await asyncio.wait_for(run_wave([holder(), waiter()]), 2) == ["held", "got it"]
+
+
+async def test_a_coroutines_own_timeout_is_its_timeout_error_not_the_callers_cancellation() -> None:
+    """asyncio.timeout cancels the running Task, which here is the caller's (asyncpg's connect
+    timeout is one): the coroutine must get its TimeoutError and the caller go on."""
+    never = asyncio.get_running_loop().create_future()
+
+    async def times_out() -> str:
+        async with asyncio.timeout(0.05):
+            await never
+        return "unreachable"
+
+    async def fine() -> str:
+        await asyncio.sleep(0.1)
+        return "fine"
+
+    outcomes = await asyncio.wait_for(run_wave([times_out(), fine()]), 2)
+    assert isinstance(outcomes[0], TimeoutError)
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_a_cancelled_wave_lets_its_coroutines_clean_up_then_is_cancelled() -> None:
+    cleaned: list[str] = []
+    never = asyncio.get_running_loop().create_future()
+
+    async def waits() -> None:
+        try:
+            await never
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.01)  # cleaning up may wait, as in a Task of its own
+            cleaned.append("cleaned")
+            raise
+
+    task = asyncio.create_task(run_wave([waits(), waits()]))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert cleaned == ["cleaned", "cleaned"]
