@@ -305,6 +305,7 @@ async def change_complaint(
     principal: Principal,
     change: ComplaintChange,
 ) -> Complaint:
+    principal.require(Scope.COMPLAINTS_WRITE)  # before the lookup: no scope, no answer at all
     complaint = await session.scalar(
         select(Complaint).where(
             col(Complaint.id) == change.complaint_id, complaint_scope(principal)

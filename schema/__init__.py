@@ -39,6 +39,7 @@ from schema.merchant import MerchantMutation, MerchantQuery
 from schema.offer import Offer, OfferAssignment
 from schema.offer_operations import OfferMutation, OfferQuery
 from schema.organisation import Branch, StaffMember, Viewer
+from schema.policy_field import scoped_field
 from schema.relay import Node, from_global_id, to_global_id
 from schema.subscriptions import Subscription
 from schema.tier import Tier
@@ -88,9 +89,8 @@ class CoreQuery:
             branch_id=to_global_id("Branch", principal.branch_id) if principal.branch_id else None,
         )
 
-    @strawberry.field(description="All card tiers, lowest rank first (scope customers:read).")
-    async def tiers(self, info: Info) -> list[Tier]:
-        info.context.principal.require(Scope.CUSTOMERS_READ)  # not for merchants, services
+    @scoped_field(Scope.CUSTOMERS_READ, "All card tiers, lowest rank first.")
+    async def tiers(self, info: Info) -> list[Tier] | None:
         rows = await info.context.db.scalars(select(TierRow).order_by(col(TierRow.rank)))
         return [Tier.from_row(row) for row in rows]
 

@@ -12,9 +12,11 @@ from decimal import Decimal
 import strawberry
 
 from api.context import Info
+from auth.scopes import Scope
 from resolvers import analytics as analytics_service
 from resolvers import analytics_growth as growth_service
 from schema.money import yuan_or_none
+from schema.policy_field import scoped_field
 from schema.relay import to_global_id, uuid_of
 
 SUPPRESSED = "Null when suppressed: fewer customers than the minimum group size."
@@ -273,6 +275,6 @@ class Analytics:
 
 @strawberry.type
 class AnalyticsQuery:
-    @strawberry.field(description="Aggregate analytics (scope analytics:read).")
-    def analytics(self) -> Analytics:
+    @scoped_field(Scope.ANALYTICS_READ, "Aggregate analytics.")
+    def analytics(self) -> Analytics | None:
         return Analytics()

@@ -8,12 +8,14 @@ from datetime import datetime
 import strawberry
 
 from api.context import Info
+from auth.scopes import Scope
 from models.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from resolvers import complaint as service
 from resolvers.complaint_workflow import ComplaintAction
 from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
 from schema.complaint import Complaint
+from schema.policy_field import scoped_field
 from schema.relay import Connection, uuid_of
 
 
@@ -147,7 +149,7 @@ def _action(
 
 @strawberry.type
 class ComplaintQuery:
-    @strawberry.field(description="One complaint in your scope; NOT_FOUND otherwise.")
+    @scoped_field(Scope.COMPLAINTS_READ, "One complaint in your scope; NOT_FOUND otherwise.")
     async def complaint(self, info: Info, id: strawberry.ID) -> Complaint | None:
         row = await service.get_complaint(
             db=info.context.db,
@@ -156,7 +158,7 @@ class ComplaintQuery:
         )
         return Complaint.from_row(row)
 
-    @strawberry.field(description="Complaints in your scope, newest first.")
+    @scoped_field(Scope.COMPLAINTS_READ, "Complaints in your scope, newest first.")
     async def complaints(
         self,
         info: Info,
@@ -165,7 +167,7 @@ class ComplaintQuery:
         last: int | None = None,
         before: str | None = None,
         filter: ComplaintFilter | None = None,
-    ) -> Connection[Complaint]:
+    ) -> Connection[Complaint] | None:
         page, count = await service.list_complaints(
             db=info.context.db,
             principal=info.context.principal,

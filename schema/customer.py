@@ -34,7 +34,7 @@ from schema.evaluation import (
 from schema.interaction import Interaction, InteractionFilter
 from schema.offer import OfferAssignment, RecommendedOffer, customer_offers, recommended_offers
 from schema.organisation import Branch
-from schema.policy_field import sensitive_field
+from schema.policy_field import scoped_field, sensitive_field
 from schema.relay import Connection, Node, to_global_id
 from schema.tier import Tier
 
@@ -136,16 +136,15 @@ class Customer(Node):
         rows = await info.context.loaders.cards_by_customer_id.load(self._row.id)
         return [Card.from_row(row) for row in rows]
 
-    @strawberry.field(description="This customer's interactions, newest first.")
+    @scoped_field(Scope.INTERACTIONS_READ, "This customer's interactions, newest first.")
     async def interactions(
         self,
         info: Info,
         first: int | None = None,
         after: str | None = None,
         filter: InteractionFilter | None = None,
-    ) -> Connection[Interaction]:
+    ) -> Connection[Interaction] | None:
         ctx = info.context
-        ctx.principal.require(Scope.INTERACTIONS_READ)
         args = PageArgs(first=first, after=after).validated(
             ctx.settings.default_page_size, ctx.settings.max_page_size
         )
@@ -161,18 +160,20 @@ class Customer(Node):
 
         return Connection.build(page, Interaction.from_row, count)
 
-    @strawberry.field(description="Offers made to this customer, newest first (offers:read).")
+    @scoped_field(Scope.OFFERS_READ, "Offers made to this customer, newest first.")
     async def offers(
         self,
         info: Info,
         status: AssignmentStatus | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[OfferAssignment]:
+    ) -> Connection[OfferAssignment] | None:
         return await customer_offers(info, self._row.id, status, first, after)
 
-    @strawberry.field(description="Live offers this customer is eligible for, best fit first.")
-    async def recommended_offers(self, info: Info, first: int = 10) -> list[RecommendedOffer]:
+    @scoped_field(Scope.OFFERS_READ, "Live offers this customer is eligible for, best fit first.")
+    async def recommended_offers(
+        self, info: Info, first: int = 10
+    ) -> list[RecommendedOffer] | None:
         return await recommended_offers(info, self._row.id, first)
 
     @strawberry.field(description="The PII fields the caller may reveal on this customer.")

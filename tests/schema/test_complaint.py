@@ -379,7 +379,8 @@ async def test_agents_see_their_assigned_and_their_branchs_unassigned_complaints
     marketer = await server.graphql(
         ONE, {"id": unassigned["id"]}, token=staff_token(server, world, "demo-marketer")
     )
-    assert marketer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    # Without complaints:read at all: refused whatever the id, which tells nothing of it.
+    assert marketer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_free_text_is_masked_for_oversight_roles(server: Server, world: World) -> None:
