@@ -397,6 +397,7 @@ class ComplaintFilter:
     category: ComplaintCategory | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    customer_id: uuid.UUID | None = None
 
 
 def _conditions(principal: Principal, filter: ComplaintFilter) -> list[Any]:
@@ -407,6 +408,7 @@ def _conditions(principal: Principal, filter: ComplaintFilter) -> list[Any]:
         Complaint.assignee_id: filter.assignee_id,
         Complaint.branch_id: filter.branch_id,
         Complaint.category: filter.category,
+        Complaint.customer_id: filter.customer_id,
     }
     conditions += [col(column) == value for column, value in equal.items() if value is not None]
     if filter.created_from is not None:

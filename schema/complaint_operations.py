@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import strawberry
@@ -16,7 +18,7 @@ from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
 from schema.complaint import Complaint
 from schema.policy_field import scoped_field
-from schema.relay import Connection, uuid_of
+from schema.relay import Connection, staff_uuid_of, uuid_of
 
 
 @strawberry.input
@@ -29,16 +31,22 @@ class ComplaintFilter:
     category: ComplaintCategory | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="One customer's complaints (a Customer ID)."
+    )
 
     def to_filter(self) -> service.ComplaintFilter:
         return service.ComplaintFilter(
+            customer_id=uuid_of(self.customer_id, "Customer", field="filter.customerId")
+            if self.customer_id
+            else None,
             status=self.status,
             severity=self.severity,
             overdue=self.overdue,
             category=self.category,
             created_from=self.created_from,
             created_to=self.created_to,
-            assignee_id=uuid_of(self.assignee_id, "StaffUser", field="filter.assigneeId")
+            assignee_id=staff_uuid_of(self.assignee_id, field="filter.assigneeId")
             if self.assignee_id
             else None,
             branch_id=uuid_of(self.branch_id, "Branch", field="filter.branchId")
@@ -72,7 +80,9 @@ class ComplaintActionInput:
 class AssignComplaintInput:
     id: strawberry.ID
     version: int
-    assignee_id: strawberry.ID
+    assignee_id: strawberry.ID = strawberry.field(
+        description="A `StaffMember.id` (see `staffMembers`), or your own `Viewer.id`."
+    )
     note: str | None = None
 
 
@@ -145,6 +155,26 @@ def _action(
         action=action,
         note=input.note,
     )
+
+
+async def customer_complaints(
+    info: Info,
+    customer_id: uuid.UUID,
+    first: int | None,
+    after: str | None,
+    filter: ComplaintFilter | None,
+) -> Connection[Complaint]:
+    """``Customer.complaints``: ``complaints`` narrowed to one customer (the caller's complaint
+    scope still applies: an agent sees the ones assigned to them or unassigned in branch)."""
+    wanted = filter.to_filter() if filter else service.ComplaintFilter()
+    page, count = await service.list_complaints(
+        db=info.context.db,
+        principal=info.context.principal,
+        settings=info.context.settings,
+        filter=replace(wanted, customer_id=customer_id),
+        page=PageArgs(first=first, after=after),
+    )
+    return Connection.build(page, Complaint.from_row, count)
 
 
 @strawberry.type
@@ -235,7 +265,7 @@ class ComplaintMutation:
                 version=input.version,
                 action=ComplaintAction.ASSIGN,
                 note=input.note,
-                assignee_id=uuid_of(input.assignee_id, "StaffUser", field="assigneeId"),
+                assignee_id=staff_uuid_of(input.assignee_id, field="assigneeId"),
             ),
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -37,6 +38,10 @@ from schema.organisation import Branch
 from schema.policy_field import scoped_field, sensitive_field
 from schema.relay import Connection, Node, to_global_id
 from schema.tier import Tier
+
+if TYPE_CHECKING:
+    from schema.complaint import Complaint
+    from schema.complaint_operations import ComplaintFilter
 
 
 @strawberry.type(description="Marketing consent per channel and the do-not-disturb window.")
@@ -159,6 +164,22 @@ class Customer(Node):
             return await ctx.loaders.interaction_count_by_customer.load((self._row.id, wanted))
 
         return Connection.build(page, Interaction.from_row, count)
+
+    @scoped_field(
+        Scope.COMPLAINTS_READ,
+        "This customer's complaints that you may see (as `complaints` shows them), newest first.",
+    )
+    async def complaints(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[ComplaintFilter, strawberry.lazy("schema.complaint_operations")]
+        | None = None,
+    ) -> Connection[Annotated[Complaint, strawberry.lazy("schema.complaint")]] | None:
+        from schema.complaint_operations import customer_complaints
+
+        return await customer_complaints(info, self._row.id, first, after, filter)
 
     @scoped_field(Scope.OFFERS_READ, "Offers made to this customer, newest first.")
     async def offers(

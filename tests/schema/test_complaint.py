@@ -85,7 +85,7 @@ async def _filed_by_alice(
 
 
 def _agent_gid(world: World, username: str = "demo-agent") -> str:
-    return to_global_id("StaffUser", world.staff[username].id)
+    return to_global_id("StaffMember", world.staff[username].id)
 
 
 async def test_the_workflow_runs_from_filing_to_closed_with_every_step_on_the_timeline(
@@ -361,7 +361,7 @@ async def test_agents_see_their_assigned_and_their_branchs_unassigned_complaints
             "input": {
                 "id": theirs["id"],
                 "version": 1,
-                "assigneeId": to_global_id("StaffUser", other_agent.id),
+                "assigneeId": to_global_id("StaffMember", other_agent.id),
             }
         },
         supervisor,

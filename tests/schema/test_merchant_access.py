@@ -68,13 +68,13 @@ ID_TYPES = (
     "Complaint",
     "Customer",
     "Merchant",
-    "StaffUser",
+    "StaffMember",
     "Branch",
     "Offer",
     "Tier",
     "Card",
 )
-ID_ARGUMENTS = {"assigneeId": "StaffUser", "assignmentId": "OfferAssignment"}
+ID_ARGUMENTS = {"assigneeId": "StaffMember", "assignmentId": "OfferAssignment"}
 
 
 class Enum(str):
@@ -253,7 +253,7 @@ async def records(server: Server, world: World) -> Records:
         "Complaint": complaint,
         "Interaction": interaction,
         "Tier": tier,
-        "StaffUser": world.staff["demo-agent"].id,
+        "StaffMember": world.staff["demo-agent"].id,
         "Branch": world.branches["BJ-CY"].id,
     }
     return Records(
@@ -332,7 +332,7 @@ NODE = "query Node($id: ID!) { node(id: $id) { __typename id } }"
         "Complaint",
         "Interaction",
         "Tier",
-        "StaffUser",
+        "StaffMember",
         "Branch",
     ],
 )
