@@ -89,13 +89,15 @@ class ComplaintChange:
     score: int | None = None
 
 
-async def _tier_code(session: AsyncSession, customer_id: uuid.UUID) -> str:
-    code = await session.scalar(
-        select(Tier.code)
+async def _service_level_hours(session: AsyncSession, customer_id: uuid.UUID) -> int:
+    """The customer's tier's service level, which caps every complaint deadline."""
+    hours = await session.scalar(
+        select(Tier.service_level_hours)
         .join(Customer, col(Customer.tier_id) == col(Tier.id))
         .where(col(Customer.id) == customer_id)
     )
-    return str(code)
+    assert hours is not None, "every customer has a tier"
+    return hours
 
 
 async def _complainant(session: AsyncSession, principal: Principal, data: NewComplaint) -> Customer:
@@ -176,7 +178,7 @@ async def file_complaint(
         status=ComplaintStatus.OPEN,
         created_at=now,
         updated_at=now,
-        due_at=due_at(settings, now, severity, await _tier_code(session, customer.id)),
+        due_at=due_at(settings, now, severity, await _service_level_hours(session, customer.id)),
     )
     seal_field(ring, complaint, "description", description)
     session.add(complaint)
@@ -276,7 +278,7 @@ async def _escalation(
             settings,
             complaint.created_at,
             change.severity,
-            await _tier_code(session, complaint.customer_id),
+            await _service_level_hours(session, complaint.customer_id),
         )
     if change.to_supervisor:
         supervisor = await _branch_staff(session, complaint, None, frozenset({Role.SUPERVISOR}))

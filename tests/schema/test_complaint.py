@@ -217,15 +217,20 @@ async def test_a_channel_longer_than_its_column_is_refused_naming_the_field(
     }
 
 
-async def test_the_sla_follows_severity_and_halves_for_premium_tiers(
+async def test_the_sla_follows_severity_capped_by_the_tiers_service_level(
     server: Server, world: World
 ) -> None:
+    # Demo tiers' serviceLevelHours: standard 72, gold (Alice) 24, platinum 12.
     supervisor = staff_token(server, world, "demo-supervisor")
+    standard = await add_customer(server.state, world, tier="standard", seed=37)
     platinum = await add_customer(server.state, world, tier="platinum", seed=31)
     for customer_id, severity, hours in (
+        (standard, "CRITICAL", 24),
+        (standard, "HIGH", 72),
+        (standard, "LOW", 72),
         (world.alice.id, "CRITICAL", 24),
-        (world.alice.id, "LOW", 360),
-        (platinum, "HIGH", 36),
+        (world.alice.id, "LOW", 24),
+        (platinum, "HIGH", 12),
     ):
         filed = await _ok(
             server,

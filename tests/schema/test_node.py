@@ -50,7 +50,8 @@ LISTED_BY: dict[str, frozenset[str]] = {
     "Branch": ALL_STAFF | {"customer"},
     "Viewer": ALL_STAFF,
     "Complaint": frozenset({"admin", "supervisor", "agent", "auditor", "customer"}),
-    "StaffMember": frozenset({"admin", "supervisor", "agent", "marketer", "auditor", "customer"}),
+    # Marketers see staff as offers' `createdBy` too, when the newest offers have an author.
+    "StaffMember": frozenset({"admin", "supervisor", "agent", "auditor", "customer"}),
     "Interaction": frozenset({"admin", "supervisor", "agent", "auditor", "customer"}),
     "Offer": frozenset({"admin", "supervisor", "agent", "marketer", "auditor"}),
     "OfferAssignment": frozenset({"admin", "supervisor", "agent", "marketer", "auditor"})
