@@ -493,3 +493,59 @@ async def test_node_resolves_a_complaint_within_scope_only(server: Server, world
         query, {"id": filed["id"]}, token=staff_token(server, world, "demo-supervisor")
     )
     assert seen["data"]["node"] == {"id": filed["id"], "status": "OPEN"}
+
+
+CUSTOMER_COMPLAINTS = """
+query Theirs($id: ID!, $status: ComplaintStatus) {
+  customer(id: $id) {
+    id
+    complaints(first: 50, filter: {status: $status}) {
+      totalCount edges { node { id status customer { id } } }
+    }
+  }
+}
+"""
+BY_CUSTOMER = """
+query ByCustomer($filter: ComplaintFilter) {
+  complaints(first: 50, filter: $filter) { totalCount edges { node { id customer { id } } } }
+}
+"""
+
+
+async def test_a_customers_complaints_are_theirs_within_the_callers_complaint_scope(
+    server: Server, world: World
+) -> None:
+    """Customer.complaints and complaints(filter: {customerId}) list the same complaints:
+    that customer's, as far as the caller may see complaints at all."""
+    mine = await _filed_by_alice(server, world, description="挂失后仍被扣款")
+    bob = customer_token(server, world.bob.id)
+    await _ok(server, FILE, {"input": {"description": "卡被吞了", "category": "OTHER"}}, bob)
+    alice_id = to_global_id("Customer", world.alice.id)
+
+    for username in ("demo-supervisor", "demo-admin", "demo-agent"):
+        token = staff_token(server, world, username)
+        nested = await server.graphql(CUSTOMER_COMPLAINTS, {"id": alice_id}, token=token)
+        filtered = await server.graphql(
+            BY_CUSTOMER, {"filter": {"customerId": alice_id}}, token=token
+        )
+
+        assert "errors" not in nested, nested
+        connection = nested["data"]["customer"]["complaints"]
+        ids = {edge["node"]["id"] for edge in connection["edges"]}
+        assert {edge["node"]["customer"]["id"] for edge in connection["edges"]} == {alice_id}
+        assert connection["totalCount"] == len(ids)
+        assert ids == {edge["node"]["id"] for edge in filtered["data"]["complaints"]["edges"]}
+        assert mine["id"] in ids  # unassigned in her branch: agents see it too
+
+    open_only = await server.graphql(
+        CUSTOMER_COMPLAINTS,
+        {"id": alice_id, "status": "OPEN"},
+        token=staff_token(server, world, "demo-supervisor"),
+    )
+    statuses = {e["node"]["status"] for e in open_only["data"]["customer"]["complaints"]["edges"]}
+    assert statuses == {"OPEN"}
+    own = await server.graphql(
+        "{ me { complaints(first: 50) { edges { node { id } } } } }",
+        token=customer_token(server, world.alice.id),
+    )
+    assert mine["id"] in {e["node"]["id"] for e in own["data"]["me"]["complaints"]["edges"]}
