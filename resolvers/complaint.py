@@ -402,7 +402,8 @@ class ComplaintFilter:
     customer_id: uuid.UUID | None = None
 
 
-def _conditions(principal: Principal, filter: ComplaintFilter) -> list[Any]:
+def complaint_conditions(principal: Principal, filter: ComplaintFilter) -> list[Any]:
+    """The caller's complaint scope and the filter, as SQL (the list and the loaders')."""
     conditions: list[Any] = [complaint_scope(principal)]
     equal = {
         Complaint.status: filter.status,
@@ -434,7 +435,7 @@ async def list_complaints(
     filter: ComplaintFilter,
     page: PageArgs,
 ) -> tuple[Page[Complaint], Callable[[], Awaitable[int]]]:
-    conditions = _conditions(principal, filter)
+    conditions = complaint_conditions(principal, filter)
     return await page_with_count(
         db,
         Complaint,

@@ -13,6 +13,7 @@ from api.context import Info
 from auth.scopes import Scope
 from models.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from resolvers import complaint as service
+from resolvers.complaint_loaders import ComplaintPageKey
 from resolvers.complaint_workflow import ComplaintAction
 from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
@@ -165,15 +166,19 @@ async def customer_complaints(
     filter: ComplaintFilter | None,
 ) -> Connection[Complaint]:
     """``Customer.complaints``: ``complaints`` narrowed to one customer (the caller's complaint
-    scope still applies: an agent sees the ones assigned to them or unassigned in branch)."""
-    wanted = filter.to_filter() if filter else service.ComplaintFilter()
-    page, count = await service.list_complaints(
-        db=info.context.db,
-        principal=info.context.principal,
-        settings=info.context.settings,
-        filter=replace(wanted, customer_id=customer_id),
-        page=PageArgs(first=first, after=after),
+    scope still applies: an agent sees the ones assigned to them or unassigned in branch),
+    batched over a page of customers."""
+    ctx = info.context
+    args = PageArgs(first=first, after=after).validated(
+        ctx.settings.default_page_size, ctx.settings.max_page_size
     )
+    wanted = replace(filter.to_filter() if filter else service.ComplaintFilter(), customer_id=None)
+    loaders = ctx.loaders.complaints_of(ctx.principal)
+    page = await loaders.pages.load(ComplaintPageKey(customer_id, args.first or 0, after, wanted))
+
+    async def count() -> int:
+        return await loaders.counts.load((customer_id, wanted))
+
     return Connection.build(page, Complaint.from_row, count)
 
 

@@ -549,3 +549,29 @@ async def test_a_customers_complaints_are_theirs_within_the_callers_complaint_sc
         token=customer_token(server, world.alice.id),
     )
     assert mine["id"] in {e["node"]["id"] for e in own["data"]["me"]["complaints"]["edges"]}
+
+
+PAGE_OF_COMPLAINTS = """
+query Page($first: Int) {
+  customers(first: $first) {
+    edges { node { id complaints(first: 3) { totalCount edges { node { id } } } } }
+  }
+}
+"""
+
+
+async def test_a_page_of_customers_gets_its_complaints_in_the_same_few_statements(
+    server: Server, world: World
+) -> None:
+    token = staff_token(server, world, "demo-admin")
+    await server.graphql(PAGE_OF_COMPLAINTS, {"first": 2}, token=token)  # warm caches
+
+    _, few_statements = await server.count_statements(PAGE_OF_COMPLAINTS, {"first": 2}, token=token)
+    many, many_statements = await server.count_statements(
+        PAGE_OF_COMPLAINTS, {"first": 25}, token=token
+    )
+
+    assert "errors" not in many, many
+    assert len(many["data"]["customers"]["edges"]) == 25
+    assert any(e["node"]["complaints"]["totalCount"] for e in many["data"]["customers"]["edges"])
+    assert many_statements == few_statements, (few_statements, many_statements)
