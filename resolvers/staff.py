@@ -4,7 +4,8 @@
 their own branch (whom ``assignComplaint`` accepts: its agents and supervisors); other roles
 are refused, since they assign no one. ``node(id:)`` refetches a staff member for anyone who
 is shown one: every staff user (assignees, offer authors, tier overriders appear across the
-console), and a customer the handler of one of their own complaints.
+console), and a customer the handlers of their own complaints and the staff who logged their
+interactions.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, or_, true
 from sqlmodel import col, select
 
 from api.context import RequestDatabase
@@ -23,6 +24,7 @@ from api.settings import Settings
 from auth.principal import Principal
 from auth.scopes import Role
 from models.complaint import Complaint
+from models.interaction import Interaction
 from models.organisation import StaffUser
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
 
@@ -52,7 +54,10 @@ def visible_staff(principal: Principal) -> ColumnElement[bool]:
         handlers = select(Complaint.assignee_id).where(
             col(Complaint.customer_id) == principal.customer_id
         )
-        return col(StaffUser.id).in_(handlers)
+        contacts = select(Interaction.staff_id).where(
+            col(Interaction.customer_id) == principal.customer_id
+        )
+        return or_(col(StaffUser.id).in_(handlers), col(StaffUser.id).in_(contacts))
     return false()
 
 

@@ -26,7 +26,7 @@ NODE = "query Node($id: ID!) { node(id: $id) { __typename id } }"
 IDS = "edges { node { __typename id } }"
 CUSTOMER_360 = f"""
   __typename id branch {{ __typename id }} tier {{ __typename id }} cards {{ __typename id }}
-  interactions(first: 5) {{ {IDS} }}
+  interactions(first: 5) {{ edges {{ node {{ __typename id staff {{ __typename id }} }} }} }}
   offers(first: 5) {{ {IDS} }}
   complaints(first: 5) {{ edges {{ node {{ __typename id assignee {{ __typename id }} }} }} }}
 """
