@@ -279,7 +279,7 @@ async def _service_history(
         user.branch_id: user
         for user in await session.scalars(select(StaffUser).where(StaffUser.role == Role.AGENT))
     }
-    tier_codes = {tier.id: tier.code for tier in tiers}
+    tier_hours = {tier.id: tier.service_level_hours for tier in tiers}
     settings = get_settings()
     for index, customer in enumerate(customers):
         agent = agents.get(customer.branch_id)
@@ -308,7 +308,7 @@ async def _service_history(
                 created_at=filed,
                 updated_at=filed,
                 due_at=due_at(
-                    settings, filed, ComplaintSeverity.MEDIUM, tier_codes[customer.tier_id]
+                    settings, filed, ComplaintSeverity.MEDIUM, tier_hours[customer.tier_id]
                 ),
             )
             seal_field(ring, complaint, "description", text)

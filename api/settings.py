@@ -82,12 +82,11 @@ class Settings(BaseSettings):
     reveal_limit_per_hour: int = 20
     reveal_min_purpose_length: int = 10
 
-    # Complaint SLA: hours to resolve by severity; these tiers get half the time.
+    # Complaint SLA: hours to resolve by severity, capped by the tier's serviceLevelHours.
     sla_hours_critical: int = 24
     sla_hours_high: int = 72
     sla_hours_medium: int = 7 * 24
     sla_hours_low: int = 15 * 24
-    sla_halved_tiers: list[str] = ["platinum", "diamond"]
     # Do-not-disturb windows are in the customer's local time.
     contact_timezone: str = "Asia/Shanghai"
 

@@ -10,9 +10,9 @@ or imposed, applies to ``complaints.branch_id`` and to ``customers.branch_id``):
 - **complaints in range**: complaints with ``created_at`` in ``[from, to)``;
 - **counts by status / category**: complaints in range per current status / category, every
   known value listed (zeros included), in the enums' order;
-- **complaint rate**: complaints in range × 1000 / active customers, where active customers
-  are today's customers in lifecycle stage ``active`` or ``loyal`` (a snapshot: stages keep
-  no history in this table); null when there are none;
+- **complaint rate**: complaints in range × 1000 / active customers, the customers with at
+  least one card transaction in range (``analytics_sql.ACTIVE_CUSTOMER``, the definition the
+  growth KPIs' active rate uses too); null when there are none;
 - **resolved in range**: complaints with ``resolved_at`` in ``[from, to)``, whenever filed;
 - **SLA compliance**: share of resolved-in-range complaints with ``resolved_at <= due_at``;
 - **mean / p90 hours to resolve**: over resolved in range, ``resolved_at - created_at`` in
@@ -41,10 +41,11 @@ from api.context import RequestDatabase
 from auth.principal import Principal
 from auth.scopes import Scope
 from models.complaint import Complaint, ComplaintCategory, ComplaintStatus
-from models.customer import Customer, LifecycleStage
+from models.customer import Customer
 from models.interaction import Interaction, InteractionKind
 from resolvers.analytics_sql import (
     KeyCount,
+    active_customers,
     branch_scope,
     checked_range,
     count_where,
@@ -56,7 +57,6 @@ from resolvers.analytics_sql import (
     ratio,
 )
 
-ACTIVE_STAGES = (LifecycleStage.ACTIVE.value, LifecycleStage.LOYAL.value)
 SATISFIED_MIN_SCORE = 4
 
 
@@ -185,12 +185,6 @@ async def _resolution(db: RequestDatabase, where: list[ColumnElement[bool]]) -> 
     )
 
 
-async def _active_customers(db: RequestDatabase, branch_id: uuid.UUID | None) -> int:
-    where = [col(Customer.lifecycle_stage).in_(ACTIVE_STAGES)]
-    query = select(func.count()).select_from(Customer).where(*where)
-    return int(await db.scalar(query.where(*in_branch(Customer.branch_id, branch_id))))
-
-
 def _csat(ratings: _Scores, surveys: _Scores) -> Csat:
     count = ratings.count + surveys.count
     return Csat(
@@ -224,7 +218,7 @@ async def service_kpis(
     resolved_where = [*in_range(col(Complaint.resolved_at), date_from, date_to), *of_branch]
     filed = await _filed(db, filed_where)
     resolution = await _resolution(db, resolved_where)
-    active = await _active_customers(db, branch_id)
+    active = int(await db.scalar(active_customers(date_from, date_to, branch_id)))
     statuses = [status.value for status in ComplaintStatus]
     categories = [category.value for category in ComplaintCategory]
     return ServiceKpis(

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, case, func, select
+from sqlalchemy import ColumnElement, Float, case, exists, func, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col
@@ -23,7 +23,17 @@ from sqlmodel import col
 from api.context import RequestDatabase
 from api.errors import BadUserInput, Forbidden
 from auth.principal import Principal
+from models.card import Card
+from models.customer import Customer
 from models.organisation import Branch
+from models.transaction import Transaction
+
+# The one definition of an active customer, for every KPI that counts them (service's
+# `activeCustomers` and complaint rate, growth's `active`) and for their SDL descriptions.
+ACTIVE_CUSTOMER = (
+    "An active customer made at least one card transaction in the range (whatever their "
+    "lifecycle stage)."
+)
 
 MAX_RANGE = timedelta(days=366)
 
@@ -116,3 +126,23 @@ async def one_row(db: RequestDatabase, query: Executable) -> tuple[Any, ...]:
 def count_where(condition: ColumnElement[bool]) -> Any:
     """How many rows meet ``condition`` (0, not NULL, when there are none)."""
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def active_customers(
+    date_from: datetime, date_to: datetime, branch_id: uuid.UUID | None
+) -> Select[int]:
+    """COUNT of ``ACTIVE_CUSTOMER``s of the branch (all when None) in ``[date_from, date_to)``.
+
+    Nested EXISTS probe the (card, time) index per card and stop at the first hit, where
+    counting DISTINCT spenders over the range's joined transactions took three times as long
+    (W4, 1M transactions)."""
+    card_spent = exists().where(
+        col(Transaction.card_id) == col(Card.id),
+        *in_range(col(Transaction.occurred_at), date_from, date_to),
+    )
+    spent = exists().where(col(Card.customer_id) == col(Customer.id), card_spent)
+    return (
+        select(func.count())
+        .select_from(Customer)
+        .where(spent, *in_branch(Customer.branch_id, branch_id))
+    )

@@ -91,13 +91,15 @@ class ComplaintChange:
     score: int | None = None
 
 
-async def _tier_code(session: AsyncSession, customer_id: uuid.UUID) -> str:
-    code = await session.scalar(
-        select(Tier.code)
+async def _service_level_hours(session: AsyncSession, customer_id: uuid.UUID) -> int:
+    """The customer's tier's service level, which caps every complaint deadline."""
+    hours = await session.scalar(
+        select(Tier.service_level_hours)
         .join(Customer, col(Customer.tier_id) == col(Tier.id))
         .where(col(Customer.id) == customer_id)
     )
-    return str(code)
+    assert hours is not None, "every customer has a tier"
+    return hours
 
 
 async def _complainant(session: AsyncSession, principal: Principal, data: NewComplaint) -> Customer:
@@ -178,7 +180,7 @@ async def file_complaint(
         status=ComplaintStatus.OPEN,
         created_at=now,
         updated_at=now,
-        due_at=due_at(settings, now, severity, await _tier_code(session, customer.id)),
+        due_at=due_at(settings, now, severity, await _service_level_hours(session, customer.id)),
     )
     seal_field(ring, complaint, "description", description)
     session.add(complaint)
@@ -278,7 +280,7 @@ async def _escalation(
             settings,
             complaint.created_at,
             change.severity,
-            await _tier_code(session, complaint.customer_id),
+            await _service_level_hours(session, complaint.customer_id),
         )
     if change.to_supervisor:
         supervisor = await _branch_staff(session, complaint, None, frozenset({Role.SUPERVISOR}))
@@ -307,6 +309,7 @@ async def change_complaint(
     principal: Principal,
     change: ComplaintChange,
 ) -> Complaint:
+    principal.require(Scope.COMPLAINTS_WRITE)  # before the lookup: no scope, no answer at all
     complaint = await session.scalar(
         select(Complaint).where(
             col(Complaint.id) == change.complaint_id, complaint_scope(principal)
@@ -398,12 +401,14 @@ class ComplaintFilter:
     category: ComplaintCategory | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    customer_id: uuid.UUID | None = None
 
     def __post_init__(self) -> None:
         require_offsets(createdFrom=self.created_from, createdTo=self.created_to)
 
 
-def _conditions(principal: Principal, filter: ComplaintFilter) -> list[Any]:
+def complaint_conditions(principal: Principal, filter: ComplaintFilter) -> list[Any]:
+    """The caller's complaint scope and the filter, as SQL (the list and the loaders')."""
     conditions: list[Any] = [complaint_scope(principal)]
     equal = {
         Complaint.status: filter.status,
@@ -411,6 +416,7 @@ def _conditions(principal: Principal, filter: ComplaintFilter) -> list[Any]:
         Complaint.assignee_id: filter.assignee_id,
         Complaint.branch_id: filter.branch_id,
         Complaint.category: filter.category,
+        Complaint.customer_id: filter.customer_id,
     }
     conditions += [col(column) == value for column, value in equal.items() if value is not None]
     if filter.created_from is not None:
@@ -434,7 +440,7 @@ async def list_complaints(
     filter: ComplaintFilter,
     page: PageArgs,
 ) -> tuple[Page[Complaint], Callable[[], Awaitable[int]]]:
-    conditions = _conditions(principal, filter)
+    conditions = complaint_conditions(principal, filter)
     return await page_with_count(
         db,
         Complaint,

@@ -26,6 +26,10 @@ from models.interaction import Interaction
 from models.merchant import Merchant
 from models.organisation import Branch, StaffUser
 from models.tier import Tier, TierHistory
+from resolvers.complaint_loaders import (
+    ComplaintCountByCustomerLoader,
+    ComplaintPagesByCustomerLoader,
+)
 from resolvers.interaction import InteractionFilter, interaction_conditions
 from resolvers.merchant_offers import OfferActivityByOfferIdLoader
 from resolvers.offer_assignment import (
@@ -38,6 +42,7 @@ from resolvers.tier_catalogue import TierCatalogue
 
 if TYPE_CHECKING:
     from api.context import RequestDatabase
+    from auth.principal import Principal
 
 
 class CardsByCustomerIdLoader(DataLoader[uuid.UUID, list[Card]]):
@@ -129,6 +134,12 @@ class TimelineByComplaintIdLoader(DataLoader[uuid.UUID, list[ComplaintEvent]]):
         for row in rows:
             grouped[row.complaint_id].append(row)
         return [grouped.get(key, []) for key in keys]
+
+
+@dataclass(frozen=True)
+class ComplaintLoaders:
+    pages: ComplaintPagesByCustomerLoader
+    counts: ComplaintCountByCustomerLoader
 
 
 @dataclass(frozen=True)
@@ -298,6 +309,17 @@ class Loaders:
     def __init__(self, db: RequestDatabase, tiers: TierCatalogue) -> None:
         self._db = db
         self._tiers = tiers
+        self._complaints: dict[str, ComplaintLoaders] = {}
+
+    def complaints_of(self, principal: Principal) -> ComplaintLoaders:
+        """Customers' complaints as this caller may list them (their scope is in the SQL)."""
+        key = f"{principal.audit_actor}|{principal.token_id}"
+        if key not in self._complaints:
+            self._complaints[key] = ComplaintLoaders(
+                ComplaintPagesByCustomerLoader(self._db, principal),
+                ComplaintCountByCustomerLoader(self._db, principal),
+            )
+        return self._complaints[key]
 
     @cached_property
     def cards_by_customer_id(self) -> CardsByCustomerIdLoader:

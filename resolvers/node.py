@@ -1,26 +1,37 @@
-"""``node(id:)``: a global ID resolved through the same scoping as the type's own query."""
+"""``node(id:)``: a global ID resolved through the same scoping as the type's own query, so
+every ``Node`` a caller is shown can be refetched by that caller (Relay, Apollo caches)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, false, true
 from sqlmodel import col, select
 
 from api.context import RequestDatabase
 from api.errors import NotFound
-from auth.principal import Principal
+from auth.principal import Principal, PrincipalKind
 from auth.scopes import Scope
+from models.audit import AuditEntry
 from models.card import Card
 from models.customer import Customer
 from models.interaction import Interaction
-from models.organisation import Branch
+from models.offer import Offer
+from models.organisation import Branch, StaffUser
 from models.tier import Tier
 from resolvers.complaint import get_complaint
 from resolvers.customer import get_customer
+from resolvers.merchant_scope import calling_merchant, own_offer
 from resolvers.offer import get_offer
 from resolvers.offer_assignment import get_assignment
 from resolvers.scoping import customer_scope
+from resolvers.staff import visible_staff
+
+NOT_FOUND_MESSAGE = "no object with this id is visible to you"
+# StaffMember IDs; "StaffUser" is what they said before they named their type.
+STAFF_TYPES = frozenset({"StaffMember", "StaffUser"})
 
 
 async def card_in_scope(db: RequestDatabase, principal: Principal, card_id: uuid.UUID) -> Card:
@@ -37,32 +48,74 @@ async def card_in_scope(db: RequestDatabase, principal: Principal, card_id: uuid
 
 
 async def load_node(
-    db: RequestDatabase, principal: Principal, type_name: str, raw_id: uuid.UUID
+    db: RequestDatabase, principal: Principal, type_name: str, raw_id: str
 ) -> object:
+    """The record a global ID names, if the caller may read it where it is listed."""
+    if type_name == "AuditEntry":
+        return await _audit_entry(db, principal, raw_id)
+    key = _uuid(raw_id)
     if type_name == "Customer":
-        return await get_customer(db=db, principal=principal, customer_id=raw_id)
+        return await get_customer(db=db, principal=principal, customer_id=key)
     if type_name == "Card":
-        return await card_in_scope(db, principal, raw_id)
+        return await card_in_scope(db, principal, key)
     if type_name == "Complaint":
-        return await get_complaint(db=db, principal=principal, complaint_id=raw_id)
+        return await get_complaint(db=db, principal=principal, complaint_id=key)
     if type_name == "Interaction" and principal.has(Scope.INTERACTIONS_READ):
         visible = col(Interaction.customer_id).in_(
             select(Customer.id).where(customer_scope(principal))
         )
-        return await _one(db, select(Interaction).where(col(Interaction.id) == raw_id, visible))
+        return await _one(db, select(Interaction).where(col(Interaction.id) == key, visible))
     if type_name == "Offer" and principal.is_staff and principal.has(Scope.OFFERS_READ):
-        return await get_offer(db=db, principal=principal, offer_id=raw_id)
+        return await get_offer(db=db, principal=principal, offer_id=key)
+    if type_name == "MerchantOffer" and principal.kind is PrincipalKind.MERCHANT:
+        return MerchantOfferRow(
+            await own_offer(db, calling_merchant(principal, Scope.OFFERS_READ), key, field="id")
+        )
     if type_name == "OfferAssignment":
-        return await get_assignment(db=db, principal=principal, assignment_id=raw_id)
+        return await get_assignment(db=db, principal=principal, assignment_id=key)
     if type_name == "Tier" and principal.has(Scope.CUSTOMERS_READ):
-        return await _one(db, select(Tier).where(col(Tier.id) == raw_id))
-    if type_name == "Branch" and principal.is_staff:
-        return await _one(db, select(Branch).where(col(Branch.id) == raw_id))
-    raise NotFound("no object with this id is visible to you")
+        return await _one(db, select(Tier).where(col(Tier.id) == key))
+    if type_name == "Branch":
+        return await _one(db, select(Branch).where(col(Branch.id) == key, _branches(principal)))
+    if type_name in STAFF_TYPES:
+        staff = select(StaffUser).where(col(StaffUser.id) == key, visible_staff(principal))
+        return await _one(db, staff)
+    raise NotFound(NOT_FOUND_MESSAGE)
+
+
+@dataclass(frozen=True)
+class MerchantOfferRow:
+    """An offer as its own merchant refetches it (``MerchantOffer``, not the staff ``Offer``)."""
+
+    offer: Offer
+
+
+def _uuid(raw_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw_id)
+    except ValueError as exc:
+        raise NotFound(NOT_FOUND_MESSAGE) from exc
+
+
+def _branches(principal: Principal) -> ColumnElement[bool]:
+    """Staff see every branch; a customer their own (``me { branch }``)."""
+    if principal.is_staff:
+        return true()
+    if principal.customer_id is not None and principal.has(Scope.CUSTOMERS_READ):
+        own = select(Customer.branch_id).where(col(Customer.id) == principal.customer_id)
+        return col(Branch.id).in_(own)
+    return false()
+
+
+async def _audit_entry(db: RequestDatabase, principal: Principal, raw_id: str) -> object:
+    """Audit entries are numbered (``seq``), not UUIDs; readable with ``audit:read``."""
+    if not principal.has(Scope.AUDIT_READ) or not raw_id.isdecimal():
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return await _one(db, select(AuditEntry).where(col(AuditEntry.seq) == int(raw_id)))
 
 
 async def _one(db: RequestDatabase, query: Any) -> object:
     rows = await db.scalars(query)
     if not rows:
-        raise NotFound("no object with this id is visible to you")
+        raise NotFound(NOT_FOUND_MESSAGE)
     return rows[0]

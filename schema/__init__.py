@@ -3,7 +3,6 @@ composes Query and Mutation and builds the strawberry Schema."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import strawberry
@@ -17,15 +16,18 @@ from api.errors import NotFound
 from api.limits import QueryLimits
 from api.observability import OperationObserver
 from api.suggestions import SuggestionFreeExecutor
+from auth.principal import Principal
 from auth.scopes import Scope
+from models.audit import AuditEntry as AuditEntryRow
 from models.card import Card as CardRow
 from models.complaint import Complaint as ComplaintRow
 from models.customer import Customer as CustomerRow
 from models.interaction import Interaction as InteractionRow
 from models.offer import Offer as OfferRow
 from models.organisation import Branch as BranchRow
+from models.organisation import StaffUser as StaffUserRow
 from models.tier import Tier as TierRow
-from resolvers.node import load_node
+from resolvers.node import MerchantOfferRow, load_node
 from resolvers.offer_assignment import AssignmentView
 from schema.analytics import AnalyticsQuery
 from schema.audit import AuditEntry, AuditQuery
@@ -36,10 +38,11 @@ from schema.customer import Customer
 from schema.customer_operations import CustomerMutation, CustomerQuery
 from schema.evaluation import EvaluationMutation
 from schema.interaction import Interaction, InteractionMutation, InteractionQuery
-from schema.merchant import MerchantMutation, MerchantQuery
+from schema.merchant import MerchantMutation, MerchantOffer, MerchantQuery
 from schema.offer import Offer, OfferAssignment
 from schema.offer_operations import OfferMutation, OfferQuery
-from schema.organisation import Branch, StaffMember, Viewer
+from schema.organisation import Branch, StaffMember, StaffQuery, Viewer
+from schema.policy_field import scoped_field
 from schema.relay import Node, from_global_id, to_global_id
 from schema.subscriptions import Subscription
 from schema.tier import Tier
@@ -63,35 +66,47 @@ def _as_node(row: object) -> Node:
         return Offer.from_row(row)
     if isinstance(row, AssignmentView):
         return OfferAssignment.of(row)
+    if isinstance(row, AuditEntryRow):
+        return AuditEntry.from_row(row)
+    if isinstance(row, StaffUserRow):
+        return StaffMember.from_row(row)
+    if isinstance(row, MerchantOfferRow):
+        return MerchantOffer.from_row(row.offer)
     raise NotFound("no object with this id is visible to you")
+
+
+def _viewer(principal: Principal) -> Viewer:
+    """The caller as ``viewer`` shows them; the ID names the same staff member as their
+    ``StaffMember`` ID does, under its own type so Relay's store keeps the two apart."""
+    return Viewer(
+        id=to_global_id("Viewer", principal.subject),
+        username=principal.username,
+        role=principal.role,
+        scopes=sorted(principal.scopes),
+        branch_id=to_global_id("Branch", principal.branch_id) if principal.branch_id else None,
+    )
 
 
 @strawberry.type
 class CoreQuery:
     @strawberry.field(description="Any object by its global ID, within your scope.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        principal = info.context.principal
         type_name, raw_id = from_global_id(id)
-        try:
-            key = uuid.UUID(raw_id)
-        except ValueError as exc:
-            raise NotFound("no object with this id is visible to you") from exc
-        return _as_node(await load_node(info.context.db, info.context.principal, type_name, key))
+        if type_name == "Viewer":
+            if not principal.is_staff or raw_id != principal.subject:
+                raise NotFound("no object with this id is visible to you")
+            return _viewer(principal)
+        return _as_node(await load_node(info.context.db, principal, type_name, raw_id))
 
     @strawberry.field(description="The signed-in staff user.")
     def viewer(self, info: Info) -> Viewer | None:
         principal = info.context.principal
         principal.require_staff()
-        return Viewer(
-            id=strawberry.ID(principal.subject),
-            username=principal.username,
-            role=principal.role,
-            scopes=sorted(principal.scopes),
-            branch_id=to_global_id("Branch", principal.branch_id) if principal.branch_id else None,
-        )
+        return _viewer(principal)
 
-    @strawberry.field(description="All card tiers, lowest rank first (scope customers:read).")
-    async def tiers(self, info: Info) -> list[Tier]:
-        info.context.principal.require(Scope.CUSTOMERS_READ)  # not for merchants, services
+    @scoped_field(Scope.CUSTOMERS_READ, "All card tiers, lowest rank first.")
+    async def tiers(self, info: Info) -> list[Tier] | None:
         rows = await info.context.db.scalars(select(TierRow).order_by(col(TierRow.rank)))
         return [Tier.from_row(row) for row in rows]
 
@@ -107,6 +122,7 @@ Query = merge_types(
         AnalyticsQuery,
         OfferQuery,
         MerchantQuery,
+        StaffQuery,
     ),
 )
 Mutation = merge_types(
@@ -143,6 +159,8 @@ schema = CardcrmSchema(
         StaffMember,
         Offer,
         OfferAssignment,
+        MerchantOffer,
+        Viewer,
     ],
     extensions=[ErrorCodesExtension, OperationObserver, QueryLimits],
     execution_context_class=SuggestionFreeExecutor,

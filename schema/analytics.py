@@ -12,9 +12,12 @@ from decimal import Decimal
 import strawberry
 
 from api.context import Info
+from auth.scopes import Scope
 from resolvers import analytics as analytics_service
 from resolvers import analytics_growth as growth_service
+from resolvers.analytics_sql import ACTIVE_CUSTOMER
 from schema.money import yuan_or_none
+from schema.policy_field import scoped_field
 from schema.relay import to_global_id, uuid_of
 
 SUPPRESSED = "Null when suppressed: fewer customers than the minimum group size."
@@ -65,10 +68,10 @@ class ServiceKpis:
         description="Complaints filed in the range by category; every category listed."
     )
     active_customers: int = strawberry.field(
-        description="Customers now in lifecycle stage active or loyal."
+        description=f"Active customers. {ACTIVE_CUSTOMER} Same count as growth's `active.part`."
     )
     complaint_rate: float | None = strawberry.field(
-        description="Complaints filed in the range per 1,000 active customers."
+        description="Complaints filed in the range per 1,000 active customers (`activeCustomers`)."
     )
     resolved_count: int = strawberry.field(description="Complaints resolved in the range.")
     sla_compliance: float | None = strawberry.field(
@@ -180,7 +183,8 @@ class GrowthKpis:
         description="活卡率: of the cards issued in the range, those activated."
     )
     active: Share = strawberry.field(
-        description="Of the customers who existed before `to`, those who transacted in range."
+        description="Of the customers who existed before `to` (whole), the active ones (part). "
+        + ACTIVE_CUSTOMER
     )
     churn: Share = strawberry.field(
         description="Customers who became churned in the range, per customer existing at `from`."
@@ -273,6 +277,6 @@ class Analytics:
 
 @strawberry.type
 class AnalyticsQuery:
-    @strawberry.field(description="Aggregate analytics (scope analytics:read).")
-    def analytics(self) -> Analytics:
+    @scoped_field(Scope.ANALYTICS_READ, "Aggregate analytics.")
+    def analytics(self) -> Analytics | None:
         return Analytics()

@@ -7,9 +7,11 @@ from datetime import datetime
 import strawberry
 
 from api.context import Info
+from auth.scopes import Scope
 from models.audit import AuditEntry as AuditEntryRow
 from resolvers import audit_log as service
 from resolvers.pagination import PageArgs
+from schema.policy_field import scoped_field
 from schema.relay import Connection, Node, to_global_id
 
 
@@ -60,14 +62,14 @@ class AuditFilter:
 
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(description="The audit log, newest first (scope audit:read).")
+    @scoped_field(Scope.AUDIT_READ, "The audit log, newest first.")
     async def audit_log(
         self,
         info: Info,
         first: int | None = None,
         after: str | None = None,
         filter: AuditFilter | None = None,
-    ) -> Connection[AuditEntry]:
+    ) -> Connection[AuditEntry] | None:
         f = filter or AuditFilter()
         page, count = await service.list_audit_entries(
             db=info.context.db,

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import strawberry
 
 from api.context import Info
+from auth.scopes import Scope
 from models.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from resolvers import complaint as service
+from resolvers.complaint_loaders import ComplaintPageKey
 from resolvers.complaint_workflow import ComplaintAction
 from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
 from schema.complaint import Complaint
-from schema.relay import Connection, uuid_of
+from schema.policy_field import scoped_field
+from schema.relay import Connection, staff_uuid_of, uuid_of
 
 
 @strawberry.input
@@ -27,16 +32,22 @@ class ComplaintFilter:
     category: ComplaintCategory | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="One customer's complaints (a Customer ID)."
+    )
 
     def to_filter(self) -> service.ComplaintFilter:
         return service.ComplaintFilter(
+            customer_id=uuid_of(self.customer_id, "Customer", field="filter.customerId")
+            if self.customer_id
+            else None,
             status=self.status,
             severity=self.severity,
             overdue=self.overdue,
             category=self.category,
             created_from=self.created_from,
             created_to=self.created_to,
-            assignee_id=uuid_of(self.assignee_id, "StaffUser", field="filter.assigneeId")
+            assignee_id=staff_uuid_of(self.assignee_id, field="filter.assigneeId")
             if self.assignee_id
             else None,
             branch_id=uuid_of(self.branch_id, "Branch", field="filter.branchId")
@@ -70,7 +81,9 @@ class ComplaintActionInput:
 class AssignComplaintInput:
     id: strawberry.ID
     version: int
-    assignee_id: strawberry.ID
+    assignee_id: strawberry.ID = strawberry.field(
+        description="A `StaffMember.id` (see `staffMembers`), or your own `Viewer.id`."
+    )
     note: str | None = None
 
 
@@ -145,9 +158,33 @@ def _action(
     )
 
 
+async def customer_complaints(
+    info: Info,
+    customer_id: uuid.UUID,
+    first: int | None,
+    after: str | None,
+    filter: ComplaintFilter | None,
+) -> Connection[Complaint]:
+    """``Customer.complaints``: ``complaints`` narrowed to one customer (the caller's complaint
+    scope still applies: an agent sees the ones assigned to them or unassigned in branch),
+    batched over a page of customers."""
+    ctx = info.context
+    args = PageArgs(first=first, after=after).validated(
+        ctx.settings.default_page_size, ctx.settings.max_page_size
+    )
+    wanted = replace(filter.to_filter() if filter else service.ComplaintFilter(), customer_id=None)
+    loaders = ctx.loaders.complaints_of(ctx.principal)
+    page = await loaders.pages.load(ComplaintPageKey(customer_id, args.first or 0, after, wanted))
+
+    async def count() -> int:
+        return await loaders.counts.load((customer_id, wanted))
+
+    return Connection.build(page, Complaint.from_row, count)
+
+
 @strawberry.type
 class ComplaintQuery:
-    @strawberry.field(description="One complaint in your scope; NOT_FOUND otherwise.")
+    @scoped_field(Scope.COMPLAINTS_READ, "One complaint in your scope; NOT_FOUND otherwise.")
     async def complaint(self, info: Info, id: strawberry.ID) -> Complaint | None:
         row = await service.get_complaint(
             db=info.context.db,
@@ -156,7 +193,7 @@ class ComplaintQuery:
         )
         return Complaint.from_row(row)
 
-    @strawberry.field(description="Complaints in your scope, newest first.")
+    @scoped_field(Scope.COMPLAINTS_READ, "Complaints in your scope, newest first.")
     async def complaints(
         self,
         info: Info,
@@ -165,7 +202,7 @@ class ComplaintQuery:
         last: int | None = None,
         before: str | None = None,
         filter: ComplaintFilter | None = None,
-    ) -> Connection[Complaint]:
+    ) -> Connection[Complaint] | None:
         page, count = await service.list_complaints(
             db=info.context.db,
             principal=info.context.principal,
@@ -233,7 +270,7 @@ class ComplaintMutation:
                 version=input.version,
                 action=ComplaintAction.ASSIGN,
                 note=input.note,
-                assignee_id=uuid_of(input.assignee_id, "StaffUser", field="assigneeId"),
+                assignee_id=staff_uuid_of(input.assignee_id, field="assigneeId"),
             ),
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -35,9 +36,13 @@ from schema.evaluation import (
 from schema.interaction import Interaction, InteractionFilter
 from schema.offer import OfferAssignment, RecommendedOffer, customer_offers, recommended_offers
 from schema.organisation import Branch
-from schema.policy_field import sensitive_field
+from schema.policy_field import scoped_field, sensitive_field
 from schema.relay import Connection, Node, to_global_id
 from schema.tier import Tier
+
+if TYPE_CHECKING:
+    from schema.complaint import Complaint
+    from schema.complaint_operations import ComplaintFilter
 
 
 @strawberry.type(description="Marketing consent per channel and the do-not-disturb window.")
@@ -137,16 +142,15 @@ class Customer(Node):
         rows = await info.context.loaders.cards_by_customer_id.load(self._row.id)
         return [Card.from_row(row) for row in rows]
 
-    @strawberry.field(description="This customer's interactions, newest first.")
+    @scoped_field(Scope.INTERACTIONS_READ, "This customer's interactions, newest first.")
     async def interactions(
         self,
         info: Info,
         first: int | None = None,
         after: str | None = None,
         filter: InteractionFilter | None = None,
-    ) -> Connection[Interaction]:
+    ) -> Connection[Interaction] | None:
         ctx = info.context
-        ctx.principal.require(Scope.INTERACTIONS_READ)
         args = PageArgs(first=first, after=after).validated(
             ctx.settings.default_page_size, ctx.settings.max_page_size
         )
@@ -162,18 +166,36 @@ class Customer(Node):
 
         return Connection.build(page, Interaction.from_row, count)
 
-    @strawberry.field(description="Offers made to this customer, newest first (offers:read).")
+    @scoped_field(
+        Scope.COMPLAINTS_READ,
+        "This customer's complaints that you may see (as `complaints` shows them), newest first.",
+    )
+    async def complaints(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[ComplaintFilter, strawberry.lazy("schema.complaint_operations")]
+        | None = None,
+    ) -> Connection[Annotated[Complaint, strawberry.lazy("schema.complaint")]] | None:
+        from schema.complaint_operations import customer_complaints
+
+        return await customer_complaints(info, self._row.id, first, after, filter)
+
+    @scoped_field(Scope.OFFERS_READ, "Offers made to this customer, newest first.")
     async def offers(
         self,
         info: Info,
         status: AssignmentStatus | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[OfferAssignment]:
+    ) -> Connection[OfferAssignment] | None:
         return await customer_offers(info, self._row.id, status, first, after)
 
-    @strawberry.field(description="Live offers this customer is eligible for, best fit first.")
-    async def recommended_offers(self, info: Info, first: int = 10) -> list[RecommendedOffer]:
+    @scoped_field(Scope.OFFERS_READ, "Live offers this customer is eligible for, best fit first.")
+    async def recommended_offers(
+        self, info: Info, first: int = 10
+    ) -> list[RecommendedOffer] | None:
         return await recommended_offers(info, self._row.id, first)
 
     @strawberry.field(description="The PII fields the caller may reveal on this customer.")

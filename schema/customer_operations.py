@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.context import Context, Info
 from api.errors import Forbidden
 from auth.policy import PiiField
+from auth.scopes import Scope
 from models.customer import Customer as CustomerRow
 from models.customer import Gender
 from models.tier import TierCode
@@ -24,6 +25,7 @@ from resolvers.pagination import PageArgs, SortDirection
 from resolvers.purpose import PURPOSE_RULE
 from schema.common import UserError, run_mutation
 from schema.customer import ConsentInput, Customer, CustomerFilter
+from schema.policy_field import scoped_field
 from schema.relay import Connection, uuid_of
 
 
@@ -65,7 +67,7 @@ class CustomerQuery:
         )
         return Customer.from_row(row)
 
-    @strawberry.field(description="One customer in your scope; NOT_FOUND otherwise.")
+    @scoped_field(Scope.CUSTOMERS_READ, "One customer in your scope; NOT_FOUND otherwise.")
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
         row = await service.get_customer(
             db=info.context.db,
@@ -74,7 +76,7 @@ class CustomerQuery:
         )
         return Customer.from_row(row)
 
-    @strawberry.field(description="Customers in your scope, newest first by default.")
+    @scoped_field(Scope.CUSTOMERS_READ, "Customers in your scope, newest first by default.")
     async def customers(
         self,
         info: Info,
@@ -84,7 +86,7 @@ class CustomerQuery:
         before: str | None = None,
         filter: CustomerFilter | None = None,
         order_by: CustomerOrder | None = None,
-    ) -> Connection[Customer]:
+    ) -> Connection[Customer] | None:
         direction = SortDirection(order_by.direction) if order_by else SortDirection.DESC
         page, count = await service.list_customers(
             db=info.context.db,
@@ -96,7 +98,7 @@ class CustomerQuery:
         )
         return Connection.build(page, Customer.from_row, count)
 
-    @strawberry.field(description="Exact lookup by mobile number through its blind index.")
+    @scoped_field(Scope.CUSTOMERS_READ, "Exact lookup by mobile number through its blind index.")
     async def customer_by_phone(self, info: Info, phone: str) -> Customer | None:
         row = await service.customer_by_phone(
             db=info.context.db,
@@ -106,7 +108,9 @@ class CustomerQuery:
         )
         return Customer.from_row(row)
 
-    @strawberry.field(description="Exact lookup by national ID number through its blind index.")
+    @scoped_field(
+        Scope.CUSTOMERS_READ, "Exact lookup by national ID number through its blind index."
+    )
     async def customer_by_id_number(self, info: Info, id_number: str) -> Customer | None:
         row = await service.customer_by_id_number(
             db=info.context.db,

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.context import Info
+from auth.scopes import Scope
 from models.interaction import Interaction as InteractionRow
 from models.interaction import InteractionChannel, InteractionKind
 from models.sealing import read_field
@@ -15,7 +16,7 @@ from resolvers.interaction import Direction
 from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
 from schema.organisation import StaffMember
-from schema.policy_field import sensitive_field
+from schema.policy_field import scoped_field, sensitive_field
 from schema.relay import Connection, Node, to_global_id, uuid_of
 
 
@@ -102,14 +103,14 @@ class LogInteractionPayload:
 
 @strawberry.type
 class InteractionQuery:
-    @strawberry.field(description="Interactions of customers in your scope, newest first.")
+    @scoped_field(Scope.INTERACTIONS_READ, "Interactions of customers in your scope, newest first.")
     async def interactions(
         self,
         info: Info,
         first: int | None = None,
         after: str | None = None,
         filter: InteractionFilter | None = None,
-    ) -> Connection[Interaction]:
+    ) -> Connection[Interaction] | None:
         page, count = await service.list_interactions(
             db=info.context.db,
             principal=info.context.principal,

@@ -34,8 +34,8 @@ from resolvers.suppression import Suppressor
 from schema.common import UserError, run_mutation
 from schema.money import yuan, yuan_or_none
 from schema.offer import BUDGET, MIN_SPEND, OfferTerms, benefit_value
-from schema.policy_field import sensitive_field
-from schema.relay import Connection, to_global_id, uuid_of
+from schema.policy_field import scoped_field, sensitive_field
+from schema.relay import Connection, Node, to_global_id, uuid_of
 
 SUPPRESSED = "Null when suppressed: fewer customers than the minimum group size."
 
@@ -67,7 +67,7 @@ class MerchantOfferFigures:
     description="One of your offers: its terms, quota and budget and how it does; "
     "never whom it targets."
 )
-class MerchantOffer(OfferTerms):
+class MerchantOffer(Node, OfferTerms):
     offer_id: strawberry.ID = strawberry.field(description="For `merchantStats(offerId:)`.")
     quota: int | None = strawberry.field(
         description="Most customers it goes to, and so most redemptions; null: no limit."
@@ -80,10 +80,9 @@ class MerchantOffer(OfferTerms):
         merchant = await info.context.loaders.merchant_by_id.load(self._row.merchant_id)
         return merchant.name if merchant else ""
 
-    @strawberry.field(description="Views, acceptances, redemptions (scope offers:read).")
-    async def figures(self, info: Info) -> MerchantOfferFigures:
+    @scoped_field(Scope.OFFERS_READ, "Views, acceptances, redemptions.")
+    async def figures(self, info: Info) -> MerchantOfferFigures | None:
         ctx = info.context
-        ctx.principal.require(Scope.OFFERS_READ)
         activity = await ctx.loaders.offer_activity_by_offer_id.load(self._row.id)
         suppress = Suppressor(ctx.settings.stats_min_group_size)
         return MerchantOfferFigures.of(offers_service.OfferFigures.of(activity, suppress))
@@ -92,6 +91,7 @@ class MerchantOffer(OfferTerms):
     def from_row(cls, row: OfferRow) -> MerchantOffer:
         kind = BenefitType(row.benefit_type)
         return cls(
+            id=to_global_id("MerchantOffer", row.id),
             offer_id=to_global_id("Offer", row.id),
             title=row.title,
             description=row.description,

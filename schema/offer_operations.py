@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import Context, Info
 from api.errors import BadUserInput
+from auth.scopes import Scope
 from models.customer import LifecycleStage
 from models.offer import BenefitType, OfferStatus
 from models.offer import Offer as OfferRow
@@ -27,6 +28,7 @@ from resolvers.offer_workflow import AssignmentAction, OfferAction
 from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
 from schema.offer import BENEFIT_VALUE, BUDGET, MIN_SPEND, Offer, OfferAssignment
+from schema.policy_field import scoped_field
 from schema.relay import Connection, uuid_of
 
 
@@ -257,7 +259,7 @@ async def _assignment_step(
 
 @strawberry.type
 class OfferQuery:
-    @strawberry.field(description="Offers, newest first (staff with offers:read).")
+    @scoped_field(Scope.OFFERS_READ, "Offers, newest first (staff).")
     async def offers(
         self,
         info: Info,
@@ -266,7 +268,7 @@ class OfferQuery:
         last: int | None = None,
         before: str | None = None,
         filter: OfferFilter | None = None,
-    ) -> Connection[Offer]:
+    ) -> Connection[Offer] | None:
         page, count = await service.list_offers(
             db=info.context.db,
             principal=info.context.principal,
@@ -276,7 +278,7 @@ class OfferQuery:
         )
         return Connection.build(page, Offer.from_row, count)
 
-    @strawberry.field(description="One offer (staff with offers:read).")
+    @scoped_field(Scope.OFFERS_READ, "One offer (staff).")
     async def offer(self, info: Info, id: strawberry.ID) -> Offer | None:
         row = await service.get_offer(
             db=info.context.db, principal=info.context.principal, offer_id=uuid_of(id, "Offer")

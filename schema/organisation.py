@@ -1,13 +1,17 @@
-"""Branches and the signed-in staff user (``viewer``)."""
+"""Branches, staff members (``staffMembers``) and the signed-in staff user (``viewer``)."""
 
 from __future__ import annotations
 
 import strawberry
 
-from auth.scopes import Role
+from api.context import Info
+from auth.scopes import Role, Scope
 from models.organisation import Branch as BranchRow
 from models.organisation import StaffUser as StaffUserRow
-from schema.relay import Node, to_global_id
+from resolvers import staff as service
+from resolvers.pagination import PageArgs
+from schema.policy_field import scoped_field
+from schema.relay import Connection, Node, to_global_id, uuid_of
 
 
 @strawberry.type(description="A bank branch; staff below admin see only their branch's customers.")
@@ -20,9 +24,11 @@ class Branch(Node):
         return cls(id=to_global_id("Branch", row.id), code=row.code, name=row.name)
 
 
-@strawberry.type(description="The signed-in staff user, as their token describes them.")
-class Viewer:
-    id: strawberry.ID
+@strawberry.type(
+    description="The signed-in staff user, as their token describes them. Its `id` is accepted "
+    "wherever a staff member's ID is (e.g. `assignComplaint(assigneeId:)`: take it yourself)."
+)
+class Viewer(Node):
     username: str | None
     role: Role
     scopes: list[str]
@@ -37,5 +43,41 @@ class StaffMember(Node):
     @classmethod
     def from_row(cls, row: StaffUserRow) -> StaffMember:
         return cls(
-            id=to_global_id("StaffUser", row.id), display_name=row.display_name, role=Role(row.role)
+            id=to_global_id("StaffMember", row.id),
+            display_name=row.display_name,
+            role=Role(row.role),
         )
+
+
+@strawberry.input(description="Narrows `staffMembers`; every given condition must hold.")
+class StaffFilter:
+    branch: strawberry.ID | None = strawberry.field(default=None, description="A Branch ID.")
+    role: Role | None = None
+
+    def to_filter(self) -> service.StaffFilter:
+        branch_id = uuid_of(self.branch, "Branch", field="filter.branch") if self.branch else None
+        return service.StaffFilter(branch_id=branch_id, role=self.role)
+
+
+@strawberry.type
+class StaffQuery:
+    @scoped_field(
+        Scope.COMPLAINTS_WRITE,
+        "Active staff you may hand complaints to, oldest account first: a supervisor's own "
+        "branch, every branch for an admin; other roles are refused (FORBIDDEN).",
+    )
+    async def staff_members(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: StaffFilter | None = None,
+    ) -> Connection[StaffMember] | None:
+        page, count = await service.list_staff(
+            db=info.context.db,
+            principal=info.context.principal,
+            settings=info.context.settings,
+            filter=filter.to_filter() if filter else service.StaffFilter(),
+            page=PageArgs(first=first, after=after),
+        )
+        return Connection.build(page, StaffMember.from_row, count)

@@ -30,16 +30,29 @@ def from_global_id(global_id: str, *, field: str = "id") -> tuple[str, str]:
     return type_name, raw_id
 
 
-def uuid_of(global_id: str, expected_type: str, *, field: str = "id") -> uuid.UUID:
-    """The UUID inside a global ID of the expected type; anything else is BAD_USER_INPUT."""
+# A staff member's ID as `StaffMember.id` or `Viewer.id` gives it; "StaffUser" is what
+# StaffMember IDs said before they named their type, still accepted from clients' caches.
+STAFF_ID_TYPES = ("StaffMember", "Viewer", "StaffUser")
+
+
+def uuid_of(
+    global_id: str, expected_type: str, *, field: str = "id", aliases: tuple[str, ...] = ()
+) -> uuid.UUID:
+    """The UUID inside a global ID of the expected type (or one of its aliases, types whose
+    IDs name the same record); anything else is BAD_USER_INPUT."""
     type_name, raw_id = from_global_id(global_id, field=field)
-    if type_name != expected_type:
+    if type_name != expected_type and type_name not in aliases:
         article = "an" if expected_type[:1] in "AEIOU" else "a"
         raise BadUserInput(f"`{field}` must be {article} {expected_type} ID", field=field)
     try:
         return uuid.UUID(raw_id)
     except ValueError as exc:
         raise BadUserInput(f"`{field}` is not an ID this API issued", field=field) from exc
+
+
+def staff_uuid_of(global_id: str, *, field: str) -> uuid.UUID:
+    """A staff member's UUID from a `StaffMember.id` or a `Viewer.id` (yours)."""
+    return uuid_of(global_id, "StaffMember", field=field, aliases=STAFF_ID_TYPES)
 
 
 @strawberry.interface(description="An object with a globally unique ID (Relay).")

@@ -15,7 +15,10 @@ class Tier(Node):
     name: str
     rank: int
     benefits: list[str]
-    service_level_hours: int
+    service_level_hours: int = strawberry.field(
+        description="The longest any complaint of this tier's customers may wait: its "
+        "deadline is the severity's hours or these, whichever is sooner."
+    )
 
     @classmethod
     def from_row(cls, row: TierRow) -> Tier:

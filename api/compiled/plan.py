@@ -10,7 +10,8 @@ serves everyone: access and masks are decided per request (``api.compiled.execut
 same functions the policy field extension uses.
 
 Only what the plan reproduces exactly is compiled: queries over concrete object types, no
-directives, no introspection beyond ``__typename``, no field extension but the policy one.
+directives, no introspection beyond ``__typename``, no field extension but the policy and the
+scope ones.
 Anything else raises ``NotCompilable`` and the standard executor answers it.
 """
 
@@ -46,7 +47,8 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 
 from auth.policy import FieldRule
-from schema.policy_field import PolicyExtension
+from auth.scopes import Scope
+from schema.policy_field import PolicyExtension, ScopeExtension
 
 if TYPE_CHECKING:
     from api.compiled.execute import Run
@@ -75,6 +77,7 @@ class FieldStep:
     rule: FieldRule | None  # the policy rule of a sensitive field
     is_async: bool
     arguments: StepArguments | None = None  # set when the field takes arguments
+    scope: Scope | None = None  # the token scope a scope-declared field needs
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ class _Compiler:
         field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if not isinstance(field, StrawberryField):
             raise NotCompilable(f"{parent.name}.{name} is not a strawberry field")
-        rule = _policy_rule(field)
+        rule, scope = _declarations(field)
         if rule is not None and field.is_async:
             raise NotCompilable("an asynchronous sensitive field")
         step = FieldStep(
@@ -194,6 +197,7 @@ class _Compiler:
             self._completer(definition.type, nodes),
             rule,
             field.is_async,
+            scope=scope,
         )
         if field.arguments:
             step.arguments = StepArguments(definition, nodes[0], field.arguments)
@@ -212,13 +216,17 @@ class _Compiler:
         raise NotCompilable(f"abstract type {type_}")
 
 
-def _policy_rule(field: StrawberryField) -> FieldRule | None:
-    rule = None
+def _declarations(field: StrawberryField) -> tuple[FieldRule | None, Scope | None]:
+    """The policy rule and the scope declared on the field (its only extensions, if any)."""
+    rule, scope = None, None
     for extension in field.extensions:
-        if not isinstance(extension, PolicyExtension):
+        if isinstance(extension, PolicyExtension):
+            rule = extension.rule
+        elif isinstance(extension, ScopeExtension):
+            scope = extension.scope
+        else:
             raise NotCompilable(f"field extension {type(extension).__name__}")
-        rule = extension.rule
-    return rule
+    return rule, scope
 
 
 def _producer(field: StrawberryField) -> Produce:

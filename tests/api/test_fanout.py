@@ -205,7 +205,7 @@ async def test_an_assignment_on_one_process_reaches_a_subscriber_on_another(
                 {
                     "id": filed["id"],
                     "version": filed["version"],
-                    "assigneeId": to_global_id("StaffUser", seeded.agent.id),
+                    "assigneeId": to_global_id("StaffMember", seeded.agent.id),
                 },
                 supervisor,
             )
@@ -217,5 +217,5 @@ async def test_an_assignment_on_one_process_reaches_a_subscriber_on_another(
     assert data["assignedToMe"] == {
         "id": filed["id"],
         "status": "OPEN",
-        "assignee": {"id": to_global_id("StaffUser", seeded.agent.id)},
+        "assignee": {"id": to_global_id("StaffMember", seeded.agent.id)},
     }

@@ -81,7 +81,7 @@ async def file_for_alice(server: Server, world: World) -> Message:
 
 async def assign(server: Server, world: World, complaint: Message, username: str) -> Message:
     supervisor = staff_token(server, world, "demo-supervisor")
-    assignee = to_global_id("StaffUser", world.staff[username].id)
+    assignee = to_global_id("StaffMember", world.staff[username].id)
     change = {"id": complaint["id"], "version": complaint["version"], "assigneeId": assignee}
     return await mutate(server, ASSIGN, change, supervisor)
 
@@ -285,7 +285,7 @@ async def test_assigned_to_me_receives_the_complaint_a_supervisor_assigns(
     assert data["assignedToMe"] == {
         "id": filed["id"],
         "status": "OPEN",
-        "assignee": {"id": to_global_id("StaffUser", agent_id)},
+        "assignee": {"id": to_global_id("StaffMember", agent_id)},
     }
 
 

@@ -132,7 +132,7 @@ async def test_a_bank_agents_token_reaches_graphql_as_the_mapped_role_and_branch
     assert body == {
         "data": {
             "viewer": {
-                "id": str(external_staff_id(ISSUER, subject)),
+                "id": to_global_id("Viewer", external_staff_id(ISSUER, subject)),
                 "username": f"bank:{subject}",
                 "role": "AGENT",
                 "scopes": sorted(ROLE_SCOPES[Role.AGENT]),

@@ -273,7 +273,7 @@ async def test_given_a_merchant_token_then_it_reaches_no_customer(
         "query One($id: ID!) { customer(id: $id) { id name phone } }", {"id": alice_id}, token=token
     )
     assert one["data"]["customer"] is None
-    assert [error["extensions"]["code"] for error in one["errors"]] == ["NOT_FOUND"]
+    assert [error["extensions"]["code"] for error in one["errors"]] == ["FORBIDDEN"]
 
     node = await server.graphql(
         "query N($id: ID!) { node(id: $id) { id } }", {"id": alice_id}, token=token
@@ -284,14 +284,14 @@ async def test_given_a_merchant_token_then_it_reaches_no_customer(
     page = await server.graphql(
         "{ customers(first: 50) { totalCount edges { node { id } } } }", token=token
     )
-    assert "errors" not in page, page
-    assert page["data"]["customers"] == {"totalCount": 0, "edges": []}
+    assert page["data"] == {"customers": None}
+    assert [error["extensions"]["code"] for error in page["errors"]] == ["FORBIDDEN"]
 
     by_phone = await server.graphql(
         'query { customerByPhone(phone: "13812345678") { id } }', token=token
     )
     assert by_phone["data"]["customerByPhone"] is None
-    assert [error["extensions"]["code"] for error in by_phone["errors"]] == ["NOT_FOUND"]
+    assert [error["extensions"]["code"] for error in by_phone["errors"]] == ["FORBIDDEN"]
 
 
 def _sdl_description(type_name: str, field: str) -> str:

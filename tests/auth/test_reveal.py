@@ -383,7 +383,7 @@ async def test_given_a_role_without_audit_read_then_the_audit_log_is_forbidden(
     server: Server, world: World, demo_user: str
 ) -> None:
     body = await server.graphql(AUDIT_LOG_ANYONE, token=staff_token(server, world, demo_user))
-    assert body["data"] is None
+    assert body["data"] == {"auditLog": None}
     assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
     assert body["errors"][0]["path"] == ["auditLog"]
 

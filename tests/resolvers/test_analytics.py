@@ -23,17 +23,19 @@ from api.demo import seed_demo
 from api.errors import BadUserInput, Forbidden
 from auth.principal import Principal
 from auth.scopes import Role
+from models.card import Card
 from models.complaint import Complaint, ComplaintEvent
 from models.customer import Customer
 from models.interaction import Interaction
 from models.organisation import Branch
 from models.tier import Tier
+from models.transaction import Transaction
 from resolvers.analytics import ServiceKpis, service_kpis
 from resolvers.customer import new_customer_rows
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
-from tests.support import World, numbered_customer, staff_principal
+from tests.support import World, add_customer, numbered_customer, staff_principal
 
 MARCH = (datetime(2025, 3, 1, tzinfo=UTC), datetime(2025, 4, 1, tzinfo=UTC))
 JUNE = (datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
@@ -44,7 +46,17 @@ def at(day: int, hour: int = 0, minute: int = 0, *, month: int = 3) -> datetime:
     return datetime(2025, month, day, hour, minute, tzinfo=UTC)
 
 
-# key, branch code, lifecycle stage: active customers are a1 a2 a3 (BJ-CY) and b1 (SH-PD).
+# key, branch code, lifecycle stage. Active customers (a card transaction in the range) are
+# a1 a2 a3 (BJ-CY) and b1 (SH-PD) in March and in June; a4 and b2 spent in February only,
+# whatever their stage says.
+SPENT = {
+    "a1": (at(3), at(2, month=6)),
+    "a2": (at(14), at(30, month=6)),
+    "a3": (at(31, 23, 59), at(15, month=6)),
+    "b1": (at(1), at(20, month=6)),
+    "a4": (at(28, month=2),),
+    "b2": (at(10, month=2),),
+}
 CUSTOMERS = (
     ("a1", "BJ-CY", "active"),
     ("a2", "BJ-CY", "loyal"),
@@ -158,6 +170,27 @@ def _timeline(complaints: dict[str, Complaint]) -> list[ComplaintEvent]:
     return events
 
 
+async def _spend(session: Any, customers: dict[str, Customer]) -> None:
+    """A card per customer and the transactions of ``SPENT``."""
+    cards = {
+        key: Card(customer_id=row.id, product="金卡", bin="622848", last4=f"{index:04d}")
+        for index, (key, row) in enumerate(customers.items())
+    }
+    session.add_all(cards.values())
+    await session.flush()
+    session.add_all(
+        Transaction(
+            card_id=cards[key].id,
+            amount_cents=10_000,
+            merchant_name="商户",
+            occurred_at=when,
+            natural_key=f"{key}-{when.isoformat()}",
+        )
+        for key, times in SPENT.items()
+        for when in times
+    )
+
+
 async def _build(session: Any, ring: Any) -> dict[str, uuid.UUID]:
     await seed_demo(session, ring, customers=0, seed=1)
     branches = {b.code: b for b in (await session.scalars(select(Branch))).all()}
@@ -169,10 +202,11 @@ async def _build(session: Any, ring: Any) -> dict[str, uuid.UUID]:
         row, _ = new_customer_rows(
             ring, numbered_customer(index), branch_id=branches[branch].id, tier_id=tier.id
         )
-        row.lifecycle_stage = stage
+        row.lifecycle_stage, row.created_at = stage, at(1, month=1)
         customers[key] = row
     session.add_all(customers.values())
     await session.flush()
+    await _spend(session, customers)
     complaints = {f.name: _complaint(f, customers[f.customer]) for f in COMPLAINTS}
     session.add_all([*complaints.values(), *_june_complaints(customers["a1"])])
     await session.flush()
@@ -468,7 +502,7 @@ async def test_an_admin_reads_the_service_kpis_over_http(server: Server, world: 
 async def test_an_agent_or_a_customer_is_forbidden_over_http(server: Server, world: World) -> None:
     for token in (staff_token(server, world, "demo-agent"), customer_token(server, world.alice.id)):
         body = await server.graphql(SERVICE_KPIS, MARCH_VARIABLES, token=token)
-        assert body["data"] is None
+        assert body["data"] == {"analytics": None}
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -499,3 +533,46 @@ async def test_a_bad_range_or_branch_is_bad_user_input_over_http(
     token = staff_token(server, world, "demo-admin")
     body = await server.graphql(SERVICE_KPIS, variables, token=token)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+BOTH_ACTIVE = """
+query Both($from: DateTime!, $to: DateTime!) {
+  analytics {
+    service(range: {from: $from, to: $to}) { activeCustomers complaintRate complaintCount }
+    growth(range: {from: $from, to: $to}) { active { part whole } }
+  }
+}
+"""
+
+
+async def test_service_and_growth_count_the_same_active_customers_on_the_demo_data(
+    server: Server, world: World
+) -> None:
+    """The demo world holds no transactions; a fresh customer spends once, five days ago."""
+    spender = await add_customer(server.state, world, seed=4242)
+    now = datetime.now(UTC)
+    async with server.state.database.session() as session:
+        card = (await session.scalars(select(Card).where(Card.customer_id == spender))).one()
+        session.add(
+            Transaction(
+                card_id=card.id,
+                amount_cents=5_000,
+                merchant_name="便利店",
+                occurred_at=now - timedelta(days=5),
+                natural_key=f"active-{spender}",
+            )
+        )
+        await session.commit()
+    variables = {"from": (now - timedelta(days=90)).isoformat(), "to": now.isoformat()}
+
+    body = await server.graphql(
+        BOTH_ACTIVE, variables, token=staff_token(server, world, "demo-admin")
+    )
+
+    assert "errors" not in body, body
+    service, growth = body["data"]["analytics"]["service"], body["data"]["analytics"]["growth"]
+    assert service["activeCustomers"] > 0
+    assert service["activeCustomers"] == growth["active"]["part"]
+    assert service["complaintRate"] == pytest.approx(
+        service["complaintCount"] * 1000 / service["activeCustomers"]
+    )

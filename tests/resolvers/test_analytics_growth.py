@@ -401,5 +401,5 @@ async def test_a_marketer_reads_the_growth_kpis_over_http(server: Server, world:
 async def test_an_agent_or_a_customer_is_forbidden_over_http(server: Server, world: World) -> None:
     for token in (staff_token(server, world, "demo-agent"), customer_token(server, world.alice.id)):
         body = await server.graphql(GROWTH_KPIS, MARCH_VARIABLES, token=token)
-        assert body["data"] is None
+        assert body["data"] == {"analytics": None}
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"

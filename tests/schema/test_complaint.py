@@ -85,7 +85,7 @@ async def _filed_by_alice(
 
 
 def _agent_gid(world: World, username: str = "demo-agent") -> str:
-    return to_global_id("StaffUser", world.staff[username].id)
+    return to_global_id("StaffMember", world.staff[username].id)
 
 
 async def test_the_workflow_runs_from_filing_to_closed_with_every_step_on_the_timeline(
@@ -217,15 +217,20 @@ async def test_a_channel_longer_than_its_column_is_refused_naming_the_field(
     }
 
 
-async def test_the_sla_follows_severity_and_halves_for_premium_tiers(
+async def test_the_sla_follows_severity_capped_by_the_tiers_service_level(
     server: Server, world: World
 ) -> None:
+    # Demo tiers' serviceLevelHours: standard 72, gold (Alice) 24, platinum 12.
     supervisor = staff_token(server, world, "demo-supervisor")
+    standard = await add_customer(server.state, world, tier="standard", seed=37)
     platinum = await add_customer(server.state, world, tier="platinum", seed=31)
     for customer_id, severity, hours in (
+        (standard, "CRITICAL", 24),
+        (standard, "HIGH", 72),
+        (standard, "LOW", 72),
         (world.alice.id, "CRITICAL", 24),
-        (world.alice.id, "LOW", 360),
-        (platinum, "HIGH", 36),
+        (world.alice.id, "LOW", 24),
+        (platinum, "HIGH", 12),
     ):
         filed = await _ok(
             server,
@@ -361,7 +366,7 @@ async def test_agents_see_their_assigned_and_their_branchs_unassigned_complaints
             "input": {
                 "id": theirs["id"],
                 "version": 1,
-                "assigneeId": to_global_id("StaffUser", other_agent.id),
+                "assigneeId": to_global_id("StaffMember", other_agent.id),
             }
         },
         supervisor,
@@ -379,7 +384,8 @@ async def test_agents_see_their_assigned_and_their_branchs_unassigned_complaints
     marketer = await server.graphql(
         ONE, {"id": unassigned["id"]}, token=staff_token(server, world, "demo-marketer")
     )
-    assert marketer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    # Without complaints:read at all: refused whatever the id, which tells nothing of it.
+    assert marketer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_free_text_is_masked_for_oversight_roles(server: Server, world: World) -> None:
@@ -487,3 +493,85 @@ async def test_node_resolves_a_complaint_within_scope_only(server: Server, world
         query, {"id": filed["id"]}, token=staff_token(server, world, "demo-supervisor")
     )
     assert seen["data"]["node"] == {"id": filed["id"], "status": "OPEN"}
+
+
+CUSTOMER_COMPLAINTS = """
+query Theirs($id: ID!, $status: ComplaintStatus) {
+  customer(id: $id) {
+    id
+    complaints(first: 50, filter: {status: $status}) {
+      totalCount edges { node { id status customer { id } } }
+    }
+  }
+}
+"""
+BY_CUSTOMER = """
+query ByCustomer($filter: ComplaintFilter) {
+  complaints(first: 50, filter: $filter) { totalCount edges { node { id customer { id } } } }
+}
+"""
+
+
+async def test_a_customers_complaints_are_theirs_within_the_callers_complaint_scope(
+    server: Server, world: World
+) -> None:
+    """Customer.complaints and complaints(filter: {customerId}) list the same complaints:
+    that customer's, as far as the caller may see complaints at all."""
+    mine = await _filed_by_alice(server, world, description="挂失后仍被扣款")
+    bob = customer_token(server, world.bob.id)
+    await _ok(server, FILE, {"input": {"description": "卡被吞了", "category": "OTHER"}}, bob)
+    alice_id = to_global_id("Customer", world.alice.id)
+
+    for username in ("demo-supervisor", "demo-admin", "demo-agent"):
+        token = staff_token(server, world, username)
+        nested = await server.graphql(CUSTOMER_COMPLAINTS, {"id": alice_id}, token=token)
+        filtered = await server.graphql(
+            BY_CUSTOMER, {"filter": {"customerId": alice_id}}, token=token
+        )
+
+        assert "errors" not in nested, nested
+        connection = nested["data"]["customer"]["complaints"]
+        ids = {edge["node"]["id"] for edge in connection["edges"]}
+        assert {edge["node"]["customer"]["id"] for edge in connection["edges"]} == {alice_id}
+        assert connection["totalCount"] == len(ids)
+        assert ids == {edge["node"]["id"] for edge in filtered["data"]["complaints"]["edges"]}
+        assert mine["id"] in ids  # unassigned in her branch: agents see it too
+
+    open_only = await server.graphql(
+        CUSTOMER_COMPLAINTS,
+        {"id": alice_id, "status": "OPEN"},
+        token=staff_token(server, world, "demo-supervisor"),
+    )
+    statuses = {e["node"]["status"] for e in open_only["data"]["customer"]["complaints"]["edges"]}
+    assert statuses == {"OPEN"}
+    own = await server.graphql(
+        "{ me { complaints(first: 50) { edges { node { id } } } } }",
+        token=customer_token(server, world.alice.id),
+    )
+    assert mine["id"] in {e["node"]["id"] for e in own["data"]["me"]["complaints"]["edges"]}
+
+
+PAGE_OF_COMPLAINTS = """
+query Page($first: Int) {
+  customers(first: $first) {
+    edges { node { id complaints(first: 3) { totalCount edges { node { id } } } } }
+  }
+}
+"""
+
+
+async def test_a_page_of_customers_gets_its_complaints_in_the_same_few_statements(
+    server: Server, world: World
+) -> None:
+    token = staff_token(server, world, "demo-admin")
+    await server.graphql(PAGE_OF_COMPLAINTS, {"first": 2}, token=token)  # warm caches
+
+    _, few_statements = await server.count_statements(PAGE_OF_COMPLAINTS, {"first": 2}, token=token)
+    many, many_statements = await server.count_statements(
+        PAGE_OF_COMPLAINTS, {"first": 25}, token=token
+    )
+
+    assert "errors" not in many, many
+    assert len(many["data"]["customers"]["edges"]) == 25
+    assert any(e["node"]["complaints"]["totalCount"] for e in many["data"]["customers"]["edges"])
+    assert many_statements == few_statements, (few_statements, many_statements)

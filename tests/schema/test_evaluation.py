@@ -386,7 +386,7 @@ async def test_a_customer_never_evaluated_has_no_figures_yet(server: Server, wor
 async def test_an_admin_token_without_customers_read_sees_no_churn_risk(
     server: Server, world: World
 ) -> None:
-    """A customer it cannot read at all: NOT_FOUND, not a leak through the new fields."""
+    """A token without customers:read is refused at `customer`, not let in by the new fields."""
     customer_id = await _evaluated_customer(server, world)
     token = staff_token(
         server, world, "demo-admin", scopes=ROLE_SCOPES[Role.ADMIN] - {Scope.CUSTOMERS_READ}
@@ -397,7 +397,7 @@ async def test_an_admin_token_without_customers_read_sees_no_churn_risk(
     )
 
     assert body["data"]["customer"] is None
-    assert [error["extensions"]["code"] for error in body["errors"]] == ["NOT_FOUND"]
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
 
 
 # -- on an app of its own: evaluating, and the cost of a page ------------------------------

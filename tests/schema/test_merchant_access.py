@@ -4,8 +4,8 @@ The root fields are read from the live schema, so a field added tomorrow is cove
 editing this file: every Query and Mutation field except the merchant's own (the allow-list
 below) is called with a merchant token holding every merchant scope, with arguments that
 point at real records (Alice, her card, another merchant's offer and code…), and must answer
-with a refusal (UNAUTHENTICATED, FORBIDDEN, NOT_FOUND) as a GraphQL error or a userError and
-no data at all. Arguments are made from each argument's type; an ID argument's type comes
+with FORBIDDEN (as a GraphQL error or a userError) and no data at all, as the README says:
+a merchant token is refused on staff fields, not shown an empty list. Arguments are made from each argument's type; an ID argument's type comes
 from its name (``customerId`` → Customer) or, for a bare ``id``, from the field's name
 (``acknowledgeComplaint`` → Complaint). A field the generator cannot fill fails loudly.
 """
@@ -56,9 +56,9 @@ from tests.support_offers import (
 
 MERCHANT_FIELDS = frozenset({"merchantOffers", "merchantStats", "redeemOffer"})
 REFUSALS = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"})
-# Connections filtered by row scope: to a caller with no rows in scope they are empty, not an
-# error (tests/auth/test_policy.py holds `customers` to that). Empty is still no data.
-EMPTY_FOR_NO_SCOPE = frozenset({"customers", "complaints"})
+# Root fields for every kind of caller, not staff's: `node` answers a merchant's own objects
+# (its offers) and NOT_FOUND for anyone else's (test_node_finds_no_record_of_others).
+NOT_STAFF_FIELDS = frozenset({"node"})
 # Object nesting a selection goes into (the query-token limit bounds a request's size).
 MAX_DEPTH = 2
 # The record type a bare or suffixed ID argument names, longest type names first.
@@ -68,13 +68,13 @@ ID_TYPES = (
     "Complaint",
     "Customer",
     "Merchant",
-    "StaffUser",
+    "StaffMember",
     "Branch",
     "Offer",
     "Tier",
     "Card",
 )
-ID_ARGUMENTS = {"assigneeId": "StaffUser", "assignmentId": "OfferAssignment"}
+ID_ARGUMENTS = {"assigneeId": "StaffMember", "assignmentId": "OfferAssignment"}
 
 
 class Enum(str):
@@ -253,7 +253,7 @@ async def records(server: Server, world: World) -> Records:
         "Complaint": complaint,
         "Interaction": interaction,
         "Tier": tier,
-        "StaffUser": world.staff["demo-agent"].id,
+        "StaffMember": world.staff["demo-agent"].id,
         "Branch": world.branches["BJ-CY"].id,
     }
     return Records(
@@ -296,9 +296,9 @@ async def test_a_merchant_token_is_refused_by_every_other_root_field(
 
     codes = _codes(body)
     assert not _leaks(body.get("data"), "data"), (document, body)
-    assert set(codes) <= REFUSALS, (document, body)
-    if name not in EMPTY_FOR_NO_SCOPE:
-        assert codes, f"{name} answered without refusing: {body}"
+    assert codes, f"{name} answered without refusing: {body}"
+    expected = REFUSALS if name in NOT_STAFF_FIELDS else {"FORBIDDEN"}
+    assert set(codes) <= expected, (document, body)
 
 
 @pytest.mark.parametrize("name", [name for kind, name in _root_fields() if kind == "query"])
@@ -331,7 +331,7 @@ NODE = "query Node($id: ID!) { node(id: $id) { __typename id } }"
         "Complaint",
         "Interaction",
         "Tier",
-        "StaffUser",
+        "StaffMember",
         "Branch",
     ],
 )

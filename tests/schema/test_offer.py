@@ -281,7 +281,7 @@ async def test_staff_with_offers_read_list_offers(
         OFFERS, {"filter": {"status": "DRAFT"}}, token=staff_token(server, world, STAFF[role])
     )
     if not allowed:
-        assert body["data"] is None
+        assert body["data"] == {"offers": None}
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         return
     assert "errors" not in body, body

@@ -65,7 +65,7 @@ MODELS_BY_TYPE = {  # the rows whose global IDs generated arguments of type ID m
     "OfferAssignment": OfferAssignment,
     "Merchant": Merchant,
     "Branch": Branch,
-    "StaffUser": StaffUser,
+    "StaffMember": StaffUser,
     "Tier": Tier,
 }
 SHOWN_PER_PROBLEM = 3

@@ -178,3 +178,25 @@ async def test_directives_and_mutations_run_on_the_standard_executor(
     )
     assert compiled == reference
     assert executor == "standard"
+
+
+async def test_a_scope_declared_field_compiles_for_a_holder_and_falls_back_for_the_rest(
+    server: Server, standard: Server, world: World, tokens: dict[str, str]
+) -> None:
+    query = (
+        "{ customers(first: 3) { edges { node { id interactions(first: 2) { totalCount } } } } }"
+    )
+
+    held, reference, executor = await _both(server, standard, query, {}, tokens["agent"])
+    assert held == reference
+    assert executor == "compiled"
+
+    lacked, reference, executor = await _both(server, standard, query, {}, tokens["marketer"])
+    assert lacked == reference
+    assert executor == "fallback"
+    edges = lacked["data"]["customers"]["edges"]
+    assert edges
+    assert all(edge["node"]["id"] and edge["node"]["interactions"] is None for edge in edges)
+    assert {(e["extensions"]["code"], e["path"][-1]) for e in lacked["errors"]} == {
+        ("FORBIDDEN", "interactions")
+    }
