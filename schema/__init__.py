@@ -9,12 +9,14 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from sqlmodel import col, select
+from strawberry.extensions import AddValidationRules
 from strawberry.tools import merge_types
 
 from api.context import Info
 from api.error_handling import ErrorCodesExtension
 from api.errors import NotFound
 from api.limits import QueryLimits
+from api.lookup_limit import OneLookupPerOperation
 from api.observability import OperationObserver
 from auth.scopes import Scope
 from models.card import Card as CardRow
@@ -143,5 +145,10 @@ schema = CardcrmSchema(
         Offer,
         OfferAssignment,
     ],
-    extensions=[ErrorCodesExtension, OperationObserver, QueryLimits],
+    extensions=[
+        ErrorCodesExtension,
+        OperationObserver,
+        QueryLimits,
+        lambda: AddValidationRules([OneLookupPerOperation]),
+    ],
 )

@@ -13,16 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import Context, Info
 from api.errors import Forbidden
-from auth.policy import PiiField
+from auth.policy import PiiField, lookup_rule
 from models.customer import Customer as CustomerRow
 from models.customer import Gender
 from models.tier import TierCode
 from resolvers import customer as service
 from resolvers import reveal as reveal_service
 from resolvers.customer_input import Consent, NewCard, NewCustomer
+from resolvers.customer_lookup import Lookup, customer_by_lookup
+from resolvers.lookup import LookupReason
 from resolvers.pagination import PageArgs, SortDirection
 from schema.common import UserError, run_mutation
 from schema.customer import ConsentInput, Customer, CustomerFilter
+from schema.lookup_field import lookup_field
 from schema.relay import Connection, uuid_of
 
 
@@ -73,7 +76,10 @@ class CustomerQuery:
         )
         return Customer.from_row(row)
 
-    @strawberry.field(description="Customers in your scope, newest first by default.")
+    @strawberry.field(
+        description="Customers in your scope, newest first by default (scope customers:list, "
+        "which marketers lack: they get counts from analytics, never a list of people)."
+    )
     async def customers(
         self,
         info: Info,
@@ -95,25 +101,31 @@ class CustomerQuery:
         )
         return Connection.build(page, Customer.from_row, count)
 
-    @strawberry.field(description="Exact lookup by mobile number through its blind index.")
-    async def customer_by_phone(self, info: Info, phone: str) -> Customer | None:
-        row = await service.customer_by_phone(
-            db=info.context.db,
-            principal=info.context.principal,
-            ring=info.context.key_ring,
-            phone=phone,
-        )
-        return Customer.from_row(row)
+    @lookup_field("phone")
+    async def customer_by_phone(
+        self, info: Info, phone: str, reason: LookupReason
+    ) -> Customer | None:
+        return await _looked_up(info, Lookup(lookup_rule("phone"), phone, reason))
 
-    @strawberry.field(description="Exact lookup by national ID number through its blind index.")
-    async def customer_by_id_number(self, info: Info, id_number: str) -> Customer | None:
-        row = await service.customer_by_id_number(
-            db=info.context.db,
-            principal=info.context.principal,
-            ring=info.context.key_ring,
-            id_number=id_number,
+    @lookup_field("idNumber")
+    async def customer_by_id_number(
+        self, info: Info, id_number: str, reason: LookupReason
+    ) -> Customer | None:
+        return await _looked_up(info, Lookup(lookup_rule("idNumber"), id_number, reason))
+
+
+async def _looked_up(info: Info, lookup: Lookup) -> Customer:
+    ctx = info.context
+    async with ctx.db.exclusive() as session:
+        row = await customer_by_lookup(
+            session=session,
+            ring=ctx.key_ring,
+            settings=ctx.settings,
+            principal=ctx.principal,
+            lookup=lookup,
+            audit_event=ctx.audit_event,
         )
-        return Customer.from_row(row)
+    return Customer.from_row(row)
 
 
 @strawberry.input
@@ -237,6 +249,7 @@ class CustomerMutation:
             return await service.create_customer(
                 session=session,
                 ring=ctx.key_ring,
+                settings=ctx.settings,
                 principal=ctx.principal,
                 data=input.to_data(),
                 audit_event=ctx.audit_event,

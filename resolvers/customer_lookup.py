@@ -1,0 +1,66 @@
+"""``customerByPhone`` / ``customerByIdNumber``: blind-index lookups, each one a disclosure
+that ``resolvers.lookup`` audits and counts against the caller's budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from api.settings import Settings
+from auth.audit import AuditEvent
+from auth.policy import LookupRule
+from auth.principal import Principal
+from models.customer import Customer
+from models.encryption import KeyRing
+from models.identifiers import normalize_mobile, normalize_national_id
+from resolvers.customer import ID_NUMBER_INDEX, PHONE_INDEX
+from resolvers.customer_input import checked
+from resolvers.lookup import LookupReason, look_up_customer
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One exact-match lookup as the caller asked for it."""
+
+    rule: LookupRule
+    value: str
+    reason: LookupReason
+
+
+def _lookup_condition(ring: KeyRing, rule: LookupRule, value: str) -> ColumnElement[bool]:
+    """The blind-index test for ``value``; a malformed value is BAD_USER_INPUT, and no
+    lookup (it cannot match anything, so it discloses nothing and is not counted)."""
+    if rule.field == "phone":
+        digest = ring.blind_index(PHONE_INDEX, checked("phone", normalize_mobile, value))
+        return col(Customer.phone_bidx) == digest
+    if rule.field == "idNumber":
+        digest = ring.blind_index(
+            ID_NUMBER_INDEX, checked("idNumber", normalize_national_id, value)
+        )
+        return col(Customer.id_number_bidx) == digest
+    raise ValueError(f"no lookup by {rule.field}")
+
+
+async def customer_by_lookup(
+    *,
+    session: AsyncSession,
+    ring: KeyRing,
+    settings: Settings,
+    principal: Principal,
+    lookup: Lookup,
+    audit_event: Callable[..., AuditEvent],
+) -> Customer:
+    """``customerByPhone`` / ``customerByIdNumber``: audited and budgeted (resolvers.lookup)."""
+    return await look_up_customer(
+        session=session,
+        settings=settings,
+        principal=principal,
+        rule=lookup.rule,
+        condition=_lookup_condition(ring, lookup.rule, lookup.value),
+        reason=lookup.reason,
+        audit_event=audit_event,
+    )
