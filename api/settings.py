@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # Exact-match lookups (customerByPhone, customerByIdNumber, createCustomer's duplicate
     # conflicts) per actor an hour, counted in the audit log (resolvers/lookup.py).
     lookup_limit_per_hour: int = Field(default=30, ge=0)
+    # ...and misses per masked form of the value a day (guessing at one masked value).
+    lookup_misses_per_masked_value: int = Field(default=2, ge=0)
 
     # Complaint SLA: hours to resolve by severity; these tiers get half the time.
     sla_hours_critical: int = 24

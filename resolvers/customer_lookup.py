@@ -12,6 +12,7 @@ from sqlmodel import col
 
 from api.settings import Settings
 from auth.audit import AuditEvent
+from auth.masking import mask_id_number, mask_phone
 from auth.policy import LookupRule
 from auth.principal import Principal
 from models.customer import Customer
@@ -19,7 +20,7 @@ from models.encryption import KeyRing
 from models.identifiers import normalize_mobile, normalize_national_id
 from resolvers.customer import ID_NUMBER_INDEX, PHONE_INDEX
 from resolvers.customer_input import checked
-from resolvers.lookup import LookupReason, look_up_customer
+from resolvers.lookup import Guess, LookupReason, look_up_customer
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,19 @@ class Lookup:
     reason: LookupReason
 
 
-def _lookup_condition(ring: KeyRing, rule: LookupRule, value: str) -> ColumnElement[bool]:
-    """The blind-index test for ``value``; a malformed value is BAD_USER_INPUT, and no
-    lookup (it cannot match anything, so it discloses nothing and is not counted)."""
+def _lookup_condition(
+    ring: KeyRing, rule: LookupRule, value: str
+) -> tuple[ColumnElement[bool], str]:
+    """The blind-index test for ``value`` and the value's masked form (what the caller's role
+    is shown; guesses at one masked value are capped). A malformed value is BAD_USER_INPUT,
+    and no lookup: it cannot match anything, so it discloses nothing and is not counted."""
     if rule.field == "phone":
-        digest = ring.blind_index(PHONE_INDEX, checked("phone", normalize_mobile, value))
-        return col(Customer.phone_bidx) == digest
+        phone = checked("phone", normalize_mobile, value)
+        return col(Customer.phone_bidx) == ring.blind_index(PHONE_INDEX, phone), mask_phone(phone)
     if rule.field == "idNumber":
-        digest = ring.blind_index(
-            ID_NUMBER_INDEX, checked("idNumber", normalize_national_id, value)
-        )
-        return col(Customer.id_number_bidx) == digest
+        id_number = checked("idNumber", normalize_national_id, value)
+        digest = ring.blind_index(ID_NUMBER_INDEX, id_number)
+        return col(Customer.id_number_bidx) == digest, mask_id_number(id_number)
     raise ValueError(f"no lookup by {rule.field}")
 
 
@@ -55,12 +58,12 @@ async def customer_by_lookup(
     audit_event: Callable[..., AuditEvent],
 ) -> Customer:
     """``customerByPhone`` / ``customerByIdNumber``: audited and budgeted (resolvers.lookup)."""
+    condition, masked = _lookup_condition(ring, lookup.rule, lookup.value)
     return await look_up_customer(
         session=session,
         settings=settings,
         principal=principal,
-        rule=lookup.rule,
-        condition=_lookup_condition(ring, lookup.rule, lookup.value),
-        reason=lookup.reason,
+        guess=Guess(lookup.rule, masked, lookup.reason),
+        condition=condition,
         audit_event=audit_event,
     )

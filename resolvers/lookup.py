@@ -9,12 +9,21 @@ instances with no second store and cannot be raced. Who may look up what is decl
 ``auth.policy.LOOKUPS`` and checked by the lookup fields' extension; one lookup field per
 request is checked before anything runs (``api.lookup_limit``). A refused attempt is audited
 too, so the log shows every try, and is not counted (it disclosed nothing).
+
+The hourly budget alone cannot protect a value with few candidates: a masked national ID
+plus the birth year and district leaves about 33. But every guess at one masked value shares
+that masked form, while a person serving a customer rarely misses twice on one: so misses are
+also counted per masked form (recorded in the entry, which shows no more than the caller's
+role is shown) over a day, and after ``lookup_misses_per_masked_value`` of them the next
+lookup with that masked form is refused. A guesser gets that many tries plus one per value
+a day, and leaves them all in the log.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -56,6 +65,16 @@ class Outcome(StrEnum):
     MISS = "miss"
     FORBIDDEN = "forbidden"
     RATE_LIMITED = "rate_limited"
+    GUESSING = "guessing"  # refused: too many misses on one masked value
+
+
+@dataclass(frozen=True)
+class Guess:
+    """One lookup: by which rule, the looked-up value's masked form, and why."""
+
+    rule: LookupRule
+    masked: str | None
+    reason: LookupReason
 
 
 def lookup_event(
@@ -64,6 +83,7 @@ def lookup_event(
     reason: LookupReason,
     outcome: Outcome,
     customer_id: uuid.UUID | None = None,
+    details: dict[str, str] | None = None,
 ) -> AuditEvent:
     """The audit entry of one lookup: who (filled in by ``audit_event``), which field, why,
     and what came of it. Never the value looked up."""
@@ -73,7 +93,7 @@ def lookup_event(
         target_type="Customer" if customer_id else None,
         target_id=str(customer_id) if customer_id else None,
         fields=[rule.field],
-        details={"reason": reason.value, "outcome": outcome.value},
+        details={"reason": reason.value, "outcome": outcome.value, **(details or {})},
     )
 
 
@@ -117,31 +137,69 @@ async def refuse(
     )
 
 
+async def _misses_on(session: AsyncSession, principal: Principal, guess: Guess) -> int:
+    """The caller's misses on this field and masked form in the last day (at most a day's
+    budget of entries are read: the filter on the JSON detail runs here, on any database)."""
+    since = utcnow() - timedelta(days=1)
+    rows = await session.scalars(
+        select(AuditEntry).where(
+            col(AuditEntry.actor_id) == principal.subject,
+            col(AuditEntry.action) == LOOKUP_ACTION,
+            col(AuditEntry.created_at) >= since,
+        )
+    )
+    return sum(
+        1
+        for entry in rows
+        if entry.fields == [guess.rule.field]
+        and entry.details.get("outcome") == Outcome.MISS.value
+        and entry.details.get("masked") == guess.masked
+    )
+
+
+async def _refusal(
+    session: AsyncSession, settings: Settings, principal: Principal, guess: Guess
+) -> tuple[Outcome, RateLimited] | None:
+    """Why this lookup may not run now, if it may not: the budget, or too many guesses."""
+    if await lookups_in_last_hour(session, principal) >= settings.lookup_limit_per_hour:
+        return Outcome.RATE_LIMITED, _over_budget(settings)
+    cap = settings.lookup_misses_per_masked_value
+    if guess.masked is not None and await _misses_on(session, principal, guess) >= cap:
+        message = (
+            f"{cap} lookups by a {guess.rule.field} shown as {guess.masked} found nobody "
+            "today: no more lookups by it until tomorrow (this looks like guessing)"
+        )
+        return Outcome.GUESSING, RateLimited(message, retry_after_seconds=86400)
+    return None
+
+
 async def look_up_customer(
     *,
     session: AsyncSession,
     settings: Settings,
     principal: Principal,
-    rule: LookupRule,
+    guess: Guess,
     condition: Any,
-    reason: LookupReason,
     audit_event: Callable[..., AuditEvent],
 ) -> Customer:
     """The customer in the caller's scope matching ``condition`` (a blind-index test), or
     NOT_FOUND; a customer outside the caller's scope is a miss, like no customer at all."""
+    masked = {"masked": guess.masked} if guess.masked else None
     async with audit.chain_lock(session):
-        if await lookups_in_last_hour(session, principal) >= settings.lookup_limit_per_hour:
-            await audit.append(
-                session, lookup_event(audit_event, rule, reason, Outcome.RATE_LIMITED)
-            )
+        refusal = await _refusal(session, settings, principal, guess)
+        if refusal is not None:
+            outcome, error = refusal
+            event = lookup_event(audit_event, guess.rule, guess.reason, outcome, None, masked)
+            await audit.append(session, event)
             await session.commit()
-            raise _over_budget(settings)
+            raise error
         customer = await session.scalar(
             select(Customer).where(condition, customer_scope(principal)).limit(1)
         )
         outcome = Outcome.HIT if customer is not None else Outcome.MISS
         customer_id = customer.id if customer is not None else None
-        await audit.append(session, lookup_event(audit_event, rule, reason, outcome, customer_id))
+        event = lookup_event(audit_event, guess.rule, guess.reason, outcome, customer_id, masked)
+        await audit.append(session, event)
         await session.commit()
     if customer is None:
         raise NotFound(NOT_FOUND_MESSAGE)

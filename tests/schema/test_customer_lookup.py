@@ -136,7 +136,7 @@ async def test_given_a_supervisor_when_a_phone_is_found_then_the_hit_is_audited_
         [entry.purpose, entry.details, entry.fields, entry.target_id], ensure_ascii=False
     )
     assert ALICE.phone not in written
-    assert ALICE.phone[-4:] not in written
+    assert entry.details["masked"] == "138****5678"  # no more than the supervisor is shown
 
 
 async def test_given_a_phone_nobody_has_then_the_miss_is_not_found_and_audited(
@@ -264,12 +264,39 @@ async def test_given_the_hourly_budget_is_spent_then_the_next_lookup_is_rate_lim
     assert "errors" not in still_open  # the budget is per actor
 
 
+async def test_given_misses_on_one_masked_value_then_the_next_guess_is_refused_even_if_right(
+    server: Server, world: World
+) -> None:
+    # given: a supervisor who has missed twice on numbers shown as 138****5678
+    supervisor, token = await _fresh(server, world, "supervisor")
+    for guess in ("13800005678", "13800015678"):
+        missed = await server.graphql(BY_PHONE, {"phone": guess}, token=token)
+        assert _codes(missed) == ["NOT_FOUND"]
+
+    # when it tries Alice's number, shown the same way, and then an unrelated one
+    third = await server.graphql(BY_PHONE, {"phone": ALICE.phone}, token=token)
+    other = await server.graphql(BY_PHONE, {"phone": "13911112222"}, token=token)
+
+    # then the guess is refused, and only values shown that way are held back
+    assert third["data"]["customerByPhone"] is None
+    assert _codes(third) == ["RATE_LIMITED"]
+    assert _codes(other) == ["NOT_FOUND"]
+    entries = await _entries(server, supervisor)
+    assert [(e.details["outcome"], e.details["masked"]) for e in entries] == [
+        ("miss", "138****5678"),
+        ("miss", "138****5678"),
+        ("guessing", "138****5678"),
+        ("miss", "139****2222"),
+    ]
+
+
 def test_given_the_environment_sets_the_lookup_limit_then_the_settings_read_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert Settings().lookup_limit_per_hour == 30
+    assert (Settings().lookup_limit_per_hour, Settings().lookup_misses_per_masked_value) == (30, 2)
     monkeypatch.setenv("CARDCRM_LOOKUP_LIMIT_PER_HOUR", "7")
-    assert Settings().lookup_limit_per_hour == 7
+    monkeypatch.setenv("CARDCRM_LOOKUP_MISSES_PER_MASKED_VALUE", "1")
+    assert (Settings().lookup_limit_per_hour, Settings().lookup_misses_per_masked_value) == (7, 1)
 
 
 # -- createCustomer's "already exists" ----------------------------------------------------
