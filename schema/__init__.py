@@ -9,14 +9,13 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from sqlmodel import col, select
-from strawberry.extensions import AddValidationRules
 from strawberry.tools import merge_types
 
 from api.context import Info
 from api.error_handling import ErrorCodesExtension
 from api.errors import NotFound
 from api.limits import QueryLimits
-from api.lookup_limit import OneLookupPerOperation
+from api.lookup_limit import LookupLimit
 from api.observability import OperationObserver
 from auth.scopes import Scope
 from models.card import Card as CardRow
@@ -149,6 +148,6 @@ schema = CardcrmSchema(
         ErrorCodesExtension,
         OperationObserver,
         QueryLimits,
-        lambda: AddValidationRules([OneLookupPerOperation]),
+        LookupLimit,
     ],
 )

@@ -225,7 +225,12 @@ async def test_given_several_lookups_in_one_request_then_it_is_refused_before_an
     assert body.get("data") is None
     assert _codes(body) == ["QUERY_TOO_COMPLEX"]
     assert "the limit is 1" in body["errors"][0]["message"]
-    assert await _entries(server, supervisor) == []
+    # nothing was looked up, and the attempt is in the log all the same
+    (entry,) = await _entries(server, supervisor)
+    assert entry.action == "customer.lookup.refused"
+    assert entry.details == {"outcome": "several_lookups"}
+    assert entry.target_id is None
+    assert set(entry.fields) <= {"customerByPhone", "customerByIdNumber"}
 
 
 async def test_given_two_creates_in_one_request_then_it_is_refused_before_either_runs(
@@ -237,7 +242,9 @@ async def test_given_two_creates_in_one_request_then_it_is_refused_before_either
     body = await server.graphql(TWO_CREATES, {"a": duplicate, "b": duplicate}, token=token)
 
     assert _codes(body) == ["QUERY_TOO_COMPLEX"]
-    assert await _entries(server, agent) == []
+    assert [(e.action, e.fields) for e in await _entries(server, agent)] == [
+        ("customer.lookup.refused", ["createCustomer"])
+    ]
 
 
 # -- the budget ----------------------------------------------------------------------------
