@@ -336,6 +336,11 @@ class LookupRule:
     query_field: str | None  # the root field; None: only ``createCustomer``'s duplicate check
     source: FieldRule
     scope: Scope = Scope.CUSTOMERS_LOOKUP
+    # Roles that may look up though they may not reveal, where the lookup also needs a
+    # second value they are shown anyway (customersByName: the name plus the last 4 digits
+    # of the phone or a card, for the service desk); guessing the hidden part of a masked
+    # name stays capped per masked value like every other guess.
+    also: frozenset[Role] = frozenset()
 
     @property
     def field(self) -> str:
@@ -344,7 +349,7 @@ class LookupRule:
     def lookers(self) -> frozenset[Role]:
         return frozenset(
             role
-            for role in self.source.revealers
+            for role in self.source.revealers | self.also
             if self.source.access.get(role, Access.DENIED) is not Access.DENIED
         )
 
@@ -371,6 +376,7 @@ LOOKUPS: MappingProxyType[str, LookupRule] = MappingProxyType(
         for rule in (
             LookupRule("customerByPhone", POLICY[("Customer", "phone")]),
             LookupRule("customerByIdNumber", POLICY[("Customer", "idNumber")]),
+            LookupRule("customersByName", POLICY[("Customer", "name")], also=frozenset({R.AGENT})),
             LookupRule(None, CARD_PAN),
         )
     }

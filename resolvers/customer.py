@@ -46,6 +46,7 @@ from resolvers.scoping import customer_scope
 PHONE_INDEX = "phone"
 ID_NUMBER_INDEX = "id_number"
 PAN_INDEX = "pan"
+NAME_INDEX = "name"
 NOT_FOUND_MESSAGE = "no customer with this id is visible to you"
 
 
@@ -122,6 +123,11 @@ async def get_customer(
     return await _one_in_scope(db, principal, Customer.id == customer_id)
 
 
+def _seal_name(ring: KeyRing, row: Customer, name: str) -> None:
+    seal_field(ring, row, "name", name)
+    row.name_bidx = ring.blind_index(NAME_INDEX, normalize_name(name))
+
+
 def _seal_contact(
     ring: KeyRing, row: Customer, *, phone: str | None = None, id_number: str | None = None
 ) -> None:
@@ -178,7 +184,7 @@ def new_customer_rows(
     row = Customer(
         id=new_id(), branch_id=branch_id, tier_id=tier_id, gender=data.gender, tags=list(data.tags)
     )
-    seal_field(ring, row, "name", data.name)
+    _seal_name(ring, row, data.name)
     seal_field(ring, row, "birth_date", data.birth_date.isoformat())
     seal_field(ring, row, "email", data.email)
     seal_field(ring, row, "address", data.address)
@@ -295,7 +301,7 @@ class CustomerChanges:
 
 def _sealed_changes(ring: KeyRing, row: Customer, changes: CustomerChanges) -> None:
     if changes.name is not None:
-        seal_field(ring, row, "name", checked("name", normalize_name, changes.name))
+        _seal_name(ring, row, checked("name", normalize_name, changes.name))
     if changes.email is not None:
         seal_field(ring, row, "email", checked("email", normalize_email, changes.email))
     if changes.address is not None:
@@ -362,6 +368,7 @@ async def update_customer(
 
 _UPDATABLE = (
     "name_enc",
+    "name_bidx",
     "phone_enc",
     "phone_bidx",
     "email_enc",

@@ -22,7 +22,7 @@ a day, and leaves them all in the log.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -173,6 +173,38 @@ async def _refusal(
     return None
 
 
+Finder = Callable[[AsyncSession], Awaitable[list[Customer]]]
+
+
+async def look_up_customers(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    guess: Guess,
+    find: Finder,
+    audit_event: Callable[..., AuditEvent],
+) -> list[Customer]:
+    """The customers ``find`` returns (it must keep to the caller's scope), after the
+    budget and guess checks, with the lookup audited as a hit (any) or a miss (none)."""
+    masked = {"masked": guess.masked} if guess.masked else None
+    async with audit.chain_lock(session):
+        refusal = await _refusal(session, settings, principal, guess)
+        if refusal is not None:
+            outcome, error = refusal
+            event = lookup_event(audit_event, guess.rule, guess.reason, outcome, None, masked)
+            await audit.append(session, event)
+            await session.commit()
+            raise error
+        customers = await find(session)
+        outcome = Outcome.HIT if customers else Outcome.MISS
+        customer_id = customers[0].id if len(customers) == 1 else None
+        event = lookup_event(audit_event, guess.rule, guess.reason, outcome, customer_id, masked)
+        await audit.append(session, event)
+        await session.commit()
+    return customers
+
+
 async def look_up_customer(
     *,
     session: AsyncSession,
@@ -184,26 +216,22 @@ async def look_up_customer(
 ) -> Customer:
     """The customer in the caller's scope matching ``condition`` (a blind-index test), or
     NOT_FOUND; a customer outside the caller's scope is a miss, like no customer at all."""
-    masked = {"masked": guess.masked} if guess.masked else None
-    async with audit.chain_lock(session):
-        refusal = await _refusal(session, settings, principal, guess)
-        if refusal is not None:
-            outcome, error = refusal
-            event = lookup_event(audit_event, guess.rule, guess.reason, outcome, None, masked)
-            await audit.append(session, event)
-            await session.commit()
-            raise error
-        customer = await session.scalar(
-            select(Customer).where(condition, customer_scope(principal)).limit(1)
-        )
-        outcome = Outcome.HIT if customer is not None else Outcome.MISS
-        customer_id = customer.id if customer is not None else None
-        event = lookup_event(audit_event, guess.rule, guess.reason, outcome, customer_id, masked)
-        await audit.append(session, event)
-        await session.commit()
-    if customer is None:
+
+    async def find(session: AsyncSession) -> list[Customer]:
+        query = select(Customer).where(condition, customer_scope(principal)).limit(1)
+        return list((await session.scalars(query)).all())
+
+    found = await look_up_customers(
+        session=session,
+        settings=settings,
+        principal=principal,
+        guess=guess,
+        find=find,
+        audit_event=audit_event,
+    )
+    if not found:
         raise NotFound(NOT_FOUND_MESSAGE)
-    return customer
+    return found[0]
 
 
 async def record_conflict(

@@ -20,7 +20,7 @@ from models.tier import TierCode
 from resolvers import customer as service
 from resolvers import reveal as reveal_service
 from resolvers.customer_input import Consent, NewCard, NewCustomer
-from resolvers.customer_lookup import Lookup, customer_by_lookup
+from resolvers.customer_lookup import Lookup, NameLookup, customer_by_lookup, customers_by_name
 from resolvers.lookup import LookupReason
 from resolvers.pagination import PageArgs, SortDirection
 from schema.common import UserError, run_mutation
@@ -112,6 +112,33 @@ class CustomerQuery:
         self, info: Info, id_number: str, reason: LookupReason
     ) -> Customer | None:
         return await _looked_up(info, Lookup(lookup_rule("idNumber"), id_number, reason))
+
+    @lookup_field(
+        "name",
+        "The exact full name (normalised), narrowed by exactly one of phoneLast4 and "
+        "cardLast4 (the last 4 digits the caller reads out); up to `first` namesakes.",
+    )
+    async def customers_by_name(
+        self,
+        info: Info,
+        name: str,
+        reason: LookupReason,
+        phone_last4: str | None = None,
+        card_last4: str | None = None,
+        first: int = 5,
+    ) -> list[Customer]:
+        ctx = info.context
+        lookup = NameLookup(lookup_rule("name"), name, reason, phone_last4, card_last4, first)
+        async with ctx.db.exclusive() as session:
+            rows = await customers_by_name(
+                session=session,
+                ring=ctx.key_ring,
+                settings=ctx.settings,
+                principal=ctx.principal,
+                lookup=lookup,
+                audit_event=ctx.audit_event,
+            )
+        return [Customer.from_row(row) for row in rows]
 
 
 async def _looked_up(info: Info, lookup: Lookup) -> Customer:

@@ -39,7 +39,9 @@ class LookupExtension(FieldExtension):
         return await next_(source, info, **kwargs)
 
 
-def lookup_field(field: str) -> Any:
-    """``strawberry.field`` for a lookup listed in ``auth.policy.LOOKUPS``."""
+def lookup_field(field: str, how: str = "") -> Any:
+    """``strawberry.field`` for a lookup listed in ``auth.policy.LOOKUPS``; ``how`` adds how
+    the arguments are matched to the description."""
     rule = lookup_rule(field)
-    return strawberry.field(description=rule.describe(), extensions=[LookupExtension(rule)])
+    description = f"{rule.describe()} {how}".strip()
+    return strawberry.field(description=description, extensions=[LookupExtension(rule)])
