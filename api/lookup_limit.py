@@ -27,6 +27,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
+from api.context import ConnectionContext
 from api.errors import ErrorCode
 from auth import audit
 from auth.policy import LOOKUP_FIELDS
@@ -89,9 +90,9 @@ class LookupLimit(SchemaExtension):
         if document is None:
             return
         operation = get_operation_ast(document, context.operation_name)
-        if operation is None:
-            return
         request = context.context
+        if operation is None or isinstance(request, ConnectionContext):
+            return  # a WebSocket runs subscriptions only; lookups are queries and mutations
         fragments = {
             definition.name.value: definition
             for definition in document.definitions
