@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     # Audited reveal of PII.
     reveal_limit_per_hour: int = 20
     reveal_min_purpose_length: int = 10
+    # Exact-match lookups (customerByPhone, customerByIdNumber, createCustomer's duplicate
+    # conflicts) per actor an hour, counted in the audit log (resolvers/lookup.py).
+    lookup_limit_per_hour: int = Field(default=30, ge=0)
+    # ...and misses per masked form of the value a day (guessing at one masked value).
+    lookup_misses_per_masked_value: int = Field(default=2, ge=0)
 
     # Complaint SLA: hours to resolve by severity, capped by the tier's serviceLevelHours.
     sla_hours_critical: int = 24

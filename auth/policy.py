@@ -57,6 +57,9 @@ class FieldRule:
     mask: MaskKind | None = None
     revealers: frozenset[Role] = frozenset()
     pii_field: PiiField | None = None
+    # A value computed from another C2 value (a card's BIN and last 4 from its PAN) carries
+    # its source's row: same class, scope and access, masked as the source's mask shows it.
+    derived_from: str | None = None
 
     def access_for(self, principal: Principal, owner: str | None = None) -> Access:
         """The caller's access; ``owner`` is the subject of the record's author, if any."""
@@ -79,6 +82,8 @@ class FieldRule:
             by_access.setdefault(self.access.get(role, Access.DENIED), []).append(role.value)
         parts = [f"{access.value}: {', '.join(roles)}" for access, roles in by_access.items()]
         text = f"{self.data_class.value}. Needs scope `{self.scope}`. " + "; ".join(parts) + "."
+        if self.derived_from:
+            text += f" Derived from {self.derived_from}: shown where its display shows it."
         if self.revealers:
             who = ", ".join(sorted(role.value for role in self.revealers))
             text += f" Clear value only through revealCustomerPii ({who}; scope pii:reveal)."
@@ -128,7 +133,42 @@ def _rule(
     )
 
 
+def _derived(source: FieldRule, field_name: str, *, hidden_by: frozenset[Access]) -> FieldRule:
+    """A rule for a value kept beside ``source`` and computed from it (a card's BIN and last
+    4): the source's row, so a role denied the source is denied this too, and a role whose
+    view of the source hides this part (``hidden_by``) is denied it. Where the source's
+    display shows it, it is shown as kept, so it needs no mask of its own."""
+    access = {
+        role: Access.DENIED if level in hidden_by else level
+        for role, level in source.access.items()
+    }
+    return FieldRule(
+        source.type_name,
+        field_name,
+        source.data_class,
+        source.scope,
+        MappingProxyType(access),
+        derived_from=f"{source.type_name}.{source.field_name}",
+    )
+
+
 C1, C2 = DataClass.C1, DataClass.C2
+CARD_PAN = _rule(
+    "Card",
+    "pan",
+    C2,
+    {
+        R.ADMIN: A.MASKED,
+        R.SUPERVISOR: A.MASKED,
+        R.RISK_OFFICER: A.MASKED,
+        R.AGENT: A.STRICT_MASKED,
+        R.AUDITOR: A.STRICT_MASKED,
+        R.CUSTOMER: A.STRICT_MASKED,
+    },
+    mask=MaskKind.PAN,
+    revealers=PII_REVEALERS,
+    pii_field=PiiField.PAN,
+)
 RULES: tuple[FieldRule, ...] = (
     _rule(
         "Customer",
@@ -204,22 +244,11 @@ RULES: tuple[FieldRule, ...] = (
         _rule("Customer", field_name, C1, {role: A.CLEAR for role in STAFF_MASKED})
         for field_name in ("churnRisk", "lifecycleHistory", "tierHistory")
     ),
-    _rule(
-        "Card",
-        "pan",
-        C2,
-        {
-            R.ADMIN: A.MASKED,
-            R.SUPERVISOR: A.MASKED,
-            R.RISK_OFFICER: A.MASKED,
-            R.AGENT: A.STRICT_MASKED,
-            R.AUDITOR: A.STRICT_MASKED,
-            R.CUSTOMER: A.STRICT_MASKED,
-        },
-        mask=MaskKind.PAN,
-        revealers=PII_REVEALERS,
-        pii_field=PiiField.PAN,
-    ),
+    CARD_PAN,
+    # The BIN shows in a masked PAN (622848******5678), not in a strictly masked one.
+    _derived(CARD_PAN, "bin", hidden_by=frozenset({A.STRICT_MASKED})),
+    # The last 4 show in every display of the PAN.
+    _derived(CARD_PAN, "last4", hidden_by=frozenset()),
     *(
         _rule(
             type_name,
@@ -293,3 +322,70 @@ def rule_for(type_name: str, field_name: str) -> FieldRule:
 def revealable_fields(principal: Principal) -> list[PiiField]:
     """The PII fields this caller may reveal (what ``Customer.revealableFields`` lists)."""
     return [pii for pii, rule in REVEAL_RULES.items() if rule.may_reveal(principal)]
+
+
+@dataclass(frozen=True)
+class LookupRule:
+    """An exact-match lookup by a C2 value. Hit or miss, it tells the caller whether the value
+    belongs to a customer, so with a masked value in view it is a guessing oracle: it is a
+    disclosure of ``source``, allowed to a role only if that role may see the field at least
+    masked *and* may have its clear value revealed to it anyway (so the oracle discloses
+    nothing the role could not be shown), with the ``customers:lookup`` scope. Every lookup
+    is audited and counted against the caller's hourly budget (``resolvers.lookup``)."""
+
+    query_field: str | None  # the root field; None: only ``createCustomer``'s duplicate check
+    source: FieldRule
+    scope: Scope = Scope.CUSTOMERS_LOOKUP
+    # Roles that may look up though they may not reveal, where the lookup also needs a
+    # second value they are shown anyway (customersByName: the name plus the last 4 digits
+    # of the phone or a card, for the service desk); guessing the hidden part of a masked
+    # name stays capped per masked value like every other guess.
+    also: frozenset[Role] = frozenset()
+
+    @property
+    def field(self) -> str:
+        return self.source.field_name
+
+    def lookers(self) -> frozenset[Role]:
+        return frozenset(
+            role
+            for role in self.source.revealers | self.also
+            if self.source.access.get(role, Access.DENIED) is not Access.DENIED
+        )
+
+    def may_look_up(self, principal: Principal) -> bool:
+        return (
+            principal.role in self.lookers()
+            and self.scope in principal.scopes
+            and self.source.access_for(principal) is not Access.DENIED
+        )
+
+    def describe(self) -> str:
+        """The sentence printed into the lookup field's SDL description and the docs."""
+        who = ", ".join(sorted(role.value for role in self.lookers())) or "nobody"
+        return (
+            f"Exact-match lookup by {self.source.type_name}.{self.source.field_name} ({who}; "
+            f"scope {self.scope}). A disclosure: one lookup per request, every lookup (hit or "
+            "miss) audited with a reason code and counted against the caller's hourly budget."
+        )
+
+
+LOOKUPS: MappingProxyType[str, LookupRule] = MappingProxyType(
+    {
+        rule.field: rule
+        for rule in (
+            LookupRule("customerByPhone", POLICY[("Customer", "phone")]),
+            LookupRule("customerByIdNumber", POLICY[("Customer", "idNumber")]),
+            LookupRule("customersByName", POLICY[("Customer", "name")], also=frozenset({R.AGENT})),
+            LookupRule(None, CARD_PAN),
+        )
+    }
+)
+# Root fields that run at least one lookup: one of them per request (api.lookup_limit).
+LOOKUP_FIELDS = frozenset(
+    {*(rule.query_field for rule in LOOKUPS.values() if rule.query_field), "createCustomer"}
+)
+
+
+def lookup_rule(field: str) -> LookupRule:
+    return LOOKUPS[field]

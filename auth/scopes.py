@@ -27,6 +27,12 @@ class Scope(StrEnum):
     ADMIN = "admin"
     # Not in SPEC §1's list: bulk transaction ingest by a service account's batch job.
     TRANSACTIONS_WRITE = "transactions:write"
+    # An exact-match lookup (customerByPhone, customerByIdNumber) discloses whether a value
+    # belongs to a customer: audited and budgeted (resolvers/lookup.py, auth.policy.LOOKUPS).
+    CUSTOMERS_LOOKUP = "customers:lookup"
+    # The `customers` connection: a list of people. Marketers have none, so a list cannot
+    # undo analytics' small-group suppression (resolvers/suppression.py).
+    CUSTOMERS_LIST = "customers:list"
 
 
 class Role(StrEnum):
@@ -57,6 +63,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.SUPERVISOR: frozenset(
         {
             _S.CUSTOMERS_READ,
+            _S.CUSTOMERS_LIST,
+            _S.CUSTOMERS_LOOKUP,
             _S.CUSTOMERS_WRITE,
             _S.PII_REVEAL,
             _S.INTERACTIONS_READ,
@@ -71,6 +79,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.AGENT: frozenset(
         {
             _S.CUSTOMERS_READ,
+            _S.CUSTOMERS_LIST,
+            _S.CUSTOMERS_LOOKUP,
             _S.CUSTOMERS_WRITE,
             _S.PII_REVEAL,
             _S.INTERACTIONS_READ,
@@ -91,6 +101,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.RISK_OFFICER: frozenset(
         {
             _S.CUSTOMERS_READ,
+            _S.CUSTOMERS_LIST,
             _S.RISK_READ,
             _S.RISK_WRITE,
             _S.ANALYTICS_READ,
@@ -99,6 +110,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.AUDITOR: frozenset(
         {
             _S.CUSTOMERS_READ,
+            _S.CUSTOMERS_LIST,
             _S.INTERACTIONS_READ,
             _S.COMPLAINTS_READ,
             _S.OFFERS_READ,
@@ -110,6 +122,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.CUSTOMER: frozenset(
         {
             _S.CUSTOMERS_READ,
+            _S.CUSTOMERS_LIST,
             _S.INTERACTIONS_READ,
             _S.COMPLAINTS_READ,
             _S.COMPLAINTS_WRITE,

@@ -66,6 +66,8 @@ class Customer(SQLModel, table=True):
 
     id: uuid.UUID = id_field()
     name_enc: bytes | None = encrypted_field()
+    # Of the normalised full name, for customersByName (migration 0006_name_index).
+    name_bidx: bytes | None = blind_index_field()
     gender: str = code_field(16, default=Gender.UNDISCLOSED)
     birth_date_enc: bytes | None = encrypted_field()
     id_number_enc: bytes | None = encrypted_field()

@@ -1,8 +1,8 @@
 """Customer reads and writes: plain async functions, testable without GraphQL (STYLE §2).
 
-Every read goes through ``customer_scope``; lookups by phone or national ID go through the
-blind index, so no value is decrypted to search. Writes seal C2 values with the row's own id
-as associated data and are audited.
+Every read goes through ``customer_scope``; lookups by phone or national ID
+(``resolvers.customer_lookup``) go through the blind index, so no value is decrypted to
+search. Writes seal C2 values with the row's own id as associated data and are audited.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from api.errors import BadUserInput, Conflict, Forbidden, NotFound
 from api.settings import Settings
 from auth import audit
 from auth.audit import AuditEvent
-from auth.policy import Access, rule_for
+from auth.policy import Access, lookup_rule, rule_for
 from auth.principal import Principal
 from auth.scopes import Scope
 from models.card import Card, CardStatus
@@ -34,7 +34,6 @@ from models.identifiers import (
     normalize_email,
     normalize_mobile,
     normalize_name,
-    normalize_national_id,
 )
 from models.organisation import Branch
 from models.sealing import seal_field
@@ -48,12 +47,14 @@ from resolvers.customer_input import (
     checked_tags,
 )
 from resolvers.instants import require_offsets
+from resolvers.lookup import check_budget, record_conflict
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
 from resolvers.scoping import customer_scope
 
 PHONE_INDEX = "phone"
 ID_NUMBER_INDEX = "id_number"
 PAN_INDEX = "pan"
+NAME_INDEX = "name"
 NOT_FOUND_MESSAGE = "no customer with this id is visible to you"
 
 
@@ -102,7 +103,9 @@ async def list_customers(
     page: PageArgs,
     direction: SortDirection = SortDirection.DESC,
 ) -> tuple[Page[Customer], Callable[[], Awaitable[int]]]:
-    """One page of customers in the caller's scope, and a lazy count of all of them."""
+    """One page of customers in the caller's scope, and a lazy count of all of them. The field
+    declares ``customers:list``, which marketers lack: a list of people would undo analytics'
+    small-group suppression (SPEC: marketers get counts, never people)."""
     conditions = _filter_conditions(principal, filter)
     args = page.validated(settings.default_page_size, settings.max_page_size)
     return await page_with_count(
@@ -130,20 +133,9 @@ async def get_customer(
     return await _one_in_scope(db, principal, Customer.id == customer_id)
 
 
-async def customer_by_phone(
-    *, db: RequestDatabase, principal: Principal, ring: KeyRing, phone: str
-) -> Customer:
-    digest = ring.blind_index(PHONE_INDEX, checked("phone", normalize_mobile, phone))
-    return await _one_in_scope(db, principal, Customer.phone_bidx == digest)
-
-
-async def customer_by_id_number(
-    *, db: RequestDatabase, principal: Principal, ring: KeyRing, id_number: str
-) -> Customer:
-    digest = ring.blind_index(
-        ID_NUMBER_INDEX, checked("idNumber", normalize_national_id, id_number)
-    )
-    return await _one_in_scope(db, principal, Customer.id_number_bidx == digest)
+def _seal_name(ring: KeyRing, row: Customer, name: str) -> None:
+    seal_field(ring, row, "name", name)
+    row.name_bidx = ring.blind_index(NAME_INDEX, normalize_name(name))
 
 
 def _seal_contact(
@@ -202,7 +194,7 @@ def new_customer_rows(
     row = Customer(
         id=new_id(), branch_id=branch_id, tier_id=tier_id, gender=data.gender, tags=list(data.tags)
     )
-    seal_field(ring, row, "name", data.name)
+    _seal_name(ring, row, data.name)
     seal_field(ring, row, "birth_date", data.birth_date.isoformat())
     seal_field(ring, row, "email", data.email)
     seal_field(ring, row, "address", data.address)
@@ -230,27 +222,50 @@ async def _tier_id(session: AsyncSession, code: str) -> uuid.UUID:
     return uuid.UUID(str(tier_id))
 
 
-def _duplicate(exc: IntegrityError) -> Conflict:
+def _duplicate(exc: IntegrityError) -> tuple[Conflict, str | None]:
+    """The conflict to report and the lookup field it discloses. The message is the same
+    wherever the existing record is: it never says whether it is in another branch."""
     text = str(exc.orig).lower()
     if "pan" in text:
-        return Conflict("a card with this number is already registered", field="cards")
+        return Conflict("a card with this number is already registered", field="cards"), "pan"
     if "id_number" in text:
-        return Conflict("a customer with this national ID already exists", field="idNumber")
-    return Conflict("this record conflicts with an existing one")
+        conflict = Conflict("a customer with this national ID already exists", field="idNumber")
+        return conflict, "idNumber"
+    return Conflict("this record conflicts with an existing one"), None
+
+
+async def _holder_of(
+    session: AsyncSession, row: Customer, cards: list[Card], field: str
+) -> uuid.UUID | None:
+    """The existing customer a duplicate belongs to, for the audit entry (not the caller)."""
+    if field == "idNumber":
+        found = await session.scalar(
+            select(Customer.id).where(col(Customer.id_number_bidx) == row.id_number_bidx)
+        )
+    else:
+        found = await session.scalar(
+            select(Card.customer_id).where(col(Card.pan_bidx).in_([c.pan_bidx for c in cards]))
+        )
+    return uuid.UUID(str(found)) if found is not None else None
 
 
 async def create_customer(
     *,
     session: AsyncSession,
     ring: KeyRing,
+    settings: Settings,
     principal: Principal,
     data: NewCustomer,
     audit_event: Callable[..., AuditEvent],
 ) -> Customer:
+    """Creates the customer; a national ID or card number already registered is a CONFLICT
+    that discloses it, so it is counted and audited as a lookup, and a caller whose lookup
+    budget is spent is refused before any duplicate is tested."""
     principal.require(Scope.CUSTOMERS_WRITE)
     principal.require_staff()
     data = data.checked()
     branch_id = await _target_branch(session, principal, data.branch_id)
+    await check_budget(session, settings, principal)
     row, cards = new_customer_rows(
         ring, data, branch_id=branch_id, tier_id=await _tier_id(session, data.tier_code)
     )
@@ -270,7 +285,11 @@ async def create_customer(
         )
     except IntegrityError as exc:
         await session.rollback()
-        raise _duplicate(exc) from exc
+        conflict, field = _duplicate(exc)
+        if field is not None:
+            holder = await _holder_of(session, row, cards, field)
+            await record_conflict(session, audit_event, lookup_rule(field), holder)
+        raise conflict from exc
     return row
 
 
@@ -292,7 +311,7 @@ class CustomerChanges:
 
 def _sealed_changes(ring: KeyRing, row: Customer, changes: CustomerChanges) -> None:
     if changes.name is not None:
-        seal_field(ring, row, "name", checked("name", normalize_name, changes.name))
+        _seal_name(ring, row, checked("name", normalize_name, changes.name))
     if changes.email is not None:
         seal_field(ring, row, "email", checked("email", normalize_email, changes.email))
     if changes.address is not None:
@@ -359,6 +378,7 @@ async def update_customer(
 
 _UPDATABLE = (
     "name_enc",
+    "name_bidx",
     "phone_enc",
     "phone_bidx",
     "email_enc",

@@ -14,6 +14,7 @@ from api.context import Info
 from api.error_handling import ErrorCodesExtension
 from api.errors import NotFound
 from api.limits import QueryLimits
+from api.lookup_limit import LookupLimit
 from api.observability import OperationObserver
 from api.suggestions import SuggestionFreeExecutor
 from auth.principal import Principal
@@ -162,6 +163,6 @@ schema = CardcrmSchema(
         MerchantOffer,
         Viewer,
     ],
-    extensions=[ErrorCodesExtension, OperationObserver, QueryLimits],
+    extensions=[ErrorCodesExtension, OperationObserver, QueryLimits, LookupLimit],
     execution_context_class=SuggestionFreeExecutor,
 )

@@ -1,4 +1,5 @@
-"""Cards: the PAN is C2 (masked per role), the credit limit C1."""
+"""Cards: the PAN is C2 (masked per role), and so are its BIN and last 4, which follow the
+PAN's policy row; the credit limit is C1."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from schema.relay import Node, to_global_id
 
 @strawberry.type(description="A credit card. Only the sealed PAN, its BIN and last 4 are kept.")
 class Card(Node):
-    last4: str
     product: str
     status: CardStatus
     issued_at: datetime | None
@@ -29,6 +29,14 @@ class Card(Node):
     def pan(self, info: Info) -> str | None:
         return read_field(info.context.key_ring, self._row, "pan")
 
+    @sensitive_field("Card", "bin")
+    def bin(self) -> str | None:
+        return self._row.bin
+
+    @sensitive_field("Card", "last4")
+    def last4(self) -> str | None:
+        return self._row.last4
+
     @sensitive_field("Card", "creditLimit")
     def credit_limit(self) -> Decimal | None:
         return yuan(self._row.credit_limit_cents)
@@ -37,7 +45,6 @@ class Card(Node):
     def from_row(cls, row: CardRow) -> Card:
         return cls(
             id=to_global_id("Card", row.id),
-            last4=row.last4,
             product=row.product,
             status=CardStatus(row.status),
             issued_at=row.issued_at,

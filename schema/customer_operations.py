@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import Context, Info
 from api.errors import Forbidden
-from auth.policy import PiiField
+from auth.policy import PiiField, lookup_rule
 from auth.scopes import Scope
 from models.customer import Customer as CustomerRow
 from models.customer import Gender
@@ -21,10 +21,13 @@ from models.tier import TierCode
 from resolvers import customer as service
 from resolvers import reveal as reveal_service
 from resolvers.customer_input import TAGS_RULE, Consent, NewCard, NewCustomer
+from resolvers.customer_lookup import Lookup, NameLookup, customer_by_lookup, customers_by_name
+from resolvers.lookup import LookupReason
 from resolvers.pagination import PageArgs, SortDirection
 from resolvers.purpose import PURPOSE_RULE
 from schema.common import UserError, run_mutation
 from schema.customer import ConsentInput, Customer, CustomerFilter
+from schema.lookup_field import lookup_field
 from schema.policy_field import scoped_field
 from schema.relay import Connection, uuid_of
 
@@ -76,7 +79,11 @@ class CustomerQuery:
         )
         return Customer.from_row(row)
 
-    @scoped_field(Scope.CUSTOMERS_READ, "Customers in your scope, newest first by default.")
+    @scoped_field(
+        Scope.CUSTOMERS_LIST,
+        "Customers in your scope, newest first by default. Marketers lack the scope: they get "
+        "counts from analytics, never a list of people.",
+    )
     async def customers(
         self,
         info: Info,
@@ -98,27 +105,58 @@ class CustomerQuery:
         )
         return Connection.build(page, Customer.from_row, count)
 
-    @scoped_field(Scope.CUSTOMERS_READ, "Exact lookup by mobile number through its blind index.")
-    async def customer_by_phone(self, info: Info, phone: str) -> Customer | None:
-        row = await service.customer_by_phone(
-            db=info.context.db,
-            principal=info.context.principal,
-            ring=info.context.key_ring,
-            phone=phone,
-        )
-        return Customer.from_row(row)
+    @lookup_field("phone")
+    async def customer_by_phone(
+        self, info: Info, phone: str, reason: LookupReason
+    ) -> Customer | None:
+        return await _looked_up(info, Lookup(lookup_rule("phone"), phone, reason))
 
-    @scoped_field(
-        Scope.CUSTOMERS_READ, "Exact lookup by national ID number through its blind index."
+    @lookup_field("idNumber")
+    async def customer_by_id_number(
+        self, info: Info, id_number: str, reason: LookupReason
+    ) -> Customer | None:
+        return await _looked_up(info, Lookup(lookup_rule("idNumber"), id_number, reason))
+
+    @lookup_field(
+        "name",
+        "The exact full name (normalised), narrowed by exactly one of phoneLast4 and "
+        "cardLast4 (the last 4 digits the caller reads out); up to `first` namesakes.",
     )
-    async def customer_by_id_number(self, info: Info, id_number: str) -> Customer | None:
-        row = await service.customer_by_id_number(
-            db=info.context.db,
-            principal=info.context.principal,
-            ring=info.context.key_ring,
-            id_number=id_number,
+    async def customers_by_name(
+        self,
+        info: Info,
+        name: str,
+        reason: LookupReason,
+        phone_last4: str | None = None,
+        card_last4: str | None = None,
+        first: int = 5,
+    ) -> list[Customer]:
+        ctx = info.context
+        lookup = NameLookup(lookup_rule("name"), name, reason, phone_last4, card_last4, first)
+        async with ctx.db.exclusive() as session:
+            rows = await customers_by_name(
+                session=session,
+                ring=ctx.key_ring,
+                settings=ctx.settings,
+                principal=ctx.principal,
+                lookup=lookup,
+                audit_event=ctx.audit_event,
+            )
+        return [Customer.from_row(row) for row in rows]
+
+
+async def _looked_up(info: Info, lookup: Lookup) -> Customer:
+    ctx = info.context
+    async with ctx.db.exclusive() as session:
+        row = await customer_by_lookup(
+            session=session,
+            ring=ctx.key_ring,
+            settings=ctx.settings,
+            principal=ctx.principal,
+            lookup=lookup,
+            audit_event=ctx.audit_event,
         )
-        return Customer.from_row(row)
+    return Customer.from_row(row)
 
 
 @strawberry.input
@@ -242,6 +280,7 @@ class CustomerMutation:
             return await service.create_customer(
                 session=session,
                 ring=ctx.key_ring,
+                settings=ctx.settings,
                 principal=ctx.principal,
                 data=input.to_data(),
                 audit_event=ctx.audit_event,

@@ -7,6 +7,7 @@ import typer
 from api.cli import (
     audit,
     clients,
+    customers,
     db,
     evaluate,
     generate,
@@ -38,3 +39,4 @@ app.add_typer(generate.app, name="generate")
 app.add_typer(clients.app, name="clients")
 app.add_typer(clients.merchants_app, name="merchants")
 app.add_typer(persisted.app, name="persisted")
+app.add_typer(customers.app, name="customers")

@@ -56,9 +56,69 @@ def policy_markdown() -> str:
     lines += [
         "",
         "`masked` uses the SPEC §2 display formats (`auth/masking.py`); `strict_masked` hides",
-        "more (a card number shows its last 4 only, no BIN).",
+        "more (a card number shows its last 4 only, no BIN). A value derived from a C2 value",
+        "(`Card.bin`, `Card.last4` from `Card.pan`) carries its source's row: denied wherever",
+        "the source is, and wherever the source's display hides it.",
+        *_lookup_lines(),
+        *_list_lines(),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _lookup_lines() -> list[str]:
+    from auth.policy import LOOKUPS
+
+    lines = [
+        "",
+        "## Exact-match lookups",
+        "",
+        "A lookup tells its caller, hit or miss, whether a value belongs to a customer: with a",
+        "masked value in view it is a guessing oracle, so it is a disclosure. It is allowed to a",
+        "role that may see the field at least masked *and* may have its clear value revealed",
+        "(so it learns nothing it could not be shown), with the `customers:lookup` scope. One",
+        "lookup field per request (aliases refused with QUERY_TOO_COMPLEX before anything",
+        "runs); every lookup, hit or miss, is audited (`customer.lookup`: actor, field, reason",
+        "code, outcome, never the value; refusals as `customer.lookup.refused`) and counted",
+        "against the caller's budget (`CARDCRM_LOOKUP_LIMIT_PER_HOUR`, default 30), past which",
+        "it is RATE_LIMITED; misses on one masked form of a value (a guess at `138****5678`)",
+        "are capped per day (`CARDCRM_LOOKUP_MISSES_PER_MASKED_VALUE`, default 2), since a",
+        "masked national ID with its birth year and district leaves only about 33 candidates.",
+        "`createCustomer`'s conflicts on a national ID or a card number",
+        "are lookups too: counted and audited the same way. `customersByName` (the full name",
+        "narrowed by the last 4 digits of a phone or card) also admits agents, the service",
+        "desk: they are shown those 4 digits anyway, and guessing the hidden part of a masked",
+        "name (`张*丰`) is capped like any other guess.",
+        "",
+        "| lookup | by field | allowed to |",
+        "|---|---|---|",
+    ]
+    for rule in LOOKUPS.values():
+        if rule.query_field is None:
+            continue
+        who = ", ".join(sorted(role.value for role in rule.lookers())) or "—"
+        source = f"{rule.source.type_name}.{rule.source.field_name}"
+        lines.append(f"| `{rule.query_field}` | {source} | {who} (scope `{rule.scope}`) |")
+    lines.append(
+        "| `createCustomer` conflict | Customer.idNumber, Card.pan | whoever may create "
+        "customers (`customers:write`): counted, audited, refused once the budget is spent |"
+    )
+    return lines
+
+
+def _list_lines() -> list[str]:
+    from auth.scopes import ROLE_SCOPES, STAFF_ROLES, Scope
+
+    listers = sorted(r.value for r in STAFF_ROLES if Scope.CUSTOMERS_LIST in ROLE_SCOPES[r])
+    return [
+        "",
+        "## Customer lists",
+        "",
+        "A list of customers singles people out, which analytics' small-group suppression",
+        "exists to prevent (`CARDCRM_STATS_MIN_GROUP_SIZE`). So the `customers` connection",
+        "needs the `customers:list` scope, and marketers do not hold it: they get counts",
+        "(suppressed below the minimum group size), never a list of people.",
+        f"Staff roles with `customers:list`: {', '.join(listers)}.",
+    ]
 
 
 @app.command()

@@ -21,7 +21,7 @@ from tests.conftest import Server, staff_token
 from tests.support import ALICE, World
 
 FIND_BY_PHONE = """
-query FindByPhone($phone: String!) { customerByPhone(phone: $phone) { id name } }
+query FindByPhone($phone: String!) { customerByPhone(phone: $phone, reason: INBOUND_CALL) { id name } }
 """
 PROBE = "query ObservabilityProbe { tiers { name } }"
 ANONYMOUS = "{ tiers { name } }"

@@ -281,14 +281,17 @@ async def test_given_a_merchant_token_then_it_reaches_no_customer(
     assert node["data"]["node"] is None
     assert [error["extensions"]["code"] for error in node["errors"]] == ["NOT_FOUND"]
 
+    # A list of customers needs customers:list, which a merchant never holds.
     page = await server.graphql(
         "{ customers(first: 50) { totalCount edges { node { id } } } }", token=token
     )
     assert page["data"] == {"customers": None}
     assert [error["extensions"]["code"] for error in page["errors"]] == ["FORBIDDEN"]
 
+    # A lookup is a disclosure a merchant may never make (issue 11): refused, not searched.
     by_phone = await server.graphql(
-        'query { customerByPhone(phone: "13812345678") { id } }', token=token
+        'query { customerByPhone(phone: "13812345678", reason: INBOUND_CALL) { id } }',
+        token=token,
     )
     assert by_phone["data"]["customerByPhone"] is None
     assert [error["extensions"]["code"] for error in by_phone["errors"]] == ["FORBIDDEN"]

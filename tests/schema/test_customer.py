@@ -94,21 +94,25 @@ async def test_lookup_by_phone_and_id_number_uses_the_blind_index(
 ) -> None:
     token = staff_token(server, world, "demo-supervisor")
     by_phone = await server.graphql(
-        'query { customerByPhone(phone: "+86 138-1234-5678") { id phone } }', token=token
+        'query { customerByPhone(phone: "+86 138-1234-5678", reason: INBOUND_CALL) { id phone } }',
+        token=token,
     )
     assert by_phone["data"]["customerByPhone"] == {
         "id": _global_id("Customer", world.alice.id),
         "phone": "138****5678",
     }
     by_id = await server.graphql(
-        'query { customerByIdNumber(idNumber: "110101199003071233") { id } }', token=token
+        'query { customerByIdNumber(idNumber: "110101199003071233", reason: BRANCH_VISIT) { id } }',
+        token=token,
     )
     assert by_id["data"]["customerByIdNumber"]["id"] == _global_id("Customer", world.alice.id)
 
 
 async def test_lookup_of_an_invalid_phone_is_bad_user_input(server: Server, world: World) -> None:
     token = staff_token(server, world, "demo-supervisor")
-    body = await server.graphql('query { customerByPhone(phone: "12345") { id } }', token=token)
+    body = await server.graphql(
+        'query { customerByPhone(phone: "12345", reason: INBOUND_CALL) { id } }', token=token
+    )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 

@@ -59,6 +59,8 @@ REFUSALS = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"})
 # Root fields for every kind of caller, not staff's: `node` answers a merchant's own objects
 # (its offers) and NOT_FOUND for anyone else's (test_node_finds_no_record_of_others).
 NOT_STAFF_FIELDS = frozenset({"node"})
+# Optional arguments of which a field needs one (customersByName: phoneLast4 | cardLast4).
+ONE_OF_ARGUMENTS = frozenset({"phoneLast4"})
 # Object nesting a selection goes into (the query-token limit bounds a request's size).
 MAX_DEPTH = 2
 # The record type a bare or suffixed ID argument names, longest type names first.
@@ -156,7 +158,8 @@ def _arguments(field: GraphQLField, name: str, records: Records) -> str:
     required = {
         argument: _value(arg.type, argument, name, records)
         for argument, arg in field.args.items()
-        if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined
+        if (isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined)
+        or argument in ONE_OF_ARGUMENTS
     }
     if not required:
         return ""
@@ -260,6 +263,7 @@ async def records(server: Server, world: World) -> Records:
         ids={type_name: to_global_id(type_name, value) for type_name, value in raw.items()},
         texts={
             "phone": ALICE.phone,
+            "phoneLast4": ALICE.phone[-4:],
             "idNumber": ALICE.id_number,
             "code": accepted.code,
             "purpose": "verify the caller's identity for ticket 4711",

@@ -1,0 +1,107 @@
+"""One exact-match lookup per request, refused before anything runs (issue 11 item 1).
+
+A lookup (``auth.policy.LOOKUP_FIELDS``) is a disclosure counted against the caller's
+budget; aliases would let one request make fifteen of them at once, racing the budget and
+turning the oracle into a batch job. This validation rule counts, per operation, the lookup
+fields it would execute (distinct response keys at the root, through fragments) and refuses
+an operation with more than one with QUERY_TOO_COMPLEX, so none of them runs. The
+``LookupLimit`` extension adds the rule and audits each refusal (``customer.lookup.refused``,
+outcome ``several_lookups``): a script's batch of guesses is in the log like every other try.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationRule,
+    get_operation_ast,
+)
+from strawberry.extensions import SchemaExtension
+
+from api.context import ConnectionContext
+from api.errors import ErrorCode
+from auth import audit
+from auth.policy import LOOKUP_FIELDS
+
+REFUSED_ACTION = "customer.lookup.refused"  # as resolvers.lookup writes it
+_PREFIX = "The operation makes "
+
+
+def _root_lookups(
+    selection_set: SelectionSetNode, fragment: Callable[[str], FragmentDefinitionNode | None]
+) -> Iterator[FieldNode]:
+    """The lookup fields of an operation's root selection, through its fragments."""
+    seen: set[str] = set()
+    pending = [selection_set]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value in LOOKUP_FIELDS:
+                    yield selection
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                found = fragment(selection.name.value)
+                if found is not None:
+                    pending.append(found.selection_set)
+
+
+class OneLookupPerOperation(ValidationRule):
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        lookups = _root_lookups(node.selection_set, self.context.get_fragment)
+        # Fields of one response key are merged into one execution: count keys.
+        found = len({(f.alias or f.name).value for f in lookups})
+        if found > 1:
+            self.report_error(
+                GraphQLError(
+                    f"{_PREFIX}{found} exact-match lookups "
+                    f"({', '.join(sorted(LOOKUP_FIELDS))}); the limit is 1. "
+                    "Send each lookup as a request of its own.",
+                    node,
+                    extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value},
+                )
+            )
+
+
+class LookupLimit(SchemaExtension):
+    """Adds ``OneLookupPerOperation`` to validation and audits the operations it refuses."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        context.validation_rules = (*context.validation_rules, OneLookupPerOperation)
+        yield
+        errors = getattr(context.result, "errors", None) or []
+        if any(error.message.startswith(_PREFIX) for error in errors):
+            await self._audit_refusal()
+
+    async def _audit_refusal(self) -> None:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is None:
+            return
+        operation = get_operation_ast(document, context.operation_name)
+        request = context.context
+        if operation is None or isinstance(request, ConnectionContext):
+            return  # a WebSocket runs subscriptions only; lookups are queries and mutations
+        fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        lookups = _root_lookups(operation.selection_set, fragments.get)
+        fields = sorted({field.name.value for field in lookups})
+        event = request.audit_event(
+            REFUSED_ACTION, fields=fields, details={"outcome": "several_lookups"}
+        )
+        async with request.db.exclusive() as session:
+            await audit.record_and_commit(session, event)
