@@ -189,17 +189,21 @@ async def test_a_revoked_clients_tokens_are_revoked_and_another_clients_are_not(
 ) -> None:
     actor = clients.Actor("test", "revocation")
     scopes = frozenset({Scope.OFFERS_READ})
-    async with fresh_database.database() as database, database.session() as session:
-        merchant = await clients.create_merchant(session, name="Fresh")
-        kept, dropped = [
-            (
-                await clients.create_client(session, actor=actor, scopes=scopes, merchant=merchant)
-            ).client.client_id
-            for _ in range(2)
-        ]
+    async with fresh_database.database() as database:
+        await fresh_database.key_ring(database)  # as a server's start: creating a client is audited
+        async with database.session() as session:
+            merchant = await clients.create_merchant(session, name="Fresh")
+            kept, dropped = [
+                (
+                    await clients.create_client(
+                        session, actor=actor, scopes=scopes, merchant=merchant
+                    )
+                ).client.client_id
+                for _ in range(2)
+            ]
 
-        await clients.revoke_client(session, actor=actor, client_id=dropped)
+            await clients.revoke_client(session, actor=actor, client_id=dropped)
 
-        jti = uuid.uuid4().hex
-        assert await revocation.is_revoked(session, token_id=jti, client_id=dropped)
-        assert not await revocation.is_revoked(session, token_id=jti, client_id=kept)
+            jti = uuid.uuid4().hex
+            assert await revocation.is_revoked(session, token_id=jti, client_id=dropped)
+            assert not await revocation.is_revoked(session, token_id=jti, client_id=kept)

@@ -58,7 +58,8 @@ async def test_a_filter_time_without_an_offset_is_bad_user_input_at_its_field(
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     assert error["extensions"]["field"] == field
     assert "UTC offset" in error["message"]
-    assert body["data"] is None  # the connection is non-null: its error reaches the root
+    (root,) = body["data"]
+    assert body["data"] == {root: None}  # the connection is nullable: its error stops there
 
 
 async def test_logging_an_interaction_at_a_time_without_an_offset_is_a_user_error(

@@ -33,7 +33,7 @@ async def test_given_a_group_of_one_then_a_marketer_cannot_list_it(
     )
 
     # then: no list, not even its count
-    assert body["data"] is None
+    assert body["data"] == {"customers": None}
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "FORBIDDEN"
     assert "customers:list" in error["message"]

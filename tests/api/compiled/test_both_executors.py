@@ -191,7 +191,8 @@ async def test_a_scope_declared_field_compiles_for_a_holder_and_falls_back_for_t
     assert held == reference
     assert executor == "compiled"
 
-    lacked, reference, executor = await _both(server, standard, query, {}, tokens["marketer"])
+    # The risk officer lists customers but holds no interactions:read (a marketer lists none).
+    lacked, reference, executor = await _both(server, standard, query, {}, tokens["risk_officer"])
     assert lacked == reference
     assert executor == "fallback"
     edges = lacked["data"]["customers"]["edges"]
