@@ -343,7 +343,9 @@ class Analytics:
         range: Annotated[DateRangeInput, strawberry.argument(description=RANGE)],
         branch: Annotated[
             strawberry.ID | None,
-            strawberry.argument(description=BRANCH + " Everything counts by customer's branch."),
+            strawberry.argument(
+                description=BRANCH + " Everything counts by the customer's branch."
+            ),
         ] = None,
     ) -> GrowthKpis:
         kpis = await growth_service.growth_kpis(

@@ -89,7 +89,9 @@ class FileComplaintInput:
     channel: str = strawberry.field(
         default="app", description="How it came in (free text, at most 16 characters)."
     )
-    severity: ComplaintSeverity | None = _optional("Staff only; a customer's complaint is MEDIUM.")
+    severity: ComplaintSeverity | None = _optional(
+        "Set by staff only; MEDIUM if left out, and always for a customer's complaint."
+    )
     customer_id: strawberry.ID | None = _optional("Required for staff; customers file their own.")
     card_id: strawberry.ID | None = _optional("One of the complainant's cards (a Card ID).")
 
@@ -306,7 +308,8 @@ class ComplaintMutation:
 
     @strawberry.mutation(
         description="Hands an open, acknowledged or in-progress complaint to an agent or "
-        "supervisor of its branch; the status stays. Admin or supervisor." + ERRORS
+        "supervisor of its branch; the status stays. Admin or supervisor (scope "
+        "complaints:write)." + ERRORS
     )
     async def assign_complaint(
         self, info: Info, input: Annotated[AssignComplaintInput, _input("Who takes it.")]

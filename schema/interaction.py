@@ -116,7 +116,8 @@ class LogInteractionInput:
         "One of this customer's complaints it was about (a Complaint ID)."
     )
     occurred_at: datetime | None = _optional(
-        "When it took place, with a UTC offset; now if left out; not in the future."
+        "When it took place, with a UTC offset; now if left out; not in the future (5 minutes' "
+        "clock skew allowed)."
     )
 
 

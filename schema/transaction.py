@@ -44,7 +44,8 @@ class TransactionInput:
         "The card number (16 to 19 digits, Luhn; spaces and dashes allowed); or give `cardId`."
     )
     amount: str = _described(
-        'A decimal string of currency units, above 0, at most 2 decimals ("123.45").'
+        'A decimal string of currency units ("123.45"): above 0, at most 10000000, with at '
+        "most 2 decimals."
     )
     currency: str | None = _optional("ISO 4217; CNY if absent.")
     merchant: str = _described("The merchant's name, at most 200 characters.")
