@@ -3,12 +3,13 @@ composes Query and Mutation and builds the strawberry Schema."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
 from sqlmodel import col, select
 from strawberry.tools import merge_types
+from strawberry.types.base import get_object_definition
 
 from api.context import Info
 from api.error_handling import ErrorCodesExtension
@@ -90,8 +91,16 @@ def _viewer(principal: Principal) -> Viewer:
 
 @strawberry.type
 class CoreQuery:
-    @strawberry.field(description="Any object by its global ID, within your scope.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any object by its global ID, if you may read it; NOT_FOUND otherwise."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="A global ID, as any `id` field gives.")
+        ],
+    ) -> Node | None:
         principal = info.context.principal
         type_name, raw_id = from_global_id(id)
         if type_name == "Viewer":
@@ -100,7 +109,7 @@ class CoreQuery:
             return _viewer(principal)
         return _as_node(await load_node(info.context.db, principal, type_name, raw_id))
 
-    @strawberry.field(description="The signed-in staff user.")
+    @strawberry.field(description="The signed-in staff user; FORBIDDEN to other tokens.")
     def viewer(self, info: Info) -> Viewer | None:
         principal = info.context.principal
         principal.require_staff()
@@ -112,6 +121,17 @@ class CoreQuery:
         return [Tier.from_row(row) for row in rows]
 
 
+def _described(root: type, description: str) -> type:
+    """``merge_types`` (which warns of a root field declared twice) takes no description."""
+    get_object_definition(root, strict=True).description = description
+    return root
+
+
+QUERY = "Every read: each field says who may call it and which token scope it needs."
+MUTATION = (
+    "Every write: each field says who may call it; expected failures come back in the "
+    "payload's userErrors, each with a stable code."
+)
 Query = merge_types(
     "Query",
     (
@@ -126,6 +146,7 @@ Query = merge_types(
         StaffQuery,
     ),
 )
+Query = _described(Query, QUERY)
 Mutation = merge_types(
     "Mutation",
     (
@@ -138,6 +159,7 @@ Mutation = merge_types(
         EvaluationMutation,
     ),
 )
+Mutation = _described(Mutation, MUTATION)
 
 
 class CardcrmSchema(strawberry.Schema):
