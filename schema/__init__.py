@@ -3,7 +3,7 @@ composes Query and Mutation and builds the strawberry Schema."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -37,6 +37,7 @@ from schema.complaint import Complaint
 from schema.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.customer import Customer
 from schema.customer_operations import CustomerMutation, CustomerQuery
+from schema.enums import describe_enums
 from schema.evaluation import EvaluationMutation
 from schema.interaction import Interaction, InteractionMutation, InteractionQuery
 from schema.merchant import MerchantMutation, MerchantOffer, MerchantQuery
@@ -91,7 +92,14 @@ def _viewer(principal: Principal) -> Viewer:
 @strawberry.type
 class CoreQuery:
     @strawberry.field(description="Any object by its global ID, within your scope.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="A global ID, as an `id` field gives it."),
+        ],
+    ) -> Node | None:
         principal = info.context.principal
         type_name, raw_id = from_global_id(id)
         if type_name == "Viewer":
@@ -126,6 +134,10 @@ Query = merge_types(
         StaffQuery,
     ),
 )
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Every read: objects by global ID, lists as Relay connections, lookups and analytics, "
+    "each within the caller's role, token scopes and branch."
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -138,6 +150,11 @@ Mutation = merge_types(
         EvaluationMutation,
     ),
 )
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Every change. Expected failures come back in the payload's `userErrors` with nothing "
+    "written; anything else as a GraphQL error with `extensions.code`."
+)
+describe_enums()
 
 
 class CardcrmSchema(strawberry.Schema):

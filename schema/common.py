@@ -12,9 +12,16 @@ from api.errors import DomainError, ErrorCode
 
 @strawberry.type(description="An expected failure of a mutation; nothing was written.")
 class UserError:
-    field: str | None
-    code: ErrorCode
-    message: str
+    field: str | None = strawberry.field(
+        description="The input field the error is about (e.g. `phone`, `version`); null when it "
+        "is about the request as a whole."
+    )
+    code: ErrorCode = strawberry.field(
+        description="Stable code to branch on; the same codes as GraphQL errors' `extensions.code`."
+    )
+    message: str = strawberry.field(
+        description="What went wrong, in English, safe to show; its wording may change."
+    )
 
     @classmethod
     def of(cls, error: DomainError) -> UserError:
