@@ -33,6 +33,7 @@ from resolvers.offer_assignment import AssignmentView
 from schema.analytics import AnalyticsQuery
 from schema.audit import AuditEntry, AuditQuery
 from schema.card import Card
+from schema.common import DESCRIBED_SCALARS
 from schema.complaint import Complaint
 from schema.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.customer import Customer
@@ -182,4 +183,5 @@ schema = CardcrmSchema(
     ],
     extensions=[ErrorCodesExtension, OperationObserver, QueryLimits, LookupLimit],
     execution_context_class=SuggestionFreeExecutor,
+    scalar_overrides=DESCRIBED_SCALARS,
 )
