@@ -10,6 +10,7 @@ from typing import Annotated, Generic, TypeVar
 import strawberry
 
 from api.errors import BadUserInput
+from api.settings import Settings
 from resolvers.pagination import Page
 
 NodeT = TypeVar("NodeT")
@@ -65,7 +66,11 @@ class Node:
 # The pagination arguments of every connection field, described once: declare them as
 # `first: First = None, after: After = None` (and `last: Last = None, before: Before = None`
 # where the connection pages backwards too).
-PAGE_SIZE = "0 up to the maximum page size (100 by default); without `first` or `last`, 20"
+_SIZES = Settings.model_fields
+PAGE_SIZE = (
+    f"0 to the maximum page size ({_SIZES['max_page_size'].default} unless configured), else "
+    f"BAD_USER_INPUT; without `first` or `last`, {_SIZES['default_page_size'].default}"
+)
 First = Annotated[
     int | None,
     strawberry.argument(description=f"Returns the first N items (after `after`): {PAGE_SIZE}."),
