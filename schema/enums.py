@@ -114,11 +114,11 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
         "What a complaint is about.",
         {
             "BILLING_DISPUTE": "A disputed charge or statement.",
-            "FEES": "Fees or interest charged.",
+            "FEES": "Fees charged.",
             "SERVICE_ATTITUDE": "How staff treated the customer.",
             "FRAUD": "Suspected fraud or unauthorised use.",
-            "REWARDS": "Points, offers or tier benefits.",
-            "COLLECTION": "Debt collection contacts.",
+            "REWARDS": "Reward points and benefits.",
+            "COLLECTION": "Debt collection.",
             "OTHER": "Anything else.",
         },
     ),
@@ -230,7 +230,7 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
     OfferStatus: (
         "Where an offer stands; an offer past its end time reads EXPIRED.",
         {
-            "DRAFT": "Being prepared; customers do not see it.",
+            "DRAFT": "Being prepared; not live for customers.",
             "ACTIVE": "Live: customers can act on it inside its validity window.",
             "PAUSED": "Stopped for now; can be activated again.",
             "EXPIRED": "Over (expired or past its end); nothing about it changes any more.",
