@@ -34,10 +34,12 @@ from resolvers.offer_assignment import AssignmentView
 from schema.analytics import AnalyticsQuery
 from schema.audit import AuditEntry, AuditQuery
 from schema.card import Card
+from schema.common import DESCRIBED_SCALARS
 from schema.complaint import Complaint
 from schema.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.customer import Customer
 from schema.customer_operations import CustomerMutation, CustomerQuery
+from schema.enums import describe_enums
 from schema.evaluation import EvaluationMutation
 from schema.interaction import Interaction, InteractionMutation, InteractionQuery
 from schema.merchant import MerchantMutation, MerchantOffer, MerchantQuery
@@ -160,6 +162,7 @@ Mutation = merge_types(
     ),
 )
 Mutation = _described(Mutation, MUTATION)
+describe_enums()
 
 
 class CardcrmSchema(strawberry.Schema):
@@ -187,4 +190,5 @@ schema = CardcrmSchema(
     ],
     extensions=[ErrorCodesExtension, OperationObserver, QueryLimits, LookupLimit],
     execution_context_class=SuggestionFreeExecutor,
+    scalar_overrides=DESCRIBED_SCALARS,
 )

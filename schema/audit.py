@@ -13,7 +13,7 @@ from models.audit import AuditEntry as AuditEntryRow
 from resolvers import audit_log as service
 from resolvers.pagination import PageArgs
 from schema.policy_field import scoped_field
-from schema.relay import Connection, Node, to_global_id
+from schema.relay import After, Connection, First, Node, to_global_id
 
 HASH = (
     "HMAC-SHA256 (64 hex digits), under the server's chain key, of this entry and `prevHash`: "
@@ -95,8 +95,8 @@ class AuditQuery:
     async def audit_log(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: Annotated[
             AuditFilter | None, strawberry.argument(description="Only the matching entries.")
         ] = None,

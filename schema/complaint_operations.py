@@ -20,7 +20,7 @@ from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
 from schema.complaint import Complaint
 from schema.policy_field import scoped_field
-from schema.relay import Connection, staff_uuid_of, uuid_of
+from schema.relay import After, Before, Connection, First, Last, staff_uuid_of, uuid_of
 
 SCOPE = (
     "Your scope: an agent's own complaints and the unassigned ones of their branch; a "
@@ -243,10 +243,10 @@ class ComplaintQuery:
     async def complaints(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: Annotated[ComplaintFilter | None, _input("Only the matching ones.")] = None,
     ) -> Connection[Complaint] | None:
         page, count = await service.list_complaints(

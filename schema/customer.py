@@ -39,7 +39,7 @@ from schema.interaction import Interaction, InteractionFilter
 from schema.offer import OfferAssignment, RecommendedOffer, customer_offers, recommended_offers
 from schema.organisation import Branch
 from schema.policy_field import scoped_field, sensitive_field
-from schema.relay import Connection, Node, to_global_id
+from schema.relay import After, Connection, First, Node, to_global_id
 from schema.tier import Tier
 
 if TYPE_CHECKING:
@@ -163,8 +163,8 @@ class Customer(Node):
     async def interactions(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: Annotated[
             InteractionFilter | None,
             strawberry.argument(description="Narrows the list; its `customerId` is ignored."),
@@ -193,8 +193,8 @@ class Customer(Node):
     async def complaints(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: Annotated[
             Annotated[ComplaintFilter, strawberry.lazy("schema.complaint_operations")] | None,
             strawberry.argument(description="Narrows the list; its `customerId` is ignored."),
@@ -212,8 +212,8 @@ class Customer(Node):
             AssignmentStatus | None,
             strawberry.argument(description="Only offers in this status; null: all of them."),
         ] = None,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[OfferAssignment] | None:
         return await customer_offers(info, self._row.id, status, first, after)
 

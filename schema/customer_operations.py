@@ -31,7 +31,7 @@ from schema.common import UserError, run_mutation
 from schema.customer import ConsentInput, Customer, CustomerFilter
 from schema.lookup_field import lookup_field
 from schema.policy_field import scoped_field
-from schema.relay import Connection, uuid_of
+from schema.relay import After, Before, Connection, First, Last, uuid_of
 
 
 @strawberry.enum
@@ -105,10 +105,10 @@ class CustomerQuery:
     async def customers(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: FilterArg = None,
         order_by: OrderArg = None,
     ) -> Connection[Customer] | None:

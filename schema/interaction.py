@@ -18,7 +18,7 @@ from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
 from schema.organisation import StaffMember
 from schema.policy_field import scoped_field, sensitive_field
-from schema.relay import Connection, Node, to_global_id, uuid_of
+from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
 
 LOG = (
     "Records a contact with a customer in your scope (admin, supervisor or agent; scope "
@@ -138,8 +138,8 @@ class InteractionQuery:
     async def interactions(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: Annotated[
             InteractionFilter | None, strawberry.argument(description="Only the matching ones.")
         ] = None,

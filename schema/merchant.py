@@ -37,7 +37,7 @@ from schema.common import UserError, run_mutation
 from schema.money import yuan, yuan_or_none
 from schema.offer import OfferTerms, benefit_value
 from schema.policy_field import scoped_field, sensitive_field
-from schema.relay import Connection, Node, to_global_id, uuid_of
+from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
 
 SUPPRESSED = "Null when suppressed: fewer customers than the minimum group size."
 
@@ -223,8 +223,8 @@ class MerchantQuery:
     async def merchant_offers(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         status: Annotated[
             OfferStatus | None,
             strawberry.argument(

@@ -30,7 +30,7 @@ from schema import offer_text as doc
 from schema.common import UserError, run_mutation
 from schema.offer import Offer, OfferAssignment
 from schema.policy_field import scoped_field
-from schema.relay import Connection, uuid_of
+from schema.relay import After, Before, Connection, First, Last, uuid_of
 
 
 @strawberry.input(description="Narrows `offers`: an offer must match every field given.")
@@ -282,10 +282,10 @@ class OfferQuery:
     async def offers(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
         filter: Annotated[
             OfferFilter | None, strawberry.argument(description="Null: all offers.")
         ] = None,

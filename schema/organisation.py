@@ -13,7 +13,7 @@ from models.organisation import StaffUser as StaffUserRow
 from resolvers import staff as service
 from resolvers.pagination import PageArgs
 from schema.policy_field import scoped_field
-from schema.relay import Connection, Node, to_global_id, uuid_of
+from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
 
 
 @strawberry.type(
@@ -83,8 +83,8 @@ class StaffQuery:
     async def staff_members(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
+        first: First = None,
+        after: After = None,
         filter: Annotated[
             StaffFilter | None, strawberry.argument(description="Narrows the list.")
         ] = None,
