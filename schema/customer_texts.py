@@ -21,7 +21,10 @@ DND_END = (
     "End of the do-not-disturb window (exclusive), HH:MM; 22:00 to 08:00 wraps midnight. "
     "The window applies only when both ends are set."
 )
-PREFERRED = "The channel the customer prefers, as entered (e.g. `sms`); informational only."
+PREFERRED = (
+    "The channel the customer prefers, as entered (e.g. `sms`, at most 16 characters); "
+    "informational only."
+)
 
 # Customer fields.
 SEGMENTS = (
