@@ -130,6 +130,10 @@ class Consent:
     def checked(self) -> Consent:
         checked_time("consent.doNotDisturbStart", self.do_not_disturb_start)
         checked_time("consent.doNotDisturbEnd", self.do_not_disturb_end)
+        if self.preferred_channel is not None:  # its column holds 16 characters
+            text_limits.bounded(
+                "consent.preferredChannel", self.preferred_channel, text_limits.CHANNEL
+            )
         return self
 
 

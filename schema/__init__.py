@@ -3,12 +3,13 @@ composes Query and Mutation and builds the strawberry Schema."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
 from sqlmodel import col, select
 from strawberry.tools import merge_types
+from strawberry.types.base import get_object_definition
 
 from api.context import Info
 from api.error_handling import ErrorCodesExtension
@@ -33,10 +34,12 @@ from resolvers.offer_assignment import AssignmentView
 from schema.analytics import AnalyticsQuery
 from schema.audit import AuditEntry, AuditQuery
 from schema.card import Card
+from schema.common import DESCRIBED_SCALARS
 from schema.complaint import Complaint
 from schema.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.customer import Customer
 from schema.customer_operations import CustomerMutation, CustomerQuery
+from schema.enums import describe_enums
 from schema.evaluation import EvaluationMutation
 from schema.interaction import Interaction, InteractionMutation, InteractionQuery
 from schema.merchant import MerchantMutation, MerchantOffer, MerchantQuery
@@ -90,8 +93,16 @@ def _viewer(principal: Principal) -> Viewer:
 
 @strawberry.type
 class CoreQuery:
-    @strawberry.field(description="Any object by its global ID, within your scope.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any object by its global ID, if you may read it; NOT_FOUND otherwise."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="A global ID, as any `id` field gives.")
+        ],
+    ) -> Node | None:
         principal = info.context.principal
         type_name, raw_id = from_global_id(id)
         if type_name == "Viewer":
@@ -100,7 +111,7 @@ class CoreQuery:
             return _viewer(principal)
         return _as_node(await load_node(info.context.db, principal, type_name, raw_id))
 
-    @strawberry.field(description="The signed-in staff user.")
+    @strawberry.field(description="The signed-in staff user; FORBIDDEN to other tokens.")
     def viewer(self, info: Info) -> Viewer | None:
         principal = info.context.principal
         principal.require_staff()
@@ -112,6 +123,17 @@ class CoreQuery:
         return [Tier.from_row(row) for row in rows]
 
 
+def _described(root: type, description: str) -> type:
+    """``merge_types`` (which warns of a root field declared twice) takes no description."""
+    get_object_definition(root, strict=True).description = description
+    return root
+
+
+QUERY = "Every read: each field says who may call it and which token scope it needs."
+MUTATION = (
+    "Every write: each field says who may call it; expected failures come back in the "
+    "payload's userErrors, each with a stable code."
+)
 Query = merge_types(
     "Query",
     (
@@ -126,6 +148,7 @@ Query = merge_types(
         StaffQuery,
     ),
 )
+Query = _described(Query, QUERY)
 Mutation = merge_types(
     "Mutation",
     (
@@ -138,6 +161,8 @@ Mutation = merge_types(
         EvaluationMutation,
     ),
 )
+Mutation = _described(Mutation, MUTATION)
+describe_enums()
 
 
 class CardcrmSchema(strawberry.Schema):
@@ -165,4 +190,5 @@ schema = CardcrmSchema(
     ],
     extensions=[ErrorCodesExtension, OperationObserver, QueryLimits, LookupLimit],
     execution_context_class=SuggestionFreeExecutor,
+    scalar_overrides=DESCRIBED_SCALARS,
 )

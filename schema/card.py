@@ -19,10 +19,14 @@ from schema.relay import Node, to_global_id
 
 @strawberry.type(description="A credit card. Only the sealed PAN, its BIN and last 4 are kept.")
 class Card(Node):
-    product: str
-    status: CardStatus
-    issued_at: datetime | None
-    activated_at: datetime | None
+    product: str = strawberry.field(description="The card product's name, e.g. `UnionPay Classic`.")
+    status: CardStatus = strawberry.field(description="Where the card is in its life.")
+    issued_at: datetime | None = strawberry.field(
+        description="When the card was issued (ISO 8601, UTC); null: not recorded."
+    )
+    activated_at: datetime | None = strawberry.field(
+        description="When the card was activated (ISO 8601, UTC); null: not activated."
+    )
     _row: strawberry.Private[CardRow]
 
     @sensitive_field("Card", "pan")

@@ -17,14 +17,26 @@ from schema.organisation import StaffMember
 from schema.policy_field import sensitive_field
 from schema.relay import Node, to_global_id
 
+DUE_AT = (
+    "The SLA deadline (ISO 8601, UTC): filing time plus the severity's hours "
+    "(CARDCRM_SLA_HOURS_*), never later than the customer's tier's service level; recomputed "
+    "when escalation raises the severity."
+)
+
 
 @strawberry.type(description="One append-only step of a complaint's history.")
 class ComplaintTimelineEntry:
-    action: ComplaintAction
-    actor_kind: str
-    from_status: ComplaintStatus | None
-    to_status: ComplaintStatus | None
-    created_at: datetime
+    action: ComplaintAction = strawberry.field(description="What was done.")
+    actor_kind: str = strawberry.field(
+        description="Who did it: `staff`, `customer`, `merchant` or `service`."
+    )
+    from_status: ComplaintStatus | None = strawberry.field(
+        description="The status before; null on the entry that files the complaint."
+    )
+    to_status: ComplaintStatus | None = strawberry.field(
+        description="The status after (the same as before for assign, escalate and rate)."
+    )
+    created_at: datetime = strawberry.field(description="When it was done (ISO 8601, UTC).")
     _row: strawberry.Private[ComplaintEvent]
 
     @sensitive_field("ComplaintTimelineEntry", "note")
@@ -45,23 +57,41 @@ class ComplaintTimelineEntry:
 
 @strawberry.type(description="A complaint, handled through its workflow to an SLA deadline.")
 class Complaint(Node):
-    category: ComplaintCategory
-    channel: str
-    severity: ComplaintSeverity
-    status: ComplaintStatus
-    due_at: datetime
-    satisfaction: int | None
-    reopen_count: int
-    escalation_level: int
-    acknowledged_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    version: int
+    category: ComplaintCategory = strawberry.field(description="What the complaint is about.")
+    channel: str = strawberry.field(
+        description="How it came in, as given when filed (free text, at most 16 characters)."
+    )
+    severity: ComplaintSeverity = strawberry.field(
+        description="How serious it is; sets `dueAt`. A customer's complaint starts as MEDIUM; "
+        "staff may set it when filing, and only escalation raises it later."
+    )
+    status: ComplaintStatus = strawberry.field(description="Where it stands in the workflow.")
+    due_at: datetime = strawberry.field(description=DUE_AT)
+    satisfaction: int | None = strawberry.field(
+        description="The complainant's rating, 1 to 5 (`rateComplaint`); null until rated."
+    )
+    reopen_count: int = strawberry.field(description="How many times it was reopened.")
+    escalation_level: int = strawberry.field(
+        description="How many times it was escalated; 0 if never."
+    )
+    acknowledged_at: datetime | None = strawberry.field(
+        description="When it was acknowledged (ISO 8601, UTC); null before."
+    )
+    resolved_at: datetime | None = strawberry.field(
+        description="When it was resolved (ISO 8601, UTC); null before, and again once reopened."
+    )
+    closed_at: datetime | None = strawberry.field(
+        description="When it was closed (ISO 8601, UTC); null before, and again once reopened."
+    )
+    created_at: datetime = strawberry.field(description="When it was filed (ISO 8601, UTC).")
+    updated_at: datetime = strawberry.field(description="When it last changed (ISO 8601, UTC).")
+    version: int = strawberry.field(
+        description="Starts at 1, +1 on every change; the workflow mutations take it back "
+        "(CONFLICT if it is no longer current)."
+    )
     _row: strawberry.Private[ComplaintRow]
 
-    @strawberry.field(description="Still open past its deadline.")
+    @strawberry.field(description="Still open past `dueAt`; never true once resolved or closed.")
     def is_overdue(self) -> bool:
         return is_overdue(self._row)
 
@@ -83,7 +113,7 @@ class Complaint(Node):
         assert row is not None
         return Customer.from_row(row)
 
-    @strawberry.field(description="Who handles it now.")
+    @strawberry.field(description="The staff member who handles it now; null if unassigned.")
     async def assignee(self, info: Info) -> StaffMember | None:
         if self._row.assignee_id is None:
             return None

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Annotated, Any
 
 import strawberry
 
@@ -19,22 +20,43 @@ from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
 from schema.complaint import Complaint
 from schema.policy_field import scoped_field
-from schema.relay import Connection, staff_uuid_of, uuid_of
+from schema.relay import After, Before, Connection, First, Last, staff_uuid_of, uuid_of
+
+SCOPE = (
+    "Your scope: an agent's own complaints and the unassigned ones of their branch; a "
+    "supervisor's branch; a customer's own; all for admin and auditor."
+)
+ID = "The complaint (a `Complaint.id`)."
+VERSION = "The `version` you last read; CONFLICT if the complaint has changed since."
+NOTE = "A note for the timeline, at most 4,000 characters; stored encrypted."
+ERRORS = (
+    " userErrors: NOT_FOUND outside your scope; CONFLICT on a stale `version` or a status that "
+    "does not allow it; FORBIDDEN; BAD_USER_INPUT."
+)
+FILE = (
+    "Files a complaint, OPEN and due by `dueAt`: a customer for themselves, or admin, "
+    "supervisor or agent for a customer in their scope (scope complaints:write). userErrors: "
+    "NOT_FOUND, BAD_USER_INPUT, FORBIDDEN."
+)
+HANDLERS = " Admin, supervisor or agent (scope complaints:write)." + ERRORS
 
 
-@strawberry.input
+def _optional(description: str) -> Any:
+    """An input field that may be left out (null), with its description."""
+    return strawberry.field(default=None, description=description)
+
+
+@strawberry.input(description="Narrows a complaint list; every condition given must hold.")
 class ComplaintFilter:
-    status: ComplaintStatus | None = None
-    severity: ComplaintSeverity | None = None
-    assignee_id: strawberry.ID | None = None
-    overdue: bool | None = None
-    branch_id: strawberry.ID | None = None
-    category: ComplaintCategory | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    customer_id: strawberry.ID | None = strawberry.field(
-        default=None, description="One customer's complaints (a Customer ID)."
-    )
+    status: ComplaintStatus | None = _optional("Only complaints in this status.")
+    severity: ComplaintSeverity | None = _optional("Only complaints of this severity.")
+    assignee_id: strawberry.ID | None = _optional("Assigned to this `StaffMember.id`/`Viewer.id`.")
+    overdue: bool | None = _optional("True: only those open past `dueAt`; false: the others.")
+    branch_id: strawberry.ID | None = _optional("Only those of this branch (a Branch ID).")
+    category: ComplaintCategory | None = _optional("Only complaints in this category.")
+    created_from: datetime | None = _optional("Filed at or after this instant (with a UTC offset).")
+    created_to: datetime | None = _optional("Filed before this instant (with a UTC offset).")
+    customer_id: strawberry.ID | None = _optional("One customer's complaints (a Customer ID).")
 
     def to_filter(self) -> service.ComplaintFilter:
         return service.ComplaintFilter(
@@ -56,72 +78,94 @@ class ComplaintFilter:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A new complaint.")
 class FileComplaintInput:
-    description: str
-    category: ComplaintCategory = ComplaintCategory.OTHER
-    channel: str = "app"
-    severity: ComplaintSeverity | None = strawberry.field(
-        default=None, description="Staff only; a customer's complaint starts as MEDIUM."
+    description: str = strawberry.field(
+        description="What went wrong; required, at most 4,000 characters; stored encrypted."
     )
-    customer_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Required for staff; customers file for themselves."
+    category: ComplaintCategory = strawberry.field(
+        default=ComplaintCategory.OTHER, description="What it is about."
     )
-    card_id: strawberry.ID | None = None
+    channel: str = strawberry.field(
+        default="app", description="How it came in (free text, at most 16 characters)."
+    )
+    severity: ComplaintSeverity | None = _optional(
+        "Set by staff only; MEDIUM if left out, and always for a customer's complaint."
+    )
+    customer_id: strawberry.ID | None = _optional("Required for staff; customers file their own.")
+    card_id: strawberry.ID | None = _optional("One of the complainant's cards (a Card ID).")
 
 
 @strawberry.input(description="A workflow action on a complaint at a known version.")
 class ComplaintActionInput:
-    id: strawberry.ID
-    version: int
-    note: str | None = None
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    note: str | None = _optional(NOTE)
 
 
-@strawberry.input
+@strawberry.input(description="Who should handle a complaint next.")
 class AssignComplaintInput:
-    id: strawberry.ID
-    version: int
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
     assignee_id: strawberry.ID = strawberry.field(
-        description="A `StaffMember.id` (see `staffMembers`), or your own `Viewer.id`."
+        description="A `StaffMember.id` (see `staffMembers`), or your own `Viewer.id`: an "
+        "active agent or supervisor of the complaint's branch."
     )
-    note: str | None = None
+    note: str | None = _optional(NOTE)
 
 
-@strawberry.input
+@strawberry.input(description="An escalation: a higher severity, a supervisor, or both.")
 class EscalateComplaintInput:
-    id: strawberry.ID
-    version: int
-    note: str
-    severity: ComplaintSeverity | None = None
-    to_supervisor: bool = False
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    note: str = strawberry.field(description="Why; required, at most 4,000 characters.")
+    severity: ComplaintSeverity | None = _optional("Above the current one; `dueAt` is recomputed.")
+    to_supervisor: bool = strawberry.field(
+        default=False, description="Hand it to an active supervisor of the complaint's branch."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="How a complaint in progress was resolved.")
 class ResolveComplaintInput:
-    id: strawberry.ID
-    version: int
-    resolution: str
-    note: str | None = None
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    resolution: str = strawberry.field(
+        description="The resolution; required, at most 4,000 characters; stored encrypted."
+    )
+    note: str | None = _optional(NOTE)
 
 
-@strawberry.input
+@strawberry.input(description="Why a resolved or closed complaint needs more work.")
 class ReopenComplaintInput:
-    id: strawberry.ID
-    version: int
-    reason: str
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    reason: str = strawberry.field(
+        description="Why; required, at most 4,000 characters; kept as the timeline note."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The complainant's rating of a resolved or closed complaint.")
 class RateComplaintInput:
-    id: strawberry.ID
-    version: int
-    score: int
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    score: int = strawberry.field(description="A whole number from 1 to 5.")
 
 
-@strawberry.type
+def _input(what: str) -> Any:
+    return strawberry.argument(description=what)
+
+
+ActionArg = Annotated[ComplaintActionInput, _input("The complaint, its version and a note.")]
+
+
+@strawberry.type(description="The outcome of a complaint mutation.")
 class ComplaintPayload:
-    complaint: Complaint | None
-    user_errors: list[UserError]
+    complaint: Complaint | None = strawberry.field(
+        description="The complaint as it is now; null when there are userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was written; empty on success."
+    )
 
 
 async def _change(
@@ -184,8 +228,10 @@ async def customer_complaints(
 
 @strawberry.type
 class ComplaintQuery:
-    @scoped_field(Scope.COMPLAINTS_READ, "One complaint in your scope; NOT_FOUND otherwise.")
-    async def complaint(self, info: Info, id: strawberry.ID) -> Complaint | None:
+    @scoped_field(Scope.COMPLAINTS_READ, f"One complaint in your scope, else NOT_FOUND. {SCOPE}")
+    async def complaint(
+        self, info: Info, id: Annotated[strawberry.ID, _input(ID)]
+    ) -> Complaint | None:
         row = await service.get_complaint(
             db=info.context.db,
             principal=info.context.principal,
@@ -193,15 +239,15 @@ class ComplaintQuery:
         )
         return Complaint.from_row(row)
 
-    @scoped_field(Scope.COMPLAINTS_READ, "Complaints in your scope, newest first.")
+    @scoped_field(Scope.COMPLAINTS_READ, f"Complaints in your scope, newest first. {SCOPE}")
     async def complaints(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: ComplaintFilter | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[ComplaintFilter | None, _input("Only the matching ones.")] = None,
     ) -> Connection[Complaint] | None:
         page, count = await service.list_complaints(
             db=info.context.db,
@@ -215,8 +261,10 @@ class ComplaintQuery:
 
 @strawberry.type
 class ComplaintMutation:
-    @strawberry.mutation(description="Files a complaint (staff for a customer, or the customer).")
-    async def file_complaint(self, info: Info, input: FileComplaintInput) -> ComplaintPayload:
+    @strawberry.mutation(description=FILE)
+    async def file_complaint(
+        self, info: Info, input: Annotated[FileComplaintInput, _input("The complaint.")]
+    ) -> ComplaintPayload:
         ctx = info.context
 
         async def work() -> ComplaintPayload:
@@ -243,26 +291,29 @@ class ComplaintMutation:
 
         return await run_mutation(work, lambda e: ComplaintPayload(complaint=None, user_errors=e))
 
-    @strawberry.mutation(description="open → acknowledged.")
-    async def acknowledge_complaint(
-        self, info: Info, input: ComplaintActionInput
-    ) -> ComplaintPayload:
+    @strawberry.mutation(description="Acknowledges an OPEN complaint (→ ACKNOWLEDGED)." + HANDLERS)
+    async def acknowledge_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.ACKNOWLEDGE))
 
     @strawberry.mutation(
-        description="acknowledged → in progress (the caller takes it if unassigned)."
+        description="Starts work on an ACKNOWLEDGED complaint (→ IN_PROGRESS); the caller takes "
+        "it if it is unassigned." + HANDLERS
     )
-    async def start_complaint_work(
-        self, info: Info, input: ComplaintActionInput
-    ) -> ComplaintPayload:
+    async def start_complaint_work(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.START_WORK))
 
-    @strawberry.mutation(description="resolved → closed.")
-    async def close_complaint(self, info: Info, input: ComplaintActionInput) -> ComplaintPayload:
+    @strawberry.mutation(description="Closes a RESOLVED complaint (→ CLOSED)." + HANDLERS)
+    async def close_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.CLOSE))
 
-    @strawberry.mutation(description="Hands the complaint to an agent or supervisor of its branch.")
-    async def assign_complaint(self, info: Info, input: AssignComplaintInput) -> ComplaintPayload:
+    @strawberry.mutation(
+        description="Hands an open, acknowledged or in-progress complaint to an agent or "
+        "supervisor of its branch; the status stays. Admin or supervisor (scope "
+        "complaints:write)." + ERRORS
+    )
+    async def assign_complaint(
+        self, info: Info, input: Annotated[AssignComplaintInput, _input("Who takes it.")]
+    ) -> ComplaintPayload:
         return await _change(
             info,
             lambda: service.ComplaintChange(
@@ -275,10 +326,11 @@ class ComplaintMutation:
         )
 
     @strawberry.mutation(
-        description="Raises severity (re-computing the deadline) and/or hands to a supervisor."
+        description="Raises the severity (recomputing `dueAt`) and/or hands an active complaint "
+        "to a supervisor; `escalationLevel` +1." + HANDLERS
     )
     async def escalate_complaint(
-        self, info: Info, input: EscalateComplaintInput
+        self, info: Info, input: Annotated[EscalateComplaintInput, _input("The escalation.")]
     ) -> ComplaintPayload:
         return await _change(
             info,
@@ -292,8 +344,12 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(description="in progress → resolved, with the resolution (encrypted).")
-    async def resolve_complaint(self, info: Info, input: ResolveComplaintInput) -> ComplaintPayload:
+    @strawberry.mutation(
+        description="Resolves an IN_PROGRESS complaint (→ RESOLVED) with its resolution." + HANDLERS
+    )
+    async def resolve_complaint(
+        self, info: Info, input: Annotated[ResolveComplaintInput, _input("The resolution.")]
+    ) -> ComplaintPayload:
         return await _change(
             info,
             lambda: service.ComplaintChange(
@@ -305,8 +361,13 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(description="resolved or closed → in progress again, with a reason.")
-    async def reopen_complaint(self, info: Info, input: ReopenComplaintInput) -> ComplaintPayload:
+    @strawberry.mutation(
+        description="Reopens a RESOLVED or CLOSED complaint (→ IN_PROGRESS) with a reason: "
+        "service staff or the complainant (scope complaints:write)." + ERRORS
+    )
+    async def reopen_complaint(
+        self, info: Info, input: Annotated[ReopenComplaintInput, _input("The reason.")]
+    ) -> ComplaintPayload:
         return await _change(
             info,
             lambda: service.ComplaintChange(
@@ -317,8 +378,13 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(description="The complainant's satisfaction 1–5, once, after resolution.")
-    async def rate_complaint(self, info: Info, input: RateComplaintInput) -> ComplaintPayload:
+    @strawberry.mutation(
+        description="The complainant rates a RESOLVED or CLOSED complaint 1 to 5, once (CONFLICT "
+        "after)." + ERRORS
+    )
+    async def rate_complaint(
+        self, info: Info, input: Annotated[RateComplaintInput, _input("The rating.")]
+    ) -> ComplaintPayload:
         return await _change(
             info,
             lambda: service.ComplaintChange(

@@ -21,8 +21,10 @@ from resolvers.customer_input import Consent as ConsentData
 from resolvers.interaction import InteractionFilter as InteractionFilterData
 from resolvers.loaders import InteractionPageKey
 from resolvers.pagination import PageArgs
+from schema import customer_texts as texts
 from schema.card import Card
 from schema.evaluation import (
+    MAX_HISTORY,
     ChurnRisk,
     LifecycleChange,
     Rfm,
@@ -37,7 +39,7 @@ from schema.interaction import Interaction, InteractionFilter
 from schema.offer import OfferAssignment, RecommendedOffer, customer_offers, recommended_offers
 from schema.organisation import Branch
 from schema.policy_field import scoped_field, sensitive_field
-from schema.relay import Connection, Node, to_global_id
+from schema.relay import After, Connection, First, Node, to_global_id
 from schema.tier import Tier
 
 if TYPE_CHECKING:
@@ -47,25 +49,36 @@ if TYPE_CHECKING:
 
 @strawberry.type(description="Marketing consent per channel and the do-not-disturb window.")
 class Consent:
-    sms: bool
-    email: bool
-    push: bool
-    phone: bool
-    do_not_disturb_start: str | None
-    do_not_disturb_end: str | None
-    preferred_channel: str | None
+    sms: bool = strawberry.field(description=texts.SMS)
+    email: bool = strawberry.field(description=texts.EMAIL_CONSENT)
+    push: bool = strawberry.field(description=texts.PUSH)
+    phone: bool = strawberry.field(description=texts.PHONE_CONSENT)
+    do_not_disturb_start: str | None = strawberry.field(
+        description=texts.DND_START + " Null: none."
+    )
+    do_not_disturb_end: str | None = strawberry.field(description=texts.DND_END + " Null: none.")
+    preferred_channel: str | None = strawberry.field(description=texts.PREFERRED + " Null: none.")
+
+
+_HISTORY = f"The most changes to list, newest first: 1 to {MAX_HISTORY}."
 
 
 @strawberry.type(description="A cardholder. C2 fields are sealed at rest and masked per role.")
 class Customer(Node):
-    gender: Gender
-    lifecycle_stage: LifecycleStage
-    consent: Consent
+    gender: Gender = strawberry.field(description="The gender given when the customer was created.")
+    lifecycle_stage: LifecycleStage = strawberry.field(
+        description="The lifecycle stage the last evaluation set (NEW until the first one)."
+    )
+    consent: Consent = strawberry.field(description="What marketing the customer agreed to.")
     tags: list[str] = strawberry.field(description=TAGS_RULE)
-    segments: list[str]
-    version: int
-    created_at: datetime
-    updated_at: datetime
+    segments: list[str] = strawberry.field(description=texts.SEGMENTS)
+    version: int = strawberry.field(description=texts.VERSION_FIELD)
+    created_at: datetime = strawberry.field(
+        description="When the customer was created (ISO 8601, UTC)."
+    )
+    updated_at: datetime = strawberry.field(
+        description="When the record last changed, by staff or evaluation (ISO 8601, UTC)."
+    )
     _row: strawberry.Private[CustomerRow]
 
     def _open(self, info: Info, field: str) -> str | None:
@@ -128,13 +141,17 @@ class Customer(Node):
         return await rfm_of(info, self._row.id)
 
     @strawberry.field(description=rule_for("Customer", "tierHistory").describe() + " Newest first.")
-    async def tier_history(self, info: Info, first: int = 10) -> list[TierChangeEntry] | None:
+    async def tier_history(
+        self, info: Info, first: Annotated[int, strawberry.argument(description=_HISTORY)] = 10
+    ) -> list[TierChangeEntry] | None:
         return await tier_history_of(info, self._row.id, first)
 
     @strawberry.field(
         description=rule_for("Customer", "lifecycleHistory").describe() + " Newest first."
     )
-    async def lifecycle_history(self, info: Info, first: int = 10) -> list[LifecycleChange] | None:
+    async def lifecycle_history(
+        self, info: Info, first: Annotated[int, strawberry.argument(description=_HISTORY)] = 10
+    ) -> list[LifecycleChange] | None:
         return await lifecycle_history_of(info, self._row.id, first)
 
     @strawberry.field(description="The customer's cards, oldest first.")
@@ -146,9 +163,12 @@ class Customer(Node):
     async def interactions(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: InteractionFilter | None = None,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            InteractionFilter | None,
+            strawberry.argument(description="Narrows the list; its `customerId` is ignored."),
+        ] = None,
     ) -> Connection[Interaction] | None:
         ctx = info.context
         args = PageArgs(first=first, after=after).validated(
@@ -173,10 +193,12 @@ class Customer(Node):
     async def complaints(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: Annotated[ComplaintFilter, strawberry.lazy("schema.complaint_operations")]
-        | None = None,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            Annotated[ComplaintFilter, strawberry.lazy("schema.complaint_operations")] | None,
+            strawberry.argument(description="Narrows the list; its `customerId` is ignored."),
+        ] = None,
     ) -> Connection[Annotated[Complaint, strawberry.lazy("schema.complaint")]] | None:
         from schema.complaint_operations import customer_complaints
 
@@ -186,15 +208,25 @@ class Customer(Node):
     async def offers(
         self,
         info: Info,
-        status: AssignmentStatus | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        status: Annotated[
+            AssignmentStatus | None,
+            strawberry.argument(description="Only offers in this status; null: all of them."),
+        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[OfferAssignment] | None:
         return await customer_offers(info, self._row.id, status, first, after)
 
     @scoped_field(Scope.OFFERS_READ, "Live offers this customer is eligible for, best fit first.")
     async def recommended_offers(
-        self, info: Info, first: int = 10
+        self,
+        info: Info,
+        first: Annotated[
+            int,
+            strawberry.argument(
+                description="The most offers to list: 0 to CARDCRM_MAX_PAGE_SIZE (default 100)."
+            ),
+        ] = 10,
     ) -> list[RecommendedOffer] | None:
         return await recommended_offers(info, self._row.id, first)
 
@@ -226,25 +258,48 @@ class Customer(Node):
         )
 
 
-@strawberry.input
+@strawberry.input(description="Narrows `customers`; every given condition must hold.")
 class CustomerFilter:
-    branch_id: strawberry.ID | None = None
-    tier: TierCode | None = None
-    lifecycle_stage: LifecycleStage | None = None
-    risk_grade: RiskGrade | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
+    branch_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this branch's customers (a Branch ID)."
+    )
+    tier: TierCode | None = strawberry.field(
+        default=None, description="Only customers holding this tier."
+    )
+    lifecycle_stage: LifecycleStage | None = strawberry.field(
+        default=None, description="Only customers in this lifecycle stage."
+    )
+    risk_grade: RiskGrade | None = strawberry.field(
+        default=None,
+        description="Only this risk grade; FORBIDDEN for a caller who may not see `riskGrade`.",
+    )
+    created_from: datetime | None = strawberry.field(
+        default=None,
+        description="Only customers created at or after this instant (ISO 8601 with an offset).",
+    )
+    created_to: datetime | None = strawberry.field(
+        default=None,
+        description="Only customers created before this instant (ISO 8601 with an offset).",
+    )
 
 
-@strawberry.input(description="Consent per channel; times are 24-hour HH:MM.")
+@strawberry.input(
+    description="Consent per channel and the do-not-disturb window; a channel left out is false."
+)
 class ConsentInput:
-    sms: bool = False
-    email: bool = False
-    push: bool = False
-    phone: bool = False
-    do_not_disturb_start: str | None = None
-    do_not_disturb_end: str | None = None
-    preferred_channel: str | None = None
+    sms: bool = strawberry.field(default=False, description=texts.SMS)
+    email: bool = strawberry.field(default=False, description=texts.EMAIL_CONSENT)
+    push: bool = strawberry.field(default=False, description=texts.PUSH)
+    phone: bool = strawberry.field(default=False, description=texts.PHONE_CONSENT)
+    do_not_disturb_start: str | None = strawberry.field(
+        default=None, description=texts.DND_START + " Null: no window."
+    )
+    do_not_disturb_end: str | None = strawberry.field(
+        default=None, description=texts.DND_END + " Null: no window."
+    )
+    preferred_channel: str | None = strawberry.field(
+        default=None, description=texts.PREFERRED + " Null: none."
+    )
 
     def to_data(self) -> ConsentData:
         return ConsentData(

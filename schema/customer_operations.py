@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,11 +26,12 @@ from resolvers.customer_lookup import Lookup, NameLookup, customer_by_lookup, cu
 from resolvers.lookup import LookupReason
 from resolvers.pagination import PageArgs, SortDirection
 from resolvers.purpose import PURPOSE_RULE
+from schema import customer_texts as texts
 from schema.common import UserError, run_mutation
 from schema.customer import ConsentInput, Customer, CustomerFilter
 from schema.lookup_field import lookup_field
 from schema.policy_field import scoped_field
-from schema.relay import Connection, uuid_of
+from schema.relay import After, Before, Connection, First, Last, uuid_of
 
 
 @strawberry.enum
@@ -37,10 +39,22 @@ class CustomerOrderField(StrEnum):
     CREATED_AT = "created_at"
 
 
-@strawberry.input(description="Name is not sortable: it is encrypted.")
+@strawberry.input(description="The order of `customers`. Name is not sortable: it is encrypted.")
 class CustomerOrder:
-    field: CustomerOrderField = CustomerOrderField.CREATED_AT
-    direction: SortDirection = SortDirection.DESC
+    field: CustomerOrderField = strawberry.field(
+        default=CustomerOrderField.CREATED_AT,
+        description="The sort key: creation time, ties broken by ID.",
+    )
+    direction: SortDirection = strawberry.field(
+        default=SortDirection.DESC, description="DESC (the default) puts the newest first."
+    )
+
+
+ReasonArg = Annotated[LookupReason, strawberry.argument(description=texts.REASON)]
+FilterArg = Annotated[CustomerFilter | None, strawberry.argument(description="Narrows the list.")]
+OrderArg = Annotated[
+    CustomerOrder | None, strawberry.argument(description="The order; null: newest first.")
+]
 
 
 def _filter(value: CustomerFilter | None) -> service.CustomerFilter:
@@ -60,7 +74,7 @@ def _filter(value: CustomerFilter | None) -> service.CustomerFilter:
 
 @strawberry.type
 class CustomerQuery:
-    @strawberry.field(description="The signed-in customer (customer tokens only).")
+    @strawberry.field(description="The signed-in customer; FORBIDDEN for staff (use `viewer`).")
     async def me(self, info: Info) -> Customer:
         principal = info.context.principal
         if principal.customer_id is None:
@@ -71,7 +85,11 @@ class CustomerQuery:
         return Customer.from_row(row)
 
     @scoped_field(Scope.CUSTOMERS_READ, "One customer in your scope; NOT_FOUND otherwise.")
-    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+    async def customer(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A Customer ID.")],
+    ) -> Customer | None:
         row = await service.get_customer(
             db=info.context.db,
             principal=info.context.principal,
@@ -87,12 +105,12 @@ class CustomerQuery:
     async def customers(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: CustomerFilter | None = None,
-        order_by: CustomerOrder | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: FilterArg = None,
+        order_by: OrderArg = None,
     ) -> Connection[Customer] | None:
         direction = SortDirection(order_by.direction) if order_by else SortDirection.DESC
         page, count = await service.list_customers(
@@ -105,15 +123,21 @@ class CustomerQuery:
         )
         return Connection.build(page, Customer.from_row, count)
 
-    @lookup_field("phone")
+    @lookup_field("phone", texts.LOOKUP_MISS)
     async def customer_by_phone(
-        self, info: Info, phone: str, reason: LookupReason
+        self,
+        info: Info,
+        phone: Annotated[str, strawberry.argument(description=texts.PHONE_LOOKUP)],
+        reason: ReasonArg,
     ) -> Customer | None:
         return await _looked_up(info, Lookup(lookup_rule("phone"), phone, reason))
 
-    @lookup_field("idNumber")
+    @lookup_field("idNumber", texts.LOOKUP_MISS)
     async def customer_by_id_number(
-        self, info: Info, id_number: str, reason: LookupReason
+        self,
+        info: Info,
+        id_number: Annotated[str, strawberry.argument(description=texts.ID_NUMBER_LOOKUP)],
+        reason: ReasonArg,
     ) -> Customer | None:
         return await _looked_up(info, Lookup(lookup_rule("idNumber"), id_number, reason))
 
@@ -125,11 +149,13 @@ class CustomerQuery:
     async def customers_by_name(
         self,
         info: Info,
-        name: str,
-        reason: LookupReason,
-        phone_last4: str | None = None,
-        card_last4: str | None = None,
-        first: int = 5,
+        name: Annotated[str, strawberry.argument(description=texts.NAME)],
+        reason: ReasonArg,
+        phone_last4: Annotated[
+            str | None, strawberry.argument(description=texts.PHONE_LAST4)
+        ] = None,
+        card_last4: Annotated[str | None, strawberry.argument(description=texts.CARD_LAST4)] = None,
+        first: Annotated[int, strawberry.argument(description=texts.NAMESAKES)] = 5,
     ) -> list[Customer]:
         ctx = info.context
         lookup = NameLookup(lookup_rule("name"), name, reason, phone_last4, card_last4, first)
@@ -159,26 +185,35 @@ async def _looked_up(info: Info, lookup: Lookup) -> Customer:
     return Customer.from_row(row)
 
 
-@strawberry.input
+@strawberry.input(description="A card issued with a new customer; it starts ISSUED.")
 class CardInput:
-    pan: str
-    product: str
-    credit_limit: Decimal
+    pan: str = strawberry.field(description=texts.PAN)
+    product: str = strawberry.field(description=texts.CARD_PRODUCT)
+    credit_limit: Decimal = strawberry.field(description=texts.CREDIT_LIMIT)
 
 
-@strawberry.input
+@strawberry.input(description="A new customer with their consent and cards.")
 class CreateCustomerInput:
-    name: str
-    birth_date: date
-    id_number: str
-    phone: str
-    gender: Gender = Gender.UNDISCLOSED
-    email: str | None = None
-    address: str | None = None
-    branch_id: strawberry.ID | None = None
-    tier_code: TierCode = TierCode.STANDARD
-    consent: ConsentInput | None = None
-    cards: list[CardInput] = strawberry.field(default_factory=list)
+    name: str = strawberry.field(description=texts.NAME)
+    birth_date: date = strawberry.field(description=texts.BIRTH_DATE)
+    id_number: str = strawberry.field(description=texts.NEW_ID_NUMBER)
+    phone: str = strawberry.field(description=texts.PHONE)
+    gender: Gender = strawberry.field(
+        default=Gender.UNDISCLOSED, description="The customer's gender, if they state it."
+    )
+    email: str | None = strawberry.field(default=None, description=texts.EMAIL + " Null: none.")
+    address: str | None = strawberry.field(default=None, description=texts.ADDRESS + " Null: none.")
+    branch_id: strawberry.ID | None = strawberry.field(default=None, description=texts.BRANCH)
+    tier_code: TierCode = strawberry.field(
+        default=TierCode.STANDARD, description="The starting tier; evaluation may move it."
+    )
+    consent: ConsentInput | None = strawberry.field(
+        default=None, description="Marketing consent; null: none on any channel, no window."
+    )
+    cards: list[CardInput] = strawberry.field(
+        default_factory=list,
+        description="Cards to issue now; a number already registered is a CONFLICT.",
+    )
     tags: list[str] = strawberry.field(default_factory=list, description=TAGS_RULE)
 
     def to_data(self) -> NewCustomer:
@@ -202,14 +237,16 @@ class CreateCustomerInput:
 
 @strawberry.input(description="Only the fields given change; `version` must be the current one.")
 class UpdateCustomerInput:
-    id: strawberry.ID
-    version: int
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    address: str | None = None
-    consent: ConsentInput | None = None
-    tags: list[str] | None = strawberry.field(default=None, description=TAGS_RULE)
+    id: strawberry.ID = strawberry.field(description="The customer to change (a Customer ID).")
+    version: int = strawberry.field(description=texts.VERSION)
+    name: str | None = strawberry.field(default=None, description=texts.NAME + texts.UNCHANGED)
+    phone: str | None = strawberry.field(default=None, description=texts.PHONE + texts.UNCHANGED)
+    email: str | None = strawberry.field(default=None, description=texts.EMAIL + texts.UNCHANGED)
+    address: str | None = strawberry.field(
+        default=None, description=texts.ADDRESS + texts.UNCHANGED
+    )
+    consent: ConsentInput | None = strawberry.field(default=None, description=texts.CONSENT_CHANGE)
+    tags: list[str] | None = strawberry.field(default=None, description=texts.TAGS_CHANGE)
 
     def to_changes(self) -> service.CustomerChanges:
         return service.CustomerChanges(
@@ -224,30 +261,38 @@ class UpdateCustomerInput:
         )
 
 
-@strawberry.type
+@strawberry.type(description="What a customer mutation did: the customer, or userErrors.")
 class CustomerPayload:
-    customer: Customer | None
-    user_errors: list[UserError]
+    customer: Customer | None = strawberry.field(
+        description="The customer as written; null when there are userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description=texts.PAYLOAD_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Which clear values of which customer to reveal, and why.")
 class RevealCustomerPiiInput:
-    customer_id: strawberry.ID
-    fields: list[PiiField]
+    customer_id: strawberry.ID = strawberry.field(
+        description="The customer, in your scope (a Customer ID)."
+    )
+    fields: list[PiiField] = strawberry.field(
+        description="The values to reveal (at least one); PAN reveals every card's number."
+    )
     purpose: str = strawberry.field(description=PURPOSE_RULE)
 
 
-@strawberry.type
+@strawberry.type(description="One clear value, as revealCustomerPii returns it.")
 class RevealedValue:
-    field: PiiField
-    value: str | None
-    card_id: strawberry.ID | None = strawberry.field(description="For PAN: which card.")
+    field: PiiField = strawberry.field(description="Which value this is.")
+    value: str | None = strawberry.field(description="The clear value; null when none is recorded.")
+    card_id: strawberry.ID | None = strawberry.field(
+        description="For PAN: which card (a Card ID); null for the other fields."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The revealed values, or userErrors.")
 class RevealCustomerPiiPayload:
-    values: list[RevealedValue]
-    user_errors: list[UserError]
+    values: list[RevealedValue] = strawberry.field(description=texts.REVEALED_VALUES)
+    user_errors: list[UserError] = strawberry.field(description=texts.PAYLOAD_ERRORS)
 
 
 def _card_gid(card_id: uuid.UUID | None) -> strawberry.ID | None:
@@ -274,8 +319,12 @@ async def _customer_payload(info: Info, write: CustomerWrite) -> CustomerPayload
 
 @strawberry.type
 class CustomerMutation:
-    @strawberry.mutation(description="Creates a customer (scope customers:write; staff only).")
-    async def create_customer(self, info: Info, input: CreateCustomerInput) -> CustomerPayload:
+    @strawberry.mutation(description=texts.CREATE_CUSTOMER)
+    async def create_customer(
+        self,
+        info: Info,
+        input: Annotated[CreateCustomerInput, strawberry.argument(description="The customer.")],
+    ) -> CustomerPayload:
         async def write(session: AsyncSession, ctx: Context) -> CustomerRow:
             return await service.create_customer(
                 session=session,
@@ -288,8 +337,12 @@ class CustomerMutation:
 
         return await _customer_payload(info, write)
 
-    @strawberry.mutation(description="Updates a customer; a stale `version` is a CONFLICT.")
-    async def update_customer(self, info: Info, input: UpdateCustomerInput) -> CustomerPayload:
+    @strawberry.mutation(description=texts.UPDATE_CUSTOMER)
+    async def update_customer(
+        self,
+        info: Info,
+        input: Annotated[UpdateCustomerInput, strawberry.argument(description="The changes.")],
+    ) -> CustomerPayload:
         async def write(session: AsyncSession, ctx: Context) -> CustomerRow:
             return await service.update_customer(
                 session=session,
@@ -301,11 +354,11 @@ class CustomerMutation:
 
         return await _customer_payload(info, write)
 
-    @strawberry.mutation(
-        description="Returns clear C2 values with a purpose; audited, rate-limited."
-    )
+    @strawberry.mutation(description=texts.REVEAL_CUSTOMER_PII)
     async def reveal_customer_pii(
-        self, info: Info, input: RevealCustomerPiiInput
+        self,
+        info: Info,
+        input: Annotated[RevealCustomerPiiInput, strawberry.argument(description="The reveal.")],
     ) -> RevealCustomerPiiPayload:
         ctx = info.context
 

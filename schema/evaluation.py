@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from api import text_limits
 from api.context import Info
 from api.errors import BadUserInput, Forbidden
 from auth.policy import Access, rule_for
@@ -41,28 +42,46 @@ MAX_HISTORY = 50
     description="How far the customer is from the next tier, from the last evaluation."
 )
 class TierProgress:
-    current_tier: Tier
-    next_tier: Tier | None = strawberry.field(description="null at the top tier.")
-    annual_spend: Decimal = strawberry.field(description="Spend in the last 365 days, yuan.")
-    annual_transactions: int
-    spend_needed: Decimal = strawberry.field(description="Yuan still missing for the next tier.")
-    transactions_needed: int
+    current_tier: Tier = strawberry.field(description="The tier the customer holds.")
+    next_tier: Tier | None = strawberry.field(
+        description="The tier above the current one; null at the top tier."
+    )
+    annual_spend: Decimal = strawberry.field(
+        description="Spend in the 365 days up to the last evaluation, in yuan."
+    )
+    annual_transactions: int = strawberry.field(
+        description="Transactions in the 365 days up to the last evaluation."
+    )
+    spend_needed: Decimal = strawberry.field(
+        description="Yuan still missing for the next tier; 0 once met or at the top tier."
+    )
+    transactions_needed: int = strawberry.field(
+        description="Transactions still missing for the next tier; 0 once met or at the top tier."
+    )
     percent: float = strawberry.field(
         description="0–100: the lesser of spend and transaction progress (the next tier "
         "needs both), rounded down."
     )
     evaluated_at: datetime | None = strawberry.field(
-        description="When the figures were computed; null: never evaluated (figures are 0)."
+        description="The as-of instant of the evaluation behind the figures (ISO 8601, UTC); "
+        "null: never evaluated (the figures are 0)."
     )
 
 
 @strawberry.type(description="Recency, frequency and monetary value over the evaluation window.")
 class Rfm:
-    recency_days: int | None = strawberry.field(description="null: no transaction ever.")
-    frequency: int
-    monetary: Decimal = strawberry.field(description="Spend in the window, yuan.")
-    window_days: int
-    evaluated_at: datetime
+    recency_days: int | None = strawberry.field(
+        description="Whole days from the last transaction to the evaluation; null: none ever."
+    )
+    frequency: int = strawberry.field(description="Transactions in the window.")
+    monetary: Decimal = strawberry.field(description="Spend in the window, in yuan.")
+    window_days: int = strawberry.field(
+        description="The window's length in days, up to the evaluation "
+        "(CARDCRM_EVALUATION_WINDOW_DAYS, default 90)."
+    )
+    evaluated_at: datetime = strawberry.field(
+        description="The as-of instant of the evaluation (ISO 8601, UTC)."
+    )
 
     @classmethod
     def from_row(cls, row: CustomerMetrics) -> Rfm:
@@ -92,7 +111,10 @@ class ChurnRisk:
         metrics = await self._metrics(info)
         return list(metrics.churn_reasons) if metrics else []
 
-    @strawberry.field(description="When the score was computed; null: never evaluated.")
+    @strawberry.field(
+        description="The as-of instant of the evaluation that scored it (ISO 8601, UTC); "
+        "null: never evaluated."
+    )
     async def evaluated_at(self, info: Info) -> datetime | None:
         metrics = await self._metrics(info)
         return metrics.evaluated_at if metrics else None
@@ -100,14 +122,20 @@ class ChurnRisk:
 
 @strawberry.type(description="A change of lifecycle stage, with the figures that caused it.")
 class LifecycleChange:
-    from_stage: LifecycleStage | None
-    to_stage: LifecycleStage
-    reason: str
-    recency_days: int | None
-    frequency: int | None
-    monetary: Decimal | None
-    churn_score: float | None
-    created_at: datetime
+    from_stage: LifecycleStage | None = strawberry.field(
+        description="The stage before; null: none recorded."
+    )
+    to_stage: LifecycleStage = strawberry.field(description="The stage after.")
+    reason: str = strawberry.field(description="Why, in words: the rule that matched.")
+    recency_days: int | None = strawberry.field(
+        description="Days since the last transaction then; null: none ever."
+    )
+    frequency: int | None = strawberry.field(description="Transactions in the window then.")
+    monetary: Decimal | None = strawberry.field(description="Spend in the window then, in yuan.")
+    churn_score: float | None = strawberry.field(description="The churn-risk score then, 0 to 1.")
+    created_at: datetime = strawberry.field(
+        description="The as-of instant of the evaluation that made the change (ISO 8601, UTC)."
+    )
 
     @classmethod
     def from_row(cls, row: LifecycleHistoryRow) -> LifecycleChange:
@@ -125,19 +153,24 @@ class LifecycleChange:
 
 @strawberry.type(description="A change of tier: by evaluation (upgrade, downgrade) or override.")
 class TierChangeEntry:
-    change: TierChange
-    reason: str
-    created_at: datetime
+    change: TierChange = strawberry.field(description="What made the change.")
+    reason: str = strawberry.field(
+        description="Why, in words: evaluation's figures or the overrider's written reason."
+    )
+    created_at: datetime = strawberry.field(
+        description="When it took effect: the evaluation's as-of instant or the override's "
+        "time (ISO 8601, UTC)."
+    )
     _row: strawberry.Private[TierHistoryRow]
 
-    @strawberry.field
+    @strawberry.field(description="The tier before; null: none recorded.")
     async def from_tier(self, info: Info) -> Tier | None:
         if self._row.from_tier_id is None:
             return None
         row = await info.context.loaders.tier_by_id.load(self._row.from_tier_id)
         return Tier.from_row(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(description="The tier after.")
     async def to_tier(self, info: Info) -> Tier:
         row = await info.context.loaders.tier_by_id.load(self._row.to_tier_id)
         assert row is not None
@@ -213,27 +246,29 @@ async def tier_history_of(info: Info, customer_id: uuid.UUID, first: int) -> lis
 # -- the mutations -------------------------------------------------------------------------
 
 
-@strawberry.type
+@strawberry.type(description="How many customers one evaluation moved into a stage.")
 class StageCount:
-    stage: LifecycleStage
-    count: int
+    stage: LifecycleStage = strawberry.field(description="The stage moved into.")
+    count: int = strawberry.field(description="How many customers moved into it.")
 
 
 @strawberry.type(description="What one evaluation run did.")
 class EvaluationSummary:
-    as_of: datetime
-    evaluated: int
+    as_of: datetime = strawberry.field(
+        description="The instant the customers were evaluated as of (ISO 8601, UTC)."
+    )
+    evaluated: int = strawberry.field(description="Customers evaluated.")
     stage_changes: list[StageCount] = strawberry.field(
         description="Customers moved into each stage (only stages someone moved into)."
     )
-    upgrades: int
-    downgrades: int
-    segment_changes: int
+    upgrades: int = strawberry.field(description="Customers moved to a higher tier.")
+    downgrades: int = strawberry.field(description="Customers moved to a lower tier.")
+    segment_changes: int = strawberry.field(description="Customers whose segments changed.")
     overrides_kept: int = strawberry.field(description="Tiers left alone by an override.")
     skipped: int = strawberry.field(
         description="Customers changed by someone else meanwhile; the next run catches up."
     )
-    seconds: float
+    seconds: float = strawberry.field(description="How long the run took, in seconds.")
 
     @classmethod
     def of(cls, summary: evaluation_service.EvaluationSummary) -> EvaluationSummary:
@@ -254,34 +289,53 @@ class EvaluationSummary:
         )
 
 
-@strawberry.input
+@strawberry.input(description="How to run an evaluation.")
 class EvaluateCustomersInput:
     as_of: datetime | None = strawberry.field(
-        default=None, description="Evaluate as of this instant (with offset); default now."
+        default=None,
+        description="Evaluate as of this instant (ISO 8601 with an offset), at most 5 minutes "
+        "ahead of the server's clock; null: now.",
     )
 
 
-@strawberry.type
+@strawberry.type(description="What evaluateCustomers did, or userErrors.")
 class EvaluateCustomersPayload:
-    summary: EvaluationSummary | None
-    user_errors: list[UserError]
+    summary: EvaluationSummary | None = strawberry.field(
+        description="What the run did; null when there are userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was evaluated; empty on success."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The tier to set by hand on one customer, and why.")
 class OverrideCustomerTierInput:
-    customer_id: strawberry.ID
-    tier: TierCode
-    reason: str = strawberry.field(description="Why, in words; stored in the tier history.")
-    version: int
+    customer_id: strawberry.ID = strawberry.field(
+        description="The customer, in your scope (a Customer ID)."
+    )
+    tier: TierCode = strawberry.field(description="The tier to set.")
+    reason: str = strawberry.field(
+        description="Why, in words, checked like a reveal's purpose (no personal data, at most "
+        f"{text_limits.PURPOSE} characters); kept in the tier history and the audit log."
+    )
+    version: int = strawberry.field(
+        description="The customer's `version` you read; any other is a CONFLICT."
+    )
 
 
 @strawberry.type
 class EvaluationMutation:
     @strawberry.mutation(
-        description="Evaluates every customer now (role admin, scope admin); audited."
+        description="Evaluates every customer: RFM, churn risk, stage, segments and tier (role "
+        "admin, scope admin); audited. userErrors: FORBIDDEN, BAD_USER_INPUT (`asOf`)."
     )
     async def evaluate_customers(
-        self, info: Info, input: EvaluateCustomersInput | None = None
+        self,
+        info: Info,
+        input: Annotated[
+            EvaluateCustomersInput | None,
+            strawberry.argument(description="Options; null: evaluate as of now."),
+        ] = None,
     ) -> EvaluateCustomersPayload:
         ctx = info.context
 
@@ -304,10 +358,15 @@ class EvaluationMutation:
     @strawberry.mutation(
         description="Sets a customer's tier with a written reason (supervisors, admins; "
         "audited); evaluation then leaves the tier alone for CARDCRM_TIER_OVERRIDE_DAYS "
-        "(default 365). A stale `version` is a CONFLICT."
+        "(default 365). userErrors: FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, CONFLICT (stale "
+        "`version`)."
     )
     async def override_customer_tier(
-        self, info: Info, input: OverrideCustomerTierInput
+        self,
+        info: Info,
+        input: Annotated[
+            OverrideCustomerTierInput, strawberry.argument(description="The override.")
+        ],
     ) -> Annotated[CustomerPayload, strawberry.lazy("schema.customer_operations")]:
         from schema.customer import Customer
         from schema.customer_operations import CustomerPayload

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
 import strawberry
 
@@ -17,19 +18,39 @@ from resolvers.pagination import PageArgs
 from schema.common import UserError, run_mutation
 from schema.organisation import StaffMember
 from schema.policy_field import scoped_field, sensitive_field
-from schema.relay import Connection, Node, to_global_id, uuid_of
+from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
+
+LOG = (
+    "Records a contact with a customer in your scope (admin, supervisor or agent; scope "
+    "interactions:write). An outbound MARKETING contact needs the customer's consent for its "
+    "channel (SMS, EMAIL, PHONE or APP) and must fall outside their do-not-disturb hours. "
+    "userErrors: FORBIDDEN, NOT_FOUND, BAD_USER_INPUT."
+)
+
+
+def _optional(description: str) -> Any:
+    """An input field that may be left out (null), with its description."""
+    return strawberry.field(default=None, description=description)
+
+
+def _described(description: str) -> Any:
+    return strawberry.field(description=description)
 
 
 @strawberry.type(description="One contact with a customer, by any channel.")
 class Interaction(Node):
-    channel: InteractionChannel
-    direction: Direction
-    kind: InteractionKind
-    subject: str
-    outcome: str | None
-    satisfaction: int | None
-    complaint_id: strawberry.ID | None
-    occurred_at: datetime
+    channel: InteractionChannel = _described("How the contact was made.")
+    direction: Direction = _described("Who reached out: the customer (in) or the bank (out).")
+    kind: InteractionKind = _described("What the contact was for.")
+    subject: str = _described("A one-line summary, in clear; at most 200 characters.")
+    outcome: str | None = _described("What came of it, at most 200 characters; null if none.")
+    satisfaction: int | None = _described(
+        "The customer's score, 1 to 5 (survey scores count in CSAT); null if none."
+    )
+    complaint_id: strawberry.ID | None = _described(
+        "The complaint it was about (a Complaint ID); null if none."
+    )
+    occurred_at: datetime = _described("When the contact took place (ISO 8601, UTC).")
     _row: strawberry.Private[InteractionRow]
     _owner: strawberry.Private[str | None]
 
@@ -37,7 +58,7 @@ class Interaction(Node):
     def notes(self, info: Info) -> str | None:
         return read_field(info.context.key_ring, self._row, "notes")
 
-    @strawberry.field(description="Who logged it.")
+    @strawberry.field(description="The staff member who logged it; null if unknown.")
     async def staff(self, info: Info) -> StaffMember | None:
         if self._row.staff_id is None:
             return None
@@ -61,13 +82,13 @@ class Interaction(Node):
         )
 
 
-@strawberry.input
+@strawberry.input(description="Narrows an interaction list; every condition given must hold.")
 class InteractionFilter:
-    customer_id: strawberry.ID | None = None
-    channel: InteractionChannel | None = None
-    kind: InteractionKind | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    customer_id: strawberry.ID | None = _optional("Only this customer's (a Customer ID).")
+    channel: InteractionChannel | None = _optional("Only contacts over this channel.")
+    kind: InteractionKind | None = _optional("Only contacts of this kind.")
+    since: datetime | None = _optional("Occurred at or after this instant (with a UTC offset).")
+    until: datetime | None = _optional("Occurred before this instant (with a UTC offset).")
 
     def to_filter(self) -> service.InteractionFilter:
         return service.InteractionFilter(
@@ -81,35 +102,47 @@ class InteractionFilter:
         )
 
 
-@strawberry.input
+@strawberry.input(description="A contact with a customer, to record.")
 class LogInteractionInput:
-    customer_id: strawberry.ID
-    channel: InteractionChannel
-    direction: Direction
-    kind: InteractionKind
-    subject: str
-    notes: str | None = None
-    outcome: str | None = None
-    satisfaction: int | None = None
-    complaint_id: strawberry.ID | None = None
-    occurred_at: datetime | None = None
+    customer_id: strawberry.ID = _described("The customer (a Customer ID in your scope).")
+    channel: InteractionChannel = _described("How the contact was made.")
+    direction: Direction = _described("Who reached out: the customer (in) or the bank (out).")
+    kind: InteractionKind = _described("What the contact was for.")
+    subject: str = _described("A one-line summary; required, at most 200 characters.")
+    notes: str | None = _optional("Free text, at most 4,000 characters; stored encrypted.")
+    outcome: str | None = _optional("What came of it, at most 200 characters.")
+    satisfaction: int | None = _optional("The customer's score, a whole number from 1 to 5.")
+    complaint_id: strawberry.ID | None = _optional(
+        "One of this customer's complaints it was about (a Complaint ID)."
+    )
+    occurred_at: datetime | None = _optional(
+        "When it took place, with a UTC offset; now if left out; not in the future (5 minutes' "
+        "clock skew allowed)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The outcome of `logInteraction`.")
 class LogInteractionPayload:
-    interaction: Interaction | None
-    user_errors: list[UserError]
+    interaction: Interaction | None = _described(
+        "The recorded interaction; null when there are userErrors."
+    )
+    user_errors: list[UserError] = _described("Why nothing was written; empty on success.")
 
 
 @strawberry.type
 class InteractionQuery:
-    @scoped_field(Scope.INTERACTIONS_READ, "Interactions of customers in your scope, newest first.")
+    @scoped_field(
+        Scope.INTERACTIONS_READ,
+        "Interactions of customers in your scope, most recent (`occurredAt`) first.",
+    )
     async def interactions(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: InteractionFilter | None = None,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            InteractionFilter | None, strawberry.argument(description="Only the matching ones.")
+        ] = None,
     ) -> Connection[Interaction] | None:
         page, count = await service.list_interactions(
             db=info.context.db,
@@ -123,9 +156,11 @@ class InteractionQuery:
 
 @strawberry.type
 class InteractionMutation:
-    @strawberry.mutation(description="Records a contact; marketing contacts obey consent and DND.")
+    @strawberry.mutation(description=LOG)
     async def log_interaction(
-        self, info: Info, input: LogInteractionInput
+        self,
+        info: Info,
+        input: Annotated[LogInteractionInput, strawberry.argument(description="The contact.")],
     ) -> LogInteractionPayload:
         ctx = info.context
 

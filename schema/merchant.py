@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
@@ -31,11 +32,12 @@ from resolvers import redemption as redemption_service
 from resolvers.offer_workflow import effective_status
 from resolvers.pagination import PageArgs
 from resolvers.suppression import Suppressor
+from schema import offer_text as doc
 from schema.common import UserError, run_mutation
 from schema.money import yuan, yuan_or_none
-from schema.offer import BUDGET, MIN_SPEND, OfferTerms, benefit_value
+from schema.offer import OfferTerms, benefit_value
 from schema.policy_field import scoped_field, sensitive_field
-from schema.relay import Connection, Node, to_global_id, uuid_of
+from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
 
 SUPPRESSED = "Null when suppressed: fewer customers than the minimum group size."
 
@@ -68,12 +70,15 @@ class MerchantOfferFigures:
     "never whom it targets."
 )
 class MerchantOffer(Node, OfferTerms):
+    id: strawberry.ID = strawberry.field(
+        description="This view of the offer's global ID; `node(id:)` takes it."
+    )
     offer_id: strawberry.ID = strawberry.field(description="For `merchantStats(offerId:)`.")
     quota: int | None = strawberry.field(
         description="Most customers it goes to, and so most redemptions; null: no limit."
     )
-    budget: Decimal | None = strawberry.field(description=BUDGET)
-    min_spend: Decimal = strawberry.field(description=MIN_SPEND)
+    budget: Decimal | None = strawberry.field(description=doc.BUDGET)
+    min_spend: Decimal = strawberry.field(description=doc.MIN_SPEND)
     _row: strawberry.Private[OfferRow]
 
     async def resolve_merchant_name(self, info: Info) -> str:
@@ -117,13 +122,13 @@ class Redemption:
         description="The customer's stable pseudonym at your business; another merchant sees "
         "another one, and it leads back to no customer id."
     )
-    offer: MerchantOffer
+    offer: MerchantOffer = strawberry.field(description="The offer the code was for.")
     amount: Decimal = strawberry.field(description="The purchase, in yuan.")
     benefit: Decimal = strawberry.field(
         description="What the redemption cost the offer's budget, in yuan (0 for points)."
     )
     reference: str | None = strawberry.field(description="Your reference, as sent.")
-    redeemed_at: datetime
+    redeemed_at: datetime = strawberry.field(description="When it was redeemed (ISO 8601 UTC).")
     _customer: strawberry.Private[CustomerRow]
 
     @sensitive_field("Redemption", "customerName")
@@ -158,15 +163,17 @@ class RedeemOfferInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `redeemOffer`.")
 class RedeemOfferPayload:
-    redemption: Redemption | None
-    user_errors: list[UserError]
+    redemption: Redemption | None = strawberry.field(
+        description="The redemption (the first one, for a replay); null on userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description=doc.USER_ERRORS)
 
 
 @strawberry.type(description="One local day of your offers. " + SUPPRESSED)
 class MerchantDayStats:
-    day: date
+    day: date = strawberry.field(description="The local day (in `timeZone`), YYYY-MM-DD.")
     views: int | None = strawberry.field(description="Offers first opened that day.")
     acceptances: int | None = strawberry.field(description="Offers accepted that day.")
     redemptions: int | None = strawberry.field(description="Codes redeemed that day.")
@@ -202,8 +209,10 @@ class MerchantStats:
 
 @strawberry.input(description="Local days from `from` to `to`, both included; at most 366.")
 class DayRangeInput:
-    first: date = strawberry.field(name="from")
-    last: date = strawberry.field(name="to")
+    first: date = strawberry.field(name="from", description="The first day, YYYY-MM-DD.")
+    last: date = strawberry.field(
+        name="to", description="The last day, YYYY-MM-DD; not before `from`."
+    )
 
 
 @strawberry.type
@@ -214,9 +223,14 @@ class MerchantQuery:
     async def merchant_offers(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        status: OfferStatus | None = None,
+        first: First = None,
+        after: After = None,
+        status: Annotated[
+            OfferStatus | None,
+            strawberry.argument(
+                description="Only offers in this status (past its window: EXPIRED); null: all."
+            ),
+        ] = None,
     ) -> Connection[MerchantOffer]:
         page, count = await offers_service.list_merchant_offers(
             db=info.context.db,
@@ -233,7 +247,17 @@ class MerchantQuery:
         "suppressed (partner merchant tokens, scope offers:read)."
     )
     async def merchant_stats(
-        self, info: Info, range: DayRangeInput, offer_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        range: Annotated[
+            DayRangeInput, strawberry.argument(description="The local days to count.")
+        ],
+        offer_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only this one of your offers (`MerchantOffer.offerId`); null: all."
+            ),
+        ] = None,
     ) -> MerchantStats:
         stats = await stats_service.merchant_stats(
             db=info.context.db,
@@ -256,9 +280,16 @@ class MerchantMutation:
         description="Redeems a customer's one-time code, exactly once; refused when the code "
         "is unknown, used or expired, the offer is not live, the purchase is below its minimum "
         "spend, or its quota or budget is used up (partner merchant tokens, scope "
-        "offers:redeem)."
+        "offers:redeem). userErrors: FORBIDDEN, NOT_FOUND (unknown code), CONFLICT, "
+        "BAD_USER_INPUT."
     )
-    async def redeem_offer(self, info: Info, input: RedeemOfferInput) -> RedeemOfferPayload:
+    async def redeem_offer(
+        self,
+        info: Info,
+        input: Annotated[
+            RedeemOfferInput, strawberry.argument(description="The code and the purchase.")
+        ],
+    ) -> RedeemOfferPayload:
         ctx = info.context
 
         async def work() -> RedeemOfferPayload:

@@ -30,19 +30,11 @@ from resolvers.offer_benefit import VALUE_RANGES
 from resolvers.offer_recommendation import Recommendation
 from resolvers.offer_workflow import OfferAction, allowed_actions, effective_status
 from resolvers.pagination import PageArgs
+from schema import offer_text as doc
 from schema.money import yuan, yuan_or_none
 from schema.organisation import StaffMember
 from schema.policy_field import sensitive_field
 from schema.relay import Connection, Node, to_global_id
-
-BENEFIT_VALUE = (
-    "Depends on benefitType: PERCENT_OFF a whole percent, 1–100 (20 = 20% off); "
-    "AMOUNT_OFF and CASHBACK yuan, at most two decimals (20.50); "
-    "POINTS_MULTIPLIER a whole factor, 2–10 (2 = double points)."
-)
-
-BUDGET = "Most benefit paid out over all redemptions, in yuan; null: no limit."
-MIN_SPEND = "The smallest purchase the offer applies to, in yuan."
 
 
 def benefit_value(kind: BenefitType, stored: int) -> Decimal:
@@ -52,13 +44,13 @@ def benefit_value(kind: BenefitType, stored: int) -> Decimal:
 
 @strawberry.interface(description="What an offer gives, who gives it and when.")
 class OfferTerms:
-    title: str
-    description: str
-    category: MerchantCategory
-    benefit_type: BenefitType
-    benefit_value: Decimal = strawberry.field(description=BENEFIT_VALUE)
-    starts_at: datetime
-    ends_at: datetime
+    title: str = strawberry.field(description=doc.TITLE)
+    description: str = strawberry.field(description=doc.DESCRIPTION)
+    category: MerchantCategory = strawberry.field(description=doc.CATEGORY)
+    benefit_type: BenefitType = strawberry.field(description=doc.BENEFIT_TYPE)
+    benefit_value: Decimal = strawberry.field(description=doc.BENEFIT_VALUE)
+    starts_at: datetime = strawberry.field(description=doc.STARTS_AT)
+    ends_at: datetime = strawberry.field(description=doc.ENDS_AT)
     status: OfferStatus = strawberry.field(
         description="Past its window an offer is EXPIRED, whatever was stored."
     )
@@ -87,17 +79,26 @@ def _terms(row: OfferRow) -> dict[str, object]:
 
 @strawberry.type(description="A merchant offer, with its targeting rules and workflow (staff).")
 class Offer(Node, OfferTerms):
-    merchant_id: strawberry.ID
-    quota: int | None = strawberry.field(description="Most assignments in total; null: no limit.")
-    budget: Decimal | None = strawberry.field(description=BUDGET)
-    min_spend: Decimal = strawberry.field(description=MIN_SPEND)
-    eligible_tiers: list[TierCode]
-    eligible_stages: list[LifecycleStage]
-    eligible_segments: list[str]
-    spend_categories: list[MerchantCategory]
-    created_at: datetime
-    updated_at: datetime
-    version: int
+    id: strawberry.ID = strawberry.field(
+        description="The offer's global ID; `offer(id:)` and `node(id:)` take it."
+    )
+    merchant_id: strawberry.ID = strawberry.field(
+        description="The partner merchant's global ID (a Merchant ID)."
+    )
+    quota: int | None = strawberry.field(description=doc.QUOTA)
+    budget: Decimal | None = strawberry.field(description=doc.BUDGET)
+    min_spend: Decimal = strawberry.field(description=doc.MIN_SPEND)
+    eligible_tiers: list[TierCode] = strawberry.field(description=doc.ELIGIBLE_TIERS)
+    eligible_stages: list[LifecycleStage] = strawberry.field(description=doc.ELIGIBLE_STAGES)
+    eligible_segments: list[str] = strawberry.field(description=doc.ELIGIBLE_SEGMENTS)
+    spend_categories: list[MerchantCategory] = strawberry.field(description=doc.SPEND_CATEGORIES)
+    created_at: datetime = strawberry.field(description="When it was created (ISO 8601 UTC).")
+    updated_at: datetime = strawberry.field(
+        description="When its terms or status last changed (ISO 8601 UTC)."
+    )
+    version: int = strawberry.field(
+        description="Goes up by one with every change; give it back to change the offer."
+    )
     _row: strawberry.Private[OfferRow]
 
     async def resolve_merchant_name(self, info: Info) -> str:
@@ -137,7 +138,9 @@ class Offer(Node, OfferTerms):
 
 @strawberry.type(description="An offer as its customer sees it: the terms, not the targeting.")
 class OfferSummary(OfferTerms):
-    offer_id: strawberry.ID
+    offer_id: strawberry.ID = strawberry.field(
+        description="The offer's global ID (an Offer ID), the same for every customer."
+    )
     _merchant_name: strawberry.Private[str]
 
     async def resolve_merchant_name(self, info: Info) -> str:
@@ -157,11 +160,22 @@ class OfferAssignment(Node):
     status: AssignmentStatus = strawberry.field(
         description="An assignment not yet redeemed is EXPIRED once its offer is."
     )
-    offer: OfferSummary
-    targeted_at: datetime
-    viewed_at: datetime | None
-    accepted_at: datetime | None
-    redeemed_at: datetime | None
+    id: strawberry.ID = strawberry.field(
+        description="The assignment's global ID; `viewOffer` and `acceptOffer` take it."
+    )
+    offer: OfferSummary = strawberry.field(description="The offer's terms.")
+    targeted_at: datetime = strawberry.field(
+        description="When the offer was made to the customer (ISO 8601 UTC)."
+    )
+    viewed_at: datetime | None = strawberry.field(
+        description="When the customer first opened (or accepted) it (ISO 8601 UTC); null before."
+    )
+    accepted_at: datetime | None = strawberry.field(
+        description="When the customer accepted it (ISO 8601 UTC); null before."
+    )
+    redeemed_at: datetime | None = strawberry.field(
+        description="When the merchant redeemed its code (ISO 8601 UTC); null before."
+    )
     redeemed_amount: Decimal | None = strawberry.field(
         description="The purchase it was redeemed on, in yuan; null until redeemed."
     )
@@ -192,7 +206,7 @@ class OfferAssignment(Node):
 
 @strawberry.type(description="A live offer the customer is eligible for, with how well it fits.")
 class RecommendedOffer:
-    offer: OfferSummary
+    offer: OfferSummary = strawberry.field(description="The offer's terms.")
     affinity: float = strawberry.field(
         description="Share (0–1) of the customer's window spend in the offer's categories."
     )

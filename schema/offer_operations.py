@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,17 +26,24 @@ from resolvers.offer_input import OfferTerms, benefit_units
 from resolvers.offer_targeting import target_offer
 from resolvers.offer_workflow import AssignmentAction, OfferAction
 from resolvers.pagination import PageArgs
+from schema import offer_text as doc
 from schema.common import UserError, run_mutation
-from schema.offer import BENEFIT_VALUE, BUDGET, MIN_SPEND, Offer, OfferAssignment
+from schema.offer import Offer, OfferAssignment
 from schema.policy_field import scoped_field
-from schema.relay import Connection, uuid_of
+from schema.relay import After, Before, Connection, First, Last, uuid_of
 
 
-@strawberry.input
+@strawberry.input(description="Narrows `offers`: an offer must match every field given.")
 class OfferFilter:
-    status: OfferStatus | None = None
-    merchant_id: strawberry.ID | None = None
-    category: MerchantCategory | None = None
+    status: OfferStatus | None = strawberry.field(
+        default=None, description="Only offers in this status (past its window: EXPIRED)."
+    )
+    merchant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only this partner merchant's offers (a Merchant global ID)."
+    )
+    category: MerchantCategory | None = strawberry.field(
+        default=None, description="Only offers in this merchant category."
+    )
 
     def to_filter(self) -> service.OfferFilter:
         return service.OfferFilter(
@@ -48,23 +55,30 @@ class OfferFilter:
         )
 
 
+def _list(description: str) -> Any:
+    """A list input field; left out: empty."""
+    return strawberry.field(default_factory=list, description=description)
+
+
 @strawberry.input(description="A new offer; it starts as a DRAFT. Money is in yuan.")
 class CreateOfferInput:
-    merchant_id: strawberry.ID
-    title: str
-    benefit_type: BenefitType
-    benefit_value: Decimal = strawberry.field(description=BENEFIT_VALUE)
-    starts_at: datetime
-    ends_at: datetime
-    description: str = ""
-    category: MerchantCategory = MerchantCategory.OTHER
-    quota: int | None = None
-    budget: Decimal | None = strawberry.field(default=None, description=BUDGET)
-    min_spend: Decimal = strawberry.field(default=Decimal("0.00"), description=MIN_SPEND)
-    eligible_tiers: list[TierCode] = strawberry.field(default_factory=list)
-    eligible_stages: list[LifecycleStage] = strawberry.field(default_factory=list)
-    eligible_segments: list[str] = strawberry.field(default_factory=list)
-    spend_categories: list[MerchantCategory] = strawberry.field(default_factory=list)
+    merchant_id: strawberry.ID = strawberry.field(description=doc.MERCHANT_ID)
+    title: str = strawberry.field(description=doc.INPUT_TITLE)
+    benefit_type: BenefitType = strawberry.field(description=doc.BENEFIT_TYPE)
+    benefit_value: Decimal = strawberry.field(description=doc.BENEFIT_VALUE)
+    starts_at: datetime = strawberry.field(description=doc.INPUT_STARTS_AT)
+    ends_at: datetime = strawberry.field(description=doc.INPUT_ENDS_AT)
+    description: str = strawberry.field(default="", description=doc.INPUT_DESCRIPTION)
+    category: MerchantCategory = strawberry.field(
+        default=MerchantCategory.OTHER, description=doc.INPUT_CATEGORY
+    )
+    quota: int | None = strawberry.field(default=None, description=doc.INPUT_QUOTA)
+    budget: Decimal | None = strawberry.field(default=None, description=doc.BUDGET)
+    min_spend: Decimal = strawberry.field(default=Decimal("0.00"), description=doc.MIN_SPEND)
+    eligible_tiers: list[TierCode] = _list(doc.ELIGIBLE_TIERS)
+    eligible_stages: list[LifecycleStage] = _list(doc.ELIGIBLE_STAGES)
+    eligible_segments: list[str] = _list(doc.INPUT_SEGMENTS)
+    spend_categories: list[MerchantCategory] = _list(doc.INPUT_SPEND_CATEGORIES)
 
     def to_terms(self) -> OfferTerms:
         return OfferTerms(
@@ -86,31 +100,30 @@ class CreateOfferInput:
         )
 
 
-@strawberry.input(
-    description="Only the fields given change (null clears quota or budget); "
-    "`version` must be the current one. Money is in yuan; `benefitValue` needs "
-    "`benefitType` alongside, since its unit depends on it."
-)
+def _changed(description: str) -> Any:
+    """An update field: left out (UNSET) keeps the offer's value."""
+    return strawberry.field(default=strawberry.UNSET, description=description + doc.UNCHANGED)
+
+
+@strawberry.input(description=doc.UPDATE_INPUT)
 class UpdateOfferInput:
-    id: strawberry.ID
-    version: int
-    merchant_id: strawberry.ID | None = strawberry.UNSET
-    title: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    category: MerchantCategory | None = strawberry.UNSET
-    benefit_type: BenefitType | None = strawberry.UNSET
-    benefit_value: Decimal | None = strawberry.field(
-        default=strawberry.UNSET, description=BENEFIT_VALUE
-    )
-    starts_at: datetime | None = strawberry.UNSET
-    ends_at: datetime | None = strawberry.UNSET
-    quota: int | None = strawberry.UNSET
-    budget: Decimal | None = strawberry.field(default=strawberry.UNSET, description=BUDGET)
-    min_spend: Decimal | None = strawberry.field(default=strawberry.UNSET, description=MIN_SPEND)
-    eligible_tiers: list[TierCode] | None = strawberry.UNSET
-    eligible_stages: list[LifecycleStage] | None = strawberry.UNSET
-    eligible_segments: list[str] | None = strawberry.UNSET
-    spend_categories: list[MerchantCategory] | None = strawberry.UNSET
+    id: strawberry.ID = strawberry.field(description="The offer to change (an Offer global ID).")
+    version: int = strawberry.field(description=doc.VERSION)
+    merchant_id: strawberry.ID | None = _changed(doc.MERCHANT_ID)
+    title: str | None = _changed(doc.INPUT_TITLE)
+    description: str | None = _changed(doc.INPUT_DESCRIPTION)
+    category: MerchantCategory | None = _changed(doc.INPUT_CATEGORY)
+    benefit_type: BenefitType | None = _changed(doc.BENEFIT_TYPE)
+    benefit_value: Decimal | None = _changed(doc.BENEFIT_VALUE)
+    starts_at: datetime | None = _changed(doc.INPUT_STARTS_AT)
+    ends_at: datetime | None = _changed(doc.INPUT_ENDS_AT)
+    quota: int | None = _changed(doc.INPUT_QUOTA)
+    budget: Decimal | None = _changed(doc.BUDGET)
+    min_spend: Decimal | None = _changed(doc.MIN_SPEND)
+    eligible_tiers: list[TierCode] | None = _changed(doc.ELIGIBLE_TIERS)
+    eligible_stages: list[LifecycleStage] | None = _changed(doc.ELIGIBLE_STAGES)
+    eligible_segments: list[str] | None = _changed(doc.INPUT_SEGMENTS)
+    spend_categories: list[MerchantCategory] | None = _changed(doc.INPUT_SPEND_CATEGORIES)
 
     def to_changes(self) -> service.OfferChanges:
         values: dict[str, Any] = {}
@@ -169,40 +182,46 @@ def _plain(value: Any) -> Any:
 
 @strawberry.input(description="A workflow action on an offer at a known version.")
 class OfferActionInput:
-    id: strawberry.ID
-    version: int
+    id: strawberry.ID = strawberry.field(description="The offer (an Offer global ID).")
+    version: int = strawberry.field(description=doc.VERSION)
 
 
-@strawberry.input
+@strawberry.input(description="The offer to assign to its eligible customers.")
 class TargetOfferInput:
-    offer_id: strawberry.ID
+    offer_id: strawberry.ID = strawberry.field(
+        description="The offer (an Offer global ID); it must be ACTIVE and inside its window."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="One of the calling customer's offer assignments.")
 class OfferAssignmentInput:
-    assignment_id: strawberry.ID
+    assignment_id: strawberry.ID = strawberry.field(
+        description="The assignment's global ID (an OfferAssignment ID)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of an offer mutation.")
 class OfferPayload:
-    offer: Offer | None
-    user_errors: list[UserError]
+    offer: Offer | None = strawberry.field(description="The offer now; null on userErrors.")
+    user_errors: list[UserError] = strawberry.field(description=doc.USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `targetOffer`.")
 class TargetOfferPayload:
-    offer: Offer | None
+    offer: Offer | None = strawberry.field(description="The offer; null on userErrors.")
     targeted: int = strawberry.field(description="Customers who received the offer now.")
     skipped_over_quota: int = strawberry.field(
         description="Eligible, consenting customers left out because the quota is full."
     )
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(description=doc.USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `viewOffer` or `acceptOffer`.")
 class OfferAssignmentPayload:
-    assignment: OfferAssignment | None
-    user_errors: list[UserError]
+    assignment: OfferAssignment | None = strawberry.field(
+        description="The assignment now; null on userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(description=doc.USER_ERRORS)
 
 
 OfferWrite = Callable[[AsyncSession, Context], Awaitable[OfferRow]]
@@ -263,11 +282,13 @@ class OfferQuery:
     async def offers(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        filter: OfferFilter | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[
+            OfferFilter | None, strawberry.argument(description="Null: all offers.")
+        ] = None,
     ) -> Connection[Offer] | None:
         page, count = await service.list_offers(
             db=info.context.db,
@@ -279,17 +300,31 @@ class OfferQuery:
         return Connection.build(page, Offer.from_row, count)
 
     @scoped_field(Scope.OFFERS_READ, "One offer (staff).")
-    async def offer(self, info: Info, id: strawberry.ID) -> Offer | None:
+    async def offer(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="An Offer global ID.")],
+    ) -> Offer | None:
         row = await service.get_offer(
             db=info.context.db, principal=info.context.principal, offer_id=uuid_of(id, "Offer")
         )
         return Offer.from_row(row)
 
 
+def _input(description: str) -> Any:
+    return strawberry.argument(description=description)
+
+
+OfferActionArg = Annotated[OfferActionInput, _input("The offer and its current version.")]
+AssignmentArg = Annotated[OfferAssignmentInput, _input("The calling customer's assignment.")]
+
+
 @strawberry.type
 class OfferMutation:
-    @strawberry.mutation(description="Creates a draft offer (marketers and admins).")
-    async def create_offer(self, info: Info, input: CreateOfferInput) -> OfferPayload:
+    @strawberry.mutation(description=doc.CREATE_OFFER)
+    async def create_offer(
+        self, info: Info, input: Annotated[CreateOfferInput, _input("The new offer's terms.")]
+    ) -> OfferPayload:
         async def write(session: AsyncSession, ctx: Context) -> OfferRow:
             return await service.create_offer(
                 session=session,
@@ -300,8 +335,10 @@ class OfferMutation:
 
         return await _offer_payload(info, write)
 
-    @strawberry.mutation(description="Changes an offer's terms; a stale `version` is a CONFLICT.")
-    async def update_offer(self, info: Info, input: UpdateOfferInput) -> OfferPayload:
+    @strawberry.mutation(description=doc.UPDATE_OFFER)
+    async def update_offer(
+        self, info: Info, input: Annotated[UpdateOfferInput, _input("The offer and its changes.")]
+    ) -> OfferPayload:
         async def write(session: AsyncSession, ctx: Context) -> OfferRow:
             return await service.update_offer(
                 session=session,
@@ -312,23 +349,22 @@ class OfferMutation:
 
         return await _offer_payload(info, write)
 
-    @strawberry.mutation(description="draft or paused → active.")
-    async def activate_offer(self, info: Info, input: OfferActionInput) -> OfferPayload:
+    @strawberry.mutation(description=doc.ACTIVATE_OFFER)
+    async def activate_offer(self, info: Info, input: OfferActionArg) -> OfferPayload:
         return await _status_change(info, input, OfferAction.ACTIVATE)
 
-    @strawberry.mutation(description="active → paused: customers cannot accept it meanwhile.")
-    async def pause_offer(self, info: Info, input: OfferActionInput) -> OfferPayload:
+    @strawberry.mutation(description=doc.PAUSE_OFFER)
+    async def pause_offer(self, info: Info, input: OfferActionArg) -> OfferPayload:
         return await _status_change(info, input, OfferAction.PAUSE)
 
-    @strawberry.mutation(description="draft, active or paused → expired, for good.")
-    async def expire_offer(self, info: Info, input: OfferActionInput) -> OfferPayload:
+    @strawberry.mutation(description=doc.EXPIRE_OFFER)
+    async def expire_offer(self, info: Info, input: OfferActionArg) -> OfferPayload:
         return await _status_change(info, input, OfferAction.EXPIRE)
 
-    @strawberry.mutation(
-        description="Assigns a live offer to every eligible customer who consented to "
-        "marketing (any channel), within its quota; nobody gets it twice."
-    )
-    async def target_offer(self, info: Info, input: TargetOfferInput) -> TargetOfferPayload:
+    @strawberry.mutation(description=doc.TARGET_OFFER)
+    async def target_offer(
+        self, info: Info, input: Annotated[TargetOfferInput, _input("The offer to target.")]
+    ) -> TargetOfferPayload:
         ctx = info.context
 
         async def work() -> TargetOfferPayload:
@@ -354,12 +390,10 @@ class OfferMutation:
             ),
         )
 
-    @strawberry.mutation(description="The customer opened the offer: targeted → viewed.")
-    async def view_offer(self, info: Info, input: OfferAssignmentInput) -> OfferAssignmentPayload:
+    @strawberry.mutation(description=doc.VIEW_OFFER)
+    async def view_offer(self, info: Info, input: AssignmentArg) -> OfferAssignmentPayload:
         return await _assignment_step(info, input, AssignmentAction.VIEW)
 
-    @strawberry.mutation(
-        description="The customer takes the offer: → accepted, with a one-time redemption code."
-    )
-    async def accept_offer(self, info: Info, input: OfferAssignmentInput) -> OfferAssignmentPayload:
+    @strawberry.mutation(description=doc.ACCEPT_OFFER)
+    async def accept_offer(self, info: Info, input: AssignmentArg) -> OfferAssignmentPayload:
         return await _assignment_step(info, input, AssignmentAction.ACCEPT)

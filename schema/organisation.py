@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from api.context import Info
@@ -11,13 +13,15 @@ from models.organisation import StaffUser as StaffUserRow
 from resolvers import staff as service
 from resolvers.pagination import PageArgs
 from schema.policy_field import scoped_field
-from schema.relay import Connection, Node, to_global_id, uuid_of
+from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
 
 
-@strawberry.type(description="A bank branch; staff below admin see only their branch's customers.")
+@strawberry.type(
+    description="A bank branch; agents and supervisors see only their own branch's customers."
+)
 class Branch(Node):
-    code: str
-    name: str
+    code: str = strawberry.field(description="The branch's short unique code.")
+    name: str = strawberry.field(description="The branch's display name.")
 
     @classmethod
     def from_row(cls, row: BranchRow) -> Branch:
@@ -29,16 +33,24 @@ class Branch(Node):
     "wherever a staff member's ID is (e.g. `assignComplaint(assigneeId:)`: take it yourself)."
 )
 class Viewer(Node):
-    username: str | None
-    role: Role
-    scopes: list[str]
-    branch_id: strawberry.ID | None
+    username: str | None = strawberry.field(
+        description="Your sign-in name, from the token; null when the token names none."
+    )
+    role: Role = strawberry.field(
+        description="Your role: what the field policy shows you depends on it."
+    )
+    scopes: list[str] = strawberry.field(
+        description="The scopes your token grants, sorted (e.g. `customers:read`)."
+    )
+    branch_id: strawberry.ID | None = strawberry.field(
+        description="Your branch (a Branch ID); null when you belong to none."
+    )
 
 
 @strawberry.type(description="A staff member as others see them (no credentials, no branch).")
 class StaffMember(Node):
-    display_name: str
-    role: Role
+    display_name: str = strawberry.field(description="The name to show for them.")
+    role: Role = strawberry.field(description="Their role.")
 
     @classmethod
     def from_row(cls, row: StaffUserRow) -> StaffMember:
@@ -51,8 +63,10 @@ class StaffMember(Node):
 
 @strawberry.input(description="Narrows `staffMembers`; every given condition must hold.")
 class StaffFilter:
-    branch: strawberry.ID | None = strawberry.field(default=None, description="A Branch ID.")
-    role: Role | None = None
+    branch: strawberry.ID | None = strawberry.field(
+        default=None, description="Only staff of this branch (a Branch ID)."
+    )
+    role: Role | None = strawberry.field(default=None, description="Only staff with this role.")
 
     def to_filter(self) -> service.StaffFilter:
         branch_id = uuid_of(self.branch, "Branch", field="filter.branch") if self.branch else None
@@ -69,9 +83,11 @@ class StaffQuery:
     async def staff_members(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: StaffFilter | None = None,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            StaffFilter | None, strawberry.argument(description="Narrows the list.")
+        ] = None,
     ) -> Connection[StaffMember] | None:
         page, count = await service.list_staff(
             db=info.context.db,

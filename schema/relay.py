@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
 from api.errors import BadUserInput
+from api.settings import Settings
 from resolvers.pagination import Page
 
 NodeT = TypeVar("NodeT")
@@ -57,30 +58,78 @@ def staff_uuid_of(global_id: str, *, field: str) -> uuid.UUID:
 
 @strawberry.interface(description="An object with a globally unique ID (Relay).")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="The object's global ID: opaque, stable, accepted by `node(id:)`."
+    )
 
 
-@strawberry.type
+# The pagination arguments of every connection field, described once: declare them as
+# `first: First = None, after: After = None` (and `last: Last = None, before: Before = None`
+# where the connection pages backwards too).
+_SIZES = Settings.model_fields
+PAGE_SIZE = (
+    f"0 to the maximum page size ({_SIZES['max_page_size'].default} unless configured), else "
+    f"BAD_USER_INPUT; without `first` or `last`, {_SIZES['default_page_size'].default}"
+)
+First = Annotated[
+    int | None,
+    strawberry.argument(description=f"Returns the first N items (after `after`): {PAGE_SIZE}."),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="Returns the items after this cursor (an edge's `cursor`)."),
+]
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"Returns the last N items (before `before`), not with `first`: {PAGE_SIZE}."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(description="Returns the items before this cursor (an edge's `cursor`)."),
+]
+
+
+@strawberry.type(description="Where a page of a connection sits in the whole list (Relay).")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="Paging forwards: whether items follow this page. Backwards: whether "
+        "`before` was given."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Paging backwards: whether items precede this page. Forwards: whether "
+        "`after` was given."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first edge; null when the page is empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last edge; null when the page is empty."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One item of a connection's page, with its cursor.")
 class Edge(Generic[NodeT]):
-    cursor: str
-    node: NodeT
+    cursor: str = strawberry.field(
+        description="Opaque position of this item: pass it as `after` or `before` to page on."
+    )
+    node: NodeT = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="One page of a list, with its cursors (Relay cursor connection).")
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]]
-    page_info: PageInfo
+    edges: list[Edge[NodeT]] = strawberry.field(
+        description="The items of this page, in the list's order, each with its cursor."
+    )
+    page_info: PageInfo = strawberry.field(
+        description="Whether more items exist either side, and the cursors at the page's ends."
+    )
     _count: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @strawberry.field(description="All matching records in the caller's scope (one COUNT query).")
+    @strawberry.field(
+        description="How many records match in the caller's scope, on all pages (one COUNT query)."
+    )
     async def total_count(self) -> int:
         return await self._count()
 

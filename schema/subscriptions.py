@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 
@@ -67,14 +68,21 @@ async def _complaints(
             await events.aclose()
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live complaint updates over WebSocket at /graphql (graphql-transport-ws "
+    "protocol); each event is the complaint as a query would show it to you at that moment."
+)
 class Subscription:
     @strawberry.subscription(
-        description="The complaint after every change, while it stays in your scope; "
-        "NOT_FOUND if it is not in your scope now."
+        description="The complaint after every change, while it stays in your scope (the "
+        "stream ends when it leaves it); NOT_FOUND if it is not in your scope now."
     )
     async def complaint_updated(
-        self, info: Info, id: strawberry.ID
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The complaint (a `Complaint.id`).")
+        ],
     ) -> AsyncGenerator[Complaint, None]:
         context = info.context
         complaint_id = uuid_of(id, "Complaint")
@@ -84,7 +92,8 @@ class Subscription:
         return _complaints(context, complaint_channel(complaint_id), only=complaint_id)
 
     @strawberry.subscription(
-        description="Your complaints as they change: filed, handled, resolved. Customers only."
+        description="Your complaints as they change: filed, handled, resolved. Customers only "
+        "(scope complaints:read); staff get FORBIDDEN."
     )
     async def my_complaint_events(self, info: Info) -> AsyncGenerator[Complaint, None]:
         principal = info.context.principal
@@ -96,7 +105,8 @@ class Subscription:
         return _complaints(info.context, customer_channel(principal.customer_id))
 
     @strawberry.subscription(
-        description="Complaints newly assigned or escalated to you. Staff only."
+        description="Complaints as they are assigned to you, or escalated while yours. Staff "
+        "only (scope complaints:read); others get FORBIDDEN."
     )
     async def assigned_to_me(self, info: Info) -> AsyncGenerator[Complaint, None]:
         principal = info.context.principal

@@ -11,10 +11,14 @@ from schema.relay import Node, to_global_id
 
 @strawberry.type(description="A card tier with its benefits and service level.")
 class Tier(Node):
-    code: TierCode
-    name: str
-    rank: int
-    benefits: list[str]
+    code: TierCode = strawberry.field(description="The tier's stable code.")
+    name: str = strawberry.field(description="The tier's display name, e.g. `金卡 Gold`.")
+    rank: int = strawberry.field(
+        description="Its place on the ladder: a higher rank is a better tier."
+    )
+    benefits: list[str] = strawberry.field(
+        description="The tier's benefits, one line each, for display."
+    )
     service_level_hours: int = strawberry.field(
         description="The longest any complaint of this tier's customers may wait: its "
         "deadline is the severity's hours or these, whichever is sooner."

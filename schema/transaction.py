@@ -7,33 +7,58 @@ the whole call, where the contract is that a bad row is refused alone, by its in
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import strawberry
 
 from api.context import Info
 from resolvers import transaction_import as service
 from schema.common import UserError, run_mutation
 
+INGEST = (
+    "Stores a batch of card transactions (scope transactions:write: service accounts). "
+    "At most 1,000 rows per call (CARDCRM_INGEST_MAX_ROWS); a bad row is refused alone; "
+    "sending the same rows again stores nothing twice. userErrors: FORBIDDEN, BAD_USER_INPUT."
+)
+
+
+def _described(description: str) -> Any:
+    return strawberry.field(description=description)
+
+
+def _optional(description: str) -> Any:
+    """An input field that may be left out (null), with its description."""
+    return strawberry.field(default=None, description=description)
+
 
 @strawberry.input(
     description=(
-        "One card transaction. The card is `cardId` (a Card ID) or `pan`, not both. `amount` "
-        'is a decimal string of currency units ("123.45"); `time` is ISO 8601 with a UTC '
-        "offset; `merchantCategory` is dining, travel, shopping, electronics, grocery, "
-        "entertainment, fuel or other; `channel` is pos, online, mobile or atm. With a "
-        "`reference` (the card network's transaction id) a transaction is known by its card "
-        "and reference, else by its whole content."
+        "One card transaction. Every field is a string of at most 200 characters, checked "
+        "like a file import's cell, so a bad value refuses its row alone. With a `reference` "
+        "a transaction is known by its card and reference, else by its whole content."
     )
 )
 class TransactionInput:
-    card_id: strawberry.ID | None = None
-    pan: str | None = None
-    amount: str
-    currency: str | None = strawberry.field(default=None, description="ISO 4217; CNY if absent.")
-    merchant: str
-    merchant_category: str
-    channel: str
-    time: str
-    reference: str | None = None
+    card_id: strawberry.ID | None = _optional("The card (a Card ID, or its UUID); or give `pan`.")
+    pan: str | None = _optional(
+        "The card number (16 to 19 digits, Luhn; spaces and dashes allowed); or give `cardId`."
+    )
+    amount: str = _described(
+        'A decimal string of currency units ("123.45"): above 0, at most 10000000, with at '
+        "most 2 decimals."
+    )
+    currency: str | None = _optional("ISO 4217; CNY if absent.")
+    merchant: str = _described("The merchant's name, at most 200 characters.")
+    merchant_category: str = _described(
+        "dining, travel, shopping, electronics, grocery, entertainment, fuel or other (any case)."
+    )
+    channel: str = _described("One of pos, online, mobile, atm (any case).")
+    time: str = _described(
+        "When, ISO 8601 with a UTC offset; not before 2000, at most a day ahead of the server."
+    )
+    reference: str | None = _optional(
+        "The card network's transaction id: 1 to 64 printable ASCII characters, no spaces."
+    )
 
     def to_fields(self) -> dict[str, object]:
         """The row as the file import reads it (field names of the CSV header)."""
@@ -50,23 +75,29 @@ class TransactionInput:
         }
 
 
-@strawberry.input
+@strawberry.input(description="A batch of card transactions.")
 class IngestTransactionsInput:
-    transactions: list[TransactionInput]
+    transactions: list[TransactionInput] = _described(
+        "At most CARDCRM_INGEST_MAX_ROWS (1,000); more is BAD_USER_INPUT and nothing is stored."
+    )
 
 
 @strawberry.type(description="A refused transaction: its index in the input list, and why.")
 class RejectedTransaction:
-    index: int
-    reason: str
+    index: int = _described("Its position in `input.transactions`, from 0.")
+    reason: str = _described("Why it was refused (never quoting a card number).")
 
 
-@strawberry.type
+@strawberry.type(description="What a batch did: rows stored, rows already known, rows refused.")
 class IngestTransactionsPayload:
     imported: int = strawberry.field(description="New transactions stored.")
     duplicates: int = strawberry.field(description="Transactions already stored; not repeated.")
-    rejected: list[RejectedTransaction]
-    user_errors: list[UserError]
+    rejected: list[RejectedTransaction] = _described(
+        "The rows refused, by index, in order; the other rows were stored or known."
+    )
+    user_errors: list[UserError] = _described(
+        "Why nothing was stored (the whole call refused); empty otherwise."
+    )
 
 
 def _refused(errors: list[UserError]) -> IngestTransactionsPayload:
@@ -75,15 +106,11 @@ def _refused(errors: list[UserError]) -> IngestTransactionsPayload:
 
 @strawberry.type
 class TransactionMutation:
-    @strawberry.mutation(
-        description=(
-            "Stores a batch of card transactions (scope transactions:write: service accounts). "
-            "At most 1,000 rows per call (CARDCRM_INGEST_MAX_ROWS); a bad row is refused alone; "
-            "sending the same rows again stores nothing twice."
-        )
-    )
+    @strawberry.mutation(description=INGEST)
     async def ingest_transactions(
-        self, info: Info, input: IngestTransactionsInput
+        self,
+        info: Info,
+        input: Annotated[IngestTransactionsInput, strawberry.argument(description="The batch.")],
     ) -> IngestTransactionsPayload:
         ctx = info.context
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -173,6 +176,35 @@ def customer_token(server: Server, customer_id: uuid.UUID) -> str:
     return server.state.tokens.issue(
         subject=str(customer_id), role=Role.CUSTOMER, client_id="cardcrm-mobile"
     )
+
+
+# tests/clients: the npm packages some tests run (reference clients, the schema linter),
+# pinned in its package.json and package-lock.json.
+CLIENTS = Path(__file__).resolve().parent / "clients"
+NPM_CI_SECONDS = 300
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The ``node`` executable, with every package of tests/clients installed (``npm ci`` into
+    its git-ignored node_modules the first time, or when package.json gained one)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("needs Node 20+ and npm (apt-get install nodejs npm)")
+    packages = json.loads((CLIENTS / "package.json").read_text())["dependencies"]
+    modules = CLIENTS / "node_modules"
+    if not all((modules / package / "package.json").exists() for package in packages):
+        installed = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=CLIENTS,
+            capture_output=True,
+            text=True,
+            timeout=NPM_CI_SECONDS,
+            check=False,
+        )
+        if installed.returncode != 0:
+            pytest.skip(f"`npm ci` in tests/clients failed: {installed.stderr.strip()[-500:]}")
+    return node
 
 
 __all__ = ["Branch", "Server", "StaffUser", "World", "customer_token", "select", "staff_token"]

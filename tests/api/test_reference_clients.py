@@ -3,7 +3,7 @@ helpers: ``graphql-ws`` (the graphql-transport-ws client Apollo Client and urql 
 ``graphql-http``'s ``auditServer`` (the reference audit of the GraphQL-over-HTTP spec).
 
 Their scripts and pinned versions live in tests/clients (package.json, package-lock.json);
-``npm ci`` installs them into its git-ignored node_modules the first time. Without Node and
+the ``node`` fixture (tests/conftest.py) installs them with ``npm ci`` the first time. Without Node and
 npm these tests skip (CI has both and turns skips into failures).
 """
 
@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from resolvers.complaint import assignee_channel
 from tests.api.conftest import STEP_SECONDS
@@ -30,34 +25,10 @@ from tests.api.test_subscriptions import (
     until_listening,
     until_quiet,
 )
-from tests.conftest import Server, staff_token
+from tests.conftest import CLIENTS, Server, staff_token
 from tests.support import World
 
-CLIENTS = Path(__file__).resolve().parent.parent / "clients"
-PACKAGES = ("graphql", "graphql-http", "graphql-ws", "ws")
-NPM_CI_SECONDS = 300
 AUDIT_SECONDS = 120
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    """The ``node`` executable, with tests/clients' packages installed beside its scripts."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("needs Node 20+ and npm (apt-get install nodejs npm)")
-    modules = CLIENTS / "node_modules"
-    if not all((modules / package / "package.json").exists() for package in PACKAGES):
-        installed = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=CLIENTS,
-            capture_output=True,
-            text=True,
-            timeout=NPM_CI_SECONDS,
-            check=False,
-        )
-        if installed.returncode != 0:
-            pytest.skip(f"`npm ci` in tests/clients failed: {installed.stderr.strip()[-500:]}")
-    return node
 
 
 class NodeScript:

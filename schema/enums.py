@@ -1,0 +1,314 @@
+"""The GraphQL descriptions of the enums, kept next to each other in one table.
+
+Most enums the API exposes are plain Python enums of lower layers (``models``, ``auth``,
+``api.errors``, ``resolvers``), which must not import strawberry; strawberry converts them
+when it builds the schema. ``describe_enums`` registers each one here with its description and
+one per value, so the SDL and introspection say what every value means. An enum that a schema
+module already declared with ``strawberry.enum`` keeps the descriptions it gave itself; this
+table only fills in what is missing. ``schema/__init__.py`` calls it before building the
+schema; a value's description is keyed by the member's name (its GraphQL name).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from strawberry.types.enum import has_enum_definition
+
+from api.errors import ErrorCode
+from auth.policy import PiiField
+from auth.scopes import Role
+from models.card import CardStatus
+from models.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
+from models.customer import Gender, LifecycleStage, RiskGrade
+from models.interaction import InteractionChannel, InteractionKind
+from models.offer import AssignmentStatus, BenefitType, OfferStatus
+from models.tier import TierChange, TierCode
+from models.transaction import MerchantCategory
+from resolvers.complaint_workflow import ComplaintAction
+from resolvers.interaction import Direction
+from resolvers.lookup import LookupReason
+from resolvers.offer_workflow import OfferAction
+from resolvers.pagination import SortDirection
+from schema.customer_operations import CustomerOrderField
+
+_NO_RETRY = "retrying unchanged will not help"
+
+ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
+    ErrorCode: (
+        "Stable error code, in `extensions.code` of GraphQL errors and in `userErrors.code`.",
+        {
+            "UNAUTHENTICATED": "No valid access token (missing, malformed, expired or revoked; "
+            "HTTP 401). Get a new token, then retry.",
+            "FORBIDDEN": "Your role, token scopes or row scope do not allow this field or "
+            f"action (null at its path); {_NO_RETRY}.",
+            "NOT_FOUND": "No such object, or none you may see (the two are not told apart); "
+            f"{_NO_RETRY}.",
+            "BAD_USER_INPUT": "An argument, input field or variable is invalid (`field` names "
+            f"it when known); fix the input, {_NO_RETRY}.",
+            "CONFLICT": "The change clashes with the current state (a workflow step not allowed "
+            "now, a stale version, a used code, a busy Idempotency-Key); reload, then retry "
+            "if it still applies.",
+            "RATE_LIMITED": "Too many requests, lookups or reveals in the current window; retry "
+            "once it has passed (HTTP answers carry Retry-After).",
+            "QUERY_TOO_COMPLEX": "The operation is over a limit (size, depth, aliases, cost, page "
+            "size, one lookup per request) or outran the deadline; ask for less, "
+            f"{_NO_RETRY}.",
+            "PERSISTED_QUERY_NOT_FOUND": "The server does not know this persisted-query hash; "
+            "send the query text with its hash (or use an allow-listed operation).",
+            "INTERNAL_SERVER_ERROR": "An unexpected fault on the server, message withheld; quote "
+            "`extensions.requestId` when reporting it. A retry may or may not succeed.",
+            "GRAPHQL_PARSE_FAILED": f"The document is not valid GraphQL syntax; {_NO_RETRY}.",
+            "GRAPHQL_VALIDATION_FAILED": "The document does not validate against this schema "
+            f"(unknown field, wrong argument type, ...); {_NO_RETRY}.",
+            "KEY_UNAVAILABLE": "A value is encrypted under a data key this deployment does not "
+            "hold; an operator must restore it, retrying does not help until then.",
+            "SERVICE_UNAVAILABLE": "The database did not answer in time (HTTP 503 with "
+            "Retry-After); the request was fine, retry after that many seconds.",
+        },
+    ),
+    AssignmentStatus: (
+        "Where a customer's offer assignment stands: targeted → viewed → accepted → redeemed.",
+        {
+            "TARGETED": "Offered to the customer, not yet seen.",
+            "VIEWED": "Seen by the customer, not yet accepted.",
+            "ACCEPTED": "Accepted: the customer holds a one-time redemption code.",
+            "REDEEMED": "The code was redeemed by the merchant; final.",
+            "EXPIRED": "Not redeemed before the offer or the code ran out; final.",
+        },
+    ),
+    BenefitType: (
+        "What an offer gives; `benefitValue` is read in the unit of the type.",
+        {
+            "PERCENT_OFF": "A discount of a percentage of the amount (1–100).",
+            "AMOUNT_OFF": "A fixed discount, in yuan.",
+            "POINTS_MULTIPLIER": "The usual reward points times a factor (2–10).",
+            "CASHBACK": "An amount paid back after the purchase, in yuan.",
+        },
+    ),
+    CardStatus: (
+        "Where a card stands in its life.",
+        {
+            "ISSUED": "Issued, not yet activated.",
+            "ACTIVATED": "Activated and in use.",
+            "FROZEN": "Blocked for now.",
+            "CLOSED": "Closed for good.",
+        },
+    ),
+    ComplaintAction: (
+        "A step of the complaint workflow, as recorded in a complaint's timeline.",
+        {
+            "FILE": "The complaint was filed (status OPEN).",
+            "ACKNOWLEDGE": "OPEN → ACKNOWLEDGED: the bank has taken note.",
+            "ASSIGN": "Handed to a staff member; the status stays.",
+            "START_WORK": "ACKNOWLEDGED → IN_PROGRESS.",
+            "ESCALATE": "Raised to a higher severity and/or a supervisor; the status stays.",
+            "RESOLVE": "IN_PROGRESS → RESOLVED, with a resolution.",
+            "CLOSE": "RESOLVED → CLOSED.",
+            "REOPEN": "RESOLVED or CLOSED → IN_PROGRESS again.",
+            "RATE": "The complainant rated a resolved or closed complaint; the status stays.",
+        },
+    ),
+    ComplaintCategory: (
+        "What a complaint is about.",
+        {
+            "BILLING_DISPUTE": "A disputed charge or statement.",
+            "FEES": "Fees charged.",
+            "SERVICE_ATTITUDE": "How staff treated the customer.",
+            "FRAUD": "Suspected fraud or unauthorised use.",
+            "REWARDS": "Reward points and benefits.",
+            "COLLECTION": "Debt collection.",
+            "OTHER": "Anything else.",
+        },
+    ),
+    ComplaintSeverity: (
+        "How serious a complaint is; sets its SLA due time (capped by the customer's tier).",
+        {
+            "LOW": "Low: the longest SLA (15 days by default).",
+            "MEDIUM": "Medium (7 days by default).",
+            "HIGH": "High (72 hours by default).",
+            "CRITICAL": "Critical: the shortest SLA (24 hours by default).",
+        },
+    ),
+    ComplaintStatus: (
+        "Where a complaint stands: OPEN → ACKNOWLEDGED → IN_PROGRESS → RESOLVED → CLOSED.",
+        {
+            "OPEN": "Filed, not yet acknowledged.",
+            "ACKNOWLEDGED": "Acknowledged, work not yet started.",
+            "IN_PROGRESS": "Being worked on (also after a reopen).",
+            "RESOLVED": "A resolution was given; can be closed or reopened.",
+            "CLOSED": "Done; can still be reopened.",
+        },
+    ),
+    CustomerOrderField: (
+        "The field customers are sorted by.",
+        {"CREATED_AT": "When the customer record was created."},
+    ),
+    Direction: (
+        "Who started an interaction.",
+        {
+            "INBOUND": "The customer contacted the bank.",
+            "OUTBOUND": "The bank contacted the customer (marketing needs consent and no DND).",
+        },
+    ),
+    Gender: (
+        "A customer's gender, as they gave it.",
+        {
+            "MALE": "Male.",
+            "FEMALE": "Female.",
+            "UNDISCLOSED": "Not given (the default).",
+        },
+    ),
+    InteractionChannel: (
+        "How an interaction took place.",
+        {
+            "PHONE": "A phone call.",
+            "SMS": "A text message.",
+            "EMAIL": "An e-mail.",
+            "WECHAT": "A WeChat message.",
+            "APP": "The mobile app (in-app message or push).",
+            "BRANCH": "At a branch.",
+            "VISIT": "A visit to the customer.",
+        },
+    ),
+    InteractionKind: (
+        "What an interaction was for.",
+        {
+            "FOLLOW_UP": "A follow-up call or message (回访).",
+            "CARE": "Customer care (关怀).",
+            "MARKETING": "Marketing; outbound needs the customer's consent for the channel.",
+            "SERVICE": "Service to the customer's request.",
+            "COLLECTION_REMINDER": "A reminder of an overdue payment.",
+            "SATISFACTION_SURVEY": "A satisfaction survey (counts in satisfaction analytics).",
+        },
+    ),
+    LifecycleStage: (
+        "A customer's lifecycle stage, computed from their transactions by each evaluation.",
+        {
+            "PROSPECT": "Never transacted, and joined too long ago to count as new.",
+            "NEW": "Joined recently.",
+            "ACTIVE": "Transacts recently enough and shows no churn risk.",
+            "LOYAL": "Transacts often, recently, and has been a customer for long.",
+            "DORMANT": "No transaction for the dormant period (沉睡).",
+            "AT_RISK": "Churn risk score at or over the at-risk threshold (流失预警).",
+            "CHURNED": "No transaction for the churned period.",
+        },
+    ),
+    LookupReason: (
+        "Why the caller looks a customer up; recorded in the audit log (a code, never text).",
+        {
+            "INBOUND_CALL": "The customer is on the phone.",
+            "BRANCH_VISIT": "The customer is at a branch.",
+            "CORRESPONDENCE": "A letter or e-mail from the customer.",
+            "COMPLAINT": "Handling a complaint.",
+            "FRAUD_CHECK": "Checking for fraud.",
+            "NEW_CUSTOMER": "Checking for a duplicate before creating a customer.",
+        },
+    ),
+    MerchantCategory: (
+        "A merchant's business category, used for spend segments and offer eligibility.",
+        {
+            "DINING": "Restaurants and cafés.",
+            "TRAVEL": "Travel: airlines, hotels, agencies.",
+            "SHOPPING": "Retail shopping.",
+            "ELECTRONICS": "Electronics.",
+            "GROCERY": "Groceries and supermarkets.",
+            "ENTERTAINMENT": "Entertainment.",
+            "FUEL": "Fuel stations.",
+            "OTHER": "Anything else.",
+        },
+    ),
+    OfferAction: (
+        "A change of an offer's status.",
+        {
+            "ACTIVATE": "DRAFT or PAUSED → ACTIVE.",
+            "PAUSE": "ACTIVE → PAUSED.",
+            "EXPIRE": "DRAFT, ACTIVE or PAUSED → EXPIRED, for good.",
+        },
+    ),
+    OfferStatus: (
+        "Where an offer stands; an offer past its end time reads EXPIRED.",
+        {
+            "DRAFT": "Being prepared; not live for customers.",
+            "ACTIVE": "Live: customers can act on it inside its validity window.",
+            "PAUSED": "Stopped for now; can be activated again.",
+            "EXPIRED": "Over (expired or past its end); nothing about it changes any more.",
+        },
+    ),
+    PiiField: (
+        "A customer value that `revealCustomerPii` can return in clear (audited).",
+        {
+            "NAME": "The customer's full name.",
+            "PHONE": "The phone number.",
+            "EMAIL": "The e-mail address.",
+            "ID_NUMBER": "The national ID number.",
+            "ADDRESS": "The postal address.",
+            "BIRTH_DATE": "The date of birth.",
+            "PAN": "The full card numbers of the customer's cards.",
+        },
+    ),
+    RiskGrade: (
+        "A customer's credit risk grade, A (lowest risk) to E (highest).",
+        {
+            "A": "Lowest risk.",
+            "B": "Low risk.",
+            "C": "Medium risk (a new customer's grade).",
+            "D": "High risk.",
+            "E": "Highest risk.",
+        },
+    ),
+    Role: (
+        "Who a caller is: a staff role, or a customer, a merchant or a service account.",
+        {
+            "ADMIN": "Staff: users, clients, keys, everything.",
+            "SUPERVISOR": "Staff: a branch's customers, complaint escalation, revealing PII.",
+            "AGENT": "Staff: a branch's customers (masked), interactions, assigned complaints.",
+            "MARKETER": "Staff: offers, targeting and aggregate analytics; never PII in clear.",
+            "RISK_OFFICER": "Staff: credit limits and risk grades; contact data masked.",
+            "AUDITOR": "Staff: reads everything masked and the audit log; never reveals.",
+            "CUSTOMER": "A cardholder, seeing only themself.",
+            "MERCHANT": "A partner merchant, seeing and redeeming only its own offers.",
+            "SERVICE": "A batch job's OAuth client, e.g. the transaction feed.",
+        },
+    ),
+    SortDirection: (
+        "The order of a sorted list.",
+        {"ASC": "Ascending: oldest first.", "DESC": "Descending: newest first."},
+    ),
+    TierChange: (
+        "Why a customer's tier was recorded in their tier history.",
+        {
+            "EVALUATION": "An evaluation kept the tier (evaluations today record only moves).",
+            "UPGRADE": "An evaluation moved the customer to a higher tier.",
+            "DOWNGRADE": "An evaluation moved the customer to a lower tier.",
+            "OVERRIDE": "Set by staff by hand, with a reason.",
+        },
+    ),
+    TierCode: (
+        "A card tier, lowest first.",
+        {
+            "STANDARD": "Standard, the lowest tier.",
+            "SILVER": "Silver.",
+            "GOLD": "Gold.",
+            "PLATINUM": "Platinum.",
+            "DIAMOND": "Diamond, the highest tier.",
+        },
+    ),
+}
+
+
+def describe_enums() -> None:
+    """Gives every enum of the table its descriptions; a value name not in its enum is a
+    typo, refused at start-up. Descriptions a schema module already set are kept."""
+    for enum, (description, values) in ENUM_DESCRIPTIONS.items():
+        unknown = set(values) - set(enum.__members__)
+        if unknown:
+            raise ValueError(f"{enum.__name__} has no value {', '.join(sorted(unknown))}")
+        if not has_enum_definition(enum):
+            strawberry.enum(enum)
+        assert has_enum_definition(enum)
+        definition = enum.__strawberry_definition__
+        definition.description = definition.description or description
+        for value in definition.values:
+            value.description = value.description or values.get(value.name)
