@@ -100,15 +100,29 @@ def run_query_in_explorer(base_url: str, token: str) -> tuple[str, list[dict[str
         )
         run.click()
         try:
-            wait.until(lambda d: '"totalCount"' in _result_text(d))
+            wait.until(lambda d: _shown_result(d) is not None)
         except TimeoutException:
             pytest.fail(f"no result shown; the pane says: {_result_text(driver)!r}")
         return _result_text(driver), driver.get_log("browser")
 
 
 def _result_text(driver: webdriver.Chrome) -> str:
-    panes = driver.find_elements(By.CLASS_NAME, "result-window")
-    return panes[0].text if panes else ""
+    """The whole text of the result pane, from its editor (CodeMirror draws only the lines
+    in view, so the pane's DOM text can lack some while it renders)."""
+    text = driver.execute_script(
+        "const pane = document.querySelector('.result-window .CodeMirror');"
+        "return pane && pane.CodeMirror ? pane.CodeMirror.getValue() : '';"
+    )
+    return str(text)
+
+
+def _shown_result(driver: webdriver.Chrome) -> dict[str, object] | None:
+    """The answer the pane shows once it is complete JSON holding the query's data."""
+    try:
+        shown = json.loads(_result_text(driver))
+    except json.JSONDecodeError:
+        return None
+    return shown if isinstance(shown, dict) and "customers" in (shown.get("data") or {}) else None
 
 
 async def test_a_browser_gets_the_explorer_page_from_the_servers_own_files(server: Server) -> None:
