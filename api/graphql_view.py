@@ -25,6 +25,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
@@ -169,7 +170,12 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             )
             if compiled is not None:
                 return ExecutionResult(data=compiled, errors=None)
-        return await super().execute_operation(request, *args, **kwargs)
+        try:
+            return await super().execute_operation(request, *args, **kwargs)
+        except HTTPException as exc:  # a mutation by GET: 405, as GraphQL over HTTP says
+            if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, exc.reason) from exc
+            raise
 
     def _is_subscription(self, operation: GraphQLRequestData) -> bool:
         """Parsed once more only when the text mentions a subscription at all."""
@@ -290,7 +296,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
                 raise
             response = response or self._timed_out(db)
         except HTTPException as exc:
-            return error_response(exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason)
+            allow = {"Allow": "POST"} if exc.status_code == 405 else None
+            return error_response(
+                exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason, headers=allow
+            )
         except PersistedQueryRefused as exc:
             return error_response(exc.status, exc.code, exc.message)
         assert response is not None

@@ -102,7 +102,8 @@ async def test_a_mutation_sent_by_get_is_refused_and_changes_nothing(
             params={"query": CREATE_CUSTOMER},
             headers={"Authorization": f"Bearer {token}"},
         )
-    assert response.status_code == 400
+    assert response.status_code == 405  # GraphQL over HTTP: a mutation by GET MUST be 405
+    assert response.headers["allow"] == "POST"
     assert codes(response.json()) == {"BAD_USER_INPUT"}
 
 
