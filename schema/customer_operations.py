@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,8 @@ from schema.customer import ConsentInput, Customer, CustomerFilter
 from schema.lookup_field import lookup_field
 from schema.policy_field import scoped_field
 from schema.relay import After, Before, Connection, First, Last, uuid_of
+
+T = TypeVar("T")
 
 
 @strawberry.enum
@@ -157,24 +159,21 @@ class CustomerQuery:
         card_last4: Annotated[str | None, strawberry.argument(description=texts.CARD_LAST4)] = None,
         first: Annotated[int, strawberry.argument(description=texts.NAMESAKES)] = 5,
     ) -> list[Customer]:
-        ctx = info.context
         lookup = NameLookup(lookup_rule("name"), name, reason, phone_last4, card_last4, first)
-        async with ctx.db.exclusive() as session:
-            rows = await customers_by_name(
-                session=session,
-                ring=ctx.key_ring,
-                settings=ctx.settings,
-                principal=ctx.principal,
-                lookup=lookup,
-                audit_event=ctx.audit_event,
-            )
+        rows = await _in_lookup_session(info, customers_by_name, lookup)
         return [Customer.from_row(row) for row in rows]
 
 
 async def _looked_up(info: Info, lookup: Lookup) -> Customer:
+    return Customer.from_row(await _in_lookup_session(info, customer_by_lookup, lookup))
+
+
+async def _in_lookup_session(info: Info, find: Callable[..., Awaitable[T]], lookup: object) -> T:
+    """Runs a lookup service on the request's session held alone: its count, its audit entry
+    and its answer are one unit (``resolvers.customer_lookup``)."""
     ctx = info.context
     async with ctx.db.exclusive() as session:
-        row = await customer_by_lookup(
+        return await find(
             session=session,
             ring=ctx.key_ring,
             settings=ctx.settings,
@@ -182,7 +181,6 @@ async def _looked_up(info: Info, lookup: Lookup) -> Customer:
             lookup=lookup,
             audit_event=ctx.audit_event,
         )
-    return Customer.from_row(row)
 
 
 @strawberry.input(description="A card issued with a new customer; it starts ISSUED.")
