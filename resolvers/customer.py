@@ -38,6 +38,7 @@ from models.identifiers import (
 from models.organisation import Branch
 from models.sealing import seal_field
 from models.tier import Tier
+from resolvers.customer_duplicates import conflict_for, duplicated_field, holder_of, registered
 from resolvers.customer_input import (
     Consent,
     NewCard,
@@ -47,7 +48,7 @@ from resolvers.customer_input import (
     checked_tags,
 )
 from resolvers.instants import require_offsets
-from resolvers.lookup import check_budget, record_conflict
+from resolvers.lookup import check_budget, conflict_event, record_conflict
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
 from resolvers.scoping import customer_scope
 
@@ -222,33 +223,6 @@ async def _tier_id(session: AsyncSession, code: str) -> uuid.UUID:
     return uuid.UUID(str(tier_id))
 
 
-def _duplicate(exc: IntegrityError) -> tuple[Conflict, str | None]:
-    """The conflict to report and the lookup field it discloses. The message is the same
-    wherever the existing record is: it never says whether it is in another branch."""
-    text = str(exc.orig).lower()
-    if "pan" in text:
-        return Conflict("a card with this number is already registered", field="cards"), "pan"
-    if "id_number" in text:
-        conflict = Conflict("a customer with this national ID already exists", field="idNumber")
-        return conflict, "idNumber"
-    return Conflict("this record conflicts with an existing one"), None
-
-
-async def _holder_of(
-    session: AsyncSession, row: Customer, cards: list[Card], field: str
-) -> uuid.UUID | None:
-    """The existing customer a duplicate belongs to, for the audit entry (not the caller)."""
-    if field == "idNumber":
-        found = await session.scalar(
-            select(Customer.id).where(col(Customer.id_number_bidx) == row.id_number_bidx)
-        )
-    else:
-        found = await session.scalar(
-            select(Card.customer_id).where(col(Card.pan_bidx).in_([c.pan_bidx for c in cards]))
-        )
-    return uuid.UUID(str(found)) if found is not None else None
-
-
 async def create_customer(
     *,
     session: AsyncSession,
@@ -265,32 +239,51 @@ async def create_customer(
     principal.require_staff()
     data = data.checked()
     branch_id = await _target_branch(session, principal, data.branch_id)
-    await check_budget(session, settings, principal)
     row, cards = new_customer_rows(
         ring, data, branch_id=branch_id, tier_id=await _tier_id(session, data.tier_code)
     )
-    session.add(row)
-    try:
-        await session.flush()  # the customer before its cards: no ORM relationships order them
-        session.add_all(cards)
-        await session.flush()
-        await audit.record_and_commit(
-            session,
-            audit_event(
-                "customer.create",
-                target_type="Customer",
-                target_id=str(row.id),
-                fields=["name", "birthDate", "idNumber", "phone", "email", "address"],
-            ),
-        )
-    except IntegrityError as exc:
-        await session.rollback()
-        conflict, field = _duplicate(exc)
-        if field is not None:
-            holder = await _holder_of(session, row, cards, field)
-            await record_conflict(session, audit_event, lookup_rule(field), holder)
-        raise conflict from exc
+    # The budget, the duplicate test and its audit entry under one lock: concurrent
+    # creates cannot all pass a budget that has room for one of them.
+    async with audit.chain_lock(session):
+        await check_budget(session, settings, principal)
+        if (duplicate := await registered(session, row, cards)) is not None:
+            field, holder = duplicate
+            event = conflict_event(audit_event, lookup_rule(field), holder)
+            await audit.append(session, event)
+            await session.commit()
+            raise conflict_for(field)
+        try:
+            await _insert(session, row, cards, audit_event)
+        except IntegrityError as exc:  # a duplicate written since the test (another process)
+            await session.rollback()
+            raced: IntegrityError | None = exc
+        else:
+            raced = None
+    if raced is not None:
+        disclosed = duplicated_field(raced)
+        if disclosed is not None:
+            owner = await holder_of(session, row, cards, disclosed)
+            await record_conflict(session, audit_event, lookup_rule(disclosed), owner)
+        raise conflict_for(disclosed) from raced
     return row
+
+
+async def _insert(
+    session: AsyncSession, row: Customer, cards: list[Card], audit_event: Callable[..., AuditEvent]
+) -> None:
+    """Inserts the customer and its cards with their audit entry, inside ``chain_lock``."""
+    session.add(row)
+    await session.flush()  # the customer before its cards: no ORM relationships order them
+    session.add_all(cards)
+    await session.flush()
+    fields = ["name", "birthDate", "idNumber", "phone", "email", "address"]
+    await audit.append(
+        session,
+        audit_event(
+            "customer.create", target_type="Customer", target_id=str(row.id), fields=fields
+        ),
+    )
+    await session.commit()
 
 
 @dataclass(frozen=True)

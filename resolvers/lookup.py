@@ -234,14 +234,19 @@ async def look_up_customer(
     return found[0]
 
 
+def conflict_event(
+    audit_event: Callable[..., AuditEvent], rule: LookupRule, customer_id: uuid.UUID | None
+) -> AuditEvent:
+    """``createCustomer``'s "already exists" as the lookup hit it is."""
+    return lookup_event(audit_event, rule, LookupReason.NEW_CUSTOMER, Outcome.HIT, customer_id)
+
+
 async def record_conflict(
     session: AsyncSession,
     audit_event: Callable[..., AuditEvent],
     rule: LookupRule,
     customer_id: uuid.UUID | None,
 ) -> None:
-    """Audits and counts ``createCustomer``'s "already exists" as the lookup hit it is."""
-    await audit.record_and_commit(
-        session,
-        lookup_event(audit_event, rule, LookupReason.NEW_CUSTOMER, Outcome.HIT, customer_id),
-    )
+    """Audits and counts a conflict found by the insert itself (a duplicate written by
+    another process since ``createCustomer`` tested for it)."""
+    await audit.record_and_commit(session, conflict_event(audit_event, rule, customer_id))

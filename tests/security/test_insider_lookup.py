@@ -14,6 +14,7 @@ attempt, refused or answered, is in the audit log, and no entry holds the value.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -204,3 +205,43 @@ async def test_given_an_insider_sweeping_many_values_then_the_hourly_budget_stop
     assert (answered, stopped_by) == (budget, "RATE_LIMITED")
     outcomes = [e.details["outcome"] for e in await _log_of(server, user)]
     assert outcomes == ["miss"] * budget + ["rate_limited"]
+
+
+CREATE = """
+mutation($input: CreateCustomerInput!) {
+  createCustomer(input: $input) { userErrors { code } }
+}
+"""
+BUDGET_OF_TWO = 2
+CONCURRENT_CREATES = 8
+
+
+async def test_given_concurrent_duplicate_creates_then_only_the_budget_of_them_tell_the_conflict(
+    server: Server, world: World, settings: Settings
+) -> None:
+    """``createCustomer``'s "already exists" is a lookup: requests sent together must not all
+    pass the budget check before any of them is counted."""
+    user, token = await _insider(server, world, "agent")
+    duplicate = {
+        "name": "王五",
+        "birthDate": "1990-03-07",
+        "idNumber": ALICE.id_number,
+        "phone": "13700002222",
+        "cards": [],
+    }
+    async with running_app(variant(settings, lookup_limit_per_hour=BUDGET_OF_TWO)) as app:
+        bodies = await asyncio.gather(
+            *(
+                app.graphql(CREATE, {"input": duplicate}, token=token)
+                for _ in range(CONCURRENT_CREATES)
+            )
+        )
+
+    codes = sorted(
+        error["code"] for body in bodies for error in body["data"]["createCustomer"]["userErrors"]
+    )
+    assert codes == ["CONFLICT"] * BUDGET_OF_TWO + ["RATE_LIMITED"] * (
+        CONCURRENT_CREATES - BUDGET_OF_TWO
+    )
+    hits = [e for e in await _log_of(server, user) if e.details.get("outcome") == "hit"]
+    assert len(hits) == BUDGET_OF_TWO
