@@ -37,6 +37,7 @@ from api.compiled.operations import CompiledOperations
 from api.context import ConnectionContext, Context, RequestDatabase
 from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
 from api.limits import APP_VERSION_HEADER, ClientPolicy, applying, client_policy
+from api.lookup_limit import lookups_in, refuse_batch
 from api.middleware import current_request_id
 from api.observability import note_principal
 from api.operations import operation_type
@@ -163,6 +164,8 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             )
             if self._is_subscription(operation):
                 raise HTTPException(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
+        if isinstance(data, list):
+            await self._one_lookup_per_batch(data, kwargs["context"])
         request.state.batched = isinstance(data, list)
         if self.compiled is not None and not isinstance(data, list) and data.protocol == "http":
             compiled = await self.compiled.execute(
@@ -176,6 +179,23 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, exc.reason) from exc
             raise
+
+    async def _one_lookup_per_batch(self, data: list[GraphQLRequestData], context: Any) -> None:
+        """A batch may hold one exact-match lookup in all (``api.lookup_limit``): else it is
+        refused, and audited, before any of its operations runs."""
+        max_tokens = self.settings.max_query_tokens
+        fields = [
+            field
+            for operation in data
+            for field in lookups_in(
+                operation.query, operation.operation_name, max_tokens=max_tokens
+            )
+        ]
+        if len(fields) > 1:
+            await refuse_batch(context, fields)
+            raise HTTPException(
+                400, f"the batch makes {len(fields)} exact-match lookups; the limit is 1 a request"
+            )
 
     def _is_subscription(self, operation: GraphQLRequestData) -> bool:
         """Parsed once more only when the text mentions a subscription at all."""

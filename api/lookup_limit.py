@@ -24,10 +24,11 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
     get_operation_ast,
+    parse,
 )
 from strawberry.extensions import SchemaExtension
 
-from api.context import ConnectionContext
+from api.context import ConnectionContext, Context
 from api.errors import ErrorCode
 from auth import audit
 from auth.policy import LOOKUP_FIELDS
@@ -54,6 +55,42 @@ def _root_lookups(
                 found = fragment(selection.name.value)
                 if found is not None:
                     pending.append(found.selection_set)
+
+
+def lookups_in(document: object, operation_name: object, *, max_tokens: int) -> list[str]:
+    """The lookup fields the selected operation of ``document`` would run (by response key);
+    none when it is not a string or does not parse (execution reports that properly)."""
+    if not isinstance(document, str):
+        return []
+    try:
+        parsed = parse(document, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return []
+    operation = get_operation_ast(
+        parsed, operation_name if isinstance(operation_name, str) else None
+    )
+    if operation is None:
+        return []
+    fragments = {
+        definition.name.value: definition
+        for definition in parsed.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    keys = {
+        (field.alias or field.name).value: field.name.value
+        for field in _root_lookups(operation.selection_set, fragments.get)
+    }
+    return sorted(keys.values())
+
+
+async def refuse_batch(context: Context, fields: list[str]) -> None:
+    """Audits a batched request whose operations together make more than one lookup: the
+    limit is one lookup per request, whether in one operation or spread over a batch."""
+    event = context.audit_event(
+        REFUSED_ACTION, fields=sorted(set(fields)), details={"outcome": "several_lookups"}
+    )
+    async with context.db.exclusive() as session:
+        await audit.record_and_commit(session, event)
 
 
 class OneLookupPerOperation(ValidationRule):

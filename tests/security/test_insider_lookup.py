@@ -245,3 +245,28 @@ async def test_given_concurrent_duplicate_creates_then_only_the_budget_of_them_t
     )
     hits = [e for e in await _log_of(server, user) if e.details.get("outcome") == "hit"]
     assert len(hits) == BUDGET_OF_TWO
+
+
+async def test_given_a_batch_of_lookups_then_it_is_refused_before_any_runs_and_audited(
+    server: Server, world: World, settings: Settings
+) -> None:
+    """With batching on, fifteen operations of one lookup each would be fifteen lookups in
+    one request, as fifteen aliases would: the limit is one lookup per request."""
+    user, token = await _insider(server, world, "supervisor")
+    guesses = [{"query": QUERY["phone"], "variables": {"v": f"1380000{n:04d}"}} for n in range(15)]
+    async with running_app(variant(settings, max_batch_size=15, batching_enabled=True)) as app:
+        refused = await app.client.post(
+            "/graphql", json=guesses, headers={"Authorization": f"Bearer {token}"}
+        )
+        one = await app.client.post(
+            "/graphql",
+            json=[guesses[0], {"query": "{ __typename }"}],
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    assert refused.status_code == 400, refused.text
+    assert one.status_code == 200, one.text
+    assert [e.details["outcome"] for e in await _log_of(server, user)] == [
+        "several_lookups",
+        "miss",
+    ]
