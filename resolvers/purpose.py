@@ -8,11 +8,13 @@ Checked in this order, each in time linear in the text and none with a regular e
    ("test", "n/a"), at least four distinct characters, not one short unit repeated;
 3. holds no personal data, judged on the text as a person would read it (``readable``):
    NFKC (full-width and other compatibility forms become ASCII), any script's decimal digits
-   and the CJK numerals 〇一二…九 as ASCII digits, invisible format characters dropped,
-   "。", "．", "点", "(dot)" and " dot " as ".". Then it is refused if it holds
+   and the CJK numerals (〇一二…九, 零 and 幺 as read out, the financial 壹贰叁…) as ASCII
+   digits, invisible format characters dropped, "。", "．", "点", "(dot)" and " dot " as ".".
+   Then it is refused if it holds
    - eleven or more digits in a row, separators between them ignored (spaces, dashes, dots,
-     slashes, parentheses, "+", "·"): a mobile number, a national ID or a card number however
-     it is grouped — ``151-6012-7961``, ``151.6012.7961``, ``１５１６０１２７９６１``;
+     slashes, parentheses, "+", "·", "*", "|", ":" …): a mobile number, a national ID or a
+     card number however it is grouped — ``151-6012-7961``, ``151.6012.7961``,
+     ``１５１６０１２７９６１``;
    - an ``@`` between two letters or digits: an e-mail address;
    - a domain-like word (``label.label``, the last label two or more letters): the part of an
      e-mail address that names its domain, as in "… at example.org".
@@ -29,11 +31,17 @@ _PLACEHOLDER_PURPOSES = {"test", "testing", "n/a", "na", "none", "purpose", "asd
 _LONGEST_REPEATED_UNIT = 6
 _MIN_DISTINCT = 4
 _DIGITS_OF_AN_IDENTIFIER = 11  # a mobile number; national IDs (18) and cards (16-19) are longer
-_CJK_DIGITS = dict(zip("〇一二三四五六七八九", "0123456789", strict=True))
+# The CJK numerals, as a number is read out ("幺" for 1, "两" for 2, "零" for 0) and in the
+# financial forms of receipts and cheques (壹贰叁…, traditional 貳參陸).
+_CJK_DIGITS = {
+    **dict(zip("〇一二三四五六七八九", "0123456789", strict=True)),
+    **dict(zip("零壹贰叁肆伍陆柒捌玖", "0123456789", strict=True)),
+    **{"幺": "1", "两": "2", "兩": "2", "貳": "2", "參": "3", "陸": "6"},
+}
 _DOTS = {"。": ".", "．": ".", "｡": ".", "点": "."}
 _DOT_WORDS = ("(dot)", "[dot]", "{dot}", " dot ")
 _INVISIBLE = frozenset({"Cf", "Mn", "Me"})  # zero-width and format characters, combining marks
-_DIGIT_SEPARATORS = frozenset(" -./()+·・_,'")
+_DIGIT_SEPARATORS = frozenset(" -./()+·・_,'*|:;~#=\\\"")
 _DOMAIN_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 PURPOSE_RULE = (
     f"Why you need the clear values, kept in the audit log: at most {text_limits.PURPOSE}"

@@ -129,6 +129,13 @@ def test_the_domain_of_an_e_mail_address_alone_is_refused(domain: str, dot: str)
         "verify 151.6012.7961 for ticket 99",
         "send the statement to the customer at example.org",
         "ID 11010119900307123X does not match ticket 5",
+        # read out as a number is in Chinese, in financial numerals, or split by other marks
+        "核实 幺五幺六〇幺二七九六幺 工单 99",
+        "核实 一五一六零一二七九六一 工单 99",
+        "核实 壹伍壹陆零壹贰柒玖陆壹 工单 99",
+        "verify 151*6012*7961 for ticket 99",
+        "verify 151|6012|7961 for ticket 99",
+        "verify 151:6012:7961 for ticket 99",
     ],
 )
 def test_the_purposes_the_penetration_test_got_through_are_refused(purpose: str) -> None:
