@@ -23,6 +23,7 @@ from models.identifiers import (
     normalize_national_id,
     normalize_pan,
 )
+from resolvers.purpose import holds_personal_data
 
 _TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")  # fullmatch: "$" would let "\n" in
 MAX_ADDRESS = text_limits.ADDRESS
@@ -30,7 +31,8 @@ _TAG_PUNCTUATION = frozenset("-_:")
 TAGS_RULE = (
     f"At most {text_limits.TAGS} tags, each 1 to {text_limits.TAG} characters: letters of any"
     " script (CJK included), digits 0-9, `-`, `_` and `:` (e.g. `vip`, `高净值`, `campaign:2024`);"
-    " NFKC-normalised (full-width letters become ASCII), duplicates dropped."
+    " NFKC-normalised (full-width letters become ASCII), duplicates dropped; no tag may hold"
+    " a phone, ID or card number (11 or more digits, however grouped): tags are shown in clear."
 )
 
 
@@ -78,6 +80,10 @@ def checked_tag(field_name: str, value: str) -> str:
         raise BadUserInput(
             f"{field_name} must be 1 to {text_limits.TAG} letters, digits 0-9, '-', '_' or ':'",
             field=field_name,
+        )
+    if holds_personal_data(tag):  # a tag is shown in clear to every role that sees the customer
+        raise BadUserInput(
+            f"{field_name} must not hold a phone, ID or card number", field=field_name
         )
     return tag
 

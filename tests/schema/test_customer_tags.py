@@ -129,3 +129,21 @@ async def test_an_update_with_a_bad_tag_is_refused_and_leaves_the_customer_as_it
     change = {"id": created["id"], "version": created["version"], "tags": ["vip", "高净值"]}
     body = await server.graphql(UPDATE, {"input": change}, token=token)
     assert body["data"]["updateCustomer"]["customer"]["tags"] == ["vip", "高净值"]
+
+
+async def test_a_tag_holding_a_phone_id_or_card_number_is_refused(
+    server: Server, world: World
+) -> None:
+    """Tags are shown in clear to every role that sees the customer: they must not carry a
+    value the policy masks, however it is grouped or written."""
+    token = staff_token(server, world, "demo-agent")
+    before = await customer_count(server.state)
+    for tags in (
+        ["vip", "15160127961"],
+        ["vip", "phone:151-6012-7961"],
+        ["vip", "id_11010119900307123X"],
+        ["vip", "６２２８４８００００００１２３４"],
+        ["vip", "幺五幺六〇幺二七九六幺"],
+    ):
+        assert _refusal(await _create(server, token, tags)) == ("BAD_USER_INPUT", "tags[1]"), tags
+    assert await customer_count(server.state) == before
