@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from api.errors import BadUserInput, Conflict, Forbidden, NotFound
 from api.settings import Settings
 from auth import audit
 from auth.audit import AuditEvent
+from auth.masking import mask_id_number
 from auth.policy import Access, lookup_rule, rule_for
 from auth.principal import Principal
 from auth.scopes import Scope
@@ -48,7 +49,14 @@ from resolvers.customer_input import (
     checked_tags,
 )
 from resolvers.instants import require_offsets
-from resolvers.lookup import check_budget, conflict_event, record_conflict
+from resolvers.lookup import (
+    CREATE_ACTION,
+    Guess,
+    LookupReason,
+    check_budget,
+    conflict_event,
+    record_conflict,
+)
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
 from resolvers.scoping import customer_scope
 
@@ -242,10 +250,14 @@ async def create_customer(
     row, cards = new_customer_rows(
         ring, data, branch_id=branch_id, tier_id=await _tier_id(session, data.tier_code)
     )
-    # The budget, the duplicate test and its audit entry under one lock: concurrent
+    # The budget, the cap on guesses at one masked ID (each create tells that its ID was
+    # not registered), the duplicate test and its audit entry under one lock: concurrent
     # creates cannot all pass a budget that has room for one of them.
+    masked = mask_id_number(data.id_number)
+    masked_detail = {"masked": masked}  # a miss on that masked form (resolvers.lookup)
+    guess = Guess(lookup_rule("idNumber"), masked, LookupReason.NEW_CUSTOMER)
     async with audit.chain_lock(session):
-        await check_budget(session, settings, principal)
+        await check_budget(session, settings, principal, guess, audit_event)
         if (duplicate := await registered(session, row, cards)) is not None:
             field, holder = duplicate
             event = conflict_event(audit_event, lookup_rule(field), holder)
@@ -253,7 +265,7 @@ async def create_customer(
             await session.commit()
             raise conflict_for(field)
         try:
-            await _insert(session, row, cards, audit_event)
+            await _insert(session, row, cards, audit_event(CREATE_ACTION, details=masked_detail))
         except IntegrityError as exc:  # a duplicate written since the test (another process)
             await session.rollback()
             raced: IntegrityError | None = exc
@@ -269,7 +281,7 @@ async def create_customer(
 
 
 async def _insert(
-    session: AsyncSession, row: Customer, cards: list[Card], audit_event: Callable[..., AuditEvent]
+    session: AsyncSession, row: Customer, cards: list[Card], event: AuditEvent
 ) -> None:
     """Inserts the customer and its cards with their audit entry, inside ``chain_lock``."""
     session.add(row)
@@ -277,12 +289,8 @@ async def _insert(
     session.add_all(cards)
     await session.flush()
     fields = ["name", "birthDate", "idNumber", "phone", "email", "address"]
-    await audit.append(
-        session,
-        audit_event(
-            "customer.create", target_type="Customer", target_id=str(row.id), fields=fields
-        ),
-    )
+    done = replace(event, target_type="Customer", target_id=str(row.id), fields=fields)
+    await audit.append(session, done)
     await session.commit()
 
 

@@ -44,6 +44,9 @@ from models.customer import Customer
 from resolvers.scoping import customer_scope
 
 LOOKUP_ACTION = "customer.lookup"
+# createCustomer's entry: its national ID was tested and found unregistered, a miss (its
+# masked form is in the entry, so guesses made by creating customers are capped too).
+CREATE_ACTION = "customer.create"
 REFUSED_ACTION = "customer.lookup.refused"
 NOT_FOUND_MESSAGE = "no customer with this value is visible to you"
 
@@ -118,11 +121,24 @@ def _over_budget(settings: Settings) -> RateLimited:
     )
 
 
-async def check_budget(session: AsyncSession, settings: Settings, principal: Principal) -> None:
-    """RATE_LIMITED when the caller's hourly lookups are used up (e.g. before
-    ``createCustomer`` tests a national ID or card number for duplicates)."""
-    if await lookups_in_last_hour(session, principal) >= settings.lookup_limit_per_hour:
-        raise _over_budget(settings)
+async def check_budget(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    guess: Guess,
+    audit_event: Callable[..., AuditEvent],
+) -> None:
+    """RATE_LIMITED, audited, when the caller's hourly lookups are used up or it has missed
+    too often on this masked value: ``createCustomer``'s check before it tests a national ID
+    or card number for duplicates (inside ``chain_lock``; a refusal is committed)."""
+    refusal = await _refusal(session, settings, principal, guess)
+    if refusal is not None:
+        outcome, error = refusal
+        masked = {"masked": guess.masked} if guess.masked else None
+        event = lookup_event(audit_event, guess.rule, guess.reason, outcome, None, masked)
+        await audit.append(session, event)
+        await session.commit()
+        raise error
 
 
 async def refuse(
@@ -137,24 +153,27 @@ async def refuse(
     )
 
 
+def _is_miss_on(entry: AuditEntry, guess: Guess) -> bool:
+    if entry.details.get("masked") != guess.masked:
+        return False
+    if entry.action == CREATE_ACTION:
+        return guess.rule.field == "idNumber"
+    return entry.fields == [guess.rule.field] and entry.details.get("outcome") == Outcome.MISS
+
+
 async def _misses_on(session: AsyncSession, principal: Principal, guess: Guess) -> int:
-    """The caller's misses on this field and masked form in the last day (at most a day's
-    budget of entries are read: the filter on the JSON detail runs here, on any database)."""
+    """The caller's misses on this field and masked form in the last day, a customer created
+    with a national ID of that masked form included (at most a day's lookups and creates are
+    read: the filter on the JSON detail runs here, on any database)."""
     since = utcnow() - timedelta(days=1)
     rows = await session.scalars(
         select(AuditEntry).where(
             col(AuditEntry.actor_id) == principal.subject,
-            col(AuditEntry.action) == LOOKUP_ACTION,
+            col(AuditEntry.action).in_((LOOKUP_ACTION, CREATE_ACTION)),
             col(AuditEntry.created_at) >= since,
         )
     )
-    return sum(
-        1
-        for entry in rows
-        if entry.fields == [guess.rule.field]
-        and entry.details.get("outcome") == Outcome.MISS.value
-        and entry.details.get("masked") == guess.masked
-    )
+    return sum(1 for entry in rows if _is_miss_on(entry, guess))
 
 
 async def _refusal(

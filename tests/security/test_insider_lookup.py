@@ -270,3 +270,33 @@ async def test_given_a_batch_of_lookups_then_it_is_refused_before_any_runs_and_a
         "several_lookups",
         "miss",
     ]
+
+
+async def test_given_an_agent_guessing_a_masked_id_by_creating_customers_then_the_guess_cap_stops_it(
+    server: Server, world: World
+) -> None:
+    """An agent may not look a national ID up, but each customer it creates tells it that
+    the ID was not registered, and the one that is answers "already exists": 33 creates
+    would find Alice's ID. Creates are misses on their ID's masked form, capped like
+    lookups, and the cap comes before the duplicate test."""
+    user, token = await _insider(server, world, "agent")
+    cap = server.state.settings.lookup_misses_per_masked_value
+    wrong = [c for c in CANDIDATES["idNumber"] if c != ALICE.id_number][:cap]
+    codes = []
+    for guess in [*wrong, ALICE.id_number]:
+        person = {
+            "name": "王五",
+            "birthDate": f"{guess[6:10]}-{guess[10:12]}-{guess[12:14]}",
+            "idNumber": guess,
+            "phone": "13700002222",
+            "cards": [],
+        }
+        body = await server.graphql(CREATE, {"input": person}, token=token)
+        codes.append([e["code"] for e in body["data"]["createCustomer"]["userErrors"]])
+
+    assert codes == [[]] * cap + [["RATE_LIMITED"]]
+    log = await _log_of(server, user)
+    assert [(e.action, e.details.get("outcome")) for e in log] == [
+        ("customer.create", None)
+    ] * cap + [("customer.lookup.refused", "guessing")]
+    assert {e.details["masked"] for e in log} == {"110***********1233"}
