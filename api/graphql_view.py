@@ -37,7 +37,7 @@ from api.compiled.operations import CompiledOperations
 from api.context import ConnectionContext, Context, RequestDatabase
 from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
 from api.limits import APP_VERSION_HEADER, ClientPolicy, applying, client_policy
-from api.lookup_limit import lookups_in, refuse_batch
+from api.lookup_limit import LOOKUPS_BY_POST, QUERY_LOOKUPS, lookups_in, refuse_batch
 from api.middleware import current_request_id
 from api.observability import note_principal
 from api.operations import operation_type
@@ -166,6 +166,8 @@ class CardcrmGraphQL(GraphQL[Context, None]):
                 raise HTTPException(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
         if isinstance(data, list):
             await self._one_lookup_per_batch(data, kwargs["context"])
+        elif request.method == "GET" and QUERY_LOOKUPS.intersection(self._lookups(data)):
+            raise HTTPException(405, LOOKUPS_BY_POST)  # the value would sit in the URL
         request.state.batched = isinstance(data, list)
         if self.compiled is not None and not isinstance(data, list) and data.protocol == "http":
             compiled = await self.compiled.execute(
@@ -183,19 +185,16 @@ class CardcrmGraphQL(GraphQL[Context, None]):
     async def _one_lookup_per_batch(self, data: list[GraphQLRequestData], context: Any) -> None:
         """A batch may hold one exact-match lookup in all (``api.lookup_limit``): else it is
         refused, and audited, before any of its operations runs."""
-        max_tokens = self.settings.max_query_tokens
-        fields = [
-            field
-            for operation in data
-            for field in lookups_in(
-                operation.query, operation.operation_name, max_tokens=max_tokens
-            )
-        ]
+        fields = [field for operation in data for field in self._lookups(operation)]
         if len(fields) > 1:
             await refuse_batch(context, fields)
             raise HTTPException(
                 400, f"the batch makes {len(fields)} exact-match lookups; the limit is 1 a request"
             )
+
+    def _lookups(self, operation: GraphQLRequestData) -> list[str]:
+        max_tokens = self.settings.max_query_tokens
+        return lookups_in(operation.query, operation.operation_name, max_tokens=max_tokens)
 
     def _is_subscription(self, operation: GraphQLRequestData) -> bool:
         """Parsed once more only when the text mentions a subscription at all."""

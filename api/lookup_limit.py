@@ -31,10 +31,14 @@ from strawberry.extensions import SchemaExtension
 from api.context import ConnectionContext, Context
 from api.errors import ErrorCode
 from auth import audit
-from auth.policy import LOOKUP_FIELDS
+from auth.policy import LOOKUP_FIELDS, LOOKUPS
 
 REFUSED_ACTION = "customer.lookup.refused"  # as resolvers.lookup writes it
 _PREFIX = "The operation makes "
+# A GET carries its variables in the URL, which proxies, CDNs and browsers keep.
+LOOKUPS_BY_POST = "send exact-match lookups by POST: a GET's URL would hold the value looked up"
+# The lookup fields of Query (a mutation by GET is refused as such, later).
+QUERY_LOOKUPS = frozenset(rule.query_field for rule in LOOKUPS.values() if rule.query_field)
 
 
 def _root_lookups(

@@ -300,3 +300,23 @@ async def test_given_an_agent_guessing_a_masked_id_by_creating_customers_then_th
         ("customer.create", None)
     ] * cap + [("customer.lookup.refused", "guessing")]
     assert {e.details["masked"] for e in log} == {"110***********1233"}
+
+
+async def test_given_a_lookup_sent_by_get_then_it_is_refused_before_it_runs(
+    server: Server, world: World
+) -> None:
+    """A GET carries its variables in the URL, which proxies, CDNs and browser histories
+    keep: a lookup by GET would write the phone number it looks up into their logs."""
+    user, token = await _insider(server, world, "supervisor")
+    params = {"query": QUERY["phone"], "variables": json.dumps({"v": ALICE.phone})}
+
+    response = await server.client.get(
+        "/graphql", params=params, headers={"Authorization": f"Bearer {token}"}
+    )
+    other = await server.client.get(
+        "/graphql", params={"query": "{ __typename }"}, headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 405, response.text
+    assert other.status_code == 200, other.text
+    assert await _log_of(server, user) == []
