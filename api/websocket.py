@@ -106,9 +106,7 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
     async def _close_at(self, expires_at: int) -> None:
         """A connection outlives no token: when it expires, its streams stop and it closes."""
         await asyncio.sleep(max(0.0, expires_at - time.time()))
-        for operation_id in list(self.operations):
-            await self.cleanup_operation(operation_id)
-        await self.websocket.close(code=TOKEN_EXPIRED, reason="token expired")
+        await self._close(TOKEN_EXPIRED, "token expired")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message["payload"]
@@ -144,15 +142,26 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
 
     async def _token_revoked(self) -> bool:
         """Closes the connection (4401, its streams stopped) once its token was revoked
-        after ``connection_init`` (a reused refresh token's family, a revoked client)."""
+        after ``connection_init`` (a reused refresh token's family, a revoked client); 1013
+        when the database does not answer the question."""
         try:
             await revocation.ensure_not_revoked(self.context.state.database, self.context.principal)
         except Unauthenticated:
-            for operation_id in list(self.operations):
-                await self.cleanup_operation(operation_id)
-            await self.websocket.close(code=TOKEN_EXPIRED, reason="token revoked")
+            await self._close(TOKEN_EXPIRED, "token revoked")
+            return True
+        except Exception as exc:  # as at connection_init: a database that did not answer
+            if not is_database_outage(exc):
+                raise
+            logger.warning("websocket %s: the database did not answer", self.context.request_id)
+            await self._close(TRY_AGAIN_LATER, "database unavailable")
             return True
         return False
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Stops every stream of the connection, then closes it."""
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        await self.websocket.close(code=code, reason=reason)
 
     async def _send_error(self, operation_id: str, code: ErrorCode, message: str) -> None:
         extensions = {"code": code.value, "requestId": self.context.request_id}
