@@ -193,8 +193,12 @@ class ConnectionContext(Context):
 
     @asynccontextmanager
     async def event(self) -> AsyncIterator[RequestDatabase]:
+        from auth.revocation import ensure_not_revoked
         from resolvers.loaders import Loaders
 
+        # A connection lives longer than a sign-in may: a revoked token (a reused refresh
+        # token's family, a revoked client) gets no further event (UNAUTHENTICATED instead).
+        await ensure_not_revoked(self.state.database, self.principal)
         async with self.state.database.session() as session:
             db = RequestDatabase(session)
             previous = _current_event.get()

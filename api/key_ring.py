@@ -7,9 +7,11 @@ version in two ways, and both go through ``KeyRingKeeper.reload``:
 * **On demand, for reading.** A value sealed under a version this process has not loaded
   makes it reload at once (``KeyRing.open_or_reload``), so a re-sealed value never fails to
   open. One reload runs at a time: callers that met the version before a reload started
-  wait for that reload under the lock instead of starting their own. Reloads are at least
-  ``MIN_RELOAD_SECONDS`` apart, so a flood of values under a version that does not exist
-  costs one ``encryption_keys`` read a second, not one per value; a version still missing
+  wait for that reload under the lock instead of starting their own (if it succeeds: one
+  the database failed answers for nobody, so an outage is never taken for a missing key).
+  Reloads are at least ``MIN_RELOAD_SECONDS`` apart, so a flood of values under a version
+  that does not exist costs one ``encryption_keys`` read a second, not one per value; a
+  version still missing
   after a reload that began after the caller met it is ``KEY_UNAVAILABLE``, never a retry loop.
 * **On an interval, for sealing.** ``watch`` asks the database for the newest data-key version
   every ``key_check_seconds`` (one statement on the table's primary key) and reloads when it
@@ -52,7 +54,10 @@ class KeyRingKeeper:
         self._master = master
         self._min_reload_seconds = min_reload_seconds
         self._lock = asyncio.Lock()
-        self._last_started = float("-inf")  # monotonic time the latest reload began
+        self._last_attempt = float("-inf")  # monotonic time the latest reload began (spacing)
+        # ... and the latest reload that succeeded: only a ring actually loaded answers for
+        # the callers that met a version before it began (a failed one answers for nobody).
+        self._last_started = float("-inf")
         self._missing: dict[int, float] = {}  # version -> start of the reload that lacked it
         self.reloads = 0
         self.ring = self._following(ring)
@@ -68,13 +73,14 @@ class KeyRingKeeper:
         return self.ring
 
     async def _reload_locked(self) -> None:
-        wait = self._last_started + self._min_reload_seconds - time.monotonic()
+        wait = self._last_attempt + self._min_reload_seconds - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        self._last_started = time.monotonic()
+        started = self._last_attempt = time.monotonic()
         async with self._database.session() as session:
             ring = await load_key_ring(session, self._master)
         self.ring = self._following(ring)
+        self._last_started = started
         self.reloads += 1
         logger.info("encryption keys loaded: data key versions %s", ring.versions)
 

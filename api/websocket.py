@@ -3,7 +3,9 @@
 The bearer token comes in the ``connection_init`` payload; without a valid, unexpired one
 the connection is closed with 4403 Forbidden (the protocol's rejection) before any
 ``connection_ack``. An acknowledged connection is closed with 4401 "token expired" when its
-token expires, and may hold at most ``max_subscriptions_per_connection`` operations at once.
+token expires, or 4401 "token revoked" at its next ``subscribe`` once the token was revoked
+(each event of a running subscription checks that too: ``ConnectionContext.event``), and may
+hold at most ``max_subscriptions_per_connection`` operations at once.
 Every server message is a text frame.
 """
 
@@ -26,13 +28,14 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 
 from api.context import Context
-from api.errors import ErrorCode
+from api.errors import ErrorCode, Unauthenticated
 from api.limits import client_policy
 from api.metrics import MeteredSubscriptions
 from api.operations import operation_type
 from api.outage import is_database_outage
 from api.persisted import PersistedQueries, PersistedQueryRefused
 from api.settings import Settings
+from auth import revocation
 
 TOKEN_EXPIRED = 4401
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): a temporary condition, reconnect later
@@ -103,9 +106,7 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
     async def _close_at(self, expires_at: int) -> None:
         """A connection outlives no token: when it expires, its streams stop and it closes."""
         await asyncio.sleep(max(0.0, expires_at - time.time()))
-        for operation_id in list(self.operations):
-            await self.cleanup_operation(operation_id)
-        await self.websocket.close(code=TOKEN_EXPIRED, reason="token expired")
+        await self._close(TOKEN_EXPIRED, "token expired")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         payload = message["payload"]
@@ -113,6 +114,8 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
             await self.handle_invalid_message("the subscribe payload must be an object")
             return
         if self.connection_acknowledged:  # persisted queries and the allow-list hold here too
+            if await self._token_revoked():
+                return
             view: _View = self.view  # type: ignore[assignment]
             policy = client_policy(view.settings, self.context.principal.client_id)
             try:
@@ -136,6 +139,29 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
             await self._send_error(message["id"], ErrorCode.BAD_USER_INPUT, ONLY_SUBSCRIPTIONS)
             return
         await super().handle_subscribe(message)
+
+    async def _token_revoked(self) -> bool:
+        """Closes the connection (4401, its streams stopped) once its token was revoked
+        after ``connection_init`` (a reused refresh token's family, a revoked client); 1013
+        when the database does not answer the question."""
+        try:
+            await revocation.ensure_not_revoked(self.context.state.database, self.context.principal)
+        except Unauthenticated:
+            await self._close(TOKEN_EXPIRED, "token revoked")
+            return True
+        except Exception as exc:  # as at connection_init: a database that did not answer
+            if not is_database_outage(exc):
+                raise
+            logger.warning("websocket %s: the database did not answer", self.context.request_id)
+            await self._close(TRY_AGAIN_LATER, "database unavailable")
+            return True
+        return False
+
+    async def _close(self, code: int, reason: str) -> None:
+        """Stops every stream of the connection, then closes it."""
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+        await self.websocket.close(code=code, reason=reason)
 
     async def _send_error(self, operation_id: str, code: ErrorCode, message: str) -> None:
         extensions = {"code": code.value, "requestId": self.context.request_id}

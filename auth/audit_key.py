@@ -19,7 +19,9 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 
+from models.audit import AuditEntry
 from models.encryption import BLIND_INDEX_KEY, KEY_BYTES, MasterKey, key_wrap_context
 from models.keys import EncryptionKey
 
@@ -29,7 +31,8 @@ _keys: WeakKeyDictionary[Engine, bytes] = WeakKeyDictionary()
 
 
 class ChainKeyMissing(RuntimeError):
-    """An audit append or check on a database whose chain key this process never loaded."""
+    """An audit append or check on a database whose chain key this process never loaded, or
+    whose stored chain key is gone while its log has entries."""
 
 
 def chain_key_context() -> bytes:
@@ -45,10 +48,12 @@ def new_wrapped_chain_key(master: MasterKey) -> EncryptionKey:
 
 
 async def load_chain_key(session: AsyncSession, master: MasterKey) -> bytes:
-    """Opens the stored chain key; creates it on first use (the first process to commit wins)."""
+    """Opens the stored chain key; creates it on first use, on an empty log only (the first
+    process to commit wins)."""
     ident = (AUDIT_CHAIN_KEY, AUDIT_CHAIN_KEY_VERSION)
     row = await session.get(EncryptionKey, ident)
     if row is None:
+        await _check_log_is_empty(session)
         await _check_master(session, master)
         session.add(new_wrapped_chain_key(master))
         try:
@@ -58,6 +63,18 @@ async def load_chain_key(session: AsyncSession, master: MasterKey) -> bytes:
         row = await session.get(EncryptionKey, ident, populate_existing=True)
         assert row is not None
     return master.unwrap(row.wrapped_key, context=chain_key_context())
+
+
+async def _check_log_is_empty(session: AsyncSession) -> None:
+    """A chain key is only ever made for an empty log: over existing entries a new key would
+    make every one of them unverifiable for good (the row deleted, by mistake or to destroy
+    the evidence, must be restored from a backup instead)."""
+    if await session.scalar(select(AuditEntry.seq).limit(1)) is not None:
+        raise ChainKeyMissing(
+            "the audit log has entries but its chain key is gone from encryption_keys "
+            f"(purpose '{AUDIT_CHAIN_KEY}'); restore that row from a backup: a new key "
+            "would leave every entry unverifiable"
+        )
 
 
 async def _check_master(session: AsyncSession, master: MasterKey) -> None:

@@ -15,6 +15,7 @@ from rich.markup import escape
 from api.settings import Settings, SettingsError, get_settings
 from api.startup import DatabaseUnreachable, explained
 from api.state import AppState, build_state
+from auth.audit_key import ChainKeyMissing
 from migrations import DatabaseNotMigrated, MigrationFailed
 
 T = TypeVar("T")
@@ -40,7 +41,7 @@ async def started(check_migrations: bool = True) -> AsyncIterator[AppState]:
     try:
         with explained(settings().sqlalchemy_url):
             state = await build_state(settings(), check_migrations=check_migrations)
-    except (DatabaseNotMigrated, DatabaseUnreachable) as exc:
+    except (DatabaseNotMigrated, DatabaseUnreachable, ChainKeyMissing) as exc:
         raise fail(str(exc)) from exc
     # Like a server, a long command (an import) seals under a rotated key soon after it is
     # added, so `cardcrm keys reencrypt` beside it ends with nothing old (api/key_ring.py).

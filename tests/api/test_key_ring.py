@@ -13,6 +13,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from api.db import Database
 from api.errors import KeyUnavailable
@@ -88,3 +90,29 @@ async def test_callers_meeting_a_version_that_exists_nowhere_share_one_reload_an
     again = await asyncio.gather(*(keeper.ring_with(99) for _ in range(5)), return_exceptions=True)
     assert all(isinstance(outcome, KeyUnavailable) for outcome in again)
     assert keeper.reloads == 1, "a version found missing a moment ago fails fast"
+
+
+async def _rename_keys_table(database: Database, old: str, new: str) -> None:
+    async with database.engine.begin() as connection:
+        await connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+
+async def test_a_reload_the_database_failed_is_not_taken_for_a_missing_key(
+    fresh_database: FreshDatabase, database: Database
+) -> None:
+    master = master_key_from_settings(fresh_database.settings)
+    async with database.session() as session:
+        ring = await load_key_ring(session, master)
+    keeper = KeyRingKeeper(database, master, ring, min_reload_seconds=0.5)
+    await keeper.reload()  # the next one waits for the spacing
+    await rotate_elsewhere(fresh_database)
+    await _rename_keys_table(database, "encryption_keys", "encryption_keys_away")
+    failing = asyncio.create_task(keeper.ring_with(2))  # waits for the spacing, then fails
+    await asyncio.sleep(0.1)
+    waiting = asyncio.create_task(keeper.ring_with(2))  # met v2 before that reload began
+
+    with pytest.raises(DBAPIError):
+        await failing
+    await _rename_keys_table(database, "encryption_keys_away", "encryption_keys")
+
+    assert 2 in (await waiting).versions, "a failed reload answers for nobody"

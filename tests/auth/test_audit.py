@@ -285,3 +285,21 @@ async def test_a_chain_key_is_never_made_under_another_master_key(
                 text("SELECT count(*) FROM encryption_keys WHERE purpose = 'audit_chain'")
             )
             assert stored.scalar_one() == 0
+
+
+async def test_a_deleted_chain_key_is_never_replaced_over_an_existing_log(
+    audit_log: AuditLog,
+) -> None:
+    await audit_log.sql("DELETE FROM encryption_keys WHERE purpose = 'audit_chain'")
+
+    checked = await audit_log.fresh.run_cli("audit", "verify")
+
+    assert checked.returncode == 1, checked.stdout
+    assert "chain key is gone" in checked.stderr
+    assert "restore that row from a backup" in checked.stderr
+    assert "Traceback" not in checked.stderr
+    async with audit_log.database.engine.connect() as connection:
+        stored = await connection.execute(
+            text("SELECT count(*) FROM encryption_keys WHERE purpose = 'audit_chain'")
+        )
+        assert stored.scalar_one() == 0, "a new key would make every entry unverifiable"
