@@ -178,6 +178,40 @@ async def test_a_subscription_sent_by_get_is_400_bad_user_input(
     assert _error_codes(response) == ["BAD_USER_INPUT"]
 
 
+# --- a document of several operations names the one to run --------------------------------
+
+SEVERAL_OPERATIONS = [
+    "query First { tiers { code } } query Second { __typename }",
+    "subscription Mine { assignedToMe { id } } query Second { __typename }",
+    "query First { __typename } subscription Mine { assignedToMe { id } }",
+]
+
+
+@pytest.mark.parametrize("query", SEVERAL_OPERATIONS)
+async def test_several_operations_without_an_operation_name_is_400_and_none_runs(
+    server: Server, world: World, query: str
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    async with nothing_ran(server):
+        response = await _post(server, token, {"query": query}, accept=GRAPHQL_RESPONSE_JSON)
+
+    assert response.status_code == 400, response.text
+    assert "data" not in response.json()
+    assert _error_codes(response) == ["BAD_USER_INPUT"]
+    assert "operationName" in response.json()["errors"][0]["message"]
+
+
+async def test_several_operations_with_an_operation_name_run_the_named_one(
+    server: Server, world: World
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    body = {"query": SEVERAL_OPERATIONS[0], "operationName": "Second"}
+    response = await _post(server, token, body)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
 # --- headers ----------------------------------------------------------------------------------
 
 

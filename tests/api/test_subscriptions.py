@@ -218,6 +218,17 @@ async def test_a_subscribe_whose_payload_is_not_an_object_closes_with_4400(
         assert await socket.close_status() == (4400, "the subscribe payload must be an object")
 
 
+async def test_a_subscribe_of_several_operations_without_an_operation_name_runs_none(
+    server: Server, world: World
+) -> None:
+    query = "query Tiers { tiers { code } } subscription Mine { assignedToMe { id } }"
+    async with signed_in(server.base_url, staff_token(server, world, "demo-agent")) as socket:
+        await socket.subscribe("both", query)
+        refusal = await socket.receive()
+    assert (refusal["type"], refusal["id"]) == ("error", "both"), refusal
+    assert refusal["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
 @pytest.mark.parametrize("message", [[], "subscribe", 1, None, [{"type": "ping"}]])
 async def test_a_message_that_is_not_an_object_closes_with_4400(
     server: Server, world: World, message: object
