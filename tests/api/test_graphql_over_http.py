@@ -212,6 +212,28 @@ async def test_several_operations_with_an_operation_name_run_the_named_one(
     assert response.json() == {"data": {"__typename": "Query"}}
 
 
+# --- methods and paths the routes do not take --------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+async def test_another_method_on_graphql_is_405_with_a_code_and_allow(
+    server: Server, world: World, method: str
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    response = await server.client.request(method, "/graphql", headers=_headers(token))
+
+    assert response.status_code == 405, response.text
+    assert _error_codes(response) == ["BAD_USER_INPUT"]
+    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
+
+
+async def test_an_unknown_path_is_404_not_found_with_a_code(server: Server) -> None:
+    response = await server.client.get("/graphql/v2")
+
+    assert response.status_code == 404, response.text
+    assert _error_codes(response) == ["NOT_FOUND"]
+
+
 # --- headers ----------------------------------------------------------------------------------
 
 
