@@ -83,6 +83,7 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 # Logged for a request whose client went away before it was read (nginx's convention).
 CLIENT_CLOSED_REQUEST = 499
+TOO_DEEP_TO_KEY = "`variables` are nested too deeply for an Idempotency-Key request; flatten them"
 SUBSCRIPTIONS_OVER_WEBSOCKET = (
     "subscriptions run over the WebSocket at /graphql (graphql-transport-ws), not over HTTP"
 )
@@ -341,7 +342,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         )
         if kind is not OperationType.MUTATION:
             return None
-        request_hash = idempotency.request_hash({**payload, "query": query})  # text or hash alike
+        try:
+            request_hash = idempotency.request_hash({**payload, "query": query})  # text or hash
+        except orjson.JSONEncodeError:  # nested deeper than orjson writes (254), as it reads
+            return error_response(400, ErrorCode.BAD_USER_INPUT, TOO_DEEP_TO_KEY)
         return idempotency.Claim(principal.audit_actor, key, request_hash)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
