@@ -297,7 +297,9 @@ class CardcrmGraphQL(GraphQL[Context, None]):
                 raise
             response = response or self._timed_out(db)
         except HTTPException as exc:
-            allow = {"Allow": "POST"} if exc.status_code == 405 else None
+            # A mutation by GET may be POSTed; another method (HEAD) may be either.
+            allowed = "POST" if request.method == "GET" else "GET, POST"
+            allow = {"Allow": allowed} if exc.status_code == 405 else None
             return error_response(
                 exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason, headers=allow
             )

@@ -227,6 +227,14 @@ async def test_another_method_on_graphql_is_405_with_a_code_and_allow(
     assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
 
 
+async def test_head_on_graphql_is_405_allowing_get_and_post(server: Server, world: World) -> None:
+    token = staff_token(server, world, "demo-agent")
+    response = await server.client.head("/graphql", headers=_headers(token))
+
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
 async def test_an_unknown_path_is_404_not_found_with_a_code(server: Server) -> None:
     response = await server.client.get("/graphql/v2")
 
