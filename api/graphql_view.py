@@ -89,6 +89,18 @@ SUBSCRIPTIONS_OVER_WEBSOCKET = (
 )
 
 
+class _JsonBody:
+    """A request with its media type in lower case for strawberry, which compares it
+    case-sensitively (media types are not: RFC 9110 §8.3.1)."""
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+        self.content_type = (request.content_type or "").lower()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
 class CardcrmGraphQL(GraphQL[Context, None]):
     """strawberry's own GraphiQL stays off (``graphql_ide=None``): its page loads assets from
     a CDN. A browser's GET gets ``api.explorer``'s page instead, outside production. Queries
@@ -132,10 +144,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         object fails there, and is the caller's mistake: 400 BAD_USER_INPUT, not a 500. A
         form-encoded POST (what a cross-site form sends without a preflight) is 415."""
         media_type, _ = parse_content_type(request.content_type or "")
-        if request.method == "POST" and media_type != "application/json":
+        if request.method == "POST" and media_type.lower() != "application/json":
             raise HTTPException(415, "send the operation as `Content-Type: application/json`")
         try:
-            data = await super().parse_http_body(request)
+            data = await super().parse_http_body(_JsonBody(request))  # type: ignore[arg-type]
         except AttributeError as exc:
             raise HTTPException(400, "the request body must be a JSON object") from exc
         for operation in data if isinstance(data, list) else [data]:

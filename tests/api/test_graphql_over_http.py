@@ -59,6 +59,20 @@ async def test_an_operation_name_that_is_not_a_string_is_400_bad_user_input(
         assert "`operationName` must be a string" in response.json()["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "Application/Json; Charset=UTF-8"])
+async def test_the_json_media_type_is_read_in_any_case(
+    server: Server, world: World, content_type: str
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    headers = {**_headers(token), "Content-Type": content_type}
+    response = await server.client.post(
+        "/graphql", content=b'{"query": "{ __typename }"}', headers=headers
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
 # --- application/graphql-response+json ----------------------------------------------------
 
 
