@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from json import JSONDecodeError
 from typing import Any
 
 import orjson
@@ -83,6 +84,7 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 # Logged for a request whose client went away before it was read (nginx's convention).
 CLIENT_CLOSED_REQUEST = 499
+GET_NOT_JSON = "a GET's `variables` and `extensions` must be JSON"
 TOO_DEEP_TO_KEY = "`variables` are nested too deeply for an Idempotency-Key request; flatten them"
 SUBSCRIPTIONS_OVER_WEBSOCKET = (
     "subscriptions run over the WebSocket at /graphql (graphql-transport-ws), not over HTTP"
@@ -90,8 +92,7 @@ SUBSCRIPTIONS_OVER_WEBSOCKET = (
 
 
 class _JsonBody:
-    """A request with its media type in lower case for strawberry, which compares it
-    case-sensitively (media types are not: RFC 9110 §8.3.1)."""
+    """The request, its media type lower-cased for strawberry's case-sensitive check."""
 
     def __init__(self, request: Any) -> None:
         self._request = request
@@ -130,8 +131,7 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson, as for responses; its ``JSONDecodeError`` subclasses ``json``'s, which
-        strawberry answers with 400."""
+        """orjson; its ``JSONDecodeError`` subclasses ``json``'s: strawberry answers 400."""
         return orjson.loads(data)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -150,6 +150,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             data = await super().parse_http_body(_JsonBody(request))  # type: ignore[arg-type]
         except AttributeError as exc:
             raise HTTPException(400, "the request body must be a JSON object") from exc
+        except HTTPException as exc:  # strawberry's message blames a GET's absent body
+            if request.method == "GET" and isinstance(exc.__cause__, JSONDecodeError):
+                raise HTTPException(400, GET_NOT_JSON) from exc
+            raise
         for operation in data if isinstance(data, list) else [data]:
             if not isinstance(operation.operation_name, str | None):  # it keys the plan cache
                 raise HTTPException(400, "`operationName` must be a string or null, if given")
@@ -309,8 +313,7 @@ class CardcrmGraphQL(GraphQL[Context, None]):
                 raise
             response = response or self._timed_out(db)
         except HTTPException as exc:
-            # A mutation by GET may be POSTed; another method (HEAD) may be either.
-            allowed = "POST" if request.method == "GET" else "GET, POST"
+            allowed = "POST" if request.method == "GET" else "GET, POST"  # a GET: a mutation
             allow = {"Allow": allowed} if exc.status_code == 405 else None
             return error_response(
                 exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason, headers=allow

@@ -73,6 +73,19 @@ async def test_the_json_media_type_is_read_in_any_case(
     assert response.json() == {"data": {"__typename": "Query"}}
 
 
+@pytest.mark.parametrize("parameter", ["variables", "extensions"])
+async def test_a_get_whose_parameter_is_not_json_says_which_it_is(
+    server: Server, world: World, parameter: str
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    params = {"query": TYPENAME, parameter: "{"}
+    response = await server.client.get("/graphql", params=params, headers=_headers(token))
+
+    assert response.status_code == 400, response.text
+    assert _error_codes(response) == ["BAD_USER_INPUT"]
+    assert f"`{parameter}`" in response.json()["errors"][0]["message"]
+
+
 # --- application/graphql-response+json ----------------------------------------------------
 
 
