@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +23,7 @@ from api.middleware import RequestIdMiddleware
 from api.observability import RequestLogMiddleware, metrics_endpoint
 from api.rate_limit import create_rate_limiter
 from api.readiness import DatabaseProbe
-from api.responses import OrjsonResponse
+from api.responses import OrjsonResponse, routing_error_response
 from api.runtime import tune_garbage_collector
 from api.settings import Settings, get_settings
 from api.state import AppState, build_state, serving_timeouts
@@ -118,4 +119,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes),
     ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: routing_error_response},
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from json import JSONDecodeError
 from typing import Any
 
 import orjson
@@ -84,9 +85,22 @@ def _is_request_error(result: ExecutionResult) -> bool:
 
 # Logged for a request whose client went away before it was read (nginx's convention).
 CLIENT_CLOSED_REQUEST = 499
+GET_NOT_JSON = "a GET's `variables` and `extensions` must be JSON"
+TOO_DEEP_TO_KEY = "`variables` are nested too deeply for an Idempotency-Key request; flatten them"
 SUBSCRIPTIONS_OVER_WEBSOCKET = (
     "subscriptions run over the WebSocket at /graphql (graphql-transport-ws), not over HTTP"
 )
+
+
+class _JsonBody:
+    """The request, its media type lower-cased for strawberry's case-sensitive check."""
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+        self.content_type = (request.content_type or "").lower()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
 
 
 class CardcrmGraphQL(GraphQL[Context, None]):
@@ -118,8 +132,7 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
-        """orjson, as for responses; its ``JSONDecodeError`` subclasses ``json``'s, which
-        strawberry answers with 400."""
+        """orjson; its ``JSONDecodeError`` subclasses ``json``'s: strawberry answers 400."""
         return orjson.loads(data)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -132,12 +145,16 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         object fails there, and is the caller's mistake: 400 BAD_USER_INPUT, not a 500. A
         form-encoded POST (what a cross-site form sends without a preflight) is 415."""
         media_type, _ = parse_content_type(request.content_type or "")
-        if request.method == "POST" and media_type != "application/json":
+        if request.method == "POST" and media_type.lower() != "application/json":
             raise HTTPException(415, "send the operation as `Content-Type: application/json`")
         try:
-            data = await super().parse_http_body(request)
+            data = await super().parse_http_body(_JsonBody(request))  # type: ignore[arg-type]
         except AttributeError as exc:
             raise HTTPException(400, "the request body must be a JSON object") from exc
+        except HTTPException as exc:  # strawberry's message blames a GET's absent body
+            if request.method == "GET" and isinstance(exc.__cause__, JSONDecodeError):
+                raise HTTPException(400, GET_NOT_JSON) from exc
+            raise
         for operation in data if isinstance(data, list) else [data]:
             if not isinstance(operation.operation_name, str | None):  # it keys the plan cache
                 raise HTTPException(400, "`operationName` must be a string or null, if given")
@@ -315,7 +332,8 @@ class CardcrmGraphQL(GraphQL[Context, None]):
                 raise
             response = response or self._timed_out(db)
         except HTTPException as exc:
-            allow = {"Allow": "POST"} if exc.status_code == 405 else None
+            allowed = "POST" if request.method == "GET" else "GET, POST"  # a GET: a mutation
+            allow = {"Allow": allowed} if exc.status_code == 405 else None
             return error_response(
                 exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason, headers=allow
             )
@@ -360,7 +378,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         )
         if kind is not OperationType.MUTATION:
             return None
-        request_hash = idempotency.request_hash({**payload, "query": query})  # text or hash alike
+        try:
+            request_hash = idempotency.request_hash({**payload, "query": query})  # text or hash
+        except orjson.JSONEncodeError:  # nested deeper than orjson writes (254), as it reads
+            return error_response(400, ErrorCode.BAD_USER_INPUT, TOO_DEEP_TO_KEY)
         return idempotency.Claim(principal.audit_actor, key, request_hash)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -39,6 +39,7 @@ from graphql import (
 )
 from graphql.validation import MaxIntrospectionDepthRule
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from api.cost import operation_cost
 from api.errors import ErrorCode
@@ -53,6 +54,10 @@ DEFAULT_ALLOW_LIST = "default"
 CACHE_SIZE = 1000  # distinct documents kept parsed and validated
 MAX_APP_VERSION = 32
 _VALID_APP_VERSION = re.compile(r"[A-Za-z0-9._+-]{1,32}")  # fullmatch: "$" would let "\n" in
+NAME_THE_OPERATION = (
+    "The document holds several operations; name the one to run in `operationName`."
+)
+BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT.value
 TOO_DEEP_TO_MEASURE = "The document is nested too deeply to be measured; flatten it."
 
 
@@ -206,9 +211,13 @@ class QueryLimits(SchemaExtension):
             # graphql's rule against `fields { type { fields ... } }` cycles, coded here.
             found = validate(context.schema._schema, document, [MaxIntrospectionDepthRule])
             errors = [too_complex(error.message) for error in found]
-        operation = get_operation_ast(document, context.operation_name)
-        if errors or operation is None:
+        if errors:
             return errors
+        if _unnamed_choice(context, document):
+            return [GraphQLError(NAME_THE_OPERATION, extensions={"code": BAD_USER_INPUT})]
+        operation = get_operation_ast(document, context.operation_name)
+        if operation is None:
+            return []
         return nul_errors(document, context.variables) or self._cost_errors(operation)
 
     def _cost_errors(self, operation: OperationDefinitionNode) -> list[GraphQLError]:
@@ -222,6 +231,14 @@ class QueryLimits(SchemaExtension):
             self.settings,
             policy_in_force(self.settings, context.context.principal.client_id),
         )
+
+
+def _unnamed_choice(context: ExecutionContext, document: DocumentNode) -> bool:
+    """Several operations and no ``operationName``: a request error in GraphQL, but strawberry
+    runs the first one (its ``operation_name`` falls back to the first operation's name),
+    which let a subscription run over HTTP and a query or mutation over a WebSocket."""
+    operations = sum(isinstance(node, OperationDefinitionNode) for node in document.definitions)
+    return operations > 1 and context._provided_operation_name is None
 
 
 def policy_in_force(settings: Settings, client_id: str) -> ClientPolicy:

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
 from api import metrics
@@ -129,3 +131,12 @@ def too_complex_response(seconds: float) -> Response:
         f"the operation ran longer than {seconds:g} s and was stopped; what it had not"
         " committed was rolled back. Ask for less (smaller pages, fewer nested lists).",
     )
+
+
+async def routing_error_response(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (an unknown path, a method a route does not take: PUT, DELETE
+    or OPTIONS on /graphql) in the one error shape, with a code, instead of plain text;
+    ``Allow`` is kept."""
+    assert isinstance(exc, HTTPException)
+    code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.BAD_USER_INPUT
+    return error_response(exc.status_code, code, exc.detail, headers=dict(exc.headers or {}))

@@ -122,6 +122,9 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
             # By name: a worker unpickles its config before it answers the supervisor's
             # health checks, and the class would import all of cardcrm first.
             "ws": f"{__name__}:{GoingAwayWebSockets.__name__}",
+            # A WebSocket message is bounded like an HTTP body (uvicorn's default: 16 MiB);
+            # a longer one closes the connection with 1009.
+            "ws_max_size": settings.max_request_bytes,
             "log_config": logging_config("info"),
             "access_log": False,  # api.observability writes one line per request
             "proxy_headers": settings.forwarded_allow_ips is not None,

@@ -24,6 +24,7 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 
@@ -39,6 +40,8 @@ from auth import revocation
 
 TOKEN_EXPIRED = 4401
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): a temporary condition, reconnect later
+NOT_AN_OBJECT = "a message must be a JSON object"
+ID_NOT_A_STRING = "an operation's `id` must be a string"
 ONLY_SUBSCRIPTIONS = "only subscriptions run over WebSocket; send queries and mutations over HTTP"
 _MAX_PREPARSE_TOKENS = 2000
 
@@ -90,6 +93,20 @@ class SubscriptionHandler(MeteredSubscriptions[Context, None]):
             self.context.settings.max_subscriptions_per_connection
         )
         self._expiry: asyncio.Task[None] | None = None
+
+    async def handle_message(self, message: Message) -> None:
+        """A message that is not an object, or an operation message whose ``id`` is not a
+        string, is invalid (4400): strawberry would fail on it with a TypeError, dropping the
+        connection without a close code (1006), or keep an operation under a non-string id."""
+        received: object = message  # any JSON value, whatever the protocol's types say
+        if not isinstance(received, dict):
+            await self.handle_invalid_message(NOT_AN_OBJECT)
+            return
+        operation = received.get("type") in ("subscribe", "complete")
+        if operation and "id" in received and not isinstance(received["id"], str):
+            await self.handle_invalid_message(ID_NOT_A_STRING)
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         try:

@@ -24,7 +24,7 @@ async def check_database(database_url: str) -> None:
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, help="TCP port."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
     demo: bool = typer.Option(
         False, "--demo", help="Migrate and seed demo data first (development)."
     ),

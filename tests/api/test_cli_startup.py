@@ -113,6 +113,23 @@ def test_a_sqlite_file_that_cannot_be_created_is_named(fresh_database: FreshData
         assert_one_line_error(done, f"cannot open the SQLite database {path}")
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("port", ["65536", "99999", "-1"])
+def test_serve_on_a_port_outside_the_tcp_range_is_refused_before_starting(
+    fresh_database: FreshDatabase, port: str, workers: str
+) -> None:
+    """99999 was a traceback with two workers; with one, uvicorn listened on 34463 (99999
+    modulo 65536) while saying 99999."""
+    done = cardcrm(
+        fresh_database, fresh_database.url, "serve", "--port", port, "--workers", workers
+    )
+
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    assert "--port" in done.stderr
+    assert "serving on" not in done.stdout
+
+
 def test_a_target_revision_that_does_not_exist_is_a_message(fresh_database: FreshDatabase) -> None:
     done = cardcrm(fresh_database, fresh_database.url, "db", "upgrade", "no_such_revision")
     assert_one_line_error(done, "cannot upgrade to no_such_revision", "no_such_revision")

@@ -59,6 +59,33 @@ async def test_an_operation_name_that_is_not_a_string_is_400_bad_user_input(
         assert "`operationName` must be a string" in response.json()["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "Application/Json; Charset=UTF-8"])
+async def test_the_json_media_type_is_read_in_any_case(
+    server: Server, world: World, content_type: str
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    headers = {**_headers(token), "Content-Type": content_type}
+    response = await server.client.post(
+        "/graphql", content=b'{"query": "{ __typename }"}', headers=headers
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize("parameter", ["variables", "extensions"])
+async def test_a_get_whose_parameter_is_not_json_says_which_it_is(
+    server: Server, world: World, parameter: str
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    params = {"query": TYPENAME, parameter: "{"}
+    response = await server.client.get("/graphql", params=params, headers=_headers(token))
+
+    assert response.status_code == 400, response.text
+    assert _error_codes(response) == ["BAD_USER_INPUT"]
+    assert f"`{parameter}`" in response.json()["errors"][0]["message"]
+
+
 # --- application/graphql-response+json ----------------------------------------------------
 
 
@@ -176,6 +203,70 @@ async def test_a_subscription_sent_by_get_is_400_bad_user_input(
 
     assert response.status_code == 400, response.text
     assert _error_codes(response) == ["BAD_USER_INPUT"]
+
+
+# --- a document of several operations names the one to run --------------------------------
+
+SEVERAL_OPERATIONS = [
+    "query First { tiers { code } } query Second { __typename }",
+    "subscription Mine { assignedToMe { id } } query Second { __typename }",
+    "query First { __typename } subscription Mine { assignedToMe { id } }",
+]
+
+
+@pytest.mark.parametrize("query", SEVERAL_OPERATIONS)
+async def test_several_operations_without_an_operation_name_is_400_and_none_runs(
+    server: Server, world: World, query: str
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    async with nothing_ran(server):
+        response = await _post(server, token, {"query": query}, accept=GRAPHQL_RESPONSE_JSON)
+
+    assert response.status_code == 400, response.text
+    assert "data" not in response.json()
+    assert _error_codes(response) == ["BAD_USER_INPUT"]
+    assert "operationName" in response.json()["errors"][0]["message"]
+
+
+async def test_several_operations_with_an_operation_name_run_the_named_one(
+    server: Server, world: World
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    body = {"query": SEVERAL_OPERATIONS[0], "operationName": "Second"}
+    response = await _post(server, token, body)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+# --- methods and paths the routes do not take --------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+async def test_another_method_on_graphql_is_405_with_a_code_and_allow(
+    server: Server, world: World, method: str
+) -> None:
+    token = staff_token(server, world, "demo-agent")
+    response = await server.client.request(method, "/graphql", headers=_headers(token))
+
+    assert response.status_code == 405, response.text
+    assert _error_codes(response) == ["BAD_USER_INPUT"]
+    assert set(response.headers["allow"].split(", ")) >= {"GET", "POST"}
+
+
+async def test_head_on_graphql_is_405_allowing_get_and_post(server: Server, world: World) -> None:
+    token = staff_token(server, world, "demo-agent")
+    response = await server.client.head("/graphql", headers=_headers(token))
+
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+
+
+async def test_an_unknown_path_is_404_not_found_with_a_code(server: Server) -> None:
+    response = await server.client.get("/graphql/v2")
+
+    assert response.status_code == 404, response.text
+    assert _error_codes(response) == ["NOT_FOUND"]
 
 
 # --- headers ----------------------------------------------------------------------------------

@@ -116,3 +116,22 @@ async def test_the_stored_first_response_is_sealed_not_kept_in_clear(
     assert "createCustomer" not in str(stored)
     again = await _create(server, token, key, _input("131", "13600001241"))
     assert again.json() == first.json()
+
+
+async def test_variables_nested_deeper_than_can_be_keyed_are_bad_user_input(
+    server: Server, world: World
+) -> None:
+    """orjson reads 1,024 levels but writes 254: hashing such a request was a 500."""
+    token = staff_token(server, world, "demo-agent")
+    depth = 300
+    nested = '{"a":' * depth + "1" + "}" * depth
+    body = '{"query": "mutation { __typename }", "variables": {"x": ' + nested + "}}"
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": uuid.uuid4().hex,
+    }
+    response = await server.client.post("/graphql", content=body, headers=headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

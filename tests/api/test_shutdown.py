@@ -172,3 +172,22 @@ async def test_two_workers_without_redis_warn_and_report_the_metrics_of_both(
     assert "--workers 2 without REDIS_URL" in output
     assert counted == 6
     assert exit_code == 0, output
+
+
+async def test_a_websocket_message_larger_than_a_request_body_may_be_closes_with_1009(
+    fresh_database: FreshDatabase, tmp_path: Path
+) -> None:
+    """uvicorn's own bound was 16 MiB a message, sixteen times what an HTTP body may be."""
+    token = token_service(fresh_database.settings).issue(
+        subject=str(uuid.uuid4()), role=Role.AGENT, client_id="cardcrm-console"
+    )
+    padding = " " * fresh_database.settings.max_request_bytes
+    payload = {"query": ASSIGNED_TO_ME + padding}
+    async with (
+        _serving(fresh_database, tmp_path / "server.log") as (_, base_url),
+        signed_in(base_url, token) as socket,
+    ):
+        await socket.send({"id": "big", "type": "subscribe", "payload": payload})
+        close_code, _ = await socket.close_status()
+
+    assert close_code == 1009  # message too big (RFC 6455 §7.4.1)

@@ -218,6 +218,44 @@ async def test_a_subscribe_whose_payload_is_not_an_object_closes_with_4400(
         assert await socket.close_status() == (4400, "the subscribe payload must be an object")
 
 
+async def test_a_subscribe_of_several_operations_without_an_operation_name_runs_none(
+    server: Server, world: World
+) -> None:
+    query = "query Tiers { tiers { code } } subscription Mine { assignedToMe { id } }"
+    async with signed_in(server.base_url, staff_token(server, world, "demo-agent")) as socket:
+        await socket.subscribe("both", query)
+        refusal = await socket.receive()
+    assert (refusal["type"], refusal["id"]) == ("error", "both"), refusal
+    assert refusal["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("message", [[], "subscribe", 1, None, [{"type": "ping"}]])
+async def test_a_message_that_is_not_an_object_closes_with_4400(
+    server: Server, world: World, message: object
+) -> None:
+    async with signed_in(server.base_url, staff_token(server, world, "demo-agent")) as socket:
+        await socket.connection.send(json.dumps(message))
+        assert await socket.close_status() == (4400, "a message must be a JSON object")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"id": [], "type": "subscribe", "payload": {"query": ASSIGNED_TO_ME}},
+        {"id": None, "type": "subscribe", "payload": {"query": ASSIGNED_TO_ME}},
+        {"id": 5, "type": "subscribe", "payload": {"query": ASSIGNED_TO_ME}},
+        {"id": {}, "type": "complete"},
+        {"id": 5, "type": "complete"},
+    ],
+)
+async def test_an_operation_message_whose_id_is_not_a_string_closes_with_4400(
+    server: Server, world: World, message: Message
+) -> None:
+    async with signed_in(server.base_url, staff_token(server, world, "demo-agent")) as socket:
+        await socket.send(message)
+        assert await socket.close_status() == (4400, "an operation's `id` must be a string")
+
+
 async def test_a_token_signed_by_another_key_is_rejected_with_4403(
     server: Server, world: World, tmp_path: Path
 ) -> None:
