@@ -38,10 +38,10 @@ from api.compiled.operations import CompiledOperations
 from api.context import ConnectionContext, Context, RequestDatabase
 from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
 from api.limits import APP_VERSION_HEADER, ClientPolicy, applying, client_policy
-from api.lookup_limit import LOOKUPS_BY_POST, QUERY_LOOKUPS, lookups_in, refuse_batch
+from api.lookup_limit import check_request_lookups
 from api.middleware import current_request_id
 from api.observability import note_principal
-from api.operations import operation_type
+from api.operations import is_subscription, operation_type
 from api.outage import is_database_outage
 from api.persisted import PersistedQueries, PersistedQueryRefused, create_store
 from api.responses import (
@@ -179,13 +179,17 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             operation.query = await self.persisted.resolve(  # type: ignore[assignment]
                 operation.query, operation.extensions, allow_list=allow_list
             )
-            if self._is_subscription(operation):
+            max_tokens = self.settings.max_query_tokens
+            if is_subscription(operation.query, operation.operation_name, max_tokens=max_tokens):
                 raise HTTPException(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
-        if isinstance(data, list):
-            await self._one_lookup_per_batch(data, kwargs["context"])
-        elif request.method == "GET" and QUERY_LOOKUPS.intersection(self._lookups(data)):
-            raise HTTPException(405, LOOKUPS_BY_POST)  # the value would sit in the URL
         request.state.batched = isinstance(data, list)
+        await check_request_lookups(
+            request.method,
+            data if isinstance(data, list) else [data],
+            kwargs["context"],
+            batched=request.state.batched,
+            max_tokens=self.settings.max_query_tokens,
+        )
         if self.compiled is not None and not isinstance(data, list) and data.protocol == "http":
             compiled = await self.compiled.execute(
                 data.query, data.operation_name, data.variables, kwargs["context"]
@@ -198,32 +202,6 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
                 raise HTTPException(405, exc.reason) from exc
             raise
-
-    async def _one_lookup_per_batch(self, data: list[GraphQLRequestData], context: Any) -> None:
-        """A batch may hold one exact-match lookup in all (``api.lookup_limit``): else it is
-        refused, and audited, before any of its operations runs."""
-        fields = [field for operation in data for field in self._lookups(operation)]
-        if len(fields) > 1:
-            await refuse_batch(context, fields)
-            raise HTTPException(
-                400, f"the batch makes {len(fields)} exact-match lookups; the limit is 1 a request"
-            )
-
-    def _lookups(self, operation: GraphQLRequestData) -> list[str]:
-        max_tokens = self.settings.max_query_tokens
-        return lookups_in(operation.query, operation.operation_name, max_tokens=max_tokens)
-
-    def _is_subscription(self, operation: GraphQLRequestData) -> bool:
-        """Parsed once more only when the text mentions a subscription at all."""
-        query = operation.query
-        return (
-            isinstance(query, str)
-            and "subscription" in query
-            and operation_type(
-                query, operation.operation_name, max_tokens=self.settings.max_query_tokens
-            )
-            is OperationType.SUBSCRIPTION
-        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult

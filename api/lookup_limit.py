@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+from cross_web import HTTPException
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
@@ -85,6 +86,26 @@ def lookups_in(document: object, operation_name: object, *, max_tokens: int) -> 
         for field in _root_lookups(operation.selection_set, fragments.get)
     }
     return sorted(keys.values())
+
+
+async def check_request_lookups(
+    method: str, operations: list[Any], context: Context, *, batched: bool, max_tokens: int
+) -> None:
+    """A request's exact-match lookups, before any of its operations runs: a batch may hold
+    one in all (else it is refused, and audited), and a lookup never travels by GET, whose
+    URL would keep the value looked up in proxies, CDNs and browser histories."""
+    fields = [
+        field
+        for operation in operations
+        for field in lookups_in(operation.query, operation.operation_name, max_tokens=max_tokens)
+    ]
+    if batched and len(fields) > 1:
+        await refuse_batch(context, fields)
+        raise HTTPException(
+            400, f"the batch makes {len(fields)} exact-match lookups; the limit is 1 a request"
+        )
+    if method == "GET" and QUERY_LOOKUPS.intersection(fields):
+        raise HTTPException(405, LOOKUPS_BY_POST)
 
 
 async def refuse_batch(context: Context, fields: list[str]) -> None:

@@ -22,3 +22,14 @@ def operation_type(
         parsed, operation_name if isinstance(operation_name, str) else None
     )
     return operation.operation if operation else None
+
+
+def is_subscription(document: object, operation_name: object, *, max_tokens: int) -> bool:
+    """Whether the selected operation is a subscription; parsed only when the text mentions
+    one at all, so the common request pays nothing."""
+    return (
+        isinstance(document, str)
+        and "subscription" in document
+        and operation_type(document, operation_name, max_tokens=max_tokens)
+        is OperationType.SUBSCRIPTION
+    )
