@@ -208,13 +208,7 @@ async def look_up_customers(
     budget and guess checks, with the lookup audited as a hit (any) or a miss (none)."""
     masked = {"masked": guess.masked} if guess.masked else None
     async with audit.chain_lock(session):
-        refusal = await _refusal(session, settings, principal, guess)
-        if refusal is not None:
-            outcome, error = refusal
-            event = lookup_event(audit_event, guess.rule, guess.reason, outcome, None, masked)
-            await audit.append(session, event)
-            await session.commit()
-            raise error
+        await check_budget(session, settings, principal, guess, audit_event)
         customers = await find(session)
         outcome = Outcome.HIT if customers else Outcome.MISS
         customer_id = customers[0].id if len(customers) == 1 else None
