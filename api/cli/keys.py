@@ -40,9 +40,13 @@ def rotate_command() -> None:
 
 def default_settle_seconds() -> float:
     """How long after a rotation a server may still commit a value sealed under the old key:
-    its key check interval, the keeper's reload spacing and the longest a request may run."""
+    its key check interval, the longest that check may wait for a connection and its
+    statement, the keeper's reload spacing, and the longest a request may run."""
     current = settings()
-    return current.key_check_seconds + MIN_RELOAD_SECONDS + current.execution_timeout_seconds
+    check = current.database_pool_timeout_seconds + current.database_statement_timeout_seconds
+    return (
+        current.key_check_seconds + check + MIN_RELOAD_SECONDS + current.execution_timeout_seconds
+    )
 
 
 @app.command("reencrypt")

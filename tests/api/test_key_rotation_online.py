@@ -65,6 +65,7 @@ mutation Reveal($id: ID!) {
 """
 KEY_CHECK_SECONDS = 0.2
 EXECUTION_TIMEOUT_SECONDS = 2.0
+DATABASE_WAIT_SECONDS = 1.0  # the server's pool and statement timeouts, each
 
 
 @dataclass
@@ -96,11 +97,14 @@ class Running:
         return response.json()
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """``cardcrm <args>`` on the server's database, with the server's key check interval
-        and request time limit (so ``reencrypt`` settles after them, not the defaults)."""
+        """``cardcrm <args>`` on the server's database, with the server's key check interval,
+        database timeouts and request time limit (so ``reencrypt`` settles after them, not
+        the defaults)."""
         env = self.fresh.environment() | {
             "CARDCRM_KEY_CHECK_SECONDS": str(KEY_CHECK_SECONDS),
             "CARDCRM_EXECUTION_TIMEOUT_SECONDS": str(EXECUTION_TIMEOUT_SECONDS),
+            "CARDCRM_DATABASE_POOL_TIMEOUT_SECONDS": str(DATABASE_WAIT_SECONDS),
+            "CARDCRM_DATABASE_STATEMENT_TIMEOUT_SECONDS": str(DATABASE_WAIT_SECONDS),
         }
         return subprocess.run(
             [str(CARDCRM), *args],
@@ -121,6 +125,8 @@ async def _running(fresh: FreshDatabase, key_check_seconds: float) -> AsyncItera
         update={
             "key_check_seconds": key_check_seconds,
             "execution_timeout_seconds": EXECUTION_TIMEOUT_SECONDS,
+            "database_pool_timeout_seconds": DATABASE_WAIT_SECONDS,
+            "database_statement_timeout_seconds": DATABASE_WAIT_SECONDS,
             "rate_limits_enabled": False,
         }
     )
