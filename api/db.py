@@ -7,6 +7,8 @@ constant number of SQL statements (no N+1) and so request logs can report it.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -126,6 +128,25 @@ def create_engine(
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     outage.watch(engine)
     return engine
+
+
+_closing: set[asyncio.Task[None]] = set()
+_logger = logging.getLogger("cardcrm")
+
+
+def close_in_background(session: AsyncSession) -> None:
+    """Closes a request's session without making its answer wait: after a deadline, its
+    rollback may be stuck behind a database that does not answer (a cancelled statement holds
+    the connection until the server replies), and the caller has been answered already."""
+    task = asyncio.create_task(session.close())
+    _closing.add(task)
+    task.add_done_callback(_closed)
+
+
+def _closed(task: asyncio.Task[None]) -> None:
+    _closing.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        _logger.warning("a request's session closed with %s", type(task.exception()).__name__)
 
 
 class Database:

@@ -9,7 +9,6 @@ never over HTTP.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from json import JSONDecodeError
@@ -36,8 +35,9 @@ from api.bearer import bearer_token, challenge, connection_token
 from api.body_limit import BodyTooLarge
 from api.compiled.operations import CompiledOperations
 from api.context import ConnectionContext, Context, RequestDatabase
+from api.deadline import Overrun, answered_then_closed, run_within
 from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
-from api.limits import APP_VERSION_HEADER, ClientPolicy, applying, client_policy
+from api.limits import APP_VERSION_HEADER, applying, client_policy
 from api.lookup_limit import check_request_lookups
 from api.middleware import current_request_id
 from api.observability import note_principal
@@ -47,6 +47,7 @@ from api.persisted import PersistedQueries, PersistedQueryRefused, create_store
 from api.responses import (
     GRAPHQL_RESPONSE_JSON,
     error_response,
+    refused_request,
     request_error_status,
     response_media_type,
     too_complex_response,
@@ -293,38 +294,33 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         return response
 
     async def _execute(self, request: Request, state: AppState) -> Response:
-        """Runs the operation on the request's session, whose end (a rollback, on a database
-        that may not answer) is within the deadline too; an answer made before it stands."""
-        policy: ClientPolicy = request.state.client_policy
-        deadline = asyncio.timeout(self.settings.execution_timeout_seconds)
+        """Runs the operation on the request's session within the deadline, its end (a
+        rollback, on a database that may not answer) included (``api.deadline``): an answer
+        made before the deadline stands; the session is closed without the answer waiting."""
         session = state.database.sessions()
         db = request.state.db = RequestDatabase(session)
-        response: Response | None = None
+        answered: list[Response] = []
         try:
-            with applying(policy):
-                async with deadline, session:
-                    response = await self.run(request)
-                    await session.close()  # here, not in __aexit__: that one is shielded
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            response = response or self._timed_out(db)
+            with applying(request.state.client_policy):
+                outcome = await run_within(
+                    answered_then_closed(self.run(request), session, answered),
+                    self.settings.execution_timeout_seconds,
+                )
         except HTTPException as exc:
-            allowed = "POST" if request.method == "GET" else "GET, POST"  # a GET: a mutation
-            allow = {"Allow": allowed} if exc.status_code == 405 else None
-            return error_response(
-                exc.status_code, ErrorCode.BAD_USER_INPUT, exc.reason, headers=allow
-            )
+            return refused_request(exc.status_code, exc.reason, request.method)
         except PersistedQueryRefused as exc:
             return error_response(exc.status, exc.code, exc.message)
-        assert response is not None
+        if isinstance(outcome, Overrun):
+            if not answered:
+                return self._timed_out(db, stuck=outcome.stuck)
+            outcome = answered[0]  # only the session's end ran over
         if db.outage is not None:  # its errors say SERVICE_UNAVAILABLE; so must the status
             return unavailable_response(self.settings.database_retry_after_seconds, db.outage)
         status = getattr(request.state, "error_status", None)
-        return with_media_type(response, request.state.media_type, status)
+        return with_media_type(outcome, request.state.media_type, status)
 
-    def _timed_out(self, db: RequestDatabase) -> Response:
-        if db.interrupted_waiting or db.outage is not None:  # the database was what was slow
+    def _timed_out(self, db: RequestDatabase, *, stuck: bool) -> Response:
+        if stuck or db.interrupted_waiting or db.outage is not None:  # the database was slow
             return unavailable_response(self.settings.database_retry_after_seconds, db.outage)
         return too_complex_response(self.settings.execution_timeout_seconds)
 

@@ -106,6 +106,14 @@ def with_media_type(response: Response, media_type: str, status: int | None) -> 
     return response
 
 
+def refused_request(status: int, reason: str, method: str) -> Response:
+    """A request refused before it ran (BAD_USER_INPUT); a 405 says what is allowed: POST
+    after a GET (a mutation or a lookup by GET), GET and POST after any other method."""
+    allowed = "POST" if method == "GET" else "GET, POST"
+    headers = {"Allow": allowed} if status == 405 else None
+    return error_response(status, ErrorCode.BAD_USER_INPUT, reason, headers=headers)
+
+
 def unavailable_response(retry_after_seconds: int, cause: BaseException | None) -> Response:
     """503 SERVICE_UNAVAILABLE with ``Retry-After``: the database did not answer in time
     (``api.outage``); ``cause`` (None: the request's deadline) is named in the log only."""
