@@ -25,9 +25,9 @@ from api.rate_limit import create_rate_limiter
 from api.readiness import DatabaseProbe
 from api.responses import OrjsonResponse, routing_error_response
 from api.runtime import tune_garbage_collector
-from api.settings import Settings, get_settings
 from api.state import AppState, build_state, serving_timeouts
 from auth.audit_checkpoint import ChainBroken, CheckpointSigner, checkpoint_signer, write_checkpoint
+from core.settings import Settings, get_settings
 
 logger = logging.getLogger("cardcrm")
 

@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.errors import ErrorCode, Unauthenticated
 from api.rate_limit import LOGIN, per_client_address
 from api.responses import OrjsonResponse, error_response
 from api.state import AppState
 from auth import login as login_service
+from core.errors import ErrorCode, Unauthenticated
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 

@@ -4,7 +4,7 @@ answers with."""
 
 from __future__ import annotations
 
-from api.errors import Unauthenticated
+from core.errors import Unauthenticated
 
 NO_TOKEN = "send an access token: `Authorization: Bearer <token>`"
 

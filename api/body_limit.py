@@ -12,8 +12,8 @@ import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ErrorCode
 from api.responses import error_response
+from core.errors import ErrorCode
 
 
 class BodyTooLarge(Exception):

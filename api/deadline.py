@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db import close_in_background
+from core.database import close_in_background
 
 T = TypeVar("T")
 CANCEL_GRACE_SECONDS = 0.25

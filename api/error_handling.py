@@ -1,11 +1,11 @@
 """Turns every GraphQL error into one with a stable ``extensions.code`` and the request id.
 
-Expected failures (``api.errors.DomainError``) keep their message and code. Errors graphql
+Expected failures (``core.errors.DomainError``) keep their message and code. Errors graphql
 raises itself get the code of the step that raised them: GRAPHQL_PARSE_FAILED for a document
 that does not parse, GRAPHQL_VALIDATION_FAILED for one that does not validate, BAD_USER_INPUT
 for variables it cannot coerce and for an operation name the document lacks. Anything else is
 masked to INTERNAL_SERVER_ERROR with a generic message (a database that did not answer, to
-SERVICE_UNAVAILABLE: ``api.outage``), and only its type and the request id
+SERVICE_UNAVAILABLE: ``core.outage``), and only its type and the request id
 are logged, so no SQL, stack trace or clear value reaches a caller or a log line.
 """
 
@@ -21,9 +21,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import StreamExecutionResult
 
 from api import metrics
-from api.errors import INTERNAL_ERROR_MESSAGE, DomainError, ErrorCode
 from api.middleware import current_request_id
-from api.outage import UNAVAILABLE_MESSAGE, is_database_outage
+from core.errors import INTERNAL_ERROR_MESSAGE, DomainError, ErrorCode
+from core.outage import UNAVAILABLE_MESSAGE, is_database_outage
 
 logger = logging.getLogger("cardcrm.errors")
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from json import JSONDecodeError
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
@@ -31,19 +32,16 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from api import explorer, idempotency, rate_limit
+from api.admission.limits import APP_VERSION_HEADER, applying, client_policy
+from api.admission.lookup_limit import check_request_lookups
+from api.admission.operations import is_subscription, operation_type
+from api.admission.persisted import PersistedQueries, PersistedQueryRefused, create_store
 from api.bearer import bearer_token, challenge, connection_token
 from api.body_limit import BodyTooLarge
 from api.compiled.operations import CompiledOperations
-from api.context import ConnectionContext, Context, RequestDatabase
 from api.deadline import Overrun, answered_then_closed, run_within
-from api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
-from api.limits import APP_VERSION_HEADER, applying, client_policy
-from api.lookup_limit import check_request_lookups
 from api.middleware import current_request_id
 from api.observability import note_principal
-from api.operations import is_subscription, operation_type
-from api.outage import is_database_outage
-from api.persisted import PersistedQueries, PersistedQueryRefused, create_store
 from api.responses import (
     GRAPHQL_RESPONSE_JSON,
     error_response,
@@ -54,12 +52,16 @@ from api.responses import (
     unavailable_response,
     with_media_type,
 )
-from api.settings import Settings
 from api.state import AppState
 from api.websocket import SubscriptionHandler, TextFrames
 from auth import revocation
 from auth.authenticate import authenticate
-from auth.principal import Principal
+from core.context import ConnectionContext, Context
+from core.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, Unauthenticated
+from core.identity import Principal
+from core.outage import is_database_outage
+from core.request_database import RequestDatabase
+from core.settings import Settings
 
 logger = logging.getLogger("cardcrm.http")
 
@@ -365,7 +367,8 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         connection would only be closed 4401 a moment later."""
         try:
             token = connection_token(context.connection_params or {})
-            principal = await authenticate(context.state, token)
+            # The roof built this context over its own AppState (get_context below).
+            principal = await authenticate(cast(AppState, context.state), token)
             if principal.expires_at <= time.time():  # verification allows clock-skew leeway
                 raise Unauthenticated("the token has expired; get a new one and reconnect")
             await revocation.ensure_not_revoked(context.state.database, principal)
@@ -377,10 +380,14 @@ class CardcrmGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         if isinstance(request, WebSocket):
+            state = request.app.state.cardcrm
             return ConnectionContext(
-                state=request.app.state.cardcrm,
+                state=state,
                 request_id=current_request_id(),
                 client_addr=_client_addr(request),
+                # A connection lives longer than a sign-in may: a revoked token (a reused
+                # refresh token's family, a revoked client) gets no further event.
+                before_event=partial(revocation.ensure_not_revoked, state.database),
             )
         principal: Principal = request.state.principal
         return Context(

@@ -24,8 +24,8 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 
-from api.db import Database
-from models.encryption import KeyRing
+from core.database import Database
+from core.encryption import KeyRing
 from models.idempotency import IdempotencyRecord
 from models.sealed_responses import response_aad
 

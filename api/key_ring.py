@@ -29,9 +29,9 @@ import asyncio
 import logging
 import time
 
-from api.db import Database
-from api.errors import KeyUnavailable
-from models.encryption import KeyRing, MasterKey
+from core.database import Database
+from core.encryption import KeyRing, MasterKey
+from core.errors import KeyUnavailable
 from models.key_store import load_key_ring, newest_data_key_version
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """What each request leaves behind: one JSON log line and its Prometheus metrics.
 
 ``RequestLogMiddleware`` (pure ASGI, inside ``RequestIdMiddleware``) times every request and
-counts its SQL statements (``api.db.counting_statements``). What only the GraphQL layer
+counts its SQL statements (``core.database.counting_statements``). What only the GraphQL layer
 knows, it learns through ``RequestFacts``, a per-request object in a context variable: the
 view notes the authenticated principal (``note_principal``), and the ``OperationObserver``
 schema extension notes the operation name. The log line then carries the request id, method,
@@ -29,12 +29,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from api import metrics
-from api.db import counting_statements
-from api.errors import ErrorCode, Unauthenticated
 from api.log_format import FIELDS
 from api.middleware import current_request_id
 from api.responses import error_response
-from auth.principal import Principal
+from core.database import counting_statements
+from core.errors import ErrorCode, Unauthenticated
+from core.identity import Principal
 
 logger = logging.getLogger("cardcrm.request")
 

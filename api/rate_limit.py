@@ -34,14 +34,14 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from api import metrics
-from api.errors import ErrorCode
 from api.responses import error_response
-from api.settings import Settings
+from core.errors import ErrorCode
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from auth.principal import Principal
+    from core.identity import Principal
 
 logger = logging.getLogger("cardcrm.rate_limit")
 

@@ -16,7 +16,7 @@ import logging
 
 from sqlalchemy import text
 
-from api.db import Database
+from core.database import Database
 
 logger = logging.getLogger("cardcrm")
 

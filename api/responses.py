@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api import metrics
-from api.errors import ErrorCode
 from api.middleware import current_request_id
-from api.outage import UNAVAILABLE_MESSAGE
+from core.errors import ErrorCode
+from core.outage import UNAVAILABLE_MESSAGE
 
 logger = logging.getLogger("cardcrm.http")
 
@@ -116,7 +116,7 @@ def refused_request(status: int, reason: str, method: str) -> Response:
 
 def unavailable_response(retry_after_seconds: int, cause: BaseException | None) -> Response:
     """503 SERVICE_UNAVAILABLE with ``Retry-After``: the database did not answer in time
-    (``api.outage``); ``cause`` (None: the request's deadline) is named in the log only."""
+    (``core.outage``); ``cause`` (None: the request's deadline) is named in the log only."""
     logger.warning(
         "request %s: the database did not answer (%s)",
         current_request_id(),

@@ -40,7 +40,7 @@ from uvicorn.supervisors import Multiprocess
 
 from api.log_format import logging_config
 from api.metrics import MULTIPROCESS_DIR_VARIABLE
-from api.settings import Settings
+from core.settings import Settings
 
 GOING_AWAY = 1001
 # A new worker re-imports the `cardcrm` command before it answers the supervisor's first

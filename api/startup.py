@@ -81,7 +81,7 @@ def _sqlite_problem(error: BaseException, url: URL) -> str | None:
     path = str(url.database)
     for cause in _causes(error):
         cannot_open = isinstance(cause, sqlite3.OperationalError) and "unable to open" in str(cause)
-        # api.db creates the file's directory first, which fails for a path under a file.
+        # core.database creates the file's directory first, which fails for a path under a file.
         cannot_create = isinstance(cause, OSError) and path.startswith(str(cause.filename or "\0"))
         if cannot_open or cannot_create:
             return (

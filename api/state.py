@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from api.broker import Broker, create_broker
-from api.db import Database, Timeouts
 from api.key_ring import KeyRingKeeper
-from api.settings import Settings
 from auth.audit_key import attach_chain_key
 from auth.external_staff import ExternalStaffDirectory
 from auth.oidc import OidcVerifier
 from auth.tokens import TokenService, load_or_create_signing_key
+from core.broker import Broker, create_broker
+from core.database import Database, Timeouts
+from core.encryption import KeyRing
+from core.settings import Settings
 from migrations import assert_migrated
-from models.encryption import KeyRing
 from models.key_store import load_key_ring, master_key_from_settings
-from resolvers.tier_catalogue import TierCatalogue
+from resolvers.growth.tier_catalogue import TierCatalogue
+
+Part = TypeVar("Part")
 
 
 @dataclass
@@ -30,6 +33,13 @@ class AppState:
     oidc: OidcVerifier
     external_staff: ExternalStaffDirectory
     tiers: TierCatalogue
+
+    def part(self, kind: type[Part]) -> Part:
+        """The one long-lived part of this class (``core.context.ServerState.part``)."""
+        for candidate in (self.tiers,):
+            if isinstance(candidate, kind):
+                return candidate
+        raise LookupError(f"the server keeps no {kind.__name__}")
 
     @property
     def key_ring(self) -> KeyRing:
@@ -59,7 +69,7 @@ def oidc_verifier(settings: Settings) -> OidcVerifier:
 
 
 def serving_timeouts(settings: Settings) -> Timeouts:
-    """The bounds a serving process puts on every wait for the database (api.settings)."""
+    """The bounds a serving process puts on every wait for the database (core.settings)."""
     return Timeouts(
         connect_seconds=settings.database_connect_timeout_seconds,
         pool_seconds=settings.database_pool_timeout_seconds,

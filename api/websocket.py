@@ -28,15 +28,15 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     SubscribeMessage,
 )
 
-from api.context import Context
-from api.errors import ErrorCode, Unauthenticated
-from api.limits import client_policy
+from api.admission.limits import client_policy
+from api.admission.operations import operation_type
+from api.admission.persisted import PersistedQueries, PersistedQueryRefused
 from api.metrics import MeteredSubscriptions
-from api.operations import operation_type
-from api.outage import is_database_outage
-from api.persisted import PersistedQueries, PersistedQueryRefused
-from api.settings import Settings
 from auth import revocation
+from core.context import Context
+from core.errors import ErrorCode, Unauthenticated
+from core.outage import is_database_outage
+from core.settings import Settings
 
 TOKEN_EXPIRED = 4401
 TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 (IANA registry): a temporary condition, reconnect later

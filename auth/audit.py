@@ -16,19 +16,22 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from auth.audit_key import chain_key_of
-from models.audit import AuditEntry
+from models.audit.audit import AuditEntry
 from models.columns import utcnow
+
+if TYPE_CHECKING:
+    from core.context import Context
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_KEY = 0x0CA2DC12  # any constant shared by every cardcrm instance
@@ -121,6 +124,22 @@ async def _append_flushed(session: AsyncSession, event: AuditEvent) -> AuditEntr
     entry = await _append(session, event)
     await session.flush()
     return entry
+
+
+def events_by(context: Context) -> Callable[..., AuditEvent]:
+    """A maker of audit events pre-filled with who is acting and from which request."""
+
+    def event(action: str, **kwargs: Any) -> AuditEvent:
+        return AuditEvent(
+            actor_kind=context.principal.kind.value,
+            actor_id=context.principal.subject,
+            action=action,
+            request_id=context.request_id,
+            client_addr=context.client_addr,
+            **kwargs,
+        )
+
+    return event
 
 
 @dataclass

@@ -31,11 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from auth.audit import GENESIS_HASH, VerifyReport, verify
-from models.audit import AuditCheckpoint, AuditEntry
+from models.audit.audit import AuditCheckpoint, AuditEntry
 from models.columns import utcnow
 
 if TYPE_CHECKING:
-    from api.settings import Settings
+    from core.settings import Settings
 
 MAGIC = "cardcrm-audit-checkpoint"
 VERSION = "v1"

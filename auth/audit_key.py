@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
-from models.audit import AuditEntry
-from models.encryption import BLIND_INDEX_KEY, KEY_BYTES, MasterKey, key_wrap_context
+from core.encryption import BLIND_INDEX_KEY, KEY_BYTES, MasterKey, key_wrap_context
+from models.audit.audit import AuditEntry
 from models.keys import EncryptionKey
 
 AUDIT_CHAIN_KEY = "audit_chain"

@@ -9,15 +9,23 @@ UNAUTHENTICATED there, exactly as before external issuers existed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from auth.principal import Principal
+from auth.external_staff import ExternalStaffDirectory
+from auth.oidc import OidcVerifier
+from auth.tokens import TokenService
+from core.identity import Principal
 
-if TYPE_CHECKING:
-    from api.state import AppState
+
+class TokenVerifiers(Protocol):
+    """The verifiers a running server keeps (``api.state.AppState`` has them)."""
+
+    tokens: TokenService
+    oidc: OidcVerifier
+    external_staff: ExternalStaffDirectory
 
 
-async def authenticate(state: AppState, token: str) -> Principal:
+async def authenticate(state: TokenVerifiers, token: str) -> Principal:
     """The principal a valid token speaks for; any flaw raises Unauthenticated."""
     issuer = state.oidc.issuer_of(token)
     if issuer is None:

@@ -17,13 +17,14 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.errors import BadUserInput, NotFound
 from auth import audit
 from auth.passwords import hash_password
-from auth.scopes import ROLE_SCOPES, Role, Scope, format_scopes, parse_scopes
+from auth.scopes import ROLE_SCOPES, format_scopes, parse_scopes
+from core.errors import BadUserInput, NotFound
+from core.identity import Role, Scope
 from models.columns import utcnow
-from models.merchant import Merchant, OAuthClient
-from models.transaction import MerchantCategory
+from models.merchants.merchant import Merchant, OAuthClient
+from models.transactions.transaction import MerchantCategory
 
 SECRET_BYTES = 32  # 256 bits
 

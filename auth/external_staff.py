@@ -32,12 +32,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
-from api.db import Database
-from api.errors import Unauthenticated
 from auth.oidc import Clock, ExternalIdentity
-from auth.principal import Principal, PrincipalKind
+from core.database import Database
+from core.errors import Unauthenticated
+from core.identity import Principal, PrincipalKind
 from models.columns import utcnow
-from models.organisation import Branch, StaffUser
+from models.organisation.organisation import Branch, StaffUser
 
 logger = logging.getLogger("cardcrm.oidc")
 

@@ -19,13 +19,13 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.errors import Unauthenticated
-from api.settings import Settings
 from auth.passwords import verify_password
-from auth.scopes import Role
 from auth.tokens import TokenService
+from core.errors import Unauthenticated
+from core.identity import Role
+from core.settings import Settings
 from models.columns import utcnow
-from models.organisation import RefreshToken, StaffUser
+from models.organisation.organisation import RefreshToken, StaffUser
 
 CONSOLE_CLIENT_ID = "cardcrm-console"
 BAD_CREDENTIALS = "wrong username or password, or the account is locked; try again later"

@@ -52,14 +52,14 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc.jws import extract_compact
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.db import Database
-from api.errors import Unauthenticated
 from auth import clients, revocation
 from auth.passwords import verify_password
-from auth.principal import Principal
-from auth.scopes import ROLE_SCOPES, Role, Scope, format_scopes, parse_scopes
+from auth.scopes import ROLE_SCOPES, format_scopes, parse_scopes
 from auth.tokens import TokenService
-from models.merchant import OAuthClient
+from core.database import Database
+from core.errors import Unauthenticated
+from core.identity import Principal, Role, Scope
+from models.merchants.merchant import OAuthClient
 
 logger = logging.getLogger("cardcrm.oauth")
 T = TypeVar("T")

@@ -34,9 +34,10 @@ from joserfc.errors import ClaimError, JoseError
 from joserfc.jwk import JWKRegistry, Key, KeySet
 from joserfc.jwt import JWTClaimsRegistry
 
-from api.errors import Unauthenticated
-from auth.oidc_issuer import OidcIssuer
-from auth.scopes import ALL_BRANCH_ROLES, ROLE_SCOPES, Role, Scope
+from auth.scopes import ROLE_SCOPES
+from core.errors import Unauthenticated
+from core.identity import ALL_BRANCH_ROLES, Role, Scope
+from core.oidc_issuer import OidcIssuer
 
 logger = logging.getLogger("cardcrm.oidc")
 

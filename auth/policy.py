@@ -16,8 +16,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from auth.masking import MaskKind
-from auth.principal import Principal
-from auth.scopes import Role, Scope
+from core.identity import Principal, Role, Scope
 
 
 class Access(StrEnum):
@@ -331,7 +330,7 @@ class LookupRule:
     disclosure of ``source``, allowed to a role only if that role may see the field at least
     masked *and* may have its clear value revealed to it anyway (so the oracle discloses
     nothing the role could not be shown), with the ``customers:lookup`` scope. Every lookup
-    is audited and counted against the caller's hourly budget (``resolvers.lookup``)."""
+    is audited and counted against the caller's hourly budget (``resolvers.customers.disclosure``)."""
 
     query_field: str | None  # the root field; None: only ``createCustomer``'s duplicate check
     source: FieldRule
@@ -381,7 +380,7 @@ LOOKUPS: MappingProxyType[str, LookupRule] = MappingProxyType(
         )
     }
 )
-# Root fields that run at least one lookup: one of them per request (api.lookup_limit).
+# Root fields that run at least one lookup: one of them per request (api.admission.lookup_limit).
 LOOKUP_FIELDS = frozenset(
     {*(rule.query_field for rule in LOOKUPS.values() if rule.query_field), "createCustomer"}
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import uuid
 
-from models.encryption import KeyRing
+from core.encryption import KeyRing
 
 PSEUDONYM_INDEX = "merchant_pseudonym"
 PREFIX = "cust_"

@@ -32,12 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import col
 
-from api.db import Database
-from api.errors import Unauthenticated
-from auth.principal import Principal
+from core.database import Database
+from core.errors import Unauthenticated
+from core.identity import Principal
 from models.columns import utcnow
-from models.merchant import OAuthClient, RevokedToken
-from models.organisation import RefreshToken
+from models.merchants.merchant import OAuthClient, RevokedToken
+from models.organisation.organisation import RefreshToken
 
 REVOKED = "the access token has been revoked; request a new one at /oauth/token"
 SESSION_REVOKED = "this sign-in was revoked (a refresh token was reused); sign in again"

@@ -6,56 +6,7 @@ narrowly scoped token can only ever do less than its role.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class Scope(StrEnum):
-    CUSTOMERS_READ = "customers:read"
-    CUSTOMERS_WRITE = "customers:write"
-    PII_REVEAL = "pii:reveal"
-    INTERACTIONS_READ = "interactions:read"
-    INTERACTIONS_WRITE = "interactions:write"
-    COMPLAINTS_READ = "complaints:read"
-    COMPLAINTS_WRITE = "complaints:write"
-    OFFERS_READ = "offers:read"
-    OFFERS_WRITE = "offers:write"
-    OFFERS_REDEEM = "offers:redeem"
-    ANALYTICS_READ = "analytics:read"
-    RISK_READ = "risk:read"
-    RISK_WRITE = "risk:write"
-    AUDIT_READ = "audit:read"
-    ADMIN = "admin"
-    # Not in SPEC §1's list: bulk transaction ingest by a service account's batch job.
-    TRANSACTIONS_WRITE = "transactions:write"
-    # An exact-match lookup (customerByPhone, customerByIdNumber) discloses whether a value
-    # belongs to a customer: audited and budgeted (resolvers/lookup.py, auth.policy.LOOKUPS).
-    CUSTOMERS_LOOKUP = "customers:lookup"
-    # The `customers` connection: a list of people. Marketers have none, so a list cannot
-    # undo analytics' small-group suppression (resolvers/suppression.py).
-    CUSTOMERS_LIST = "customers:list"
-
-
-class Role(StrEnum):
-    """Staff roles, plus the non-staff principals that reach the API."""
-
-    ADMIN = "admin"
-    SUPERVISOR = "supervisor"
-    AGENT = "agent"
-    MARKETER = "marketer"
-    RISK_OFFICER = "risk_officer"
-    AUDITOR = "auditor"
-    CUSTOMER = "customer"
-    MERCHANT = "merchant"
-    # A batch job's OAuth client (client credentials), e.g. the transaction feed.
-    SERVICE = "service"
-
-
-STAFF_ROLES = frozenset(
-    {Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.MARKETER, Role.RISK_OFFICER, Role.AUDITOR}
-)
-
-# Staff below these see only their own branch's customers.
-ALL_BRANCH_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.MARKETER, Role.RISK_OFFICER})
+from core.identity import Role, Scope
 
 _S = Scope
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {

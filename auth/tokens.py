@@ -23,9 +23,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
-from api.errors import Unauthenticated
-from auth.principal import Principal, PrincipalKind
-from auth.scopes import ROLE_SCOPES, Role, Scope, format_scopes, parse_scopes
+from auth.scopes import ROLE_SCOPES, format_scopes, parse_scopes
+from core.errors import Unauthenticated
+from core.identity import Principal, PrincipalKind, Role, Scope
 
 ALGORITHM = "RS256"
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")

@@ -1,7 +1,7 @@
 """The bare limit: W1's exact JSON from a minimal starlette + asyncpg + orjson handler.
 
 No GraphQL, no ORM, no per-field resolvers: two SQL statements (a page of customers in the
-agent's branch, their cards), AES-GCM opening through ``models.encryption.KeyRing`` and the
+agent's branch, their cards), AES-GCM opening through ``core.encryption.KeyRing`` and the
 product's masking (``auth.masking``), then one ``orjson.dumps``. What cardcrm does per request
 beyond this is the price of its generality; the benchmark reports cardcrm's W1 rate as a
 ratio to this one.
@@ -35,13 +35,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from api.db import Database
-from api.settings import Settings
 from auth.masking import mask_id_number, mask_name, mask_pan, mask_phone
 from bench.workloads import W1_PAGE_SIZE
-from models.encryption import KeyRing, aad_for
+from core.database import Database
+from core.encryption import KeyRing, aad_for
+from core.money import yuan
+from core.settings import Settings
 from models.key_store import load_key_ring, master_key_from_settings
-from schema.money import yuan
 from schema.relay import to_global_id
 
 SEALED_PAGE_SQL = """

@@ -5,8 +5,8 @@ offer assignments at ``scale=1``; ``--scale 0.02`` for a quick run.
     python -m bench.dataset postgresql+asyncpg://postgres@127.0.0.1:5432/db --scale 0.02
 
 The reference rows (tiers, the demo branches and staff, the demo merchants) come from
-``api.demo.seed_demo`` and the customers from the demo seeder's own builder
-(``api.demo.demo_customer`` → ``resolvers.customer.new_customer_rows``), so every C2 value is
+``api.demo.seed.seed_demo`` and the customers from the demo seeder's own builder
+(``api.demo.seed.demo_customer`` → ``resolvers.customers.records.new_customer_rows``), so every C2 value is
 sealed and indexed exactly as the API would store it, with the database's own key ring.
 The rows then go in with COPY (``bench.evaluation_data``'s loader), not one INSERT at a time:
 the service layer builds ~1,300 customers/s on one core, COPY is not the bottleneck.
@@ -33,9 +33,8 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 import migrations
-from api.db import Database
-from api.demo import demo_customer, seed_demo
-from api.settings import Environment, Settings
+from api.demo.people import REFERENCE_DATE, generate_people
+from api.demo.seed import demo_customer, seed_demo
 from bench.evaluation_data import (
     TRANSACTION_COLUMNS,
     Volume,
@@ -43,20 +42,26 @@ from bench.evaluation_data import (
     people,
     transaction_rows,
 )
-from models.card import Card
-from models.complaint import Complaint, ComplaintCategory, ComplaintEvent, ComplaintSeverity
-from models.customer import Customer
-from models.demo_people import REFERENCE_DATE, generate_people
-from models.encryption import KeyRing
-from models.interaction import Interaction, InteractionChannel, InteractionKind
+from core.database import Database
+from core.encryption import KeyRing
+from core.settings import Environment, Settings
+from models.cards.card import Card
+from models.customers.customer import Customer
+from models.growth.offer import BenefitType, Offer, OfferAssignment, OfferStatus
+from models.growth.tier import Tier
 from models.key_store import load_key_ring, master_key_from_settings
-from models.merchant import Merchant
-from models.offer import BenefitType, Offer, OfferAssignment, OfferStatus
-from models.organisation import Branch, StaffUser
+from models.merchants.merchant import Merchant
+from models.organisation.organisation import Branch, StaffUser
 from models.sealing import seal_field
-from models.tier import Tier
-from models.transaction import MerchantCategory
-from resolvers.offer_codes import issue_code
+from models.service_desk.complaint import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintEvent,
+    ComplaintSeverity,
+)
+from models.service_desk.interaction import Interaction, InteractionChannel, InteractionKind
+from models.transactions.transaction import MerchantCategory
+from resolvers.growth.codes import issue_code
 
 AS_OF = datetime.combine(REFERENCE_DATE, datetime.min.time(), UTC)
 BRANCHES = 20

@@ -24,10 +24,10 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 import migrations
-from api.db import Database
-from api.settings import Environment, Settings
 from bench.evaluation_data import Volume, fill
-from resolvers.evaluation import EvaluationSummary, evaluate_customers
+from core.database import Database
+from core.settings import Environment, Settings
+from resolvers.growth.evaluation import EvaluationSummary, evaluate_customers
 
 AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"

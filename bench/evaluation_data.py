@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 
-from api.db import Database
-from api.demo import reference_branches, reference_tiers
-from models.transaction import MerchantCategory
+from api.demo.seed import reference_branches, reference_tiers
+from core.database import Database
+from models.transactions.transaction import MerchantCategory
 
 T = TypeVar("T")
 BATCH = 50_000

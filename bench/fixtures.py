@@ -4,7 +4,7 @@ customer in the agent's branch, and W3's merchant with its OAuth client
 (``bench.redeem_codes``).
 
 The W2 customer is the first (by id) of the agent's branch to whom cardcrm recommends at
-least one offer (``resolvers.offer_recommendation``, after ``bench.preparation``'s
+least one offer (``resolvers.growth.recommendation``, after ``bench.preparation``'s
 evaluation): many customers have no spend in any offer's category, and a W2 with an empty
 ``recommendedOffers`` would leave the ranking out of every server's figure."""
 
@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.context import RequestDatabase
-from api.db import Database
-from api.settings import Settings
 from api.state import token_service
 from auth.audit_key import attach_chain_key
 from auth.login import access_token_for
 from bench.redeem_codes import BenchMerchant, add_bench_merchant
-from models.customer import Customer
+from core.database import Database
+from core.request_database import RequestDatabase
+from core.settings import Settings
+from models.customers.customer import Customer
 from models.key_store import master_key_from_settings
-from models.organisation import StaffUser
-from resolvers.offer_recommendation import RecommendedOffersByCustomerLoader
+from models.organisation.organisation import StaffUser
+from resolvers.growth.recommendation import RecommendedOffersByCustomerLoader
 from schema.relay import to_global_id
 
 TOKEN_TTL = 6 * 3600  # a full run is well under this

@@ -13,7 +13,7 @@ The relations PostGraphile exposes come from the foreign keys, and its orderings
 columns: ``RELATIONS`` adds them after the load, with the indexes of the ``public`` tables
 and the one W1 pages by (customers by branch, newest first). Two computed columns stand in
 for cardcrm's computed fields: ``Complaint.isOverdue`` and ``Customer.recommendedOffers``
-(the same eligibility and ranking as ``resolvers.offer_recommendation``, in SQL).
+(the same eligibility and ranking as ``resolvers.growth.recommendation``, in SQL).
 
 Rebuilding drops the schema first, so it can run again on the same database.
 """
@@ -31,9 +31,9 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from api.db import Database
 from bench.dataset import bench_settings
-from models.encryption import KeyRing, aad_for
+from core.database import Database
+from core.encryption import KeyRing, aad_for
 from models.key_store import load_key_ring, master_key_from_settings
 
 SCHEMA = "plain"
@@ -160,14 +160,14 @@ CREATE INDEX ON plain.offers (merchant_id);
 CREATE INDEX ON plain.offers (status);
 CREATE INDEX ON plain.offer_assignments (customer_id);
 
--- Complaint.isOverdue (resolvers.complaint_sla.is_overdue).
+-- Complaint.isOverdue (resolvers.service_desk.sla.is_overdue).
 CREATE FUNCTION plain.complaints_is_overdue(complaint plain.complaints) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT complaint.status NOT IN ('resolved', 'closed') AND now() > complaint.due_at
 $$;
 
--- Customer.recommendedOffers (resolvers.offer_recommendation): the live offers the customer
--- is eligible for (resolvers.offer_eligibility.is_eligible), leaving out offers redeemed or
+-- Customer.recommendedOffers (resolvers.growth.recommendation): the live offers the customer
+-- is eligible for (resolvers.growth.eligibility.is_eligible), leaving out offers redeemed or
 -- expired for them and full ones they do not hold, best spend affinity first.
 CREATE TYPE plain.recommended_offer AS (
     affinity double precision,

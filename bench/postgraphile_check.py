@@ -37,10 +37,7 @@ import uvicorn
 from sqlmodel import col, select
 
 from api.app import create_app
-from api.db import Database
-from api.settings import Environment, Settings
 from api.state import AppState
-from auth.scopes import Role
 from bench import postgraphile
 from bench.bare import MASKS, open_bare, page, plain_page
 from bench.dataset import Sizes, build_database
@@ -48,8 +45,11 @@ from bench.evaluation import DEFAULT_POSTGRES, throwaway_url
 from bench.preparation import prepared
 from bench.servers import free_port
 from bench.workloads import document, w1_variables, w2_variables
-from models.organisation import StaffUser
-from schema.money import yuan
+from core.database import Database
+from core.identity import Role
+from core.money import yuan
+from core.settings import Environment, Settings
+from models.organisation.organisation import StaffUser
 from schema.relay import to_global_id
 
 W2_CUSTOMERS = 3

@@ -1,7 +1,7 @@
 """What a run adds to its database after the dataset and before any server starts.
 
 1. The customers evaluated once, as ``cardcrm evaluate`` does it
-   (``resolvers.evaluation.evaluate_customers``), as of the dataset's reference date: the
+   (``resolvers.growth.evaluation.evaluate_customers``), as of the dataset's reference date: the
    dataset is loaded with COPY, so no customer has ``customer_metrics`` until then, and
    W2's ``recommendedOffers`` (ranked by the metrics' spend) would be empty for cardcrm and
    PostGraphile alike.
@@ -23,11 +23,11 @@ from typing import Any
 
 import asyncpg
 
-from api.db import Database
 from bench.databases import BenchDatabase
 from bench.dataset import AS_OF, bench_settings
 from bench.plain_twins import add_plain_twins, asyncpg_dsn
-from resolvers.evaluation import evaluate_customers
+from core.database import Database
+from resolvers.growth.evaluation import evaluate_customers
 
 # Twins whose row count must equal their public table's for kept twins to be reused.
 COUNTED_TWINS = ("customers", "cards", "customer_metrics", "offer_assignments")

@@ -4,7 +4,7 @@ codes, each redeemed once by ``redeemOffer`` under load.
 Everything goes through the project's own code: the merchant and its OAuth client are made
 as ``cardcrm clients create`` makes them (``auth.clients``; the runner fetches the merchant's
 token from the started server's real ``/oauth/token``), and every code is issued by
-``resolvers.offer_codes.issue_code`` onto an assignment in the ``accepted`` state, as a
+``resolvers.growth.codes.issue_code`` onto an assignment in the ``accepted`` state, as a
 customer accepting an offer leaves it. The offers are active, without quota, budget or
 minimum spend, so every redemption can succeed; the codes are spread over several offers so
 that concurrent redemptions do not all queue on one offer's row lock.
@@ -26,14 +26,14 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlmodel import col
 
-from api.db import Database
 from auth import clients
-from auth.scopes import Scope
+from core.database import Database
+from core.encryption import KeyRing
+from core.identity import Scope
 from models.columns import utcnow
-from models.customer import Customer
-from models.encryption import KeyRing
-from models.offer import AssignmentStatus, BenefitType, Offer, OfferAssignment, OfferStatus
-from resolvers.offer_codes import issue_code
+from models.customers.customer import Customer
+from models.growth.offer import AssignmentStatus, BenefitType, Offer, OfferAssignment, OfferStatus
+from resolvers.growth.codes import issue_code
 
 MIN_OFFERS = 8
 INSERT_CHUNK = 2_000

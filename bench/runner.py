@@ -34,8 +34,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from api.db import Database
-from api.settings import Environment, Settings
 from bench.databases import BenchDatabase, bench_database
 from bench.dataset import bench_settings
 from bench.fixtures import make_fixtures
@@ -60,6 +58,8 @@ from bench.servers import (
     peak_memory_mb,
     running,
 )
+from core.database import Database
+from core.settings import Environment, Settings
 from models.key_store import load_key_ring, master_key_from_settings
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import models
-from api.db import create_engine
+from core.database import create_engine
 from migrations import refuse_unknown_revision
 
 config = context.config

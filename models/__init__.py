@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from models.audit import AuditCheckpoint, AuditEntry
-from models.card import Card
-from models.complaint import Complaint, ComplaintEvent
-from models.customer import Customer, LifecycleHistory
-from models.customer_metrics import CustomerMetrics
+from models.audit.audit import AuditCheckpoint, AuditEntry
+from models.cards.card import Card
+from models.customers.customer import Customer, LifecycleHistory
+from models.growth.customer_metrics import CustomerMetrics
+from models.growth.offer import Offer, OfferAssignment
+from models.growth.tier import Tier, TierHistory
 from models.idempotency import IdempotencyRecord
-from models.interaction import Interaction
 from models.keys import EncryptionKey
-from models.merchant import Merchant, OAuthClient, RevokedToken
-from models.offer import Offer, OfferAssignment
-from models.organisation import Branch, RefreshToken, StaffUser
-from models.tier import Tier, TierHistory
-from models.transaction import Transaction
+from models.merchants.merchant import Merchant, OAuthClient, RevokedToken
+from models.organisation.organisation import Branch, RefreshToken, StaffUser
+from models.service_desk.complaint import Complaint, ComplaintEvent
+from models.service_desk.interaction import Interaction
+from models.transactions.transaction import Transaction
 
 metadata = SQLModel.metadata
 

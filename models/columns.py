@@ -75,7 +75,7 @@ def json_list_field() -> Any:
 
 
 def encrypted_field() -> Any:
-    """A C2 cell: AES-256-GCM ciphertext (see models.encryption), never clear text."""
+    """A C2 cell: AES-256-GCM ciphertext (see core.encryption), never clear text."""
     return Field(default=None, sa_type=LargeBinary, sa_column_kwargs={"info": {ENCRYPTED: True}})
 
 

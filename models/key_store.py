@@ -30,8 +30,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import col
 
 import models
-from models.columns import encrypted_columns, utcnow
-from models.encryption import (
+from core.encryption import (
     BLIND_INDEX_KEY,
     DATA_KEY,
     KEY_BYTES,
@@ -42,12 +41,13 @@ from models.encryption import (
     key_version_of,
     key_wrap_context,
 )
+from models.columns import encrypted_columns, utcnow
 from models.keys import EncryptionKey
 from models.sealed_responses import COLUMN, TABLE, reencrypt_responses, response_versions
 
 if TYPE_CHECKING:
-    from api.db import Database
-    from api.settings import Settings
+    from core.database import Database
+    from core.settings import Settings
 
 
 def master_key_from_settings(settings: Settings) -> LocalMasterKey:

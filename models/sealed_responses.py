@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from models.encryption import KeyRing, aad_for, key_version_of
+from core.encryption import KeyRing, aad_for, key_version_of
 from models.idempotency import IdempotencyRecord
 
 if TYPE_CHECKING:
-    from api.db import Database
+    from core.database import Database
 
 TABLE, COLUMN = "idempotency_records", "response"
 

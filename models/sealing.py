@@ -10,7 +10,7 @@ from collections.abc import Awaitable
 from typing import Protocol, cast
 from uuid import UUID
 
-from models.encryption import KeyRing, UnknownKeyVersion, aad_for
+from core.encryption import KeyRing, UnknownKeyVersion, aad_for
 
 
 class SealedRow(Protocol):

@@ -10,24 +10,23 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, true
 from sqlmodel import col, select
 
-from api.context import RequestDatabase
-from api.errors import NotFound
-from auth.principal import Principal, PrincipalKind
-from auth.scopes import Scope
-from models.audit import AuditEntry
-from models.card import Card
-from models.customer import Customer
-from models.interaction import Interaction
-from models.offer import Offer
-from models.organisation import Branch, StaffUser
-from models.tier import Tier
-from resolvers.complaint import get_complaint
-from resolvers.customer import get_customer
-from resolvers.merchant_scope import calling_merchant, own_offer
-from resolvers.offer import get_offer
-from resolvers.offer_assignment import get_assignment
+from core.errors import NotFound
+from core.identity import Principal, PrincipalKind, Scope
+from core.request_database import RequestDatabase
+from models.audit.audit import AuditEntry
+from models.cards.card import Card
+from models.customers.customer import Customer
+from models.growth.offer import Offer
+from models.growth.tier import Tier
+from models.organisation.organisation import Branch, StaffUser
+from models.service_desk.interaction import Interaction
+from resolvers.customers.records import get_customer
+from resolvers.growth.assignments import get_assignment
+from resolvers.growth.offers import get_offer
+from resolvers.merchants.scope import calling_merchant, own_offer
+from resolvers.organisation.staff import visible_staff
 from resolvers.scoping import customer_scope
-from resolvers.staff import visible_staff
+from resolvers.service_desk.complaints import get_complaint
 
 NOT_FOUND_MESSAGE = "no object with this id is visible to you"
 # StaffMember IDs; "StaffUser" is what they said before they named their type.

@@ -18,7 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Mapped
 
-from api.errors import BadUserInput
+from core.errors import BadUserInput
 
 T = TypeVar("T")
 

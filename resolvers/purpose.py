@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from api import text_limits
-from api.errors import BadUserInput
+from core import text_limits
+from core.errors import BadUserInput
 
 _PLACEHOLDER_PURPOSES = {"test", "testing", "n/a", "na", "none", "purpose", "asdf", "check", "xxx"}
 _LONGEST_REPEATED_UNIT = 6

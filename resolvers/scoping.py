@@ -11,10 +11,9 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import col
 
-from auth.principal import Principal
-from auth.scopes import Role, Scope
-from models.complaint import Complaint
-from models.customer import Customer
+from core.identity import Principal, Role, Scope
+from models.customers.customer import Customer
+from models.service_desk.complaint import Complaint
 
 
 def customer_scope(principal: Principal) -> ColumnElement[bool]:

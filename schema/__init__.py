@@ -11,46 +11,45 @@ from sqlmodel import col, select
 from strawberry.tools import merge_types
 from strawberry.types.base import get_object_definition
 
-from api.context import Info
+from api.admission.limits import QueryLimits
+from api.admission.lookup_limit import LookupLimit
+from api.admission.suggestions import SuggestionFreeExecutor
 from api.error_handling import ErrorCodesExtension
-from api.errors import NotFound
-from api.limits import QueryLimits
-from api.lookup_limit import LookupLimit
 from api.observability import OperationObserver
-from api.suggestions import SuggestionFreeExecutor
-from auth.principal import Principal
-from auth.scopes import Scope
-from models.audit import AuditEntry as AuditEntryRow
-from models.card import Card as CardRow
-from models.complaint import Complaint as ComplaintRow
-from models.customer import Customer as CustomerRow
-from models.interaction import Interaction as InteractionRow
-from models.offer import Offer as OfferRow
-from models.organisation import Branch as BranchRow
-from models.organisation import StaffUser as StaffUserRow
-from models.tier import Tier as TierRow
+from core.context import Info
+from core.errors import NotFound
+from core.identity import Principal, Scope
+from models.audit.audit import AuditEntry as AuditEntryRow
+from models.cards.card import Card as CardRow
+from models.customers.customer import Customer as CustomerRow
+from models.growth.offer import Offer as OfferRow
+from models.growth.tier import Tier as TierRow
+from models.organisation.organisation import Branch as BranchRow
+from models.organisation.organisation import StaffUser as StaffUserRow
+from models.service_desk.complaint import Complaint as ComplaintRow
+from models.service_desk.interaction import Interaction as InteractionRow
+from resolvers.growth.assignments import AssignmentView
 from resolvers.node import MerchantOfferRow, load_node
-from resolvers.offer_assignment import AssignmentView
-from schema.analytics import AnalyticsQuery
-from schema.audit import AuditEntry, AuditQuery
-from schema.card import Card
+from schema.analytics.analytics import AnalyticsQuery
+from schema.audit.audit import AuditEntry, AuditQuery
+from schema.cards.card import Card
 from schema.common import DESCRIBED_SCALARS
-from schema.complaint import Complaint
-from schema.complaint_operations import ComplaintMutation, ComplaintQuery
-from schema.customer import Customer
-from schema.customer_operations import CustomerMutation, CustomerQuery
+from schema.customers.customer import Customer
+from schema.customers.operations import CustomerMutation, CustomerQuery
 from schema.enums import describe_enums
-from schema.evaluation import EvaluationMutation
-from schema.interaction import Interaction, InteractionMutation, InteractionQuery
-from schema.merchant import MerchantMutation, MerchantOffer, MerchantQuery
-from schema.offer import Offer, OfferAssignment
-from schema.offer_operations import OfferMutation, OfferQuery
-from schema.organisation import Branch, StaffMember, StaffQuery, Viewer
+from schema.growth.evaluation import EvaluationMutation
+from schema.growth.offer import Offer, OfferAssignment
+from schema.growth.offer_operations import OfferMutation, OfferQuery
+from schema.growth.tier import Tier
+from schema.merchants.merchant import MerchantMutation, MerchantOffer, MerchantQuery
+from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Viewer
 from schema.policy_field import scoped_field
 from schema.relay import Node, from_global_id, to_global_id
+from schema.service_desk.complaint import Complaint
+from schema.service_desk.complaint_operations import ComplaintMutation, ComplaintQuery
+from schema.service_desk.interaction import Interaction, InteractionMutation, InteractionQuery
 from schema.subscriptions import Subscription
-from schema.tier import Tier
-from schema.transaction import TransactionMutation
+from schema.transactions.transaction import TransactionMutation
 
 
 def _as_node(row: object) -> Node:

@@ -17,7 +17,7 @@ from strawberry.schema.types.base_scalars import (
 )
 from strawberry.types.scalar import ScalarDefinition
 
-from api.errors import DomainError, ErrorCode
+from core.errors import DomainError, ErrorCode
 
 # strawberry's own Date, DateTime and Decimal, parsed and printed as before, described the way
 # this API uses them (the schema passes them as ``scalar_overrides``).

@@ -1,7 +1,7 @@
 """The GraphQL descriptions of the enums, kept next to each other in one table.
 
 Most enums the API exposes are plain Python enums of lower layers (``models``, ``auth``,
-``api.errors``, ``resolvers``), which must not import strawberry; strawberry converts them
+``core.errors``, ``resolvers``), which must not import strawberry; strawberry converts them
 when it builds the schema. ``describe_enums`` registers each one here with its description and
 one per value, so the SDL and introspection say what every value means. An enum that a schema
 module already declared with ``strawberry.enum`` keeps the descriptions it gave itself; this
@@ -16,22 +16,22 @@ from enum import Enum
 import strawberry
 from strawberry.types.enum import has_enum_definition
 
-from api.errors import ErrorCode
 from auth.policy import PiiField
-from auth.scopes import Role
-from models.card import CardStatus
-from models.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
-from models.customer import Gender, LifecycleStage, RiskGrade
-from models.interaction import InteractionChannel, InteractionKind
-from models.offer import AssignmentStatus, BenefitType, OfferStatus
-from models.tier import TierChange, TierCode
-from models.transaction import MerchantCategory
-from resolvers.complaint_workflow import ComplaintAction
-from resolvers.interaction import Direction
-from resolvers.lookup import LookupReason
-from resolvers.offer_workflow import OfferAction
+from core.errors import ErrorCode
+from core.identity import Role
+from models.cards.card import CardStatus
+from models.customers.customer import Gender, LifecycleStage, RiskGrade
+from models.growth.offer import AssignmentStatus, BenefitType, OfferStatus
+from models.growth.tier import TierChange, TierCode
+from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
+from models.service_desk.interaction import InteractionChannel, InteractionKind
+from models.transactions.transaction import MerchantCategory
+from resolvers.customers.disclosure import LookupReason
+from resolvers.growth.offer_workflow import OfferAction
 from resolvers.pagination import SortDirection
-from schema.customer_operations import CustomerOrderField
+from resolvers.service_desk.complaint_workflow import ComplaintAction
+from resolvers.service_desk.interactions import Direction
+from schema.customers.operations import CustomerOrderField
 
 _NO_RETRY = "retrying unchanged will not help"
 

@@ -2,10 +2,10 @@
 
 A lookup field is declared with ``lookup_field(field)``: its SDL description is printed from
 ``auth.policy.LOOKUPS``, and before its resolver runs the caller's role, policy and scopes
-must allow a lookup by that field; a refused attempt is audited (``resolvers.lookup``) and
+must allow a lookup by that field; a refused attempt is audited (``resolvers.customers.disclosure``) and
 answers FORBIDDEN. The extension also keeps lookups off the compiled executor, which may run
 a query twice (a lookup must be counted once). One lookup field per request is checked before
-execution by ``api.lookup_limit``.
+execution by ``api.admission.lookup_limit``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import Any
 import strawberry
 from strawberry.extensions import FieldExtension
 
-from api.errors import Forbidden
+from auth.audit import events_by
 from auth.policy import LookupRule, lookup_rule
-from resolvers.lookup import LookupReason, refuse
+from core.errors import Forbidden
+from resolvers.customers.disclosure import LookupReason, refuse
 
 
 class LookupExtension(FieldExtension):
@@ -31,7 +32,7 @@ class LookupExtension(FieldExtension):
         ctx = info.context
         if not self.rule.may_look_up(ctx.principal):
             async with ctx.db.exclusive() as session:
-                await refuse(session, ctx.audit_event, self.rule, LookupReason(kwargs["reason"]))
+                await refuse(session, events_by(ctx), self.rule, LookupReason(kwargs["reason"]))
             raise Forbidden(
                 f"your role or token may not look customers up by {self.rule.field} "
                 f"(needs {self.rule.scope} and a role that may be shown the value)"

@@ -23,11 +23,10 @@ import strawberry
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
 
-from api.errors import Forbidden
 from auth.masking import mask
 from auth.policy import Access, FieldRule, rule_for
-from auth.principal import Principal
-from auth.scopes import Scope
+from core.errors import Forbidden
+from core.identity import Principal, Scope
 
 
 def access_to(rule: FieldRule, principal: Principal, source: object) -> Access:

@@ -9,8 +9,8 @@ from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
-from api.errors import BadUserInput
-from api.settings import Settings
+from core.errors import BadUserInput
+from core.settings import Settings
 from resolvers.pagination import Page
 
 NodeT = TypeVar("NodeT")

@@ -16,18 +16,18 @@ from typing import Annotated
 
 import strawberry
 
-from api.context import Context, Info
-from api.errors import Forbidden, NotFound
-from auth.scopes import Scope
-from resolvers.complaint import (
+from core.context import Context, Info
+from core.errors import Forbidden, NotFound
+from core.identity import Scope
+from resolvers.service_desk.complaints import (
     NOT_FOUND_MESSAGE,
     assignee_channel,
     complaint_channel,
     customer_channel,
     visible_complaint,
 )
-from schema.complaint import Complaint
 from schema.relay import uuid_of
+from schema.service_desk.complaint import Complaint
 
 logger = logging.getLogger("cardcrm.subscriptions")
 

@@ -27,10 +27,10 @@ from sqlalchemy import select
 
 import migrations
 from api.app import create_app
-from api.settings import Environment, Settings
 from api.state import AppState
-from auth.scopes import Role, Scope
-from models.organisation import Branch, StaffUser
+from core.identity import Role, Scope
+from core.settings import Environment, Settings
+from models.organisation.organisation import Branch, StaffUser
 from tests.support import World, build_world, postgres_admin_url
 
 DEMO_CUSTOMERS = 30

@@ -12,16 +12,16 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from api.demo import seed_demo
+from api.demo.seed import seed_demo
 from api.state import AppState
 from auth.clients import Credentials
-from auth.principal import Principal, PrincipalKind
-from auth.scopes import ROLE_SCOPES, Role
-from models.customer import Customer
-from models.organisation import Branch, StaffUser
-from models.tier import Tier
-from resolvers.customer import new_customer_rows
-from resolvers.customer_input import Consent, NewCard, NewCustomer
+from auth.scopes import ROLE_SCOPES
+from core.identity import Principal, PrincipalKind, Role
+from models.customers.customer import Customer
+from models.growth.tier import Tier
+from models.organisation.organisation import Branch, StaffUser
+from resolvers.customers.input import Consent, NewCard, NewCustomer
+from resolvers.customers.records import new_customer_rows
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class World:
     password: str
 
 
-# Each staff role's demo user (api.demo), by the role names tests parametrize with.
+# Each staff role's demo user (api.demo.seed), by the role names tests parametrize with.
 DEMO_STAFF = {
     "admin": "demo-admin",
     "supervisor": "demo-supervisor",
@@ -166,7 +166,11 @@ async def add_customer(
     """A fresh customer with valid generated identifiers, built through the service layer."""
     import random
 
-    from models.identifiers import generate_mobile, generate_national_id, generate_unionpay_pan
+    from models.customers.identifiers import (
+        generate_mobile,
+        generate_national_id,
+        generate_unionpay_pan,
+    )
 
     rng = random.Random(seed)
     birth = date(1980 + rng.randrange(20), 1 + rng.randrange(12), 1 + rng.randrange(28))
@@ -263,7 +267,7 @@ def staff_principal(
 
 def numbered_customer(index: int) -> NewCustomer:
     """The index-th of a series of valid, distinct customers, for worlds built by hand."""
-    from models.identifiers import national_id_check_char
+    from models.customers.identifiers import national_id_check_char
 
     first17 = f"11010119900101{index:03d}"
     return NewCustomer(

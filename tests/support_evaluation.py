@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.card import Card, CardStatus
-from models.customer import Customer
-from models.organisation import Branch
-from models.tier import Tier
-from models.transaction import Transaction
+from models.cards.card import Card, CardStatus
+from models.customers.customer import Customer
+from models.growth.tier import Tier
+from models.organisation.organisation import Branch
+from models.transactions.transaction import Transaction
 
 AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
 

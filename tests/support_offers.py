@@ -1,6 +1,6 @@
 """Builders for partner-merchant tests: merchants, their tokens, offers and assignments.
 
-Made directly through the models and ``resolvers.offer_codes.issue_code`` (what accepting an
+Made directly through the models and ``resolvers.growth.codes.issue_code`` (what accepting an
 offer does), so the merchant tests need nothing of the marketer and customer workflows.
 Every test makes a merchant of its own: its offers and figures are then its own, whatever
 else shares the session's database. Assignments go to existing demo customers, so no test
@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from api.state import AppState
-from auth.scopes import Role, Scope
+from core.identity import Role, Scope
 from models.columns import utcnow
-from models.customer import Customer
-from models.merchant import Merchant, OAuthClient
-from models.offer import AssignmentStatus, BenefitType, Offer, OfferAssignment, OfferStatus
-from resolvers.offer_codes import issue_code
+from models.customers.customer import Customer
+from models.growth.offer import AssignmentStatus, BenefitType, Offer, OfferAssignment, OfferStatus
+from models.merchants.merchant import Merchant, OAuthClient
+from resolvers.growth.codes import issue_code
 
 READ_AND_REDEEM = frozenset({Scope.OFFERS_READ, Scope.OFFERS_REDEEM})
 

@@ -13,11 +13,11 @@ import typer
 from rich.table import Table
 
 from api.cli.common import console, fail, run, started
-from api.errors import DomainError
 from auth import clients as service
 from auth import revocation
 from auth.scopes import parse_scopes
-from models.transaction import MerchantCategory
+from core.errors import DomainError
+from models.transactions.transaction import MerchantCategory
 
 app = typer.Typer(help="OAuth clients (partner merchants, service accounts).", no_args_is_help=True)
 merchants_app = typer.Typer(help="Partner merchants.", no_args_is_help=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.cli.common import console, run, started
-from resolvers.customer_lookup import index_names
+from resolvers.customers.lookups import index_names
 
 app = typer.Typer(help="Customer records.", no_args_is_help=True)
 

@@ -11,8 +11,8 @@ from rich.progress import Progress
 from api.cli.common import console, fail, run, started
 from auth import audit
 from auth.audit import AuditEvent
-from models.customer import LifecycleStage
-from resolvers.evaluation import (
+from models.customers.customer import LifecycleStage
+from resolvers.growth.evaluation import (
     EVALUATE_ACTION,
     EvaluationSummary,
     count_customers,

@@ -8,8 +8,8 @@ from pathlib import Path
 import typer
 
 from api.cli.common import console, fail, run, settings, started
-from api.demo_transactions import generate_rows, load_cards, start_of_day, write_csv, write_jsonl
-from resolvers.transaction_files import FileFormat, TransactionFileError
+from api.demo.transactions import generate_rows, load_cards, start_of_day, write_csv, write_jsonl
+from resolvers.transactions.files import FileFormat, TransactionFileError
 
 app = typer.Typer(help="Demo data files (development only).", no_args_is_help=True)
 

@@ -9,9 +9,9 @@ import typer
 from rich.progress import Progress
 
 from api.cli.common import console, fail, run, settings, started
-from resolvers.transaction_files import CountingLines, FileFormat, TransactionFileError, file_rows
-from resolvers.transaction_import import DEFAULT_MAX_ERRORS, ImportSummary, import_transactions
-from resolvers.transaction_rows import RawRow
+from resolvers.transactions.files import CountingLines, FileFormat, TransactionFileError, file_rows
+from resolvers.transactions.ingest import DEFAULT_MAX_ERRORS, ImportSummary, import_transactions
+from resolvers.transactions.rows import RawRow
 
 app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 

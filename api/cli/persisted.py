@@ -15,10 +15,10 @@ import orjson
 import typer
 from redis.exceptions import RedisError
 
+from api.admission.limits import DEFAULT_ALLOW_LIST
+from api.admission.manifest import ManifestError, read_manifest
+from api.admission.persisted import RedisStore
 from api.cli.common import console, fail, run, settings
-from api.limits import DEFAULT_ALLOW_LIST
-from api.manifest import ManifestError, read_manifest
-from api.persisted import RedisStore
 
 app = typer.Typer(help="Persisted queries and the allow-list.", no_args_is_help=True)
 _LIST_NAME = re.compile(r"^[A-Za-z0-9._/-]{1,64}$")

@@ -31,7 +31,7 @@ POLICY_PATH = Path(__file__).resolve().parents[2] / "docs" / "POLICY.md"
 def policy_markdown() -> str:
     """The field policy table of auth/policy.py as Markdown, for the docs."""
     from auth.policy import RULES, Access
-    from auth.scopes import Role
+    from core.identity import Role
 
     roles = list(Role)
     lines = [
@@ -106,7 +106,8 @@ def _lookup_lines() -> list[str]:
 
 
 def _list_lines() -> list[str]:
-    from auth.scopes import ROLE_SCOPES, STAFF_ROLES, Scope
+    from auth.scopes import ROLE_SCOPES
+    from core.identity import STAFF_ROLES, Scope
 
     listers = sorted(r.value for r in STAFF_ROLES if Scope.CUSTOMERS_LIST in ROLE_SCOPES[r])
     return [

@@ -6,7 +6,7 @@ import typer
 
 import migrations
 from api.cli.common import console, database_failures, fail, run, settings, started
-from api.demo import SeedResult, seed_demo
+from api.demo.seed import SeedResult, seed_demo
 
 
 async def seed_database(customers: int, seed_value: int) -> SeedResult:

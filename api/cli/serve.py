@@ -8,7 +8,7 @@ import migrations
 from api import server
 from api.cli.common import console, database_failures, errors, fail, run, settings
 from api.cli.seed import report, seed_database
-from api.db import Database
+from core.database import Database
 from migrations import assert_migrated
 
 

@@ -9,9 +9,10 @@ from sqlmodel import select
 
 from api.cli.common import console, fail, run, started
 from auth.login import CONSOLE_CLIENT_ID
-from auth.scopes import Role, parse_scopes
-from models.customer import Customer
-from models.organisation import StaffUser
+from auth.scopes import parse_scopes
+from core.identity import Role
+from models.customers.customer import Customer
+from models.organisation.organisation import StaffUser
 from schema.relay import from_global_id
 
 app = typer.Typer(help="Access tokens.", no_args_is_help=True)

@@ -31,7 +31,7 @@ from schema.policy_field import access_to, shown
 if TYPE_CHECKING:
     import strawberry
 
-    from api.context import Context
+    from core.context import Context
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,17 +26,17 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from api.admission.limits import CACHE_SIZE, cost_errors, policy_in_force, shape_errors
+from api.admission.nul import holds_nul, nul_errors
+from api.admission.shape import document_shape
+from api.admission.suggestions import validation_errors
 from api.compiled.execute import execute_plan
 from api.compiled.plan import Fallback, NotCompilable, OperationPlan, compile_operation
-from api.context import Context
-from api.limits import CACHE_SIZE, cost_errors, policy_in_force, shape_errors
-from api.lru import Lru
-from api.nul import holds_nul, nul_errors
 from api.observability import note_executor, note_operation
-from api.outage import UNAVAILABLE_MESSAGE, DatabaseUnavailable
-from api.settings import Settings
-from api.shape import document_shape
-from api.suggestions import validation_errors
+from core.context import Context
+from core.lru import Lru
+from core.outage import UNAVAILABLE_MESSAGE, DatabaseUnavailable
+from core.settings import Settings
 
 logger = logging.getLogger("cardcrm.compiled")
 _STANDARD = "standard"  # remembered for a text with no plan

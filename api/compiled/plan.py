@@ -47,7 +47,7 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 
 from auth.policy import FieldRule
-from auth.scopes import Scope
+from core.identity import Scope
 from schema.policy_field import PolicyExtension, ScopeExtension
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from api.settings import Settings
+from core.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 ASSETS_PATH = "/explorer"

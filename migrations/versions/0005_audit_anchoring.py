@@ -25,8 +25,8 @@ from alembic import op
 import models.columns
 from auth.audit import GENESIS_HASH, canonical, chain_hash, event_of
 from auth.audit_key import AUDIT_CHAIN_KEY, chain_key_context, new_wrapped_chain_key
-from models.audit import AuditEntry
-from models.encryption import BLIND_INDEX_KEY, DecryptionError, MasterKey, key_wrap_context
+from models.audit.audit import AuditEntry
+from core.encryption import BLIND_INDEX_KEY, DecryptionError, MasterKey, key_wrap_context
 from models.keys import EncryptionKey
 
 revision: str = "0005_audit_anchoring"
@@ -105,7 +105,7 @@ def _rechain(hash_of: Callable[[str, Any], str]) -> None:
 
 
 def _master_key() -> MasterKey:
-    from api.settings import get_settings
+    from core.settings import get_settings
     from models.key_store import master_key_from_settings
 
     return master_key_from_settings(get_settings())

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from api.app import create_app
-from api.settings import Settings
+from core.settings import Settings
 from tests.conftest import _free_port
 from tests.models.conftest import empty_database, fresh_database, make_database
 

@@ -14,14 +14,14 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from api.cli.schema import SDL_PATH, sdl
-from api.demo import seed_demo
-from api.settings import Environment, Settings, SettingsError
+from api.demo.seed import seed_demo
 from api.state import build_state, token_service
-from auth.scopes import Role
+from core.identity import Role
+from core.settings import Environment, Settings, SettingsError
 from migrations import DatabaseNotMigrated
-from models.card import Card
-from models.customer import Customer
-from models.organisation import StaffUser
+from models.cards.card import Card
+from models.customers.customer import Customer
+from models.organisation.organisation import StaffUser
 from models.sealing import open_field
 from tests.conftest import Server, staff_token
 from tests.models.conftest import FreshDatabase, MakeDatabase

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.broker import Broker, InProcessBroker, Message, RedisBroker
+from core.broker import Broker, InProcessBroker, Message, RedisBroker
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 

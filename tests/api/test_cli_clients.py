@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from auth import clients, revocation
 from auth.passwords import verify_password
-from models.audit import AuditEntry
-from models.merchant import Merchant, OAuthClient
+from models.audit.audit import AuditEntry
+from models.merchants.merchant import Merchant, OAuthClient
 from tests.models.conftest import FreshDatabase
 
 CREDENTIAL = re.compile(r"^(client_id|client_secret):\s+(\S+)$", re.MULTILINE)

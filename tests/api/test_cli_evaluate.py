@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlmodel import col
 
-from models.audit import AuditEntry
-from models.customer import Customer
+from models.audit.audit import AuditEntry
+from models.customers.customer import Customer
 from tests.models.conftest import CARDCRM, CLI_TIMEOUT_SECONDS, FreshDatabase
 from tests.support_evaluation import add_spender, every, reference_ids
 

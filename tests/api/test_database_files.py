@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 import migrations
-from api.db import Database
+from core.database import Database
 
 PRIVATE = 0o600
 

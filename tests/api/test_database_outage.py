@@ -31,9 +31,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 import migrations
-from api.settings import Environment, Settings
 from api.state import AppState
-from resolvers.complaint import assignee_channel
+from core.settings import Environment, Settings
+from resolvers.service_desk.complaints import assignee_channel
 from schema.relay import to_global_id
 from tests.api.conftest import Socket, serving, signed_in, websocket
 from tests.conftest import _free_port
@@ -119,7 +119,7 @@ def _settings(url: str, var_dir: Path, **overrides: Any) -> Settings:
 
 
 def _staff_token(state: AppState, world: World, username: str) -> str:
-    from auth.scopes import Role
+    from core.identity import Role
 
     user = world.staff[username]
     return state.tokens.issue(

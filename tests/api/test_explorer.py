@@ -23,7 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from api.settings import Environment, Settings
+from core.settings import Environment, Settings
 from tests.api.conftest import serving
 from tests.conftest import Server, World, staff_token
 

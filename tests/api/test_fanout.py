@@ -22,12 +22,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlmodel import col, select
 
-from api.demo import seed_demo
+from api.demo.seed import seed_demo
 from api.state import token_service
-from auth.scopes import Role
-from models.customer import Customer
-from models.organisation import Branch, StaffUser
-from resolvers.complaint import assignee_channel
+from core.identity import Role
+from models.customers.customer import Customer
+from models.organisation.organisation import Branch, StaffUser
+from resolvers.service_desk.complaints import assignee_channel
 from schema.relay import to_global_id
 from tests.api.conftest import STEP_SECONDS, eventually, signed_in
 from tests.conftest import _free_port

@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from auth.scopes import Role
-from models.customer import Customer, LifecycleHistory
-from models.customer_metrics import CustomerMetrics
-from models.offer import Offer, OfferAssignment
-from models.organisation import StaffUser
-from models.tier import TierHistory
-from models.transaction import Transaction
+from core.identity import Role
+from models.customers.customer import Customer, LifecycleHistory
+from models.growth.customer_metrics import CustomerMetrics
+from models.growth.offer import Offer, OfferAssignment
+from models.growth.tier import TierHistory
+from models.organisation.organisation import StaffUser
+from models.transactions.transaction import Transaction
 from schema.relay import to_global_id
 from tests.conftest import Server
 from tests.models.conftest import FreshDatabase

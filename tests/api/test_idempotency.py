@@ -17,7 +17,7 @@ mutation Create($input: CreateCustomerInput!) {
 
 
 def _input(id_number_seq: str, phone: str) -> dict[str, Any]:
-    from models.identifiers import national_id_check_char
+    from models.customers.identifiers import national_id_check_char
 
     first17 = "11010519880808" + id_number_seq
     return {

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from api.db import Database
-from api.errors import KeyUnavailable
 from api.key_ring import KeyRingKeeper
-from models.encryption import aad_for, key_version_of
+from core.database import Database
+from core.encryption import aad_for, key_version_of
+from core.errors import KeyUnavailable
 from models.key_store import load_key_ring, master_key_from_settings, rotate
 from tests.api.conftest import fresh_database
 from tests.models.conftest import FreshDatabase

@@ -22,11 +22,11 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from api.settings import Settings
 from api.state import AppState
-from auth.scopes import Role
-from models.customer import Customer
-from models.encryption import KeyRing, aad_for
+from core.encryption import KeyRing, aad_for
+from core.identity import Role
+from core.settings import Settings
+from models.customers.customer import Customer
 from models.key_store import sealed_counts
 from schema.relay import to_global_id
 from tests.api.conftest import fresh_database, serving

@@ -24,11 +24,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
-from api.cost import operation_cost
-from api.settings import Settings
-from api.shape import document_shape
-from auth.scopes import Role
-from models.identifiers import national_id_check_char
+from api.admission.cost import operation_cost
+from api.admission.shape import document_shape
+from core.identity import Role
+from core.settings import Settings
+from models.customers.identifiers import national_id_check_char
 from schema import schema
 from tests.api.conftest import STEP_SECONDS, signed_in
 from tests.conftest import Server, customer_token, staff_token

@@ -1,5 +1,5 @@
 """A NUL (U+0000) in any string of an operation is BAD_USER_INPUT before anything runs
-(``api.nul``). On PostgreSQL a NUL reaching a text parameter failed in the driver: the
+(``api.admission.nul``). On PostgreSQL a NUL reaching a text parameter failed in the driver: the
 schemathesis run (tests/security/test_schemathesis.py) found the audit-log filters answering
 INTERNAL_SERVER_ERROR.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from graphql import parse
 
-from api.nul import nul_errors
+from api.admission.nul import nul_errors
 from tests.conftest import Server, staff_token
 from tests.security.conftest import codes, nothing_ran
 from tests.support import World

@@ -22,10 +22,10 @@ import httpx
 import orjson
 import pytest
 
-from api.manifest import ManifestError, read_manifest
-from api.persisted import RedisStore
-from api.settings import Settings
-from auth.scopes import Role
+from api.admission.manifest import ManifestError, read_manifest
+from api.admission.persisted import RedisStore
+from core.identity import Role
+from core.settings import Settings
 from tests.api.conftest import signed_in
 from tests.conftest import Server, staff_token
 from tests.models.conftest import CARDCRM, CLI_TIMEOUT_SECONDS, PROJECT_ROOT

@@ -32,9 +32,9 @@ from api.rate_limit import (
     client_address,
     refill_and_take,
 )
-from api.settings import Settings
 from auth import oauth
-from auth.scopes import Role
+from core.identity import Role
+from core.settings import Settings
 from tests.api.conftest import serving
 from tests.conftest import Server, _free_port, staff_token
 from tests.support import World

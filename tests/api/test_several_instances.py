@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.settings import Settings
-from auth.scopes import Role
+from core.identity import Role
+from core.settings import Settings
 from tests.api.test_persisted import REDIS_URL, apq, redis_or_skip, send
 from tests.conftest import Server
 from tests.security.conftest import running_app, variant

@@ -18,7 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.state import token_service
-from auth.scopes import Role
+from core.identity import Role
 from tests.api.conftest import STEP_SECONDS, eventually, signed_in
 from tests.conftest import _free_port
 from tests.models.conftest import CARDCRM, PROJECT_ROOT, FreshDatabase

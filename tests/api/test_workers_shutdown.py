@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from api.state import token_service
-from auth.scopes import Role
+from core.identity import Role
 from tests.conftest import _free_port
 from tests.models.conftest import CARDCRM, PROJECT_ROOT, FreshDatabase
 

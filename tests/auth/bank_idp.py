@@ -25,8 +25,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from auth.oidc_issuer import OidcIssuer
-from auth.scopes import Role
+from core.identity import Role
+from core.oidc_issuer import OidcIssuer
 from tests.conftest import _free_port
 
 ISSUER = "https://idp.bank.test/realms/staff"

@@ -16,7 +16,6 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
-from api.db import Database
 from auth.audit import (
     GENESIS_HASH,
     AuditEvent,
@@ -27,8 +26,9 @@ from auth.audit import (
     verify,
 )
 from auth.audit_key import attach_chain_key
-from models.audit import AuditEntry
-from models.encryption import DecryptionError, LocalMasterKey
+from core.database import Database
+from core.encryption import DecryptionError, LocalMasterKey
+from models.audit.audit import AuditEntry
 from models.key_store import load_key_ring, master_key_from_settings
 from tests.models.conftest import FreshDatabase
 

@@ -17,7 +17,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from sqlmodel import col
 
-from api.db import Database
 from auth.audit import (
     GENESIS_HASH,
     AuditEvent,
@@ -27,7 +26,8 @@ from auth.audit import (
     record_and_commit,
 )
 from auth.audit_checkpoint import Checkpoint, CheckpointSigner
-from models.audit import AuditCheckpoint, AuditEntry
+from core.database import Database
+from models.audit.audit import AuditCheckpoint, AuditEntry
 from tests.auth.test_audit import EVENTS, AuditLog, with_chain_key
 from tests.models.conftest import FreshDatabase
 from tests.security.conftest import running_app

@@ -24,13 +24,14 @@ from sqlmodel import col
 
 import migrations
 from api.app import create_app
-from api.errors import Unauthenticated
-from api.settings import Environment, Settings
 from auth.external_staff import ExternalStaffDirectory, external_staff_id
-from auth.scopes import ROLE_SCOPES, Role
-from models.audit import AuditEntry
-from models.interaction import Interaction
-from models.organisation import StaffUser
+from auth.scopes import ROLE_SCOPES
+from core.errors import Unauthenticated
+from core.identity import Role
+from core.settings import Environment, Settings
+from models.audit.audit import AuditEntry
+from models.organisation.organisation import StaffUser
+from models.service_desk.interaction import Interaction
 from schema.relay import to_global_id
 from tests.api.conftest import signed_in, websocket
 from tests.auth.bank_idp import ISSUER, BankIdp, bank_claims, bank_idp, bank_token, serving

@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from auth.passwords import hash_password
-from auth.scopes import Role
+from core.identity import Role
 from models.columns import utcnow
-from models.organisation import StaffUser
+from models.organisation.organisation import StaffUser
 from tests.conftest import Server
 from tests.support import World
 

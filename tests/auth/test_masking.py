@@ -21,7 +21,11 @@ from auth.masking import (
     mask_phone,
     mask_text,
 )
-from models.identifiers import generate_mobile, generate_national_id, generate_unionpay_pan
+from models.customers.identifiers import (
+    generate_mobile,
+    generate_national_id,
+    generate_unionpay_pan,
+)
 
 seeds = st.integers(min_value=0, max_value=2**32)
 # Letters, digits, CJK and spaces: no '*', so "contains the clear value" is meaningful.

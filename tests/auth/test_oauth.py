@@ -18,10 +18,9 @@ from joserfc import jwt
 from joserfc.jws import extract_compact
 from sqlalchemy import text
 
-from api.settings import Environment, Settings
 from auth.clients import Credentials
-from auth.principal import PrincipalKind
-from auth.scopes import Role, Scope
+from core.identity import PrincipalKind, Role, Scope
+from core.settings import Environment, Settings
 from tests.conftest import Server, staff_token
 from tests.security.conftest import running_app, variant
 from tests.support import World, add_oauth_client, client_credentials_token

@@ -24,10 +24,11 @@ from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from api.errors import Unauthenticated
 from auth.oidc import ExternalIdentity, OidcVerifier, peek_issuer
-from auth.oidc_issuer import OidcIssuer
-from auth.scopes import ROLE_SCOPES, Role, Scope
+from auth.scopes import ROLE_SCOPES
+from core.errors import Unauthenticated
+from core.identity import Role, Scope
+from core.oidc_issuer import OidcIssuer
 from tests.auth.bank_idp import (
     AUDIENCE,
     EC_KEY,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from api.settings import Environment, Settings
-from auth.oidc_issuer import OidcIssuer
-from auth.scopes import Role
+from core.identity import Role
+from core.oidc_issuer import OidcIssuer
+from core.settings import Environment, Settings
 
 BANK: dict[str, Any] = {
     "name": "bank",

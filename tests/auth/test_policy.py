@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from graphql import GraphQLObjectType, build_schema
 
-from auth.scopes import ROLE_SCOPES, Role, Scope
-from models.customer import Customer as CustomerRow
+from auth.scopes import ROLE_SCOPES
+from core.identity import Role, Scope
+from models.customers.customer import Customer as CustomerRow
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import DEMO_STAFF as DEMO_USER
 from tests.support import World, add_oauth_client, client_credentials_token

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auth.pseudonym import customer_pseudonym
-from models.encryption import KEY_BYTES, KeyRing
+from core.encryption import KEY_BYTES, KeyRing
 
 RING = KeyRing({1: os.urandom(KEY_BYTES)}, os.urandom(KEY_BYTES))
 OTHER_RING = KeyRing({1: os.urandom(KEY_BYTES)}, os.urandom(KEY_BYTES))

@@ -17,9 +17,10 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from auth.passwords import hash_password
-from auth.scopes import ROLE_SCOPES, Role, Scope
-from models.audit import AuditEntry
-from models.organisation import StaffUser
+from auth.scopes import ROLE_SCOPES
+from core.identity import Role, Scope
+from models.audit.audit import AuditEntry
+from models.organisation.organisation import StaffUser
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import World
 

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.app import create_app
 from auth import clients, revocation
 from auth.clients import Credentials
-from auth.scopes import Role, Scope
+from core.identity import Role, Scope
 from models.columns import utcnow
-from models.merchant import RevokedToken
+from models.merchants.merchant import RevokedToken
 from tests.conftest import Server, _free_port, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
 from tests.support import World, add_oauth_client, client_credentials_token

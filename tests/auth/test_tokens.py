@@ -313,7 +313,7 @@ async def test_issued_tokens_live_exactly_their_ttl(server: Server) -> None:
     """Guards a past bug: authlib ignored the ttl and every token lived an hour."""
     from joserfc import jwt
 
-    from auth.scopes import Role
+    from core.identity import Role
 
     tokens = server.state.tokens
     for ttl in (60, tokens.default_ttl):

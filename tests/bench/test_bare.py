@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from api.settings import Settings
 from bench.bare import open_bare, page
 from bench.workloads import document, w1_variables
+from core.settings import Settings
 from tests.conftest import Server, staff_token
 from tests.support import World
 

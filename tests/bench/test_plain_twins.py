@@ -21,22 +21,22 @@ import pytest
 import uvicorn
 from sqlmodel import col, select
 
-from api.context import RequestDatabase
-from api.db import Database
 from bench.bare import MASKS, create_app
 from bench.dataset import AS_OF, Sizes, bench_settings, build_database
 from bench.plain_twins import TWINS, add_plain_twins, asyncpg_dsn
-from models.card import Card
-from models.complaint import Complaint, ComplaintStatus
-from models.customer import Customer
-from models.encryption import KeyRing
-from models.interaction import Interaction
+from core.database import Database
+from core.encryption import KeyRing
+from core.request_database import RequestDatabase
+from models.cards.card import Card
+from models.customers.customer import Customer
 from models.key_store import load_key_ring, master_key_from_settings
-from models.organisation import StaffUser
+from models.organisation.organisation import StaffUser
 from models.sealing import open_field
-from resolvers.complaint_sla import is_overdue
-from resolvers.evaluation import evaluate_customers
-from resolvers.offer_recommendation import RecommendedOffersByCustomerLoader
+from models.service_desk.complaint import Complaint, ComplaintStatus
+from models.service_desk.interaction import Interaction
+from resolvers.growth.evaluation import evaluate_customers
+from resolvers.growth.recommendation import RecommendedOffersByCustomerLoader
+from resolvers.service_desk.sla import is_overdue
 from tests.support import create_postgres_database, drop_postgres_database, postgres_admin_url
 
 SCALE = 0.002  # 200 customers, 300 cards, 600 interactions, 40 complaints, 10 offers

@@ -15,13 +15,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from api.db import Database
-from api.settings import Environment, Settings
 from bench.dataset import Sizes, build_database
 from bench.fixtures import make_fixtures
 from bench.plain_twins import asyncpg_dsn
 from bench.postgraphile import customer_uuid
 from bench.preparation import evaluate, has_metrics, plain_twins, twins_match
+from core.database import Database
+from core.settings import Environment, Settings
 from tests.support import create_postgres_database, drop_postgres_database, postgres_admin_url
 
 SCALE = 0.002  # 200 customers, 10 offers

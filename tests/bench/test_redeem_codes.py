@@ -19,7 +19,7 @@ from bench.redeem_codes import (
 )
 from bench.servers import ClientCredentials, authorization_header
 from bench.workloads import document, w3_variables
-from models.offer import Offer, OfferAssignment
+from models.growth.offer import Offer, OfferAssignment
 from tests.conftest import Server
 from tests.support import World
 

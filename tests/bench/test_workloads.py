@@ -16,7 +16,7 @@ W2 = document("W2")
 W4 = document("W4")
 
 # The statement counts measured when these tests were written; a change must be deliberate.
-# Tiers come from the process's catalogue (resolvers/tier_catalogue.py), loaded by the first
+# Tiers come from the process's catalogue (resolvers/growth/tier_catalogue.py), loaded by the first
 # request and kept: each test makes one request first, so the catalogue is fresh.
 W1_STATEMENTS = 2  # customers page, cards
 W2_STATEMENTS = 10  # with at least one open complaint, whose timeline loads in one more

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlmodel import col
 
 import migrations
-from api.db import Database
 from auth.audit import GENESIS_HASH, canonical, event_of
-from models.audit import AuditEntry
+from core.database import Database
+from models.audit.audit import AuditEntry
 from models.columns import utcnow
 from models.key_store import load_key_ring, master_key_from_settings
 from tests.auth.test_audit import EVENTS

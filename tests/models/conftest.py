@@ -24,10 +24,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import migrations
-from api.db import Database
-from api.settings import Environment, Settings
 from auth.audit_key import attach_chain_key
-from models.encryption import KeyRing
+from core.database import Database
+from core.encryption import KeyRing
+from core.settings import Environment, Settings
 from models.key_store import load_key_ring, master_key_from_settings
 from tests.support import create_postgres_database, drop_postgres_database, postgres_admin_url
 

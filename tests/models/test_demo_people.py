@@ -12,8 +12,8 @@ from faker import Faker
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.demo_people import REFERENCE_DATE, DemoPerson, generate_people
-from models.identifiers import (
+from api.demo.people import REFERENCE_DATE, DemoPerson, generate_people
+from models.customers.identifiers import (
     national_id_birth_date,
     national_id_is_male,
     normalize_email,

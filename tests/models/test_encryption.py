@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from models.encryption import (
+from core.encryption import (
     BLIND_INDEX_KEY,
     DATA_KEY,
     KEY_BYTES,

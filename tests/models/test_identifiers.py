@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.identifiers import (
+from models.customers.identifiers import (
     InvalidIdentifier,
     generate_mobile,
     generate_national_id,

@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 import models
-from api.db import Database
-from api.demo import seed_demo
+from api.demo.seed import seed_demo
+from core.database import Database
+from core.encryption import DATA_KEY, KeyRing, aad_for, key_version_of
 from models.columns import encrypted_columns
-from models.encryption import DATA_KEY, KeyRing, aad_for, key_version_of
 from models.key_store import (
     RetireRefused,
     count_sealed_values,

@@ -11,9 +11,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
 import models
-from api.errors import INTERNAL_ERROR_MESSAGE
-from auth.scopes import Role
-from models.customer import Customer
+from core.errors import INTERNAL_ERROR_MESSAGE
+from core.identity import Role
+from models.customers.customer import Customer
 from tests.conftest import Server, staff_token
 from tests.support import ALICE, World
 

@@ -17,21 +17,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api.context import RequestDatabase
-from api.db import Database, counting_statements
-from api.demo import seed_demo
-from api.errors import BadUserInput, Forbidden
-from auth.principal import Principal
-from auth.scopes import Role
-from models.card import Card
-from models.complaint import Complaint, ComplaintEvent
-from models.customer import Customer
-from models.interaction import Interaction
-from models.organisation import Branch
-from models.tier import Tier
-from models.transaction import Transaction
-from resolvers.analytics import ServiceKpis, service_kpis
-from resolvers.customer import new_customer_rows
+from api.demo.seed import seed_demo
+from core.database import Database, counting_statements
+from core.errors import BadUserInput, Forbidden
+from core.identity import Principal, Role
+from core.request_database import RequestDatabase
+from models.cards.card import Card
+from models.customers.customer import Customer
+from models.growth.tier import Tier
+from models.organisation.organisation import Branch
+from models.service_desk.complaint import Complaint, ComplaintEvent
+from models.service_desk.interaction import Interaction
+from models.transactions.transaction import Transaction
+from resolvers.analytics.service import ServiceKpis, service_kpis
+from resolvers.customers.records import new_customer_rows
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase

@@ -18,21 +18,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api.context import RequestDatabase
-from api.db import Database, counting_statements
-from api.demo import seed_demo
-from api.errors import Forbidden
-from auth.principal import Principal
-from auth.scopes import Role
-from models.card import Card
-from models.customer import Customer, LifecycleHistory
-from models.merchant import Merchant
-from models.offer import Offer, OfferAssignment
-from models.organisation import Branch
-from models.tier import Tier, TierHistory
-from models.transaction import Transaction
-from resolvers.analytics_growth import GrowthKpis, growth_kpis
-from resolvers.customer import new_customer_rows
+from api.demo.seed import seed_demo
+from core.database import Database, counting_statements
+from core.errors import Forbidden
+from core.identity import Principal, Role
+from core.request_database import RequestDatabase
+from models.cards.card import Card
+from models.customers.customer import Customer, LifecycleHistory
+from models.growth.offer import Offer, OfferAssignment
+from models.growth.tier import Tier, TierHistory
+from models.merchants.merchant import Merchant
+from models.organisation.organisation import Branch
+from models.transactions.transaction import Transaction
+from resolvers.analytics.growth import GrowthKpis, growth_kpis
+from resolvers.customers.records import new_customer_rows
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
 from tests.support import World, numbered_customer, staff_principal

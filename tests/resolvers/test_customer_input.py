@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.errors import BadUserInput
-from resolvers.customer_input import MAX_CENTS, cents_of
+from core.errors import BadUserInput
+from resolvers.customers.input import MAX_CENTS, cents_of
 
 
 @given(st.integers(min_value=0, max_value=MAX_CENTS))

@@ -19,23 +19,23 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
-from api.db import Database
-from api.demo import seed_demo
-from api.settings import Settings
+from api.demo.seed import seed_demo
 from auth.audit import AuditEvent, verify
-from models.audit import AuditEntry
-from models.customer import Customer, LifecycleHistory
-from models.customer_metrics import CustomerMetrics
-from models.tier import Tier, TierHistory
-from resolvers.evaluation import (
+from core.database import Database
+from core.settings import Settings
+from models.audit.audit import AuditEntry
+from models.customers.customer import Customer, LifecycleHistory
+from models.growth.customer_metrics import CustomerMetrics
+from models.growth.tier import Tier, TierHistory
+from resolvers.growth.evaluation import (
     EvaluationSummary,
     aggregate_query,
     decide,
     evaluate_customers,
     write_chunk,
 )
-from resolvers.lifecycle_rules import LifecycleRules
-from resolvers.tier_rules import TierRule
+from resolvers.growth.lifecycle_rules import LifecycleRules
+from resolvers.growth.tier_rules import TierRule
 from tests.models.conftest import FreshDatabase
 from tests.support_evaluation import AS_OF, Spend, add_spender, every, reference_ids
 

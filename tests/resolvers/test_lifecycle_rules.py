@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.settings import Settings
-from models.customer import LifecycleStage
-from resolvers.lifecycle_rules import (
+from core.settings import Settings
+from models.customers.customer import LifecycleStage
+from resolvers.growth.lifecycle_rules import (
     CATEGORY_SEGMENTS,
     SEGMENTS,
     CustomerFigures,
@@ -22,7 +22,7 @@ from resolvers.lifecycle_rules import (
     yuan,
 )
 
-RULES = LifecycleRules()  # the defaults of api/settings.py, as the next test checks
+RULES = LifecycleRules()  # the defaults of core/settings.py, as the next test checks
 S = LifecycleStage
 
 

@@ -1,4 +1,4 @@
-"""Local days counted by the database (``resolvers.merchant_days``): the SQL day of a UTC
+"""Local days counted by the database (``resolvers.merchants.days``): the SQL day of a UTC
 moment is its date in the zone, on SQLite and PostgreSQL, across daylight-saving changes."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import literal, select
 
 from models.columns import UTCDateTime
-from resolvers.merchant_days import LocalDays
+from resolvers.merchants.days import LocalDays
 from tests.conftest import Server
 
 SHANGHAI, BERLIN, NEW_YORK = (

@@ -16,21 +16,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from api.db import Database
-from api.demo import seed_demo
-from api.errors import BadUserInput, Conflict, Forbidden
+from api.demo.seed import seed_demo
 from auth.audit import AuditEvent
-from auth.principal import Principal
-from auth.scopes import ROLE_SCOPES, Role
-from models.audit import AuditEntry
+from auth.scopes import ROLE_SCOPES
+from core.database import Database
+from core.errors import BadUserInput, Conflict, Forbidden
+from core.identity import Principal, Role
+from models.audit.audit import AuditEntry
 from models.columns import utcnow
-from models.merchant import Merchant
-from models.offer import AssignmentStatus, BenefitType, Offer, OfferAssignment, OfferStatus
-from models.organisation import StaffUser
-from resolvers.offer import OfferChanges, change_offer_status, create_offer, update_offer
-from resolvers.offer_benefit import benefit_cost_cents
-from resolvers.offer_input import OfferTerms, benefit_units
-from resolvers.offer_workflow import (
+from models.growth.offer import AssignmentStatus, BenefitType, Offer, OfferAssignment, OfferStatus
+from models.merchants.merchant import Merchant
+from models.organisation.organisation import StaffUser
+from resolvers.growth.benefit import benefit_cost_cents
+from resolvers.growth.offer_input import OfferTerms, benefit_units
+from resolvers.growth.offer_workflow import (
     AssignmentAction,
     OfferAction,
     allowed_actions,
@@ -40,6 +39,7 @@ from resolvers.offer_workflow import (
     is_live,
     next_status,
 )
+from resolvers.growth.offers import OfferChanges, change_offer_status, create_offer, update_offer
 from tests.models.conftest import FreshDatabase
 from tests.support import staff_principal
 

@@ -9,10 +9,10 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.customer import LifecycleStage
-from models.tier import TierCode
-from models.transaction import MerchantCategory
-from resolvers.offer_eligibility import Eligibility, Profile, Spend, affinity, is_eligible
+from models.customers.customer import LifecycleStage
+from models.growth.tier import TierCode
+from models.transactions.transaction import MerchantCategory
+from resolvers.growth.eligibility import Eligibility, Profile, Spend, affinity, is_eligible
 
 TIERS = [t.value for t in TierCode]
 STAGES = [s.value for s in LifecycleStage]

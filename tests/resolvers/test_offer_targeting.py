@@ -15,24 +15,23 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from api.db import Database, counting_statements
-from api.demo import seed_demo
-from api.errors import Conflict, Forbidden
+from api.demo.seed import seed_demo
 from auth.audit import AuditEvent
-from auth.principal import Principal
-from auth.scopes import Role
-from models.audit import AuditEntry
+from core.database import Database, counting_statements
+from core.encryption import KeyRing
+from core.errors import Conflict, Forbidden
+from core.identity import Principal, Role
+from models.audit.audit import AuditEntry
 from models.columns import utcnow
-from models.customer_metrics import CustomerMetrics
-from models.encryption import KeyRing
-from models.identifiers import national_id_check_char
-from models.merchant import Merchant
-from models.offer import Offer, OfferAssignment, OfferStatus
-from models.organisation import Branch, StaffUser
-from models.tier import Tier
-from resolvers.customer import new_customer_rows
-from resolvers.customer_input import Consent, NewCustomer
-from resolvers.offer_targeting import TargetingResult, target_offer
+from models.customers.identifiers import national_id_check_char
+from models.growth.customer_metrics import CustomerMetrics
+from models.growth.offer import Offer, OfferAssignment, OfferStatus
+from models.growth.tier import Tier
+from models.merchants.merchant import Merchant
+from models.organisation.organisation import Branch, StaffUser
+from resolvers.customers.input import Consent, NewCustomer
+from resolvers.customers.records import new_customer_rows
+from resolvers.growth.targeting import TargetingResult, target_offer
 from tests.models.conftest import FreshDatabase
 from tests.support import staff_principal
 

@@ -14,8 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.errors import BadUserInput
-from models.identifiers import generate_mobile, generate_national_id, generate_unionpay_pan
+from core.errors import BadUserInput
+from models.customers.identifiers import (
+    generate_mobile,
+    generate_national_id,
+    generate_unionpay_pan,
+)
 from resolvers.purpose import NO_PERSONAL_DATA, SAY_WHY, check_purpose
 
 MIN_LENGTH = 10

@@ -1,4 +1,4 @@
-"""Redeeming an offer code (``resolvers.redemption``): exactly once, idempotent, and every
+"""Redeeming an offer code (``resolvers.merchants.redemption``): exactly once, idempotent, and every
 refusal leaves the assignment as it was. Runs on the shared test database, on offers of a
 merchant made for each test."""
 
@@ -12,13 +12,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from api.errors import BadUserInput, Conflict, DomainError, Forbidden, NotFound
-from auth.principal import Principal
-from auth.scopes import Scope
+from core.errors import BadUserInput, Conflict, DomainError, Forbidden, NotFound
+from core.identity import Principal, Scope
 from models.columns import utcnow
-from models.merchant import Merchant
-from models.offer import AssignmentStatus, BenefitType, OfferAssignment, OfferStatus
-from resolvers.redemption import Redemption, RedemptionRequest, redeem_offer
+from models.growth.offer import AssignmentStatus, BenefitType, OfferAssignment, OfferStatus
+from models.merchants.merchant import Merchant
+from resolvers.merchants.redemption import Redemption, RedemptionRequest, redeem_offer
 from tests.conftest import Server, staff_token
 from tests.support import World
 from tests.support_offers import (

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.context import RequestDatabase
-from resolvers.tier_catalogue import TierCatalogue
+from core.request_database import RequestDatabase
+from resolvers.growth.tier_catalogue import TierCatalogue
 from tests.conftest import Server
 from tests.support import World
 

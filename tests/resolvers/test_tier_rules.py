@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.demo import TIERS
-from models.tier import TierChange
-from resolvers.tier_rules import TierRule, qualify, tier_decision, tier_progress
+from api.demo.seed import TIERS
+from models.growth.tier import TierChange
+from resolvers.growth.tier_rules import TierRule, qualify, tier_decision, tier_progress
 
 # standard 0/0, silver ¥50,000/24, gold ¥150,000/60, platinum ¥500,000/120, diamond ¥1.5M/200
 LADDER = [

@@ -13,14 +13,14 @@ import re
 
 import pytest
 
-from resolvers.transaction_files import (
+from resolvers.transactions.files import (
     MAX_LINE_BYTES,
     CountingLines,
     FileFormat,
     TransactionFileError,
     file_rows,
 )
-from resolvers.transaction_rows import RawRow
+from resolvers.transactions.rows import RawRow
 
 HEADER = "card_id,amount,merchant,merchant_category,channel,time\n"
 ROW = "c-{n},1.00,m,dining,pos,2026-01-01T00:00:00Z\n"

@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlmodel import col
 
-from models.card import Card
-from models.identifiers import luhn_check_digit
+from models.cards.card import Card
+from models.customers.identifiers import luhn_check_digit
 from models.sealing import open_field
-from models.transaction import Transaction
-from resolvers import transaction_import
-from resolvers.customer_input import yuan_text
-from resolvers.transaction_files import (
+from models.transactions.transaction import Transaction
+from resolvers.customers.input import yuan_text
+from resolvers.transactions import ingest as transaction_import
+from resolvers.transactions.files import (
     CountingLines,
     FileFormat,
     TransactionFileError,
@@ -34,8 +34,8 @@ from resolvers.transaction_files import (
     file_rows,
     jsonl_rows,
 )
-from resolvers.transaction_import import ImportSummary, _chunks, _padded, import_transactions
-from resolvers.transaction_rows import (
+from resolvers.transactions.ingest import ImportSummary, _chunks, _padded, import_transactions
+from resolvers.transactions.rows import (
     MAX_AMOUNT_CENTS,
     CheckedRow,
     RawRow,

@@ -467,7 +467,7 @@ async def test_a_page_of_complaints_costs_the_same_statements_whatever_its_size(
         assert len(body["data"]["complaints"]["edges"]) == size
         counts.append(statements)
     # complaints + count + customers + assignees + timelines, whatever the page size; the
-    # tiers come from the process's catalogue (resolvers/tier_catalogue.py)
+    # tiers come from the process's catalogue (resolvers/growth/tier_catalogue.py)
     assert counts == [5, 5, 5]
 
 

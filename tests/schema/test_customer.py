@@ -58,7 +58,7 @@ async def test_a_page_of_customers_costs_the_same_statements_whatever_its_size(
         assert len(body["data"]["customers"]["edges"]) == size
         counts.append(statements)
     # page + count + cards + branches, each one statement whatever the page size; the tiers
-    # come from the process's catalogue (resolvers/tier_catalogue.py)
+    # come from the process's catalogue (resolvers/growth/tier_catalogue.py)
     assert counts == [4, 4, 4]
 
 
@@ -161,7 +161,7 @@ def _new_customer(**overrides: Any) -> dict[str, Any]:
 
 
 async def _valid_id_number() -> str:
-    from models.identifiers import national_id_check_char
+    from models.customers.identifiers import national_id_check_char
 
     first17 = "11010519920520002"
     return first17 + national_id_check_char(first17)

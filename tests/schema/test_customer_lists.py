@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from auth.scopes import ROLE_SCOPES, Role, Scope
+from auth.scopes import ROLE_SCOPES
+from core.identity import Role, Scope
 from models.columns import utcnow
 from tests.conftest import Server, staff_token
 from tests.support import DEMO_STAFF, World, add_customer

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from api.settings import Settings
-from auth.scopes import ROLE_SCOPES, Role, Scope
-from models.audit import AuditEntry
-from models.organisation import StaffUser
+from auth.scopes import ROLE_SCOPES
+from core.identity import Role, Scope
+from core.settings import Settings
+from models.audit.audit import AuditEntry
+from models.organisation.organisation import StaffUser
 from tests.conftest import Server
 from tests.support import ALICE, BOB, World, add_staff
 
@@ -380,6 +381,6 @@ async def test_given_the_budget_is_spent_then_create_customer_is_refused_before_
 
 
 def _valid(national_id: str) -> str:
-    from models.identifiers import national_id_check_char
+    from models.customers.identifiers import national_id_check_char
 
     return national_id[:17] + national_id_check_char(national_id[:17])

@@ -8,7 +8,7 @@ import datetime
 import random
 from typing import Any
 
-from models.identifiers import generate_mobile, generate_national_id
+from models.customers.identifiers import generate_mobile, generate_national_id
 from tests.conftest import Server, staff_token
 from tests.support import World, customer_count
 

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from auth.scopes import Role
-from models.audit import AuditEntry
-from models.customer import Customer
-from models.organisation import StaffUser
-from resolvers.customer_lookup import index_names
+from core.identity import Role
+from models.audit.audit import AuditEntry
+from models.customers.customer import Customer
+from models.organisation.organisation import StaffUser
+from resolvers.customers.lookups import index_names
 from tests.conftest import Server
 from tests.support import World, add_staff
 

@@ -17,14 +17,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from api.demo import seed_demo
-from auth.scopes import ROLE_SCOPES, Role, Scope
-from models.audit import AuditEntry
-from models.card import Card
+from api.demo.seed import seed_demo
+from auth.scopes import ROLE_SCOPES
+from core.identity import Role, Scope
+from models.audit.audit import AuditEntry
+from models.cards.card import Card
 from models.columns import utcnow
-from models.customer_metrics import CustomerMetrics
-from models.organisation import StaffUser
-from resolvers.evaluation import evaluate_customers
+from models.growth.customer_metrics import CustomerMetrics
+from models.organisation.organisation import StaffUser
+from resolvers.growth.evaluation import evaluate_customers
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.models import conftest as databases
@@ -197,7 +198,7 @@ async def test_the_override_holds_for_the_configured_days(server: Server, world:
     await _override(server, staff_token(server, world, "demo-admin"), customer_id)
 
     async with server.state.database.session() as session:
-        from models.customer import Customer
+        from models.customers.customer import Customer
 
         row = await session.get(Customer, customer_id)
     assert row is not None
@@ -429,7 +430,7 @@ async def _spend_on(session: Any, cards: list[Card]) -> None:
     """A few purchases on every card, the newest a different number of days ago each."""
     from sqlalchemy import insert
 
-    from models.transaction import Transaction
+    from models.transactions.transaction import Transaction
 
     now = utcnow()
     rows = [

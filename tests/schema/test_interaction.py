@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from auth.scopes import Role
-from resolvers.customer_input import Consent
+from core.identity import Role
+from resolvers.customers.input import Consent
 from schema.relay import to_global_id
 from tests.conftest import Server, staff_token
 from tests.support import World, add_customer, add_staff

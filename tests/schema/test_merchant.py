@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models.merchant import Merchant
-from models.offer import BenefitType, Offer, OfferStatus
+from models.growth.offer import BenefitType, Offer, OfferStatus
+from models.merchants.merchant import Merchant
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token
 from tests.support import World, add_customer, add_oauth_client, client_credentials_token

@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import update
 
 from models.columns import utcnow
-from models.customer import Customer
-from models.customer_metrics import CustomerMetrics
-from models.merchant import Merchant
-from models.offer import Offer, OfferAssignment
-from resolvers.customer_input import Consent
-from resolvers.offer_codes import code_index
+from models.customers.customer import Customer
+from models.growth.customer_metrics import CustomerMetrics
+from models.growth.offer import Offer, OfferAssignment
+from models.merchants.merchant import Merchant
+from resolvers.customers.input import Consent
+from resolvers.growth.codes import code_index
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import DEMO_STAFF as STAFF

@@ -23,7 +23,8 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from auth.policy import RULES, Access
-from auth.scopes import ROLE_SCOPES, Role, Scope
+from auth.scopes import ROLE_SCOPES
+from core.identity import Role, Scope
 from schema import schema as live_schema
 from schema.policy_field import ScopeExtension
 from schema.relay import to_global_id

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from auth.scopes import Role, Scope
-from models.card import Card
+from core.identity import Role, Scope
+from models.cards.card import Card
 from models.sealing import open_field
-from models.transaction import Transaction
+from models.transactions.transaction import Transaction
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import World, add_customer, add_oauth_client, client_credentials_token

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from api.settings import Environment, Settings
+from core.settings import Environment, Settings
 from tests.conftest import Server, _free_port
 
 

@@ -23,11 +23,11 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import col, select
 
-from api.settings import Settings
-from auth.scopes import Role
-from models.audit import AuditEntry
-from models.identifiers import national_id_check_char
-from models.organisation import StaffUser
+from core.identity import Role
+from core.settings import Settings
+from models.audit.audit import AuditEntry
+from models.customers.identifiers import national_id_check_char
+from models.organisation.organisation import StaffUser
 from tests.conftest import Server
 from tests.security.conftest import running_app, variant
 from tests.support import ALICE, DEMO_STAFF, World, add_staff

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from api.demo import seed_demo
-from api.errors import INTERNAL_ERROR_MESSAGE
-from auth.scopes import Role
-from models.organisation import Branch
-from models.tier import Tier
+from api.demo.seed import seed_demo
+from core.errors import INTERNAL_ERROR_MESSAGE
+from core.identity import Role
+from models.growth.tier import Tier
+from models.organisation.organisation import Branch
 from tests.conftest import Server
 from tests.models.conftest import FreshDatabase, fresh_database, make_database
 from tests.security.conftest import running_app

@@ -1,7 +1,7 @@
 """No check of user-supplied text takes time that grows faster than the text (issue 11,
 item 2): a 1 MiB string shaped to make a backtracking pattern or a quadratic scan slow is
 answered in well under a second by every check that reads request data, called directly and
-through the real server. Each check's length bound (``api.text_limits``) runs first, and the
+through the real server. Each check's length bound (``core.text_limits``) runs first, and the
 checks left use plain string operations or patterns that cannot backtrack.
 
 In production the old "did you mean" stripping took 24.7 s on an 80 KB query and the old
@@ -19,15 +19,15 @@ from typing import Any
 
 import pytest
 
-from api import text_limits
-from api.errors import BadUserInput
-from api.limits import client_policy
-from api.manifest import is_sha256
+from api.admission.limits import client_policy
+from api.admission.manifest import is_sha256
 from api.metrics import safe_operation_name
 from api.middleware import _incoming_request_id
-from api.settings import Environment, Settings
 from auth.masking import MaskKind, mask
-from models.identifiers import (
+from core import text_limits
+from core.errors import BadUserInput
+from core.settings import Environment, Settings
+from models.customers.identifiers import (
     InvalidIdentifier,
     normalize_email,
     normalize_mobile,
@@ -35,13 +35,13 @@ from models.identifiers import (
     normalize_national_id,
     normalize_pan,
 )
-from resolvers.complaint import checked_text
-from resolvers.customer_input import checked, checked_address, checked_tags, checked_time
-from resolvers.offer_codes import normalize_code
-from resolvers.offer_input import OfferTerms
+from resolvers.customers.input import checked, checked_address, checked_tags, checked_time
+from resolvers.growth.codes import normalize_code
+from resolvers.growth.offer_input import OfferTerms
+from resolvers.growth.tier_override import checked_reason
 from resolvers.purpose import check_purpose
-from resolvers.tier_override import checked_reason
-from resolvers.transaction_rows import RawRow, RowError, check_row
+from resolvers.service_desk.complaints import checked_text
+from resolvers.transactions.rows import RawRow, RowError, check_row
 from schema.relay import to_global_id
 from tests.conftest import Server, staff_token
 from tests.security.conftest import running_app, variant

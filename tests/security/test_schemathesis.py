@@ -31,17 +31,17 @@ from schemathesis.graphql import nodes
 from schemathesis.specs.graphql.scalars import CUSTOM_SCALARS
 from sqlalchemy import select
 
-from api.demo import seed_demo
-from api.errors import ErrorCode
-from auth.scopes import Role
-from models.card import Card
-from models.complaint import Complaint
-from models.customer import Customer
-from models.interaction import Interaction
-from models.merchant import Merchant
-from models.offer import Offer, OfferAssignment
-from models.organisation import Branch, StaffUser
-from models.tier import Tier
+from api.demo.seed import seed_demo
+from core.errors import ErrorCode
+from core.identity import Role
+from models.cards.card import Card
+from models.customers.customer import Customer
+from models.growth.offer import Offer, OfferAssignment
+from models.growth.tier import Tier
+from models.merchants.merchant import Merchant
+from models.organisation.organisation import Branch, StaffUser
+from models.service_desk.complaint import Complaint
+from models.service_desk.interaction import Interaction
 from schema.relay import to_global_id
 from tests.conftest import Server
 from tests.models.conftest import FreshDatabase, fresh_database, make_database

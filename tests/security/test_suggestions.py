@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from api import metrics
-from api.settings import Environment, Settings
+from core.settings import Environment, Settings
 from tests.api.conftest import signed_in
 from tests.conftest import Server, staff_token
 from tests.security.conftest import nothing_ran, running_app, variant

@@ -1,0 +1,123 @@
+"""Who is calling, in the vocabulary every layer shares: scopes, roles and the Principal.
+
+The vocabulary lives on the floor because the request context carries a principal; what each
+role may do with it (the grants) is auth's policy: ``auth.scopes`` and ``auth.policy``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from core.errors import Forbidden
+
+
+class Scope(StrEnum):
+    CUSTOMERS_READ = "customers:read"
+    CUSTOMERS_WRITE = "customers:write"
+    PII_REVEAL = "pii:reveal"
+    INTERACTIONS_READ = "interactions:read"
+    INTERACTIONS_WRITE = "interactions:write"
+    COMPLAINTS_READ = "complaints:read"
+    COMPLAINTS_WRITE = "complaints:write"
+    OFFERS_READ = "offers:read"
+    OFFERS_WRITE = "offers:write"
+    OFFERS_REDEEM = "offers:redeem"
+    ANALYTICS_READ = "analytics:read"
+    RISK_READ = "risk:read"
+    RISK_WRITE = "risk:write"
+    AUDIT_READ = "audit:read"
+    ADMIN = "admin"
+    # Not in SPEC §1's list: bulk transaction ingest by a service account's batch job.
+    TRANSACTIONS_WRITE = "transactions:write"
+    # An exact-match lookup (customerByPhone, customerByIdNumber) discloses whether a value
+    # belongs to a customer: audited and budgeted (resolvers/customers/disclosure.py, auth.policy.LOOKUPS).
+    CUSTOMERS_LOOKUP = "customers:lookup"
+    # The `customers` connection: a list of people. Marketers have none, so a list cannot
+    # undo analytics' small-group suppression (resolvers/analytics/suppression.py).
+    CUSTOMERS_LIST = "customers:list"
+
+
+class Role(StrEnum):
+    """Staff roles, plus the non-staff principals that reach the API."""
+
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+    MARKETER = "marketer"
+    RISK_OFFICER = "risk_officer"
+    AUDITOR = "auditor"
+    CUSTOMER = "customer"
+    MERCHANT = "merchant"
+    # A batch job's OAuth client (client credentials), e.g. the transaction feed.
+    SERVICE = "service"
+
+
+STAFF_ROLES = frozenset(
+    {Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.MARKETER, Role.RISK_OFFICER, Role.AUDITOR}
+)
+
+# Staff below these see only their own branch's customers.
+ALL_BRANCH_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.MARKETER, Role.RISK_OFFICER})
+
+
+class PrincipalKind(StrEnum):
+    STAFF = "staff"
+    CUSTOMER = "customer"
+    MERCHANT = "merchant"
+    SERVICE = "service"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    subject: str
+    role: Role
+    scopes: frozenset[Scope]
+    client_id: str
+    token_id: str
+    expires_at: int
+    branch_id: uuid.UUID | None = None
+    username: str | None = None
+    # The partner merchant a merchant client's token speaks for.
+    merchant_id: uuid.UUID | None = None
+    # The sign-in (refresh-token family) a console token belongs to: revoked with it.
+    session_id: uuid.UUID | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def customer_id(self) -> uuid.UUID | None:
+        return uuid.UUID(self.subject) if self.kind is PrincipalKind.CUSTOMER else None
+
+    @property
+    def staff_id(self) -> uuid.UUID | None:
+        return uuid.UUID(self.subject) if self.kind is PrincipalKind.STAFF else None
+
+    @property
+    def is_oauth_client(self) -> bool:
+        """Merchant and service tokens come from ``/oauth/token``; revocation applies to them."""
+        return self.kind in (PrincipalKind.MERCHANT, PrincipalKind.SERVICE)
+
+    @property
+    def sees_all_branches(self) -> bool:
+        return self.role in ALL_BRANCH_ROLES
+
+    @property
+    def audit_actor(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
+    def has(self, scope: Scope) -> bool:
+        return scope in self.scopes
+
+    def require(self, scope: Scope) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"this operation needs the `{scope}` scope, which the token lacks")
+
+    def require_staff(self) -> None:
+        if not self.is_staff:
+            raise Forbidden("this operation is for staff users")

@@ -1,0 +1,49 @@
+"""The longest text each input takes: the one place these maxima are defined (README, "Input
+limits"; the schema's descriptions quote them).
+
+Every check of user-supplied text first compares its length with its maximum here, and only
+then normalises it or runs a pattern over it, so no check's time grows with what a caller
+sends past the maximum. Lengths count characters (code points) as typed, before any
+normalisation. The request body as a whole is bounded by ``max_request_bytes``.
+"""
+
+from __future__ import annotations
+
+from core.errors import BadUserInput
+
+# Audit text: a reveal's purpose, a tier override's reason.
+PURPOSE = 200
+# Customer record.
+NAME = 100
+PHONE = 32  # as typed: spaces, dashes, "+86"
+ID_NUMBER = 32  # as typed: spaces, dashes
+PAN = 32  # as typed: spaces, dashes
+EMAIL = 254  # RFC 5321 path limit
+ADDRESS = 200
+CARD_PRODUCT = 64
+TAGS = 20  # tags on one customer
+TAG = 32
+# Service desk.
+SUBJECT = 200
+OUTCOME = 200
+NOTES = 4000  # interaction notes, complaint descriptions, resolutions and notes
+CHANNEL = 16
+# Offers and redemptions.
+OFFER_TITLE = 200
+OFFER_DESCRIPTION = 2000
+REDEMPTION_REFERENCE = 128
+REDEMPTION_CODE = 64  # as typed: spaces, dashes
+# Transactions (the ingest mutation and CSV files).
+TRANSACTION_FIELD = 200  # any one field of a row, before it is parsed
+MERCHANT = 200
+TRANSACTION_REFERENCE = 64
+# Small codes checked by a pattern.
+TIME_OF_DAY = 5  # "21:30"
+SEGMENT = 32
+
+
+def bounded(field: str, value: str, maximum: int) -> str:
+    """``value`` if it is at most ``maximum`` characters, else BAD_USER_INPUT naming ``field``."""
+    if len(value) > maximum:
+        raise BadUserInput(f"{field} may be at most {maximum} characters", field=field)
+    return value

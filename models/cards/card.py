@@ -1,0 +1,47 @@
+"""Cards. Only the encrypted PAN, its BIN (first 6) and last 4 are kept (SPEC §2)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from models.columns import (
+    blind_index_field,
+    code_field,
+    created_at_field,
+    encrypted_field,
+    id_field,
+    timestamp_field,
+)
+
+
+class CardStatus(StrEnum):
+    ISSUED = "issued"
+    ACTIVATED = "activated"
+    FROZEN = "frozen"
+    CLOSED = "closed"
+
+
+class Card(SQLModel, table=True):
+    __tablename__ = "cards"
+    # A customer's cards load oldest first (their loaders).
+    __table_args__ = (Index("ix_cards_customer_order", "customer_id", "created_at", "id"),)
+
+    id: uuid.UUID = id_field()
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    product: str = Field(max_length=64)
+    pan_enc: bytes | None = encrypted_field()
+    pan_bidx: bytes | None = blind_index_field(unique=True)
+    bin: str = Field(max_length=8)
+    last4: str = Field(max_length=4)
+    credit_limit_cents: int = 0
+    status: str = code_field(16, default=CardStatus.ISSUED)
+    issued_at: datetime | None = timestamp_field()
+    activated_at: datetime | None = timestamp_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+    version: int = 1

@@ -1,0 +1,30 @@
+"""Partner merchants by id, in one query per page.
+
+Each loader is built once per request by ``context.loader(Kind)`` (core.context) and
+returns results in key order (STYLE §5).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlmodel import col, select
+from strawberry.dataloader import DataLoader
+
+from models.merchants.merchant import Merchant
+
+if TYPE_CHECKING:
+    from core.context import Context
+
+
+class MerchantByIdLoader(DataLoader[uuid.UUID, Merchant | None]):
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = context.db
+
+    async def _load(self, keys: Sequence[uuid.UUID]) -> list[Merchant | None]:
+        rows = await self._db.scalars(select(Merchant).where(col(Merchant.id).in_(keys)))
+        by_id = {row.id: row for row in rows}
+        return [by_id.get(key) for key in keys]

@@ -1,0 +1,470 @@
+"""Complaints: filing, the workflow's actions, and reading them in scope (SPEC §3).
+
+Every action loads the complaint through ``complaint_scope`` (outside it: NOT_FOUND), checks
+the caller holds the current ``version`` (else CONFLICT, nothing written), asks the workflow
+table for the next status, writes the change with ``WHERE version = …`` so a concurrent
+writer cannot be overwritten, appends one timeline entry, commits, and then publishes an
+event for live subscribers.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from core import text_limits
+from core.broker import Broker
+from core.encryption import KeyRing
+from core.errors import BadUserInput, Conflict, Forbidden, NotFound
+from core.identity import Principal, Role, Scope
+from core.instants import require_offsets
+from core.request_database import RequestDatabase
+from core.settings import Settings
+from models.cards.card import Card
+from models.columns import utcnow
+from models.customers.customer import Customer
+from models.growth.tier import Tier
+from models.organisation.organisation import StaffUser
+from models.sealing import seal_field
+from models.service_desk.complaint import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintEvent,
+    ComplaintSeverity,
+    ComplaintStatus,
+)
+from resolvers.pagination import Page, PageArgs, page_with_count
+from resolvers.scoping import complaint_scope, customer_scope
+from resolvers.service_desk.complaint_workflow import ComplaintAction, next_status
+from resolvers.service_desk.sla import due_at
+
+logger = logging.getLogger("cardcrm.complaints")
+NOT_FOUND_MESSAGE = "no complaint with this id is visible to you"
+MAX_TEXT = text_limits.NOTES
+MAX_CHANNEL = text_limits.CHANNEL  # stored in clear, in a VARCHAR(16)
+_SEVERITY_RANK = {s: i for i, s in enumerate(ComplaintSeverity)}
+_HANDLER_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
+
+
+def checked_text(
+    field: str, value: str | None, *, required: bool, limit: int = MAX_TEXT
+) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise BadUserInput(f"{field} must not be empty", field=field)
+        return None
+    if len(text) > limit:
+        raise BadUserInput(f"{field} may be at most {limit} characters", field=field)
+    return text
+
+
+@dataclass(frozen=True)
+class NewComplaint:
+    description: str
+    category: ComplaintCategory = ComplaintCategory.OTHER
+    channel: str = "app"
+    severity: ComplaintSeverity | None = None
+    customer_id: uuid.UUID | None = None
+    card_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class ComplaintChange:
+    complaint_id: uuid.UUID
+    version: int
+    action: ComplaintAction
+    note: str | None = None
+    assignee_id: uuid.UUID | None = None
+    severity: ComplaintSeverity | None = None
+    to_supervisor: bool = False
+    resolution: str | None = None
+    score: int | None = None
+
+
+async def _service_level_hours(session: AsyncSession, customer_id: uuid.UUID) -> int:
+    """The customer's tier's service level, which caps every complaint deadline."""
+    hours = await session.scalar(
+        select(Tier.service_level_hours)
+        .join(Customer, col(Customer.tier_id) == col(Tier.id))
+        .where(col(Customer.id) == customer_id)
+    )
+    assert hours is not None, "every customer has a tier"
+    return hours
+
+
+async def _complainant(session: AsyncSession, principal: Principal, data: NewComplaint) -> Customer:
+    principal.require(Scope.COMPLAINTS_WRITE)
+    if principal.customer_id is not None:
+        if data.customer_id not in (None, principal.customer_id):
+            raise NotFound("no customer with this id is visible to you", field="customerId")
+        customer_id = principal.customer_id
+    elif principal.role in _HANDLER_ROLES:
+        if data.customer_id is None:
+            raise BadUserInput(
+                "customerId is required when staff file a complaint", field="customerId"
+            )
+        customer_id = data.customer_id
+    else:
+        raise Forbidden("only the customer or service staff may file a complaint")
+    customer = await session.scalar(
+        select(Customer).where(col(Customer.id) == customer_id, customer_scope(principal))
+    )
+    if customer is None:
+        raise NotFound("no customer with this id is visible to you", field="customerId")
+    return customer
+
+
+def _event(
+    ring: KeyRing,
+    complaint: Complaint,
+    principal: Principal,
+    action: ComplaintAction,
+    from_status: str | None,
+    note: str | None,
+) -> ComplaintEvent:
+    event = ComplaintEvent(
+        complaint_id=complaint.id,
+        action=action.value,
+        actor_kind=principal.kind.value,
+        actor_id=principal.subject,
+        from_status=from_status,
+        to_status=complaint.status,
+    )
+    seal_field(ring, event, "note", note)
+    return event
+
+
+async def file_complaint(
+    *,
+    session: AsyncSession,
+    ring: KeyRing,
+    settings: Settings,
+    broker: Broker,
+    principal: Principal,
+    data: NewComplaint,
+) -> Complaint:
+    customer = await _complainant(session, principal, data)
+    description = checked_text("description", data.description, required=True)
+    channel = checked_text("channel", data.channel, required=True, limit=MAX_CHANNEL)
+    assert channel is not None
+    if (
+        data.card_id is not None
+        and await session.scalar(
+            select(Card.id).where(
+                col(Card.id) == data.card_id, col(Card.customer_id) == customer.id
+            )
+        )
+        is None
+    ):
+        raise BadUserInput("cardId is not one of this customer's cards", field="cardId")
+    # Customers describe; staff triage, so only staff set a severity.
+    severity = (data.severity if principal.is_staff else None) or ComplaintSeverity.MEDIUM
+    now = utcnow()
+    complaint = Complaint(
+        customer_id=customer.id,
+        card_id=data.card_id,
+        branch_id=customer.branch_id,
+        category=data.category,
+        channel=channel,
+        severity=severity,
+        status=ComplaintStatus.OPEN,
+        created_at=now,
+        updated_at=now,
+        due_at=due_at(settings, now, severity, await _service_level_hours(session, customer.id)),
+    )
+    seal_field(ring, complaint, "description", description)
+    session.add(complaint)
+    await session.flush()
+    session.add(_event(ring, complaint, principal, ComplaintAction.FILE, None, None))
+    await session.commit()
+    await publish(broker, complaint, ComplaintAction.FILE, principal, notify=None)
+    return complaint
+
+
+def _authorize(principal: Principal, complaint: Complaint, action: ComplaintAction) -> None:
+    principal.require(Scope.COMPLAINTS_WRITE)
+    if action is ComplaintAction.RATE:
+        if principal.customer_id != complaint.customer_id:
+            raise Forbidden("only the complainant rates a complaint")
+        return
+    if principal.customer_id is not None:
+        if action is not ComplaintAction.REOPEN:
+            raise Forbidden(f"customers may not {action.value.replace('_', ' ')} a complaint")
+        return
+    if principal.role not in _HANDLER_ROLES:
+        raise Forbidden("only service staff handle complaints")
+    if action is ComplaintAction.ASSIGN and principal.role is Role.AGENT:
+        raise Forbidden("only supervisors assign complaints")
+
+
+async def _branch_staff(
+    session: AsyncSession, complaint: Complaint, staff_id: uuid.UUID | None, roles: frozenset[Role]
+) -> StaffUser | None:
+    query = select(StaffUser).where(
+        col(StaffUser.branch_id) == complaint.branch_id,
+        col(StaffUser.is_active).is_(True),
+        col(StaffUser.role).in_([r.value for r in roles]),
+    )
+    if staff_id is not None:
+        query = query.where(col(StaffUser.id) == staff_id)
+    return (await session.scalars(query.order_by(col(StaffUser.username)).limit(1))).first()
+
+
+async def _action_values(
+    session: AsyncSession,
+    ring: KeyRing,
+    settings: Settings,
+    principal: Principal,
+    complaint: Complaint,
+    change: ComplaintChange,
+) -> tuple[dict[str, Any], str | None]:
+    """The columns an action sets, and the note its timeline entry keeps."""
+    now, action = utcnow(), change.action
+    note = checked_text("note", change.note, required=False)
+    if action is ComplaintAction.ACKNOWLEDGE:
+        return {"acknowledged_at": now}, note
+    if action is ComplaintAction.ASSIGN:
+        assignee = await _branch_staff(
+            session, complaint, change.assignee_id, frozenset({Role.AGENT, Role.SUPERVISOR})
+        )
+        if change.assignee_id is None or assignee is None:
+            raise BadUserInput(
+                "assigneeId must be an agent or supervisor of the complaint's branch",
+                field="assigneeId",
+            )
+        return {"assignee_id": assignee.id}, note
+    if action is ComplaintAction.START_WORK:
+        return ({"assignee_id": principal.staff_id} if complaint.assignee_id is None else {}), note
+    if action is ComplaintAction.ESCALATE:
+        return await _escalation(session, settings, complaint, change), note
+    if action is ComplaintAction.RESOLVE:
+        resolution = checked_text("resolution", change.resolution, required=True)
+        seal_field(ring, complaint, "resolution", resolution)
+        return {"resolution_enc": complaint.resolution_enc, "resolved_at": now}, note
+    if action is ComplaintAction.CLOSE:
+        return {"closed_at": now}, note
+    if action is ComplaintAction.REOPEN:
+        reason = checked_text("note", change.note, required=True)
+        return {
+            "reopen_count": complaint.reopen_count + 1,
+            "resolved_at": None,
+            "closed_at": None,
+        }, reason
+    return _rating(complaint, change.score), note
+
+
+async def _escalation(
+    session: AsyncSession, settings: Settings, complaint: Complaint, change: ComplaintChange
+) -> dict[str, Any]:
+    if change.severity is None and not change.to_supervisor:
+        raise BadUserInput(
+            "escalate to a higher severity, to a supervisor, or both", field="severity"
+        )
+    values: dict[str, Any] = {"escalation_level": complaint.escalation_level + 1}
+    if change.severity is not None:
+        current = ComplaintSeverity(complaint.severity)
+        if _SEVERITY_RANK[change.severity] <= _SEVERITY_RANK[current]:
+            raise BadUserInput(f"severity must be higher than {current.value}", field="severity")
+        values["severity"] = change.severity
+        values["due_at"] = due_at(
+            settings,
+            complaint.created_at,
+            change.severity,
+            await _service_level_hours(session, complaint.customer_id),
+        )
+    if change.to_supervisor:
+        supervisor = await _branch_staff(session, complaint, None, frozenset({Role.SUPERVISOR}))
+        if supervisor is None:
+            raise BadUserInput(
+                "the complaint's branch has no active supervisor", field="toSupervisor"
+            )
+        values["assignee_id"] = supervisor.id
+    return values
+
+
+def _rating(complaint: Complaint, score: int | None) -> dict[str, Any]:
+    if complaint.satisfaction is not None:
+        raise Conflict("this complaint has already been rated", field="score")
+    if score is None or not 1 <= score <= 5:
+        raise BadUserInput("score must be a whole number from 1 to 5", field="score")
+    return {"satisfaction": score}
+
+
+async def change_complaint(
+    *,
+    session: AsyncSession,
+    ring: KeyRing,
+    settings: Settings,
+    broker: Broker,
+    principal: Principal,
+    change: ComplaintChange,
+) -> Complaint:
+    principal.require(Scope.COMPLAINTS_WRITE)  # before the lookup: no scope, no answer at all
+    complaint = await session.scalar(
+        select(Complaint).where(
+            col(Complaint.id) == change.complaint_id, complaint_scope(principal)
+        )
+    )
+    if complaint is None:
+        raise NotFound(NOT_FOUND_MESSAGE, field="id")
+    _authorize(principal, complaint, change.action)
+    if complaint.version != change.version:
+        raise Conflict(
+            f"the complaint is at version {complaint.version}, not {change.version}; "
+            "reload it and retry",
+            field="version",
+        )
+    from_status = complaint.status
+    status = next_status(ComplaintStatus(from_status), change.action)
+    values, note = await _action_values(session, ring, settings, principal, complaint, change)
+    previous_assignee = complaint.assignee_id
+    values.update(status=status, version=complaint.version + 1, updated_at=utcnow())
+    session.expunge(complaint)
+    result = await session.execute(
+        update(Complaint)
+        .where(col(Complaint.id) == complaint.id, col(Complaint.version) == change.version)
+        .values(values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        raise Conflict("the complaint changed meanwhile; reload and retry", field="version")
+    fresh = await session.get(Complaint, complaint.id, populate_existing=True)
+    assert fresh is not None
+    session.add(_event(ring, fresh, principal, change.action, from_status, note))
+    await session.commit()
+    notify = fresh.assignee_id if change.action in _NOTIFY_ASSIGNEE else None
+    if change.action is ComplaintAction.ASSIGN and fresh.assignee_id == previous_assignee:
+        notify = None
+    await publish(broker, fresh, change.action, principal, notify=notify)
+    return fresh
+
+
+_NOTIFY_ASSIGNEE = frozenset({ComplaintAction.ASSIGN, ComplaintAction.ESCALATE})
+
+
+def complaint_channel(complaint_id: uuid.UUID | str) -> str:
+    return f"complaint:{complaint_id}"
+
+
+def customer_channel(customer_id: uuid.UUID | str) -> str:
+    return f"customer:{customer_id}:complaints"
+
+
+def assignee_channel(staff_id: uuid.UUID | str) -> str:
+    return f"staff:{staff_id}:assigned"
+
+
+async def publish(
+    broker: Broker,
+    complaint: Complaint,
+    action: ComplaintAction,
+    principal: Principal,
+    *,
+    notify: uuid.UUID | None,
+) -> None:
+    """Tells live subscribers what changed. The change is already committed, so a broker
+    outage is logged, not raised: subscribers miss an event, the data is safe."""
+    message = {
+        "complaintId": str(complaint.id),
+        "action": action.value,
+        "status": complaint.status,
+        "actor": principal.audit_actor,
+        "at": utcnow().isoformat(),
+    }
+    channels = [complaint_channel(complaint.id), customer_channel(complaint.customer_id)]
+    if notify is not None:
+        channels.append(assignee_channel(notify))
+    try:
+        for channel in channels:
+            await broker.publish(channel, message)
+    except Exception:
+        logger.warning("could not publish %s for a complaint; subscribers will miss it", action)
+
+
+@dataclass(frozen=True)
+class ComplaintFilter:
+    status: ComplaintStatus | None = None
+    severity: ComplaintSeverity | None = None
+    assignee_id: uuid.UUID | None = None
+    overdue: bool | None = None
+    branch_id: uuid.UUID | None = None
+    category: ComplaintCategory | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    customer_id: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        require_offsets(createdFrom=self.created_from, createdTo=self.created_to)
+
+
+def complaint_conditions(principal: Principal, filter: ComplaintFilter) -> list[Any]:
+    """The caller's complaint scope and the filter, as SQL (the list and the loaders')."""
+    conditions: list[Any] = [complaint_scope(principal)]
+    equal = {
+        Complaint.status: filter.status,
+        Complaint.severity: filter.severity,
+        Complaint.assignee_id: filter.assignee_id,
+        Complaint.branch_id: filter.branch_id,
+        Complaint.category: filter.category,
+        Complaint.customer_id: filter.customer_id,
+    }
+    conditions += [col(column) == value for column, value in equal.items() if value is not None]
+    if filter.created_from is not None:
+        conditions.append(col(Complaint.created_at) >= filter.created_from)
+    if filter.created_to is not None:
+        conditions.append(col(Complaint.created_at) < filter.created_to)
+    if filter.overdue is not None:
+        still_open = col(Complaint.status).not_in(
+            [ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED]
+        )
+        late = still_open & (col(Complaint.due_at) < utcnow())
+        conditions.append(late if filter.overdue else ~late)
+    return conditions
+
+
+async def list_complaints(
+    *,
+    db: RequestDatabase,
+    principal: Principal,
+    settings: Settings,
+    filter: ComplaintFilter,
+    page: PageArgs,
+) -> tuple[Page[Complaint], Callable[[], Awaitable[int]]]:
+    conditions = complaint_conditions(principal, filter)
+    return await page_with_count(
+        db,
+        Complaint,
+        conditions,
+        sort_col=col(Complaint.created_at),
+        id_col=col(Complaint.id),
+        args=page.validated(settings.default_page_size, settings.max_page_size),
+    )
+
+
+async def visible_complaint(
+    db: RequestDatabase, principal: Principal, complaint_id: uuid.UUID
+) -> Complaint | None:
+    """The complaint if the caller's scope includes it, else None."""
+    rows = await db.scalars(
+        select(Complaint).where(col(Complaint.id) == complaint_id, complaint_scope(principal))
+    )
+    complaint: Complaint | None = rows[0] if rows else None
+    return complaint
+
+
+async def get_complaint(
+    *, db: RequestDatabase, principal: Principal, complaint_id: uuid.UUID
+) -> Complaint:
+    complaint = await visible_complaint(db, principal, complaint_id)
+    if complaint is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return complaint

@@ -1,0 +1,368 @@
+"""Aggregate analytics (scope analytics:read): `analytics { service(...) growth(...) }`.
+
+The fields convert their arguments and call ``resolvers.analytics.service`` (service KPIs) and
+``resolvers.analytics.growth`` (growth KPIs); every figure is computed there, in SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from core.context import Info
+from core.identity import Scope
+from core.money import yuan_or_none
+from resolvers.analytics import growth as growth_service
+from resolvers.analytics import service as analytics_service
+from resolvers.analytics.sql import ACTIVE_CUSTOMER
+from schema.policy_field import scoped_field
+from schema.relay import to_global_id, uuid_of
+
+SUPPRESSED = (
+    "For marketers a figure of 1 to `minGroupSize` − 1 customers is null (suppressed; 0 is "
+    "shown), and so is every figure derived from one."
+)
+BRANCH = (
+    "Count one branch only (a Branch ID); all branches if left out. Roles tied to one branch "
+    "(supervisor) always get theirs: naming another is FORBIDDEN."
+)
+RANGE = "The time range the figures cover."
+
+
+@strawberry.type(description="How many records have one value of a code (status, category…).")
+class KeyCount:
+    key: str = strawberry.field(
+        description="The value as stored, lower case (e.g. `in_progress`, `billing_dispute`)."
+    )
+    count: int = strawberry.field(description="How many complaints filed in the range have it.")
+
+
+@strawberry.type(description="Customer satisfaction (scores 1–5) from ratings and surveys.")
+class Csat:
+    ratings_mean: float | None = strawberry.field(
+        description="Mean rating (1–5) of the complaints filed in the range that were rated; "
+        "null if none was."
+    )
+    ratings_count: int = strawberry.field(
+        description="How many complaints filed in the range were rated (`rateComplaint`)."
+    )
+    surveys_mean: float | None = strawberry.field(
+        description="Mean score (1–5) of the satisfaction surveys held in the range; null if none."
+    )
+    surveys_count: int = strawberry.field(
+        description="How many SATISFACTION_SURVEY interactions in the range carry a score."
+    )
+    combined_mean: float | None = strawberry.field(
+        description="Mean of all those ratings and survey scores together (1–5); null if none."
+    )
+    satisfied_share: float | None = strawberry.field(
+        description="Share (0–1) of all those scores that are 4 or 5; null if none."
+    )
+
+    @classmethod
+    def from_result(cls, csat: analytics_service.Csat) -> Csat:
+        return cls(
+            ratings_mean=csat.ratings_mean,
+            ratings_count=csat.ratings_count,
+            surveys_mean=csat.surveys_mean,
+            surveys_count=csat.surveys_count,
+            combined_mean=csat.combined_mean,
+            satisfied_share=csat.satisfied_share,
+        )
+
+
+@strawberry.type(
+    description="Service KPIs of a range; shares are 0–1 and null when nothing was counted. "
+    "Exact figures: nothing here is suppressed."
+)
+class ServiceKpis:
+    complaint_count: int = strawberry.field(description="Complaints filed in the range.")
+    counts_by_status: list[KeyCount] = strawberry.field(
+        description="Complaints filed in the range by current status; every status listed."
+    )
+    counts_by_category: list[KeyCount] = strawberry.field(
+        description="Complaints filed in the range by category; every category listed."
+    )
+    active_customers: int = strawberry.field(
+        description=f"Active customers. {ACTIVE_CUSTOMER} Same count as growth's `active.part`."
+    )
+    complaint_rate: float | None = strawberry.field(
+        description="Complaints filed in the range per 1,000 active customers (`activeCustomers`); "
+        "null when there are none."
+    )
+    resolved_count: int = strawberry.field(description="Complaints resolved in the range.")
+    sla_compliance: float | None = strawberry.field(
+        description="Share (0–1) of the complaints resolved in the range that were resolved by "
+        "their `dueAt`; null if none was resolved."
+    )
+    mean_hours_to_resolve: float | None = strawberry.field(
+        description="Mean hours from filing to resolution, over complaints resolved in the range; "
+        "null if none."
+    )
+    p90_hours_to_resolve: float | None = strawberry.field(
+        description="Nearest-rank 90th percentile of those hours (the value at rank ⌈0.9 n⌉ "
+        "ascending); null if none."
+    )
+    reopen_rate: float | None = strawberry.field(
+        description="Share (0–1) of the complaints filed in the range that were ever reopened; "
+        "null if none was filed."
+    )
+    csat: Csat = strawberry.field(
+        description="Satisfaction: complaint ratings and survey scores of the range."
+    )
+
+    @classmethod
+    def from_result(cls, kpis: analytics_service.ServiceKpis) -> ServiceKpis:
+        return cls(
+            complaint_count=kpis.complaint_count,
+            counts_by_status=[KeyCount(key=c.key, count=c.count) for c in kpis.counts_by_status],
+            counts_by_category=[
+                KeyCount(key=c.key, count=c.count) for c in kpis.counts_by_category
+            ],
+            active_customers=kpis.active_customers,
+            complaint_rate=kpis.complaint_rate,
+            resolved_count=kpis.resolved_count,
+            sla_compliance=kpis.sla_compliance,
+            mean_hours_to_resolve=kpis.mean_hours_to_resolve,
+            p90_hours_to_resolve=kpis.p90_hours_to_resolve,
+            reopen_rate=kpis.reopen_rate,
+            csat=Csat.from_result(kpis.csat),
+        )
+
+
+@strawberry.type(description="How many customers have one value (tier, stage…). " + SUPPRESSED)
+class GroupCount:
+    key: str = strawberry.field(
+        description="The group, lower case as stored: a tier code, a lifecycle stage, or "
+        "upgrade / downgrade / override."
+    )
+    count: int | None = strawberry.field(
+        description="Customers in the group (tier changes, in `tierMovements`); null if suppressed."
+    )
+
+    @classmethod
+    def list_of(cls, items: list[growth_service.GroupCount]) -> list[GroupCount]:
+        return [cls(key=item.key, count=item.count) for item in items]
+
+
+@strawberry.type(description="A part of a whole and its rate (0–1). " + SUPPRESSED)
+class Share:
+    part: int | None = strawberry.field(
+        description="How many of the whole meet the condition; null if suppressed."
+    )
+    whole: int | None = strawberry.field(description="How many were counted; null if suppressed.")
+    rate: float | None = strawberry.field(
+        description="`part` / `whole`, 0–1; null when either is suppressed or `whole` is 0."
+    )
+
+    @classmethod
+    def from_result(cls, share: growth_service.Share) -> Share:
+        return cls(part=share.part, whole=share.whole, rate=share.rate)
+
+
+@strawberry.type(
+    description="Offer assignments targeted in the range and how far they got. " + SUPPRESSED
+)
+class OfferFunnelCounts:
+    targeted: int | None = strawberry.field(
+        description="Offer assignments targeted in the range (one per customer and offer)."
+    )
+    viewed: int | None = strawberry.field(description="How many of those have been viewed.")
+    accepted: int | None = strawberry.field(description="How many of those have been accepted.")
+    redeemed: int | None = strawberry.field(description="How many of those have been redeemed.")
+    redeemed_amount: Decimal | None = strawberry.field(
+        description="The amounts of those redemptions, summed: Decimal yuan as a string; null "
+        "when `redeemed` is."
+    )
+    redemption_rate: float | None = strawberry.field(
+        description="`redeemed` / `targeted`, 0–1; null when either is null or none was targeted."
+    )
+    suppressed: bool = strawberry.field(description="Whether any figure here is suppressed.")
+
+    @classmethod
+    def from_result(cls, funnel: growth_service.Funnel) -> OfferFunnelCounts:
+        return cls(
+            targeted=funnel.targeted,
+            viewed=funnel.viewed,
+            accepted=funnel.accepted,
+            redeemed=funnel.redeemed,
+            redeemed_amount=yuan_or_none(funnel.redeemed_amount_cents),
+            redemption_rate=funnel.redemption_rate,
+            suppressed=funnel.suppressed,
+        )
+
+
+@strawberry.type(description="The offer funnel of one offer.")
+class OfferFunnel:
+    offer_id: strawberry.ID = strawberry.field(description="The offer (an Offer ID).")
+    title: str = strawberry.field(description="The offer's title.")
+    merchant_name: str = strawberry.field(description="The name of the offer's merchant.")
+    funnel: OfferFunnelCounts = strawberry.field(
+        description="Its assignments targeted in the range."
+    )
+
+
+@strawberry.type(description="The offer funnel of all of one merchant's offers.")
+class MerchantFunnel:
+    merchant_id: strawberry.ID = strawberry.field(description="The merchant (a Merchant ID).")
+    merchant_name: str = strawberry.field(description="The merchant's name.")
+    funnel: OfferFunnelCounts = strawberry.field(
+        description="The assignments of all its offers targeted in the range, together."
+    )
+
+
+@strawberry.type(description="Growth KPIs of a range; see each field for what it counts.")
+class GrowthKpis:
+    customers: int | None = strawberry.field(
+        description="Today's customers (a snapshot). Null if suppressed, or if the hidden groups "
+        "of `customersByTier` or `customersByStage` add up to a suppressed count."
+    )
+    customers_by_tier: list[GroupCount] = strawberry.field(
+        description="Today's customers per tier, every tier listed (a snapshot)."
+    )
+    customers_by_stage: list[GroupCount] = strawberry.field(
+        description="Today's customers per lifecycle stage, every stage listed (a snapshot)."
+    )
+    dormant: int | None = strawberry.field(
+        description="Customers whose lifecycle stage is now dormant (沉睡); null if suppressed."
+    )
+    at_risk: int | None = strawberry.field(
+        description="Customers whose lifecycle stage is now at risk (流失预警); null if suppressed."
+    )
+    card_activation: Share = strawberry.field(
+        description="活卡率: of the cards issued in the range (whole), those activated before "
+        "`to` (part)."
+    )
+    active: Share = strawberry.field(
+        description="Of the customers who existed before `to` (whole), the active ones (part). "
+        + ACTIVE_CUSTOMER
+    )
+    churn: Share = strawberry.field(
+        description="Customers whose stage became churned in the range (part), of the "
+        "customers created before `from` (whole)."
+    )
+    tier_movements: list[GroupCount] = strawberry.field(
+        description="Tier changes recorded in the range, by kind: upgrade, downgrade, override."
+    )
+    offer_funnel: OfferFunnelCounts = strawberry.field(
+        description="All offers together; a total is null also when its hidden parts add up to "
+        "a suppressed count."
+    )
+    offers: list[OfferFunnel] = strawberry.field(
+        description="Per offer with assignments targeted in the range, by merchant name, title."
+    )
+    merchants: list[MerchantFunnel] = strawberry.field(
+        description="Per merchant with assignments targeted in the range, by name."
+    )
+    min_group_size: int | None = strawberry.field(
+        description="The suppression threshold applied to you (CARDCRM_STATS_MIN_GROUP_SIZE); "
+        "null when you see exact figures."
+    )
+
+    @classmethod
+    def from_result(cls, kpis: growth_service.GrowthKpis) -> GrowthKpis:
+        return cls(
+            customers=kpis.customers,
+            customers_by_tier=GroupCount.list_of(kpis.by_tier),
+            customers_by_stage=GroupCount.list_of(kpis.by_stage),
+            dormant=kpis.dormant,
+            at_risk=kpis.at_risk,
+            card_activation=Share.from_result(kpis.card_activation),
+            active=Share.from_result(kpis.active),
+            churn=Share.from_result(kpis.churn),
+            tier_movements=GroupCount.list_of(kpis.tier_movements),
+            offer_funnel=OfferFunnelCounts.from_result(kpis.funnel),
+            offers=[
+                OfferFunnel(
+                    offer_id=to_global_id("Offer", item.offer_id),
+                    title=item.title,
+                    merchant_name=item.merchant_name,
+                    funnel=OfferFunnelCounts.from_result(item.funnel),
+                )
+                for item in kpis.by_offer
+            ],
+            merchants=[
+                MerchantFunnel(
+                    merchant_id=to_global_id("Merchant", item.merchant_id),
+                    merchant_name=item.merchant_name,
+                    funnel=OfferFunnelCounts.from_result(item.funnel),
+                )
+                for item in kpis.by_merchant
+            ],
+            min_group_size=kpis.min_group_size,
+        )
+
+
+@strawberry.input(description="The half-open time range [from, to), at most 366 days long.")
+class DateRangeInput:
+    start: datetime = strawberry.field(
+        name="from", description="The start, inclusive: ISO 8601 with a UTC offset."
+    )
+    end: datetime = strawberry.field(
+        name="to", description="The end, exclusive, after `from`: ISO 8601 with a UTC offset."
+    )
+
+
+@strawberry.type(description="Aggregate KPIs; each needs the analytics:read scope.")
+class Analytics:
+    @strawberry.field(
+        description="Complaint, SLA and satisfaction KPIs of a range (scope analytics:read). "
+        "Staff who see one branch get that branch only."
+    )
+    async def service(
+        self,
+        info: Info,
+        range: Annotated[DateRangeInput, strawberry.argument(description=RANGE)],
+        branch: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description=BRANCH + " Complaints count by their branch, customers and "
+                "surveys by the customer's."
+            ),
+        ] = None,
+    ) -> ServiceKpis:
+        kpis = await analytics_service.service_kpis(
+            db=info.context.db,
+            principal=info.context.principal,
+            date_from=range.start,
+            date_to=range.end,
+            branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
+        )
+        return ServiceKpis.from_result(kpis)
+
+    @strawberry.field(
+        description="Customer base, activation, activity, churn, tier and offer-funnel KPIs "
+        "(scope analytics:read). Marketers see groups of few customers suppressed."
+    )
+    async def growth(
+        self,
+        info: Info,
+        range: Annotated[DateRangeInput, strawberry.argument(description=RANGE)],
+        branch: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description=BRANCH + " Everything counts by the customer's branch."
+            ),
+        ] = None,
+    ) -> GrowthKpis:
+        kpis = await growth_service.growth_kpis(
+            db=info.context.db,
+            principal=info.context.principal,
+            min_group_size=info.context.settings.stats_min_group_size,
+            date_from=range.start,
+            date_to=range.end,
+            branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
+        )
+        return GrowthKpis.from_result(kpis)
+
+
+@strawberry.type
+class AnalyticsQuery:
+    @scoped_field(
+        Scope.ANALYTICS_READ, "Aggregate KPIs: service (complaints, SLA, CSAT) and growth."
+    )
+    def analytics(self) -> Analytics | None:
+        return Analytics()

@@ -1,0 +1,112 @@
+"""The audit log, readable by admin and auditor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from core.context import Info
+from core.identity import Scope
+from models.audit.audit import AuditEntry as AuditEntryRow
+from resolvers.audit import log as service
+from resolvers.pagination import PageArgs
+from schema.policy_field import scoped_field
+from schema.relay import After, Connection, First, Node, to_global_id
+
+HASH = (
+    "HMAC-SHA256 (64 hex digits), under the server's chain key, of this entry and `prevHash`: "
+    "an entry changed, removed or reordered breaks the chain."
+)
+
+
+def _described(description: str) -> Any:
+    return strawberry.field(description=description)
+
+
+def _optional(description: str) -> Any:
+    """An input field that may be left out (null), with its description."""
+    return strawberry.field(default=None, description=description)
+
+
+@strawberry.type(description="One hash-chained audit entry. Never holds a clear value.")
+class AuditEntry(Node):
+    seq: int = _described("Its position in the chain: 1, 2, 3… without gaps.")
+    actor_kind: str = _described(
+        "Who acted: `staff`, `customer`, `merchant`, `service` or `system`."
+    )
+    actor_id: str = _described(
+        "The actor's own id (a staff or customer UUID, an OAuth client id…), not a global ID."
+    )
+    action: str = _described("What happened, a dotted code such as `pii.reveal` or `offer.target`.")
+    target_type: str | None = _described(
+        "The type of record acted on (e.g. Customer); null if none."
+    )
+    target_id: str | None = _described(
+        "That record's own id (a UUID, not a global ID); null if none."
+    )
+    fields: list[str] = _described(
+        "The API fields concerned (e.g. those revealed), never their values."
+    )
+    purpose: str | None = _described(
+        "The reason given (a reveal's purpose, an override's reason); null if none."
+    )
+    request_id: str | None = _described(
+        "The request's id (its `X-Request-Id` header), as in the server logs; or null."
+    )
+    client_addr: str | None = _described("The caller's IP address as the server saw it; or null.")
+    created_at: datetime = _described("When it was recorded (ISO 8601, UTC).")
+    prev_hash: str = _described("The previous entry's `hash`; 64 zeros for the first entry.")
+    hash: str = _described(HASH)
+
+    @classmethod
+    def from_row(cls, row: AuditEntryRow) -> AuditEntry:
+        return cls(
+            id=to_global_id("AuditEntry", row.seq),
+            seq=row.seq,
+            actor_kind=row.actor_kind,
+            actor_id=row.actor_id,
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            fields=list(row.fields),
+            purpose=row.purpose,
+            request_id=row.request_id,
+            client_addr=row.client_addr,
+            created_at=row.created_at,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+
+
+@strawberry.input(description="Narrows the audit log; every condition given must hold.")
+class AuditFilter:
+    actor_id: str | None = _optional("Only entries of this `actorId` (exact match).")
+    action: str | None = _optional("Only entries of this `action` (exact match).")
+    target_id: str | None = _optional("Only entries of this `targetId` (exact match).")
+    since: datetime | None = _optional("Recorded at or after this instant (with a UTC offset).")
+    until: datetime | None = _optional("Recorded before this instant (with a UTC offset).")
+
+
+@strawberry.type
+class AuditQuery:
+    @scoped_field(Scope.AUDIT_READ, "The audit log, newest first (admin and auditor).")
+    async def audit_log(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            AuditFilter | None, strawberry.argument(description="Only the matching entries.")
+        ] = None,
+    ) -> Connection[AuditEntry] | None:
+        f = filter or AuditFilter()
+        page, count = await service.list_audit_entries(
+            db=info.context.db,
+            principal=info.context.principal,
+            settings=info.context.settings,
+            filter=service.AuditFilter(f.actor_id, f.action, f.target_id, f.since, f.until),
+            page=PageArgs(first=first, after=after),
+        )
+        return Connection.build(page, AuditEntry.from_row, count)

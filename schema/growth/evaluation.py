@@ -1,0 +1,401 @@
+"""What evaluation says about a customer (tier progress, churn risk, RFM, the histories) and
+the two mutations around it: ``evaluateCustomers`` (admins) and ``overrideCustomerTier``
+(supervisors). Thin: each field loads through the request's DataLoaders and calls resolvers/.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from auth.audit import events_by
+from auth.policy import Access, rule_for
+from core import text_limits
+from core.context import Info
+from core.errors import BadUserInput, Forbidden
+from core.money import yuan, yuan_or_none
+from models.customers.customer import Customer as CustomerRow
+from models.customers.customer import LifecycleHistory as LifecycleHistoryRow
+from models.customers.customer import LifecycleStage
+from models.growth.customer_metrics import CustomerMetrics
+from models.growth.tier import TierChange, TierCode
+from models.growth.tier import TierHistory as TierHistoryRow
+from resolvers.growth import evaluation as evaluation_service
+from resolvers.growth import tier_override as override_service
+from resolvers.growth import tier_rules
+from resolvers.growth.loaders import (
+    TIER_LADDER,
+    LifecycleHistoryByCustomerLoader,
+    MetricsByCustomerIdLoader,
+    TierByIdLoader,
+    TierHistoryByCustomerLoader,
+    TierLadderLoader,
+)
+from resolvers.organisation.loaders import StaffUserByIdLoader
+from schema.common import UserError, run_mutation
+from schema.growth.tier import Tier
+from schema.organisation.organisation import StaffMember
+from schema.relay import uuid_of
+
+if TYPE_CHECKING:
+    from schema.customers.operations import CustomerPayload
+
+MAX_HISTORY = 50
+
+
+@strawberry.type(
+    description="How far the customer is from the next tier, from the last evaluation."
+)
+class TierProgress:
+    current_tier: Tier = strawberry.field(description="The tier the customer holds.")
+    next_tier: Tier | None = strawberry.field(
+        description="The tier above the current one; null at the top tier."
+    )
+    annual_spend: Decimal = strawberry.field(
+        description="Spend in the 365 days up to the last evaluation, in yuan."
+    )
+    annual_transactions: int = strawberry.field(
+        description="Transactions in the 365 days up to the last evaluation."
+    )
+    spend_needed: Decimal = strawberry.field(
+        description="Yuan still missing for the next tier; 0 once met or at the top tier."
+    )
+    transactions_needed: int = strawberry.field(
+        description="Transactions still missing for the next tier; 0 once met or at the top tier."
+    )
+    percent: float = strawberry.field(
+        description="0–100: the lesser of spend and transaction progress (the next tier "
+        "needs both), rounded down."
+    )
+    evaluated_at: datetime | None = strawberry.field(
+        description="The as-of instant of the evaluation behind the figures (ISO 8601, UTC); "
+        "null: never evaluated (the figures are 0)."
+    )
+
+
+@strawberry.type(description="Recency, frequency and monetary value over the evaluation window.")
+class Rfm:
+    recency_days: int | None = strawberry.field(
+        description="Whole days from the last transaction to the evaluation; null: none ever."
+    )
+    frequency: int = strawberry.field(description="Transactions in the window.")
+    monetary: Decimal = strawberry.field(description="Spend in the window, in yuan.")
+    window_days: int = strawberry.field(
+        description="The window's length in days, up to the evaluation "
+        "(CARDCRM_EVALUATION_WINDOW_DAYS, default 90)."
+    )
+    evaluated_at: datetime = strawberry.field(
+        description="The as-of instant of the evaluation (ISO 8601, UTC)."
+    )
+
+    @classmethod
+    def from_row(cls, row: CustomerMetrics) -> Rfm:
+        return cls(
+            recency_days=row.recency_days,
+            frequency=row.frequency,
+            monetary=yuan(row.monetary_cents),
+            window_days=row.window_days,
+            evaluated_at=row.evaluated_at,
+        )
+
+
+@strawberry.type(description="The churn-risk score (0–1) and the warning signs behind it.")
+class ChurnRisk:
+    _customer_id: strawberry.Private[uuid.UUID]
+
+    async def _metrics(self, info: Info) -> CustomerMetrics | None:
+        return await info.context.loader(MetricsByCustomerIdLoader).load(self._customer_id)
+
+    @strawberry.field(description="0 (no sign) to 1; null: never evaluated.")
+    async def score(self, info: Info) -> float | None:
+        metrics = await self._metrics(info)
+        return metrics.churn_score if metrics else None
+
+    @strawberry.field(description="One line per warning sign, e.g. 'no transaction in 45 days'.")
+    async def reasons(self, info: Info) -> list[str]:
+        metrics = await self._metrics(info)
+        return list(metrics.churn_reasons) if metrics else []
+
+    @strawberry.field(
+        description="The as-of instant of the evaluation that scored it (ISO 8601, UTC); "
+        "null: never evaluated."
+    )
+    async def evaluated_at(self, info: Info) -> datetime | None:
+        metrics = await self._metrics(info)
+        return metrics.evaluated_at if metrics else None
+
+
+@strawberry.type(description="A change of lifecycle stage, with the figures that caused it.")
+class LifecycleChange:
+    from_stage: LifecycleStage | None = strawberry.field(
+        description="The stage before; null: none recorded."
+    )
+    to_stage: LifecycleStage = strawberry.field(description="The stage after.")
+    reason: str = strawberry.field(description="Why, in words: the rule that matched.")
+    recency_days: int | None = strawberry.field(
+        description="Days since the last transaction then; null: none ever."
+    )
+    frequency: int | None = strawberry.field(description="Transactions in the window then.")
+    monetary: Decimal | None = strawberry.field(description="Spend in the window then, in yuan.")
+    churn_score: float | None = strawberry.field(description="The churn-risk score then, 0 to 1.")
+    created_at: datetime = strawberry.field(
+        description="The as-of instant of the evaluation that made the change (ISO 8601, UTC)."
+    )
+
+    @classmethod
+    def from_row(cls, row: LifecycleHistoryRow) -> LifecycleChange:
+        return cls(
+            from_stage=LifecycleStage(row.from_stage) if row.from_stage else None,
+            to_stage=LifecycleStage(row.to_stage),
+            reason=row.reason,
+            recency_days=row.recency_days,
+            frequency=row.frequency,
+            monetary=yuan_or_none(row.monetary_cents),
+            churn_score=row.churn_score,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="A change of tier: by evaluation (upgrade, downgrade) or override.")
+class TierChangeEntry:
+    change: TierChange = strawberry.field(description="What made the change.")
+    reason: str = strawberry.field(
+        description="Why, in words: evaluation's figures or the overrider's written reason."
+    )
+    created_at: datetime = strawberry.field(
+        description="When it took effect: the evaluation's as-of instant or the override's "
+        "time (ISO 8601, UTC)."
+    )
+    _row: strawberry.Private[TierHistoryRow]
+
+    @strawberry.field(description="The tier before; null: none recorded.")
+    async def from_tier(self, info: Info) -> Tier | None:
+        if self._row.from_tier_id is None:
+            return None
+        row = await info.context.loader(TierByIdLoader).load(self._row.from_tier_id)
+        return Tier.from_row(row) if row else None
+
+    @strawberry.field(description="The tier after.")
+    async def to_tier(self, info: Info) -> Tier:
+        row = await info.context.loader(TierByIdLoader).load(self._row.to_tier_id)
+        assert row is not None
+        return Tier.from_row(row)
+
+    @strawberry.field(description="Who overrode the tier; null for evaluation's changes.")
+    async def actor(self, info: Info) -> StaffMember | None:
+        if self._row.actor_id is None:
+            return None
+        row = await info.context.loader(StaffUserByIdLoader).load(self._row.actor_id)
+        return StaffMember.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: TierHistoryRow) -> TierChangeEntry:
+        return cls(
+            change=TierChange(row.change), reason=row.reason, created_at=row.created_at, _row=row
+        )
+
+
+# -- the Customer fields (schema/customers/customer.py calls these) ----------------------------------
+
+
+async def tier_progress_of(info: Info, customer: CustomerRow) -> TierProgress:
+    tiers = await info.context.loader(TierLadderLoader).load(TIER_LADDER)
+    metrics = await info.context.loader(MetricsByCustomerIdLoader).load(customer.id)
+    spend = metrics.annual_spend_cents if metrics else 0
+    count = metrics.annual_transactions if metrics else 0
+    progress = tier_rules.tier_progress(
+        [tier_rules.TierRule.from_row(tier) for tier in tiers], customer.tier_id, spend, count
+    )
+    by_id = {tier.id: tier for tier in tiers}
+    return TierProgress(
+        current_tier=Tier.from_row(by_id[progress.current.id]),
+        next_tier=Tier.from_row(by_id[progress.next.id]) if progress.next else None,
+        annual_spend=yuan(spend),
+        annual_transactions=count,
+        spend_needed=yuan(progress.spend_needed_cents),
+        transactions_needed=progress.transactions_needed,
+        percent=progress.percent,
+        evaluated_at=metrics.evaluated_at if metrics else None,
+    )
+
+
+async def rfm_of(info: Info, customer_id: uuid.UUID) -> Rfm | None:
+    metrics = await info.context.loader(MetricsByCustomerIdLoader).load(customer_id)
+    return Rfm.from_row(metrics) if metrics else None
+
+
+def _require(info: Info, field_name: str, first: int) -> None:
+    """The policy table's verdict on an async field (the policy extension is sync-only), and
+    a sane page size."""
+    if rule_for("Customer", field_name).access_for(info.context.principal) is Access.DENIED:
+        raise Forbidden(f"Customer.{field_name} is not visible to this caller")
+    if not 1 <= first <= MAX_HISTORY:
+        raise BadUserInput(f"first must be between 1 and {MAX_HISTORY}", field="first")
+
+
+async def lifecycle_history_of(
+    info: Info, customer_id: uuid.UUID, first: int
+) -> list[LifecycleChange]:
+    _require(info, "lifecycleHistory", first)
+    rows = await info.context.loader(LifecycleHistoryByCustomerLoader).load((customer_id, first))
+    return [LifecycleChange.from_row(row) for row in rows]
+
+
+async def tier_history_of(info: Info, customer_id: uuid.UUID, first: int) -> list[TierChangeEntry]:
+    _require(info, "tierHistory", first)
+    rows = await info.context.loader(TierHistoryByCustomerLoader).load((customer_id, first))
+    return [TierChangeEntry.from_row(row) for row in rows]
+
+
+# -- the mutations -------------------------------------------------------------------------
+
+
+@strawberry.type(description="How many customers one evaluation moved into a stage.")
+class StageCount:
+    stage: LifecycleStage = strawberry.field(description="The stage moved into.")
+    count: int = strawberry.field(description="How many customers moved into it.")
+
+
+@strawberry.type(description="What one evaluation run did.")
+class EvaluationSummary:
+    as_of: datetime = strawberry.field(
+        description="The instant the customers were evaluated as of (ISO 8601, UTC)."
+    )
+    evaluated: int = strawberry.field(description="Customers evaluated.")
+    stage_changes: list[StageCount] = strawberry.field(
+        description="Customers moved into each stage (only stages someone moved into)."
+    )
+    upgrades: int = strawberry.field(description="Customers moved to a higher tier.")
+    downgrades: int = strawberry.field(description="Customers moved to a lower tier.")
+    segment_changes: int = strawberry.field(description="Customers whose segments changed.")
+    overrides_kept: int = strawberry.field(description="Tiers left alone by an override.")
+    skipped: int = strawberry.field(
+        description="Customers changed by someone else meanwhile; the next run catches up."
+    )
+    seconds: float = strawberry.field(description="How long the run took, in seconds.")
+
+    @classmethod
+    def of(cls, summary: evaluation_service.EvaluationSummary) -> EvaluationSummary:
+        return cls(
+            as_of=summary.as_of,
+            evaluated=summary.evaluated,
+            stage_changes=[
+                StageCount(stage=stage, count=summary.stage_changes[stage.value])
+                for stage in LifecycleStage
+                if summary.stage_changes[stage.value]
+            ],
+            upgrades=summary.upgrades,
+            downgrades=summary.downgrades,
+            segment_changes=summary.segment_changes,
+            overrides_kept=summary.overrides_kept,
+            skipped=summary.skipped,
+            seconds=summary.seconds,
+        )
+
+
+@strawberry.input(description="How to run an evaluation.")
+class EvaluateCustomersInput:
+    as_of: datetime | None = strawberry.field(
+        default=None,
+        description="Evaluate as of this instant (ISO 8601 with an offset), at most 5 minutes "
+        "ahead of the server's clock; null: now.",
+    )
+
+
+@strawberry.type(description="What evaluateCustomers did, or userErrors.")
+class EvaluateCustomersPayload:
+    summary: EvaluationSummary | None = strawberry.field(
+        description="What the run did; null when there are userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was evaluated; empty on success."
+    )
+
+
+@strawberry.input(description="The tier to set by hand on one customer, and why.")
+class OverrideCustomerTierInput:
+    customer_id: strawberry.ID = strawberry.field(
+        description="The customer, in your scope (a Customer ID)."
+    )
+    tier: TierCode = strawberry.field(description="The tier to set.")
+    reason: str = strawberry.field(
+        description="Why, in words, checked like a reveal's purpose (no personal data, at most "
+        f"{text_limits.PURPOSE} characters); kept in the tier history and the audit log."
+    )
+    version: int = strawberry.field(
+        description="The customer's `version` you read; any other is a CONFLICT."
+    )
+
+
+@strawberry.type
+class EvaluationMutation:
+    @strawberry.mutation(
+        description="Evaluates every customer: RFM, churn risk, stage, segments and tier (role "
+        "admin, scope admin); audited. userErrors: FORBIDDEN, BAD_USER_INPUT (`asOf`)."
+    )
+    async def evaluate_customers(
+        self,
+        info: Info,
+        input: Annotated[
+            EvaluateCustomersInput | None,
+            strawberry.argument(description="Options; null: evaluate as of now."),
+        ] = None,
+    ) -> EvaluateCustomersPayload:
+        ctx = info.context
+
+        async def work() -> EvaluateCustomersPayload:
+            async with ctx.db.exclusive() as session:
+                summary = await evaluation_service.evaluate_as_admin(
+                    database=ctx.state.database,
+                    session=session,
+                    settings=ctx.settings,
+                    principal=ctx.principal,
+                    as_of=input.as_of if input else None,
+                    audit_event=events_by(ctx),
+                )
+            return EvaluateCustomersPayload(summary=EvaluationSummary.of(summary), user_errors=[])
+
+        return await run_mutation(
+            work, lambda errors: EvaluateCustomersPayload(summary=None, user_errors=errors)
+        )
+
+    @strawberry.mutation(
+        description="Sets a customer's tier with a written reason (supervisors, admins; "
+        "audited); evaluation then leaves the tier alone for CARDCRM_TIER_OVERRIDE_DAYS "
+        "(default 365). userErrors: FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, CONFLICT (stale "
+        "`version`)."
+    )
+    async def override_customer_tier(
+        self,
+        info: Info,
+        input: Annotated[
+            OverrideCustomerTierInput, strawberry.argument(description="The override.")
+        ],
+    ) -> Annotated[CustomerPayload, strawberry.lazy("schema.customers.operations")]:
+        from schema.customers.customer import Customer
+        from schema.customers.operations import CustomerPayload
+
+        ctx = info.context
+
+        async def work() -> CustomerPayload:
+            customer_id = uuid_of(input.customer_id, "Customer", field="customerId")
+            async with ctx.db.exclusive() as session:
+                row = await override_service.override_tier(
+                    session=session,
+                    settings=ctx.settings,
+                    principal=ctx.principal,
+                    customer_id=customer_id,
+                    tier_code=TierCode(input.tier).value,
+                    reason=input.reason,
+                    version=input.version,
+                    audit_event=events_by(ctx),
+                )
+            return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
+
+        return await run_mutation(
+            work, lambda errors: CustomerPayload(customer=None, user_errors=errors)
+        )

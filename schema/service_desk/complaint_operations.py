@@ -1,0 +1,401 @@
+"""Complaint queries and the workflow mutations (each a thin call into resolvers.service_desk.complaints)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+
+from core.context import Info
+from core.identity import Scope
+from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
+from resolvers.pagination import PageArgs
+from resolvers.service_desk import complaints as service
+from resolvers.service_desk.complaint_loaders import (
+    ComplaintCountByCustomerLoader,
+    ComplaintPageKey,
+    ComplaintPagesByCustomerLoader,
+)
+from resolvers.service_desk.complaint_workflow import ComplaintAction
+from schema.common import UserError, run_mutation
+from schema.policy_field import scoped_field
+from schema.relay import After, Before, Connection, First, Last, staff_uuid_of, uuid_of
+from schema.service_desk.complaint import Complaint
+
+SCOPE = (
+    "Your scope: an agent's own complaints and the unassigned ones of their branch; a "
+    "supervisor's branch; a customer's own; all for admin and auditor."
+)
+ID = "The complaint (a `Complaint.id`)."
+VERSION = "The `version` you last read; CONFLICT if the complaint has changed since."
+NOTE = "A note for the timeline, at most 4,000 characters; stored encrypted."
+ERRORS = (
+    " userErrors: NOT_FOUND outside your scope; CONFLICT on a stale `version` or a status that "
+    "does not allow it; FORBIDDEN; BAD_USER_INPUT."
+)
+FILE = (
+    "Files a complaint, OPEN and due by `dueAt`: a customer for themselves, or admin, "
+    "supervisor or agent for a customer in their scope (scope complaints:write). userErrors: "
+    "NOT_FOUND, BAD_USER_INPUT, FORBIDDEN."
+)
+HANDLERS = " Admin, supervisor or agent (scope complaints:write)." + ERRORS
+
+
+def _optional(description: str) -> Any:
+    """An input field that may be left out (null), with its description."""
+    return strawberry.field(default=None, description=description)
+
+
+@strawberry.input(description="Narrows a complaint list; every condition given must hold.")
+class ComplaintFilter:
+    status: ComplaintStatus | None = _optional("Only complaints in this status.")
+    severity: ComplaintSeverity | None = _optional("Only complaints of this severity.")
+    assignee_id: strawberry.ID | None = _optional("Assigned to this `StaffMember.id`/`Viewer.id`.")
+    overdue: bool | None = _optional("True: only those open past `dueAt`; false: the others.")
+    branch_id: strawberry.ID | None = _optional("Only those of this branch (a Branch ID).")
+    category: ComplaintCategory | None = _optional("Only complaints in this category.")
+    created_from: datetime | None = _optional("Filed at or after this instant (with a UTC offset).")
+    created_to: datetime | None = _optional("Filed before this instant (with a UTC offset).")
+    customer_id: strawberry.ID | None = _optional("One customer's complaints (a Customer ID).")
+
+    def to_filter(self) -> service.ComplaintFilter:
+        return service.ComplaintFilter(
+            customer_id=uuid_of(self.customer_id, "Customer", field="filter.customerId")
+            if self.customer_id
+            else None,
+            status=self.status,
+            severity=self.severity,
+            overdue=self.overdue,
+            category=self.category,
+            created_from=self.created_from,
+            created_to=self.created_to,
+            assignee_id=staff_uuid_of(self.assignee_id, field="filter.assigneeId")
+            if self.assignee_id
+            else None,
+            branch_id=uuid_of(self.branch_id, "Branch", field="filter.branchId")
+            if self.branch_id
+            else None,
+        )
+
+
+@strawberry.input(description="A new complaint.")
+class FileComplaintInput:
+    description: str = strawberry.field(
+        description="What went wrong; required, at most 4,000 characters; stored encrypted."
+    )
+    category: ComplaintCategory = strawberry.field(
+        default=ComplaintCategory.OTHER, description="What it is about."
+    )
+    channel: str = strawberry.field(
+        default="app", description="How it came in (free text, at most 16 characters)."
+    )
+    severity: ComplaintSeverity | None = _optional(
+        "Set by staff only; MEDIUM if left out, and always for a customer's complaint."
+    )
+    customer_id: strawberry.ID | None = _optional("Required for staff; customers file their own.")
+    card_id: strawberry.ID | None = _optional("One of the complainant's cards (a Card ID).")
+
+
+@strawberry.input(description="A workflow action on a complaint at a known version.")
+class ComplaintActionInput:
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    note: str | None = _optional(NOTE)
+
+
+@strawberry.input(description="Who should handle a complaint next.")
+class AssignComplaintInput:
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    assignee_id: strawberry.ID = strawberry.field(
+        description="A `StaffMember.id` (see `staffMembers`), or your own `Viewer.id`: an "
+        "active agent or supervisor of the complaint's branch."
+    )
+    note: str | None = _optional(NOTE)
+
+
+@strawberry.input(description="An escalation: a higher severity, a supervisor, or both.")
+class EscalateComplaintInput:
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    note: str = strawberry.field(description="Why; required, at most 4,000 characters.")
+    severity: ComplaintSeverity | None = _optional("Above the current one; `dueAt` is recomputed.")
+    to_supervisor: bool = strawberry.field(
+        default=False, description="Hand it to an active supervisor of the complaint's branch."
+    )
+
+
+@strawberry.input(description="How a complaint in progress was resolved.")
+class ResolveComplaintInput:
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    resolution: str = strawberry.field(
+        description="The resolution; required, at most 4,000 characters; stored encrypted."
+    )
+    note: str | None = _optional(NOTE)
+
+
+@strawberry.input(description="Why a resolved or closed complaint needs more work.")
+class ReopenComplaintInput:
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    reason: str = strawberry.field(
+        description="Why; required, at most 4,000 characters; kept as the timeline note."
+    )
+
+
+@strawberry.input(description="The complainant's rating of a resolved or closed complaint.")
+class RateComplaintInput:
+    id: strawberry.ID = strawberry.field(description=ID)
+    version: int = strawberry.field(description=VERSION)
+    score: int = strawberry.field(description="A whole number from 1 to 5.")
+
+
+def _input(what: str) -> Any:
+    return strawberry.argument(description=what)
+
+
+ActionArg = Annotated[ComplaintActionInput, _input("The complaint, its version and a note.")]
+
+
+@strawberry.type(description="The outcome of a complaint mutation.")
+class ComplaintPayload:
+    complaint: Complaint | None = strawberry.field(
+        description="The complaint as it is now; null when there are userErrors."
+    )
+    user_errors: list[UserError] = strawberry.field(
+        description="Why nothing was written; empty on success."
+    )
+
+
+async def _change(
+    info: Info, make_change: Callable[[], service.ComplaintChange]
+) -> ComplaintPayload:
+    """Runs one workflow action; expected failures (bad ids included) become userErrors and
+    nothing is written."""
+    ctx = info.context
+
+    async def work() -> ComplaintPayload:
+        change = make_change()
+        async with ctx.db.exclusive() as session:
+            row = await service.change_complaint(
+                session=session,
+                ring=ctx.key_ring,
+                settings=ctx.settings,
+                broker=ctx.state.broker,
+                principal=ctx.principal,
+                change=change,
+            )
+        return ComplaintPayload(complaint=Complaint.from_row(row), user_errors=[])
+
+    return await run_mutation(work, lambda e: ComplaintPayload(complaint=None, user_errors=e))
+
+
+def _action(
+    input: ComplaintActionInput, action: ComplaintAction
+) -> Callable[[], service.ComplaintChange]:
+    return lambda: service.ComplaintChange(
+        complaint_id=uuid_of(input.id, "Complaint"),
+        version=input.version,
+        action=action,
+        note=input.note,
+    )
+
+
+async def customer_complaints(
+    info: Info,
+    customer_id: uuid.UUID,
+    first: int | None,
+    after: str | None,
+    filter: ComplaintFilter | None,
+) -> Connection[Complaint]:
+    """``Customer.complaints``: ``complaints`` narrowed to one customer (the caller's complaint
+    scope still applies: an agent sees the ones assigned to them or unassigned in branch),
+    batched over a page of customers."""
+    ctx = info.context
+    args = PageArgs(first=first, after=after).validated(
+        ctx.settings.default_page_size, ctx.settings.max_page_size
+    )
+    wanted = replace(filter.to_filter() if filter else service.ComplaintFilter(), customer_id=None)
+    page = await ctx.loader(ComplaintPagesByCustomerLoader).load(
+        ComplaintPageKey(customer_id, args.first or 0, after, wanted)
+    )
+
+    async def count() -> int:
+        return await ctx.loader(ComplaintCountByCustomerLoader).load((customer_id, wanted))
+
+    return Connection.build(page, Complaint.from_row, count)
+
+
+@strawberry.type
+class ComplaintQuery:
+    @scoped_field(Scope.COMPLAINTS_READ, f"One complaint in your scope, else NOT_FOUND. {SCOPE}")
+    async def complaint(
+        self, info: Info, id: Annotated[strawberry.ID, _input(ID)]
+    ) -> Complaint | None:
+        row = await service.get_complaint(
+            db=info.context.db,
+            principal=info.context.principal,
+            complaint_id=uuid_of(id, "Complaint"),
+        )
+        return Complaint.from_row(row)
+
+    @scoped_field(Scope.COMPLAINTS_READ, f"Complaints in your scope, newest first. {SCOPE}")
+    async def complaints(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        filter: Annotated[ComplaintFilter | None, _input("Only the matching ones.")] = None,
+    ) -> Connection[Complaint] | None:
+        page, count = await service.list_complaints(
+            db=info.context.db,
+            principal=info.context.principal,
+            settings=info.context.settings,
+            filter=filter.to_filter() if filter else service.ComplaintFilter(),
+            page=PageArgs(first, after, last, before),
+        )
+        return Connection.build(page, Complaint.from_row, count)
+
+
+@strawberry.type
+class ComplaintMutation:
+    @strawberry.mutation(description=FILE)
+    async def file_complaint(
+        self, info: Info, input: Annotated[FileComplaintInput, _input("The complaint.")]
+    ) -> ComplaintPayload:
+        ctx = info.context
+
+        async def work() -> ComplaintPayload:
+            data = service.NewComplaint(
+                description=input.description,
+                category=input.category,
+                channel=input.channel,
+                severity=input.severity,
+                customer_id=uuid_of(input.customer_id, "Customer", field="customerId")
+                if input.customer_id
+                else None,
+                card_id=uuid_of(input.card_id, "Card", field="cardId") if input.card_id else None,
+            )
+            async with ctx.db.exclusive() as session:
+                row = await service.file_complaint(
+                    session=session,
+                    ring=ctx.key_ring,
+                    settings=ctx.settings,
+                    broker=ctx.state.broker,
+                    principal=ctx.principal,
+                    data=data,
+                )
+            return ComplaintPayload(complaint=Complaint.from_row(row), user_errors=[])
+
+        return await run_mutation(work, lambda e: ComplaintPayload(complaint=None, user_errors=e))
+
+    @strawberry.mutation(description="Acknowledges an OPEN complaint (→ ACKNOWLEDGED)." + HANDLERS)
+    async def acknowledge_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
+        return await _change(info, _action(input, ComplaintAction.ACKNOWLEDGE))
+
+    @strawberry.mutation(
+        description="Starts work on an ACKNOWLEDGED complaint (→ IN_PROGRESS); the caller takes "
+        "it if it is unassigned." + HANDLERS
+    )
+    async def start_complaint_work(self, info: Info, input: ActionArg) -> ComplaintPayload:
+        return await _change(info, _action(input, ComplaintAction.START_WORK))
+
+    @strawberry.mutation(description="Closes a RESOLVED complaint (→ CLOSED)." + HANDLERS)
+    async def close_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
+        return await _change(info, _action(input, ComplaintAction.CLOSE))
+
+    @strawberry.mutation(
+        description="Hands an open, acknowledged or in-progress complaint to an agent or "
+        "supervisor of its branch; the status stays. Admin or supervisor (scope "
+        "complaints:write)." + ERRORS
+    )
+    async def assign_complaint(
+        self, info: Info, input: Annotated[AssignComplaintInput, _input("Who takes it.")]
+    ) -> ComplaintPayload:
+        return await _change(
+            info,
+            lambda: service.ComplaintChange(
+                complaint_id=uuid_of(input.id, "Complaint"),
+                version=input.version,
+                action=ComplaintAction.ASSIGN,
+                note=input.note,
+                assignee_id=staff_uuid_of(input.assignee_id, field="assigneeId"),
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Raises the severity (recomputing `dueAt`) and/or hands an active complaint "
+        "to a supervisor; `escalationLevel` +1." + HANDLERS
+    )
+    async def escalate_complaint(
+        self, info: Info, input: Annotated[EscalateComplaintInput, _input("The escalation.")]
+    ) -> ComplaintPayload:
+        return await _change(
+            info,
+            lambda: service.ComplaintChange(
+                complaint_id=uuid_of(input.id, "Complaint"),
+                version=input.version,
+                action=ComplaintAction.ESCALATE,
+                note=input.note,
+                severity=input.severity,
+                to_supervisor=input.to_supervisor,
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Resolves an IN_PROGRESS complaint (→ RESOLVED) with its resolution." + HANDLERS
+    )
+    async def resolve_complaint(
+        self, info: Info, input: Annotated[ResolveComplaintInput, _input("The resolution.")]
+    ) -> ComplaintPayload:
+        return await _change(
+            info,
+            lambda: service.ComplaintChange(
+                complaint_id=uuid_of(input.id, "Complaint"),
+                version=input.version,
+                action=ComplaintAction.RESOLVE,
+                note=input.note,
+                resolution=input.resolution,
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Reopens a RESOLVED or CLOSED complaint (→ IN_PROGRESS) with a reason: "
+        "service staff or the complainant (scope complaints:write)." + ERRORS
+    )
+    async def reopen_complaint(
+        self, info: Info, input: Annotated[ReopenComplaintInput, _input("The reason.")]
+    ) -> ComplaintPayload:
+        return await _change(
+            info,
+            lambda: service.ComplaintChange(
+                complaint_id=uuid_of(input.id, "Complaint"),
+                version=input.version,
+                action=ComplaintAction.REOPEN,
+                note=input.reason,
+            ),
+        )
+
+    @strawberry.mutation(
+        description="The complainant rates a RESOLVED or CLOSED complaint 1 to 5, once (CONFLICT "
+        "after)." + ERRORS
+    )
+    async def rate_complaint(
+        self, info: Info, input: Annotated[RateComplaintInput, _input("The rating.")]
+    ) -> ComplaintPayload:
+        return await _change(
+            info,
+            lambda: service.ComplaintChange(
+                complaint_id=uuid_of(input.id, "Complaint"),
+                version=input.version,
+                action=ComplaintAction.RATE,
+                score=input.score,
+            ),
+        )

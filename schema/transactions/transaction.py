@@ -1,0 +1,135 @@
+"""``ingestTransactions``: a service account's batch of card transactions.
+
+Every field is a ``String``, checked by the same code as a file import's cells
+(resolvers/transactions/rows.py): with typed scalars or enums, one malformed value would fail
+the whole call, where the contract is that a bad row is refused alone, by its index.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+
+from core.context import Info
+from resolvers.transactions import ingest as service
+from schema.common import UserError, run_mutation
+
+INGEST = (
+    "Stores a batch of card transactions (scope transactions:write: service accounts). "
+    "At most 1,000 rows per call (CARDCRM_INGEST_MAX_ROWS); a bad row is refused alone; "
+    "sending the same rows again stores nothing twice. userErrors: FORBIDDEN, BAD_USER_INPUT."
+)
+
+
+def _described(description: str) -> Any:
+    return strawberry.field(description=description)
+
+
+def _optional(description: str) -> Any:
+    """An input field that may be left out (null), with its description."""
+    return strawberry.field(default=None, description=description)
+
+
+@strawberry.input(
+    description=(
+        "One card transaction. Every field is a string of at most 200 characters, checked "
+        "like a file import's cell, so a bad value refuses its row alone. With a `reference` "
+        "a transaction is known by its card and reference, else by its whole content."
+    )
+)
+class TransactionInput:
+    card_id: strawberry.ID | None = _optional("The card (a Card ID, or its UUID); or give `pan`.")
+    pan: str | None = _optional(
+        "The card number (16 to 19 digits, Luhn; spaces and dashes allowed); or give `cardId`."
+    )
+    amount: str = _described(
+        'A decimal string of currency units ("123.45"): above 0, at most 10000000, with at '
+        "most 2 decimals."
+    )
+    currency: str | None = _optional("ISO 4217; CNY if absent.")
+    merchant: str = _described("The merchant's name, at most 200 characters.")
+    merchant_category: str = _described(
+        "dining, travel, shopping, electronics, grocery, entertainment, fuel or other (any case)."
+    )
+    channel: str = _described("One of pos, online, mobile, atm (any case).")
+    time: str = _described(
+        "When, ISO 8601 with a UTC offset; not before 2000, at most a day ahead of the server."
+    )
+    reference: str | None = _optional(
+        "The card network's transaction id: 1 to 64 printable ASCII characters, no spaces."
+    )
+
+    def to_fields(self) -> dict[str, object]:
+        """The row as the file import reads it (field names of the CSV header)."""
+        return {
+            "card_id": self.card_id,
+            "pan": self.pan,
+            "amount": self.amount,
+            "currency": self.currency,
+            "merchant": self.merchant,
+            "merchant_category": self.merchant_category,
+            "channel": self.channel,
+            "time": self.time,
+            "reference": self.reference,
+        }
+
+
+@strawberry.input(description="A batch of card transactions.")
+class IngestTransactionsInput:
+    transactions: list[TransactionInput] = _described(
+        "At most CARDCRM_INGEST_MAX_ROWS (1,000); more is BAD_USER_INPUT and nothing is stored."
+    )
+
+
+@strawberry.type(description="A refused transaction: its index in the input list, and why.")
+class RejectedTransaction:
+    index: int = _described("Its position in `input.transactions`, from 0.")
+    reason: str = _described("Why it was refused (never quoting a card number).")
+
+
+@strawberry.type(description="What a batch did: rows stored, rows already known, rows refused.")
+class IngestTransactionsPayload:
+    imported: int = strawberry.field(description="New transactions stored.")
+    duplicates: int = strawberry.field(description="Transactions already stored; not repeated.")
+    rejected: list[RejectedTransaction] = _described(
+        "The rows refused, by index, in order; the other rows were stored or known."
+    )
+    user_errors: list[UserError] = _described(
+        "Why nothing was stored (the whole call refused); empty otherwise."
+    )
+
+
+def _refused(errors: list[UserError]) -> IngestTransactionsPayload:
+    return IngestTransactionsPayload(imported=0, duplicates=0, rejected=[], user_errors=errors)
+
+
+@strawberry.type
+class TransactionMutation:
+    @strawberry.mutation(description=INGEST)
+    async def ingest_transactions(
+        self,
+        info: Info,
+        input: Annotated[IngestTransactionsInput, strawberry.argument(description="The batch.")],
+    ) -> IngestTransactionsPayload:
+        ctx = info.context
+
+        async def work() -> IngestTransactionsPayload:
+            async with ctx.db.exclusive() as session:
+                result = await service.ingest_transactions(
+                    session=session,
+                    ring=ctx.key_ring,
+                    principal=ctx.principal,
+                    settings=ctx.settings,
+                    rows=[row.to_fields() for row in input.transactions],
+                )
+            return IngestTransactionsPayload(
+                imported=result.imported,
+                duplicates=result.duplicates,
+                rejected=[
+                    RejectedTransaction(index=p.position, reason=p.reason) for p in result.rejected
+                ],
+                user_errors=[],
+            )
+
+        return await run_mutation(work, _refused)
