@@ -27,13 +27,16 @@ from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, 
 from models.service_desk.interaction import InteractionChannel, InteractionKind
 from models.transactions.transaction import MerchantCategory
 from resolvers.customers.disclosure import LookupReason
-from resolvers.growth.offer_workflow import OfferAction
+from resolvers.growth.offer_workflow import OFFER_WORKFLOW, OfferAction
 from resolvers.pagination import SortDirection
-from resolvers.service_desk.complaint_workflow import ComplaintAction
+from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.interactions import Direction
 from schema.customers.operations import CustomerOrderField
 
 _NO_RETRY = "retrying unchanged will not help"
+# The moves as the workflow tables declare them ("DRAFT or PAUSED → ACTIVE"), so these
+# descriptions cannot drift from the rules.
+_COMPLAINT, _OFFER = COMPLAINT_WORKFLOW.describe, OFFER_WORKFLOW.describe
 
 ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
     ErrorCode: (
@@ -100,13 +103,13 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
         "A step of the complaint workflow, as recorded in a complaint's timeline.",
         {
             "FILE": "The complaint was filed (status OPEN).",
-            "ACKNOWLEDGE": "OPEN → ACKNOWLEDGED: the bank has taken note.",
+            "ACKNOWLEDGE": f"{_COMPLAINT(ComplaintAction.ACKNOWLEDGE)}: the bank has taken note.",
             "ASSIGN": "Handed to a staff member; the status stays.",
-            "START_WORK": "ACKNOWLEDGED → IN_PROGRESS.",
+            "START_WORK": f"{_COMPLAINT(ComplaintAction.START_WORK)}.",
             "ESCALATE": "Raised to a higher severity and/or a supervisor; the status stays.",
-            "RESOLVE": "IN_PROGRESS → RESOLVED, with a resolution.",
-            "CLOSE": "RESOLVED → CLOSED.",
-            "REOPEN": "RESOLVED or CLOSED → IN_PROGRESS again.",
+            "RESOLVE": f"{_COMPLAINT(ComplaintAction.RESOLVE)}, with a resolution.",
+            "CLOSE": f"{_COMPLAINT(ComplaintAction.CLOSE)}.",
+            "REOPEN": f"{_COMPLAINT(ComplaintAction.REOPEN)} again.",
             "RATE": "The complainant rated a resolved or closed complaint; the status stays.",
         },
     ),
@@ -222,9 +225,9 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
     OfferAction: (
         "A change of an offer's status.",
         {
-            "ACTIVATE": "DRAFT or PAUSED → ACTIVE.",
-            "PAUSE": "ACTIVE → PAUSED.",
-            "EXPIRE": "DRAFT, ACTIVE or PAUSED → EXPIRED, for good.",
+            "ACTIVATE": f"{_OFFER(OfferAction.ACTIVATE)}.",
+            "PAUSE": f"{_OFFER(OfferAction.PAUSE)}.",
+            "EXPIRE": f"{_OFFER(OfferAction.EXPIRE)}, for good.",
         },
     ),
     OfferStatus: (

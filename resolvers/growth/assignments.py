@@ -34,9 +34,8 @@ from models.growth.offer import AssignmentStatus, Offer, OfferAssignment, OfferS
 from models.merchants.merchant import Merchant
 from resolvers.growth.codes import issue_code
 from resolvers.growth.offer_workflow import (
-    ASSIGNMENT_TRANSITIONS,
+    ASSIGNMENT_WORKFLOW,
     AssignmentAction,
-    assignment_step,
     effective_assignment_status,
     effective_status,
     is_live,
@@ -166,13 +165,13 @@ async def change_assignment(
     now = utcnow()
     if action is AssignmentAction.ACCEPT and view.status(now) is not AssignmentStatus.ACCEPTED:
         _refuse_unless_live(view.offer, now)
-    to = assignment_step(view.status(now), action)
+    to = ASSIGNMENT_WORKFLOW.step(view.status(now), action)
     if to is None:
         return view
     assignment = view.assignment
     values = _values(ring, assignment, to, now)
     session.expunge(assignment)
-    allowed = [s.value for s in ASSIGNMENT_TRANSITIONS[action].allowed_from]
+    allowed = [s.value for s in ASSIGNMENT_WORKFLOW.allowed_from(action)]
     result = await session.execute(
         update(OfferAssignment)
         .where(col(OfferAssignment.id) == assignment.id, col(OfferAssignment.status).in_(allowed))
@@ -181,7 +180,7 @@ async def change_assignment(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         await session.rollback()  # a second tap won the race: answer with what it did
         fresh_view = await _own_assignment(session, principal, assignment_id)
-        if assignment_step(fresh_view.status(utcnow()), action) is None:
+        if ASSIGNMENT_WORKFLOW.step(fresh_view.status(utcnow()), action) is None:
             return fresh_view
         raise Conflict("the offer changed meanwhile; reload it and retry", field="assignmentId")
     await session.commit()

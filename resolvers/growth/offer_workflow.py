@@ -6,17 +6,17 @@ stored status says, so nothing has to run at midnight for a window to close. An 
 goes targeted → viewed → accepted, and from there the merchant redeems it; viewing or
 accepting again is a no-op, so a retried tap in the app changes nothing twice.
 
-These tables are the one place the workflows are defined; an illegal action is refused with
-CONFLICT naming the current status and the actions allowed next.
+These tables are the one place the workflows are defined (``core.workflow`` answers from
+them); an illegal action on an offer is refused with CONFLICT naming the current status and
+the actions allowed next.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from core.errors import Conflict
+from core.workflow import Move, Workflow
 from models.growth.offer import AssignmentStatus, Offer, OfferAssignment, OfferStatus
 
 S = OfferStatus
@@ -28,20 +28,18 @@ class OfferAction(StrEnum):
     EXPIRE = "expire"
 
 
-@dataclass(frozen=True)
-class Transition:
-    allowed_from: frozenset[OfferStatus]
-    to: OfferStatus
-
-
 A = OfferAction
-TRANSITIONS: dict[OfferAction, Transition] = {
-    A.ACTIVATE: Transition(frozenset({S.DRAFT, S.PAUSED}), S.ACTIVE),
-    A.PAUSE: Transition(frozenset({S.ACTIVE}), S.PAUSED),
-    A.EXPIRE: Transition(frozenset({S.DRAFT, S.ACTIVE, S.PAUSED}), S.EXPIRED),
-}
-# An expired offer is history: nothing about it changes any more.
-EDITABLE = frozenset({S.DRAFT, S.ACTIVE, S.PAUSED})
+OFFER_WORKFLOW: Workflow[OfferStatus, OfferAction] = Workflow(
+    OfferStatus,
+    "an offer",
+    {
+        A.ACTIVATE: Move(frozenset({S.DRAFT, S.PAUSED}), S.ACTIVE),
+        A.PAUSE: Move(frozenset({S.ACTIVE}), S.PAUSED),
+        A.EXPIRE: Move(frozenset({S.DRAFT, S.ACTIVE, S.PAUSED}), S.EXPIRED),
+    },
+)
+# An expired offer (terminal) is history: nothing about it changes any more.
+EDITABLE = frozenset(OfferStatus) - OFFER_WORKFLOW.terminal_states
 
 
 def effective_status(offer: Offer, now: datetime) -> OfferStatus:
@@ -56,47 +54,30 @@ def is_live(offer: Offer, now: datetime) -> bool:
     return effective_status(offer, now) is OfferStatus.ACTIVE and offer.starts_at <= now
 
 
-def allowed_actions(status: OfferStatus) -> list[OfferAction]:
-    return [action for action, rule in TRANSITIONS.items() if status in rule.allowed_from]
-
-
-def next_status(status: OfferStatus, action: OfferAction) -> OfferStatus:
-    """The status after ``action``; an illegal action is a CONFLICT that says what is allowed."""
-    rule = TRANSITIONS[action]
-    if status not in rule.allowed_from:
-        allowed = ", ".join(a.value for a in allowed_actions(status)) or "none"
-        raise Conflict(
-            f"cannot {action.value} an offer that is {status.value}; allowed next: {allowed}",
-            field="status",
-        )
-    return rule.to
-
-
 class AssignmentAction(StrEnum):
     VIEW = "view"
     ACCEPT = "accept"
 
 
-@dataclass(frozen=True)
-class AssignmentTransition:
-    allowed_from: frozenset[AssignmentStatus]
-    to: AssignmentStatus
-    # Statuses in which the action changes nothing (it already happened, or for viewing: the
-    # offer is over); asking again returns the assignment as it is.
-    unchanged_in: frozenset[AssignmentStatus]
-
-
 AS = AssignmentStatus
-ASSIGNMENT_TRANSITIONS: dict[AssignmentAction, AssignmentTransition] = {
-    AssignmentAction.VIEW: AssignmentTransition(
-        frozenset({AS.TARGETED}),
-        AS.VIEWED,
-        frozenset({AS.VIEWED, AS.ACCEPTED, AS.REDEEMED, AS.EXPIRED}),
-    ),
-    AssignmentAction.ACCEPT: AssignmentTransition(
-        frozenset({AS.TARGETED, AS.VIEWED}), AS.ACCEPTED, frozenset({AS.ACCEPTED})
-    ),
-}
+# Viewing again (or once the offer is over) and accepting again change nothing: asking again
+# returns the assignment as it is. A refusal names the status only, not the actions allowed.
+ASSIGNMENT_WORKFLOW: Workflow[AssignmentStatus, AssignmentAction] = Workflow(
+    AssignmentStatus,
+    "an offer",
+    {
+        AssignmentAction.VIEW: Move(
+            frozenset({AS.TARGETED}),
+            AS.VIEWED,
+            unchanged_in=frozenset({AS.VIEWED, AS.ACCEPTED, AS.REDEEMED, AS.EXPIRED}),
+        ),
+        AssignmentAction.ACCEPT: Move(
+            frozenset({AS.TARGETED, AS.VIEWED}), AS.ACCEPTED, unchanged_in=frozenset({AS.ACCEPTED})
+        ),
+    },
+    field="assignmentId",
+    names_allowed=False,
+)
 
 
 def effective_assignment_status(
@@ -109,15 +90,3 @@ def effective_assignment_status(
     if effective_status(offer, now) is OfferStatus.EXPIRED:
         return AS.EXPIRED
     return status
-
-
-def assignment_step(status: AssignmentStatus, action: AssignmentAction) -> AssignmentStatus | None:
-    """The status after ``action``, None when it changes nothing; otherwise a CONFLICT."""
-    rule = ASSIGNMENT_TRANSITIONS[action]
-    if status in rule.unchanged_in:
-        return None
-    if status not in rule.allowed_from:
-        raise Conflict(
-            f"cannot {action.value} an offer that is {status.value}", field="assignmentId"
-        )
-    return rule.to

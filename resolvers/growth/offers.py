@@ -29,7 +29,12 @@ from models.columns import utcnow
 from models.growth.offer import Offer, OfferStatus
 from models.merchants.merchant import Merchant
 from resolvers.growth.offer_input import OfferTerms
-from resolvers.growth.offer_workflow import EDITABLE, OfferAction, effective_status, next_status
+from resolvers.growth.offer_workflow import (
+    EDITABLE,
+    OFFER_WORKFLOW,
+    OfferAction,
+    effective_status,
+)
 from resolvers.pagination import Page, PageArgs, page_with_count
 
 NOT_FOUND_MESSAGE = "no offer with this id is visible to you"
@@ -162,7 +167,7 @@ async def change_offer_status(
     require_writer(principal)
     offer = await _current(session, offer_id, version)
     before = effective_status(offer, utcnow())
-    after = next_status(before, action)
+    after = OFFER_WORKFLOW.next_state(before, action)
     event = _event(
         audit_event, action.value, offer.id, details={"from": before.value, "to": after.value}
     )

@@ -1,17 +1,16 @@
-"""The complaint state machine (SPEC §3): which action may follow which status.
+"""The complaint workflow (SPEC §3): which action may follow which status.
 
 open → acknowledged → in progress → resolved → closed, with reopen from resolved or closed,
 and assign, escalate and rate as actions that do not move the status. This table is the one
-place the workflow is defined; an illegal action is refused naming the current status and
-the actions allowed next.
+place the workflow is defined (``core.workflow`` answers from it); an illegal action is
+refused naming the current status and the actions allowed next.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-from core.errors import Conflict
+from core.workflow import Move, Workflow
 from models.service_desk.complaint import ComplaintStatus
 
 S = ComplaintStatus
@@ -31,37 +30,19 @@ class ComplaintAction(StrEnum):
     RATE = "rate"
 
 
-@dataclass(frozen=True)
-class Transition:
-    allowed_from: frozenset[ComplaintStatus]
-    to: ComplaintStatus | None  # None: the status stays as it is
-
-
 A = ComplaintAction
-TRANSITIONS: dict[ComplaintAction, Transition] = {
-    A.ACKNOWLEDGE: Transition(frozenset({S.OPEN}), S.ACKNOWLEDGED),
-    A.ASSIGN: Transition(_ACTIVE, None),
-    A.START_WORK: Transition(frozenset({S.ACKNOWLEDGED}), S.IN_PROGRESS),
-    A.ESCALATE: Transition(_ACTIVE, None),
-    A.RESOLVE: Transition(frozenset({S.IN_PROGRESS}), S.RESOLVED),
-    A.CLOSE: Transition(frozenset({S.RESOLVED}), S.CLOSED),
-    A.REOPEN: Transition(_DONE, S.IN_PROGRESS),
-    A.RATE: Transition(_DONE, None),
-}
-
-
-def allowed_actions(status: ComplaintStatus) -> list[ComplaintAction]:
-    return [action for action, rule in TRANSITIONS.items() if status in rule.allowed_from]
-
-
-def next_status(status: ComplaintStatus, action: ComplaintAction) -> ComplaintStatus:
-    """The status after ``action``; an illegal action is a CONFLICT that says what is allowed."""
-    rule = TRANSITIONS[action]
-    if status not in rule.allowed_from:
-        allowed = ", ".join(a.value for a in allowed_actions(status)) or "none"
-        raise Conflict(
-            f"cannot {action.value.replace('_', ' ')} a complaint that is {status.value}; "
-            f"allowed next: {allowed}",
-            field="status",
-        )
-    return rule.to or status
+# FILE is not a move: it creates the complaint OPEN and names that step in the timeline.
+COMPLAINT_WORKFLOW: Workflow[ComplaintStatus, ComplaintAction] = Workflow(
+    ComplaintStatus,
+    "a complaint",
+    {
+        A.ACKNOWLEDGE: Move(frozenset({S.OPEN}), S.ACKNOWLEDGED),
+        A.ASSIGN: Move(_ACTIVE),
+        A.START_WORK: Move(frozenset({S.ACKNOWLEDGED}), S.IN_PROGRESS),
+        A.ESCALATE: Move(_ACTIVE),
+        A.RESOLVE: Move(frozenset({S.IN_PROGRESS}), S.RESOLVED),
+        A.CLOSE: Move(frozenset({S.RESOLVED}), S.CLOSED),
+        A.REOPEN: Move(_DONE, S.IN_PROGRESS),
+        A.RATE: Move(_DONE),
+    },
+)

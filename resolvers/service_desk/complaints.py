@@ -43,7 +43,7 @@ from models.service_desk.complaint import (
 )
 from resolvers.pagination import Page, PageArgs, page_with_count
 from resolvers.scoping import complaint_scope, customer_scope
-from resolvers.service_desk.complaint_workflow import ComplaintAction, next_status
+from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.sla import due_at
 
 logger = logging.getLogger("cardcrm.complaints")
@@ -324,7 +324,7 @@ async def change_complaint(
             field="version",
         )
     from_status = complaint.status
-    status = next_status(ComplaintStatus(from_status), change.action)
+    status = COMPLAINT_WORKFLOW.next_state(ComplaintStatus(from_status), change.action)
     values, note = await _action_values(session, ring, settings, principal, complaint, change)
     previous_assignee = complaint.assignee_id
     values.update(status=status, version=complaint.version + 1, updated_at=utcnow())

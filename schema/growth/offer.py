@@ -33,7 +33,7 @@ from resolvers.growth.assignments import (
     AssignmentView,
 )
 from resolvers.growth.benefit import VALUE_RANGES
-from resolvers.growth.offer_workflow import OfferAction, allowed_actions, effective_status
+from resolvers.growth.offer_workflow import OFFER_WORKFLOW, OfferAction, effective_status
 from resolvers.growth.recommendation import Recommendation, RecommendedOffersByCustomerLoader
 from resolvers.merchants.loaders import MerchantByIdLoader
 from resolvers.organisation.loaders import StaffUserByIdLoader
@@ -114,7 +114,7 @@ class Offer(Node, OfferTerms):
 
     @strawberry.field(description="The workflow actions allowed in the current status.")
     def allowed_actions(self) -> list[OfferAction]:
-        return allowed_actions(self.status)
+        return OFFER_WORKFLOW.allowed_actions(self.status)
 
     @strawberry.field(description="The marketer who created it.")
     async def created_by(self, info: Info) -> StaffMember | None:

@@ -17,7 +17,7 @@ from models.service_desk.complaint import (
 )
 from resolvers.customers.loaders import CustomerByIdLoader
 from resolvers.organisation.loaders import StaffUserByIdLoader
-from resolvers.service_desk.complaint_workflow import ComplaintAction, allowed_actions
+from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.loaders import TimelineByComplaintIdLoader
 from resolvers.service_desk.sla import is_overdue
 from schema.customers.customer import Customer
@@ -105,7 +105,7 @@ class Complaint(Node):
 
     @strawberry.field(description="The workflow actions allowed in the current status.")
     def allowed_actions(self) -> list[ComplaintAction]:
-        return allowed_actions(ComplaintStatus(self._row.status))
+        return COMPLAINT_WORKFLOW.allowed_actions(ComplaintStatus(self._row.status))
 
     @sensitive_field("Complaint", "description")
     def description(self, info: Info) -> str | None:

@@ -30,14 +30,13 @@ from models.organisation.organisation import StaffUser
 from resolvers.growth.benefit import benefit_cost_cents
 from resolvers.growth.offer_input import OfferTerms, benefit_units
 from resolvers.growth.offer_workflow import (
+    ASSIGNMENT_WORKFLOW,
+    OFFER_WORKFLOW,
     AssignmentAction,
     OfferAction,
-    allowed_actions,
-    assignment_step,
     effective_assignment_status,
     effective_status,
     is_live,
-    next_status,
 )
 from resolvers.growth.offers import OfferChanges, change_offer_status, create_offer, update_offer
 from tests.models.conftest import FreshDatabase
@@ -197,11 +196,11 @@ def test_the_status_machine_allows_exactly_the_written_transitions(
     status, action = pair
     if expected is None:
         with pytest.raises(Conflict, match=f"cannot {action.value} an offer that is"):
-            next_status(status, action)
-        assert action not in allowed_actions(status)
+            OFFER_WORKFLOW.next_state(status, action)
+        assert action not in OFFER_WORKFLOW.allowed_actions(status)
     else:
-        assert next_status(status, action) is expected
-        assert action in allowed_actions(status)
+        assert OFFER_WORKFLOW.next_state(status, action) is expected
+        assert action in OFFER_WORKFLOW.allowed_actions(status)
 
 
 def _offer(status: OfferStatus, *, starts: timedelta, ends: timedelta) -> Offer:
@@ -218,7 +217,7 @@ def test_an_offer_past_its_window_is_expired_whatever_was_stored() -> None:
     over = _offer(S.ACTIVE, starts=timedelta(days=-9), ends=timedelta(seconds=-1))
     assert effective_status(over, NOW) is S.EXPIRED
     assert not is_live(over, NOW)
-    assert allowed_actions(effective_status(over, NOW)) == []
+    assert OFFER_WORKFLOW.allowed_actions(effective_status(over, NOW)) == []
 
 
 def test_an_active_offer_is_live_only_inside_its_window() -> None:
@@ -244,13 +243,13 @@ ASSIGNMENT_FLOW = {
 def test_viewing_and_accepting_follow_the_assignment_table(
     pair: tuple[AssignmentStatus, AssignmentAction], expected: AssignmentStatus | None
 ) -> None:
-    assert assignment_step(*pair) is expected
+    assert ASSIGNMENT_WORKFLOW.step(*pair) is expected
 
 
 @pytest.mark.parametrize("status", [AS.REDEEMED, AS.EXPIRED])
 def test_a_redeemed_or_expired_assignment_cannot_be_accepted(status: AssignmentStatus) -> None:
     with pytest.raises(Conflict, match=f"cannot accept an offer that is {status.value}"):
-        assignment_step(status, AssignmentAction.ACCEPT)
+        ASSIGNMENT_WORKFLOW.step(status, AssignmentAction.ACCEPT)
 
 
 def test_an_unredeemed_assignment_expires_with_its_offer_a_redeemed_one_stays() -> None:
