@@ -1,5 +1,5 @@
 """Types shared by every domain: the scalars' descriptions, ``UserError`` and the mutation
-helper."""
+helper (``mutation_payload``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import dataclasses
 import datetime
 import decimal
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.schema.types.base_scalars import (
     DateDefinition,
     DateTimeDefinition,
@@ -17,6 +18,7 @@ from strawberry.schema.types.base_scalars import (
 )
 from strawberry.types.scalar import ScalarDefinition
 
+from core.context import Context, Info
 from core.errors import DomainError, ErrorCode
 
 # strawberry's own Date, DateTime and Decimal, parsed and printed as before, described the way
@@ -56,14 +58,34 @@ class UserError:
         return cls(field=error.field, code=error.code, message=error.message)
 
 
+def payload_field(description: str, empty: Callable[[], Any] = lambda: None) -> Any:
+    """A payload's field, with the value it holds when the mutation was refused: null, or
+    ``empty()`` (``list``, ``int``). ``mutation_payload`` builds a refusal from these."""
+    return strawberry.field(default_factory=empty, description=description)
+
+
+R = TypeVar("R")
 P = TypeVar("P")
 
 
-async def run_mutation(
-    work: Callable[[], Awaitable[P]], on_error: Callable[[list[UserError]], P]
+async def mutation_payload(
+    info: Info,
+    payload: Callable[..., P],
+    write: Callable[[AsyncSession, Context], Awaitable[R]],
+    done: Callable[[R], P],
 ) -> P:
-    """Runs a mutation's unit of work; an expected failure becomes the payload's userErrors."""
+    """Runs a mutation's unit of work and answers with its payload: the one way every
+    mutation writes.
+
+    ``write`` runs in the request's session, alone (``db.exclusive``); its result becomes the
+    payload through ``done``. An expected failure (a bad id or input included, raised by
+    ``write`` before it writes) is rolled back, so nothing is written, and answers
+    ``payload(user_errors=[...])``: every payload type declares its fields with
+    ``payload_field``, whose defaults (null, 0, empty) are what a refused mutation returns.
+    """
     try:
-        return await work()
+        async with info.context.db.exclusive() as session:
+            result = await write(session, info.context)
+        return done(result)
     except DomainError as error:
-        return on_error([UserError.of(error)])
+        return payload(user_errors=[UserError.of(error)])

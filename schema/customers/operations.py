@@ -27,7 +27,7 @@ from resolvers.customers.input import TAGS_RULE, Consent, NewCard, NewCustomer
 from resolvers.customers.lookups import Lookup, NameLookup, customer_by_lookup, customers_by_name
 from resolvers.pagination import PageArgs, SortDirection
 from resolvers.purpose import PURPOSE_RULE
-from schema.common import UserError, run_mutation
+from schema.common import UserError, mutation_payload, payload_field
 from schema.customers import texts
 from schema.customers.customer import ConsentInput, Customer, CustomerFilter
 from schema.lookup_field import lookup_field
@@ -262,10 +262,14 @@ class UpdateCustomerInput:
 
 @strawberry.type(description="What a customer mutation did: the customer, or userErrors.")
 class CustomerPayload:
-    customer: Customer | None = strawberry.field(
-        description="The customer as written; null when there are userErrors."
+    customer: Customer | None = payload_field(
+        "The customer as written; null when there are userErrors."
     )
-    user_errors: list[UserError] = strawberry.field(description=texts.PAYLOAD_ERRORS)
+    user_errors: list[UserError] = payload_field(texts.PAYLOAD_ERRORS, list)
+
+    @classmethod
+    def of(cls, row: CustomerRow) -> CustomerPayload:
+        return cls(customer=Customer.from_row(row))
 
 
 @strawberry.input(description="Which clear values of which customer to reveal, and why.")
@@ -290,30 +294,14 @@ class RevealedValue:
 
 @strawberry.type(description="The revealed values, or userErrors.")
 class RevealCustomerPiiPayload:
-    values: list[RevealedValue] = strawberry.field(description=texts.REVEALED_VALUES)
-    user_errors: list[UserError] = strawberry.field(description=texts.PAYLOAD_ERRORS)
+    values: list[RevealedValue] = payload_field(texts.REVEALED_VALUES, list)
+    user_errors: list[UserError] = payload_field(texts.PAYLOAD_ERRORS, list)
 
 
 def _card_gid(card_id: uuid.UUID | None) -> strawberry.ID | None:
     from schema.relay import to_global_id
 
     return to_global_id("Card", card_id) if card_id else None
-
-
-CustomerWrite = Callable[[AsyncSession, Context], Awaitable[CustomerRow]]
-
-
-async def _customer_payload(info: Info, write: CustomerWrite) -> CustomerPayload:
-    """Runs a customer write in the request's session; expected failures become userErrors."""
-
-    async def work() -> CustomerPayload:
-        async with info.context.db.exclusive() as session:
-            row = await write(session, info.context)
-        return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
-
-    return await run_mutation(
-        work, lambda errors: CustomerPayload(customer=None, user_errors=errors)
-    )
 
 
 @strawberry.type
@@ -334,7 +322,7 @@ class CustomerMutation:
                 audit_event=events_by(ctx),
             )
 
-        return await _customer_payload(info, write)
+        return await mutation_payload(info, CustomerPayload, write, CustomerPayload.of)
 
     @strawberry.mutation(description=texts.UPDATE_CUSTOMER)
     async def update_customer(
@@ -351,7 +339,7 @@ class CustomerMutation:
                 audit_event=events_by(ctx),
             )
 
-        return await _customer_payload(info, write)
+        return await mutation_payload(info, CustomerPayload, write, CustomerPayload.of)
 
     @strawberry.mutation(description=texts.REVEAL_CUSTOMER_PII)
     async def reveal_customer_pii(
@@ -359,29 +347,24 @@ class CustomerMutation:
         info: Info,
         input: Annotated[RevealCustomerPiiInput, strawberry.argument(description="The reveal.")],
     ) -> RevealCustomerPiiPayload:
-        ctx = info.context
+        async def write(session: AsyncSession, ctx: Context) -> list[reveal_service.RevealedValue]:
+            return await reveal_service.reveal_customer_pii(
+                session=session,
+                ring=ctx.key_ring,
+                settings=ctx.settings,
+                principal=ctx.principal,
+                customer_id=uuid_of(input.customer_id, "Customer", field="customerId"),
+                fields=list(input.fields),
+                purpose=input.purpose,
+                audit_event=events_by(ctx),
+            )
 
-        async def work() -> RevealCustomerPiiPayload:
-            customer_id = uuid_of(input.customer_id, "Customer", field="customerId")
-            async with ctx.db.exclusive() as session:
-                values = await reveal_service.reveal_customer_pii(
-                    session=session,
-                    ring=ctx.key_ring,
-                    settings=ctx.settings,
-                    principal=ctx.principal,
-                    customer_id=customer_id,
-                    fields=list(input.fields),
-                    purpose=input.purpose,
-                    audit_event=events_by(ctx),
-                )
+        def done(values: list[reveal_service.RevealedValue]) -> RevealCustomerPiiPayload:
             return RevealCustomerPiiPayload(
                 values=[
                     RevealedValue(field=v.field, value=v.value, card_id=_card_gid(v.card_id))
                     for v in values
-                ],
-                user_errors=[],
+                ]
             )
 
-        return await run_mutation(
-            work, lambda errors: RevealCustomerPiiPayload(values=[], user_errors=errors)
-        )
+        return await mutation_payload(info, RevealCustomerPiiPayload, write, done)

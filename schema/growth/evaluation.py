@@ -11,11 +11,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.audit import events_by
 from auth.policy import Access, rule_for
 from core import text_limits
-from core.context import Info
+from core.context import Context, Info
 from core.errors import BadUserInput, Forbidden
 from core.money import yuan, yuan_or_none
 from models.customers.customer import Customer as CustomerRow
@@ -36,7 +37,7 @@ from resolvers.growth.loaders import (
     TierLadderLoader,
 )
 from resolvers.organisation.loaders import StaffUserByIdLoader
-from schema.common import UserError, run_mutation
+from schema.common import UserError, mutation_payload, payload_field
 from schema.growth.tier import Tier
 from schema.organisation.organisation import StaffMember
 from schema.relay import uuid_of
@@ -199,7 +200,7 @@ class TierChangeEntry:
         )
 
 
-# -- the Customer fields (schema/customers/customer.py calls these) ----------------------------------
+# -- the Customer fields (schema/customers/customer.py calls these) --------------------------------
 
 
 async def tier_progress_of(info: Info, customer: CustomerRow) -> TierProgress:
@@ -308,12 +309,16 @@ class EvaluateCustomersInput:
 
 @strawberry.type(description="What evaluateCustomers did, or userErrors.")
 class EvaluateCustomersPayload:
-    summary: EvaluationSummary | None = strawberry.field(
-        description="What the run did; null when there are userErrors."
+    summary: EvaluationSummary | None = payload_field(
+        "What the run did; null when there are userErrors."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was evaluated; empty on success."
+    user_errors: list[UserError] = payload_field(
+        "Why nothing was evaluated; empty on success.", list
     )
+
+    @classmethod
+    def of(cls, summary: evaluation_service.EvaluationSummary) -> EvaluateCustomersPayload:
+        return cls(summary=EvaluationSummary.of(summary))
 
 
 @strawberry.input(description="The tier to set by hand on one customer, and why.")
@@ -345,22 +350,21 @@ class EvaluationMutation:
             strawberry.argument(description="Options; null: evaluate as of now."),
         ] = None,
     ) -> EvaluateCustomersPayload:
-        ctx = info.context
 
-        async def work() -> EvaluateCustomersPayload:
-            async with ctx.db.exclusive() as session:
-                summary = await evaluation_service.evaluate_as_admin(
-                    database=ctx.state.database,
-                    session=session,
-                    settings=ctx.settings,
-                    principal=ctx.principal,
-                    as_of=input.as_of if input else None,
-                    audit_event=events_by(ctx),
-                )
-            return EvaluateCustomersPayload(summary=EvaluationSummary.of(summary), user_errors=[])
+        async def write(
+            session: AsyncSession, ctx: Context
+        ) -> evaluation_service.EvaluationSummary:
+            return await evaluation_service.evaluate_as_admin(
+                database=ctx.state.database,
+                session=session,
+                settings=ctx.settings,
+                principal=ctx.principal,
+                as_of=input.as_of if input else None,
+                audit_event=events_by(ctx),
+            )
 
-        return await run_mutation(
-            work, lambda errors: EvaluateCustomersPayload(summary=None, user_errors=errors)
+        return await mutation_payload(
+            info, EvaluateCustomersPayload, write, EvaluateCustomersPayload.of
         )
 
     @strawberry.mutation(
@@ -376,26 +380,18 @@ class EvaluationMutation:
             OverrideCustomerTierInput, strawberry.argument(description="The override.")
         ],
     ) -> Annotated[CustomerPayload, strawberry.lazy("schema.customers.operations")]:
-        from schema.customers.customer import Customer
         from schema.customers.operations import CustomerPayload
 
-        ctx = info.context
+        async def write(session: AsyncSession, ctx: Context) -> CustomerRow:
+            return await override_service.override_tier(
+                session=session,
+                settings=ctx.settings,
+                principal=ctx.principal,
+                customer_id=uuid_of(input.customer_id, "Customer", field="customerId"),
+                tier_code=TierCode(input.tier).value,
+                reason=input.reason,
+                version=input.version,
+                audit_event=events_by(ctx),
+            )
 
-        async def work() -> CustomerPayload:
-            customer_id = uuid_of(input.customer_id, "Customer", field="customerId")
-            async with ctx.db.exclusive() as session:
-                row = await override_service.override_tier(
-                    session=session,
-                    settings=ctx.settings,
-                    principal=ctx.principal,
-                    customer_id=customer_id,
-                    tier_code=TierCode(input.tier).value,
-                    reason=input.reason,
-                    version=input.version,
-                    audit_event=events_by(ctx),
-                )
-            return CustomerPayload(customer=Customer.from_row(row), user_errors=[])
-
-        return await run_mutation(
-            work, lambda errors: CustomerPayload(customer=None, user_errors=errors)
-        )
+        return await mutation_payload(info, CustomerPayload, write, CustomerPayload.of)

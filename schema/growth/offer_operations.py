@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -22,12 +21,12 @@ from models.growth.tier import TierCode
 from models.transactions.transaction import MerchantCategory
 from resolvers.customers.input import cents_of
 from resolvers.growth import offers as service
-from resolvers.growth.assignments import change_assignment
+from resolvers.growth.assignments import AssignmentView, change_assignment
 from resolvers.growth.offer_input import OfferTerms, benefit_units
 from resolvers.growth.offer_workflow import AssignmentAction, OfferAction
-from resolvers.growth.targeting import target_offer
+from resolvers.growth.targeting import TargetingResult, target_offer
 from resolvers.pagination import PageArgs
-from schema.common import UserError, run_mutation
+from schema.common import UserError, mutation_payload, payload_field
 from schema.growth import offer_text as doc
 from schema.growth.offer import Offer, OfferAssignment
 from schema.policy_field import scoped_field
@@ -203,40 +202,40 @@ class OfferAssignmentInput:
 
 @strawberry.type(description="The result of an offer mutation.")
 class OfferPayload:
-    offer: Offer | None = strawberry.field(description="The offer now; null on userErrors.")
-    user_errors: list[UserError] = strawberry.field(description=doc.USER_ERRORS)
+    offer: Offer | None = payload_field("The offer now; null on userErrors.")
+    user_errors: list[UserError] = payload_field(doc.USER_ERRORS, list)
+
+    @classmethod
+    def of(cls, row: OfferRow) -> OfferPayload:
+        return cls(offer=Offer.from_row(row))
 
 
 @strawberry.type(description="The result of `targetOffer`.")
 class TargetOfferPayload:
-    offer: Offer | None = strawberry.field(description="The offer; null on userErrors.")
-    targeted: int = strawberry.field(description="Customers who received the offer now.")
-    skipped_over_quota: int = strawberry.field(
-        description="Eligible, consenting customers left out because the quota is full."
+    offer: Offer | None = payload_field("The offer; null on userErrors.")
+    targeted: int = payload_field("Customers who received the offer now.", int)
+    skipped_over_quota: int = payload_field(
+        "Eligible, consenting customers left out because the quota is full.", int
     )
-    user_errors: list[UserError] = strawberry.field(description=doc.USER_ERRORS)
+    user_errors: list[UserError] = payload_field(doc.USER_ERRORS, list)
+
+    @classmethod
+    def of(cls, result: TargetingResult) -> TargetOfferPayload:
+        return cls(
+            offer=Offer.from_row(result.offer),
+            targeted=result.targeted,
+            skipped_over_quota=result.skipped_over_quota,
+        )
 
 
 @strawberry.type(description="The result of `viewOffer` or `acceptOffer`.")
 class OfferAssignmentPayload:
-    assignment: OfferAssignment | None = strawberry.field(
-        description="The assignment now; null on userErrors."
-    )
-    user_errors: list[UserError] = strawberry.field(description=doc.USER_ERRORS)
+    assignment: OfferAssignment | None = payload_field("The assignment now; null on userErrors.")
+    user_errors: list[UserError] = payload_field(doc.USER_ERRORS, list)
 
-
-OfferWrite = Callable[[AsyncSession, Context], Awaitable[OfferRow]]
-
-
-async def _offer_payload(info: Info, write: OfferWrite) -> OfferPayload:
-    """Runs an offer write in the request's session; expected failures become userErrors."""
-
-    async def work() -> OfferPayload:
-        async with info.context.db.exclusive() as session:
-            row = await write(session, info.context)
-        return OfferPayload(offer=Offer.from_row(row), user_errors=[])
-
-    return await run_mutation(work, lambda errors: OfferPayload(offer=None, user_errors=errors))
+    @classmethod
+    def of(cls, view: AssignmentView) -> OfferAssignmentPayload:
+        return cls(assignment=OfferAssignment.of(view))
 
 
 async def _status_change(info: Info, input: OfferActionInput, action: OfferAction) -> OfferPayload:
@@ -250,31 +249,25 @@ async def _status_change(info: Info, input: OfferActionInput, action: OfferActio
             audit_event=events_by(ctx),
         )
 
-    return await _offer_payload(info, write)
+    return await mutation_payload(info, OfferPayload, write, OfferPayload.of)
 
 
 async def _assignment_step(
     info: Info, input: OfferAssignmentInput, action: AssignmentAction
 ) -> OfferAssignmentPayload:
-    ctx = info.context
-
-    async def work() -> OfferAssignmentPayload:
+    async def write(session: AsyncSession, ctx: Context) -> AssignmentView:
         assignment_id: uuid.UUID = uuid_of(
             input.assignment_id, "OfferAssignment", field="assignmentId"
         )
-        async with ctx.db.exclusive() as session:
-            view = await change_assignment(
-                session=session,
-                ring=ctx.key_ring,
-                principal=ctx.principal,
-                assignment_id=assignment_id,
-                action=action,
-            )
-        return OfferAssignmentPayload(assignment=OfferAssignment.of(view), user_errors=[])
+        return await change_assignment(
+            session=session,
+            ring=ctx.key_ring,
+            principal=ctx.principal,
+            assignment_id=assignment_id,
+            action=action,
+        )
 
-    return await run_mutation(
-        work, lambda errors: OfferAssignmentPayload(assignment=None, user_errors=errors)
-    )
+    return await mutation_payload(info, OfferAssignmentPayload, write, OfferAssignmentPayload.of)
 
 
 @strawberry.type
@@ -334,7 +327,7 @@ class OfferMutation:
                 audit_event=events_by(ctx),
             )
 
-        return await _offer_payload(info, write)
+        return await mutation_payload(info, OfferPayload, write, OfferPayload.of)
 
     @strawberry.mutation(description=doc.UPDATE_OFFER)
     async def update_offer(
@@ -348,7 +341,7 @@ class OfferMutation:
                 audit_event=events_by(ctx),
             )
 
-        return await _offer_payload(info, write)
+        return await mutation_payload(info, OfferPayload, write, OfferPayload.of)
 
     @strawberry.mutation(description=doc.ACTIVATE_OFFER)
     async def activate_offer(self, info: Info, input: OfferActionArg) -> OfferPayload:
@@ -366,30 +359,16 @@ class OfferMutation:
     async def target_offer(
         self, info: Info, input: Annotated[TargetOfferInput, _input("The offer to target.")]
     ) -> TargetOfferPayload:
-        ctx = info.context
 
-        async def work() -> TargetOfferPayload:
-            offer_id = uuid_of(input.offer_id, "Offer", field="offerId")
-            async with ctx.db.exclusive() as session:
-                result = await target_offer(
-                    session=session,
-                    principal=ctx.principal,
-                    offer_id=offer_id,
-                    audit_event=events_by(ctx),
-                )
-            return TargetOfferPayload(
-                offer=Offer.from_row(result.offer),
-                targeted=result.targeted,
-                skipped_over_quota=result.skipped_over_quota,
-                user_errors=[],
+        async def write(session: AsyncSession, ctx: Context) -> TargetingResult:
+            return await target_offer(
+                session=session,
+                principal=ctx.principal,
+                offer_id=uuid_of(input.offer_id, "Offer", field="offerId"),
+                audit_event=events_by(ctx),
             )
 
-        return await run_mutation(
-            work,
-            lambda errors: TargetOfferPayload(
-                offer=None, targeted=0, skipped_over_quota=0, user_errors=errors
-            ),
-        )
+        return await mutation_payload(info, TargetOfferPayload, write, TargetOfferPayload.of)
 
     @strawberry.mutation(description=doc.VIEW_OFFER)
     async def view_offer(self, info: Info, input: AssignmentArg) -> OfferAssignmentPayload:

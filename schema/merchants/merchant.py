@@ -1,10 +1,11 @@
 """What a partner merchant's token can do: list its own offers, redeem codes, read its stats.
 
-Each field is a thin call into ``resolvers.merchants.offers``, ``resolvers.merchants.redemption`` and
-``resolvers.merchants.stats``, which refuse anyone but a merchant principal with the scope the
-field names. A merchant sees an offer's terms (``OfferTerms``), its quota and budget and how
-it does, never whom it targets; a redeemed code shows the customer only as a per-merchant
-pseudonym and a masked name. Figures are small-group suppressed (null, ``suppressed: true``).
+Each field is a thin call into ``resolvers.merchants.offers``,
+``resolvers.merchants.redemption`` and ``resolvers.merchants.stats``, which refuse anyone but a
+merchant principal with the scope the field names. A merchant sees an offer's terms
+(``OfferTerms``), its quota and budget and how it does, never whom it targets; a redeemed code
+shows the customer only as a per-merchant pseudonym and a masked name. Figures are small-group
+suppressed (null, suppressed: true``).
 
 Money is ``Decimal`` yuan throughout (``core.money``): the offer's terms as in the staff
 ``Offer``, purchases, benefits and the statistics' sums as in the analytics.
@@ -17,8 +18,9 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.context import Info
+from core.context import Context, Info
 from core.identity import Scope
 from core.money import yuan, yuan_or_none
 from models.columns import utcnow
@@ -35,7 +37,7 @@ from resolvers.merchants import stats as stats_service
 from resolvers.merchants.loaders import MerchantByIdLoader
 from resolvers.merchants.offers import OfferActivityByOfferIdLoader
 from resolvers.pagination import PageArgs
-from schema.common import UserError, run_mutation
+from schema.common import UserError, mutation_payload, payload_field
 from schema.growth import offer_text as doc
 from schema.growth.offer import OfferTerms, benefit_value
 from schema.policy_field import scoped_field, sensitive_field
@@ -167,10 +169,14 @@ class RedeemOfferInput:
 
 @strawberry.type(description="The result of `redeemOffer`.")
 class RedeemOfferPayload:
-    redemption: Redemption | None = strawberry.field(
-        description="The redemption (the first one, for a replay); null on userErrors."
+    redemption: Redemption | None = payload_field(
+        "The redemption (the first one, for a replay); null on userErrors."
     )
-    user_errors: list[UserError] = strawberry.field(description=doc.USER_ERRORS)
+    user_errors: list[UserError] = payload_field(doc.USER_ERRORS, list)
+
+    @classmethod
+    def of(cls, redemption: redemption_service.Redemption) -> RedeemOfferPayload:
+        return cls(redemption=Redemption.of(redemption))
 
 
 @strawberry.type(description="One local day of your offers. " + SUPPRESSED)
@@ -292,20 +298,15 @@ class MerchantMutation:
             RedeemOfferInput, strawberry.argument(description="The code and the purchase.")
         ],
     ) -> RedeemOfferPayload:
-        ctx = info.context
 
-        async def work() -> RedeemOfferPayload:
+        async def write(session: AsyncSession, ctx: Context) -> redemption_service.Redemption:
             request = redemption_service.RedemptionRequest(
                 code=input.code,
                 amount=input.amount,
                 reference=input.reference,
             )
-            async with ctx.db.exclusive() as session:
-                redemption = await redemption_service.redeem_offer(
-                    session=session, ring=ctx.key_ring, principal=ctx.principal, request=request
-                )
-            return RedeemOfferPayload(redemption=Redemption.of(redemption), user_errors=[])
+            return await redemption_service.redeem_offer(
+                session=session, ring=ctx.key_ring, principal=ctx.principal, request=request
+            )
 
-        return await run_mutation(
-            work, lambda errors: RedeemOfferPayload(redemption=None, user_errors=errors)
-        )
+        return await mutation_payload(info, RedeemOfferPayload, write, RedeemOfferPayload.of)

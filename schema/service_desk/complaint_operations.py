@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.context import Info
+from core.context import Context, Info
 from core.identity import Scope
+from models.service_desk.complaint import Complaint as ComplaintRow
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from resolvers.pagination import PageArgs
 from resolvers.service_desk import complaints as service
@@ -21,7 +23,7 @@ from resolvers.service_desk.complaint_loaders import (
     ComplaintPagesByCustomerLoader,
 )
 from resolvers.service_desk.complaint_workflow import ComplaintAction
-from schema.common import UserError, run_mutation
+from schema.common import UserError, mutation_payload, payload_field
 from schema.policy_field import scoped_field
 from schema.relay import After, Before, Connection, First, Last, staff_uuid_of, uuid_of
 from schema.service_desk.complaint import Complaint
@@ -164,12 +166,14 @@ ActionArg = Annotated[ComplaintActionInput, _input("The complaint, its version a
 
 @strawberry.type(description="The outcome of a complaint mutation.")
 class ComplaintPayload:
-    complaint: Complaint | None = strawberry.field(
-        description="The complaint as it is now; null when there are userErrors."
+    complaint: Complaint | None = payload_field(
+        "The complaint as it is now; null when there are userErrors."
     )
-    user_errors: list[UserError] = strawberry.field(
-        description="Why nothing was written; empty on success."
-    )
+    user_errors: list[UserError] = payload_field("Why nothing was written; empty on success.", list)
+
+    @classmethod
+    def of(cls, row: ComplaintRow) -> ComplaintPayload:
+        return cls(complaint=Complaint.from_row(row))
 
 
 async def _change(
@@ -177,22 +181,18 @@ async def _change(
 ) -> ComplaintPayload:
     """Runs one workflow action; expected failures (bad ids included) become userErrors and
     nothing is written."""
-    ctx = info.context
 
-    async def work() -> ComplaintPayload:
-        change = make_change()
-        async with ctx.db.exclusive() as session:
-            row = await service.change_complaint(
-                session=session,
-                ring=ctx.key_ring,
-                settings=ctx.settings,
-                broker=ctx.state.broker,
-                principal=ctx.principal,
-                change=change,
-            )
-        return ComplaintPayload(complaint=Complaint.from_row(row), user_errors=[])
+    async def write(session: AsyncSession, ctx: Context) -> ComplaintRow:
+        return await service.change_complaint(
+            session=session,
+            ring=ctx.key_ring,
+            settings=ctx.settings,
+            broker=ctx.state.broker,
+            principal=ctx.principal,
+            change=make_change(),
+        )
 
-    return await run_mutation(work, lambda e: ComplaintPayload(complaint=None, user_errors=e))
+    return await mutation_payload(info, ComplaintPayload, write, ComplaintPayload.of)
 
 
 def _action(
@@ -270,9 +270,8 @@ class ComplaintMutation:
     async def file_complaint(
         self, info: Info, input: Annotated[FileComplaintInput, _input("The complaint.")]
     ) -> ComplaintPayload:
-        ctx = info.context
 
-        async def work() -> ComplaintPayload:
+        async def write(session: AsyncSession, ctx: Context) -> ComplaintRow:
             data = service.NewComplaint(
                 description=input.description,
                 category=input.category,
@@ -283,18 +282,16 @@ class ComplaintMutation:
                 else None,
                 card_id=uuid_of(input.card_id, "Card", field="cardId") if input.card_id else None,
             )
-            async with ctx.db.exclusive() as session:
-                row = await service.file_complaint(
-                    session=session,
-                    ring=ctx.key_ring,
-                    settings=ctx.settings,
-                    broker=ctx.state.broker,
-                    principal=ctx.principal,
-                    data=data,
-                )
-            return ComplaintPayload(complaint=Complaint.from_row(row), user_errors=[])
+            return await service.file_complaint(
+                session=session,
+                ring=ctx.key_ring,
+                settings=ctx.settings,
+                broker=ctx.state.broker,
+                principal=ctx.principal,
+                data=data,
+            )
 
-        return await run_mutation(work, lambda e: ComplaintPayload(complaint=None, user_errors=e))
+        return await mutation_payload(info, ComplaintPayload, write, ComplaintPayload.of)
 
     @strawberry.mutation(description="Acknowledges an OPEN complaint (→ ACKNOWLEDGED)." + HANDLERS)
     async def acknowledge_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:

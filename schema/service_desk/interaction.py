@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.context import Info
+from core.context import Context, Info
 from core.identity import Scope
 from models.sealing import read_field
 from models.service_desk.interaction import Interaction as InteractionRow
@@ -16,7 +17,7 @@ from resolvers.organisation.loaders import StaffUserByIdLoader
 from resolvers.pagination import PageArgs
 from resolvers.service_desk import interactions as service
 from resolvers.service_desk.interactions import Direction
-from schema.common import UserError, run_mutation
+from schema.common import UserError, mutation_payload, payload_field
 from schema.organisation.organisation import StaffMember
 from schema.policy_field import scoped_field, sensitive_field
 from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
@@ -124,10 +125,14 @@ class LogInteractionInput:
 
 @strawberry.type(description="The outcome of `logInteraction`.")
 class LogInteractionPayload:
-    interaction: Interaction | None = _described(
+    interaction: Interaction | None = payload_field(
         "The recorded interaction; null when there are userErrors."
     )
-    user_errors: list[UserError] = _described("Why nothing was written; empty on success.")
+    user_errors: list[UserError] = payload_field("Why nothing was written; empty on success.", list)
+
+    @classmethod
+    def of(cls, row: InteractionRow) -> LogInteractionPayload:
+        return cls(interaction=Interaction.from_row(row))
 
 
 @strawberry.type
@@ -163,9 +168,8 @@ class InteractionMutation:
         info: Info,
         input: Annotated[LogInteractionInput, strawberry.argument(description="The contact.")],
     ) -> LogInteractionPayload:
-        ctx = info.context
 
-        async def work() -> LogInteractionPayload:
+        async def write(session: AsyncSession, ctx: Context) -> InteractionRow:
             data = service.NewInteraction(
                 customer_id=uuid_of(input.customer_id, "Customer", field="customerId"),
                 channel=input.channel,
@@ -180,16 +184,12 @@ class InteractionMutation:
                 if input.complaint_id
                 else None,
             )
-            async with ctx.db.exclusive() as session:
-                row = await service.log_interaction(
-                    session=session,
-                    ring=ctx.key_ring,
-                    settings=ctx.settings,
-                    principal=ctx.principal,
-                    data=data,
-                )
-            return LogInteractionPayload(interaction=Interaction.from_row(row), user_errors=[])
+            return await service.log_interaction(
+                session=session,
+                ring=ctx.key_ring,
+                settings=ctx.settings,
+                principal=ctx.principal,
+                data=data,
+            )
 
-        return await run_mutation(
-            work, lambda e: LogInteractionPayload(interaction=None, user_errors=e)
-        )
+        return await mutation_payload(info, LogInteractionPayload, write, LogInteractionPayload.of)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.context import Info
+from core.context import Context, Info
 from resolvers.transactions import ingest as service
-from schema.common import UserError, run_mutation
+from schema.common import UserError, mutation_payload, payload_field
 
 INGEST = (
     "Stores a batch of card transactions (scope transactions:write: service accounts). "
@@ -90,18 +91,24 @@ class RejectedTransaction:
 
 @strawberry.type(description="What a batch did: rows stored, rows already known, rows refused.")
 class IngestTransactionsPayload:
-    imported: int = strawberry.field(description="New transactions stored.")
-    duplicates: int = strawberry.field(description="Transactions already stored; not repeated.")
-    rejected: list[RejectedTransaction] = _described(
-        "The rows refused, by index, in order; the other rows were stored or known."
+    imported: int = payload_field("New transactions stored.", int)
+    duplicates: int = payload_field("Transactions already stored; not repeated.", int)
+    rejected: list[RejectedTransaction] = payload_field(
+        "The rows refused, by index, in order; the other rows were stored or known.", list
     )
-    user_errors: list[UserError] = _described(
-        "Why nothing was stored (the whole call refused); empty otherwise."
+    user_errors: list[UserError] = payload_field(
+        "Why nothing was stored (the whole call refused); empty otherwise.", list
     )
 
-
-def _refused(errors: list[UserError]) -> IngestTransactionsPayload:
-    return IngestTransactionsPayload(imported=0, duplicates=0, rejected=[], user_errors=errors)
+    @classmethod
+    def of(cls, result: service.IngestResult) -> IngestTransactionsPayload:
+        return cls(
+            imported=result.imported,
+            duplicates=result.duplicates,
+            rejected=[
+                RejectedTransaction(index=p.position, reason=p.reason) for p in result.rejected
+            ],
+        )
 
 
 @strawberry.type
@@ -112,24 +119,16 @@ class TransactionMutation:
         info: Info,
         input: Annotated[IngestTransactionsInput, strawberry.argument(description="The batch.")],
     ) -> IngestTransactionsPayload:
-        ctx = info.context
 
-        async def work() -> IngestTransactionsPayload:
-            async with ctx.db.exclusive() as session:
-                result = await service.ingest_transactions(
-                    session=session,
-                    ring=ctx.key_ring,
-                    principal=ctx.principal,
-                    settings=ctx.settings,
-                    rows=[row.to_fields() for row in input.transactions],
-                )
-            return IngestTransactionsPayload(
-                imported=result.imported,
-                duplicates=result.duplicates,
-                rejected=[
-                    RejectedTransaction(index=p.position, reason=p.reason) for p in result.rejected
-                ],
-                user_errors=[],
+        async def write(session: AsyncSession, ctx: Context) -> service.IngestResult:
+            return await service.ingest_transactions(
+                session=session,
+                ring=ctx.key_ring,
+                principal=ctx.principal,
+                settings=ctx.settings,
+                rows=[row.to_fields() for row in input.transactions],
             )
 
-        return await run_mutation(work, _refused)
+        return await mutation_payload(
+            info, IngestTransactionsPayload, write, IngestTransactionsPayload.of
+        )
