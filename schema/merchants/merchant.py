@@ -5,7 +5,7 @@ Each field is a thin call into ``resolvers.merchants.offers``,
 merchant principal with the scope the field names. A merchant sees an offer's terms
 (``OfferTerms``), its quota and budget and how it does, never whom it targets; a redeemed code
 shows the customer only as a per-merchant pseudonym and a masked name. Figures are small-group
-suppressed (null, suppressed: true``).
+suppressed (null, ``suppressed: true``).
 
 Money is ``Decimal`` yuan throughout (``core.money``): the offer's terms as in the staff
 ``Offer``, purchases, benefits and the statistics' sums as in the analytics.
