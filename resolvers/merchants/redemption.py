@@ -41,10 +41,10 @@ from core import text_limits
 from core.encryption import KeyRing
 from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Principal, Scope
+from core.money import cents_of, yuan
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.growth.offer import AssignmentStatus, Offer, OfferAssignment, OfferStatus
-from resolvers.customers.input import cents_of
 from resolvers.growth.benefit import benefit_cost_cents
 from resolvers.growth.codes import code_index
 from resolvers.growth.offer_workflow import effective_assignment_status, effective_status
@@ -104,10 +104,6 @@ def _checked_reference(reference: str | None) -> str | None:
     return text or None
 
 
-def _yuan(cents: int) -> Decimal:
-    return Decimal(cents).scaleb(-2)
-
-
 async def _locked_offer(
     session: AsyncSession, ring: KeyRing, merchant_id: uuid.UUID, code: str
 ) -> tuple[Offer, uuid.UUID]:
@@ -158,7 +154,7 @@ def _check_redeemable(
         raise NotFound(CODE_NOT_FOUND, field="code")
     if amount_cents < offer.min_spend_cents:
         raise BadUserInput(
-            f"this offer needs a purchase of at least {_yuan(offer.min_spend_cents)}",
+            f"this offer needs a purchase of at least {yuan(offer.min_spend_cents)}",
             field="amount",
         )
 
