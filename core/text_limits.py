@@ -1,5 +1,6 @@
 """The longest text each input takes: the one place these maxima are defined (README, "Input
-limits"; the schema's descriptions quote them).
+limits"; the schema's descriptions quote them), and the generic checks of free text against
+them (``bounded``, ``checked_text``), kept with the maxima so every domain uses the same ones.
 
 Every check of user-supplied text first compares its length with its maximum here, and only
 then normalises it or runs a pattern over it, so no check's time grows with what a caller
@@ -8,6 +9,8 @@ normalisation. The request body as a whole is bounded by ``max_request_bytes``.
 """
 
 from __future__ import annotations
+
+from typing import Literal, overload
 
 from core.errors import BadUserInput
 
@@ -47,3 +50,27 @@ def bounded(field: str, value: str, maximum: int) -> str:
     if len(value) > maximum:
         raise BadUserInput(f"{field} may be at most {maximum} characters", field=field)
     return value
+
+
+@overload
+def checked_text(
+    field: str, value: str | None, *, required: Literal[True], limit: int = ...
+) -> str: ...
+@overload
+def checked_text(
+    field: str, value: str | None, *, required: bool, limit: int = ...
+) -> str | None: ...
+def checked_text(
+    field: str, value: str | None, *, required: bool, limit: int = NOTES
+) -> str | None:
+    """Free text, stripped: None when blank (BAD_USER_INPUT naming ``field`` if ``required``),
+    BAD_USER_INPUT when longer than ``limit`` characters. It strips before it measures (a
+    linear pass, like the length itself), so surrounding blanks do not count."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise BadUserInput(f"{field} must not be empty", field=field)
+        return None
+    if len(text) > limit:
+        raise BadUserInput(f"{field} may be at most {limit} characters", field=field)
+    return text

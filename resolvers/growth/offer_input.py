@@ -23,6 +23,7 @@ from typing import Any
 from core import text_limits
 from core.errors import BadUserInput
 from core.money import MAX_CENTS, MAX_YUAN, cents_of
+from core.text_limits import checked_text
 from models.columns import utcnow
 from models.customers.customer import LifecycleStage
 from models.growth.offer import BenefitType, Offer
@@ -73,8 +74,13 @@ class OfferTerms:
         starts_at, ends_at = _window(self.starts_at, self.ends_at, now or utcnow())
         return replace(
             self,
-            title=_text("title", self.title, MAX_TITLE, required=True),
-            description=_text("description", self.description, MAX_DESCRIPTION, required=False),
+            title=checked_text(
+                "title", " ".join((self.title or "").split()), required=True, limit=MAX_TITLE
+            ),
+            description=checked_text(
+                "description", self.description, required=False, limit=MAX_DESCRIPTION
+            )
+            or "",
             category=_codes("category", (self.category,), MerchantCategory)[0],
             benefit_type=kind.value,
             benefit_value=value,
@@ -115,15 +121,6 @@ def benefit_units(benefit_type: BenefitType, value: Decimal) -> int:
             field="benefitValue",
         )
     return int(value)
-
-
-def _text(field: str, value: str, limit: int, *, required: bool) -> str:
-    text = " ".join((value or "").split()) if field == "title" else (value or "").strip()
-    if required and not text:
-        raise BadUserInput(f"{field} must not be empty", field=field)
-    if len(text) > limit:
-        raise BadUserInput(f"{field} may be at most {limit} characters", field=field)
-    return text
 
 
 def _window(starts_at: datetime, ends_at: datetime, now: datetime) -> tuple[datetime, datetime]:

@@ -42,6 +42,7 @@ from core.encryption import KeyRing
 from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Principal, Scope
 from core.money import cents_of, yuan
+from core.text_limits import checked_text
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.growth.offer import AssignmentStatus, Offer, OfferAssignment, OfferStatus
@@ -84,7 +85,11 @@ class _Sale:
 
     @classmethod
     def of(cls, request: RedemptionRequest) -> _Sale:
-        return cls(request.code, _cents(request.amount), _checked_reference(request.reference))
+        cents = _cents(request.amount)  # checked first: the amount's error wins
+        reference = checked_text(
+            "reference", request.reference, required=False, limit=MAX_REFERENCE_LENGTH
+        )
+        return cls(request.code, cents, reference)
 
 
 def _cents(amount: Decimal) -> int:
@@ -93,15 +98,6 @@ def _cents(amount: Decimal) -> int:
     if cents == 0:
         raise BadUserInput("amount must be more than 0", field="amount")
     return cents
-
-
-def _checked_reference(reference: str | None) -> str | None:
-    text = (reference or "").strip()
-    if len(text) > MAX_REFERENCE_LENGTH:
-        raise BadUserInput(
-            f"reference may be at most {MAX_REFERENCE_LENGTH} characters", field="reference"
-        )
-    return text or None
 
 
 async def _locked_offer(

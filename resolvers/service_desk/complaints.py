@@ -28,6 +28,7 @@ from core.identity import Principal, Role, Scope
 from core.instants import require_offsets
 from core.request_database import RequestDatabase
 from core.settings import Settings
+from core.text_limits import checked_text
 from models.cards.card import Card
 from models.columns import utcnow
 from models.customers.customer import Customer
@@ -48,23 +49,9 @@ from resolvers.service_desk.sla import due_at
 
 logger = logging.getLogger("cardcrm.complaints")
 NOT_FOUND_MESSAGE = "no complaint with this id is visible to you"
-MAX_TEXT = text_limits.NOTES
 MAX_CHANNEL = text_limits.CHANNEL  # stored in clear, in a VARCHAR(16)
 _SEVERITY_RANK = {s: i for i, s in enumerate(ComplaintSeverity)}
 _HANDLER_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
-
-
-def checked_text(
-    field: str, value: str | None, *, required: bool, limit: int = MAX_TEXT
-) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise BadUserInput(f"{field} must not be empty", field=field)
-        return None
-    if len(text) > limit:
-        raise BadUserInput(f"{field} may be at most {limit} characters", field=field)
-    return text
 
 
 @dataclass(frozen=True)
@@ -155,7 +142,6 @@ async def file_complaint(
     customer = await _complainant(session, principal, data)
     description = checked_text("description", data.description, required=True)
     channel = checked_text("channel", data.channel, required=True, limit=MAX_CHANNEL)
-    assert channel is not None
     if (
         data.card_id is not None
         and await session.scalar(

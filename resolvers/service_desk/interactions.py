@@ -19,6 +19,7 @@ from core.identity import Principal, Role, Scope
 from core.instants import require_offsets
 from core.request_database import RequestDatabase
 from core.settings import Settings
+from core.text_limits import checked_text
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.sealing import seal_field
@@ -26,7 +27,6 @@ from models.service_desk.complaint import Complaint
 from models.service_desk.interaction import Interaction, InteractionChannel, InteractionKind
 from resolvers.pagination import Page, PageArgs, page_with_count
 from resolvers.scoping import customer_scope
-from resolvers.service_desk.complaints import checked_text
 from resolvers.service_desk.contact_rules import check_contact
 
 _LOGGING_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})

@@ -40,7 +40,6 @@ from resolvers.growth.codes import normalize_code
 from resolvers.growth.offer_input import OfferTerms
 from resolvers.growth.tier_override import checked_reason
 from resolvers.purpose import check_purpose
-from resolvers.service_desk.complaints import checked_text
 from resolvers.transactions.rows import RawRow, RowError, check_row
 from schema.relay import to_global_id
 from tests.conftest import Server, staff_token
@@ -90,7 +89,9 @@ CHECKS: dict[str, Callable[[str], object]] = {
     "do-not-disturb time": lambda s: checked_time("consent.doNotDisturbStart", s),
     "one tag": lambda s: checked_tags([s]),
     "a tag per character": lambda s: checked_tags(list(s)),
-    "interaction notes, complaint text": lambda s: checked_text("notes", s, required=True),
+    "interaction notes, complaint text": lambda s: text_limits.checked_text(
+        "notes", s, required=True
+    ),
     "offer title": lambda s: _terms(title=s).checked(),
     "offer segment": lambda s: _terms(eligible_segments=(s,)).checked(),
     "transaction row": lambda s: check_row(
