@@ -26,7 +26,7 @@ from resolvers.growth.offers import get_offer
 from resolvers.merchants.scope import calling_merchant, own_offer
 from resolvers.organisation.staff import visible_staff
 from resolvers.scoping import customer_scope
-from resolvers.service_desk.complaints import get_complaint
+from resolvers.service_desk.complaint_queries import get_complaint
 
 NOT_FOUND_MESSAGE = "no object with this id is visible to you"
 # StaffMember IDs; "StaffUser" is what they said before they named their type.

@@ -19,12 +19,11 @@ import strawberry
 from core.context import Context, Info
 from core.errors import Forbidden, NotFound
 from core.identity import Scope
+from resolvers.service_desk.complaint_queries import NOT_FOUND_MESSAGE, visible_complaint
 from resolvers.service_desk.complaints import (
-    NOT_FOUND_MESSAGE,
     assignee_channel,
     complaint_channel,
     customer_channel,
-    visible_complaint,
 )
 from schema.relay import uuid_of
 from schema.service_desk.complaint import Complaint

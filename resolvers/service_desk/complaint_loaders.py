@@ -1,8 +1,8 @@
 """``Customer.complaints`` for a page of customers in two queries, not two per customer.
 
-The loaders are the caller's own (``context.loader``, built with the caller's principal): a complaint is listed under its
-customer only inside the caller's complaint scope, exactly as ``complaints`` lists it, and the
-cursors are ``complaints``' own (creation time, id; newest first).
+The loaders are the caller's own (``context.loader``, built with the caller's principal): a
+complaint is listed under its customer only inside the caller's complaint scope, exactly as
+``complaints`` lists it, and the cursors are ``complaints``' own (creation time, id; newest first).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from strawberry.dataloader import DataLoader
 
 from models.service_desk.complaint import Complaint
 from resolvers.pagination import Page, decode_cursor, encode_cursor
-from resolvers.service_desk.complaints import ComplaintFilter, complaint_conditions
+from resolvers.service_desk.complaint_queries import ComplaintFilter, complaint_conditions
 
 if TYPE_CHECKING:
     from core.context import Context

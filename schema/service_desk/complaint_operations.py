@@ -1,4 +1,5 @@
-"""Complaint queries and the workflow mutations (each a thin call into resolvers.service_desk.complaints)."""
+"""Complaint queries and the workflow mutations (each a thin call into
+``resolvers.service_desk.complaint_queries`` or ``resolvers.service_desk.complaints``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from core.identity import Scope
 from models.service_desk.complaint import Complaint as ComplaintRow
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from resolvers.pagination import PageArgs
+from resolvers.service_desk import complaint_queries as queries
 from resolvers.service_desk import complaints as service
 from resolvers.service_desk.complaint_loaders import (
     ComplaintCountByCustomerLoader,
@@ -64,8 +66,8 @@ class ComplaintFilter:
     created_to: datetime | None = _optional("Filed before this instant (with a UTC offset).")
     customer_id: strawberry.ID | None = _optional("One customer's complaints (a Customer ID).")
 
-    def to_filter(self) -> service.ComplaintFilter:
-        return service.ComplaintFilter(
+    def to_filter(self) -> queries.ComplaintFilter:
+        return queries.ComplaintFilter(
             customer_id=uuid_of(self.customer_id, "Customer", field="filter.customerId")
             if self.customer_id
             else None,
@@ -176,11 +178,12 @@ class ComplaintPayload:
         return cls(complaint=Complaint.from_row(row))
 
 
-async def _change(
-    info: Info, make_change: Callable[[], service.ComplaintChange]
-) -> ComplaintPayload:
-    """Runs one workflow action; expected failures (bad ids included) become userErrors and
-    nothing is written."""
+MakeChange = Callable[[], service.ComplaintChange]
+
+
+async def _change(info: Info, make_change: MakeChange) -> ComplaintPayload:
+    """Runs one workflow action, built by ``make_change`` inside the mutation: expected
+    failures (bad ids included) become userErrors and nothing is written."""
 
     async def write(session: AsyncSession, ctx: Context) -> ComplaintRow:
         return await service.change_complaint(
@@ -195,9 +198,7 @@ async def _change(
     return await mutation_payload(info, ComplaintPayload, write, ComplaintPayload.of)
 
 
-def _action(
-    input: ComplaintActionInput, action: ComplaintAction
-) -> Callable[[], service.ComplaintChange]:
+def _action(input: ComplaintActionInput, action: ComplaintAction) -> MakeChange:
     return lambda: service.ComplaintChange(
         complaint_id=uuid_of(input.id, "Complaint"),
         version=input.version,
@@ -220,7 +221,7 @@ async def customer_complaints(
     args = PageArgs(first=first, after=after).validated(
         ctx.settings.default_page_size, ctx.settings.max_page_size
     )
-    wanted = replace(filter.to_filter() if filter else service.ComplaintFilter(), customer_id=None)
+    wanted = replace(filter.to_filter() if filter else queries.ComplaintFilter(), customer_id=None)
     page = await ctx.loader(ComplaintPagesByCustomerLoader).load(
         ComplaintPageKey(customer_id, args.first or 0, after, wanted)
     )
@@ -237,7 +238,7 @@ class ComplaintQuery:
     async def complaint(
         self, info: Info, id: Annotated[strawberry.ID, _input(ID)]
     ) -> Complaint | None:
-        row = await service.get_complaint(
+        row = await queries.get_complaint(
             db=info.context.db,
             principal=info.context.principal,
             complaint_id=uuid_of(id, "Complaint"),
@@ -254,11 +255,11 @@ class ComplaintQuery:
         before: Before = None,
         filter: Annotated[ComplaintFilter | None, _input("Only the matching ones.")] = None,
     ) -> Connection[Complaint] | None:
-        page, count = await service.list_complaints(
+        page, count = await queries.list_complaints(
             db=info.context.db,
             principal=info.context.principal,
             settings=info.context.settings,
-            filter=filter.to_filter() if filter else service.ComplaintFilter(),
+            filter=filter.to_filter() if filter else queries.ComplaintFilter(),
             page=PageArgs(first, after, last, before),
         )
         return Connection.build(page, Complaint.from_row, count)
