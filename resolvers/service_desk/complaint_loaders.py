@@ -1,8 +1,8 @@
 """``Customer.complaints`` for a page of customers in two queries, not two per customer.
 
-The loaders are the caller's own (``context.loader``, built with the caller's principal): a complaint is listed under its
-customer only inside the caller's complaint scope, exactly as ``complaints`` lists it, and the
-cursors are ``complaints``' own (creation time, id; newest first).
+The loaders are the caller's own (``context.loader``, built with the caller's principal): a
+complaint is listed under its customer only inside the caller's complaint scope, exactly as
+``complaints`` lists it, and the cursors are ``complaints``' own (creation time, id; newest first).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The longer descriptions of the customer fields, arguments and inputs (issue 12 item 10),
-kept here so ``schema/customers/customer.py`` and ``schema/customers/operations.py`` stay short. Bounds
-are quoted from ``core.text_limits`` and the validators, never restated by hand."""
+kept here so ``schema/customers/customer.py`` and ``schema/customers/operations.py`` stay short.
+Bounds are quoted from ``core.text_limits`` and the validators, never restated by hand."""
 
 from __future__ import annotations
 

@@ -199,7 +199,7 @@ class TierChangeEntry:
         )
 
 
-# -- the Customer fields (schema/customers/customer.py calls these) ----------------------------------
+# -- the Customer fields (schema/customers/customer.py calls these) --------------------------------
 
 
 async def tier_progress_of(info: Info, customer: CustomerRow) -> TierProgress:

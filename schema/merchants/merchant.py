@@ -1,10 +1,10 @@
 """What a partner merchant's token can do: list its own offers, redeem codes, read its stats.
 
-Each field is a thin call into ``resolvers.merchants.offers``, ``resolvers.merchants.redemption`` and
-``resolvers.merchants.stats``, which refuse anyone but a merchant principal with the scope the
-field names. A merchant sees an offer's terms (``OfferTerms``), its quota and budget and how
-it does, never whom it targets; a redeemed code shows the customer only as a per-merchant
-pseudonym and a masked name. Figures are small-group suppressed (null, ``suppressed: true``).
+Each field is a thin call into ``resolvers.merchants.offers``, ``resolvers.merchants.redemption``
+and ``resolvers.merchants.stats``, which refuse anyone but a merchant principal with the scope the
+field names. A merchant sees an offer's terms (``OfferTerms``), its quota and budget and how it
+does, never whom it targets; a redeemed code shows the customer only as a per-merchant pseudonym and
+a masked name. Figures are small-group suppressed (null, ``suppressed: true``).
 
 Money is ``Decimal`` yuan throughout (``core.money``): the offer's terms as in the staff
 ``Offer``, purchases, benefits and the statistics' sums as in the analytics.

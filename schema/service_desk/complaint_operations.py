@@ -1,4 +1,4 @@
-"""Complaint queries and the workflow mutations (each a thin call into resolvers.service_desk.complaints)."""
+"""Complaint queries and workflow mutations: thin calls into resolvers.service_desk.complaints."""
 
 from __future__ import annotations
 
