@@ -20,7 +20,7 @@ from api.middleware import current_request_id
 from api.rate_limit import OAUTH_TOKEN, per_client_address
 from api.responses import OrjsonResponse
 from api.state import AppState
-from auth import oauth
+from auth import oauth, oauth_metadata
 
 logger = logging.getLogger("cardcrm.oauth")
 
@@ -122,12 +122,12 @@ def public_base_url(request: Request) -> str:
 
 async def metadata(request: Request) -> Response:
     return OrjsonResponse(
-        oauth.server_metadata(public_base_url(request)),
+        oauth_metadata.server_metadata(public_base_url(request)),
         headers={"Cache-Control": "public, max-age=3600"},
     )
 
 
 routes = [
     *(_endpoint(endpoint) for endpoint in oauth.Endpoint),
-    Route(oauth.METADATA_PATH, metadata, methods=["GET"]),
+    Route(oauth_metadata.METADATA_PATH, metadata, methods=["GET"]),
 ]

@@ -1,10 +1,10 @@
 """The OAuth 2.0 authorization server of partner merchants and service accounts (authlib).
 
 Client credentials only (RFC 6749 §4.4) for confidential clients authenticating with
-``client_secret_basic`` or ``client_secret_post``; token revocation (RFC 7009), introspection
-(RFC 7662) and the metadata document (RFC 8414). The access token is our RFC 9068 JWT
-(``auth.tokens``), so nothing is stored when one is issued; revocation is a list
-(``auth.revocation``).
+``client_secret_basic`` or ``client_secret_post``; token revocation (RFC 7009) and
+introspection (RFC 7662); the metadata document describing them (RFC 8414) is
+``auth.oauth_metadata``. The access token is our RFC 9068 JWT (``auth.tokens``), so nothing is
+stored when one is issued; revocation is a list (``auth.revocation``).
 
 authlib's server classes are synchronous, while the database and argon2 are async here. Each
 request therefore runs authlib in a worker thread (``asyncio.to_thread``), and the callbacks
@@ -30,7 +30,6 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import cache
 from typing import Any, TypeVar
 
 from authlib.common.security import is_secure_transport
@@ -48,17 +47,16 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from joserfc.jws import extract_compact
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth import clients, revocation
 from auth.passwords import verify_password
-from auth.scopes import ROLE_SCOPES, format_scopes, parse_scopes
+from auth.scopes import format_scopes, parse_scopes
 from auth.tokens import TokenService
 from core.database import Database
 from core.errors import Unauthenticated
-from core.identity import Principal, Role, Scope
+from core.identity import Principal, Scope
 from models.merchants.merchant import OAuthClient
 
 logger = logging.getLogger("cardcrm.oauth")
@@ -69,8 +67,6 @@ GRANT_TYPES = ["client_credentials"]
 TOKEN_PATH = "/oauth/token"
 REVOCATION_PATH = "/oauth/revoke"
 INTROSPECTION_PATH = "/oauth/introspect"
-METADATA_PATH = "/.well-known/oauth-authorization-server"
-JWKS_PATH = "/.well-known/jwks.json"
 _MAX_CLIENT_ID = 64
 
 
@@ -384,37 +380,3 @@ class _Server(AuthorizationServer):  # type: ignore[misc]
             "expires_in": self._ttl,
             "scope": format_scopes(scopes),
         }
-
-
-def supported_scopes() -> list[str]:
-    return sorted(ROLE_SCOPES[Role.MERCHANT] | ROLE_SCOPES[Role.SERVICE])
-
-
-class _Metadata(AuthorizationServerMetadata):  # type: ignore[misc]
-    def validate_response_types_supported(self) -> None:
-        """No authorization endpoint, so no response type: the required list is empty."""
-        if self.get("response_types_supported") != []:
-            raise ValueError('"response_types_supported" must be empty: no grant uses it')
-
-
-@cache
-def server_metadata(issuer: str) -> dict[str, Any]:
-    """The RFC 8414 document; the issuer is the public base URL of the endpoints."""
-    base = issuer.rstrip("/")
-    metadata = _Metadata(
-        {
-            "issuer": issuer,
-            "token_endpoint": base + TOKEN_PATH,
-            "jwks_uri": base + JWKS_PATH,
-            "scopes_supported": supported_scopes(),
-            "response_types_supported": [],
-            "grant_types_supported": GRANT_TYPES,
-            "token_endpoint_auth_methods_supported": AUTH_METHODS,
-            "revocation_endpoint": base + REVOCATION_PATH,
-            "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-            "introspection_endpoint": base + INTROSPECTION_PATH,
-            "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
-        }
-    )
-    metadata.validate()
-    return dict(metadata)

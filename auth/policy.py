@@ -330,7 +330,8 @@ class LookupRule:
     disclosure of ``source``, allowed to a role only if that role may see the field at least
     masked *and* may have its clear value revealed to it anyway (so the oracle discloses
     nothing the role could not be shown), with the ``customers:lookup`` scope. Every lookup
-    is audited and counted against the caller's hourly budget (``resolvers.customers.disclosure``)."""
+    is audited and counted against the caller's hourly budget
+    (``resolvers.customers.disclosure``)."""
 
     query_field: str | None  # the root field; None: only ``createCustomer``'s duplicate check
     source: FieldRule

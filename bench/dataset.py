@@ -6,8 +6,8 @@ offer assignments at ``scale=1``; ``--scale 0.02`` for a quick run.
 
 The reference rows (tiers, the demo branches and staff, the demo merchants) come from
 ``api.demo.seed.seed_demo`` and the customers from the demo seeder's own builder
-(``api.demo.seed.demo_customer`` → ``resolvers.customers.records.new_customer_rows``), so every C2 value is
-sealed and indexed exactly as the API would store it, with the database's own key ring.
+(``api.demo.seed.demo_customer`` → ``resolvers.customers.records.new_customer_rows``), so every C2
+value is sealed and indexed exactly as the API would store it, with the database's own key ring.
 The rows then go in with COPY (``bench.evaluation_data``'s loader), not one INSERT at a time:
 the service layer builds ~1,300 customers/s on one core, COPY is not the bottleneck.
 For a given seed the ids and values are the same on every run; ciphertexts differ.

@@ -1,8 +1,8 @@
 """PostGraphile, the benchmark's off-the-shelf peer: installed from the npm registry at bench
 time, serving the plain-text twins (``bench.plain_twins``, schema ``plain``).
 
-    python -m bench.postgraphile install          # into bench/.peers/postgraphile (git-ignored)
-    python -m bench.postgraphile check --scale 0.02   # see bench.postgraphile_check
+    python -m bench.postgraphile install             # into bench/.peers/postgraphile (git-ignored)
+    python -m bench.postgraphile_check --scale 0.02  # compares its answers with cardcrm's
 
 The versions are pinned in the committed ``bench/postgraphile/package.json`` and its
 ``package-lock.json`` (installed with ``npm ci``): PostGraphile 5 (``VERSION``), which needs
@@ -223,17 +223,9 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     install = commands.add_parser("install", help="npm ci into the peers folder")
     install.add_argument("--folder", type=Path, default=DEFAULT_FOLDER)
-    check = commands.add_parser("check", help="serve a throwaway dataset; compare with cardcrm")
-    check.add_argument("--scale", type=float, default=0.02)
-    check.add_argument("--folder", type=Path, default=DEFAULT_FOLDER)
-    check.add_argument("--postgres", default=None, help="maintenance database URL")
     args = parser.parse_args()
     if args.command == "install":
         ensure_installed(args.folder)
-        return
-    from bench.postgraphile_check import run_check
-
-    run_check(args.scale, args.folder, args.postgres)
 
 
 if __name__ == "__main__":

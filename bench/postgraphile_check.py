@@ -1,4 +1,4 @@
-"""``python -m bench.postgraphile check``: PostGraphile answers W1 and W2 with cardcrm's data.
+"""``python -m bench.postgraphile_check``: PostGraphile answers W1 and W2 with cardcrm's data.
 
 On a throwaway PostgreSQL database: builds the dataset (``bench.dataset``), evaluates the
 customers once (so W2's recommendedOffers have spend to rank by), adds the plain twins,
@@ -16,6 +16,7 @@ Prints each step's time; exits non-zero on the first difference.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import binascii
@@ -372,3 +373,19 @@ def run_check(scale: float, folder: Path, postgres: str | None) -> None:
     except (Mismatch, binascii.Error) as exc:
         raise SystemExit(f"check failed: {exc}") from exc
     print("check passed", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.postgraphile_check",
+        description="serve a throwaway dataset with PostGraphile; compare with cardcrm",
+    )
+    parser.add_argument("--scale", type=float, default=0.02)
+    parser.add_argument("--folder", type=Path, default=postgraphile.DEFAULT_FOLDER)
+    parser.add_argument("--postgres", default=None, help="maintenance database URL")
+    args = parser.parse_args()
+    run_check(args.scale, args.folder, args.postgres)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,8 @@ class Scope(StrEnum):
     # Not in SPEC §1's list: bulk transaction ingest by a service account's batch job.
     TRANSACTIONS_WRITE = "transactions:write"
     # An exact-match lookup (customerByPhone, customerByIdNumber) discloses whether a value
-    # belongs to a customer: audited and budgeted (resolvers/customers/disclosure.py, auth.policy.LOOKUPS).
+    # belongs to a customer: audited and budgeted (resolvers/customers/disclosure.py,
+    # auth.policy.LOOKUPS).
     CUSTOMERS_LOOKUP = "customers:lookup"
     # The `customers` connection: a list of people. Marketers have none, so a list cannot
     # undo analytics' small-group suppression (resolvers/analytics/suppression.py).

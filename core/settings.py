@@ -134,9 +134,9 @@ class Settings(BaseSettings):
     default_page_size: int = 20
     max_page_size: int = 100
 
-    # Abuse limits (api/admission/limits.py, api/admission/cost.py, api/body_limit.py), all checked before any
-    # resolver runs. Depth counts nested field levels; introspection has its own allowance
-    # (the standard introspection query is 15 deep) and is refused outright in production.
+    # Abuse limits (api/admission/limits.py, api/admission/cost.py, api/body_limit.py), all checked
+    # before any resolver runs. Depth counts nested field levels; introspection has its own
+    # allowance (the standard introspection query is 15 deep) and is refused outright in production.
     max_query_tokens: int = Field(default=1000, ge=1)
     max_query_depth: int = Field(default=10, ge=1)
     max_introspection_depth: int = Field(default=15, ge=1)
@@ -155,10 +155,10 @@ class Settings(BaseSettings):
     client_max_query_cost: dict[str, int] = {}
     client_allow_lists: dict[str, str] = {}
 
-    # Persisted queries (api/admission/persisted.py): Apollo's automatic persisted queries, in Redis when
-    # REDIS_URL is set (shared by all instances), else in this process. In allow-list mode only
-    # operations imported with `cardcrm persisted import` run. Manifests named here (allow-list
-    # name → file) are loaded at start-up, for deployments without Redis.
+    # Persisted queries (api/admission/persisted.py): Apollo's automatic persisted queries, in Redis
+    # when REDIS_URL is set (shared by all instances), else in this process. In allow-list mode only
+    # operations imported with `cardcrm persisted import` run. Manifests named here (allow-list name
+    # → file) are loaded at start-up, for deployments without Redis.
     persisted_allow_list_only: bool = False
     persisted_query_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
     persisted_memory_entries: int = Field(default=10_000, ge=1)

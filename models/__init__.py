@@ -1,4 +1,4 @@
-"""The SQLModel tables of cardcrm, one module per domain.
+"""The SQLModel tables of cardcrm, one folder per domain.
 
 Importing this package registers every table on ``SQLModel.metadata`` (Alembic's
 ``env.py`` and the tests rely on that).

@@ -2,9 +2,9 @@
 
 A lookup field is declared with ``lookup_field(field)``: its SDL description is printed from
 ``auth.policy.LOOKUPS``, and before its resolver runs the caller's role, policy and scopes
-must allow a lookup by that field; a refused attempt is audited (``resolvers.customers.disclosure``) and
-answers FORBIDDEN. The extension also keeps lookups off the compiled executor, which may run
-a query twice (a lookup must be counted once). One lookup field per request is checked before
+must allow a lookup by that field; a refused attempt is audited (``resolvers.customers.disclosure``)
+and answers FORBIDDEN. The extension also keeps lookups off the compiled executor, which may run a
+query twice (a lookup must be counted once). One lookup field per request is checked before
 execution by ``api.admission.lookup_limit``.
 """
 

@@ -86,7 +86,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # Many apps start and stop in one test process; frozen objects would never be freed.
         gc_young_threshold=0,
         # Statement counts asserted after a warm-up stay exact however slow the run is;
-        # tests/resolvers/test_tier_catalogue.py shows the catalogue reloading.
+        # tests/resolvers/growth/test_tier_catalogue.py shows the catalogue reloading.
         reference_cache_seconds=3600,
         # Likewise the key check's statement (tests/api/test_key_rotation_online.py checks).
         key_check_seconds=3600,

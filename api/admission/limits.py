@@ -7,9 +7,9 @@
   included), else QUERY_TOO_COMPLEX; parsed documents are kept in an LRU keyed by their text.
 - before validation: the document's shape (``api.admission.shape``: depth, introspection depth,
   aliases, directives, repeated fields) and, for the operation about to run, its cost
-  (``api.admission.cost``) against the client's budget, the page sizes it asks for, and no NUL in its
-  strings (``api.admission.nul``). This runs first because graphql's own validation is quadratic in
-  repeated fields: 500 copies of one field must be refused before validation compares them
+  (``api.admission.cost``) against the client's budget, the page sizes it asks for, and no NUL in
+  its strings (``api.admission.nul``). This runs first because graphql's own validation is quadratic
+  in repeated fields: 500 copies of one field must be refused before validation compares them
   pairwise.
 - validation: graphql's rules (``api.admission.suggestions``: without "Did you mean ...?" outside
   development), results kept in an LRU keyed by the document text and the environment; in

@@ -7,8 +7,8 @@ the value) and counted against the caller's hourly budget. The budget is counted
 audit log itself, under the audit chain's lock, as the reveal limit is: it holds across
 instances with no second store and cannot be raced. Who may look up what is declared in
 ``auth.policy.LOOKUPS`` and checked by the lookup fields' extension; one lookup field per
-request is checked before anything runs (``api.admission.lookup_limit``). A refused attempt is audited
-too, so the log shows every try, and is not counted (it disclosed nothing).
+request is checked before anything runs (``api.admission.lookup_limit``). A refused attempt is
+audited too, so the log shows every try, and is not counted (it disclosed nothing).
 
 The hourly budget alone cannot protect a value with few candidates: a masked national ID
 plus the birth year and district leaves about 33. But every guess at one masked value shares

@@ -1,6 +1,6 @@
 """``createCustomer``'s "already exists": a national ID or card number that is registered
-already. Telling the caller so discloses it, so it is a lookup (``resolvers.customers.disclosure``): counted
-against the caller's budget and audited, and the answer is the same wherever the existing
+already. Telling the caller so discloses it, so it is a lookup (``resolvers.customers.disclosure``):
+counted against the caller's budget and audited, and the answer is the same wherever the existing
 record is (it never says whether it is in another branch)."""
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ async def customer_by_lookup(
     lookup: Lookup,
     audit_event: Callable[..., AuditEvent],
 ) -> Customer:
-    """``customerByPhone`` / ``customerByIdNumber``: audited and budgeted (resolvers.customers.disclosure)."""
+    """``customerByPhone`` / ``customerByIdNumber``: audited and budgeted
+    (resolvers.customers.disclosure)."""
     condition, masked = _lookup_condition(ring, lookup.rule, lookup.value)
     return await look_up_customer(
         session=session,

@@ -1,8 +1,9 @@
 """The lifecycle rules: a customer's figures in; stage, churn risk with reasons and segments out.
 
 Pure functions over ``CustomerFigures`` (what the evaluation's one aggregate query computes per
-customer, see ``resolvers.growth.evaluation``) and ``LifecycleRules`` (the thresholds, all from
-``core.settings``), so each rule can be read, tested and changed here without a database.
+customer, see ``resolvers.growth.evaluation_decision``) and ``LifecycleRules`` (the thresholds,
+all from ``core.settings``), so each rule can be read, tested and changed here without a
+database.
 
 **Churn risk** is a score from 0 to 1 built from three warning signs. Each counts only once it
 crosses its threshold, and each one counted is listed as a reason, so the reasons always

@@ -4,8 +4,8 @@ A merchant sees what it agreed with the bank — title, description, benefit, wi
 budget — and how its offers do: views, acceptances, redemptions, redeemed amount and what
 was spent from the budget. It never sees whom an offer targets (the eligibility rules are the
 bank's marketing) nor any customer. The figures are small-group suppressed
-(``resolvers.analytics.suppression``): on one offer every assignment is a different customer, so each
-count is also the number of customers behind it.
+(``resolvers.analytics.suppression``): on one offer every assignment is a different customer, so
+each count is also the number of customers behind it.
 """
 
 from __future__ import annotations

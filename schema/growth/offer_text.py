@@ -1,5 +1,6 @@
 """What the offer types, inputs and mutations say in the schema (``schema.growth.offer``,
-``schema.growth.offer_operations``, ``schema.merchants.merchant``), kept apart so those modules stay short.
+``schema.growth.offer_operations``, ``schema.merchants.merchant``), kept apart so those modules stay
+short.
 
 The bounds quoted here are those of ``resolvers.growth.offer_input`` and ``core.text_limits``.
 """

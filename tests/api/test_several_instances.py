@@ -14,7 +14,7 @@ import pytest
 
 from core.identity import Role
 from core.settings import Settings
-from tests.api.test_persisted import REDIS_URL, apq, redis_or_skip, send
+from tests.api.admission.test_persisted import REDIS_URL, apq, redis_or_skip, send
 from tests.conftest import Server
 from tests.security.conftest import running_app, variant
 from tests.support import World, add_oauth_client, client_credentials_token

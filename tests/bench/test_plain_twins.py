@@ -2,7 +2,7 @@
 bare handler's ``/w1-plain`` serves W1 from them: the same page as ``/w1``, in clear.
 
 PostGraphile itself is not installed here (the suite stays offline); ``python -m
-bench.postgraphile check`` runs it against cardcrm."""
+bench.postgraphile_check`` runs it against cardcrm."""
 
 from __future__ import annotations
 

@@ -27,13 +27,8 @@ from models.audit.audit import AuditEntry
 from models.customers.customer import Customer, LifecycleHistory
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.tier import Tier, TierHistory
-from resolvers.growth.evaluation import (
-    EvaluationSummary,
-    aggregate_query,
-    decide,
-    evaluate_customers,
-    write_chunk,
-)
+from resolvers.growth.evaluation import EvaluationSummary, evaluate_customers, write_chunk
+from resolvers.growth.evaluation_decision import aggregate_query, decide
 from resolvers.growth.lifecycle_rules import LifecycleRules
 from resolvers.growth.tier_rules import TierRule
 from tests.models.conftest import FreshDatabase
