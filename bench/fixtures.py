@@ -26,7 +26,7 @@ from core.settings import Settings
 from models.customers.customer import Customer
 from models.key_store import master_key_from_settings
 from models.organisation.organisation import StaffUser
-from resolvers.growth.recommendation import RecommendedOffersByCustomerLoader
+from resolvers.growth.recommendation import Recommender
 from schema.relay import to_global_id
 
 TOKEN_TTL = 6 * 3600  # a full run is well under this
@@ -59,8 +59,8 @@ async def _w2_customer(
     )
     if not candidates:
         return None, 0
-    loader = RecommendedOffersByCustomerLoader(RequestDatabase(session))
-    recommended = await loader.load_many(candidates)
+    loader = Recommender(RequestDatabase(session))
+    recommended = await loader.for_customers(candidates)
     for customer, offers in zip(candidates, recommended, strict=True):
         if offers:
             return customer, len(offers)

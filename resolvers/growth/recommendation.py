@@ -40,6 +40,7 @@ from resolvers.growth.eligibility import (
 
 if TYPE_CHECKING:
     from core.context import Context
+    from core.request_database import RequestDatabase
 
 _OVER = frozenset({AssignmentStatus.REDEEMED.value, AssignmentStatus.EXPIRED.value})
 
@@ -91,10 +92,17 @@ def recommend(
 
 class RecommendedOffersByCustomerLoader(DataLoader[uuid.UUID, list[Recommendation]]):
     def __init__(self, context: Context) -> None:
-        super().__init__(load_fn=self._load)
-        self._db = context.db
+        super().__init__(load_fn=Recommender(context.db).for_customers)
 
-    async def _load(self, keys: Sequence[uuid.UUID]) -> list[list[Recommendation]]:
+
+class Recommender:
+    """The recommendations of many customers at once, over any request's database: the loader
+    above for GraphQL, and the benchmark's fixtures and twins for the same answers."""
+
+    def __init__(self, db: RequestDatabase) -> None:
+        self._db = db
+
+    async def for_customers(self, keys: Sequence[uuid.UUID]) -> list[list[Recommendation]]:
         offers = await self._live_offers(utcnow())
         if not offers:
             return [[] for _ in keys]

@@ -35,7 +35,7 @@ from models.sealing import open_field
 from models.service_desk.complaint import Complaint, ComplaintStatus
 from models.service_desk.interaction import Interaction
 from resolvers.growth.evaluation import evaluate_customers
-from resolvers.growth.recommendation import RecommendedOffersByCustomerLoader
+from resolvers.growth.recommendation import Recommender
 from resolvers.service_desk.sla import is_overdue
 from tests.support import create_postgres_database, drop_postgres_database, postgres_admin_url
 
@@ -195,8 +195,8 @@ async def test_the_sql_recommended_offers_are_cardcrm_s(twinned: Twinned) -> Non
     try:
         async with database.session() as session:
             ids = list((await session.scalars(select(col(Customer.id)))).all())
-            loader = RecommendedOffersByCustomerLoader(RequestDatabase(session))
-            ranked = await loader.load_many(ids)
+            loader = Recommender(RequestDatabase(session))
+            ranked = await loader.for_customers(ids)
     finally:
         await database.dispose()
     cardcrm = {
