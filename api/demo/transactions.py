@@ -32,10 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from core.encryption import KeyRing
+from core.money import yuan_text
 from models.cards.card import Card, CardStatus
 from models.sealing import open_field
 from models.transactions.transaction import MerchantCategory as C
-from resolvers.customers.input import yuan_text
 from resolvers.transactions.rows import FIELDS, TransactionChannel
 
 CHINA = timezone(timedelta(hours=8))

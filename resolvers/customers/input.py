@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from core import text_limits
 from core.errors import BadUserInput
+from core.money import cents_of
 from models.customers.identifiers import (
     InvalidIdentifier,
     normalize_email,
@@ -93,34 +94,6 @@ def checked_tags(tags: Sequence[str]) -> tuple[str, ...]:
     if len(tags) > text_limits.TAGS:
         raise BadUserInput(f"tags may hold at most {text_limits.TAGS} tags", field="tags")
     return tuple(dict.fromkeys(checked_tag(f"tags[{i}]", tag) for i, tag in enumerate(tags)))
-
-
-# Money columns are 32-bit INTEGERs of fen: 21474836.47 yuan is the most one holds.
-MAX_CENTS = 2**31 - 1
-MAX_YUAN = Decimal(MAX_CENTS).scaleb(-2)
-_FEN = Decimal("0.01")
-
-
-def cents_of(field_name: str, amount: Decimal) -> int:
-    """Money arrives as a decimal string of yuan; it is kept as integer fen.
-
-    Checked by comparisons, which are exact, before any arithmetic: on an unbounded Decimal,
-    ``* 100`` overflows the context (1E+999999) or silently rounds (more than 28 digits).
-    """
-    if not amount.is_finite():
-        raise BadUserInput(f"{field_name} must be a number of yuan", field=field_name)
-    if amount < 0:
-        raise BadUserInput(f"{field_name} must not be negative", field=field_name)
-    if amount > MAX_YUAN:
-        raise BadUserInput(f"{field_name} may be at most {MAX_YUAN} yuan", field=field_name)
-    if amount != amount.quantize(_FEN):  # bounded, so the quantized value is exact
-        raise BadUserInput(f"{field_name} may have at most two decimals", field=field_name)
-    return int(amount * 100)
-
-
-def yuan_text(cents: int) -> str:
-    """Fen as yuan text, for messages and files: 12345 → "123.45" (the inverse of the above)."""
-    return f"{cents // 100}.{cents % 100:02d}"
 
 
 @dataclass(frozen=True)

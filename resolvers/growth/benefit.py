@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import BadUserInput
+from core.money import MAX_CENTS, yuan_text
 from models.growth.offer import BenefitType
-from resolvers.customers.input import MAX_CENTS, yuan_text
 
 
 @dataclass(frozen=True)

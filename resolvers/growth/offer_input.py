@@ -22,12 +22,12 @@ from typing import Any
 
 from core import text_limits
 from core.errors import BadUserInput
+from core.money import MAX_CENTS, MAX_YUAN, cents_of
 from models.columns import utcnow
 from models.customers.customer import LifecycleStage
 from models.growth.offer import BenefitType, Offer
 from models.growth.tier import TierCode
 from models.transactions.transaction import MerchantCategory
-from resolvers.customers.input import MAX_CENTS, MAX_YUAN, cents_of
 from resolvers.growth.benefit import VALUE_RANGES, checked_benefit
 
 MAX_TITLE = text_limits.OFFER_TITLE

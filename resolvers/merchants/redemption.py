@@ -41,10 +41,10 @@ from core import text_limits
 from core.encryption import KeyRing
 from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Principal, Scope
+from core.money import cents_of
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.growth.offer import AssignmentStatus, Offer, OfferAssignment, OfferStatus
-from resolvers.customers.input import cents_of
 from resolvers.growth.benefit import benefit_cost_cents
 from resolvers.growth.codes import code_index
 from resolvers.growth.offer_workflow import effective_assignment_status, effective_status

@@ -32,9 +32,9 @@ from enum import StrEnum
 from typing import TypeVar
 
 from core import text_limits
+from core.money import yuan_text
 from models.customers.identifiers import InvalidIdentifier, normalize_pan
 from models.transactions.transaction import MerchantCategory
-from resolvers.customers.input import yuan_text
 
 
 class TransactionChannel(StrEnum):

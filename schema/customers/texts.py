@@ -5,7 +5,8 @@ are quoted from ``core.text_limits`` and the validators, never restated by hand.
 from __future__ import annotations
 
 from core import text_limits
-from resolvers.customers.input import MAX_YUAN, TAGS_RULE
+from core.money import MAX_YUAN
+from resolvers.customers.input import TAGS_RULE
 from resolvers.customers.lookups import NAME_MATCHES
 
 # Consent (what is recorded) and ConsentInput (what a write sets).

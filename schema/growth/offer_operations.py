@@ -15,12 +15,12 @@ from auth.audit import events_by
 from core.context import Context, Info
 from core.errors import BadUserInput
 from core.identity import Scope
+from core.money import cents_of
 from models.customers.customer import LifecycleStage
 from models.growth.offer import BenefitType, OfferStatus
 from models.growth.offer import Offer as OfferRow
 from models.growth.tier import TierCode
 from models.transactions.transaction import MerchantCategory
-from resolvers.customers.input import cents_of
 from resolvers.growth import offers as service
 from resolvers.growth.assignments import change_assignment
 from resolvers.growth.offer_input import OfferTerms, benefit_units

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import BadUserInput
-from resolvers.customers.input import MAX_CENTS, cents_of
+from core.money import MAX_CENTS, cents_of
 
 
 @given(st.integers(min_value=0, max_value=MAX_CENTS))

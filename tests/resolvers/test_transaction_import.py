@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlmodel import col
 
+from core.money import yuan_text
 from models.cards.card import Card
 from models.customers.identifiers import luhn_check_digit
 from models.sealing import open_field
 from models.transactions.transaction import Transaction
-from resolvers.customers.input import yuan_text
 from resolvers.transactions import ingest as transaction_import
 from resolvers.transactions.files import (
     CountingLines,
