@@ -35,7 +35,7 @@ class Scope(StrEnum):
     # belongs to a customer: audited and budgeted (resolvers/customers/disclosure.py, auth.policy.LOOKUPS).
     CUSTOMERS_LOOKUP = "customers:lookup"
     # The `customers` connection: a list of people. Marketers have none, so a list cannot
-    # undo analytics' small-group suppression (resolvers/analytics/suppression.py).
+    # undo analytics' small-group suppression (resolvers/suppression.py).
     CUSTOMERS_LIST = "customers:list"
 
 
