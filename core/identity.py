@@ -36,7 +36,7 @@ class Scope(StrEnum):
     # auth.policy.LOOKUPS).
     CUSTOMERS_LOOKUP = "customers:lookup"
     # The `customers` connection: a list of people. Marketers have none, so a list cannot
-    # undo analytics' small-group suppression (resolvers/analytics/suppression.py).
+    # undo analytics' small-group suppression (resolvers/suppression.py).
     CUSTOMERS_LIST = "customers:list"
 
 

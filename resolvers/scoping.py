@@ -15,6 +15,9 @@ from core.identity import Principal, Role, Scope
 from models.customers.customer import Customer
 from models.service_desk.complaint import Complaint
 
+# What a customer outside ``customer_scope`` gets, from every domain's customer lookups.
+CUSTOMER_NOT_FOUND = "no customer with this id is visible to you"
+
 
 def customer_scope(principal: Principal) -> ColumnElement[bool]:
     if not principal.has(Scope.CUSTOMERS_READ):

@@ -1,5 +1,6 @@
 """The GraphQL schema: each domain module contributes its types and root fields; this module
-composes Query and Mutation and builds the strawberry Schema."""
+composes Query and Mutation and builds the strawberry Schema (Customer, whose fields come
+from several domains, is assembled in ``schema.graph``)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ from schema.analytics.analytics import AnalyticsQuery
 from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
 from schema.common import DESCRIBED_SCALARS
-from schema.customers.customer import Customer
+from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
 from schema.enums import describe_enums
+from schema.graph import Customer
 from schema.growth.evaluation import EvaluationMutation
 from schema.growth.offer import Offer, OfferAssignment
 from schema.growth.offer_operations import OfferMutation, OfferQuery
@@ -54,7 +56,7 @@ from schema.transactions.transaction import TransactionMutation
 
 def _as_node(row: object) -> Node:
     if isinstance(row, CustomerRow):
-        return Customer.from_row(row)
+        return CustomerFields.from_row(row)
     if isinstance(row, CardRow):
         return Card.from_row(row)
     if isinstance(row, TierRow):

@@ -26,6 +26,11 @@ class CardStatus(StrEnum):
     CLOSED = "closed"
 
 
+# The blind-index key of a PAN (``Card.pan_bidx``): cards are issued with customers and matched
+# by PAN when transaction files are imported.
+PAN_INDEX = "pan"
+
+
 class Card(SQLModel, table=True):
     __tablename__ = "cards"
     # A customer's cards load oldest first (their loaders).

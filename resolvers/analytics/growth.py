@@ -19,7 +19,7 @@ or imposed, applies to the customer's branch):
   viewed, accepted and redeemed, with the redeemed amount; per offer, per merchant and in
   total; the **redemption rate** is redeemed / targeted.
 
-Marketers see small groups suppressed (``resolvers.analytics.suppression``): any count of fewer than
+Marketers see small groups suppressed (``resolvers.suppression``): any count of fewer than
 ``stats_min_group_size`` customers, and every figure derived from one, is null; so is a total
 whose hidden parts add up to such a small group, since subtracting the visible parts would
 reveal them. Other roles see exact figures for the customers they may see.
@@ -54,7 +54,7 @@ from resolvers.analytics.sql import (
     one_row,
     ratio,
 )
-from resolvers.analytics.suppression import EXACT, Suppressor
+from resolvers.suppression import EXACT, Suppressor
 
 SUPPRESSED_ROLES = frozenset({Role.MARKETER, Role.MERCHANT})
 

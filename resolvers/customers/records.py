@@ -28,7 +28,7 @@ from core.identity import Principal, Scope
 from core.instants import require_offsets
 from core.request_database import RequestDatabase
 from core.settings import Settings
-from models.cards.card import Card, CardStatus
+from models.cards.card import PAN_INDEX, Card, CardStatus
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.customers.identifiers import normalize_email, normalize_mobile, normalize_name
@@ -53,13 +53,11 @@ from resolvers.customers.input import (
     checked_tags,
 )
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
-from resolvers.scoping import customer_scope
+from resolvers.scoping import CUSTOMER_NOT_FOUND, customer_scope
 
 PHONE_INDEX = "phone"
 ID_NUMBER_INDEX = "id_number"
-PAN_INDEX = "pan"
 NAME_INDEX = "name"
-NOT_FOUND_MESSAGE = "no customer with this id is visible to you"
 
 
 @dataclass(frozen=True)
@@ -126,7 +124,7 @@ async def list_customers(
 async def _one_in_scope(db: RequestDatabase, principal: Principal, condition: Any) -> Customer:
     rows = await db.scalars(select(Customer).where(condition, customer_scope(principal)).limit(1))
     if not rows:
-        raise NotFound(NOT_FOUND_MESSAGE)
+        raise NotFound(CUSTOMER_NOT_FOUND)
     row: Customer = rows[0]
     return row
 
@@ -336,7 +334,7 @@ async def update_customer(
         select(Customer).where(Customer.id == changes.customer_id, customer_scope(principal))
     )
     if row is None:
-        raise NotFound(NOT_FOUND_MESSAGE)
+        raise NotFound(CUSTOMER_NOT_FOUND)
     if row.version != changes.version:
         raise Conflict(
             f"the customer is at version {row.version}, not {changes.version}; reload it and retry",

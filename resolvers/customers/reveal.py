@@ -31,9 +31,8 @@ from models.cards.card import Card
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.sealing import open_field_or_reload
-from resolvers.customers.records import NOT_FOUND_MESSAGE
 from resolvers.purpose import check_purpose
-from resolvers.scoping import customer_scope
+from resolvers.scoping import CUSTOMER_NOT_FOUND, customer_scope
 
 REVEAL_ACTION = "pii.reveal"
 _CUSTOMER_COLUMNS = {
@@ -109,7 +108,7 @@ async def reveal_customer_pii(
         select(Customer).where(Customer.id == customer_id, customer_scope(principal))
     )
     if customer is None:
-        raise NotFound(NOT_FOUND_MESSAGE, field="customerId")
+        raise NotFound(CUSTOMER_NOT_FOUND, field="customerId")
     async with audit.chain_lock(session):
         if await _reveals_in_last_hour(session, principal) >= settings.reveal_limit_per_hour:
             raise RateLimited(

@@ -26,9 +26,8 @@ from core.settings import Settings
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.growth.tier import Tier, TierChange, TierHistory
-from resolvers.customers.records import NOT_FOUND_MESSAGE
 from resolvers.purpose import check_purpose
-from resolvers.scoping import customer_scope
+from resolvers.scoping import CUSTOMER_NOT_FOUND, customer_scope
 
 OVERRIDE_ACTION = "customer.tier_override"
 OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.SUPERVISOR})
@@ -67,7 +66,7 @@ async def override_tier(
         select(Customer).where(Customer.id == customer_id, customer_scope(principal))
     )
     if row is None:
-        raise NotFound(NOT_FOUND_MESSAGE, field="customerId")
+        raise NotFound(CUSTOMER_NOT_FOUND, field="customerId")
     if row.version != version:
         raise Conflict(
             f"the customer is at version {row.version}, not {version}; reload it and retry",

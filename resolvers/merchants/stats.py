@@ -10,11 +10,11 @@ a few minutes' activity):
   (sum of the purchases) and the **benefit cost** (sum of what the redemptions cost the
   offers' budgets).
 
-Each figure is small-group suppressed per cell (``resolvers.analytics.suppression``) by the number
-of *distinct* customers behind it (one customer may view two of the merchant's offers on one day);
-the amounts go with their redemptions. No total over the range is given: it would give the
-suppressed days away by subtraction. The figures are three GROUP BY queries, one per kind of event,
-whatever the range.
+Each figure is small-group suppressed per cell (``resolvers.suppression``) by the number of
+*distinct* customers behind it (one customer may view two of the merchant's offers on one
+day); the amounts go with their redemptions. No total over the range is given: it would give
+the suppressed days away by subtraction. The figures are three GROUP BY queries, one per
+kind of event, whatever the range.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from core.identity import Principal, Scope
 from core.request_database import RequestDatabase
 from core.settings import Settings
 from models.growth.offer import Offer, OfferAssignment
-from resolvers.analytics.suppression import Suppressor
 from resolvers.merchants.days import LocalDays
 from resolvers.merchants.scope import calling_merchant, own_offer, own_offers
+from resolvers.suppression import Suppressor
 
 MAX_DAYS = 366
 

@@ -30,10 +30,9 @@ from core.encryption import KeyRing
 from core.errors import BadUserInput
 from core.identity import Principal, Scope
 from core.settings import Settings
-from models.cards.card import Card
+from models.cards.card import PAN_INDEX, Card
 from models.columns import utcnow
 from models.transactions.transaction import Transaction
-from resolvers.customers.records import PAN_INDEX
 from resolvers.transactions.rows import CheckedRow, RawRow, RowError, check_row, natural_key
 
 DEFAULT_MAX_ERRORS = 100

@@ -1,62 +1,33 @@
-"""The Customer type, its queries and its mutations (thin: each field calls resolvers/)."""
+"""The customer's own part of the Customer type, and its inputs (thin: each field calls
+resolvers/).
+
+The GraphQL type Customer is assembled in ``schema.graph`` from this part and the fields other
+domains add to it (``schema/<domain>/customer_fields.py``: tier and evaluation figures, offers,
+cards, complaints and interactions), so this module imports none of them. Everything that
+returns a customer builds a ``CustomerFields`` and declares the assembled type lazily, as
+``CustomerRef``; the assembled type takes these instances (see ``CustomerFields.is_type_of``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from auth.policy import PiiField, revealable_fields, rule_for
+from auth.policy import PiiField, revealable_fields
 from core.context import Info
-from core.identity import Scope
 from models.customers.customer import Customer as CustomerRow
 from models.customers.customer import Gender, LifecycleStage, RiskGrade
-from models.growth.offer import AssignmentStatus
 from models.growth.tier import TierCode
 from models.sealing import read_field
-from resolvers.cards.loaders import CardsByCustomerIdLoader
 from resolvers.customers.input import TAGS_RULE
 from resolvers.customers.input import Consent as ConsentData
-from resolvers.growth.loaders import TierByIdLoader
 from resolvers.organisation.loaders import BranchByIdLoader
-from resolvers.pagination import PageArgs
-from resolvers.service_desk.interactions import InteractionFilter as InteractionFilterData
-from resolvers.service_desk.loaders import (
-    InteractionCountByCustomerLoader,
-    InteractionPageKey,
-    InteractionPagesByCustomerLoader,
-)
-from schema.cards.card import Card
 from schema.customers import texts
-from schema.growth.evaluation import (
-    MAX_HISTORY,
-    ChurnRisk,
-    LifecycleChange,
-    Rfm,
-    TierChangeEntry,
-    TierProgress,
-    lifecycle_history_of,
-    rfm_of,
-    tier_history_of,
-    tier_progress_of,
-)
-from schema.growth.offer import (
-    OfferAssignment,
-    RecommendedOffer,
-    customer_offers,
-    recommended_offers,
-)
-from schema.growth.tier import Tier
 from schema.organisation.organisation import Branch
-from schema.policy_field import scoped_field, sensitive_field
-from schema.relay import After, Connection, First, Node, to_global_id
-from schema.service_desk.interaction import Interaction, InteractionFilter
-
-if TYPE_CHECKING:
-    from schema.service_desk.complaint import Complaint
-    from schema.service_desk.complaint_operations import ComplaintFilter
+from schema.policy_field import sensitive_field
+from schema.relay import Node, to_global_id
 
 
 @strawberry.type(description="Marketing consent per channel and the do-not-disturb window.")
@@ -72,11 +43,11 @@ class Consent:
     preferred_channel: str | None = strawberry.field(description=texts.PREFERRED + " Null: none.")
 
 
-_HISTORY = f"The most changes to list, newest first: 1 to {MAX_HISTORY}."
+@strawberry.type(name="Customer", description=texts.CUSTOMER)
+class CustomerFields(Node):
+    """The customer's own fields. Named Customer too: an instance resolves, as a ``Node``, to
+    the assembled type of that name."""
 
-
-@strawberry.type(description="A cardholder. C2 fields are sealed at rest and masked per role.")
-class Customer(Node):
     gender: Gender = strawberry.field(description="The gender given when the customer was created.")
     lifecycle_stage: LifecycleStage = strawberry.field(
         description="The lifecycle stage the last evaluation set (NEW until the first one)."
@@ -134,121 +105,14 @@ class Customer(Node):
         assert row is not None
         return Branch.from_row(row)
 
-    @strawberry.field(description="The customer's current tier.")
-    async def tier(self, info: Info) -> Tier:
-        row = await info.context.loader(TierByIdLoader).load(self._row.tier_id)
-        assert row is not None
-        return Tier.from_row(row)
-
-    @strawberry.field(description="How far the customer is from the next tier (for the app).")
-    async def tier_progress(self, info: Info) -> TierProgress:
-        return await tier_progress_of(info, self._row)
-
-    @sensitive_field("Customer", "churnRisk")
-    def churn_risk(self) -> ChurnRisk | None:
-        return ChurnRisk(_customer_id=self._row.id)
-
-    @strawberry.field(description="RFM figures of the last evaluation; null: never evaluated.")
-    async def rfm(self, info: Info) -> Rfm | None:
-        return await rfm_of(info, self._row.id)
-
-    @strawberry.field(description=rule_for("Customer", "tierHistory").describe() + " Newest first.")
-    async def tier_history(
-        self, info: Info, first: Annotated[int, strawberry.argument(description=_HISTORY)] = 10
-    ) -> list[TierChangeEntry] | None:
-        return await tier_history_of(info, self._row.id, first)
-
-    @strawberry.field(
-        description=rule_for("Customer", "lifecycleHistory").describe() + " Newest first."
-    )
-    async def lifecycle_history(
-        self, info: Info, first: Annotated[int, strawberry.argument(description=_HISTORY)] = 10
-    ) -> list[LifecycleChange] | None:
-        return await lifecycle_history_of(info, self._row.id, first)
-
-    @strawberry.field(description="The customer's cards, oldest first.")
-    async def cards(self, info: Info) -> list[Card]:
-        rows = await info.context.loader(CardsByCustomerIdLoader).load(self._row.id)
-        return [Card.from_row(row) for row in rows]
-
-    @scoped_field(Scope.INTERACTIONS_READ, "This customer's interactions, newest first.")
-    async def interactions(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        filter: Annotated[
-            InteractionFilter | None,
-            strawberry.argument(description="Narrows the list; its `customerId` is ignored."),
-        ] = None,
-    ) -> Connection[Interaction] | None:
-        ctx = info.context
-        args = PageArgs(first=first, after=after).validated(
-            ctx.settings.default_page_size, ctx.settings.max_page_size
-        )
-        wanted = (
-            replace(filter.to_filter(), customer_id=None) if filter else InteractionFilterData()
-        )
-        page = await ctx.loader(InteractionPagesByCustomerLoader).load(
-            InteractionPageKey(self._row.id, args.first or 0, after, wanted)
-        )
-
-        async def count() -> int:
-            return await ctx.loader(InteractionCountByCustomerLoader).load((self._row.id, wanted))
-
-        return Connection.build(page, Interaction.from_row, count)
-
-    @scoped_field(
-        Scope.COMPLAINTS_READ,
-        "This customer's complaints that you may see (as `complaints` shows them), newest first.",
-    )
-    async def complaints(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        filter: Annotated[
-            Annotated[ComplaintFilter, strawberry.lazy("schema.service_desk.complaint_operations")]
-            | None,
-            strawberry.argument(description="Narrows the list; its `customerId` is ignored."),
-        ] = None,
-    ) -> Connection[Annotated[Complaint, strawberry.lazy("schema.service_desk.complaint")]] | None:
-        from schema.service_desk.complaint_operations import customer_complaints
-
-        return await customer_complaints(info, self._row.id, first, after, filter)
-
-    @scoped_field(Scope.OFFERS_READ, "Offers made to this customer, newest first.")
-    async def offers(
-        self,
-        info: Info,
-        status: Annotated[
-            AssignmentStatus | None,
-            strawberry.argument(description="Only offers in this status; null: all of them."),
-        ] = None,
-        first: First = None,
-        after: After = None,
-    ) -> Connection[OfferAssignment] | None:
-        return await customer_offers(info, self._row.id, status, first, after)
-
-    @scoped_field(Scope.OFFERS_READ, "Live offers this customer is eligible for, best fit first.")
-    async def recommended_offers(
-        self,
-        info: Info,
-        first: Annotated[
-            int,
-            strawberry.argument(
-                description="The most offers to list: 0 to CARDCRM_MAX_PAGE_SIZE (default 100)."
-            ),
-        ] = 10,
-    ) -> list[RecommendedOffer] | None:
-        return await recommended_offers(info, self._row.id, first)
-
-    @strawberry.field(description="The PII fields the caller may reveal on this customer.")
-    def revealable_fields(self, info: Info) -> list[PiiField]:
-        return revealable_fields(info.context.principal)
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        """The assembled Customer takes instances of this part (they carry every field's
+        data: the contributed fields read ``_row``)."""
+        return isinstance(obj, CustomerFields)
 
     @classmethod
-    def from_row(cls, row: CustomerRow) -> Customer:
+    def from_row(cls, row: CustomerRow) -> CustomerFields:
         return cls(
             id=to_global_id("Customer", row.id),
             gender=Gender(row.gender),
@@ -269,6 +133,27 @@ class Customer(Node):
             updated_at=row.updated_at,
             _row=row,
         )
+
+
+if TYPE_CHECKING:
+    # What mypy sees; at run time the name is left undefined here, so strawberry resolves it
+    # through the lazy reference to the assembled type.
+    Customer = CustomerFields
+
+CustomerRef = Annotated["Customer", strawberry.lazy("schema.graph")]
+"""The assembled Customer type, as a field's or a root field's annotation."""
+
+
+@strawberry.type
+class CustomerDisclosureFields:
+    """The last field of Customer (the assembly lists this part last, which keeps the
+    schema's field order)."""
+
+    _row: strawberry.Private[CustomerRow]
+
+    @strawberry.field(description="The PII fields the caller may reveal on this customer.")
+    def revealable_fields(self, info: Info) -> list[PiiField]:
+        return revealable_fields(info.context.principal)
 
 
 @strawberry.input(description="Narrows `customers`; every given condition must hold.")

@@ -29,7 +29,7 @@ from resolvers.pagination import PageArgs, SortDirection
 from resolvers.purpose import PURPOSE_RULE
 from schema.common import UserError, mutation_payload, payload_field
 from schema.customers import texts
-from schema.customers.customer import ConsentInput, Customer, CustomerFilter
+from schema.customers.customer import ConsentInput, CustomerFields, CustomerFilter, CustomerRef
 from schema.lookup_field import lookup_field
 from schema.policy_field import scoped_field
 from schema.relay import After, Before, Connection, First, Last, uuid_of
@@ -78,27 +78,27 @@ def _filter(value: CustomerFilter | None) -> service.CustomerFilter:
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(description="The signed-in customer; FORBIDDEN for staff (use `viewer`).")
-    async def me(self, info: Info) -> Customer:
+    async def me(self, info: Info) -> CustomerRef:
         principal = info.context.principal
         if principal.customer_id is None:
             raise Forbidden("`me` is for customer tokens; staff use `viewer`")
         row = await service.get_customer(
             db=info.context.db, principal=principal, customer_id=principal.customer_id
         )
-        return Customer.from_row(row)
+        return CustomerFields.from_row(row)
 
     @scoped_field(Scope.CUSTOMERS_READ, "One customer in your scope; NOT_FOUND otherwise.")
     async def customer(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="A Customer ID.")],
-    ) -> Customer | None:
+    ) -> CustomerRef | None:
         row = await service.get_customer(
             db=info.context.db,
             principal=info.context.principal,
             customer_id=uuid_of(id, "Customer"),
         )
-        return Customer.from_row(row)
+        return CustomerFields.from_row(row)
 
     @scoped_field(
         Scope.CUSTOMERS_LIST,
@@ -114,7 +114,7 @@ class CustomerQuery:
         before: Before = None,
         filter: FilterArg = None,
         order_by: OrderArg = None,
-    ) -> Connection[Customer] | None:
+    ) -> Connection[CustomerRef] | None:
         direction = SortDirection(order_by.direction) if order_by else SortDirection.DESC
         page, count = await service.list_customers(
             db=info.context.db,
@@ -124,7 +124,7 @@ class CustomerQuery:
             page=PageArgs(first, after, last, before),
             direction=direction,
         )
-        return Connection.build(page, Customer.from_row, count)
+        return Connection.build(page, CustomerFields.from_row, count)
 
     @lookup_field("phone", texts.LOOKUP_MISS)
     async def customer_by_phone(
@@ -132,7 +132,7 @@ class CustomerQuery:
         info: Info,
         phone: Annotated[str, strawberry.argument(description=texts.PHONE_LOOKUP)],
         reason: ReasonArg,
-    ) -> Customer | None:
+    ) -> CustomerRef | None:
         return await _looked_up(info, Lookup(lookup_rule("phone"), phone, reason))
 
     @lookup_field("idNumber", texts.LOOKUP_MISS)
@@ -141,7 +141,7 @@ class CustomerQuery:
         info: Info,
         id_number: Annotated[str, strawberry.argument(description=texts.ID_NUMBER_LOOKUP)],
         reason: ReasonArg,
-    ) -> Customer | None:
+    ) -> CustomerRef | None:
         return await _looked_up(info, Lookup(lookup_rule("idNumber"), id_number, reason))
 
     @lookup_field(
@@ -159,14 +159,14 @@ class CustomerQuery:
         ] = None,
         card_last4: Annotated[str | None, strawberry.argument(description=texts.CARD_LAST4)] = None,
         first: Annotated[int, strawberry.argument(description=texts.NAMESAKES)] = 5,
-    ) -> list[Customer]:
+    ) -> list[CustomerRef]:
         lookup = NameLookup(lookup_rule("name"), name, reason, phone_last4, card_last4, first)
         rows = await _in_lookup_session(info, customers_by_name, lookup)
-        return [Customer.from_row(row) for row in rows]
+        return [CustomerFields.from_row(row) for row in rows]
 
 
-async def _looked_up(info: Info, lookup: Lookup) -> Customer:
-    return Customer.from_row(await _in_lookup_session(info, customer_by_lookup, lookup))
+async def _looked_up(info: Info, lookup: Lookup) -> CustomerFields:
+    return CustomerFields.from_row(await _in_lookup_session(info, customer_by_lookup, lookup))
 
 
 async def _in_lookup_session(info: Info, find: Callable[..., Awaitable[T]], lookup: object) -> T:
@@ -262,14 +262,14 @@ class UpdateCustomerInput:
 
 @strawberry.type(description="What a customer mutation did: the customer, or userErrors.")
 class CustomerPayload:
-    customer: Customer | None = payload_field(
+    customer: CustomerRef | None = payload_field(
         "The customer as written; null when there are userErrors."
     )
     user_errors: list[UserError] = payload_field(texts.PAYLOAD_ERRORS, list)
 
     @classmethod
     def of(cls, row: CustomerRow) -> CustomerPayload:
-        return cls(customer=Customer.from_row(row))
+        return cls(customer=CustomerFields.from_row(row))
 
 
 @strawberry.input(description="Which clear values of which customer to reveal, and why.")

@@ -29,6 +29,7 @@ PREFERRED = (
 )
 
 # Customer fields.
+CUSTOMER = "A cardholder. C2 fields are sealed at rest and masked per role."
 SEGMENTS = (
     "Behaviour segments from the last evaluation: `high_frequency`, `big_ticket` and merchant "
     "categories holding much of the spend (e.g. `dining`); empty until then."

@@ -1,6 +1,7 @@
-"""What evaluation says about a customer (tier progress, churn risk, RFM, the histories) and
-the two mutations around it: ``evaluateCustomers`` (admins) and ``overrideCustomerTier``
-(supervisors). Thin: each field loads through the request's DataLoaders and calls resolvers/.
+"""The types of what evaluation says about a customer (tier progress, churn risk, RFM, the
+histories; ``schema.growth.customer_fields`` puts them on Customer) and the two mutations
+around it: ``evaluateCustomers`` (admins) and ``overrideCustomerTier`` (supervisors). Thin:
+each field loads through the request's DataLoaders and calls resolvers/.
 """
 
 from __future__ import annotations
@@ -8,16 +9,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.audit import events_by
-from auth.policy import Access, rule_for
 from core import text_limits
 from core.context import Context, Info
-from core.errors import BadUserInput, Forbidden
 from core.money import yuan, yuan_or_none
 from models.customers.customer import Customer as CustomerRow
 from models.customers.customer import LifecycleHistory as LifecycleHistoryRow
@@ -27,25 +26,13 @@ from models.growth.tier import TierChange, TierCode
 from models.growth.tier import TierHistory as TierHistoryRow
 from resolvers.growth import evaluation as evaluation_service
 from resolvers.growth import tier_override as override_service
-from resolvers.growth import tier_rules
-from resolvers.growth.loaders import (
-    TIER_LADDER,
-    LifecycleHistoryByCustomerLoader,
-    MetricsByCustomerIdLoader,
-    TierByIdLoader,
-    TierHistoryByCustomerLoader,
-    TierLadderLoader,
-)
+from resolvers.growth.loaders import MetricsByCustomerIdLoader, TierByIdLoader
 from resolvers.organisation.loaders import StaffUserByIdLoader
 from schema.common import UserError, mutation_payload, payload_field
+from schema.customers.operations import CustomerPayload
 from schema.growth.tier import Tier
 from schema.organisation.organisation import StaffMember
 from schema.relay import uuid_of
-
-if TYPE_CHECKING:
-    from schema.customers.operations import CustomerPayload
-
-MAX_HISTORY = 50
 
 
 @strawberry.type(
@@ -200,58 +187,6 @@ class TierChangeEntry:
         )
 
 
-# -- the Customer fields (schema/customers/customer.py calls these) --------------------------------
-
-
-async def tier_progress_of(info: Info, customer: CustomerRow) -> TierProgress:
-    tiers = await info.context.loader(TierLadderLoader).load(TIER_LADDER)
-    metrics = await info.context.loader(MetricsByCustomerIdLoader).load(customer.id)
-    spend = metrics.annual_spend_cents if metrics else 0
-    count = metrics.annual_transactions if metrics else 0
-    progress = tier_rules.tier_progress(
-        [tier_rules.TierRule.from_row(tier) for tier in tiers], customer.tier_id, spend, count
-    )
-    by_id = {tier.id: tier for tier in tiers}
-    return TierProgress(
-        current_tier=Tier.from_row(by_id[progress.current.id]),
-        next_tier=Tier.from_row(by_id[progress.next.id]) if progress.next else None,
-        annual_spend=yuan(spend),
-        annual_transactions=count,
-        spend_needed=yuan(progress.spend_needed_cents),
-        transactions_needed=progress.transactions_needed,
-        percent=progress.percent,
-        evaluated_at=metrics.evaluated_at if metrics else None,
-    )
-
-
-async def rfm_of(info: Info, customer_id: uuid.UUID) -> Rfm | None:
-    metrics = await info.context.loader(MetricsByCustomerIdLoader).load(customer_id)
-    return Rfm.from_row(metrics) if metrics else None
-
-
-def _require(info: Info, field_name: str, first: int) -> None:
-    """The policy table's verdict on an async field (the policy extension is sync-only), and
-    a sane page size."""
-    if rule_for("Customer", field_name).access_for(info.context.principal) is Access.DENIED:
-        raise Forbidden(f"Customer.{field_name} is not visible to this caller")
-    if not 1 <= first <= MAX_HISTORY:
-        raise BadUserInput(f"first must be between 1 and {MAX_HISTORY}", field="first")
-
-
-async def lifecycle_history_of(
-    info: Info, customer_id: uuid.UUID, first: int
-) -> list[LifecycleChange]:
-    _require(info, "lifecycleHistory", first)
-    rows = await info.context.loader(LifecycleHistoryByCustomerLoader).load((customer_id, first))
-    return [LifecycleChange.from_row(row) for row in rows]
-
-
-async def tier_history_of(info: Info, customer_id: uuid.UUID, first: int) -> list[TierChangeEntry]:
-    _require(info, "tierHistory", first)
-    rows = await info.context.loader(TierHistoryByCustomerLoader).load((customer_id, first))
-    return [TierChangeEntry.from_row(row) for row in rows]
-
-
 # -- the mutations -------------------------------------------------------------------------
 
 
@@ -379,9 +314,7 @@ class EvaluationMutation:
         input: Annotated[
             OverrideCustomerTierInput, strawberry.argument(description="The override.")
         ],
-    ) -> Annotated[CustomerPayload, strawberry.lazy("schema.customers.operations")]:
-        from schema.customers.operations import CustomerPayload
-
+    ) -> CustomerPayload:
         async def write(session: AsyncSession, ctx: Context) -> CustomerRow:
             return await override_service.override_tier(
                 session=session,

@@ -29,7 +29,6 @@ from models.growth.offer import BenefitType, OfferStatus
 from models.growth.offer import Offer as OfferRow
 from models.sealing import read_field
 from models.transactions.transaction import MerchantCategory
-from resolvers.analytics.suppression import Suppressor
 from resolvers.growth.offer_workflow import effective_status
 from resolvers.merchants import offers as offers_service
 from resolvers.merchants import redemption as redemption_service
@@ -37,6 +36,7 @@ from resolvers.merchants import stats as stats_service
 from resolvers.merchants.loaders import MerchantByIdLoader
 from resolvers.merchants.offers import OfferActivityByOfferIdLoader
 from resolvers.pagination import PageArgs
+from resolvers.suppression import Suppressor
 from schema.common import UserError, mutation_payload, payload_field
 from schema.growth import offer_text as doc
 from schema.growth.offer import OfferTerms, benefit_value

@@ -20,7 +20,7 @@ from resolvers.organisation.loaders import StaffUserByIdLoader
 from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.loaders import TimelineByComplaintIdLoader
 from resolvers.service_desk.sla import is_overdue
-from schema.customers.customer import Customer
+from schema.customers.customer import CustomerFields, CustomerRef
 from schema.organisation.organisation import StaffMember
 from schema.policy_field import sensitive_field
 from schema.relay import Node, to_global_id
@@ -116,10 +116,10 @@ class Complaint(Node):
         return read_field(info.context.key_ring, self._row, "resolution")
 
     @strawberry.field(description="The complainant.")
-    async def customer(self, info: Info) -> Customer:
+    async def customer(self, info: Info) -> CustomerRef:
         row = await info.context.loader(CustomerByIdLoader).load(self._row.customer_id)
         assert row is not None
-        return Customer.from_row(row)
+        return CustomerFields.from_row(row)
 
     @strawberry.field(description="The staff member who handles it now; null if unassigned.")
     async def assignee(self, info: Info) -> StaffMember | None:

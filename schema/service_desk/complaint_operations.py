@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,11 +17,6 @@ from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, 
 from resolvers.pagination import PageArgs
 from resolvers.service_desk import complaint_queries as queries
 from resolvers.service_desk import complaints as service
-from resolvers.service_desk.complaint_loaders import (
-    ComplaintCountByCustomerLoader,
-    ComplaintPageKey,
-    ComplaintPagesByCustomerLoader,
-)
 from resolvers.service_desk.complaint_workflow import ComplaintAction
 from schema.common import UserError, mutation_payload, payload_field
 from schema.policy_field import scoped_field
@@ -205,31 +198,6 @@ def _action(input: ComplaintActionInput, action: ComplaintAction) -> MakeChange:
         action=action,
         note=input.note,
     )
-
-
-async def customer_complaints(
-    info: Info,
-    customer_id: uuid.UUID,
-    first: int | None,
-    after: str | None,
-    filter: ComplaintFilter | None,
-) -> Connection[Complaint]:
-    """``Customer.complaints``: ``complaints`` narrowed to one customer (the caller's complaint
-    scope still applies: an agent sees the ones assigned to them or unassigned in branch),
-    batched over a page of customers."""
-    ctx = info.context
-    args = PageArgs(first=first, after=after).validated(
-        ctx.settings.default_page_size, ctx.settings.max_page_size
-    )
-    wanted = replace(filter.to_filter() if filter else queries.ComplaintFilter(), customer_id=None)
-    page = await ctx.loader(ComplaintPagesByCustomerLoader).load(
-        ComplaintPageKey(customer_id, args.first or 0, after, wanted)
-    )
-
-    async def count() -> int:
-        return await ctx.loader(ComplaintCountByCustomerLoader).load((customer_id, wanted))
-
-    return Connection.build(page, Complaint.from_row, count)
 
 
 @strawberry.type

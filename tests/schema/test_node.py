@@ -165,3 +165,37 @@ async def test_every_object_a_role_is_shown_is_refetched_through_node(
             type_name,
             body,
         )
+
+
+async def test_a_customer_through_node_answers_every_domains_fields(
+    server: Server, callers: Callers
+) -> None:
+    """Customer is assembled from several domains' parts (``schema.graph``) while resolvers
+    return the customers' own part: ``node`` must still resolve it to Customer, and a
+    fragment on Customer must reach the contributed fields as ``customer`` does."""
+    fields = (
+        "__typename id phone tier { code } tierProgress { percent } churnRisk { score } "
+        "rfm { frequency } tierHistory(first: 2) { change } cards { last4 } "
+        "interactions(first: 2) { totalCount } complaints(first: 2) { totalCount } "
+        "offers(first: 2) { totalCount } recommendedOffers { affinity } revealableFields"
+    )
+    token = callers.tokens["admin"]
+    direct = await server.graphql(
+        f"query($id: ID!) {{ customer(id: $id) {{ {fields} }} }}",
+        {"id": callers.alice},
+        token=token,
+    )
+    assert "errors" not in direct, direct
+    customer = direct["data"]["customer"]
+    assert customer["cards"]
+    assert all(
+        customer[part]["totalCount"] >= 1 for part in ("interactions", "complaints", "offers")
+    )
+
+    fragment = f"fragment All on Customer {{ {fields} }}"
+    by_node = await server.graphql(
+        f"query($id: ID!) {{ node(id: $id) {{ ...All }} }} {fragment}",
+        {"id": callers.alice},
+        token=token,
+    )
+    assert by_node == {"data": {"node": customer}}

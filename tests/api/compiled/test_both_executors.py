@@ -201,3 +201,28 @@ async def test_a_scope_declared_field_compiles_for_a_holder_and_falls_back_for_t
     assert {(e["extensions"]["code"], e["path"][-1]) for e in lacked["errors"]} == {
         ("FORBIDDEN", "interactions")
     }
+
+
+async def test_the_fields_other_domains_add_to_customer_compile_to_the_same_answer(
+    server: Server, standard: Server, world: World, tokens: dict[str, str]
+) -> None:
+    """Customer is assembled from several domains' parts (``schema.graph``); the plan walks
+    every part's fields, each resolver called with the customers' own part as ``self``."""
+    query = """
+    query($id: ID!) { customer(id: $id) {
+      __typename id name tier { code } tierProgress { percent nextTier { code } }
+      churnRisk { score reasons } rfm { frequency } tierHistory(first: 2) { change }
+      lifecycleHistory(first: 2) { toStage } cards { last4 status }
+      interactions(first: 2) { totalCount } complaints(first: 2) { totalCount }
+      offers(first: 2) { totalCount } recommendedOffers(first: 2) { affinity }
+      revealableFields
+    } }
+    """
+    variables = {"id": to_global_id("Customer", world.alice.id)}
+
+    compiled, reference, executor = await _both(server, standard, query, variables, tokens["admin"])
+
+    assert compiled == reference
+    assert "errors" not in reference, reference
+    assert executor == "compiled"
+    assert reference["data"]["customer"]["cards"]
