@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from api.log_format import JsonFormatter
-from core.startup import DatabaseUnreachable
 from api.state import build_state
+from core.startup import DatabaseUnreachable
 from tests.conftest import _free_port
 from tests.models.conftest import FreshDatabase
 
