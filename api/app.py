@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.database.dispose()
             metrics.process_exiting()
 
-    from schema import schema
+    from api.graphql_schema import schema
 
     graphql = CardcrmGraphQL(schema, settings=settings)
     routes = [

@@ -17,7 +17,6 @@ from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
-from graphql import OperationType
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -33,9 +32,8 @@ from strawberry.types.unset import UnsetType
 
 from api import explorer, idempotency, rate_limit
 from api.admission.limits import APP_VERSION_HEADER, applying, client_policy
-from api.admission.lookup_limit import check_request_lookups
-from api.admission.operations import is_subscription, operation_type
 from api.admission.persisted import PersistedQueries, PersistedQueryRefused, create_store
+from api.admission.request import admit_request
 from api.bearer import bearer_token, challenge, connection_token
 from api.body_limit import BodyTooLarge
 from api.compiled.operations import CompiledOperations
@@ -89,10 +87,6 @@ def _is_request_error(result: ExecutionResult) -> bool:
 # Logged for a request whose client went away before it was read (nginx's convention).
 CLIENT_CLOSED_REQUEST = 499
 GET_NOT_JSON = "a GET's `variables` and `extensions` must be JSON"
-TOO_DEEP_TO_KEY = "`variables` are nested too deeply for an Idempotency-Key request; flatten them"
-SUBSCRIPTIONS_OVER_WEBSOCKET = (
-    "subscriptions run over the WebSocket at /graphql (graphql-transport-ws), not over HTTP"
-)
 
 
 class _JsonBody:
@@ -173,25 +167,19 @@ class CardcrmGraphQL(GraphQL[Context, None]):
 
     async def execute_operation(self, request: Request, *args: Any, **kwargs: Any) -> Any:
         """Runs the request's operations once the text of each is known: sent, or found by
-        its persisted-query hash. Every one is resolved before any of a batch runs. A single
-        query with a plan runs on the compiled executor (``api.compiled``), anything else
-        (and any query whose plan meets an error) on strawberry's."""
+        its persisted-query hash, and the request admitted (``api.admission.request``). A
+        single query with a plan runs on the compiled executor (``api.compiled``), anything
+        else (and any query whose plan meets an error) on strawberry's; both admit each
+        operation alike (``api.admission.admit``)."""
         data: GraphQLRequestData | list[GraphQLRequestData] = kwargs["request_data"]
-        allow_list = request.state.client_policy.allow_list
-        for operation in data if isinstance(data, list) else [data]:
-            operation.query = await self.persisted.resolve(  # type: ignore[assignment]
-                operation.query, operation.extensions, allow_list=allow_list
-            )
-            max_tokens = self.settings.max_query_tokens
-            if is_subscription(operation.query, operation.operation_name, max_tokens=max_tokens):
-                raise HTTPException(400, SUBSCRIPTIONS_OVER_WEBSOCKET)
         request.state.batched = isinstance(data, list)
-        await check_request_lookups(
-            request.method,
+        await admit_request(
             data if isinstance(data, list) else [data],
             kwargs["context"],
+            method=request.method,
             batched=request.state.batched,
-            max_tokens=self.settings.max_query_tokens,
+            persisted=self.persisted,
+            settings=self.settings,
         )
         if self.compiled is not None and not isinstance(data, list) and data.protocol == "http":
             compiled = await self.compiled.execute(
@@ -266,11 +254,17 @@ class CardcrmGraphQL(GraphQL[Context, None]):
             return _unauthenticated(exc)
         request.state.principal = principal
         request.state.media_type = response_media_type(request.headers.get("accept"))
-        request.state.client_policy = client_policy(
+        # The client's policy holds for the rest of the request: api.admission reads it.
+        policy = client_policy(
             self.settings, principal.client_id, request.headers.get(APP_VERSION_HEADER)
         )
         note_principal(principal)
-        claim = await self._idempotency_claim(request, principal)
+        with applying(policy):
+            return await self._admitted(request, state, principal)
+
+    async def _admitted(self, request: Request, state: AppState, principal: Principal) -> Response:
+        """Runs the request, or replays its stored answer when its Idempotency-Key has one."""
+        claim = await idempotency.claim_for(request, principal, self.persisted, self.settings)
         if isinstance(claim, Response):
             return claim
         if claim is None:
@@ -303,11 +297,10 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         db = request.state.db = RequestDatabase(session)
         answered: list[Response] = []
         try:
-            with applying(request.state.client_policy):
-                outcome = await run_within(
-                    answered_then_closed(self.run(request), session, answered),
-                    self.settings.execution_timeout_seconds,
-                )
+            outcome = await run_within(
+                answered_then_closed(self.run(request), session, answered),
+                self.settings.execution_timeout_seconds,
+            )
         except HTTPException as exc:
             return refused_request(exc.status_code, exc.reason, request.method)
         except PersistedQueryRefused as exc:
@@ -325,40 +318,6 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         if stuck or db.interrupted_waiting or db.outage is not None:  # the database was slow
             return unavailable_response(self.settings.database_retry_after_seconds, db.outage)
         return too_complex_response(self.settings.execution_timeout_seconds)
-
-    async def _idempotency_claim(
-        self, request: Request, principal: Principal
-    ) -> idempotency.Claim | Response | None:
-        """The claim for a POSTed mutation carrying an Idempotency-Key, else None."""
-        key = request.headers.get(idempotency.HEADER)
-        if key is None or request.method != "POST":
-            return None
-        if not 1 <= len(key) <= idempotency.MAX_KEY_LENGTH or not key.isprintable():
-            return error_response(
-                400,
-                ErrorCode.BAD_USER_INPUT,
-                f"Idempotency-Key must be 1 to {idempotency.MAX_KEY_LENGTH} printable characters",
-            )
-        try:
-            payload = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return None  # strawberry answers the malformed body
-        if not isinstance(payload, dict):
-            return None
-        query = payload.get("query")
-        if query is None:  # a persisted query, sent by its hash
-            allow_list = request.state.client_policy.allow_list
-            query = await self.persisted.peek(payload.get("extensions"), allow_list=allow_list)
-        kind = operation_type(
-            query, payload.get("operationName"), max_tokens=self.settings.max_query_tokens
-        )
-        if kind is not OperationType.MUTATION:
-            return None
-        try:
-            request_hash = idempotency.request_hash({**payload, "query": query})  # text or hash
-        except orjson.JSONEncodeError:  # nested deeper than orjson writes (254), as it reads
-            return error_response(400, ErrorCode.BAD_USER_INPUT, TOO_DEEP_TO_KEY)
-        return idempotency.Claim(principal.audit_actor, key, request_hash)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticates a connection from its ``connection_init`` payload; a refusal makes

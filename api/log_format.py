@@ -19,7 +19,7 @@ import orjson
 from api.middleware import current_request_id
 
 FIELDS = "fields"
-OWN_PACKAGES = frozenset({"api", "auth", "migrations", "models", "resolvers", "schema"})
+OWN_PACKAGES = frozenset({"api", "auth", "core", "migrations", "models", "resolvers", "schema"})
 TRACEBACK = "Traceback (most recent call last):"
 
 

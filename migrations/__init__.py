@@ -17,7 +17,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.startup import explained
+from core.startup import explained
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 
@@ -98,7 +98,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 async def assert_migrated(engine: AsyncEngine) -> None:
     """Refuses to serve on an unmigrated or outdated database, naming the fix; a database
-    it cannot reach is ``DatabaseUnreachable``, saying why (api/startup.py)."""
+    it cannot reach is ``DatabaseUnreachable``, saying why (core/startup.py)."""
     with explained(engine.url):
         current = await current_revision(engine)
     head = head_revision()

@@ -1,22 +1,17 @@
 """The GraphQL schema: each domain module contributes its types and root fields; this module
-composes Query and Mutation and builds the strawberry Schema (Customer, whose fields come
-from several domains, is assembled in ``schema.graph``)."""
+composes Query and Mutation (Customer, whose fields come from several domains, is assembled
+in ``schema.graph``). The roof builds the strawberry Schema from them with its extensions
+(``api.graphql_schema``), so nothing here imports ``api``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
 from sqlmodel import col, select
 from strawberry.tools import merge_types
 from strawberry.types.base import get_object_definition
 
-from api.admission.limits import QueryLimits
-from api.admission.lookup_limit import LookupLimit
-from api.admission.suggestions import SuggestionFreeExecutor
-from api.error_handling import ErrorCodesExtension
-from api.observability import OperationObserver
 from core.context import Info
 from core.errors import NotFound
 from core.identity import Principal, Scope
@@ -34,7 +29,6 @@ from resolvers.node import MerchantOfferRow, load_node
 from schema.analytics.analytics import AnalyticsQuery
 from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
-from schema.common import DESCRIBED_SCALARS
 from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
 from schema.enums import describe_enums
@@ -50,7 +44,6 @@ from schema.relay import Node, from_global_id, to_global_id
 from schema.service_desk.complaint import Complaint
 from schema.service_desk.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.service_desk.interaction import Interaction, InteractionMutation, InteractionQuery
-from schema.subscriptions import Subscription
 from schema.transactions.transaction import TransactionMutation
 
 
@@ -166,30 +159,18 @@ Mutation = _described(Mutation, MUTATION)
 describe_enums()
 
 
-class CardcrmSchema(strawberry.Schema):
-    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Silenced: ``ErrorCodesExtension`` logs the unexpected ones, without stack or PII."""
-
-
-schema = CardcrmSchema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    types=[
-        Customer,
-        Card,
-        Tier,
-        Branch,
-        AuditEntry,
-        Complaint,
-        Interaction,
-        StaffMember,
-        Offer,
-        OfferAssignment,
-        MerchantOffer,
-        Viewer,
-    ],
-    extensions=[ErrorCodesExtension, OperationObserver, QueryLimits, LookupLimit],
-    execution_context_class=SuggestionFreeExecutor,
-    scalar_overrides=DESCRIBED_SCALARS,
-)
+# The types the schema holds beside those its root fields reach.
+TYPES: list[type] = [
+    Customer,
+    Card,
+    Tier,
+    Branch,
+    AuditEntry,
+    Complaint,
+    Interaction,
+    StaffMember,
+    Offer,
+    OfferAssignment,
+    MerchantOffer,
+    Viewer,
+]

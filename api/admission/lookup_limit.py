@@ -4,9 +4,10 @@ A lookup (``auth.policy.LOOKUP_FIELDS``) is a disclosure counted against the cal
 budget; aliases would let one request make fifteen of them at once, racing the budget and
 turning the oracle into a batch job. This validation rule counts, per operation, the lookup
 fields it would execute (distinct response keys at the root, through fragments) and refuses
-an operation with more than one with QUERY_TOO_COMPLEX, so none of them runs. The
-``LookupLimit`` extension adds the rule and audits each refusal (``customer.lookup.refused``,
-outcome ``several_lookups``): a script's batch of guesses is in the log like every other try.
+an operation with more than one with QUERY_TOO_COMPLEX, so none of them runs; it is one of
+the rules ``api.admission.admit`` validates with, for both executors. The ``LookupLimit``
+extension audits each refusal (``customer.lookup.refused``, outcome ``several_lookups``): a
+script's batch of guesses is in the log like every other try.
 """
 
 from __future__ import annotations
@@ -137,11 +138,11 @@ class OneLookupPerOperation(ValidationRule):
 
 
 class LookupLimit(SchemaExtension):
-    """Adds ``OneLookupPerOperation`` to validation and audits the operations it refuses."""
+    """Audits the operations ``OneLookupPerOperation`` refused (admission runs the rule; a
+    refusal the compiled executor meets is answered, and audited, by the standard one)."""
 
     async def on_operation(self) -> AsyncIterator[None]:
         context = self.execution_context
-        context.validation_rules = (*context.validation_rules, OneLookupPerOperation)
         yield
         errors = getattr(context.result, "errors", None) or []
         if any(error.message.startswith(_PREFIX) for error in errors):

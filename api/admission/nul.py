@@ -2,8 +2,8 @@
 
 PostgreSQL cannot store NUL in a text column nor take it as a text parameter, so a NUL in a
 filter, a reference or a code failed in the driver, and the caller got INTERNAL_SERVER_ERROR.
-No name, note, filter or code has a use for it: ``api.admission.limits`` refuses it before anything
-runs, with BAD_USER_INPUT, on SQLite too, so both backends answer alike.
+No name, note, filter or code has a use for it: ``api.admission.admit`` refuses it before
+anything runs, with BAD_USER_INPUT, on SQLite too, so both backends answer alike.
 """
 
 from __future__ import annotations

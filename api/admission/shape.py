@@ -1,7 +1,7 @@
 """The shape of a GraphQL document: how deep, how many aliases and directives, how often one
 field is repeated, whether it introspects. ``api.admission.limits`` compares it with the settings.
 
-Measured once per distinct document (the limits keep it with the parsed document) and in
+Measured once per distinct document (``admit`` keeps it with the parsed document) and in
 time linear in the document: each fragment is measured once and its shape reused wherever it
 is spread. strawberry's ``QueryDepthLimiter`` and ``MaxAliasesLimiter`` walk a fragment again
 at every spread, so forty nested fragments each spreading the next twice take 2⁴⁰ steps on

@@ -7,8 +7,8 @@ arguments, types; literals of the wrong enum value or input field) and its coerc
 variables and arguments at execution. Both are told here, per request, from the settings of
 the app serving it (one schema object serves development and production apps alike):
 
-- ``validation_errors`` is the validation every executor runs (``api.admission.limits`` for the
-  standard one, ``api.compiled.operations`` before it compiles a plan);
+- ``validation_errors`` is the validation of ``api.admission.admit``, which both executors
+  call before anything runs;
 - ``SuggestionFreeExecutor`` is the standard executor's graphql-core executor, which coerces
   the variables and arguments (queries, mutations and subscriptions alike).
 

@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from api.startup import DatabaseUnreachable, explained
 from api.state import AppState, build_state
 from auth.audit_key import ChainKeyMissing
 from core.settings import Settings, SettingsError, get_settings
+from core.startup import DatabaseUnreachable, explained
 from migrations import DatabaseNotMigrated, MigrationFailed
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ SDL_PATH = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
 
 
 def sdl() -> str:
-    from schema import schema
+    from api.graphql_schema import schema
 
     return schema.as_str() + "\n"
 

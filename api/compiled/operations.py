@@ -1,13 +1,13 @@
 """The view's entry to the compiled executor: one plan per distinct query text, kept in an
-LRU, and the per-request checks every executor makes before anything runs.
+LRU, run once the request has passed the admission every executor applies.
 
-A query text is compiled the first time it arrives, whether sent in full or found by its
-persisted-query hash, once it has passed the same parse, shape and validation rules the
-standard executor applies; a text that fails them, or that the plan cannot reproduce, is
-remembered as such and always runs on the standard executor, which reports its errors.
-Per request, the variables are coerced, and the NUL, page-size and cost limits are checked
-against the caller's policy; any refusal goes to the standard executor too, so every error
-a caller sees comes from one place.
+Every request is first admitted (``api.admission.admit``: shape, NUL, page sizes and cost
+against the caller's policy, validation), on the same parsed document and cached validation
+the standard executor uses. A query text is compiled the first time a request of it is
+admitted; a text that does not parse, or that the plan cannot reproduce, is remembered as
+such and always runs on the standard executor. A refusal, or variables that do not coerce,
+go to the standard executor too, which reports them, so every error a caller sees comes from
+one place.
 """
 
 from __future__ import annotations
@@ -16,20 +16,11 @@ import logging
 from typing import Any
 
 import strawberry
-from graphql import (
-    DocumentNode,
-    GraphQLError,
-    OperationDefinitionNode,
-    get_operation_ast,
-    parse,
-    specified_rules,
-)
+from graphql import GraphQLError
 from graphql.execution.values import get_variable_values
 
-from api.admission.limits import CACHE_SIZE, cost_errors, policy_in_force, shape_errors
-from api.admission.nul import holds_nul, nul_errors
-from api.admission.shape import document_shape
-from api.admission.suggestions import validation_errors
+from api.admission.admit import CACHE_SIZE, Admission, admit, parsed
+from api.admission.limits import policy_in_force
 from api.compiled.execute import execute_plan
 from api.compiled.plan import Fallback, NotCompilable, OperationPlan, compile_operation
 from api.observability import note_executor, note_operation
@@ -48,18 +39,6 @@ class CompiledOperations:
         self.settings = settings
         self._plans: Lru[tuple[str, str | None], OperationPlan | str] = Lru(CACHE_SIZE)
 
-    def plan_for(self, query: object, operation_name: object) -> OperationPlan | None:
-        """The plan, or None; a request whose parameters are not strings has none (the view
-        refuses those first; a dict here would not even hash as a cache key)."""
-        if not isinstance(query, str) or not isinstance(operation_name, str | None):
-            return None
-        key = (query, operation_name)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._compile(query, operation_name)
-            self._plans.put(key, plan)
-        return plan if isinstance(plan, OperationPlan) else None
-
     async def execute(
         self,
         query: object,
@@ -70,12 +49,17 @@ class CompiledOperations:
         """The operation's ``data``, or None: the standard executor must answer it. A run the
         database did not answer raises ``DatabaseUnavailable`` instead: the standard executor
         would only meet the same silence, and the view answers 503."""
-        plan = self.plan_for(query, operation_name)
-        if plan is None:
-            note_executor("standard")
+        plan = self._plan(query, operation_name, variables, context)
+        if not isinstance(plan, OperationPlan):
+            note_executor(plan)
             return None
-        coerced = self._coerced(plan, variables, context)
-        if coerced is None:
+        coerced = get_variable_values(
+            self.schema._schema,
+            plan.operation.variable_definitions or (),
+            variables or {},
+            hide_suggestions=True,  # its errors are never shown: the standard executor reports
+        )
+        if isinstance(coerced, list):
             note_executor("fallback")
             return None
         try:
@@ -90,47 +74,61 @@ class CompiledOperations:
         note_executor("compiled")
         return data
 
-    def _coerced(
-        self, plan: OperationPlan, variables: dict[str, Any] | None, context: Context
-    ) -> Any:
-        """The coerced variables, or None when a limit or the coercion refuses them."""
-        graphql_schema = self.schema._schema
-        coerced = get_variable_values(
-            graphql_schema,
-            plan.operation.variable_definitions or (),
-            variables or {},
-            hide_suggestions=True,  # its errors are never shown: the standard executor reports
-        )
-        if isinstance(coerced, list) or (variables and holds_nul(variables)):
+    def _plan(
+        self,
+        query: object,
+        operation_name: object,
+        variables: dict[str, Any] | None,
+        context: Context,
+    ) -> OperationPlan | str:
+        """The plan of an admitted request; else why there is none to run: ``"standard"`` (the
+        text has no plan) or ``"fallback"`` (it has one, but admission refused this request).
+        A request whose parameters are not strings has none (the view refuses those first; a
+        dict here would not even hash as a cache key)."""
+        if not isinstance(query, str) or not isinstance(operation_name, str | None):
+            return _STANDARD
+        key = (query, operation_name)
+        known = self._plans.get(key)
+        if known == _STANDARD:
+            return _STANDARD
+        admission = self._admission(query, operation_name, variables, context)
+        if admission is None:
+            self._plans.put(key, _STANDARD)
+            return _STANDARD
+        if not admission.admitted:
+            return "fallback" if known is not None else _STANDARD
+        if known is None:
+            known = self._compile(admission, operation_name)
+            self._plans.put(key, known)
+        return known
+
+    def _admission(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Context,
+    ) -> Admission | None:
+        """``admit``'s verdict on the request; None when the text does not even parse."""
+        try:
+            document = parsed(query, self.settings.max_query_tokens).document
+        except GraphQLError:
             return None
         policy = policy_in_force(self.settings, context.principal.client_id)
-        refused = cost_errors(
-            graphql_schema, plan.document, plan.operation, variables, self.settings, policy
+        return admit(
+            self.schema._schema,
+            query,
+            document,
+            operation_name,
+            variables,
+            self.settings,
+            policy,
         )
-        return None if refused else coerced
 
-    def _compile(self, query: str, operation_name: str | None) -> OperationPlan | str:
-        found = self._checked(query, operation_name)
-        if found is None:
-            return _STANDARD
-        document, operation = found
+    def _compile(self, admission: Admission, operation_name: str | None) -> OperationPlan | str:
+        assert admission.operation is not None
         try:
-            return compile_operation(self.schema._schema, document, operation)
+            return compile_operation(self.schema._schema, admission.document, admission.operation)
         except NotCompilable as exc:
             logger.info("operation %s runs on the standard executor: %s", operation_name, exc)
             return _STANDARD
-
-    def _checked(
-        self, query: str, operation_name: str | None
-    ) -> tuple[DocumentNode, OperationDefinitionNode] | None:
-        """The document and operation if they pass the checks every executor applies."""
-        try:
-            document = parse(query, no_location=True, max_tokens=self.settings.max_query_tokens)
-        except GraphQLError:
-            return None
-        if shape_errors(document_shape(document), self.settings) or nul_errors(document, None):
-            return None
-        if validation_errors(self.schema._schema, document, specified_rules, hide_suggestions=True):
-            return None
-        operation = get_operation_ast(document, operation_name)
-        return (document, operation) if operation is not None else None

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from graphql import (
     DocumentNode,
@@ -50,11 +50,27 @@ from auth.policy import FieldRule
 from core.identity import Scope
 from schema.policy_field import PolicyExtension, ScopeExtension
 
-if TYPE_CHECKING:
-    from api.compiled.execute import Run
 
-Complete = Callable[[Any, "Run"], Any]
-Produce = Callable[[Any, "Run", "FieldStep"], Any]
+class Run(Protocol):
+    """What a step calls back on while it runs: one request's run of the plan. It is written
+    here, not imported from ``api.compiled.execute`` (its one implementation), so the plan
+    does not depend on the module that runs it."""
+
+    def object(self, plan: ObjectPlan, source: Any) -> dict[str, Any]:
+        """``plan``'s fields of ``source``, completed or waiting in the current wave."""
+        ...
+
+    def arguments(self, step: FieldStep) -> dict[str, Any]:
+        """The step's arguments as its resolver takes them."""
+        ...
+
+    def info(self, field_name: str) -> Any:
+        """What the step's resolver gets as ``info``."""
+        ...
+
+
+Complete = Callable[[Any, Run], Any]
+Produce = Callable[[Any, Run, "FieldStep"], Any]
 
 
 class NotCompilable(Exception):

@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from api.log_format import JsonFormatter
-from api.startup import DatabaseUnreachable
 from api.state import build_state
+from core.startup import DatabaseUnreachable
 from tests.conftest import _free_port
 from tests.models.conftest import FreshDatabase
 
@@ -35,6 +35,6 @@ async def test_a_refused_postgresql_connection_is_logged_with_its_host_and_port(
         await build_state(settings)
     line = lifespan_log_line(refused.value)
     assert line == (
-        f"api.startup.DatabaseUnreachable: cannot connect to PostgreSQL at 127.0.0.1:{port}: "
+        f"core.startup.DatabaseUnreachable: cannot connect to PostgreSQL at 127.0.0.1:{port}: "
         "connection refused; start PostgreSQL there or check DATABASE_URL"
     )

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLInterfaceType, build_schema
 
-from schema import schema as live_schema
+from api.graphql_schema import schema as live_schema
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import DEMO_STAFF, World

@@ -22,10 +22,10 @@ from graphql import GraphQLObjectType
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from api.graphql_schema import schema as live_schema
 from auth.policy import RULES, Access
 from auth.scopes import ROLE_SCOPES
 from core.identity import Role, Scope
-from schema import schema as live_schema
 from schema.policy_field import ScopeExtension
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token

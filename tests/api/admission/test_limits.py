@@ -26,10 +26,10 @@ from sqlalchemy.engine import make_url
 
 from api.admission.cost import operation_cost
 from api.admission.shape import document_shape
+from api.graphql_schema import schema
 from core.identity import Role
 from core.settings import Settings
 from models.customers.identifiers import national_id_check_char
-from schema import schema
 from tests.api.conftest import STEP_SECONDS, signed_in
 from tests.conftest import Server, customer_token, staff_token
 from tests.security.conftest import codes, nothing_ran, running_app, variant

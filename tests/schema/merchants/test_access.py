@@ -37,12 +37,12 @@ from graphql import (
 )
 from sqlalchemy import select
 
+from api.graphql_schema import schema as live_schema
 from core.identity import Role, Scope
 from models.growth.tier import Tier
 from models.merchants.merchant import OAuthClient
 from models.service_desk.complaint import Complaint
 from models.service_desk.interaction import Interaction
-from schema import schema as live_schema
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import ALICE, World

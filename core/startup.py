@@ -9,7 +9,8 @@ The message never carries the password of ``DATABASE_URL``.
 
 ``migrations.assert_migrated``, the first query of ``build_state``, raises
 ``DatabaseUnreachable`` with that sentence (a failed ``serve`` lifespan logs it, see
-``api.log_format``), and the CLI prints it (``api.cli.common``).
+``api.log_format``), and the CLI prints it (``api.cli.common``). It lives on the floor because
+``migrations`` uses it, and nothing below the roof imports ``api``.
 """
 
 from __future__ import annotations
