@@ -1,5 +1,7 @@
 """Complaints: filing, the workflow's actions, and reading them in scope (SPEC §3).
 
+Every mutation field declares ``complaints:write`` (``schema.scope_field``), checked before
+any of this runs, so a caller without the scope gets no answer at all, not even NOT_FOUND.
 Every action loads the complaint through ``complaint_scope`` (outside it: NOT_FOUND), checks
 the caller holds the current ``version`` (else CONFLICT, nothing written), asks the workflow
 table for the next status, writes the change with ``WHERE version = …`` so a concurrent
@@ -24,7 +26,7 @@ from core import text_limits
 from core.broker import Broker
 from core.encryption import KeyRing
 from core.errors import BadUserInput, Conflict, Forbidden, NotFound
-from core.identity import Principal, Role, Scope
+from core.identity import Principal, Role
 from core.instants import require_offsets
 from core.request_database import RequestDatabase
 from core.settings import Settings
@@ -102,7 +104,6 @@ async def _service_level_hours(session: AsyncSession, customer_id: uuid.UUID) ->
 
 
 async def _complainant(session: AsyncSession, principal: Principal, data: NewComplaint) -> Customer:
-    principal.require(Scope.COMPLAINTS_WRITE)
     if principal.customer_id is not None:
         if data.customer_id not in (None, principal.customer_id):
             raise NotFound("no customer with this id is visible to you", field="customerId")
@@ -191,7 +192,6 @@ async def file_complaint(
 
 
 def _authorize(principal: Principal, complaint: Complaint, action: ComplaintAction) -> None:
-    principal.require(Scope.COMPLAINTS_WRITE)
     if action is ComplaintAction.RATE:
         if principal.customer_id != complaint.customer_id:
             raise Forbidden("only the complainant rates a complaint")
@@ -308,7 +308,6 @@ async def change_complaint(
     principal: Principal,
     change: ComplaintChange,
 ) -> Complaint:
-    principal.require(Scope.COMPLAINTS_WRITE)  # before the lookup: no scope, no answer at all
     complaint = await session.scalar(
         select(Complaint).where(
             col(Complaint.id) == change.complaint_id, complaint_scope(principal)

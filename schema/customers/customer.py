@@ -50,8 +50,9 @@ from schema.growth.offer import (
 )
 from schema.growth.tier import Tier
 from schema.organisation.organisation import Branch
-from schema.policy_field import scoped_field, sensitive_field
+from schema.policy_field import sensitive_field
 from schema.relay import After, Connection, First, Node, to_global_id
+from schema.scope_field import scoped_field
 from schema.service_desk.interaction import Interaction, InteractionFilter
 
 if TYPE_CHECKING:

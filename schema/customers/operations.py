@@ -31,8 +31,8 @@ from schema.common import UserError, run_mutation
 from schema.customers import texts
 from schema.customers.customer import ConsentInput, Customer, CustomerFilter
 from schema.lookup_field import lookup_field
-from schema.policy_field import scoped_field
 from schema.relay import After, Before, Connection, First, Last, uuid_of
+from schema.scope_field import scoped_field
 
 T = TypeVar("T")
 
@@ -318,7 +318,7 @@ async def _customer_payload(info: Info, write: CustomerWrite) -> CustomerPayload
 
 @strawberry.type
 class CustomerMutation:
-    @strawberry.mutation(description=texts.CREATE_CUSTOMER)
+    @scoped_field(Scope.CUSTOMERS_WRITE, texts.CREATE_CUSTOMER, staff_only=True)
     async def create_customer(
         self,
         info: Info,
@@ -336,7 +336,7 @@ class CustomerMutation:
 
         return await _customer_payload(info, write)
 
-    @strawberry.mutation(description=texts.UPDATE_CUSTOMER)
+    @scoped_field(Scope.CUSTOMERS_WRITE, texts.UPDATE_CUSTOMER, staff_only=True)
     async def update_customer(
         self,
         info: Info,
@@ -353,7 +353,7 @@ class CustomerMutation:
 
         return await _customer_payload(info, write)
 
-    @strawberry.mutation(description=texts.REVEAL_CUSTOMER_PII)
+    @scoped_field(Scope.PII_REVEAL, texts.REVEAL_CUSTOMER_PII)
     async def reveal_customer_pii(
         self,
         info: Info,

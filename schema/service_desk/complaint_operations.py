@@ -22,8 +22,8 @@ from resolvers.service_desk.complaint_loaders import (
 )
 from resolvers.service_desk.complaint_workflow import ComplaintAction
 from schema.common import UserError, run_mutation
-from schema.policy_field import scoped_field
 from schema.relay import After, Before, Connection, First, Last, staff_uuid_of, uuid_of
+from schema.scope_field import scoped_field
 from schema.service_desk.complaint import Complaint
 
 SCOPE = (
@@ -39,10 +39,10 @@ ERRORS = (
 )
 FILE = (
     "Files a complaint, OPEN and due by `dueAt`: a customer for themselves, or admin, "
-    "supervisor or agent for a customer in their scope (scope complaints:write). userErrors: "
+    "supervisor or agent for a customer in their scope. userErrors: "
     "NOT_FOUND, BAD_USER_INPUT, FORBIDDEN."
 )
-HANDLERS = " Admin, supervisor or agent (scope complaints:write)." + ERRORS
+HANDLERS = " Admin, supervisor or agent." + ERRORS
 
 
 def _optional(description: str) -> Any:
@@ -266,7 +266,7 @@ class ComplaintQuery:
 
 @strawberry.type
 class ComplaintMutation:
-    @strawberry.mutation(description=FILE)
+    @scoped_field(Scope.COMPLAINTS_WRITE, FILE)
     async def file_complaint(
         self, info: Info, input: Annotated[FileComplaintInput, _input("The complaint.")]
     ) -> ComplaintPayload:
@@ -296,25 +296,28 @@ class ComplaintMutation:
 
         return await run_mutation(work, lambda e: ComplaintPayload(complaint=None, user_errors=e))
 
-    @strawberry.mutation(description="Acknowledges an OPEN complaint (→ ACKNOWLEDGED)." + HANDLERS)
+    @scoped_field(
+        Scope.COMPLAINTS_WRITE, "Acknowledges an OPEN complaint (→ ACKNOWLEDGED)." + HANDLERS
+    )
     async def acknowledge_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.ACKNOWLEDGE))
 
-    @strawberry.mutation(
-        description="Starts work on an ACKNOWLEDGED complaint (→ IN_PROGRESS); the caller takes "
-        "it if it is unassigned." + HANDLERS
+    @scoped_field(
+        Scope.COMPLAINTS_WRITE,
+        "Starts work on an ACKNOWLEDGED complaint (→ IN_PROGRESS); the caller takes "
+        "it if it is unassigned." + HANDLERS,
     )
     async def start_complaint_work(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.START_WORK))
 
-    @strawberry.mutation(description="Closes a RESOLVED complaint (→ CLOSED)." + HANDLERS)
+    @scoped_field(Scope.COMPLAINTS_WRITE, "Closes a RESOLVED complaint (→ CLOSED)." + HANDLERS)
     async def close_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.CLOSE))
 
-    @strawberry.mutation(
-        description="Hands an open, acknowledged or in-progress complaint to an agent or "
-        "supervisor of its branch; the status stays. Admin or supervisor (scope "
-        "complaints:write)." + ERRORS
+    @scoped_field(
+        Scope.COMPLAINTS_WRITE,
+        "Hands an open, acknowledged or in-progress complaint to an agent or "
+        "supervisor of its branch; the status stays. Admin or supervisor." + ERRORS,
     )
     async def assign_complaint(
         self, info: Info, input: Annotated[AssignComplaintInput, _input("Who takes it.")]
@@ -330,9 +333,10 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(
-        description="Raises the severity (recomputing `dueAt`) and/or hands an active complaint "
-        "to a supervisor; `escalationLevel` +1." + HANDLERS
+    @scoped_field(
+        Scope.COMPLAINTS_WRITE,
+        "Raises the severity (recomputing `dueAt`) and/or hands an active complaint "
+        "to a supervisor; `escalationLevel` +1." + HANDLERS,
     )
     async def escalate_complaint(
         self, info: Info, input: Annotated[EscalateComplaintInput, _input("The escalation.")]
@@ -349,8 +353,9 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(
-        description="Resolves an IN_PROGRESS complaint (→ RESOLVED) with its resolution." + HANDLERS
+    @scoped_field(
+        Scope.COMPLAINTS_WRITE,
+        "Resolves an IN_PROGRESS complaint (→ RESOLVED) with its resolution." + HANDLERS,
     )
     async def resolve_complaint(
         self, info: Info, input: Annotated[ResolveComplaintInput, _input("The resolution.")]
@@ -366,9 +371,10 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(
-        description="Reopens a RESOLVED or CLOSED complaint (→ IN_PROGRESS) with a reason: "
-        "service staff or the complainant (scope complaints:write)." + ERRORS
+    @scoped_field(
+        Scope.COMPLAINTS_WRITE,
+        "Reopens a RESOLVED or CLOSED complaint (→ IN_PROGRESS) with a reason: "
+        "service staff or the complainant." + ERRORS,
     )
     async def reopen_complaint(
         self, info: Info, input: Annotated[ReopenComplaintInput, _input("The reason.")]
@@ -383,9 +389,10 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(
-        description="The complainant rates a RESOLVED or CLOSED complaint 1 to 5, once (CONFLICT "
-        "after)." + ERRORS
+    @scoped_field(
+        Scope.COMPLAINTS_WRITE,
+        "The complainant rates a RESOLVED or CLOSED complaint 1 to 5, once (CONFLICT "
+        "after)." + ERRORS,
     )
     async def rate_complaint(
         self, info: Info, input: Annotated[RateComplaintInput, _input("The rating.")]

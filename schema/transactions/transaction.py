@@ -12,11 +12,13 @@ from typing import Annotated, Any
 import strawberry
 
 from core.context import Info
+from core.identity import Scope
 from resolvers.transactions import ingest as service
 from schema.common import UserError, run_mutation
+from schema.scope_field import scoped_field
 
 INGEST = (
-    "Stores a batch of card transactions (scope transactions:write: service accounts). "
+    "Stores a batch of card transactions (service accounts). "
     "At most 1,000 rows per call (CARDCRM_INGEST_MAX_ROWS); a bad row is refused alone; "
     "sending the same rows again stores nothing twice. userErrors: FORBIDDEN, BAD_USER_INPUT."
 )
@@ -106,7 +108,7 @@ def _refused(errors: list[UserError]) -> IngestTransactionsPayload:
 
 @strawberry.type
 class TransactionMutation:
-    @strawberry.mutation(description=INGEST)
+    @scoped_field(Scope.TRANSACTIONS_WRITE, INGEST)
     async def ingest_transactions(
         self,
         info: Info,
