@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
@@ -38,11 +39,11 @@ ERRORS = (
     "does not allow it; FORBIDDEN; BAD_USER_INPUT."
 )
 FILE = (
-    "Files a complaint, OPEN and due by `dueAt`: a customer for themselves, or admin, "
-    "supervisor or agent for a customer in their scope. userErrors: "
-    "NOT_FOUND, BAD_USER_INPUT, FORBIDDEN."
+    "Files a complaint, OPEN and due by `dueAt`: a customer for themselves, or admin, supervisor "
+    "or agent for a customer in their scope. userErrors: NOT_FOUND, BAD_USER_INPUT, FORBIDDEN."
 )
 HANDLERS = " Admin, supervisor or agent." + ERRORS
+_writing = partial(scoped_field, Scope.COMPLAINTS_WRITE)  # what every complaint mutation needs
 
 
 def _optional(description: str) -> Any:
@@ -266,7 +267,7 @@ class ComplaintQuery:
 
 @strawberry.type
 class ComplaintMutation:
-    @scoped_field(Scope.COMPLAINTS_WRITE, FILE)
+    @_writing(FILE)
     async def file_complaint(
         self, info: Info, input: Annotated[FileComplaintInput, _input("The complaint.")]
     ) -> ComplaintPayload:
@@ -296,28 +297,24 @@ class ComplaintMutation:
 
         return await run_mutation(work, lambda e: ComplaintPayload(complaint=None, user_errors=e))
 
-    @scoped_field(
-        Scope.COMPLAINTS_WRITE, "Acknowledges an OPEN complaint (→ ACKNOWLEDGED)." + HANDLERS
-    )
+    @_writing("Acknowledges an OPEN complaint (→ ACKNOWLEDGED)." + HANDLERS)
     async def acknowledge_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.ACKNOWLEDGE))
 
-    @scoped_field(
-        Scope.COMPLAINTS_WRITE,
+    @_writing(
         "Starts work on an ACKNOWLEDGED complaint (→ IN_PROGRESS); the caller takes "
-        "it if it is unassigned." + HANDLERS,
+        "it if it is unassigned." + HANDLERS
     )
     async def start_complaint_work(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.START_WORK))
 
-    @scoped_field(Scope.COMPLAINTS_WRITE, "Closes a RESOLVED complaint (→ CLOSED)." + HANDLERS)
+    @_writing("Closes a RESOLVED complaint (→ CLOSED)." + HANDLERS)
     async def close_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.CLOSE))
 
-    @scoped_field(
-        Scope.COMPLAINTS_WRITE,
+    @_writing(
         "Hands an open, acknowledged or in-progress complaint to an agent or "
-        "supervisor of its branch; the status stays. Admin or supervisor." + ERRORS,
+        "supervisor of its branch; the status stays. Admin or supervisor." + ERRORS
     )
     async def assign_complaint(
         self, info: Info, input: Annotated[AssignComplaintInput, _input("Who takes it.")]
@@ -333,10 +330,9 @@ class ComplaintMutation:
             ),
         )
 
-    @scoped_field(
-        Scope.COMPLAINTS_WRITE,
+    @_writing(
         "Raises the severity (recomputing `dueAt`) and/or hands an active complaint "
-        "to a supervisor; `escalationLevel` +1." + HANDLERS,
+        "to a supervisor; `escalationLevel` +1." + HANDLERS
     )
     async def escalate_complaint(
         self, info: Info, input: Annotated[EscalateComplaintInput, _input("The escalation.")]
@@ -353,10 +349,7 @@ class ComplaintMutation:
             ),
         )
 
-    @scoped_field(
-        Scope.COMPLAINTS_WRITE,
-        "Resolves an IN_PROGRESS complaint (→ RESOLVED) with its resolution." + HANDLERS,
-    )
+    @_writing("Resolves an IN_PROGRESS complaint (→ RESOLVED) with its resolution." + HANDLERS)
     async def resolve_complaint(
         self, info: Info, input: Annotated[ResolveComplaintInput, _input("The resolution.")]
     ) -> ComplaintPayload:
@@ -371,10 +364,9 @@ class ComplaintMutation:
             ),
         )
 
-    @scoped_field(
-        Scope.COMPLAINTS_WRITE,
+    @_writing(
         "Reopens a RESOLVED or CLOSED complaint (→ IN_PROGRESS) with a reason: "
-        "service staff or the complainant." + ERRORS,
+        "service staff or the complainant." + ERRORS
     )
     async def reopen_complaint(
         self, info: Info, input: Annotated[ReopenComplaintInput, _input("The reason.")]
@@ -389,10 +381,9 @@ class ComplaintMutation:
             ),
         )
 
-    @scoped_field(
-        Scope.COMPLAINTS_WRITE,
+    @_writing(
         "The complainant rates a RESOLVED or CLOSED complaint 1 to 5, once (CONFLICT "
-        "after)." + ERRORS,
+        "after)." + ERRORS
     )
     async def rate_complaint(
         self, info: Info, input: Annotated[RateComplaintInput, _input("The rating.")]
