@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, true
 from sqlmodel import col, select
 
-from core.errors import NotFound
+from core.errors import Forbidden, NotFound
 from core.identity import Principal, PrincipalKind, Scope
 from core.request_database import RequestDatabase
 from models.audit.audit import AuditEntry
@@ -65,11 +65,11 @@ async def load_node(
         )
         return await _one(db, select(Interaction).where(col(Interaction.id) == key, visible))
     if type_name == "Offer" and principal.is_staff and principal.has(Scope.OFFERS_READ):
-        return await get_offer(db=db, principal=principal, offer_id=key)
+        return await get_offer(db=db, offer_id=key)
     if type_name == "MerchantOffer" and principal.kind is PrincipalKind.MERCHANT:
-        return MerchantOfferRow(
-            await own_offer(db, calling_merchant(principal, Scope.OFFERS_READ), key, field="id")
-        )
+        if not principal.has(Scope.OFFERS_READ):  # as `merchantOffers` declares it
+            raise Forbidden("this operation needs the `offers:read` scope, which the token lacks")
+        return MerchantOfferRow(await own_offer(db, calling_merchant(principal), key, field="id"))
     if type_name == "OfferAssignment":
         return await get_assignment(db=db, principal=principal, assignment_id=key)
     if type_name == "Tier" and principal.has(Scope.CUSTOMERS_READ):

@@ -39,8 +39,8 @@ from schema.growth.offer_operations import OfferMutation, OfferQuery
 from schema.growth.tier import Tier
 from schema.merchants.merchant import MerchantMutation, MerchantOffer, MerchantQuery
 from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Viewer
-from schema.policy_field import scoped_field
 from schema.relay import Node, from_global_id, to_global_id
+from schema.scope_field import scoped_field
 from schema.service_desk.complaint import Complaint
 from schema.service_desk.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.service_desk.interaction import Interaction, InteractionMutation, InteractionQuery
@@ -105,11 +105,9 @@ class CoreQuery:
             return _viewer(principal)
         return _as_node(await load_node(info.context.db, principal, type_name, raw_id))
 
-    @strawberry.field(description="The signed-in staff user; FORBIDDEN to other tokens.")
+    @scoped_field(None, "The signed-in staff user.", staff_only=True)
     def viewer(self, info: Info) -> Viewer | None:
-        principal = info.context.principal
-        principal.require_staff()
-        return _viewer(principal)
+        return _viewer(info.context.principal)
 
     @scoped_field(Scope.CUSTOMERS_READ, "All card tiers, lowest rank first.")
     async def tiers(self, info: Info) -> list[Tier] | None:

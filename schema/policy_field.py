@@ -9,8 +9,7 @@ on sensitive fields, to keep GraphQL's per-field cost low. The compiled executor
 (``api.compiled``) applies the same two functions, ``access_to`` and ``shown``.
 
 Fields that need a token scope but hold no sensitive value (a customer's interactions, the
-audit log) are declared with ``scoped_field(scope, description)`` the same way: the scope is
-checked before the resolver runs, FORBIDDEN at the field's path, the field nullable.
+audit log, a mutation) are declared with ``schema.scope_field.scoped_field`` the same way.
 """
 
 from __future__ import annotations
@@ -21,12 +20,12 @@ from typing import Any
 
 import strawberry
 from strawberry.extensions import FieldExtension
-from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
+from strawberry.extensions.field_extension import SyncExtensionResolver
 
 from auth.masking import mask
 from auth.policy import Access, FieldRule, rule_for
 from core.errors import Forbidden
-from core.identity import Principal, Scope
+from core.identity import Principal
 
 
 def access_to(rule: FieldRule, principal: Principal, source: object) -> Access:
@@ -67,28 +66,3 @@ def sensitive_field(type_name: str, field_name: str) -> Any:
     """``strawberry.field`` for a field listed in the policy table."""
     rule = rule_for(type_name, field_name)
     return strawberry.field(description=rule.describe(), extensions=[PolicyExtension(rule)])
-
-
-class ScopeExtension(FieldExtension):
-    """A field that needs a token scope: without it FORBIDDEN at the field's path before the
-    resolver runs (so the field must be nullable, and the rest of the response arrives).
-    The compiled executor reads ``scope`` and refuses the same way."""
-
-    def __init__(self, scope: Scope) -> None:
-        self.scope = scope
-
-    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
-        info.context.principal.require(self.scope)
-        return next_(source, info, **kwargs)
-
-    async def resolve_async(
-        self, next_: AsyncExtensionResolver, source: Any, info: Any, **kwargs: Any
-    ) -> Any:
-        info.context.principal.require(self.scope)
-        return await next_(source, info, **kwargs)
-
-
-def scoped_field(scope: Scope, description: str) -> Any:
-    """``strawberry.field`` for a field that needs ``scope``; its description says so."""
-    text = f"{description} Needs scope `{scope}`; without it: null and FORBIDDEN here."
-    return strawberry.field(description=text, extensions=[ScopeExtension(scope)])

@@ -4,7 +4,8 @@ A broker message only names what changed (ids and an action, never a C2 value), 
 event reloads the complaint through ``complaint_scope`` in a short session of its own
 (``Context.event``): a subscriber sees exactly what a query would show it at that moment, and
 a complaint that has left its scope is never sent. Who may subscribe is checked when the
-subscription starts, so a refusal is the protocol's ``error`` message, not a silent stream.
+subscription starts (the scope declared on the field, ``schema.scope_field``, then the kind
+of caller), so a refusal is the protocol's ``error`` message, not a silent stream.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from resolvers.service_desk.complaints import (
     customer_channel,
 )
 from schema.relay import uuid_of
+from schema.scope_field import scoped_subscription
 from schema.service_desk.complaint import Complaint
 
 logger = logging.getLogger("cardcrm.subscriptions")
@@ -90,26 +92,26 @@ class Subscription:
                 raise NotFound(NOT_FOUND_MESSAGE, field="id")
         return _complaints(context, complaint_channel(complaint_id), only=complaint_id)
 
-    @strawberry.subscription(
-        description="Your complaints as they change: filed, handled, resolved. Customers only "
-        "(scope complaints:read); staff get FORBIDDEN."
+    @scoped_subscription(
+        Scope.COMPLAINTS_READ,
+        "Your complaints as they change: filed, handled, resolved. Customers only; staff get "
+        "FORBIDDEN.",
     )
     async def my_complaint_events(self, info: Info) -> AsyncGenerator[Complaint, None]:
         principal = info.context.principal
-        principal.require(Scope.COMPLAINTS_READ)
         if principal.customer_id is None:
             raise Forbidden(
                 "myComplaintEvents is for customers; staff follow complaintUpdated or assignedToMe"
             )
         return _complaints(info.context, customer_channel(principal.customer_id))
 
-    @strawberry.subscription(
-        description="Complaints as they are assigned to you, or escalated while yours. Staff "
-        "only (scope complaints:read); others get FORBIDDEN."
+    @scoped_subscription(
+        Scope.COMPLAINTS_READ,
+        "Complaints as they are assigned to you, or escalated while yours.",
+        staff_only=True,
     )
     async def assigned_to_me(self, info: Info) -> AsyncGenerator[Complaint, None]:
         principal = info.context.principal
-        principal.require(Scope.COMPLAINTS_READ)
-        if principal.staff_id is None:
+        if principal.staff_id is None:  # declared staff only; this narrows the type
             raise Forbidden("assignedToMe is for staff users")
         return _complaints(info.context, assignee_channel(principal.staff_id))

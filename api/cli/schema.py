@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from graphql import GraphQLObjectType
 
 from api.cli.common import console
 
@@ -61,6 +62,7 @@ def policy_markdown() -> str:
         "the source is, and wherever the source's display hides it.",
         *_lookup_lines(),
         *_list_lines(),
+        *_declared_lines(),
     ]
     return "\n".join(lines) + "\n"
 
@@ -120,6 +122,51 @@ def _list_lines() -> list[str]:
         "(suppressed below the minimum group size), never a list of people.",
         f"Staff roles with `customers:list`: {', '.join(listers)}.",
     ]
+
+
+ROOTS = ("Query", "Mutation", "Subscription")
+
+
+def _declared_lines() -> list[str]:
+    """Who may call each root and relation field, read from the built schema's declarations
+    (``schema.scope_field``), so the table cannot drift from what the server checks."""
+    from api.graphql_schema import schema
+    from schema.scope_field import declared_fields
+
+    declared = list(declared_fields(schema._schema))
+    order = {name: index for index, name in enumerate(ROOTS)}
+    declared.sort(key=lambda d: (order.get(d.type_name, len(ROOTS)), d.type_name))
+    lines = [
+        "",
+        "## Declared scopes",
+        "",
+        "Every root field (Query, Mutation, Subscription) and relation field that needs a token",
+        "scope, or a staff token, declares it (`schema/scope_field.py`); it is checked before the",
+        "field's resolver runs, and the field's description says the same. Read from the",
+        "schema by `cardcrm schema policy`.",
+        "",
+        "| field | scope | staff only | without it |",
+        "|---|---|---|---|",
+    ]
+    for each in declared:
+        scope = f"`{each.needs.scope}`" if each.needs.scope else "—"
+        staff = "yes" if each.needs.staff_only else "—"
+        where = f"{each.type_name}.{each.field_name}"
+        lines.append(f"| {where} | {scope} | {staff} | {each.outcome} |")
+    root_types = [schema._schema.get_type(name) for name in ROOTS]
+    undeclared = [
+        f"`{kind.name}.{name}`"
+        for kind in root_types
+        if isinstance(kind, GraphQLObjectType)
+        for name in kind.fields
+        if not any(d.type_name == kind.name and d.field_name == name for d in declared)
+    ]
+    lines += [
+        "",
+        "Root fields that declare nothing check their caller themselves (see each one's",
+        "description; the lookups follow the table above): " + ", ".join(undeclared) + ".",
+    ]
+    return lines
 
 
 @app.command()

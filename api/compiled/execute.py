@@ -7,11 +7,11 @@ all of a page's keys at once, as graphql-core's own gathering lets it; completin
 values may start the next.
 
 Sensitive fields pass ``schema.policy_field.access_to`` before their resolver runs and
-``shown`` after, exactly as the policy field extension does; a scope-declared field whose
-scope the token lacks is an error like any other. Any error, and any null where the
-schema forbids one, stops the run with ``Fallback``: graphql's answer to those (an error at
-its path, nulls propagated to the nearest nullable field) comes from the standard executor,
-which the caller runs instead. Only queries are compiled, so running them twice is safe.
+``shown`` after, exactly as the policy field extension does; a scope-declared field whose scope
+(or staff token) the caller lacks is an error like any other. Any error, and any null where the
+schema forbids one, stops the run with ``Fallback``: graphql's answer to those (an error at its
+path, nulls propagated to the nearest nullable field) comes from the standard executor, which
+the caller runs instead. Only queries are compiled, so running them twice is safe.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ class Run:
     def object(self, plan: ObjectPlan, source: Any) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for step in plan.steps:
-            if step.scope is not None and step.scope not in self.principal.scopes:
-                raise Fallback("a scope the token lacks")
+            if step.needs is not None and not step.needs.admits(self.principal):
+                raise Fallback("a scope (or a staff token) the token lacks")
             rule = step.rule
             if rule is None:
                 value = step.produce(source, self, step)

@@ -47,8 +47,8 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 
 from auth.policy import FieldRule
-from core.identity import Scope
-from schema.policy_field import PolicyExtension, ScopeExtension
+from schema.policy_field import PolicyExtension
+from schema.scope_field import Needs, ScopeExtension
 
 
 class Run(Protocol):
@@ -93,7 +93,7 @@ class FieldStep:
     rule: FieldRule | None  # the policy rule of a sensitive field
     is_async: bool
     arguments: StepArguments | None = None  # set when the field takes arguments
-    scope: Scope | None = None  # the token scope a scope-declared field needs
+    needs: Needs | None = None  # what a scope-declared field needs of the caller
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ class _Compiler:
         field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if not isinstance(field, StrawberryField):
             raise NotCompilable(f"{parent.name}.{name} is not a strawberry field")
-        rule, scope = _declarations(field)
+        rule, needs = _declarations(field)
         if rule is not None and field.is_async:
             raise NotCompilable("an asynchronous sensitive field")
         step = FieldStep(
@@ -213,7 +213,7 @@ class _Compiler:
             self._completer(definition.type, nodes),
             rule,
             field.is_async,
-            scope=scope,
+            needs=needs,
         )
         if field.arguments:
             step.arguments = StepArguments(definition, nodes[0], field.arguments)
@@ -232,17 +232,18 @@ class _Compiler:
         raise NotCompilable(f"abstract type {type_}")
 
 
-def _declarations(field: StrawberryField) -> tuple[FieldRule | None, Scope | None]:
-    """The policy rule and the scope declared on the field (its only extensions, if any)."""
-    rule, scope = None, None
+def _declarations(field: StrawberryField) -> tuple[FieldRule | None, Needs | None]:
+    """The policy rule and the scope (or staff token) declared on the field (its only
+    extensions, if any)."""
+    rule, needs = None, None
     for extension in field.extensions:
         if isinstance(extension, PolicyExtension):
             rule = extension.rule
         elif isinstance(extension, ScopeExtension):
-            scope = extension.scope
+            needs = extension.needs
         else:
             raise NotCompilable(f"field extension {type(extension).__name__}")
-    return rule, scope
+    return rule, needs
 
 
 def _producer(field: StrawberryField) -> Produce:

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, distinct, func, select
 from sqlmodel import col
 
-from core.identity import Principal, Role, Scope
+from core.identity import Principal, Role
 from core.request_database import RequestDatabase
 from models.cards.card import Card
 from models.customers.customer import Customer, LifecycleHistory, LifecycleStage
@@ -310,9 +310,9 @@ async def growth_kpis(
 ) -> GrowthKpis:
     """The growth KPIs of ``[date_from, date_to)`` (see the module docstring for each one).
 
-    Needs ``analytics:read``; branch scoping is the service KPIs' (one-branch staff get theirs).
+    The caller holds ``analytics:read`` (declared on the ``analytics`` field); branch scoping
+    is the service KPIs' (one-branch staff get theirs).
     """
-    principal.require(Scope.ANALYTICS_READ)
     checked_range(date_from, date_to)
     branch_id = await branch_scope(db, principal, branch_id)
     suppress = Suppressor(min_group_size) if principal.role in SUPPRESSED_ROLES else EXACT

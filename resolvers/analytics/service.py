@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlmodel import col
 
-from core.identity import Principal, Scope
+from core.identity import Principal
 from core.request_database import RequestDatabase
 from models.customers.customer import Customer
 from models.service_desk.complaint import Complaint, ComplaintCategory, ComplaintStatus
@@ -206,10 +206,10 @@ async def service_kpis(
 ) -> ServiceKpis:
     """The service KPIs of ``[date_from, date_to)`` (see the module docstring for each one).
 
-    Needs ``analytics:read``. Staff who see one branch only get that branch (asking for
-    another is FORBIDDEN); the others get all branches, or the one they name.
+    The caller holds ``analytics:read`` (declared on the ``analytics`` field). Staff who see
+    one branch only get that branch (asking for another is FORBIDDEN); the others get all
+    branches, or the one they name.
     """
-    principal.require(Scope.ANALYTICS_READ)
     checked_range(date_from, date_to)
     branch_id = await branch_scope(db, principal, branch_id)
     of_branch = in_branch(Complaint.branch_id, branch_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import col
 
-from core.identity import Principal, Scope
+from core.identity import Principal
 from core.instants import require_offsets
 from core.request_database import RequestDatabase
 from core.settings import Settings
@@ -37,7 +37,6 @@ async def list_audit_entries(
     filter: AuditFilter,
     page: PageArgs,
 ) -> tuple[Page[AuditEntry], Callable[[], Awaitable[int]]]:
-    principal.require(Scope.AUDIT_READ)
     conditions: list[Any] = []
     if filter.actor_id is not None:
         conditions.append(AuditEntry.actor_id == filter.actor_id)

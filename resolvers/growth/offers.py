@@ -1,9 +1,10 @@
 """Offers for marketers: create, update, move through the workflow, and list them (SPEC §3).
 
-Marketers (and admins) with ``offers:write`` write offers; staff with ``offers:read`` read
-them. Every write checks the caller holds the offer's current ``version`` (else CONFLICT,
-nothing written), writes with ``WHERE version = …`` so a concurrent writer cannot be
-overwritten, and lands together with its audit entry. The status machine lives in
+Marketers (and admins) with ``offers:write`` write offers; staff with ``offers:read`` read them
+(the scopes, and staff only, are declared on the GraphQL fields: ``schema.scope_field``; the
+roles are checked here). Every write checks the caller holds the offer's current ``version``
+(else CONFLICT, nothing written), writes with ``WHERE version = …`` so a concurrent writer
+cannot be overwritten, and lands together with its audit entry. The status machine lives in
 ``resolvers.growth.offer_workflow``; the cost of a redemption in ``resolvers.growth.benefit``.
 """
 
@@ -22,7 +23,7 @@ from sqlmodel import col, select
 from auth import audit
 from auth.audit import AuditEvent
 from core.errors import BadUserInput, Conflict, Forbidden, NotFound
-from core.identity import Principal, Role, Scope
+from core.identity import Principal, Role
 from core.request_database import RequestDatabase
 from core.settings import Settings
 from models.columns import utcnow
@@ -43,17 +44,9 @@ AuditEventFactory = Callable[..., AuditEvent]
 
 
 def require_writer(principal: Principal) -> None:
-    principal.require(Scope.OFFERS_WRITE)
+    """Marketers and admins; the ``offers:write`` scope is declared on each mutation field."""
     if principal.role not in _WRITERS:
         raise Forbidden("only marketers and admins write offers")
-
-
-def require_reader(principal: Principal) -> None:
-    """Staff read offers; merchants see theirs through ``merchantOffers``, customers theirs
-    through their assignments."""
-    principal.require(Scope.OFFERS_READ)
-    if not principal.is_staff:
-        raise Forbidden("`offers` is for staff; customers and merchants see their own offers")
 
 
 async def _checked_merchant(session: AsyncSession, merchant_id: uuid.UUID) -> None:
@@ -202,13 +195,13 @@ def _conditions(filter: OfferFilter) -> list[Any]:
 async def list_offers(
     *,
     db: RequestDatabase,
-    principal: Principal,
     settings: Settings,
     filter: OfferFilter,
     page: PageArgs,
 ) -> tuple[Page[Offer], Callable[[], Awaitable[int]]]:
-    """Offers, newest first, for staff with ``offers:read``."""
-    require_reader(principal)
+    """Offers, newest first, for staff with ``offers:read`` (declared on the ``offers`` field;
+    merchants see theirs through ``merchantOffers``, customers theirs through their
+    assignments)."""
     return await page_with_count(
         db,
         Offer,
@@ -219,8 +212,8 @@ async def list_offers(
     )
 
 
-async def get_offer(*, db: RequestDatabase, principal: Principal, offer_id: uuid.UUID) -> Offer:
-    require_reader(principal)
+async def get_offer(*, db: RequestDatabase, offer_id: uuid.UUID) -> Offer:
+    """One offer, for staff with ``offers:read`` (declared on ``offer``; ``node`` checks it)."""
     rows = await db.scalars(select(Offer).where(col(Offer.id) == offer_id))
     if not rows:
         raise NotFound(NOT_FOUND_MESSAGE)

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
-from core.identity import Principal, Scope
+from core.identity import Principal
 from core.settings import Settings
 from models.growth.offer import Offer, OfferAssignment, OfferStatus
 from resolvers.merchants.scope import calling_merchant, own_offers
@@ -117,8 +117,8 @@ async def list_merchant_offers(
     page: PageArgs,
     now: datetime,
 ) -> tuple[Page[Offer], Callable[[], Awaitable[int]]]:
-    """The calling merchant's offers, newest first (scope offers:read, merchant tokens)."""
-    merchant_id = calling_merchant(principal, Scope.OFFERS_READ)
+    """The calling merchant's offers, newest first (merchant tokens only)."""
+    merchant_id = calling_merchant(principal)
     conditions: list[Any] = [own_offers(merchant_id)]
     if status is not None:
         conditions.append(status_is(status, now))

@@ -1,9 +1,10 @@
 """Row scoping for partner merchants (SPEC §1): a merchant reaches its own offers only.
 
 Every merchant resolver starts with ``calling_merchant``: the caller must be a merchant
-principal (staff, customers and service accounts use their own fields) holding the scope the
-operation needs. An offer of another merchant is NOT_FOUND, exactly like one that does not
-exist, so a merchant cannot probe for other merchants' offers.
+principal (staff, customers and service accounts use their own fields); the scope each
+operation needs is declared on its GraphQL field (``schema.scope_field``). An offer of another
+merchant is NOT_FOUND, exactly like one that does not exist, so a merchant cannot probe for
+other merchants' offers.
 """
 
 from __future__ import annotations
@@ -14,18 +15,17 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from core.errors import Forbidden, NotFound
-from core.identity import Principal, PrincipalKind, Scope
+from core.identity import Principal, PrincipalKind
 from core.request_database import RequestDatabase
 from models.growth.offer import Offer
 
 OFFER_NOT_FOUND = "no offer with this id is visible to you"
 
 
-def calling_merchant(principal: Principal, scope: Scope) -> uuid.UUID:
+def calling_merchant(principal: Principal) -> uuid.UUID:
     """The id of the merchant the token speaks for; FORBIDDEN for anyone else."""
     if principal.kind is not PrincipalKind.MERCHANT or principal.merchant_id is None:
         raise Forbidden("this operation is for partner merchant tokens; staff use `offers`")
-    principal.require(scope)
     return principal.merchant_id
 
 

@@ -1,6 +1,8 @@
 """Complaints: filing and the workflow's actions (SPEC §3); reading them in scope is
 ``resolvers.service_desk.complaint_queries``.
 
+Every mutation field declares ``complaints:write`` (``schema.scope_field``), checked before
+any of this runs, so a caller without the scope gets no answer at all, not even NOT_FOUND.
 Every action loads the complaint through ``complaint_scope`` (outside it: NOT_FOUND), checks
 the caller holds the current ``version`` (else CONFLICT, nothing written), asks the workflow
 table for the next status, writes the change with ``WHERE version = …`` so a concurrent
@@ -23,7 +25,7 @@ from core import text_limits
 from core.broker import Broker
 from core.encryption import KeyRing
 from core.errors import BadUserInput, Conflict, Forbidden, NotFound
-from core.identity import Principal, Role, Scope
+from core.identity import Principal, Role
 from core.settings import Settings
 from core.text_limits import checked_text
 from models.cards.card import Card
@@ -85,7 +87,6 @@ async def _service_level_hours(session: AsyncSession, customer_id: uuid.UUID) ->
 
 
 async def _complainant(session: AsyncSession, principal: Principal, data: NewComplaint) -> Customer:
-    principal.require(Scope.COMPLAINTS_WRITE)
     if principal.customer_id is not None:
         if data.customer_id not in (None, principal.customer_id):
             raise NotFound("no customer with this id is visible to you", field="customerId")
@@ -173,7 +174,6 @@ async def file_complaint(
 
 
 def _authorize(principal: Principal, complaint: Complaint, action: ComplaintAction) -> None:
-    principal.require(Scope.COMPLAINTS_WRITE)
     if action is ComplaintAction.RATE:
         if principal.customer_id != complaint.customer_id:
             raise Forbidden("only the complainant rates a complaint")
@@ -290,7 +290,6 @@ async def change_complaint(
     principal: Principal,
     change: ComplaintChange,
 ) -> Complaint:
-    principal.require(Scope.COMPLAINTS_WRITE)  # before the lookup: no scope, no answer at all
     complaint = await session.scalar(
         select(Complaint).where(
             col(Complaint.id) == change.complaint_id, complaint_scope(principal)

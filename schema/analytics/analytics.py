@@ -1,4 +1,5 @@
-"""Aggregate analytics (scope analytics:read): `analytics { service(...) growth(...) }`.
+"""Aggregate analytics: `analytics { service(...) growth(...) }`, behind the scope that
+``analytics`` declares (``schema.scope_field``).
 
 The fields convert their arguments and call ``resolvers.analytics.service`` (service KPIs) and
 ``resolvers.analytics.growth`` (growth KPIs); every figure is computed there, in SQL.
@@ -18,8 +19,8 @@ from core.money import yuan_or_none
 from resolvers.analytics import growth as growth_service
 from resolvers.analytics import service as analytics_service
 from resolvers.analytics.sql import ACTIVE_CUSTOMER
-from schema.policy_field import scoped_field
 from schema.relay import to_global_id, uuid_of
+from schema.scope_field import scoped_field
 
 SUPPRESSED = (
     "For marketers a figure of 1 to `minGroupSize` − 1 customers is null (suppressed; 0 is "
@@ -306,10 +307,10 @@ class DateRangeInput:
     )
 
 
-@strawberry.type(description="Aggregate KPIs; each needs the analytics:read scope.")
+@strawberry.type(description="Aggregate KPIs, behind the scope `Query.analytics` declares.")
 class Analytics:
     @strawberry.field(
-        description="Complaint, SLA and satisfaction KPIs of a range (scope analytics:read). "
+        description="Complaint, SLA and satisfaction KPIs of a range. "
         "Staff who see one branch get that branch only."
     )
     async def service(
@@ -334,8 +335,8 @@ class Analytics:
         return ServiceKpis.from_result(kpis)
 
     @strawberry.field(
-        description="Customer base, activation, activity, churn, tier and offer-funnel KPIs "
-        "(scope analytics:read). Marketers see groups of few customers suppressed."
+        description="Customer base, activation, activity, churn, tier and offer-funnel KPIs. "
+        "Marketers see groups of few customers suppressed."
     )
     async def growth(
         self,

@@ -12,8 +12,8 @@ from core.identity import Scope
 from models.audit.audit import AuditEntry as AuditEntryRow
 from resolvers.audit import log as service
 from resolvers.pagination import PageArgs
-from schema.policy_field import scoped_field
 from schema.relay import After, Connection, First, Node, to_global_id
+from schema.scope_field import scoped_field
 
 HASH = (
     "HMAC-SHA256 (64 hex digits), under the server's chain key, of this entry and `prevHash`: "

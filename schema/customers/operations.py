@@ -31,8 +31,8 @@ from schema.common import UserError, mutation_payload, payload_field
 from schema.customers import texts
 from schema.customers.customer import ConsentInput, CustomerFields, CustomerFilter, CustomerRef
 from schema.lookup_field import lookup_field
-from schema.policy_field import scoped_field
 from schema.relay import After, Before, Connection, First, Last, uuid_of
+from schema.scope_field import scoped_field
 
 T = TypeVar("T")
 
@@ -306,7 +306,7 @@ def _card_gid(card_id: uuid.UUID | None) -> strawberry.ID | None:
 
 @strawberry.type
 class CustomerMutation:
-    @strawberry.mutation(description=texts.CREATE_CUSTOMER)
+    @scoped_field(Scope.CUSTOMERS_WRITE, texts.CREATE_CUSTOMER, staff_only=True)
     async def create_customer(
         self,
         info: Info,
@@ -324,7 +324,7 @@ class CustomerMutation:
 
         return await mutation_payload(info, CustomerPayload, write, CustomerPayload.of)
 
-    @strawberry.mutation(description=texts.UPDATE_CUSTOMER)
+    @scoped_field(Scope.CUSTOMERS_WRITE, texts.UPDATE_CUSTOMER, staff_only=True)
     async def update_customer(
         self,
         info: Info,
@@ -341,7 +341,7 @@ class CustomerMutation:
 
         return await mutation_payload(info, CustomerPayload, write, CustomerPayload.of)
 
-    @strawberry.mutation(description=texts.REVEAL_CUSTOMER_PII)
+    @scoped_field(Scope.PII_REVEAL, texts.REVEAL_CUSTOMER_PII)
     async def reveal_customer_pii(
         self,
         info: Info,

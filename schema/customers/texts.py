@@ -86,17 +86,17 @@ REVEALED_VALUES = (
     "empty when there are userErrors."
 )
 CREATE_CUSTOMER = (
-    "Creates a customer and their cards (staff, scope customers:write); audited. userErrors: "
+    "Creates a customer and their cards; audited. userErrors: "
     "BAD_USER_INPUT, FORBIDDEN, CONFLICT (national ID or card number already registered: "
     "counted and audited as a lookup), RATE_LIMITED (lookup budget spent)."
 )
 UPDATE_CUSTOMER = (
-    "Changes the given fields of a customer in your scope (staff, scope customers:write); "
-    "audited. userErrors: BAD_USER_INPUT (bad value, nothing to change), FORBIDDEN, NOT_FOUND, "
-    "CONFLICT (stale `version`)."
+    "Changes the given fields of a customer in your scope; audited. userErrors: "
+    "BAD_USER_INPUT (bad value, nothing to change), FORBIDDEN, NOT_FOUND, CONFLICT (stale "
+    "`version`)."
 )
 REVEAL_CUSTOMER_PII = (
-    "Returns clear C2 values for a written purpose (scope pii:reveal, a role each field's "
-    "description names); audited without the values; at most CARDCRM_REVEAL_LIMIT_PER_HOUR "
+    "Returns clear C2 values for a written purpose (to a role each field's description "
+    "names); audited without the values; at most CARDCRM_REVEAL_LIMIT_PER_HOUR "
     "(default 20) an hour. userErrors: BAD_USER_INPUT, FORBIDDEN, NOT_FOUND, RATE_LIMITED."
 )

@@ -36,8 +36,9 @@ from schema.growth.offer import (
     recommended_offers,
 )
 from schema.growth.tier import Tier
-from schema.policy_field import scoped_field, sensitive_field
+from schema.policy_field import sensitive_field
 from schema.relay import After, Connection, First
+from schema.scope_field import scoped_field
 
 MAX_HISTORY = 50
 _HISTORY = f"The most changes to list, newest first: 1 to {MAX_HISTORY}."

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.audit import events_by
 from core import text_limits
 from core.context import Context, Info
+from core.identity import Scope
 from core.money import yuan, yuan_or_none
 from models.customers.customer import Customer as CustomerRow
 from models.customers.customer import LifecycleHistory as LifecycleHistoryRow
@@ -33,6 +34,7 @@ from schema.customers.operations import CustomerPayload
 from schema.growth.tier import Tier
 from schema.organisation.organisation import StaffMember
 from schema.relay import uuid_of
+from schema.scope_field import scoped_field
 
 
 @strawberry.type(
@@ -273,9 +275,10 @@ class OverrideCustomerTierInput:
 
 @strawberry.type
 class EvaluationMutation:
-    @strawberry.mutation(
-        description="Evaluates every customer: RFM, churn risk, stage, segments and tier (role "
-        "admin, scope admin); audited. userErrors: FORBIDDEN, BAD_USER_INPUT (`asOf`)."
+    @scoped_field(
+        Scope.ADMIN,
+        "Evaluates every customer: RFM, churn risk, stage, segments and tier (role admin); "
+        "audited. userErrors: FORBIDDEN, BAD_USER_INPUT (`asOf`).",
     )
     async def evaluate_customers(
         self,
@@ -302,11 +305,11 @@ class EvaluationMutation:
             info, EvaluateCustomersPayload, write, EvaluateCustomersPayload.of
         )
 
-    @strawberry.mutation(
-        description="Sets a customer's tier with a written reason (supervisors, admins; "
-        "audited); evaluation then leaves the tier alone for CARDCRM_TIER_OVERRIDE_DAYS "
-        "(default 365). userErrors: FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, CONFLICT (stale "
-        "`version`)."
+    @scoped_field(
+        Scope.CUSTOMERS_WRITE,
+        "Sets a customer's tier with a written reason (supervisors, admins; audited); "
+        "evaluation then leaves the tier alone for CARDCRM_TIER_OVERRIDE_DAYS (default 365). "
+        "userErrors: FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, CONFLICT (stale `version`).",
     )
     async def override_customer_tier(
         self,

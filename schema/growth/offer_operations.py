@@ -29,8 +29,8 @@ from resolvers.pagination import PageArgs
 from schema.common import UserError, mutation_payload, payload_field
 from schema.growth import offer_text as doc
 from schema.growth.offer import Offer, OfferAssignment
-from schema.policy_field import scoped_field
 from schema.relay import After, Before, Connection, First, Last, uuid_of
+from schema.scope_field import scoped_field
 
 
 @strawberry.input(description="Narrows `offers`: an offer must match every field given.")
@@ -272,7 +272,7 @@ async def _assignment_step(
 
 @strawberry.type
 class OfferQuery:
-    @scoped_field(Scope.OFFERS_READ, "Offers, newest first (staff).")
+    @scoped_field(Scope.OFFERS_READ, "Offers, newest first.", staff_only=True)
     async def offers(
         self,
         info: Info,
@@ -286,22 +286,19 @@ class OfferQuery:
     ) -> Connection[Offer] | None:
         page, count = await service.list_offers(
             db=info.context.db,
-            principal=info.context.principal,
             settings=info.context.settings,
             filter=filter.to_filter() if filter else service.OfferFilter(),
             page=PageArgs(first, after, last, before),
         )
         return Connection.build(page, Offer.from_row, count)
 
-    @scoped_field(Scope.OFFERS_READ, "One offer (staff).")
+    @scoped_field(Scope.OFFERS_READ, "One offer.", staff_only=True)
     async def offer(
         self,
         info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="An Offer global ID.")],
     ) -> Offer | None:
-        row = await service.get_offer(
-            db=info.context.db, principal=info.context.principal, offer_id=uuid_of(id, "Offer")
-        )
+        row = await service.get_offer(db=info.context.db, offer_id=uuid_of(id, "Offer"))
         return Offer.from_row(row)
 
 
@@ -315,7 +312,7 @@ AssignmentArg = Annotated[OfferAssignmentInput, _input("The calling customer's a
 
 @strawberry.type
 class OfferMutation:
-    @strawberry.mutation(description=doc.CREATE_OFFER)
+    @scoped_field(Scope.OFFERS_WRITE, doc.CREATE_OFFER)
     async def create_offer(
         self, info: Info, input: Annotated[CreateOfferInput, _input("The new offer's terms.")]
     ) -> OfferPayload:
@@ -329,7 +326,7 @@ class OfferMutation:
 
         return await mutation_payload(info, OfferPayload, write, OfferPayload.of)
 
-    @strawberry.mutation(description=doc.UPDATE_OFFER)
+    @scoped_field(Scope.OFFERS_WRITE, doc.UPDATE_OFFER)
     async def update_offer(
         self, info: Info, input: Annotated[UpdateOfferInput, _input("The offer and its changes.")]
     ) -> OfferPayload:
@@ -343,19 +340,19 @@ class OfferMutation:
 
         return await mutation_payload(info, OfferPayload, write, OfferPayload.of)
 
-    @strawberry.mutation(description=doc.ACTIVATE_OFFER)
+    @scoped_field(Scope.OFFERS_WRITE, doc.ACTIVATE_OFFER)
     async def activate_offer(self, info: Info, input: OfferActionArg) -> OfferPayload:
         return await _status_change(info, input, OfferAction.ACTIVATE)
 
-    @strawberry.mutation(description=doc.PAUSE_OFFER)
+    @scoped_field(Scope.OFFERS_WRITE, doc.PAUSE_OFFER)
     async def pause_offer(self, info: Info, input: OfferActionArg) -> OfferPayload:
         return await _status_change(info, input, OfferAction.PAUSE)
 
-    @strawberry.mutation(description=doc.EXPIRE_OFFER)
+    @scoped_field(Scope.OFFERS_WRITE, doc.EXPIRE_OFFER)
     async def expire_offer(self, info: Info, input: OfferActionArg) -> OfferPayload:
         return await _status_change(info, input, OfferAction.EXPIRE)
 
-    @strawberry.mutation(description=doc.TARGET_OFFER)
+    @scoped_field(Scope.OFFERS_WRITE, doc.TARGET_OFFER)
     async def target_offer(
         self, info: Info, input: Annotated[TargetOfferInput, _input("The offer to target.")]
     ) -> TargetOfferPayload:
@@ -370,10 +367,10 @@ class OfferMutation:
 
         return await mutation_payload(info, TargetOfferPayload, write, TargetOfferPayload.of)
 
-    @strawberry.mutation(description=doc.VIEW_OFFER)
+    @scoped_field(Scope.OFFERS_READ, doc.VIEW_OFFER)
     async def view_offer(self, info: Info, input: AssignmentArg) -> OfferAssignmentPayload:
         return await _assignment_step(info, input, AssignmentAction.VIEW)
 
-    @strawberry.mutation(description=doc.ACCEPT_OFFER)
+    @scoped_field(Scope.OFFERS_READ, doc.ACCEPT_OFFER)
     async def accept_offer(self, info: Info, input: AssignmentArg) -> OfferAssignmentPayload:
         return await _assignment_step(info, input, AssignmentAction.ACCEPT)

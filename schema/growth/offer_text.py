@@ -62,16 +62,15 @@ INPUT_SPEND_CATEGORIES = (
 UNCHANGED = " Left out: unchanged."
 USER_ERRORS = "Why nothing changed; empty on success."
 VERSION = "The offer's current `version`; any other is a CONFLICT (reload and retry)."
-WRITERS = "Marketers and admins (scope `offers:write`); userErrors: FORBIDDEN, NOT_FOUND, "
+WRITERS = "Marketers and admins; userErrors: FORBIDDEN, NOT_FOUND, "
 STATUS_ERRORS = WRITERS + "CONFLICT (stale `version`, or not allowed from the current status)."
 CUSTOMER_STEP = (
-    "; doing it again changes nothing. The assignment's customer only (scope `offers:read`); "
+    "; doing it again changes nothing. The assignment's customer only; "
     "userErrors: FORBIDDEN, NOT_FOUND"
 )
 
 CREATE_OFFER = (
-    "Creates an offer as a DRAFT. Marketers and admins (scope `offers:write`); userErrors: "
-    "FORBIDDEN, BAD_USER_INPUT."
+    "Creates an offer as a DRAFT. Marketers and admins; userErrors: FORBIDDEN, BAD_USER_INPUT."
 )
 UPDATE_OFFER = (
     "Changes an offer's terms (a real change bumps its `version`); an EXPIRED offer cannot. "

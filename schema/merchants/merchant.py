@@ -2,10 +2,11 @@
 
 Each field is a thin call into ``resolvers.merchants.offers``,
 ``resolvers.merchants.redemption`` and ``resolvers.merchants.stats``, which refuse anyone but a
-merchant principal with the scope the field names. A merchant sees an offer's terms
-(``OfferTerms``), its quota and budget and how it does, never whom it targets; a redeemed code
-shows the customer only as a per-merchant pseudonym and a masked name. Figures are small-group
-suppressed (null, ``suppressed: true``).
+merchant principal; the scope each needs is declared on its field (``schema.scope_field``),
+refused before the resolver runs. A merchant sees an offer's terms (``OfferTerms``), its quota
+and budget and how it does, never whom it targets; a redeemed code shows the customer only as a
+per-merchant pseudonym and a masked name. Figures are small-group suppressed (null,
+``suppressed: true``).
 
 Money is ``Decimal`` yuan throughout (``core.money``): the offer's terms as in the staff
 ``Offer``, purchases, benefits and the statistics' sums as in the analytics.
@@ -40,8 +41,9 @@ from resolvers.suppression import Suppressor
 from schema.common import UserError, mutation_payload, payload_field
 from schema.growth import offer_text as doc
 from schema.growth.offer import OfferTerms, benefit_value
-from schema.policy_field import scoped_field, sensitive_field
+from schema.policy_field import sensitive_field
 from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
+from schema.scope_field import scoped_field
 
 SUPPRESSED = "Null when suppressed: fewer customers than the minimum group size."
 
@@ -225,9 +227,7 @@ class DayRangeInput:
 
 @strawberry.type
 class MerchantQuery:
-    @strawberry.field(
-        description="Your own offers, newest first (partner merchant tokens, scope offers:read)."
-    )
+    @scoped_field(Scope.OFFERS_READ, "Your own offers, newest first (partner merchant tokens).")
     async def merchant_offers(
         self,
         info: Info,
@@ -250,9 +250,10 @@ class MerchantQuery:
         )
         return Connection.build(page, MerchantOffer.from_row, count)
 
-    @strawberry.field(
-        description="Views, acceptances and redemptions of your offers by day, small groups "
-        "suppressed (partner merchant tokens, scope offers:read)."
+    @scoped_field(
+        Scope.OFFERS_READ,
+        "Views, acceptances and redemptions of your offers by day, small groups "
+        "suppressed (partner merchant tokens).",
     )
     async def merchant_stats(
         self,
@@ -284,12 +285,12 @@ class MerchantQuery:
 
 @strawberry.type
 class MerchantMutation:
-    @strawberry.mutation(
-        description="Redeems a customer's one-time code, exactly once; refused when the code "
+    @scoped_field(
+        Scope.OFFERS_REDEEM,
+        "Redeems a customer's one-time code, exactly once; refused when the code "
         "is unknown, used or expired, the offer is not live, the purchase is below its minimum "
-        "spend, or its quota or budget is used up (partner merchant tokens, scope "
-        "offers:redeem). userErrors: FORBIDDEN, NOT_FOUND (unknown code), CONFLICT, "
-        "BAD_USER_INPUT."
+        "spend, or its quota or budget is used up (partner merchant tokens). userErrors: "
+        "FORBIDDEN, NOT_FOUND (unknown code), CONFLICT, BAD_USER_INPUT.",
     )
     async def redeem_offer(
         self,

@@ -12,8 +12,8 @@ from models.organisation.organisation import Branch as BranchRow
 from models.organisation.organisation import StaffUser as StaffUserRow
 from resolvers.organisation import staff as service
 from resolvers.pagination import PageArgs
-from schema.policy_field import scoped_field
 from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
+from schema.scope_field import scoped_field
 
 
 @strawberry.type(

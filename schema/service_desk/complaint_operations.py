@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
@@ -19,8 +20,8 @@ from resolvers.service_desk import complaint_queries as queries
 from resolvers.service_desk import complaints as service
 from resolvers.service_desk.complaint_workflow import ComplaintAction
 from schema.common import UserError, mutation_payload, payload_field
-from schema.policy_field import scoped_field
 from schema.relay import After, Before, Connection, First, Last, staff_uuid_of, uuid_of
+from schema.scope_field import scoped_field
 from schema.service_desk.complaint import Complaint
 
 SCOPE = (
@@ -35,11 +36,11 @@ ERRORS = (
     "does not allow it; FORBIDDEN; BAD_USER_INPUT."
 )
 FILE = (
-    "Files a complaint, OPEN and due by `dueAt`: a customer for themselves, or admin, "
-    "supervisor or agent for a customer in their scope (scope complaints:write). userErrors: "
-    "NOT_FOUND, BAD_USER_INPUT, FORBIDDEN."
+    "Files a complaint, OPEN and due by `dueAt`: a customer for themselves, or admin, supervisor "
+    "or agent for a customer in their scope. userErrors: NOT_FOUND, BAD_USER_INPUT, FORBIDDEN."
 )
-HANDLERS = " Admin, supervisor or agent (scope complaints:write)." + ERRORS
+HANDLERS = " Admin, supervisor or agent." + ERRORS
+_writing = partial(scoped_field, Scope.COMPLAINTS_WRITE)  # what every complaint mutation needs
 
 
 def _optional(description: str) -> Any:
@@ -235,7 +236,7 @@ class ComplaintQuery:
 
 @strawberry.type
 class ComplaintMutation:
-    @strawberry.mutation(description=FILE)
+    @_writing(FILE)
     async def file_complaint(
         self, info: Info, input: Annotated[FileComplaintInput, _input("The complaint.")]
     ) -> ComplaintPayload:
@@ -262,25 +263,24 @@ class ComplaintMutation:
 
         return await mutation_payload(info, ComplaintPayload, write, ComplaintPayload.of)
 
-    @strawberry.mutation(description="Acknowledges an OPEN complaint (→ ACKNOWLEDGED)." + HANDLERS)
+    @_writing("Acknowledges an OPEN complaint (→ ACKNOWLEDGED)." + HANDLERS)
     async def acknowledge_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.ACKNOWLEDGE))
 
-    @strawberry.mutation(
-        description="Starts work on an ACKNOWLEDGED complaint (→ IN_PROGRESS); the caller takes "
+    @_writing(
+        "Starts work on an ACKNOWLEDGED complaint (→ IN_PROGRESS); the caller takes "
         "it if it is unassigned." + HANDLERS
     )
     async def start_complaint_work(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.START_WORK))
 
-    @strawberry.mutation(description="Closes a RESOLVED complaint (→ CLOSED)." + HANDLERS)
+    @_writing("Closes a RESOLVED complaint (→ CLOSED)." + HANDLERS)
     async def close_complaint(self, info: Info, input: ActionArg) -> ComplaintPayload:
         return await _change(info, _action(input, ComplaintAction.CLOSE))
 
-    @strawberry.mutation(
-        description="Hands an open, acknowledged or in-progress complaint to an agent or "
-        "supervisor of its branch; the status stays. Admin or supervisor (scope "
-        "complaints:write)." + ERRORS
+    @_writing(
+        "Hands an open, acknowledged or in-progress complaint to an agent or "
+        "supervisor of its branch; the status stays. Admin or supervisor." + ERRORS
     )
     async def assign_complaint(
         self, info: Info, input: Annotated[AssignComplaintInput, _input("Who takes it.")]
@@ -296,8 +296,8 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(
-        description="Raises the severity (recomputing `dueAt`) and/or hands an active complaint "
+    @_writing(
+        "Raises the severity (recomputing `dueAt`) and/or hands an active complaint "
         "to a supervisor; `escalationLevel` +1." + HANDLERS
     )
     async def escalate_complaint(
@@ -315,9 +315,7 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(
-        description="Resolves an IN_PROGRESS complaint (→ RESOLVED) with its resolution." + HANDLERS
-    )
+    @_writing("Resolves an IN_PROGRESS complaint (→ RESOLVED) with its resolution." + HANDLERS)
     async def resolve_complaint(
         self, info: Info, input: Annotated[ResolveComplaintInput, _input("The resolution.")]
     ) -> ComplaintPayload:
@@ -332,9 +330,9 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(
-        description="Reopens a RESOLVED or CLOSED complaint (→ IN_PROGRESS) with a reason: "
-        "service staff or the complainant (scope complaints:write)." + ERRORS
+    @_writing(
+        "Reopens a RESOLVED or CLOSED complaint (→ IN_PROGRESS) with a reason: "
+        "service staff or the complainant." + ERRORS
     )
     async def reopen_complaint(
         self, info: Info, input: Annotated[ReopenComplaintInput, _input("The reason.")]
@@ -349,8 +347,8 @@ class ComplaintMutation:
             ),
         )
 
-    @strawberry.mutation(
-        description="The complainant rates a RESOLVED or CLOSED complaint 1 to 5, once (CONFLICT "
+    @_writing(
+        "The complainant rates a RESOLVED or CLOSED complaint 1 to 5, once (CONFLICT "
         "after)." + ERRORS
     )
     async def rate_complaint(

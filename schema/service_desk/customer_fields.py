@@ -28,8 +28,8 @@ from resolvers.service_desk.loaders import (
     InteractionPageKey,
     InteractionPagesByCustomerLoader,
 )
-from schema.policy_field import scoped_field
 from schema.relay import After, Connection, First
+from schema.scope_field import scoped_field
 from schema.service_desk.complaint import Complaint
 from schema.service_desk.complaint_operations import ComplaintFilter
 from schema.service_desk.interaction import Interaction, InteractionFilter

@@ -19,13 +19,14 @@ from resolvers.service_desk import interactions as service
 from resolvers.service_desk.interactions import Direction
 from schema.common import UserError, mutation_payload, payload_field
 from schema.organisation.organisation import StaffMember
-from schema.policy_field import scoped_field, sensitive_field
+from schema.policy_field import sensitive_field
 from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
+from schema.scope_field import scoped_field
 
 LOG = (
-    "Records a contact with a customer in your scope (admin, supervisor or agent; scope "
-    "interactions:write). An outbound MARKETING contact needs the customer's consent for its "
-    "channel (SMS, EMAIL, PHONE or APP) and must fall outside their do-not-disturb hours. "
+    "Records a contact with a customer in your scope (admin, supervisor or agent). An "
+    "outbound MARKETING contact needs the customer's consent for its channel (SMS, EMAIL, "
+    "PHONE or APP) and must fall outside their do-not-disturb hours. "
     "userErrors: FORBIDDEN, NOT_FOUND, BAD_USER_INPUT."
 )
 
@@ -162,7 +163,7 @@ class InteractionQuery:
 
 @strawberry.type
 class InteractionMutation:
-    @strawberry.mutation(description=LOG)
+    @scoped_field(Scope.INTERACTIONS_WRITE, LOG)
     async def log_interaction(
         self,
         info: Info,

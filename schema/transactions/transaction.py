@@ -13,11 +13,13 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Context, Info
+from core.identity import Scope
 from resolvers.transactions import ingest as service
 from schema.common import UserError, mutation_payload, payload_field
+from schema.scope_field import scoped_field
 
 INGEST = (
-    "Stores a batch of card transactions (scope transactions:write: service accounts). "
+    "Stores a batch of card transactions (service accounts). "
     "At most 1,000 rows per call (CARDCRM_INGEST_MAX_ROWS); a bad row is refused alone; "
     "sending the same rows again stores nothing twice. userErrors: FORBIDDEN, BAD_USER_INPUT."
 )
@@ -113,7 +115,7 @@ class IngestTransactionsPayload:
 
 @strawberry.type
 class TransactionMutation:
-    @strawberry.mutation(description=INGEST)
+    @scoped_field(Scope.TRANSACTIONS_WRITE, INGEST)
     async def ingest_transactions(
         self,
         info: Info,

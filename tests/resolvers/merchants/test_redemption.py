@@ -336,17 +336,30 @@ async def test_two_codes_racing_for_the_last_unit_of_quota_redeem_once(
     assert [r.message for r in refused] == ["this offer's quota of 1 is used up"]
 
 
+REDEEM = """
+mutation Redeem($input: RedeemOfferInput!) {
+  redeemOffer(input: $input) { redemption { pseudonym } userErrors { code message } }
+}
+"""
+
+
 async def test_a_merchant_token_without_offers_redeem_cannot_redeem(
     server: Server, world: World
 ) -> None:
+    """``redeemOffer`` declares ``offers:redeem`` (the service trusts its caller to hold it),
+    so the refusal comes through the API, before anything is read or written."""
     merchant = await add_merchant(server.state)
     accepted = await _accepted(server, merchant)
+    token = merchant_token(server.state, merchant, frozenset({Scope.OFFERS_READ}))
 
-    with pytest.raises(Forbidden):
-        await _redeem(
-            server, _principal(server, merchant, frozenset({Scope.OFFERS_READ})), accepted.code
-        )
+    body = await server.graphql(
+        REDEEM, {"input": {"code": accepted.code, "amount": "120.00"}}, token=token
+    )
 
+    payload = body["data"]["redeemOffer"]
+    assert payload["redemption"] is None
+    assert [e["code"] for e in payload["userErrors"]] == ["FORBIDDEN"]
+    assert "offers:redeem" in payload["userErrors"][0]["message"]
     await _assert_untouched(server, accepted)
 
 
