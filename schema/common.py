@@ -16,6 +16,7 @@ from strawberry.schema.types.base_scalars import (
     DateTimeDefinition,
     DecimalDefinition,
 )
+from strawberry.types.base import get_object_definition
 from strawberry.types.scalar import ScalarDefinition
 
 from core.context import Context, Info
@@ -88,4 +89,22 @@ async def mutation_payload(
             result = await write(session, info.context)
         return done(result)
     except DomainError as error:
-        return payload(user_errors=[UserError.of(error)])
+        return refused(payload, error)
+
+
+def refused(payload: Callable[..., P], error: DomainError) -> P:
+    """The payload of a refused mutation: ``error`` in its userErrors, every other field at
+    its declared empty value (``payload_field``). ``schema.scope_field`` refuses with it too."""
+    return payload(user_errors=[UserError.of(error)])
+
+
+def refusable(payload: type) -> None:
+    """Raises TypeError unless every field of ``payload`` but userErrors has an empty value
+    declared (``payload_field``), so ``refused`` can build it; checked when the schema is
+    built, not on the first refusal."""
+    for field in get_object_definition(payload, strict=True).fields:
+        if field.python_name != "user_errors" and field.default_factory is dataclasses.MISSING:
+            raise TypeError(
+                f"{payload.__name__}.{field.python_name} has no empty value: declare it with "
+                "payload_field"
+            )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -29,13 +30,13 @@ from graphql import GraphQLObjectType, GraphQLSchema
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
+from strawberry.types.base import StrawberryOptional, get_object_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.lazy_type import LazyType
 
 from core.errors import Forbidden
 from core.identity import Principal, Scope
-from schema.common import UserError
+from schema.common import refusable, refused
 
 
 @dataclass(frozen=True)
@@ -127,29 +128,9 @@ class ScopeExtension(FieldExtension):
 
 
 def _refusal(payload: type) -> Refuse:
-    """A payload of type ``payload`` saying FORBIDDEN: its userErrors the one error, every
-    other field empty (null, an empty list, zero), as each mutation's own refusal is."""
-    empties: dict[str, Callable[[], Any]] = {}
-    for field in get_object_definition(payload, strict=True).fields:
-        if field.python_name == "user_errors":
-            continue
-        if isinstance(field.type, StrawberryOptional):
-            empties[field.python_name] = lambda: None
-        elif isinstance(field.type, StrawberryList):
-            empties[field.python_name] = list
-        elif field.type is int:
-            empties[field.python_name] = int
-        else:
-            raise TypeError(
-                f"{payload.__name__}.{field.python_name} has no empty value: make it nullable, "
-                "a list or a count, or refuse this mutation in its resolver"
-            )
-
-    def refuse(error: Forbidden) -> Any:
-        values = {name: empty() for name, empty in empties.items()}
-        return payload(**values, user_errors=[UserError.of(error)])
-
-    return refuse
+    """A payload of type ``payload`` saying FORBIDDEN, as each mutation's own refusal is."""
+    refusable(payload)
+    return partial(refused, payload)
 
 
 def scoped_field(scope: Scope | None, description: str, *, staff_only: bool = False) -> Any:
