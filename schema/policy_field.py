@@ -15,7 +15,7 @@ audit log, a mutation) are declared with ``schema.scope_field.scoped_field`` the
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import strawberry
@@ -24,8 +24,10 @@ from strawberry.extensions.field_extension import SyncExtensionResolver
 
 from auth.masking import mask
 from auth.policy import Access, FieldRule, rule_for
+from core.context import Info
 from core.errors import Forbidden
 from core.identity import Principal
+from models.sealing import SealedRow, read_field
 
 
 def access_to(rule: FieldRule, principal: Principal, source: object) -> Access:
@@ -66,3 +68,28 @@ def sensitive_field(type_name: str, field_name: str) -> Any:
     """``strawberry.field`` for a field listed in the policy table."""
     rule = rule_for(type_name, field_name)
     return strawberry.field(description=rule.describe(), extensions=[PolicyExtension(rule)])
+
+
+def _own_row(root: Any) -> SealedRow:
+    row: SealedRow = root._row
+    return row
+
+
+def sealed_field(
+    type_name: str,
+    field_name: str,
+    column: str,
+    *,
+    row: Callable[[Any], SealedRow] = _own_row,
+) -> Any:
+    """A sensitive field whose value is the sealed ``column`` of the type's row (``_row``, or
+    what ``row`` picks): opened here, the one place the schema opens a sealed value, and only
+    after the policy let the caller see it at all (``sensitive_field``'s rules)."""
+
+    def open_sealed(root: Any, info: Info) -> str | None:
+        return read_field(info.context.key_ring, row(root), column)
+
+    rule = rule_for(type_name, field_name)
+    return strawberry.field(
+        resolver=open_sealed, description=rule.describe(), extensions=[PolicyExtension(rule)]
+    )

@@ -8,12 +8,10 @@ from decimal import Decimal
 
 import strawberry
 
-from core.context import Info
 from core.money import yuan
 from models.cards.card import Card as CardRow
 from models.cards.card import CardStatus
-from models.sealing import read_field
-from schema.policy_field import sensitive_field
+from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import Node, to_global_id
 
 
@@ -29,9 +27,7 @@ class Card(Node):
     )
     _row: strawberry.Private[CardRow]
 
-    @sensitive_field("Card", "pan")
-    def pan(self, info: Info) -> str | None:
-        return read_field(info.context.key_ring, self._row, "pan")
+    pan = sealed_field("Card", "pan", "pan")
 
     @sensitive_field("Card", "bin")
     def bin(self) -> str | None:

@@ -20,13 +20,12 @@ from core.context import Info
 from models.customers.customer import Customer as CustomerRow
 from models.customers.customer import Gender, LifecycleStage, RiskGrade
 from models.growth.tier import TierCode
-from models.sealing import read_field
 from resolvers.customers.input import TAGS_RULE
 from resolvers.customers.input import Consent as ConsentData
 from resolvers.organisation.loaders import BranchByIdLoader
 from schema.customers import texts
 from schema.organisation.organisation import Branch
-from schema.policy_field import sensitive_field
+from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import Node, to_global_id
 
 
@@ -64,32 +63,17 @@ class CustomerFields(Node):
     )
     _row: strawberry.Private[CustomerRow]
 
-    def _open(self, info: Info, field: str) -> str | None:
-        return read_field(info.context.key_ring, self._row, field)
+    name = sealed_field("Customer", "name", "name")
 
-    @sensitive_field("Customer", "name")
-    def name(self, info: Info) -> str | None:
-        return self._open(info, "name")
+    birth_date = sealed_field("Customer", "birthDate", "birth_date")
 
-    @sensitive_field("Customer", "birthDate")
-    def birth_date(self, info: Info) -> str | None:
-        return self._open(info, "birth_date")
+    id_number = sealed_field("Customer", "idNumber", "id_number")
 
-    @sensitive_field("Customer", "idNumber")
-    def id_number(self, info: Info) -> str | None:
-        return self._open(info, "id_number")
+    phone = sealed_field("Customer", "phone", "phone")
 
-    @sensitive_field("Customer", "phone")
-    def phone(self, info: Info) -> str | None:
-        return self._open(info, "phone")
+    email = sealed_field("Customer", "email", "email")
 
-    @sensitive_field("Customer", "email")
-    def email(self, info: Info) -> str | None:
-        return self._open(info, "email")
-
-    @sensitive_field("Customer", "address")
-    def address(self, info: Info) -> str | None:
-        return self._open(info, "address")
+    address = sealed_field("Customer", "address", "address")
 
     @sensitive_field("Customer", "riskGrade")
     def risk_grade(self) -> RiskGrade | None:

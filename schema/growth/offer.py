@@ -24,7 +24,6 @@ from models.customers.customer import LifecycleStage
 from models.growth.offer import AssignmentStatus, BenefitType, OfferStatus
 from models.growth.offer import Offer as OfferRow
 from models.growth.tier import TierCode
-from models.sealing import read_field
 from models.transactions.transaction import MerchantCategory
 from resolvers.growth.assignments import (
     AssignmentCountByCustomerLoader,
@@ -40,7 +39,7 @@ from resolvers.organisation.loaders import StaffUserByIdLoader
 from resolvers.pagination import PageArgs
 from schema.growth import offer_text as doc
 from schema.organisation.organisation import StaffMember
-from schema.policy_field import sensitive_field
+from schema.policy_field import sealed_field
 from schema.relay import Connection, Node, to_global_id
 
 
@@ -189,10 +188,10 @@ class OfferAssignment(Node):
     _view: strawberry.Private[AssignmentView]
     _owner: strawberry.Private[str]
 
-    @sensitive_field("OfferAssignment", "redemptionCode")
-    def redemption_code(self, info: Info) -> str | None:
-        """The one-time code to show at the merchant; null until the offer is accepted."""
-        return read_field(info.context.key_ring, self._view.assignment, "code")
+    # The one-time code to show at the merchant; null until the offer is accepted.
+    redemption_code = sealed_field(
+        "OfferAssignment", "redemptionCode", "code", row=lambda root: root._view.assignment
+    )
 
     @classmethod
     def of(cls, view: AssignmentView) -> OfferAssignment:

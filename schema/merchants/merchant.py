@@ -28,7 +28,6 @@ from models.columns import utcnow
 from models.customers.customer import Customer as CustomerRow
 from models.growth.offer import BenefitType, OfferStatus
 from models.growth.offer import Offer as OfferRow
-from models.sealing import read_field
 from models.transactions.transaction import MerchantCategory
 from resolvers.growth.offer_workflow import effective_status
 from resolvers.merchants import offers as offers_service
@@ -41,7 +40,7 @@ from resolvers.suppression import Suppressor
 from schema.common import UserError, mutation_payload, payload_field
 from schema.growth import offer_text as doc
 from schema.growth.offer import OfferTerms, benefit_value
-from schema.policy_field import sensitive_field
+from schema.policy_field import sealed_field
 from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
 from schema.scope_field import scoped_field
 
@@ -137,9 +136,9 @@ class Redemption:
     redeemed_at: datetime = strawberry.field(description="When it was redeemed (ISO 8601 UTC).")
     _customer: strawberry.Private[CustomerRow]
 
-    @sensitive_field("Redemption", "customerName")
-    def customer_name(self, info: Info) -> str | None:
-        return read_field(info.context.key_ring, self._customer, "name")
+    customer_name = sealed_field(
+        "Redemption", "customerName", "name", row=lambda root: root._customer
+    )
 
     @classmethod
     def of(cls, redemption: redemption_service.Redemption) -> Redemption:

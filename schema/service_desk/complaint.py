@@ -7,7 +7,6 @@ from datetime import datetime
 import strawberry
 
 from core.context import Info
-from models.sealing import read_field
 from models.service_desk.complaint import Complaint as ComplaintRow
 from models.service_desk.complaint import (
     ComplaintCategory,
@@ -22,7 +21,7 @@ from resolvers.service_desk.loaders import TimelineByComplaintIdLoader
 from resolvers.service_desk.sla import is_overdue
 from schema.customers.customer import CustomerFields, CustomerRef
 from schema.organisation.organisation import StaffMember
-from schema.policy_field import sensitive_field
+from schema.policy_field import sealed_field
 from schema.relay import Node, to_global_id
 
 DUE_AT = (
@@ -47,9 +46,7 @@ class ComplaintTimelineEntry:
     created_at: datetime = strawberry.field(description="When it was done (ISO 8601, UTC).")
     _row: strawberry.Private[ComplaintEvent]
 
-    @sensitive_field("ComplaintTimelineEntry", "note")
-    def note(self, info: Info) -> str | None:
-        return read_field(info.context.key_ring, self._row, "note")
+    note = sealed_field("ComplaintTimelineEntry", "note", "note")
 
     @classmethod
     def from_row(cls, row: ComplaintEvent) -> ComplaintTimelineEntry:
@@ -107,13 +104,9 @@ class Complaint(Node):
     def allowed_actions(self) -> list[ComplaintAction]:
         return COMPLAINT_WORKFLOW.allowed_actions(ComplaintStatus(self._row.status))
 
-    @sensitive_field("Complaint", "description")
-    def description(self, info: Info) -> str | None:
-        return read_field(info.context.key_ring, self._row, "description")
+    description = sealed_field("Complaint", "description", "description")
 
-    @sensitive_field("Complaint", "resolution")
-    def resolution(self, info: Info) -> str | None:
-        return read_field(info.context.key_ring, self._row, "resolution")
+    resolution = sealed_field("Complaint", "resolution", "resolution")
 
     @strawberry.field(description="The complainant.")
     async def customer(self, info: Info) -> CustomerRef:

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Context, Info
 from core.identity import Scope
-from models.sealing import read_field
 from models.service_desk.interaction import Interaction as InteractionRow
 from models.service_desk.interaction import InteractionChannel, InteractionKind
 from resolvers.organisation.loaders import StaffUserByIdLoader
@@ -19,7 +18,7 @@ from resolvers.service_desk import interactions as service
 from resolvers.service_desk.interactions import Direction
 from schema.common import UserError, mutation_payload, payload_field
 from schema.organisation.organisation import StaffMember
-from schema.policy_field import sensitive_field
+from schema.policy_field import sealed_field
 from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
 from schema.scope_field import scoped_field
 
@@ -57,9 +56,7 @@ class Interaction(Node):
     _row: strawberry.Private[InteractionRow]
     _owner: strawberry.Private[str | None]
 
-    @sensitive_field("Interaction", "notes")
-    def notes(self, info: Info) -> str | None:
-        return read_field(info.context.key_ring, self._row, "notes")
+    notes = sealed_field("Interaction", "notes", "notes")
 
     @strawberry.field(description="The staff member who logged it; null if unknown.")
     async def staff(self, info: Info) -> StaffMember | None:
