@@ -25,6 +25,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.OFFERS_READ,
             _S.ANALYTICS_READ,
             _S.RISK_READ,
+            _S.CARDS_READ,
+            _S.CARDS_WRITE,
         }
     ),
     Role.AGENT: frozenset(
@@ -39,6 +41,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COMPLAINTS_READ,
             _S.COMPLAINTS_WRITE,
             _S.OFFERS_READ,
+            _S.CARDS_READ,
+            _S.CARDS_WRITE,
         }
     ),
     Role.MARKETER: frozenset(
@@ -56,6 +60,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.RISK_READ,
             _S.RISK_WRITE,
             _S.ANALYTICS_READ,
+            _S.CARDS_READ,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -68,6 +73,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.ANALYTICS_READ,
             _S.RISK_READ,
             _S.AUDIT_READ,
+            _S.CARDS_READ,
         }
     ),
     Role.CUSTOMER: frozenset(
@@ -78,6 +84,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COMPLAINTS_READ,
             _S.COMPLAINTS_WRITE,
             _S.OFFERS_READ,
+            _S.CARDS_READ,
+            _S.CARDS_WRITE,
         }
     ),
     Role.MERCHANT: frozenset({_S.OFFERS_READ, _S.OFFERS_REDEEM}),

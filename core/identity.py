@@ -38,6 +38,10 @@ class Scope(StrEnum):
     # The `customers` connection: a list of people. Marketers have none, so a list cannot
     # undo analytics' small-group suppression (resolvers/suppression.py).
     CUSTOMERS_LIST = "customers:list"
+    # Card servicing (issue 14): reading a card's state, bills and spending, and acting on it
+    # (activate, freeze, report lost, request a limit). Limit and alert decisions are risk:write.
+    CARDS_READ = "cards:read"
+    CARDS_WRITE = "cards:write"
 
 
 class Role(StrEnum):
