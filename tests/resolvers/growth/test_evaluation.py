@@ -386,7 +386,9 @@ async def test_each_batch_that_changed_customers_is_audited_with_what_it_changed
     book: Book,
 ) -> None:
     """Four customers a chunk: every chunk with a change has its entry, and together the
-    entries name every customer the run updated, with the run's counts."""
+    entries name every customer the run updated, with the run's counts. Which customers
+    share a chunk follows the table's scan order (random ids), so a chunk may hold no change
+    and have no entry: the count of entries is bounded, not fixed."""
     summary = await book.evaluate()
 
     async with book.database.session() as session:
@@ -400,9 +402,11 @@ async def test_each_batch_that_changed_customers_is_audited_with_what_it_changed
         chain = await verify(session)
     updated = {book.ids[name] for name, row in (await book.customers()).items() if row[3] > 1}
     named = [uuid.UUID(c) for batch in batches for c in batch.details["customers"]]
-    assert len(batches) == -(-len(PEOPLE) // 4)  # every chunk here changed someone
+    assert -(-len(updated) // 4) <= len(batches) <= -(-len(PEOPLE) // 4)
+    assert all(1 <= len(b.details["customers"]) <= b.details["evaluated"] <= 4 for b in batches)
     assert sorted(named) == sorted(updated)
-    assert sum(b.details["evaluated"] for b in batches) == summary.evaluated
+    # A chunk without a change has no entry, so its customers are in no entry's count.
+    assert len(named) <= sum(b.details["evaluated"] for b in batches) <= summary.evaluated
     assert sum(b.details["upgrades"] + b.details["downgrades"] for b in batches) == 3
     assert {(b.actor_kind, b.actor_id, b.target_type) for b in batches} == {
         ("system", "evaluation-test", "Customer")
