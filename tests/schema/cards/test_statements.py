@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import insert, select, update
 
+from auth.policy import Access, rule_for
+from core.identity import Role, Scope
 from models.cards.card import Card
 from models.cards.statement import Statement
 from models.transactions.transaction import Transaction
@@ -242,3 +244,24 @@ async def test_a_page_of_customers_cards_and_statements_costs_the_same_whatever_
         assert "errors" not in body, body
         counts.append(statements)
     assert counts[0] == counts[1] == counts[2]
+
+
+async def test_another_customer_does_not_find_the_card_holder(
+    server: Server, world: World, billed: BilledCustomer
+) -> None:
+    body = await server.graphql(
+        CARD_BILL,
+        {"id": to_global_id("Customer", billed.id), "first": 5},
+        token=customer_token(server, world.alice.id),
+    )
+    assert body["data"]["customer"] is None
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("field", [*EXPECTED])
+def test_the_policy_table_denies_marketers_merchants_and_service_accounts(field: str) -> None:
+    rule = rule_for("Card", field)
+    assert rule.scope is Scope.CARDS_READ
+    for role in Role:
+        denied = role in (Role.MARKETER, Role.MERCHANT, Role.SERVICE)
+        assert (rule.access.get(role, Access.DENIED) is Access.DENIED) is denied, role
