@@ -152,6 +152,8 @@ def _derived(source: FieldRule, field_name: str, *, hidden_by: frozenset[Access]
 
 
 C1, C2 = DataClass.C1, DataClass.C2
+CARD_READERS = (R.ADMIN, R.SUPERVISOR, R.AGENT, R.RISK_OFFICER, R.AUDITOR, R.CUSTOMER)
+CARD_ACCOUNT = "balance availableCredit minimumPayment dueDate daysPastDue overdueBucket"
 CARD_PAN = _rule(
     "Card",
     "pan",
@@ -303,6 +305,11 @@ RULES: tuple[FieldRule, ...] = (
             R.AUDITOR: A.CLEAR,
             R.CUSTOMER: A.CLEAR,
         },
+    ),
+    # A card's bill and standing (schema/cards/statements.py): seen like its credit limit.
+    *(
+        _rule("Card", name, C1, dict.fromkeys(CARD_READERS, A.CLEAR), scope=Scope.CARDS_READ)
+        for name in CARD_ACCOUNT.split()
     ),
 )
 

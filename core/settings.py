@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     # Do-not-disturb windows are in the customer's local time.
     contact_timezone: str = "Asia/Shanghai"
 
+    # Statements (resolvers/cards/statements.py): the minimum payment is this share of the
+    # statement balance (in basis points: 1000 = 10 %), plus fees, never above the balance.
+    statement_minimum_payment_basis_points: int = Field(default=1000, ge=0, le=10_000)
+
     # Live updates.
     max_subscriptions_per_connection: int = 20
 

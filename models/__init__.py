@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from models.audit.audit import AuditCheckpoint, AuditEntry
 from models.cards.card import Card
+from models.cards.statement import Statement
 from models.customers.customer import Customer, LifecycleHistory
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.offer import Offer, OfferAssignment
@@ -44,6 +45,7 @@ __all__ = [
     "RefreshToken",
     "RevokedToken",
     "StaffUser",
+    "Statement",
     "Tier",
     "TierHistory",
     "Transaction",

@@ -20,6 +20,7 @@ from auth.policy import PiiField
 from core.errors import ErrorCode
 from core.identity import Role
 from models.cards.card import CardStatus
+from models.cards.statement import OverdueBucket
 from models.customers.customer import Gender, LifecycleStage, RiskGrade
 from models.growth.offer import AssignmentStatus, BenefitType, OfferStatus
 from models.growth.tier import TierChange, TierCode
@@ -97,6 +98,14 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "ACTIVATED": "Activated and in use.",
             "FROZEN": "Blocked for now.",
             "CLOSED": "Closed for good.",
+        },
+    ),
+    OverdueBucket: (
+        "How far behind a card's repayments are: days past due in 30-day steps.",
+        {
+            "CURRENT": "Every minimum payment made by its due date, or caught up since.",
+            **{f"M{n}": f"{30 * n - 29} to {30 * n} days past due." for n in range(1, 7)},
+            "M6_PLUS": "More than 180 days past due.",
         },
     ),
     ComplaintAction: (

@@ -17,6 +17,7 @@ from api.cli import (
     schema,
     seed,
     serve,
+    statements,
     token,
 )
 
@@ -40,3 +41,4 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(clients.merchants_app, name="merchants")
 app.add_typer(persisted.app, name="persisted")
 app.add_typer(customers.app, name="customers")
+app.add_typer(statements.app, name="statements")

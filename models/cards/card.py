@@ -50,3 +50,10 @@ class Card(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
     version: int = 1
+    # Statements and overdue standing (models/cards/statement.py, resolvers/cards/statements.py).
+    statement_day: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    due_days: int = Field(default=20, sa_column_kwargs={"server_default": "20"})
+    days_past_due: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    overdue_bucket: str = Field(
+        default="current", max_length=8, sa_column_kwargs={"server_default": "current"}
+    )

@@ -23,6 +23,14 @@ class MerchantCategory(StrEnum):
     OTHER = "other"
 
 
+class TransactionKind(StrEnum):
+    """What a transaction does to the balance; amounts are always positive."""
+
+    PURCHASE = "purchase"  # spending: the only kind evaluation, offers and analytics count
+    REPAYMENT = "repayment"  # the customer paying the card back
+    REFUND = "refund"  # a merchant giving a purchase back
+
+
 class Transaction(SQLModel, table=True):
     __tablename__ = "transactions"
     __table_args__ = (Index("ix_transactions_card_time", "card_id", "occurred_at"),)
@@ -35,5 +43,10 @@ class Transaction(SQLModel, table=True):
     merchant_category: str = code_field(32, default=MerchantCategory.OTHER)
     channel: str = code_field(16, default="pos")
     occurred_at: datetime = timestamp_field(nullable=False)
+    kind: str = Field(
+        default=TransactionKind.PURCHASE,
+        max_length=16,
+        sa_column_kwargs={"server_default": "purchase"},
+    )
     natural_key: str = Field(max_length=128, unique=True)
     created_at: datetime = created_at_field()

@@ -26,13 +26,13 @@ from core.request_database import RequestDatabase
 from models.cards.card import Card
 from models.customers.customer import Customer
 from models.organisation.organisation import Branch
-from models.transactions.transaction import Transaction
+from models.transactions.transaction import Transaction, TransactionKind
 
 # The one definition of an active customer, for every KPI that counts them (service's
 # `activeCustomers` and complaint rate, growth's `active`) and for their SDL descriptions.
 ACTIVE_CUSTOMER = (
-    "An active customer made at least one card transaction in the range (whatever their "
-    "lifecycle stage)."
+    "An active customer made at least one card purchase in the range (whatever their "
+    "lifecycle stage; repayments and refunds are not activity)."
 )
 
 MAX_RANGE = timedelta(days=366)
@@ -138,6 +138,7 @@ def active_customers(
     (W4, 1M transactions)."""
     card_spent = exists().where(
         col(Transaction.card_id) == col(Card.id),
+        col(Transaction.kind) == TransactionKind.PURCHASE,  # a repayment is not spending
         *in_range(col(Transaction.occurred_at), date_from, date_to),
     )
     spent = exists().where(col(Card.customer_id) == col(Customer.id), card_spent)

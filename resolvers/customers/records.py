@@ -29,6 +29,7 @@ from core.instants import require_offsets
 from core.request_database import RequestDatabase
 from core.settings import Settings
 from models.cards.card import PAN_INDEX, Card, CardStatus
+from models.cards.statement import cycle_day_for
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.customers.identifiers import normalize_email, normalize_mobile, normalize_name
@@ -176,6 +177,7 @@ def new_card_row(
         status=CardStatus.ISSUED,
         issued_at=utcnow(),
     )
+    row.statement_day = cycle_day_for(row.id)
     seal_field(ring, row, "pan", card.pan)
     row.pan_bidx = ring.blind_index(PAN_INDEX, card.pan)
     return row

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Row
 
 from models.cards.card import Card
 from models.customers.customer import Customer
-from models.transactions.transaction import MerchantCategory, Transaction
+from models.transactions.transaction import MerchantCategory, Transaction, TransactionKind
 from resolvers.growth.lifecycle_rules import (
     CATEGORY_SEGMENTS,
     Assessment,
@@ -76,7 +76,12 @@ def aggregate_query(rules: LifecycleRules, as_of: datetime) -> Select[Any]:
     ]
     c = CUSTOMERS.c
     joined = CUSTOMERS.outerjoin(CARDS, CARDS.c.customer_id == c.id).outerjoin(
-        TRANSACTIONS, and_(TRANSACTIONS.c.card_id == CARDS.c.id, when <= as_of)
+        TRANSACTIONS,
+        and_(
+            TRANSACTIONS.c.card_id == CARDS.c.id,
+            when <= as_of,
+            TRANSACTIONS.c.kind == TransactionKind.PURCHASE,  # spending only
+        ),
     )
     return (
         select(

@@ -187,7 +187,7 @@ def _check_header(header: list[str]) -> None:
         raise TransactionFileError(
             "the CSV header must name the fields "
             + ", ".join(FIELDS)
-            + f" (currency and reference optional); missing: {', '.join(missing)}"
+            + f" (currency, reference and kind optional); missing: {', '.join(missing)}"
         )
 
 

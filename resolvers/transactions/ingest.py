@@ -127,6 +127,7 @@ def _values(card_id: uuid.UUID, key: str, row: CheckedRow, now: datetime) -> dic
         "channel": row.channel.value,
         "occurred_at": row.occurred_at,
         "natural_key": key,
+        "kind": row.kind.value,
         "created_at": now,
     }
 

@@ -34,7 +34,7 @@ from typing import TypeVar
 from core import text_limits
 from core.money import yuan_text
 from models.customers.identifiers import InvalidIdentifier, normalize_pan
-from models.transactions.transaction import MerchantCategory
+from models.transactions.transaction import MerchantCategory, TransactionKind
 
 
 class TransactionChannel(StrEnum):
@@ -56,6 +56,7 @@ FIELDS = (
     "channel",
     "time",
     "reference",
+    "kind",
 )
 REQUIRED_FIELDS = ("amount", "merchant", "merchant_category", "channel", "time")
 DEFAULT_CURRENCY = "CNY"
@@ -102,13 +103,14 @@ class CheckedRow:
     channel: TransactionChannel
     occurred_at: datetime
     reference: str | None
+    kind: TransactionKind = TransactionKind.PURCHASE
 
 
 def parse_amount(text: str) -> int:
     """``"123.45"`` (currency units, at most two decimals) → 12345 cents; refuses ≤ 0."""
     value = text.strip()
     if value.startswith("-"):
-        raise RowError("amount must be positive; refunds are not imported as transactions")
+        raise RowError("amount must be positive; give a refund or repayment its kind instead")
     match = _AMOUNT.fullmatch(value)
     if match is None:
         raise RowError("amount must be a decimal number of currency units like 123.45")
@@ -241,14 +243,18 @@ def check_row(raw: RawRow, *, now: datetime) -> CheckedRow:
         channel=_choice(TransactionChannel, "channel", _required(fields, "channel")),
         occurred_at=parse_time(_required(fields, "time"), now=now),
         reference=_reference(_text(fields, "reference")),
+        kind=_choice(TransactionKind, "kind", _text(fields, "kind") or TransactionKind.PURCHASE),
     )
 
 
 def natural_key(card_id: uuid.UUID, row: CheckedRow) -> str:
     """The row's unique key in ``transactions.natural_key`` (see the module docstring)."""
     parts: tuple[str, ...]
+    # A purchase's key is what it was before kinds existed, so a file imported then is still
+    # known; a repayment or refund adds its kind, so it is never taken for a purchase.
+    kinded = () if row.kind is TransactionKind.PURCHASE else (row.kind.value,)
     if row.reference is not None:
-        kind, parts = "ref", (str(card_id), row.reference)
+        kind, parts = "ref", (str(card_id), row.reference, *kinded)
     else:
         kind, parts = (
             "row",
@@ -260,6 +266,7 @@ def natural_key(card_id: uuid.UUID, row: CheckedRow) -> str:
                 row.category.value,
                 row.channel.value,
                 row.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                *kinded,
             ),
         )
     return f"{kind}:{hashlib.sha256(UNIT_SEPARATOR.join(parts).encode()).hexdigest()}"

@@ -62,6 +62,9 @@ class TransactionInput:
     reference: str | None = _optional(
         "The card network's transaction id: 1 to 64 printable ASCII characters, no spaces."
     )
+    kind: str | None = _optional(
+        "purchase (if absent), repayment or refund (any case); the amount stays positive."
+    )
 
     def to_fields(self) -> dict[str, object]:
         """The row as the file import reads it (field names of the CSV header)."""
@@ -75,6 +78,7 @@ class TransactionInput:
             "channel": self.channel,
             "time": self.time,
             "reference": self.reference,
+            "kind": self.kind,
         }
 
 

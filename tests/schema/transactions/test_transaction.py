@@ -200,3 +200,24 @@ async def test_a_full_batch_takes_one_card_lookup_and_a_few_inserts_whatever_its
     assert batch_count == single_count + 5
     assert single_count <= 3  # the client's revocation check, the card lookup, the insert
     assert await stored_count(server, card_id) == limit + 1
+
+
+async def test_a_service_account_sends_repayments_with_their_kind_once(
+    server: Server, world: World, feed: str
+) -> None:
+    card_id, _, _ = await new_card(server, world)
+    token = service_token(server, feed)
+    rows = [
+        transaction(card_id),
+        transaction(card_id, kind="repayment", merchant="招商银行", merchantCategory="other"),
+        transaction(card_id, kind="refund"),
+    ]
+    first = await ingest(server, token, rows)
+    again = await ingest(server, token, rows)
+    assert (first["imported"], first["rejected"]) == (3, [])
+    assert (again["imported"], again["duplicates"]) == (0, 3)
+    async with server.state.database.session() as session:
+        kinds = await session.scalars(
+            select(col(Transaction.kind)).where(col(Transaction.card_id) == card_id)
+        )
+        assert sorted(kinds) == ["purchase", "refund", "repayment"]

@@ -1,0 +1,45 @@
+"""``cardcrm statements close --as-of DATE``: the day's card statements and every card's
+overdue standing (resolvers/cards/statements.py), audited as one entry per run."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from api.cli.common import console, fail, run, started
+from api.cli.evaluate import cli_event
+from auth import audit
+from resolvers.cards.statements import CLOSE_ACTION, CloseSummary, close_statements
+
+app = typer.Typer(help="Card statements: close a day's cycles.", no_args_is_help=True)
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise fail(f"--as-of {text!r} is not an ISO date, e.g. 2026-06-15") from exc
+
+
+@app.command("close")
+def close(
+    as_of: str = typer.Option(
+        ...,
+        "--as-of",
+        help="The statement date (the bank's local day): cards with this day of the month close.",
+    ),
+) -> None:
+    """Closes the statements of every card whose statement day is the as-of date's day, and
+    updates every card's days past due and overdue bucket; closing a day twice adds nothing."""
+    day = parse_day(as_of)
+
+    async def work() -> CloseSummary:
+        async with started() as state, state.database.session() as session:
+            summary = await close_statements(session=session, settings=state.settings, as_of=day)
+            await audit.record_and_commit(
+                session, cli_event(CLOSE_ACTION, target_type="Card", details=summary.details())
+            )
+            return summary
+
+    console.print(run(work).line(), soft_wrap=True)
