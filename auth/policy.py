@@ -152,6 +152,7 @@ def _derived(source: FieldRule, field_name: str, *, hidden_by: frozenset[Access]
 
 
 C1, C2 = DataClass.C1, DataClass.C2
+SPENDING = (R.ADMIN, R.SUPERVISOR, R.AGENT, R.RISK_OFFICER, R.AUDITOR, R.CUSTOMER)
 CARD_PAN = _rule(
     "Card",
     "pan",
@@ -303,6 +304,11 @@ RULES: tuple[FieldRule, ...] = (
             R.AUDITOR: A.CLEAR,
             R.CUSTOMER: A.CLEAR,
         },
+    ),
+    # Spending (issue 14), within the caller's row scope; never marketers or merchants.
+    *(
+        _rule("Transaction", name, C1, dict.fromkeys(SPENDING, A.CLEAR), scope=Scope.CARDS_READ)
+        for name in ("amount", "merchantName")
     ),
 )
 
