@@ -13,11 +13,11 @@ from models.cards.card import Card as CardRow
 from models.cards.card import CardStatus
 from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import Node, to_global_id
-from schema.transactions.card_fields import CardTransactionFields
+from schema.transactions.card_fields import card_transactions
 
 
 @strawberry.type(description="A credit card. Only the sealed PAN, its BIN and last 4 are kept.")
-class Card(Node, CardTransactionFields):
+class Card(Node):
     product: str = strawberry.field(description="The card product's name, e.g. `UnionPay Classic`.")
     status: CardStatus = strawberry.field(description="Where the card is in its life.")
     issued_at: datetime | None = strawberry.field(
@@ -41,6 +41,8 @@ class Card(Node, CardTransactionFields):
     @sensitive_field("Card", "creditLimit")
     def credit_limit(self) -> Decimal | None:
         return yuan(self._row.credit_limit_cents)
+
+    transactions = card_transactions
 
     @classmethod
     def from_row(cls, row: CardRow) -> Card:

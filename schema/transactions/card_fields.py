@@ -1,8 +1,8 @@
 """What transactions add to the Card type: ``Card.transactions``, and the connection both
 transaction lists build.
 
-``schema.cards.card.Card`` inherits ``CardTransactionFields``; a field here gets the Card as
-``self`` and reads only its ``_row``.
+``schema.cards.card.Card`` declares ``transactions = card_transactions``; the field gets the
+Card as ``root`` and reads only its ``_row``.
 """
 
 from __future__ import annotations
@@ -61,26 +61,23 @@ async def transaction_connection(
     return Connection.build(page, to_node, count)
 
 
-@strawberry.type
-class CardTransactionFields:
-    """Card's transactions (the Card type inherits this part)."""
-
-    _row: strawberry.Private[CardRow]
-
-    @scoped_field(Scope.CARDS_READ, "This card's transactions, newest first.")
-    async def transactions(
-        self,
-        info: Info,
-        first: First = None,
-        after: After = None,
-        filter: FilterArgument = None,
-    ) -> Connection[Transaction] | None:
-        return await transaction_connection(
-            info,
-            self._row.id,
-            first,
-            after,
-            filter,
-            (TransactionPagesByCardLoader, TransactionCountByCardLoader),
-            lambda view: Transaction.of(view.transaction, self),
-        )
+@scoped_field(Scope.CARDS_READ, "This card's transactions, newest first.")
+async def card_transactions(
+    root: Any,
+    info: Info,
+    first: First = None,
+    after: After = None,
+    filter: FilterArgument = None,
+) -> Connection[Transaction] | None:
+    """``Card.transactions`` (``schema.cards.card`` declares ``transactions = card_transactions``);
+    ``root`` is the Card, whose ``_row`` is the card's row."""
+    card: CardRow = root._row
+    return await transaction_connection(
+        info,
+        card.id,
+        first,
+        after,
+        filter,
+        (TransactionPagesByCardLoader, TransactionCountByCardLoader),
+        lambda view: Transaction.of(view.transaction, root),
+    )
