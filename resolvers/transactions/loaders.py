@@ -46,7 +46,7 @@ class TransactionPageKey:
 Shape = tuple[int, str | None, TransactionFilter]
 
 
-class _TransactionPages(DataLoader[TransactionPageKey, Page[TransactionView]]):
+class TransactionPages(DataLoader[TransactionPageKey, Page[TransactionView]]):
     """Pages partitioned by ``_owner()``: a card's id or its customer's."""
 
     def __init__(self, context: Context) -> None:
@@ -118,19 +118,19 @@ def _page(rows: list[TransactionView], first: int, after: str | None) -> Page[Tr
     return Page(edges, has_next_page=len(rows) > first, has_previous_page=after is not None)
 
 
-class TransactionPagesByCustomerLoader(_TransactionPages):
+class TransactionPagesByCustomerLoader(TransactionPages):
     @staticmethod
     def _owner() -> Any:
         return col(Card.customer_id)
 
 
-class TransactionPagesByCardLoader(_TransactionPages):
+class TransactionPagesByCardLoader(TransactionPages):
     @staticmethod
     def _owner() -> Any:
         return col(Transaction.card_id)
 
 
-class _TransactionCounts(DataLoader[tuple[uuid.UUID, TransactionFilter], int]):
+class TransactionCounts(DataLoader[tuple[uuid.UUID, TransactionFilter], int]):
     """How many transactions match per owner, one query per distinct filter."""
 
     def __init__(self, context: Context) -> None:
@@ -158,13 +158,13 @@ class _TransactionCounts(DataLoader[tuple[uuid.UUID, TransactionFilter], int]):
         return [counts[key] for key in keys]
 
 
-class TransactionCountByCustomerLoader(_TransactionCounts):
+class TransactionCountByCustomerLoader(TransactionCounts):
     @staticmethod
     def _owner() -> Any:
         return col(Card.customer_id)
 
 
-class TransactionCountByCardLoader(_TransactionCounts):
+class TransactionCountByCardLoader(TransactionCounts):
     @staticmethod
     def _owner() -> Any:
         return col(Transaction.card_id)

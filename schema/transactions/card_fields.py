@@ -19,7 +19,9 @@ from models.cards.card import Card as CardRow
 from resolvers.pagination import PageArgs
 from resolvers.transactions.loaders import (
     TransactionCountByCardLoader,
+    TransactionCounts,
     TransactionPageKey,
+    TransactionPages,
     TransactionPagesByCardLoader,
 )
 from resolvers.transactions.reading import TransactionView
@@ -39,7 +41,7 @@ async def transaction_connection(
     first: int | None,
     after: str | None,
     filter: TransactionFilter | None,
-    loaders: tuple[type[Any], type[Any]],
+    loaders: tuple[type[TransactionPages], type[TransactionCounts]],
     to_node: Callable[[TransactionView], Transaction],
 ) -> Connection[Transaction]:
     """One owner's page through its page loader (``loaders``: pages, counts), batched over
@@ -55,8 +57,7 @@ async def transaction_connection(
     )
 
     async def count() -> int:
-        total: int = await ctx.loader(counts).load((owner_id, checked))
-        return total
+        return await ctx.loader(counts).load((owner_id, checked))
 
     return Connection.build(page, to_node, count)
 
