@@ -152,6 +152,7 @@ def _derived(source: FieldRule, field_name: str, *, hidden_by: frozenset[Access]
 
 
 C1, C2 = DataClass.C1, DataClass.C2
+# Who sees a card's money (its bill, standing and spending), within their row scope.
 CARD_READERS = (R.ADMIN, R.SUPERVISOR, R.AGENT, R.RISK_OFFICER, R.AUDITOR, R.CUSTOMER)
 CARD_ACCOUNT = "balance availableCredit minimumPayment dueDate daysPastDue overdueBucket"
 CARD_PAN = _rule(
@@ -310,6 +311,11 @@ RULES: tuple[FieldRule, ...] = (
     *(
         _rule("Card", name, C1, dict.fromkeys(CARD_READERS, A.CLEAR), scope=Scope.CARDS_READ)
         for name in CARD_ACCOUNT.split()
+    ),
+    # Spending (issue 14), within the caller's row scope; never marketers or merchants.
+    *(
+        _rule("Transaction", name, C1, dict.fromkeys(CARD_READERS, A.CLEAR), scope=Scope.CARDS_READ)
+        for name in ("amount", "merchantName")
     ),
 )
 

@@ -27,6 +27,7 @@ from resolvers.merchants.scope import calling_merchant, own_offer
 from resolvers.organisation.staff import visible_staff
 from resolvers.scoping import customer_scope
 from resolvers.service_desk.complaint_queries import get_complaint
+from resolvers.transactions.reading import transaction_in_scope
 
 NOT_FOUND_MESSAGE = "no object with this id is visible to you"
 # StaffMember IDs; "StaffUser" is what they said before they named their type.
@@ -64,6 +65,8 @@ async def load_node(
             select(Customer.id).where(customer_scope(principal))
         )
         return await _one(db, select(Interaction).where(col(Interaction.id) == key, visible))
+    if type_name == "Transaction":
+        return await transaction_in_scope(db=db, principal=principal, transaction_id=key)
     if type_name == "Offer" and principal.is_staff and principal.has(Scope.OFFERS_READ):
         return await get_offer(db=db, offer_id=key)
     if type_name == "MerchantOffer" and principal.kind is PrincipalKind.MERCHANT:

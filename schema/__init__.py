@@ -26,6 +26,7 @@ from models.service_desk.complaint import Complaint as ComplaintRow
 from models.service_desk.interaction import Interaction as InteractionRow
 from resolvers.growth.assignments import AssignmentView
 from resolvers.node import MerchantOfferRow, load_node
+from resolvers.transactions.reading import TransactionView
 from schema.analytics.analytics import AnalyticsQuery
 from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
@@ -44,7 +45,9 @@ from schema.scope_field import scoped_field
 from schema.service_desk.complaint import Complaint
 from schema.service_desk.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.service_desk.interaction import Interaction, InteractionMutation, InteractionQuery
+from schema.transactions.customer_fields import transaction_node
 from schema.transactions.transaction import TransactionMutation
+from schema.transactions.types import Transaction
 
 
 def _as_node(row: object) -> Node:
@@ -68,6 +71,8 @@ def _as_node(row: object) -> Node:
         return AuditEntry.from_row(row)
     if isinstance(row, StaffUserRow):
         return StaffMember.from_row(row)
+    if isinstance(row, TransactionView):
+        return transaction_node(row)
     if isinstance(row, MerchantOfferRow):
         return MerchantOffer.from_row(row.offer)
     raise NotFound("no object with this id is visible to you")
@@ -171,4 +176,5 @@ TYPES: list[type] = [
     OfferAssignment,
     MerchantOffer,
     Viewer,
+    Transaction,
 ]

@@ -32,6 +32,7 @@ from resolvers.growth.offer_workflow import OFFER_WORKFLOW, OfferAction
 from resolvers.pagination import SortDirection
 from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.interactions import Direction
+from resolvers.transactions.rows import TransactionChannel
 from schema.customers.operations import CustomerOrderField
 
 _NO_RETRY = "retrying unchanged will not help"
@@ -229,6 +230,15 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "ENTERTAINMENT": "Entertainment.",
             "FUEL": "Fuel stations.",
             "OTHER": "Anything else.",
+        },
+    ),
+    TransactionChannel: (
+        "Where a card was used.",
+        {
+            "POS": "Card present at a merchant's terminal (chip, swipe, contactless).",
+            "ONLINE": "E-commerce, card not present.",
+            "MOBILE": "In an app, by QR code or a phone wallet.",
+            "ATM": "A cash withdrawal.",
         },
     ),
     OfferAction: (

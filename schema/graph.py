@@ -17,6 +17,7 @@ from schema.customers import texts
 from schema.customers.customer import CustomerDisclosureFields, CustomerFields
 from schema.growth.customer_fields import CustomerOfferFields, CustomerTierFields
 from schema.service_desk.customer_fields import CustomerServiceFields
+from schema.transactions.customer_fields import CustomerTransactionFields
 
 
 @strawberry.type(name="Customer", description=texts.CUSTOMER)
@@ -24,6 +25,7 @@ class Customer(
     CustomerFields,
     CustomerTierFields,
     CustomerCardFields,
+    CustomerTransactionFields,
     CustomerServiceFields,
     CustomerOfferFields,
     CustomerDisclosureFields,

@@ -14,6 +14,7 @@ from models.cards.card import CardStatus
 from schema.cards.statements import CardStatementFields
 from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import Node, to_global_id
+from schema.transactions.card_fields import card_transactions
 
 
 @strawberry.type(description="A credit card. Only the sealed PAN, its BIN and last 4 are kept.")
@@ -41,6 +42,8 @@ class Card(Node, CardStatementFields):
     @sensitive_field("Card", "creditLimit")
     def credit_limit(self) -> Decimal | None:
         return yuan(self._row.credit_limit_cents)
+
+    transactions = card_transactions
 
     @classmethod
     def from_row(cls, row: CardRow) -> Card:

@@ -19,7 +19,7 @@ from graphql import GraphQLInterfaceType, build_schema
 from api.graphql_schema import schema as live_schema
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
-from tests.support import DEMO_STAFF, World
+from tests.support import DEMO_STAFF, World, add_oauth_client, client_credentials_token
 from tests.support_offers import accept_offer, add_merchant, add_offer, merchant_token
 
 NODE = "query Node($id: ID!) { node(id: $id) { __typename id } }"
@@ -27,6 +27,7 @@ IDS = "edges { node { __typename id } }"
 CUSTOMER_360 = f"""
   __typename id branch {{ __typename id }} tier {{ __typename id }} cards {{ __typename id }}
   interactions(first: 5) {{ edges {{ node {{ __typename id staff {{ __typename id }} }} }} }}
+  transactions(first: 5) {{ edges {{ node {{ __typename id card {{ __typename id }} }} }} }}
   offers(first: 5) {{ {IDS} }}
   complaints(first: 5) {{ edges {{ node {{ __typename id assignee {{ __typename id }} }} }} }}
 """
@@ -57,6 +58,8 @@ LISTED_BY: dict[str, frozenset[str]] = {
     "OfferAssignment": frozenset({"admin", "supervisor", "agent", "marketer", "auditor"})
     | {"customer"},
     "AuditEntry": frozenset({"admin", "auditor"}),
+    "Transaction": frozenset({"admin", "supervisor", "agent", "risk_officer", "auditor"})
+    | {"customer"},
     "MerchantOffer": frozenset({"merchant"}),
 }
 ROLES = sorted({role for roles in LISTED_BY.values() for role in roles})
@@ -89,8 +92,8 @@ def _shown(value: Any) -> set[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 async def callers(server: Server, world: World) -> Callers:
-    """Alice with a complaint assigned to an agent, an interaction, an accepted offer, and an
-    audit entry; a token per role, and one for the offer's merchant."""
+    """Alice with a complaint assigned to an agent, an interaction, an accepted offer, a
+    transaction and an audit entry; a token per role, and one for the offer's merchant."""
     supervisor = staff_token(server, world, "demo-supervisor")
     filed = await server.graphql(
         "mutation($i: FileComplaintInput!) { fileComplaint(input: $i) { complaint { id } } }",
@@ -121,12 +124,31 @@ async def callers(server: Server, world: World) -> Callers:
         token=supervisor,
     )
     assert revealed["data"]["revealCustomerPii"]["userErrors"] == [], revealed
+    feed = await add_oauth_client(server.state, scopes="transactions:write", name="node-feed")
+    ingested = await server.graphql(
+        "mutation($i: IngestTransactionsInput!) { ingestTransactions(input: $i) { imported } }",
+        {"i": {"transactions": [_purchase(world)]}},
+        token=await client_credentials_token(server.client, feed),
+    )
+    assert ingested["data"]["ingestTransactions"]["imported"] == 1, ingested
     merchant = await add_merchant(server.state, "节点商户")
     await accept_offer(server.state, await add_offer(server.state, merchant), world.alice.id)
     tokens = {role: staff_token(server, world, name) for role, name in DEMO_STAFF.items()}
     tokens["customer"] = customer_token(server, world.alice.id)
     tokens["merchant"] = merchant_token(server.state, merchant)
     return Callers(tokens, alice)
+
+
+def _purchase(world: World) -> dict[str, str]:
+    return {
+        "cardId": to_global_id("Card", world.alice.card_ids[0]),
+        "amount": "88.00",
+        "merchant": "节点餐厅",
+        "merchantCategory": "dining",
+        "channel": "pos",
+        "time": "2025-10-01T19:30:00+08:00",
+        "reference": "NODE-1",
+    }
 
 
 async def _listed(server: Server, callers: Callers, role: str) -> set[tuple[str, str]]:

@@ -114,6 +114,10 @@ UNREACHABLE_WHEN_DENIED = {
     ("Redemption", "customerName"),
     # Every merchant token that lists its offers holds offers:read.
     ("MerchantOffer", "figures"),
+    # Spending: denied to marketers and merchants, who hold no cards:read, the scope of the
+    # transaction lists that lead to it (Customer.transactions, Card.transactions).
+    ("Transaction", "amount"),
+    ("Transaction", "merchantName"),
 }
 
 
