@@ -26,7 +26,7 @@ from models.growth.offer import AssignmentStatus, BenefitType, OfferStatus
 from models.growth.tier import TierChange, TierCode
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from models.service_desk.interaction import InteractionChannel, InteractionKind
-from models.transactions.transaction import MerchantCategory
+from models.transactions.transaction import MerchantCategory, TransactionKind
 from resolvers.customers.disclosure import LookupReason
 from resolvers.growth.offer_workflow import OFFER_WORKFLOW, OfferAction
 from resolvers.pagination import SortDirection
@@ -230,6 +230,14 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "ENTERTAINMENT": "Entertainment.",
             "FUEL": "Fuel stations.",
             "OTHER": "Anything else.",
+        },
+    ),
+    TransactionKind: (
+        "What a transaction does to the card's balance; amounts are always positive.",
+        {
+            "PURCHASE": "Spending: the only kind evaluation, offers and analytics count.",
+            "REPAYMENT": "The customer paying the card back.",
+            "REFUND": "A merchant giving a purchase back.",
         },
     ),
     TransactionChannel: (

@@ -23,7 +23,7 @@ from core.instants import require_offsets
 from core.request_database import RequestDatabase
 from models.cards.card import Card
 from models.customers.customer import Customer
-from models.transactions.transaction import MerchantCategory, Transaction
+from models.transactions.transaction import MerchantCategory, Transaction, TransactionKind
 from resolvers.scoping import customer_scope
 
 NOT_FOUND_MESSAGE = "no transaction with this id is visible to you"
@@ -47,6 +47,7 @@ class TransactionFilter:
     amount_min_cents: int | None = None
     amount_max_cents: int | None = None
     category: MerchantCategory | None = None
+    kind: TransactionKind | None = None
 
     def __post_init__(self) -> None:
         require_offsets(occurredFrom=self.occurred_from, occurredTo=self.occurred_to)
@@ -77,6 +78,8 @@ def transaction_conditions(filter: TransactionFilter) -> list[Any]:
         conditions.append(col(Transaction.amount_cents) <= filter.amount_max_cents)
     if filter.category is not None:
         conditions.append(col(Transaction.merchant_category) == filter.category.value)
+    if filter.kind is not None:
+        conditions.append(col(Transaction.kind) == filter.kind.value)
     return conditions
 
 

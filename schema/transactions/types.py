@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from core.money import cents_of, yuan
-from models.transactions.transaction import MerchantCategory
+from models.transactions.transaction import MerchantCategory, TransactionKind
 from models.transactions.transaction import Transaction as TransactionRow
 from resolvers.transactions.reading import TransactionFilter as TransactionFilterData
 from resolvers.transactions.rows import TransactionChannel
@@ -30,7 +30,8 @@ CardRef = Annotated["Card", strawberry.lazy("schema.cards.card")]
 
 
 @strawberry.type(
-    description="A card transaction (a purchase), as the card network reported it. Read-only."
+    description="A card transaction (a purchase, a repayment or a refund), as the card network "
+    "reported it. Read-only."
 )
 class Transaction(Node):
     card: CardRef = strawberry.field(description="The card it was made on.")
@@ -38,6 +39,7 @@ class Transaction(Node):
     merchant_category: MerchantCategory = strawberry.field(
         description="The merchant's business category."
     )
+    kind: TransactionKind = strawberry.field(description="What it does to the balance.")
     channel: TransactionChannel = strawberry.field(description="Where the card was used.")
     occurred_at: datetime = strawberry.field(description="When it happened (ISO 8601, UTC).")
     _row: strawberry.Private[TransactionRow]
@@ -58,6 +60,7 @@ class Transaction(Node):
             card=card,
             currency=row.currency,
             merchant_category=MerchantCategory(row.merchant_category),
+            kind=TransactionKind(row.kind),
             channel=TransactionChannel(row.channel),
             occurred_at=row.occurred_at,
             _row=row,
@@ -88,6 +91,7 @@ class TransactionFilter:
         "Only amounts of at most this many yuan (at most two decimals); not below `amountMin`."
     )
     category: MerchantCategory | None = _optional("Only this merchant category.")
+    kind: TransactionKind | None = _optional("Only this kind (purchases, repayments, refunds).")
 
     def to_filter(self) -> TransactionFilterData:
         return TransactionFilterData(
@@ -100,6 +104,7 @@ class TransactionFilter:
             if self.amount_max is None
             else cents_of("amountMax", self.amount_max),
             category=self.category,
+            kind=self.kind,
         )
 
 

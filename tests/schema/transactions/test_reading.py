@@ -416,3 +416,51 @@ def test_the_transaction_connections_are_costed_like_every_connection() -> None:
     )
     inner = 1 + 1 + 1 + (1 + 1 + (1 + 3 * 1))  # edges, node, amount, card(last4, transactions)
     assert cost.total == 1 + 20 * (1 + 1 + (1 + 5 * inner))
+
+
+KINDS = """
+query Kinds($id: ID!, $filter: TransactionFilter) {
+  customer(id: $id) {
+    transactions(first: 10, filter: $filter) { totalCount edges { node { kind amount } } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (None, [("REFUND", "20.00"), ("REPAYMENT", "500.00"), ("PURCHASE", "128.00")]),
+        ("PURCHASE", [("PURCHASE", "128.00")]),
+        ("REPAYMENT", [("REPAYMENT", "500.00")]),
+        ("REFUND", [("REFUND", "20.00")]),
+    ],
+)
+async def test_each_transaction_says_its_kind_and_the_filter_narrows_by_it(
+    server: Server, world: World, books: Books, kind: str | None, expected: list[Any]
+) -> None:
+    """Repayments and refunds arrive through the same import as purchases (with ``kind``)."""
+    card_id, _, customer_id = await new_card(server, world)
+    rows = [
+        purchase(card_id, "128.00", "海底捞火锅", "dining", "2025-09-20T19:30:00+08:00"),
+        {
+            **purchase(card_id, "500.00", "还款", "other", "2025-09-25T09:00:00+08:00"),
+            "kind": "repayment",
+        },
+        {
+            **purchase(card_id, "20.00", "海底捞火锅", "dining", "2025-09-26T09:00:00+08:00"),
+            "kind": "refund",
+        },
+    ]
+    payload = await ingest(server, service_token(server, books.feed), rows)
+    assert payload["imported"] == 3, payload
+    body = await server.graphql(
+        KINDS,
+        {"id": to_global_id("Customer", customer_id), "filter": {"kind": kind} if kind else None},
+        token=token_for(server, world, "agent"),
+    )
+    assert body.get("errors") is None, body
+    connection = body["data"]["customer"]["transactions"]
+    got = [(edge["node"]["kind"], edge["node"]["amount"]) for edge in connection["edges"]]
+    assert got == expected
+    assert connection["totalCount"] == len(expected)
