@@ -263,6 +263,17 @@ RULES: tuple[FieldRule, ...] = (
             ("ComplaintTimelineEntry", "note"),
         )
     ),
+    # Why a card was frozen, reported lost or closed: clear to the people servicing it, the
+    # risk officers who investigate lost and stolen cards, and the card's customer; masked to
+    # oversight.
+    _rule(
+        "CardHistoryEntry",
+        "reason",
+        C2,
+        {**HANDLER_ACCESS, R.RISK_OFFICER: A.CLEAR},
+        scope=Scope.CARDS_READ,
+        mask=MaskKind.TEXT,
+    ),
     _rule(
         "Interaction",
         "notes",

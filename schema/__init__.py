@@ -29,6 +29,7 @@ from resolvers.node import MerchantOfferRow, load_node
 from schema.analytics.analytics import AnalyticsQuery
 from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
+from schema.cards.operations import CardMutation
 from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
 from schema.enums import describe_enums
@@ -148,6 +149,7 @@ Mutation = merge_types(
         ComplaintMutation,
         InteractionMutation,
         TransactionMutation,
+        CardMutation,
         OfferMutation,
         MerchantMutation,
         EvaluationMutation,
