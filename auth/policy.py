@@ -107,6 +107,7 @@ HANDLER_ACCESS = {
     R.AUDITOR: A.MASKED,
     R.CUSTOMER: A.CLEAR,
 }
+CARD_REASON = {**HANDLER_ACCESS, R.RISK_OFFICER: A.CLEAR}
 
 
 def _rule(
@@ -263,16 +264,9 @@ RULES: tuple[FieldRule, ...] = (
             ("ComplaintTimelineEntry", "note"),
         )
     ),
-    # Why a card was frozen, reported lost or closed: clear to the people servicing it, the
-    # risk officers who investigate lost and stolen cards, and the card's customer; masked to
-    # oversight.
+    # Why a card changed status (history): risk officers investigate lost and stolen cards.
     _rule(
-        "CardHistoryEntry",
-        "reason",
-        C2,
-        {**HANDLER_ACCESS, R.RISK_OFFICER: A.CLEAR},
-        scope=Scope.CARDS_READ,
-        mask=MaskKind.TEXT,
+        "CardHistoryEntry", "reason", C2, CARD_REASON, scope=Scope.CARDS_READ, mask=MaskKind.TEXT
     ),
     _rule(
         "Interaction",

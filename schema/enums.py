@@ -26,8 +26,8 @@ from models.growth.tier import TierChange, TierCode
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from models.service_desk.interaction import InteractionChannel, InteractionKind
 from models.transactions.transaction import MerchantCategory
-from resolvers.customers.disclosure import LookupReason
 from resolvers.cards.workflow import CARD_WORKFLOW, CardAction
+from resolvers.customers.disclosure import LookupReason
 from resolvers.growth.offer_workflow import OFFER_WORKFLOW, OfferAction
 from resolvers.pagination import SortDirection
 from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
@@ -110,8 +110,7 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "ACTIVATE": f"{_CARD(CardAction.ACTIVATE)}: the customer received the card.",
             "FREEZE": f"{_CARD(CardAction.FREEZE)}: no transaction is booked until unfrozen.",
             "UNFREEZE": f"{_CARD(CardAction.UNFREEZE)}.",
-            "REPORT_LOST": f"{_CARD(CardAction.REPORT_LOST)}: reported lost; a new card is "
-            "issued.",
+            "REPORT_LOST": f"{_CARD(CardAction.REPORT_LOST)}: reported lost; a new card is issued.",
             "REPORT_STOLEN": f"{_CARD(CardAction.REPORT_STOLEN)}: reported stolen; a new card "
             "is issued.",
             "CLOSE": f"{_CARD(CardAction.CLOSE)}.",

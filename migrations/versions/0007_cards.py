@@ -40,9 +40,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("replaces_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("replaced_by_id", sa.Uuid(), nullable=True))
         batch_op.create_foreign_key("fk_cards_replaces_id", "cards", ["replaces_id"], ["id"])
-        batch_op.create_foreign_key(
-            "fk_cards_replaced_by_id", "cards", ["replaced_by_id"], ["id"]
-        )
+        batch_op.create_foreign_key("fk_cards_replaced_by_id", "cards", ["replaced_by_id"], ["id"])
     op.create_table(
         "card_events",
         sa.Column("id", sa.Uuid(), nullable=False),

@@ -49,7 +49,9 @@ class CardByIdLoader(DataLoader[uuid.UUID, Card | None]):
 
     async def _load(self, keys: Sequence[uuid.UUID]) -> list[Card | None]:
         column: Any = Card.id
-        found = {card.id: card for card in await self._db.scalars(select(Card).where(column.in_(keys)))}
+        found = {
+            card.id: card for card in await self._db.scalars(select(Card).where(column.in_(keys)))
+        }
         return [found.get(key) for key in keys]
 
 

@@ -123,9 +123,7 @@ async def change_card(
     audit_event: AuditEventFactory,
 ) -> CardChanged:
     card = await session.scalar(
-        select(Card).where(
-            col(Card.id) == change.card_id, card_scope(principal, Scope.CARDS_WRITE)
-        )
+        select(Card).where(col(Card.id) == change.card_id, card_scope(principal, Scope.CARDS_WRITE))
     )
     if card is None:
         raise NotFound(CARD_NOT_FOUND, field="cardId")

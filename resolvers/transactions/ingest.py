@@ -99,7 +99,9 @@ async def _card_ids(
                 col(Card.pan_bidx).in_(_padded(indexes[start:stop])),
             )
         )
-        found.extend(tuple(found_row) for found_row in await session.execute(query))
+        found.extend(
+            (card_id, bidx, status) for card_id, bidx, status in await session.execute(query)
+        )
     by_index = {bidx: card_id for card_id, bidx, _ in found if bidx is not None}
     by_pan = {pan: by_index[bidx] for pan, bidx in pan_indexes.items() if bidx in by_index}
     return {card_id: status for card_id, _, status in found}, by_pan

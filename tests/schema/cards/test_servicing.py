@@ -109,7 +109,9 @@ async def test_a_customer_runs_their_card_through_the_workflow_with_every_step_i
     again = await _ok(server, "unfreezeCard", card_id, 3, token)
 
     assert again["status"] == "ACTIVATED"
-    assert [(h["action"], h["fromStatus"], h["toStatus"], h["actorKind"]) for h in again["history"]] == [
+    assert [
+        (h["action"], h["fromStatus"], h["toStatus"], h["actorKind"]) for h in again["history"]
+    ] == [
         ("UNFREEZE", "FROZEN", "ACTIVATED", "customer"),
         ("FREEZE", "ACTIVATED", "FROZEN", "customer"),
         ("ACTIVATE", "ISSUED", "ACTIVATED", "customer"),
@@ -175,7 +177,9 @@ async def test_a_risk_officer_reads_a_cards_history_but_marketers_do_not(
 ) -> None:
     card_id, customer_id = await _new_card(server, world)
     await _ok(server, "activateCard", card_id, 1, customer_token(server, customer_id))
-    await _act(server, "freezeCard", card_id, 2, staff_token(server, world, "demo-agent"), "可疑交易")
+    await _act(
+        server, "freezeCard", card_id, 2, staff_token(server, world, "demo-agent"), "可疑交易"
+    )
 
     risk = await server.graphql(ONE, {"id": card_id}, token=staff_token(server, world, "demo-risk"))
     assert "errors" not in risk, risk
@@ -217,7 +221,13 @@ async def test_a_card_reported_stolen_is_blocked_and_replaced_by_a_new_number(
     assert replacement["replaces"]["id"] == card_id
     assert (replacement["status"], replacement["version"]) == ("ISSUED", 1)
     assert replacement["history"] == [
-        {"action": "ISSUE", "fromStatus": None, "toStatus": "ISSUED", "actorKind": "customer", "reason": None}
+        {
+            "action": "ISSUE",
+            "fromStatus": None,
+            "toStatus": "ISSUED",
+            "actorKind": "customer",
+            "reason": None,
+        }
     ]
     assert blocked["history"][0]["action"] == "REPORT_STOLEN"
     assert blocked["history"][0]["reason"] == "地铁上被偷"
@@ -227,8 +237,10 @@ async def test_a_card_reported_stolen_is_blocked_and_replaced_by_a_new_number(
     async with server.state.database.session() as session:
         new_row = (await session.scalars(select(Card).where(Card.replaces_id == old.id))).one()
     new_pan = open_field(server.state.key_ring, new_row, "pan")
-    assert new_pan is not None and new_pan != old_pan
-    assert new_pan[:6] == old_pan[:6] and replacement["last4"] == new_pan[-4:]
+    assert new_pan is not None
+    assert new_pan != old_pan
+    assert new_pan[:6] == old_pan[:6]
+    assert replacement["last4"] == new_pan[-4:]
     assert luhn_valid(new_pan)
     assert new_row.pan_bidx == server.state.key_ring.blind_index("pan", new_pan)
     # A supervisor sees the replacement's BIN, the rest masked.
@@ -263,9 +275,7 @@ async def test_every_change_writes_its_history_row_and_audit_entry(
                 .order_by(col(AuditEntry.seq))
             )
         )
-        history = list(
-            await session.scalars(select(CardEvent).where(CardEvent.card_id == card.id))
-        )
+        history = list(await session.scalars(select(CardEvent).where(CardEvent.card_id == card.id)))
     assert [(e.action, e.actor_id, e.target_id) for e in entries] == [
         ("card.activate", str(agent.id), str(card.id)),
         ("card.report_lost", str(agent.id), str(card.id)),
@@ -300,11 +310,13 @@ async def test_a_stale_version_and_a_refused_move_are_conflicts_that_write_nothi
     card = await _card_of(server, customer_id)
     assert (card.status, card.version) == ("issued", 1)
     async with server.state.database.session() as session:
-        assert list(await session.scalars(select(CardEvent).where(CardEvent.card_id == card.id))) == []
+        assert (
+            list(await session.scalars(select(CardEvent).where(CardEvent.card_id == card.id))) == []
+        )
 
 
 async def test_a_blocked_card_is_terminal(server: Server, world: World) -> None:
-    card_id, customer_id = await _new_card(server, world)
+    card_id, _ = await _new_card(server, world)
     token = staff_token(server, world, "demo-supervisor")
     body = await server.graphql(REPORT, {"input": {"cardId": card_id, "version": 1}}, token=token)
     assert _payload(body)["userErrors"] == []
@@ -336,7 +348,10 @@ async def test_a_replayed_idempotency_key_activates_once(server: Server, world: 
 
 async def test_a_bad_card_id_is_bad_user_input(server: Server, world: World) -> None:
     payload = await _act(
-        server, "activateCard", to_global_id("Customer", world.alice.id), 1,
+        server,
+        "activateCard",
+        to_global_id("Customer", world.alice.id),
+        1,
         customer_token(server, world.alice.id),
     )
     assert _code(payload) == "BAD_USER_INPUT"
