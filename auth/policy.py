@@ -107,6 +107,7 @@ HANDLER_ACCESS = {
     R.AUDITOR: A.MASKED,
     R.CUSTOMER: A.CLEAR,
 }
+CARD_REASON = {**HANDLER_ACCESS, R.RISK_OFFICER: A.CLEAR}
 
 
 def _rule(
@@ -265,6 +266,10 @@ RULES: tuple[FieldRule, ...] = (
             ("Complaint", "resolution"),
             ("ComplaintTimelineEntry", "note"),
         )
+    ),
+    # Why a card changed status (history): risk officers investigate lost and stolen cards.
+    _rule(
+        "CardHistoryEntry", "reason", C2, CARD_REASON, scope=Scope.CARDS_READ, mask=MaskKind.TEXT
     ),
     _rule(
         "Interaction",

@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from models.audit.audit import AuditCheckpoint, AuditEntry
 from models.cards.card import Card
+from models.cards.history import CardEvent
 from models.cards.statement import Statement
 from models.customers.customer import Customer, LifecycleHistory
 from models.growth.customer_metrics import CustomerMetrics
@@ -30,6 +31,7 @@ __all__ = [
     "AuditEntry",
     "Branch",
     "Card",
+    "CardEvent",
     "Complaint",
     "ComplaintEvent",
     "Customer",

@@ -30,6 +30,7 @@ from resolvers.transactions.reading import TransactionView
 from schema.analytics.analytics import AnalyticsQuery
 from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
+from schema.cards.operations import CardMutation
 from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
 from schema.enums import describe_enums
@@ -153,6 +154,7 @@ Mutation = merge_types(
         ComplaintMutation,
         InteractionMutation,
         TransactionMutation,
+        CardMutation,
         OfferMutation,
         MerchantMutation,
         EvaluationMutation,

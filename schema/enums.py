@@ -27,6 +27,7 @@ from models.growth.tier import TierChange, TierCode
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from models.service_desk.interaction import InteractionChannel, InteractionKind
 from models.transactions.transaction import MerchantCategory, TransactionKind
+from resolvers.cards.workflow import CARD_WORKFLOW, CardAction
 from resolvers.customers.disclosure import LookupReason
 from resolvers.growth.offer_workflow import OFFER_WORKFLOW, OfferAction
 from resolvers.pagination import SortDirection
@@ -39,6 +40,7 @@ _NO_RETRY = "retrying unchanged will not help"
 # The moves as the workflow tables declare them ("DRAFT or PAUSED → ACTIVE"), so these
 # descriptions cannot drift from the rules.
 _COMPLAINT, _OFFER = COMPLAINT_WORKFLOW.describe, OFFER_WORKFLOW.describe
+_CARD = CARD_WORKFLOW.describe
 
 ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
     ErrorCode: (
@@ -96,9 +98,24 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
         "Where a card stands in its life.",
         {
             "ISSUED": "Issued, not yet activated.",
-            "ACTIVATED": "Activated and in use.",
-            "FROZEN": "Blocked for now.",
+            "ACTIVATED": "Active: activated and in use; the only status whose transactions "
+            "are booked.",
+            "FROZEN": "Frozen for now by the customer or the bank; unfreezing makes it active.",
             "CLOSED": "Closed for good.",
+            "BLOCKED": "Reported lost or stolen, for good; `replacedBy` is its new card.",
+        },
+    ),
+    CardAction: (
+        "A step of the card workflow, as recorded in a card's history.",
+        {
+            "ISSUE": "The card was issued (status ISSUED) to replace a lost or stolen one.",
+            "ACTIVATE": f"{_CARD(CardAction.ACTIVATE)}: the customer received the card.",
+            "FREEZE": f"{_CARD(CardAction.FREEZE)}: no transaction is booked until unfrozen.",
+            "UNFREEZE": f"{_CARD(CardAction.UNFREEZE)}.",
+            "REPORT_LOST": f"{_CARD(CardAction.REPORT_LOST)}: reported lost; a new card is issued.",
+            "REPORT_STOLEN": f"{_CARD(CardAction.REPORT_STOLEN)}: reported stolen; a new card "
+            "is issued.",
+            "CLOSE": f"{_CARD(CardAction.CLOSE)}.",
         },
     ),
     OverdueBucket: (

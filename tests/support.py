@@ -17,6 +17,7 @@ from api.state import AppState
 from auth.clients import Credentials
 from auth.scopes import ROLE_SCOPES
 from core.identity import Principal, PrincipalKind, Role
+from models.cards.card import CardStatus
 from models.customers.customer import Customer
 from models.growth.tier import Tier
 from models.organisation.organisation import Branch, StaffUser
@@ -81,12 +82,14 @@ BOB = NewCustomer(
 
 
 async def _add_known(
-    state: AppState, data: NewCustomer, branch: Branch, tier: Tier
+    state: AppState, data: NewCustomer, branch: Branch, tier: Tier, *, active: bool = False
 ) -> KnownCustomer:
     async with state.database.session() as session:
         row, cards = new_customer_rows(
             state.key_ring, data.checked(), branch_id=branch.id, tier_id=tier.id
         )
+        for card in cards if active else ():
+            card.status, card.activated_at = CardStatus.ACTIVATED, card.issued_at
         session.add(row)
         await session.flush()
         session.add_all(cards)
@@ -162,8 +165,11 @@ async def add_customer(
     tier: str = "standard",
     consent: Consent | None = None,
     seed: int | None = None,
+    active: bool = False,
 ) -> uuid.UUID:
-    """A fresh customer with valid generated identifiers, built through the service layer."""
+    """A fresh customer with valid generated identifiers, built through the service layer;
+    their card is issued, or already activated when ``active`` (transactions are booked only
+    on an active card)."""
     import random
 
     from models.customers.identifiers import (
@@ -190,7 +196,7 @@ async def add_customer(
     )
     async with state.database.session() as session:
         tier_row = (await session.scalars(select(Tier).where(Tier.code == tier))).one()
-        known = await _add_known(state, data, world.branches[branch], tier_row)
+        known = await _add_known(state, data, world.branches[branch], tier_row, active=active)
     return known.id
 
 

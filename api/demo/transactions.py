@@ -40,7 +40,8 @@ from resolvers.transactions.rows import FIELDS, TransactionChannel
 
 CHINA = timezone(timedelta(hours=8))
 REFERENCE_SHARE = 0.9  # the rest are keyed by their content (see transaction_rows)
-SPENDING_STATUSES = (CardStatus.ACTIVATED, CardStatus.FROZEN)
+# Only an active card's transactions are booked (resolvers/transactions/ingest.py).
+SPENDING_STATUSES = (CardStatus.ACTIVATED,)
 
 # category: (median amount in yuan, log-normal sigma, merchants, channel weights, hours)
 _POS, _ONLINE, _MOBILE, _ATM = (c.value for c in TransactionChannel)

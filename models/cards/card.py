@@ -20,10 +20,14 @@ from models.columns import (
 
 
 class CardStatus(StrEnum):
+    """Where a card is in its life (resolvers/cards/workflow.py moves it). ACTIVATED is the
+    active state: its stored value and GraphQL name predate the workflow and stay."""
+
     ISSUED = "issued"
     ACTIVATED = "activated"
     FROZEN = "frozen"
     CLOSED = "closed"
+    BLOCKED = "blocked"  # reported lost or stolen; a replacement card is issued
 
 
 # The blind-index key of a PAN (``Card.pan_bidx``): cards are issued with customers and matched
@@ -47,6 +51,10 @@ class Card(SQLModel, table=True):
     status: str = code_field(16, default=CardStatus.ISSUED)
     issued_at: datetime | None = timestamp_field()
     activated_at: datetime | None = timestamp_field()
+    # A card reported lost or stolen is replaced: the new card names the old (``replaces_id``),
+    # the old the new (``replaced_by_id``).
+    replaces_id: uuid.UUID | None = Field(default=None, foreign_key="cards.id")
+    replaced_by_id: uuid.UUID | None = Field(default=None, foreign_key="cards.id")
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
     version: int = 1

@@ -30,7 +30,7 @@ from core.encryption import KeyRing
 from core.errors import BadUserInput
 from core.identity import Principal
 from core.settings import Settings
-from models.cards.card import PAN_INDEX, Card
+from models.cards.card import PAN_INDEX, Card, CardStatus
 from models.columns import utcnow
 from models.transactions.transaction import Transaction
 from resolvers.transactions.rows import CheckedRow, RawRow, RowError, check_row, natural_key
@@ -83,36 +83,49 @@ def _chunks(values: list[T]) -> Iterator[list[T]]:
 
 async def _card_ids(
     session: AsyncSession, ring: KeyRing, rows: Sequence[CheckedRow]
-) -> tuple[set[uuid.UUID], dict[str, uuid.UUID]]:
-    """Which of the named card ids exist, and the card id of each PAN: one query per batch
-    (per ``LOOKUP_CHUNK`` cards of a huge batch, to stay under the bind-parameter limits)."""
+) -> tuple[dict[uuid.UUID, str], dict[str, uuid.UUID]]:
+    """The status of each named card id that exists, and the card id of each PAN (whose
+    status is in the first map too): one query per batch (per ``LOOKUP_CHUNK`` cards of a
+    huge batch, to stay under the bind-parameter limits)."""
     named_ids = sorted({row.card_id for row in rows if row.card_id is not None})
     pan_indexes = {row.pan: ring.blind_index(PAN_INDEX, row.pan) for row in rows if row.pan}
     indexes = sorted(set(pan_indexes.values()))
-    found: list[tuple[uuid.UUID, bytes | None]] = []
+    found: list[tuple[uuid.UUID, bytes | None, str]] = []
     for start in range(0, max(len(named_ids), len(indexes)), LOOKUP_CHUNK):
         stop = start + LOOKUP_CHUNK
-        query = select(col(Card.id), col(Card.pan_bidx)).where(
+        query = select(col(Card.id), col(Card.pan_bidx), col(Card.status)).where(
             or_(
                 col(Card.id).in_(_padded(named_ids[start:stop])),
                 col(Card.pan_bidx).in_(_padded(indexes[start:stop])),
             )
         )
-        found.extend((card_id, bidx) for card_id, bidx in await session.execute(query))
-    by_index = {bidx: card_id for card_id, bidx in found if bidx is not None}
+        found.extend(
+            (card_id, bidx, status) for card_id, bidx, status in await session.execute(query)
+        )
+    by_index = {bidx: card_id for card_id, bidx, _ in found if bidx is not None}
     by_pan = {pan: by_index[bidx] for pan, bidx in pan_indexes.items() if bidx in by_index}
-    return {card_id for card_id, _ in found} & set(named_ids), by_pan
+    return {card_id: status for card_id, _, status in found}, by_pan
 
 
-def _resolve(row: CheckedRow, known_ids: set[uuid.UUID], by_pan: dict[str, uuid.UUID]) -> uuid.UUID:
+def _resolve(
+    row: CheckedRow, statuses: dict[uuid.UUID, str], by_pan: dict[str, uuid.UUID]
+) -> uuid.UUID:
+    """The row's card, if it is active: a transaction on a card that is issued but not
+    activated, frozen, blocked or closed is not booked (the fraud alert for a blocked card is
+    the risk rules' business)."""
     if row.card_id is not None:
-        if row.card_id not in known_ids:
+        if row.card_id not in statuses:
             raise RowError(f"card_id {row.card_id} names no card")
-        return row.card_id
-    assert row.pan is not None
-    card_id = by_pan.get(row.pan)
-    if card_id is None:
-        raise RowError("no card has this card number")
+        card_id = row.card_id
+    else:
+        assert row.pan is not None
+        found = by_pan.get(row.pan)
+        if found is None:
+            raise RowError("no card has this card number")
+        card_id = found
+    status = statuses[card_id]
+    if status != CardStatus.ACTIVATED:
+        raise RowError(f"the card is {status}, not active: its transactions are not booked")
     return card_id
 
 
@@ -149,14 +162,15 @@ async def _insert_new(session: AsyncSession, values: list[dict[str, Any]]) -> in
 async def write_batch(
     session: AsyncSession, ring: KeyRing, rows: Sequence[CheckedRow]
 ) -> BatchOutcome:
-    """Stores the batch's new transactions (uncommitted); unknown cards become problems."""
+    """Stores the batch's new transactions (uncommitted); unknown cards and cards that are
+    not active become problems."""
     outcome = BatchOutcome()
-    known_ids, by_pan = await _card_ids(session, ring, rows)
+    statuses, by_pan = await _card_ids(session, ring, rows)
     now = utcnow()
     values: dict[str, dict[str, Any]] = {}
     for row in rows:
         try:
-            card_id = _resolve(row, known_ids, by_pan)
+            card_id = _resolve(row, statuses, by_pan)
         except RowError as exc:
             outcome.problems.append(RowProblem(row.position, str(exc)))
             continue

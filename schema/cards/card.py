@@ -3,18 +3,33 @@ PAN's policy row; the credit limit is C1."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 
+from core.context import Info
+from core.errors import BadUserInput
+from core.identity import Scope
 from core.money import yuan
 from models.cards.card import Card as CardRow
 from models.cards.card import CardStatus
+from resolvers.cards.loaders import CardByIdLoader, HistoryByCardLoader
+from resolvers.cards.workflow import CARD_WORKFLOW, CardAction
+from schema.cards.history import CardHistoryEntry
 from schema.cards.statements import CardStatementFields
 from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import Node, to_global_id
+from schema.scope_field import scoped_field
 from schema.transactions.card_fields import card_transactions
+
+HISTORY_DEFAULT, HISTORY_MAX = 20, 100
+HistoryFirst = Annotated[
+    int,
+    strawberry.argument(description=f"How many entries, newest first: 1 to {HISTORY_MAX}."),
+]
 
 
 @strawberry.type(description="A credit card. Only the sealed PAN, its BIN and last 4 are kept.")
@@ -27,9 +42,40 @@ class Card(Node, CardStatementFields):
     activated_at: datetime | None = strawberry.field(
         description="When the card was activated (ISO 8601, UTC); null: not activated."
     )
+    version: int = strawberry.field(
+        description="Starts at 1, +1 on every change; the card mutations take it back "
+        "(CONFLICT if it is no longer current)."
+    )
     _row: strawberry.Private[CardRow]
 
     pan = sealed_field("Card", "pan", "pan")
+
+    @scoped_field(Scope.CARDS_READ, "The workflow actions allowed in the current status.")
+    def allowed_actions(self) -> list[CardAction] | None:
+        return CARD_WORKFLOW.allowed_actions(CardStatus(self._row.status))
+
+    @scoped_field(
+        Scope.CARDS_READ,
+        f"Every change of status, newest first (default {HISTORY_DEFAULT}); entries are "
+        "never edited.",
+    )
+    async def history(
+        self, info: Info, first: HistoryFirst = HISTORY_DEFAULT
+    ) -> list[CardHistoryEntry] | None:
+        if not 1 <= first <= HISTORY_MAX:
+            raise BadUserInput(f"first must be 1 to {HISTORY_MAX}", field="first")
+        rows = await info.context.loader(HistoryByCardLoader).load((self._row.id, first))
+        return [CardHistoryEntry.from_row(row) for row in rows]
+
+    @scoped_field(
+        Scope.CARDS_READ, "The card issued to replace this one (lost or stolen); null if none."
+    )
+    async def replaced_by(self, info: Info) -> Card | None:
+        return await _linked(info, self._row.replaced_by_id)
+
+    @scoped_field(Scope.CARDS_READ, "The lost or stolen card this one replaces; null if none.")
+    async def replaces(self, info: Info) -> Card | None:
+        return await _linked(info, self._row.replaces_id)
 
     @sensitive_field("Card", "bin")
     def bin(self) -> str | None:
@@ -53,5 +99,14 @@ class Card(Node, CardStatementFields):
             status=CardStatus(row.status),
             issued_at=row.issued_at,
             activated_at=row.activated_at,
+            version=row.version,
             _row=row,
         )
+
+
+async def _linked(info: Info, card_id: uuid.UUID | None) -> Card | None:
+    """A card linked to one the caller reached (the same customer's, so in the same scope)."""
+    if card_id is None:
+        return None
+    row = await info.context.loader(CardByIdLoader).load(card_id)
+    return Card.from_row(row) if row is not None else None

@@ -20,8 +20,9 @@ from schema.scope_field import scoped_field
 
 INGEST = (
     "Stores a batch of card transactions (service accounts). "
-    "At most 1,000 rows per call (CARDCRM_INGEST_MAX_ROWS); a bad row is refused alone; "
-    "sending the same rows again stores nothing twice. userErrors: FORBIDDEN, BAD_USER_INPUT."
+    "At most 1,000 rows per call (CARDCRM_INGEST_MAX_ROWS); a bad row is refused alone "
+    "(a row on an unknown card, or on one that is not ACTIVATED, included); sending the "
+    "same rows again stores nothing twice. userErrors: FORBIDDEN, BAD_USER_INPUT."
 )
 
 

@@ -110,6 +110,8 @@ UNREACHABLE_WHEN_DENIED = {
     ("Complaint", "description"),
     ("Complaint", "resolution"),
     ("ComplaintTimelineEntry", "note"),
+    # A card's history needs cards:read, which every role the reason is denied to lacks.
+    ("CardHistoryEntry", "reason"),
     # Only in redeemOffer's payload (a mutation), to merchants.
     ("Redemption", "customerName"),
     # Every merchant token that lists its offers holds offers:read.

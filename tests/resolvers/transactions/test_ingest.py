@@ -62,7 +62,7 @@ class FreshCard:
 
 async def new_card(server: Server, world: World) -> FreshCard:
     """A card of a new customer, so what a test imports touches nothing else."""
-    customer_id = await add_customer(server.state, world)
+    customer_id = await add_customer(server.state, world, active=True)
     async with server.state.database.session() as session:
         card = (await session.scalars(select(Card).where(Card.customer_id == customer_id))).one()
     pan = open_field(server.state.key_ring, card, "pan")

@@ -398,7 +398,12 @@ async def test_a_page_of_customers_loads_its_transactions_in_constant_statements
         assert len(edges) == size
         spending = [e for e in edges if e["node"]["transactions"]["totalCount"]]
         assert len(spending) >= min(size, 3)
-        assert all(len(e["node"]["transactions"]["edges"]) == 5 for e in spending)
+        # Customers other tests gave a few transactions may share the page.
+        assert all(
+            len(e["node"]["transactions"]["edges"])
+            == min(5, e["node"]["transactions"]["totalCount"])
+            for e in spending
+        )
         counts.append(statements)
     assert counts[0] == counts[1]
 

@@ -45,7 +45,7 @@ def service_token(server: Server, client_id: str, scopes: frozenset[Scope] | Non
 
 async def new_card(server: Server, world: World) -> tuple[uuid.UUID, str, uuid.UUID]:
     """A new customer's card: its id, its PAN and the customer's id."""
-    customer_id = await add_customer(server.state, world)
+    customer_id = await add_customer(server.state, world, active=True)
     async with server.state.database.session() as session:
         card = (await session.scalars(select(Card).where(Card.customer_id == customer_id))).one()
     pan = open_field(server.state.key_ring, card, "pan")

@@ -4,8 +4,8 @@ kinds (purchase, repayment, refund) and the statements table
 Existing cards close on day 1 with 20 days to pay and start current; existing transactions
 are purchases, which is all they could be.
 
-Revision ID: 0007_statements
-Revises: 0006_name_index
+Revision ID: 0008_statements
+Revises: 0007_cards
 Create Date: 2026-12-06
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import models.columns
 
-revision: str = "0007_statements"
-down_revision: str | None = "0006_name_index"
+revision: str = "0008_statements"
+down_revision: str | None = "0007_cards"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
