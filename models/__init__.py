@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from models.audit.audit import AuditCheckpoint, AuditEntry
 from models.cards.card import Card
+from models.cards.limits import CreditLimitChange, CreditLimitRequest
 from models.customers.customer import Customer, LifecycleHistory
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.offer import Offer, OfferAssignment
@@ -31,6 +32,8 @@ __all__ = [
     "Card",
     "Complaint",
     "ComplaintEvent",
+    "CreditLimitChange",
+    "CreditLimitRequest",
     "Customer",
     "CustomerMetrics",
     "EncryptionKey",

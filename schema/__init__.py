@@ -29,6 +29,7 @@ from resolvers.node import MerchantOfferRow, load_node
 from schema.analytics.analytics import AnalyticsQuery
 from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
+from schema.cards.limit_operations import LimitMutation, LimitQuery
 from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
 from schema.enums import describe_enums
@@ -138,6 +139,7 @@ Query = merge_types(
         OfferQuery,
         MerchantQuery,
         StaffQuery,
+        LimitQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -151,6 +153,7 @@ Mutation = merge_types(
         OfferMutation,
         MerchantMutation,
         EvaluationMutation,
+        LimitMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -13,6 +13,7 @@ from api.cli import (
     generate,
     importer,
     keys,
+    limits,
     persisted,
     schema,
     seed,
@@ -40,3 +41,4 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(clients.merchants_app, name="merchants")
 app.add_typer(persisted.app, name="persisted")
 app.add_typer(customers.app, name="customers")
+app.add_typer(limits.app, name="limits")

@@ -11,12 +11,13 @@ import strawberry
 from core.money import yuan
 from models.cards.card import Card as CardRow
 from models.cards.card import CardStatus
+from schema.cards.limits import CardLimitFields
 from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import Node, to_global_id
 
 
 @strawberry.type(description="A credit card. Only the sealed PAN, its BIN and last 4 are kept.")
-class Card(Node):
+class Card(Node, CardLimitFields):
     product: str = strawberry.field(description="The card product's name, e.g. `UnionPay Classic`.")
     status: CardStatus = strawberry.field(description="Where the card is in its life.")
     issued_at: datetime | None = strawberry.field(
