@@ -73,7 +73,8 @@ async def set_limit(session: AsyncSession, card: Card, new_limit_cents: int) -> 
         .where(col(Card.id) == card.id)
         .values(
             credit_limit_cents=new_limit_cents, version=col(Card.version) + 1, updated_at=utcnow()
-        )
+        ),
+        execution_options={"synchronize_session": False},
     )
 
 
@@ -133,7 +134,7 @@ async def decrease_limit(
             target_id=str(card.id),
             fields=["creditLimit"],
             details={
-                "from": yuan_text(card.credit_limit_cents),
+                "from": yuan_text(change.old_limit_cents),
                 "to": yuan_text(data.new_limit_cents),
                 "reasons": reasons,
             },

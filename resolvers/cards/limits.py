@@ -216,17 +216,16 @@ async def _apply_approval(
         base = replaced.revert_to_cents if replaced.revert_to_cents is not None else base
         replaced.ended_at = utcnow()
         replaced.version += 1
-    await set_limit(session, card, request.requested_limit_cents)
-    session.add(
-        change_row(
-            card,
-            request.requested_limit_cents,
-            LimitChangeKind.REQUEST_APPROVED,
-            principal,
-            temporary_until=request.temporary_until,
-            request_id=request.id,
-        )
+    change = change_row(
+        card,
+        request.requested_limit_cents,
+        LimitChangeKind.REQUEST_APPROVED,
+        principal,
+        temporary_until=request.temporary_until,
+        request_id=request.id,
     )
+    await set_limit(session, card, request.requested_limit_cents)
+    session.add(change)
     return base if request.temporary_until is not None else None
 
 
