@@ -13,8 +13,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -11,7 +11,7 @@ import strawberry
 from core.money import yuan
 from models.cards.card import Card as CardRow
 from models.cards.card import CardStatus
-from schema.cards.limits import CardLimitFields
+from schema.cards.limits import CardLimitFields, register_card_type
 from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import Node, to_global_id
 
@@ -52,3 +52,6 @@ class Card(Node, CardLimitFields):
             activated_at=row.activated_at,
             _row=row,
         )
+
+
+register_card_type(Card)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -32,7 +32,18 @@ from schema.relay import to_global_id
 from schema.scope_field import scoped_field
 
 if TYPE_CHECKING:
-    from schema.cards.card import Card
+    # What mypy sees; at run time strawberry resolves the lazy reference below.
+    Card = Any
+
+# The Card type is built on ``CardLimitFields`` in ``schema.cards.card``, which hands it back
+# with ``register_card_type``: this module names it lazily and never imports that module.
+CardRef = Annotated["Card", strawberry.lazy("schema.cards.card")]
+_card_type: list[Any] = []
+
+
+def register_card_type(card: Any) -> None:
+    _card_type[:] = [card]
+
 
 describe_limit_enums()
 HISTORY_SIZE = 20
@@ -77,13 +88,9 @@ class CreditLimitRequest:
         return LIMIT_REQUEST_WORKFLOW.allowed_actions(LimitRequestStatus(self._row.status))
 
     @strawberry.field(description="The card whose limit it would change.")
-    async def card(
-        self, info: Info
-    ) -> Annotated[Card, strawberry.lazy("schema.cards.card")] | None:
-        from schema.cards.card import Card
-
+    async def card(self, info: Info) -> CardRef | None:
         row = await info.context.loader(CardByIdLoader).load(self._row.card_id)
-        return Card.from_row(row) if row else None
+        return _card_type[0].from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: RequestRow) -> CreditLimitRequest:

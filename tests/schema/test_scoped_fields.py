@@ -110,6 +110,11 @@ UNREACHABLE_WHEN_DENIED = {
     ("Complaint", "description"),
     ("Complaint", "resolution"),
     ("ComplaintTimelineEntry", "note"),
+    # Credit-limit free text: denied to marketers, merchants and service accounts, who hold no
+    # cards:read and so reach no credit-limit request or change.
+    ("CreditLimitRequest", "reason"),
+    ("CreditLimitRequest", "decisionReason"),
+    ("CreditLimitChange", "note"),
     # Only in redeemOffer's payload (a mutation), to merchants.
     ("Redemption", "customerName"),
     # Every merchant token that lists its offers holds offers:read.
