@@ -258,6 +258,7 @@ async def decide_limit_change(
             decided_at=now,
             decision_reason_enc=request.decision_reason_enc,
         )
+    session.expunge(request)  # written below by one guarded UPDATE, not by the ORM's flush
     if decision.action is LimitRequestAction.APPROVE:
         values["revert_to_cents"] = await _apply_approval(session, principal, request)
     result = await session.execute(
