@@ -6,7 +6,8 @@ roles may reveal its clear value through ``revealCustomerPii``. The schema's fie
 (``schema.policy_field``), the reveal mutation, ``Customer.revealableFields``, the SDL
 descriptions and the policy docs all read this table and nothing else.
 
-A role missing from a rule is DENIED: new roles start with nothing.
+A role missing from a rule is DENIED: new roles start with nothing. The exact-match lookups
+that disclose a C2 value, and who may run them, are ``auth.lookups``.
 """
 
 from __future__ import annotations
@@ -322,6 +323,23 @@ RULES: tuple[FieldRule, ...] = (
         _rule("Transaction", name, C1, dict.fromkeys(CARD_READERS, A.CLEAR), scope=Scope.CARDS_READ)
         for name in ("amount", "merchantName")
     ),
+    # A credit-limit request's and a limit change's free text: the card's people and risk
+    # read it, oversight masked; the customer reads the request's, not risk's own note.
+    *(
+        _rule(
+            t,
+            f,
+            C2,
+            {**HANDLER_ACCESS, R.RISK_OFFICER: A.CLEAR, R.CUSTOMER: c},
+            scope=Scope.CARDS_READ,
+            mask=MaskKind.TEXT,
+        )
+        for t, f, c in (
+            ("CreditLimitRequest", "reason", A.CLEAR),
+            ("CreditLimitRequest", "decisionReason", A.CLEAR),
+            ("CreditLimitChange", "note", A.MASKED),
+        )
+    ),
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(
@@ -339,71 +357,3 @@ def rule_for(type_name: str, field_name: str) -> FieldRule:
 def revealable_fields(principal: Principal) -> list[PiiField]:
     """The PII fields this caller may reveal (what ``Customer.revealableFields`` lists)."""
     return [pii for pii, rule in REVEAL_RULES.items() if rule.may_reveal(principal)]
-
-
-@dataclass(frozen=True)
-class LookupRule:
-    """An exact-match lookup by a C2 value. Hit or miss, it tells the caller whether the value
-    belongs to a customer, so with a masked value in view it is a guessing oracle: it is a
-    disclosure of ``source``, allowed to a role only if that role may see the field at least
-    masked *and* may have its clear value revealed to it anyway (so the oracle discloses
-    nothing the role could not be shown), with the ``customers:lookup`` scope. Every lookup
-    is audited and counted against the caller's hourly budget
-    (``resolvers.customers.disclosure``)."""
-
-    query_field: str | None  # the root field; None: only ``createCustomer``'s duplicate check
-    source: FieldRule
-    scope: Scope = Scope.CUSTOMERS_LOOKUP
-    # Roles that may look up though they may not reveal, where the lookup also needs a
-    # second value they are shown anyway (customersByName: the name plus the last 4 digits
-    # of the phone or a card, for the service desk); guessing the hidden part of a masked
-    # name stays capped per masked value like every other guess.
-    also: frozenset[Role] = frozenset()
-
-    @property
-    def field(self) -> str:
-        return self.source.field_name
-
-    def lookers(self) -> frozenset[Role]:
-        return frozenset(
-            role
-            for role in self.source.revealers | self.also
-            if self.source.access.get(role, Access.DENIED) is not Access.DENIED
-        )
-
-    def may_look_up(self, principal: Principal) -> bool:
-        return (
-            principal.role in self.lookers()
-            and self.scope in principal.scopes
-            and self.source.access_for(principal) is not Access.DENIED
-        )
-
-    def describe(self) -> str:
-        """The sentence printed into the lookup field's SDL description and the docs."""
-        who = ", ".join(sorted(role.value for role in self.lookers())) or "nobody"
-        return (
-            f"Exact-match lookup by {self.source.type_name}.{self.source.field_name} ({who}; "
-            f"scope {self.scope}). A disclosure: one lookup per request, every lookup (hit or "
-            "miss) audited with a reason code and counted against the caller's hourly budget."
-        )
-
-
-LOOKUPS: MappingProxyType[str, LookupRule] = MappingProxyType(
-    {
-        rule.field: rule
-        for rule in (
-            LookupRule("customerByPhone", POLICY[("Customer", "phone")]),
-            LookupRule("customerByIdNumber", POLICY[("Customer", "idNumber")]),
-            LookupRule("customersByName", POLICY[("Customer", "name")], also=frozenset({R.AGENT})),
-            LookupRule(None, CARD_PAN),
-        )
-    }
-)
-# Root fields that run at least one lookup: one of them per request (api.admission.lookup_limit).
-LOOKUP_FIELDS = frozenset(
-    {*(rule.query_field for rule in LOOKUPS.values() if rule.query_field), "createCustomer"}
-)
-
-
-def lookup_rule(field: str) -> LookupRule:
-    return LOOKUPS[field]

@@ -33,7 +33,7 @@ class Scope(StrEnum):
     TRANSACTIONS_WRITE = "transactions:write"
     # An exact-match lookup (customerByPhone, customerByIdNumber) discloses whether a value
     # belongs to a customer: audited and budgeted (resolvers/customers/disclosure.py,
-    # auth.policy.LOOKUPS).
+    # auth.lookups.LOOKUPS).
     CUSTOMERS_LOOKUP = "customers:lookup"
     # The `customers` connection: a list of people. Marketers have none, so a list cannot
     # undo analytics' small-group suppression (resolvers/suppression.py).

@@ -192,6 +192,8 @@ class Settings(BaseSettings):
     segment_category_share: float = 0.3
     # A supervisor's tier override holds this long before evaluation may change the tier.
     tier_override_days: int = 365
+    # A temporary credit limit ends at most this many days after the request (issue 14).
+    credit_limit_temporary_max_days: int = Field(default=90, ge=1)
 
     # OAuth clients (partner merchants, service accounts).
     client_token_ttl_seconds: int = 3600

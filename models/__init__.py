@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 from models.audit.audit import AuditCheckpoint, AuditEntry
 from models.cards.card import Card
 from models.cards.history import CardEvent
+from models.cards.limits import CreditLimitChange, CreditLimitRequest
 from models.cards.statement import Statement
 from models.customers.customer import Customer, LifecycleHistory
 from models.growth.customer_metrics import CustomerMetrics
@@ -34,6 +35,8 @@ __all__ = [
     "CardEvent",
     "Complaint",
     "ComplaintEvent",
+    "CreditLimitChange",
+    "CreditLimitRequest",
     "Customer",
     "CustomerMetrics",
     "EncryptionKey",

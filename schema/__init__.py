@@ -30,6 +30,7 @@ from resolvers.transactions.reading import TransactionView
 from schema.analytics.analytics import AnalyticsQuery
 from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
+from schema.cards.limit_operations import LimitMutation, LimitQuery
 from schema.cards.operations import CardMutation
 from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
@@ -144,6 +145,7 @@ Query = merge_types(
         OfferQuery,
         MerchantQuery,
         StaffQuery,
+        LimitQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -158,6 +160,7 @@ Mutation = merge_types(
         OfferMutation,
         MerchantMutation,
         EvaluationMutation,
+        LimitMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -1,7 +1,7 @@
 """The one field extension of the exact-match lookup fields (``customerByPhone`` …).
 
 A lookup field is declared with ``lookup_field(field)``: its SDL description is printed from
-``auth.policy.LOOKUPS``, and before its resolver runs the caller's role, policy and scopes
+``auth.lookups.LOOKUPS``, and before its resolver runs the caller's role, policy and scopes
 must allow a lookup by that field; a refused attempt is audited (``resolvers.customers.disclosure``)
 and answers FORBIDDEN. The extension also keeps lookups off the compiled executor, which may run a
 query twice (a lookup must be counted once). One lookup field per request is checked before
@@ -17,7 +17,7 @@ import strawberry
 from strawberry.extensions import FieldExtension
 
 from auth.audit import events_by
-from auth.policy import LookupRule, lookup_rule
+from auth.lookups import LookupRule, lookup_rule
 from core.errors import Forbidden
 from resolvers.customers.disclosure import LookupReason, refuse
 
@@ -41,7 +41,7 @@ class LookupExtension(FieldExtension):
 
 
 def lookup_field(field: str, how: str = "") -> Any:
-    """``strawberry.field`` for a lookup listed in ``auth.policy.LOOKUPS``; ``how`` adds how
+    """``strawberry.field`` for a lookup listed in ``auth.lookups.LOOKUPS``; ``how`` adds how
     the arguments are matched to the description."""
     rule = lookup_rule(field)
     description = f"{rule.describe()} {how}".strip()

@@ -1,6 +1,6 @@
 """One exact-match lookup per request, refused before anything runs (issue 11 item 1).
 
-A lookup (``auth.policy.LOOKUP_FIELDS``) is a disclosure counted against the caller's
+A lookup (``auth.lookups.LOOKUP_FIELDS``) is a disclosure counted against the caller's
 budget; aliases would let one request make fifteen of them at once, racing the budget and
 turning the oracle into a batch job. This validation rule counts, per operation, the lookup
 fields it would execute (distinct response keys at the root, through fragments) and refuses
@@ -32,7 +32,7 @@ from strawberry.extensions import SchemaExtension
 
 from auth import audit
 from auth.audit import events_by
-from auth.policy import LOOKUP_FIELDS, LOOKUPS
+from auth.lookups import LOOKUP_FIELDS, LOOKUPS
 from core.context import ConnectionContext, Context
 from core.errors import ErrorCode
 

@@ -13,6 +13,7 @@ from api.cli import (
     generate,
     importer,
     keys,
+    limits,
     persisted,
     schema,
     seed,
@@ -42,3 +43,4 @@ app.add_typer(clients.merchants_app, name="merchants")
 app.add_typer(persisted.app, name="persisted")
 app.add_typer(customers.app, name="customers")
 app.add_typer(statements.app, name="statements")
+app.add_typer(limits.app, name="limits")

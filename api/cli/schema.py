@@ -68,7 +68,7 @@ def policy_markdown() -> str:
 
 
 def _lookup_lines() -> list[str]:
-    from auth.policy import LOOKUPS
+    from auth.lookups import LOOKUPS
 
     lines = [
         "",

@@ -6,7 +6,7 @@ guessing oracle, so every lookup is audited (actor, field, reason code, hit or m
 the value) and counted against the caller's hourly budget. The budget is counted in the
 audit log itself, under the audit chain's lock, as the reveal limit is: it holds across
 instances with no second store and cannot be raced. Who may look up what is declared in
-``auth.policy.LOOKUPS`` and checked by the lookup fields' extension; one lookup field per
+``auth.lookups.LOOKUPS`` and checked by the lookup fields' extension; one lookup field per
 request is checked before anything runs (``api.admission.lookup_limit``). A refused attempt is
 audited too, so the log shows every try, and is not counted (it disclosed nothing).
 
@@ -34,7 +34,7 @@ from sqlmodel import col, select
 
 from auth import audit
 from auth.audit import AuditEvent
-from auth.policy import LookupRule
+from auth.lookups import LookupRule
 from core.errors import NotFound, RateLimited
 from core.identity import Principal
 from core.settings import Settings

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from auth.audit import AuditEvent
+from auth.lookups import LookupRule
 from auth.masking import mask_id_number, mask_name, mask_phone
-from auth.policy import LookupRule
 from core.encryption import KeyRing
 from core.errors import BadUserInput
 from core.identity import Principal

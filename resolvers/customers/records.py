@@ -20,8 +20,9 @@ from sqlmodel import col, select
 
 from auth import audit
 from auth.audit import AuditEvent
+from auth.lookups import lookup_rule
 from auth.masking import mask_id_number
-from auth.policy import Access, lookup_rule, rule_for
+from auth.policy import Access, rule_for
 from core.encryption import KeyRing
 from core.errors import BadUserInput, Conflict, Forbidden, NotFound
 from core.identity import Principal

@@ -19,6 +19,7 @@ from models.cards.card import CardStatus
 from resolvers.cards.loaders import CardByIdLoader, HistoryByCardLoader
 from resolvers.cards.workflow import CARD_WORKFLOW, CardAction
 from schema.cards.history import CardHistoryEntry
+from schema.cards.limits import CardLimitFields, register_card_type
 from schema.cards.statements import CardStatementFields
 from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import Node, to_global_id
@@ -33,7 +34,7 @@ HistoryFirst = Annotated[
 
 
 @strawberry.type(description="A credit card. Only the sealed PAN, its BIN and last 4 are kept.")
-class Card(Node, CardStatementFields):
+class Card(Node, CardStatementFields, CardLimitFields):
     product: str = strawberry.field(description="The card product's name, e.g. `UnionPay Classic`.")
     status: CardStatus = strawberry.field(description="Where the card is in its life.")
     issued_at: datetime | None = strawberry.field(
@@ -110,3 +111,6 @@ async def _linked(info: Info, card_id: uuid.UUID | None) -> Card | None:
         return None
     row = await info.context.loader(CardByIdLoader).load(card_id)
     return Card.from_row(row) if row is not None else None
+
+
+register_card_type(Card)

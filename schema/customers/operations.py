@@ -13,7 +13,8 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.audit import events_by
-from auth.policy import PiiField, lookup_rule
+from auth.lookups import lookup_rule
+from auth.policy import PiiField
 from core.context import Context, Info
 from core.errors import Forbidden
 from core.identity import Scope

@@ -112,6 +112,11 @@ UNREACHABLE_WHEN_DENIED = {
     ("ComplaintTimelineEntry", "note"),
     # A card's history needs cards:read, which every role the reason is denied to lacks.
     ("CardHistoryEntry", "reason"),
+    # Credit-limit free text: denied to marketers, merchants and service accounts, who hold no
+    # cards:read and so reach no credit-limit request or change.
+    ("CreditLimitRequest", "reason"),
+    ("CreditLimitRequest", "decisionReason"),
+    ("CreditLimitChange", "note"),
     # Only in redeemOffer's payload (a mutation), to merchants.
     ("Redemption", "customerName"),
     # Every merchant token that lists its offers holds offers:read.

@@ -76,7 +76,11 @@ ID_TYPES = (
     "Tier",
     "Card",
 )
-ID_ARGUMENTS = {"assigneeId": "StaffMember", "assignmentId": "OfferAssignment"}
+ID_ARGUMENTS = {
+    "assigneeId": "StaffMember",
+    "assignmentId": "OfferAssignment",
+    "requestId": "CreditLimitRequest",
+}
 
 
 class Enum(str):
@@ -258,6 +262,8 @@ async def records(server: Server, world: World) -> Records:
         "Tier": tier,
         "StaffMember": world.staff["demo-agent"].id,
         "Branch": world.branches["BJ-CY"].id,
+        # Refused before it is read: any credit-limit request's ID will do.
+        "CreditLimitRequest": uuid.uuid4(),
     }
     return Records(
         ids={type_name: to_global_id(type_name, value) for type_name, value in raw.items()},
