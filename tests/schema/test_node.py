@@ -124,6 +124,12 @@ async def callers(server: Server, world: World) -> Callers:
         token=supervisor,
     )
     assert revealed["data"]["revealCustomerPii"]["userErrors"] == [], revealed
+    activate = "mutation($i: CardActionInput!) { activateCard(input: $i) { userErrors { code } } }"
+    card = to_global_id("Card", world.alice.card_ids[0])
+    activated = await server.graphql(
+        activate, {"i": {"cardId": card, "version": 1}}, token=supervisor
+    )
+    assert activated["data"]["activateCard"]["userErrors"] == [], activated  # spending books
     feed = await add_oauth_client(server.state, scopes="transactions:write", name="node-feed")
     ingested = await server.graphql(
         "mutation($i: IngestTransactionsInput!) { ingestTransactions(input: $i) { imported } }",
