@@ -62,7 +62,7 @@ class _Context:
 
 
 async def spender(server: Server, world: World, branch: str) -> Spender:
-    customer_id = await add_customer(server.state, world, branch=branch)
+    customer_id = await add_customer(server.state, world, branch=branch, active=True)
     async with server.state.database.session() as session:
         card = (await session.scalars(select(Card).where(Card.customer_id == customer_id))).one()
     text = HEADER + "".join(
