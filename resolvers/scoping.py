@@ -8,6 +8,8 @@ of a record does not leak.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlmodel import col
 
@@ -20,17 +22,26 @@ CUSTOMER_NOT_FOUND = "no customer with this id is visible to you"
 
 
 def customer_scope(principal: Principal) -> ColumnElement[bool]:
-    if not principal.has(Scope.CUSTOMERS_READ):
+    return owned_scope(principal, Scope.CUSTOMERS_READ, Customer.id, Customer.branch_id)
+
+
+def owned_scope(
+    principal: Principal, scope: Scope, customer_id: Any, branch_id: Any
+) -> ColumnElement[bool]:
+    """The rows of a customer's that a caller holding ``scope`` may reach, given the row's
+    customer and branch columns: a customer their own, staff their branch's (all-branch
+    roles every branch), anyone else none. Every customer-owned row follows this one rule."""
+    if not principal.has(scope):
         return false()
     if principal.customer_id is not None:
-        return col(Customer.id) == principal.customer_id
+        return col(customer_id) == principal.customer_id
     if not principal.is_staff:
         return false()
     if principal.sees_all_branches:
         return true()
     if principal.branch_id is None:
         return false()
-    return col(Customer.branch_id) == principal.branch_id
+    return col(branch_id) == principal.branch_id
 
 
 def complaint_scope(principal: Principal) -> ColumnElement[bool]:

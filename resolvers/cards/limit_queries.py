@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from core.errors import NotFound
@@ -21,23 +21,16 @@ from core.request_database import RequestDatabase
 from core.settings import Settings
 from models.cards.limits import CreditLimitRequest, LimitRequestStatus
 from resolvers.pagination import Page, PageArgs, page_with_count
+from resolvers.scoping import owned_scope
 
 REQUEST_NOT_FOUND = "no credit-limit request with this id is visible to you"
 
 
 def request_scope(principal: Principal) -> ColumnElement[bool]:
-    """The requests a caller may read (needs ``cards:read``)."""
-    if not principal.has(Scope.CARDS_READ):
-        return false()
-    if principal.customer_id is not None:
-        return col(CreditLimitRequest.customer_id) == principal.customer_id
-    if not principal.is_staff:
-        return false()
-    if principal.sees_all_branches:
-        return true()
-    if principal.branch_id is None:
-        return false()
-    return col(CreditLimitRequest.branch_id) == principal.branch_id
+    """The requests a caller may read (needs ``cards:read``): its card's customer's rule."""
+    return owned_scope(
+        principal, Scope.CARDS_READ, CreditLimitRequest.customer_id, CreditLimitRequest.branch_id
+    )
 
 
 @dataclass(frozen=True)
