@@ -13,6 +13,8 @@ from models.cards.card import Card
 from models.cards.history import CardEvent
 from models.cards.limits import CreditLimitChange, CreditLimitRequest
 from models.cards.statement import Statement
+from models.collections.case import CollectionCase, CollectionContact
+from models.collections.reminder import RepaymentReminder
 from models.customers.customer import Customer, LifecycleHistory
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.offer import Offer, OfferAssignment
@@ -21,6 +23,8 @@ from models.idempotency import IdempotencyRecord
 from models.keys import EncryptionKey
 from models.merchants.merchant import Merchant, OAuthClient, RevokedToken
 from models.organisation.organisation import Branch, RefreshToken, StaffUser
+from models.risk.alert import RiskAlert
+from models.risk.grade import RiskGradeChange
 from models.service_desk.complaint import Complaint, ComplaintEvent
 from models.service_desk.interaction import Interaction
 from models.transactions.transaction import Transaction
@@ -33,6 +37,8 @@ __all__ = [
     "Branch",
     "Card",
     "CardEvent",
+    "CollectionCase",
+    "CollectionContact",
     "Complaint",
     "ComplaintEvent",
     "CreditLimitChange",
@@ -48,7 +54,10 @@ __all__ = [
     "Offer",
     "OfferAssignment",
     "RefreshToken",
+    "RepaymentReminder",
     "RevokedToken",
+    "RiskAlert",
+    "RiskGradeChange",
     "StaffUser",
     "Statement",
     "Tier",

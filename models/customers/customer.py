@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Index
+from sqlalchemy import Index, false
 from sqlmodel import Field, SQLModel
 
 from models.columns import (
@@ -80,6 +80,8 @@ class Customer(SQLModel, table=True):
     tier_id: uuid.UUID = Field(foreign_key="tiers.id", index=True)
     lifecycle_stage: str = code_field(16, default=LifecycleStage.NEW, index=True)
     risk_grade: str = code_field(2, default=RiskGrade.C, index=True)
+    # A risk officer's override holds the grade until it is lifted (models/risk/grade.py).
+    risk_grade_overridden: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     credit_score: int = 600
     consent_sms: bool = False
     consent_email: bool = False

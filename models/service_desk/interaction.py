@@ -28,6 +28,7 @@ class InteractionKind(StrEnum):
     MARKETING = "marketing"
     SERVICE = "service"
     COLLECTION_REMINDER = "collection_reminder"
+    COLLECTION = "collection"  # a collector's contact (models/collections/case.py)
     SATISFACTION_SURVEY = "satisfaction_survey"
 
 
