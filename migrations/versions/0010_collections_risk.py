@@ -247,6 +247,11 @@ def upgrade() -> None:
             sa.Column("risk_reasons", sa.JSON(), server_default=sa.text("'[]'"), nullable=False)
         )
 
+    with op.batch_alter_table("statements", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("overdue_bucket", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True)
+        )
+
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -256,6 +261,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("statements", schema=None) as batch_op:
+        batch_op.drop_column("overdue_bucket")
+
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_column("risk_grade_overridden")
 

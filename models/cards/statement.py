@@ -63,4 +63,7 @@ class Statement(SQLModel, table=True):
     due_date: date
     due_ends_at: datetime = timestamp_field(nullable=False)
     paid_by_due: bool | None = None
+    # The card's overdue bucket as this statement closed (OverdueBucket): a card's
+    # statements give its month-by-month standing, which roll rates read.
+    overdue_bucket: str | None = Field(default=None, max_length=8)
     created_at: datetime = created_at_field()
