@@ -243,9 +243,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("risk_grade", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=True)
         )
+        # Rows evaluated before this revision get no reasons; the model has no server default.
         batch_op.add_column(
             sa.Column("risk_reasons", sa.JSON(), server_default=sa.text("'[]'"), nullable=False)
         )
+    with op.batch_alter_table("customer_metrics", schema=None) as batch_op:
+        batch_op.alter_column("risk_reasons", server_default=None)
 
     with op.batch_alter_table("statements", schema=None) as batch_op:
         batch_op.add_column(

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, text
+from sqlalchemy import JSON, BigInteger
 from sqlmodel import Field, SQLModel
 
 from models.columns import json_list_field, timestamp_field
@@ -36,11 +36,6 @@ class CustomerMetrics(SQLModel, table=True):
     # The risk grade the behaviour gives (even while an override holds) and why
     # (RiskGradeReason values, models/risk/grade.py).
     risk_grade: str | None = Field(default=None, max_length=2)
-    risk_reasons: list[str] = Field(
-        default_factory=list,
-        sa_type=JSON,
-        nullable=False,
-        sa_column_kwargs={"server_default": text("'[]'")},  # rows written before it existed
-    )
+    risk_reasons: list[str] = json_list_field()
     # merchant category → spend in the window, in cents.
     category_spend: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
