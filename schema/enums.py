@@ -210,6 +210,7 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "MARKETING": "Marketing; outbound needs the customer's consent for the channel.",
             "SERVICE": "Service to the customer's request.",
             "COLLECTION_REMINDER": "A reminder of an overdue payment.",
+            "COLLECTION": "A collector's contact on an overdue card (logCollectionContact).",
             "SATISFACTION_SURVEY": "A satisfaction survey (counts in satisfaction analytics).",
         },
     ),
