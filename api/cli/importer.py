@@ -9,6 +9,7 @@ import typer
 from rich.progress import Progress
 
 from api.cli.common import console, fail, run, settings, started
+from resolvers.batch_effects import batch_effect
 from resolvers.transactions.files import CountingLines, FileFormat, TransactionFileError, file_rows
 from resolvers.transactions.ingest import DEFAULT_MAX_ERRORS, ImportSummary, import_transactions
 from resolvers.transactions.rows import RawRow
@@ -74,6 +75,7 @@ def transactions_command(
                     batch_rows=batch_rows,
                     max_errors=max_errors,
                     on_batch=advance,
+                    effect=batch_effect(state.settings),
                 )
 
     with stream:

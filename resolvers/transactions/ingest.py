@@ -15,7 +15,7 @@ running the same file again completes the job.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -56,11 +56,47 @@ class RowProblem:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class BookedTransaction:
+    """A transaction this batch stored (new, not a duplicate), as the batch effects see it."""
+
+    id: uuid.UUID
+    card_id: uuid.UUID
+    kind: str
+    amount_cents: int
+    currency: str
+    category: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedCardUse:
+    """A row refused because its card exists but is not active (frozen, blocked, ...): not
+    booked, but the risk rules must see it (a blocked card in use raises a fraud alert)."""
+
+    card_id: uuid.UUID
+    card_status: str
+    natural_key: str
+    amount_cents: int
+    currency: str
+    category: str
+    merchant: str
+    occurred_at: datetime
+
+
 @dataclass
 class BatchOutcome:
     imported: int = 0
     duplicates: int = 0
     problems: list[RowProblem] = field(default_factory=list)
+    booked: list[BookedTransaction] = field(default_factory=list)
+    refused_uses: list[RefusedCardUse] = field(default_factory=list)
+
+
+# What else a written batch changes, in the batch's own transaction before it commits (card
+# standing after repayments, collection cases, the risk rules): passed in by the caller, so
+# the transactions domain names none of them (resolvers/batch_effects.py composes them).
+BatchEffect = Callable[[AsyncSession, BatchOutcome], Awaitable[None]]
 
 
 def _padded(items: list[T]) -> list[T]:
@@ -107,12 +143,21 @@ async def _card_ids(
     return {card_id: status for card_id, _, status in found}, by_pan
 
 
+class InactiveCard(RowError):
+    """The row's card exists but is not active."""
+
+    def __init__(self, card_id: uuid.UUID, status: str) -> None:
+        super().__init__(f"the card is {status}, not active: its transactions are not booked")
+        self.card_id = card_id
+        self.status = status
+
+
 def _resolve(
     row: CheckedRow, statuses: dict[uuid.UUID, str], by_pan: dict[str, uuid.UUID]
 ) -> uuid.UUID:
     """The row's card, if it is active: a transaction on a card that is issued but not
-    activated, frozen, blocked or closed is not booked (the fraud alert for a blocked card is
-    the risk rules' business)."""
+    activated, frozen, blocked or closed is not booked (``InactiveCard``; the fraud alert
+    for a blocked card is the risk rules' business)."""
     if row.card_id is not None:
         if row.card_id not in statuses:
             raise RowError(f"card_id {row.card_id} names no card")
@@ -125,7 +170,7 @@ def _resolve(
         card_id = found
     status = statuses[card_id]
     if status != CardStatus.ACTIVATED:
-        raise RowError(f"the card is {status}, not active: its transactions are not booked")
+        raise InactiveCard(card_id, status)
     return card_id
 
 
@@ -145,25 +190,53 @@ def _values(card_id: uuid.UUID, key: str, row: CheckedRow, now: datetime) -> dic
     }
 
 
-async def _insert_new(session: AsyncSession, values: list[dict[str, Any]]) -> int:
-    """Inserts the rows whose natural key is new; returns how many that was."""
+def _refused_use(error: InactiveCard, row: CheckedRow) -> RefusedCardUse:
+    return RefusedCardUse(
+        card_id=error.card_id,
+        card_status=error.status,
+        natural_key=natural_key(error.card_id, row),
+        amount_cents=row.amount_cents,
+        currency=row.currency,
+        category=row.category.value,
+        merchant=row.merchant,
+        occurred_at=row.occurred_at,
+    )
+
+
+def _booked(values: dict[str, Any]) -> BookedTransaction:
+    return BookedTransaction(
+        id=values["id"],
+        card_id=values["card_id"],
+        kind=values["kind"],
+        amount_cents=values["amount_cents"],
+        currency=values["currency"],
+        category=values["merchant_category"],
+        occurred_at=values["occurred_at"],
+    )
+
+
+async def _insert_new(session: AsyncSession, values: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Inserts the rows whose natural key is new; returns their ids."""
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(TRANSACTIONS)
         .on_conflict_do_nothing(index_elements=[TRANSACTIONS.c.natural_key])
         .returning(TRANSACTIONS.c.id)
     )
-    inserted = 0
+    inserted: set[uuid.UUID] = set()
     for chunk in _chunks(values):
-        inserted += len((await session.execute(statement, chunk)).all())
+        inserted.update(row_id for (row_id,) in await session.execute(statement, chunk))
     return inserted
 
 
 async def write_batch(
-    session: AsyncSession, ring: KeyRing, rows: Sequence[CheckedRow]
+    session: AsyncSession,
+    ring: KeyRing,
+    rows: Sequence[CheckedRow],
+    effect: BatchEffect | None = None,
 ) -> BatchOutcome:
-    """Stores the batch's new transactions (uncommitted); unknown cards and cards that are
-    not active become problems."""
+    """Stores the batch's new transactions and runs ``effect`` on them (uncommitted);
+    unknown cards and cards that are not active become problems."""
     outcome = BatchOutcome()
     statuses, by_pan = await _card_ids(session, ring, rows)
     now = utcnow()
@@ -173,14 +246,20 @@ async def write_batch(
             card_id = _resolve(row, statuses, by_pan)
         except RowError as exc:
             outcome.problems.append(RowProblem(row.position, str(exc)))
+            if isinstance(exc, InactiveCard):
+                outcome.refused_uses.append(_refused_use(exc, row))
             continue
         key = natural_key(card_id, row)
         if key in values:
             outcome.duplicates += 1  # the same transaction twice in one batch
         else:
             values[key] = _values(card_id, key, row, now)
-    outcome.imported = await _insert_new(session, list(values.values()))
+    inserted = await _insert_new(session, list(values.values()))
+    outcome.booked = [_booked(v) for v in values.values() if v["id"] in inserted]
+    outcome.imported = len(outcome.booked)
     outcome.duplicates += len(values) - outcome.imported
+    if effect is not None:
+        await effect(session, outcome)
     return outcome
 
 
@@ -220,8 +299,10 @@ async def import_transactions(
     max_errors: int = DEFAULT_MAX_ERRORS,
     on_batch: Callable[[ImportSummary], None] | None = None,
     now: datetime | None = None,
+    effect: BatchEffect | None = None,
 ) -> ImportSummary:
-    """Checks rows one by one and writes them in committed batches of ``batch_rows``."""
+    """Checks rows one by one and writes them in committed batches of ``batch_rows``, each
+    with its ``effect``."""
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
     summary = ImportSummary(max_errors=max_errors)
@@ -231,7 +312,7 @@ async def import_transactions(
 
     async def flush() -> None:
         async with database.session() as session:
-            outcome = await write_batch(session, ring, batch)
+            outcome = await write_batch(session, ring, batch, effect)
             await session.commit()
         summary.add(outcome, refused)
         batch.clear()
@@ -268,6 +349,7 @@ async def ingest_transactions(
     principal: Principal,
     settings: Settings,
     rows: Sequence[Mapping[str, object]],
+    effect: BatchEffect | None = None,
 ) -> IngestResult:
     """A service account's batch, checked and written exactly like a file's rows.
 
@@ -288,7 +370,7 @@ async def ingest_transactions(
             checked.append(check_row(RawRow(index, fields), now=now))
         except RowError as exc:
             rejected.append(RowProblem(index, str(exc)))
-    outcome = await write_batch(session, ring, checked)
+    outcome = await write_batch(session, ring, checked, effect)
     await session.commit()
     rejected = sorted([*rejected, *outcome.problems], key=lambda problem: problem.position)
     return IngestResult(outcome.imported, outcome.duplicates, rejected)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.context import Context, Info
 from core.identity import Scope
+from resolvers.batch_effects import batch_effect
 from resolvers.transactions import ingest as service
 from schema.common import UserError, mutation_payload, payload_field
 from schema.scope_field import scoped_field
@@ -134,6 +135,7 @@ class TransactionMutation:
                 principal=ctx.principal,
                 settings=ctx.settings,
                 rows=[row.to_fields() for row in input.transactions],
+                effect=batch_effect(ctx.settings),
             )
 
         return await mutation_payload(
