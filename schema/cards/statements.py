@@ -128,6 +128,20 @@ class CardStatementFields:
     def overdue_bucket(self) -> OverdueBucket | None:
         return OverdueBucket(self._row.overdue_bucket)
 
+    @scoped_field(
+        Scope.CARDS_READ,
+        "The day of the month (1 to 28) the card's statement closes (账单日).",
+    )
+    def statement_day(self) -> int | None:
+        return self._row.statement_day
+
+    @scoped_field(
+        Scope.CARDS_READ,
+        "Days from a statement's close to its due date (the grace period).",
+    )
+    def due_days(self) -> int | None:
+        return self._row.due_days
+
     @scoped_field(Scope.CARDS_READ, "This card's statements, newest first.")
     async def statements(
         self, info: Info, first: First = None, after: After = None
