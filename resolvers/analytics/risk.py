@@ -14,13 +14,13 @@ or imposed, applies to the customer's branch for cards and statements, and to th
   **overdue balance rate** their balance / the balance of all cards counted;
 - **roll rates**: pairs of consecutive statements of a card whose later one closed in range
   (``closes_at``), by the earlier one's bucket (current … M6): of them, how many moved one
-  bucket on (current → M1, M1 → M2, … M6 → M6+) and how many went back to current (cured);
-  a card counts once per pair;
+  bucket on (current → M1, M1 → M2, … M6 → M6+) and, from M1 on, how many went back to
+  current (cured); a card counts once per pair;
 - **collections**: the cases open at any time in range (opened before ``to``, not closed
   before ``from``); the **cure rate** is those closed as cured in range / those; the
   **contact rate** those with at least one collection contact in range / those;
-- **promise-kept rate**: promises to pay (contacts with that outcome) whose promised date is
-  in range (its local midnight, in the bank's zone, falls in ``[from, to)``); a promise is
+- **promise-kept rate**: promises to pay (contacts with that outcome) for a day from the
+  bank-local day ``from`` falls on up to, not including, the one ``to`` falls on; a promise is
   kept when the card's repayments from the contact to the end of the promised day (local)
   add up to at least the promised amount; kept / all those promises;
 - **alerts by rule**: alerts raised (``created_at``) in range, per rule (every rule listed):
@@ -99,7 +99,7 @@ class RollRate:
     count: int
     rolled: int
     rate: float | None
-    cured: int
+    cured: int | None  # None from current: nothing to cure
     cure_rate: float | None
 
 
@@ -220,9 +220,11 @@ async def _roll_rates(
     rates = []
     for here, after in zip(ROLL_FROM, BUCKETS[1:], strict=True):
         count, rolled, cured = found.get(here, (0, 0, 0))
-        rates.append(
-            RollRate(here, after, count, rolled, ratio(rolled, count), cured, ratio(cured, count))
-        )
+        if here == OverdueBucket.CURRENT.value:
+            rates.append(RollRate(here, after, count, rolled, ratio(rolled, count), None, None))
+        else:
+            rate, cure_rate = ratio(rolled, count), ratio(cured, count)
+            rates.append(RollRate(here, after, count, rolled, rate, cured, cure_rate))
     return rates
 
 

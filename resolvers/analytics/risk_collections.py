@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,13 +65,10 @@ class Collections:
 
 
 def _promise_days(date_from: datetime, date_to: datetime, zone: ZoneInfo) -> tuple[date, date]:
-    """The days ``[first, end)`` whose local midnight falls in ``[date_from, date_to)``."""
-
-    def first_from(instant: datetime) -> date:
-        day = instant.astimezone(zone).date()
-        return day if datetime.combine(day, time(), zone) >= instant else day + timedelta(1)
-
-    return first_from(date_from), first_from(date_to)
+    """The promised days ``[first, end)`` a range counts: from the bank-local day ``from``
+    falls on up to, not including, the one ``to`` falls on (so April given in UTC or in local
+    time both count the promises for 1–30 April)."""
+    return date_from.astimezone(zone).date(), date_to.astimezone(zone).date()
 
 
 async def collection_kpis(

@@ -88,9 +88,11 @@ class RollRate:
     rate: float | None = strawberry.field(
         description="The roll rate `rolled` / `count`, 0–1; null when `count` is 0."
     )
-    cured: int = strawberry.field(description="Of them, those whose later one was current.")
+    cured: int | None = strawberry.field(
+        description="Of them, those whose later one was current; null from CURRENT."
+    )
     cure_rate: float | None = strawberry.field(
-        description="`cured` / `count`, 0–1; null when `count` is 0."
+        description="`cured` / `count`, 0–1; null from CURRENT or when `count` is 0."
     )
 
 
@@ -113,8 +115,8 @@ class CollectionKpis:
         description="Contact rate: `contacted` / `cases`, 0–1; null when there are no cases."
     )
     promises: int = strawberry.field(
-        description="Promises to pay (contacts with that outcome) for a day in the range (the "
-        "day's local midnight, in the bank's zone, is in [from, to))."
+        description="Promises to pay (contacts with that outcome) for a day of the range: from "
+        "the bank-local day `from` falls on up to, not including, the one `to` falls on."
     )
     kept: int = strawberry.field(
         description="Of them, those kept: the card's repayments from the contact to the end of "
