@@ -19,7 +19,7 @@ import pytest
 
 from core.database import Database, counting_statements
 from core.errors import BadUserInput, Forbidden
-from core.identity import Principal, Role
+from core.identity import Principal, Role, Scope
 from core.request_database import RequestDatabase
 from resolvers.analytics.risk import RiskKpis, risk_kpis
 from schema.relay import to_global_id
@@ -333,3 +333,13 @@ async def test_callers_without_analytics_read_are_forbidden_over_http(
         assert body["data"] == {"analytics": None}, who
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"], who
         assert "analytics:read" in body["errors"][0]["message"], who
+
+
+async def test_a_token_without_risk_read_is_refused_whatever_its_role_over_http(
+    server: Server, world: World
+) -> None:
+    """The scope decides, not the role: a risk officer's token narrowed to analytics."""
+    token = staff_token(server, world, "demo-risk", scopes=frozenset({Scope.ANALYTICS_READ}))
+    body = await server.graphql(RISK_KPIS, APRIL_VARIABLES, token=token)
+    assert body["data"] == {"analytics": {"risk": None}}
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
