@@ -1,6 +1,6 @@
 """Risk KPIs: overdue standing, roll rates, collections, alerts and limit decisions, in SQL.
 
-Every figure is an aggregate the database computes (seven SELECTs, whatever the data); no
+Every figure is an aggregate the database computes (six SELECTs, whatever the data); no
 row is loaded into Python and nothing encrypted is touched.
 
 Definitions (``[from, to)`` is the requested half-open range; the branch filter, when given
@@ -42,7 +42,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Table, case, func, select
 from sqlmodel import col
 
 from core.identity import Principal
@@ -68,6 +68,8 @@ from resolvers.analytics.sql import (
     ratio,
 )
 
+CARDS: Table = Card.__table__  # type: ignore[attr-defined]
+STATEMENTS: Table = Statement.__table__  # type: ignore[attr-defined]
 BUCKETS = tuple(bucket.value for bucket in OverdueBucket)
 # Roll rates start from every bucket that has a next one: current … M6.
 ROLL_FROM = BUCKETS[:-1]
@@ -191,18 +193,20 @@ def _next_bucket(bucket: Any) -> Any:
 async def _roll_rates(
     db: RequestDatabase, date_from: datetime, date_to: datetime, branch_id: uuid.UUID | None
 ) -> list[RollRate]:
-    s = Statement
+    s, earlier = STATEMENTS.c, STATEMENTS.alias("earlier").c
+    # The card's statement before each one: one primary-key probe per statement in range,
+    # rather than ordering every statement ever closed.
+    previous = (
+        select(earlier.overdue_bucket)
+        .where(earlier.card_id == s.card_id, earlier.cycle_end < s.cycle_end)
+        .order_by(earlier.cycle_end.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     pairs = (
-        select(
-            col(s.overdue_bucket).label("bucket"),
-            col(s.closes_at).label("closes_at"),
-            func.lag(col(s.overdue_bucket))
-            .over(partition_by=col(s.card_id), order_by=col(s.cycle_end))
-            .label("previous"),
-        )
-        .select_from(s)
-        .join(Card, col(Card.id) == col(s.card_id))
-        .where(col(s.closes_at) < date_to, *_customer_branch(branch_id))
+        select(s.overdue_bucket.label("bucket"), previous.label("previous"))
+        .select_from(STATEMENTS.join(CARDS, CARDS.c.id == s.card_id))
+        .where(*in_range(s.closes_at, date_from, date_to), *_customer_branch(branch_id))
         .subquery()
     )
     p = pairs.c
@@ -213,7 +217,7 @@ async def _roll_rates(
             count_where(p.bucket == _next_bucket(p.previous)),
             count_where(p.bucket == OverdueBucket.CURRENT.value),
         )
-        .where(p.closes_at >= date_from, p.previous.is_not(None), p.bucket.is_not(None))
+        .where(p.previous.is_not(None), p.bucket.is_not(None))
         .group_by(p.previous)
     )
     found = await _keyed(db, query)
