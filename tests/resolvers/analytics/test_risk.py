@@ -26,6 +26,7 @@ from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
 from tests.resolvers.analytics.support_risk import APRIL, RiskWorld, build_risk_world
+from tests.resolvers.cards.support_statements import add_card, book, close
 from tests.support import (
     World,
     add_oauth_client,
@@ -237,6 +238,27 @@ async def test_the_kpis_cost_a_fixed_number_of_statements(
     async with counting_statements() as counter:
         await _kpis(database, staff_principal(Role.RISK_OFFICER))
     assert counter.value == 6  # aggregates only, whatever the data
+
+
+async def test_roll_rates_read_the_buckets_statements_close_records(
+    fresh_database: FreshDatabase, database: Database
+) -> None:
+    """From ``statements close`` to the KPI: a missed minimum rolls current → M1 in
+    February and M1 → M2 in March (``tests/resolvers/cards/test_statement_buckets.py``)."""
+    async with database.session() as session:
+        card = await add_card(session)
+        await book(session, card.id, [("purchase", "1000.00", "2026-01-03T10:00:00+08:00")])
+        await session.commit()
+    for as_of in ("2026-01-15", "2026-02-15", "2026-03-15"):
+        await close(database, fresh_database.settings, as_of)
+    officer = staff_principal(Role.RISK_OFFICER)
+    february = (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+    march = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+    rolls = {span: _rolls(await _kpis(database, officer, span=span)) for span in (february, march)}
+    assert rolls[february][:2] == [("current", "m1", 1, 1, None), ("m1", "m2", 0, 0, 0)]
+    assert rolls[march][:2] == [("current", "m1", 0, 0, None), ("m1", "m2", 1, 1, 0)]
+    kpis = await _kpis(database, officer, span=march)
+    assert [(b.bucket, b.cards) for b in kpis.overdue.buckets if b.cards] == [("m2", 1)]
 
 
 RISK_KPIS = """
