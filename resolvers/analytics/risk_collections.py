@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, exists, func, literal, or_, select
+from sqlalchemy import Integer, and_, exists, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -84,9 +84,10 @@ async def collection_kpis(
         col(CollectionContact.case_id) == col(k.id),
         *in_range(col(CollectionContact.occurred_at), date_from, date_to),
     )
-    cured = (col(k.close_reason) == CollectionCloseReason.CURED.value) & (closed_at >= date_from)
-    cases = select(func.count(), count_where(cured & (closed_at < date_to)), count_where(contacted))
-    cases = cases.where(
+    cured = (col(k.close_reason) == CollectionCloseReason.CURED.value) & and_(
+        *in_range(closed_at, date_from, date_to)
+    )
+    cases = select(func.count(), count_where(cured), count_where(contacted)).where(
         col(k.opened_at) < date_to,
         or_(closed_at.is_(None), closed_at >= date_from),
         *in_branch(col(k.branch_id), branch_id),
