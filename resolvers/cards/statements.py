@@ -268,6 +268,18 @@ async def _standing(session: AsyncSession, as_of: date, closes_at: datetime) -> 
     )
 
 
+async def _record_buckets(session: AsyncSession, as_of: date) -> None:
+    """Each statement closed as of ``as_of`` keeps its card's bucket as it closed (the card's
+    month-by-month standing, which the roll rates read); one UPDATE."""
+    s, c = STATEMENTS.c, CARDS.c
+    bucket = select(c.overdue_bucket).where(c.id == s.card_id).scalar_subquery()
+    await session.execute(
+        update(STATEMENTS)
+        .where(s.cycle_end == as_of, or_(s.overdue_bucket.is_(None), s.overdue_bucket != bucket))
+        .values(overdue_bucket=bucket)
+    )
+
+
 async def _overdue_counts(session: AsyncSession) -> dict[str, int]:
     c = CARDS.c
     result = await session.execute(
@@ -293,5 +305,6 @@ async def close_statements(
     # The statements just closed are due later; settle again in case a grace period is 0.
     summary.settled += await _settle(session, closes_at)
     await _standing(session, as_of, closes_at)
+    await _record_buckets(session, as_of)
     summary.overdue = await _overdue_counts(session)
     return summary

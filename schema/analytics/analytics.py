@@ -17,8 +17,10 @@ from core.context import Info
 from core.identity import Scope
 from core.money import yuan_or_none
 from resolvers.analytics import growth as growth_service
+from resolvers.analytics import risk as risk_service
 from resolvers.analytics import service as analytics_service
 from resolvers.analytics.sql import ACTIVE_CUSTOMER
+from schema.analytics.risk import RiskKpis
 from schema.relay import to_global_id, uuid_of
 from schema.scope_field import scoped_field
 
@@ -359,11 +361,31 @@ class Analytics:
         )
         return GrowthKpis.from_result(kpis)
 
+    @scoped_field(Scope.RISK_READ, "Overdue, roll-rate, collection, alert and limit KPIs.")
+    async def risk(
+        self,
+        info: Info,
+        range: Annotated[DateRangeInput, strawberry.argument(description=RANGE)],
+        branch: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description=BRANCH + " Cards count by the customer's branch."),
+        ] = None,
+    ) -> RiskKpis | None:
+        kpis = await risk_service.risk_kpis(
+            db=info.context.db,
+            principal=info.context.principal,
+            timezone=info.context.settings.contact_timezone,
+            date_from=range.start,
+            date_to=range.end,
+            branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
+        )
+        return RiskKpis.from_result(kpis)
+
 
 @strawberry.type
 class AnalyticsQuery:
     @scoped_field(
-        Scope.ANALYTICS_READ, "Aggregate KPIs: service (complaints, SLA, CSAT) and growth."
+        Scope.ANALYTICS_READ, "Aggregate KPIs: service (complaints, SLA, CSAT), growth and risk."
     )
     def analytics(self) -> Analytics | None:
         return Analytics()
