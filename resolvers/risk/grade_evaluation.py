@@ -199,23 +199,30 @@ def alert_key(customer_id: uuid.UUID, as_of: datetime) -> str:
     return f"{AlertRule.GRADE_WORSENED.value}:{customer_id}:{as_of.date().isoformat()}"
 
 
-def _alert_row(
-    customer: CustomerRisk, assessment: RiskAssessment, as_of: datetime, stamp: datetime
+def alert_row(
+    *,
+    customer_id: uuid.UUID,
+    branch_id: uuid.UUID,
+    from_grade: str | None,
+    to_grade: str,
+    reasons: Sequence[str],
+    as_of: datetime,
+    stamp: datetime,
 ) -> dict[str, Any]:
-    grade = assessment.grade.value
+    """A GRADE_WORSENED alert: MEDIUM for D, HIGH for E."""
     return {
         "id": new_id(),
         "rule": AlertRule.GRADE_WORSENED.value,
-        "severity": (AlertSeverity.HIGH if grade == "E" else AlertSeverity.MEDIUM).value,
+        "severity": (AlertSeverity.HIGH if to_grade == "E" else AlertSeverity.MEDIUM).value,
         "status": AlertStatus.OPEN.value,
-        "customer_id": customer.customer_id,
-        "branch_id": customer.branch_id,
+        "customer_id": customer_id,
+        "branch_id": branch_id,
         "card_id": None,
         "transaction_id": None,
         "amount_cents": None,
         "occurred_at": as_of,
-        "details": {"from": customer.grade, "to": grade, "reasons": list(assessment.reasons)},
-        "natural_key": alert_key(customer.customer_id, as_of),
+        "details": {"from": from_grade, "to": to_grade, "reasons": list(reasons)},
+        "natural_key": alert_key(customer_id, as_of),
         "created_at": stamp,
         "updated_at": stamp,
         "version": 1,
@@ -249,7 +256,15 @@ def decide_grade(
         "created_at": as_of,
     }
     alert = (
-        _alert_row(customer, assessment, as_of, stamp)
+        alert_row(
+            customer_id=customer.customer_id,
+            branch_id=customer.branch_id,
+            from_grade=customer.grade,
+            to_grade=computed,
+            reasons=assessment.reasons,
+            as_of=as_of,
+            stamp=stamp,
+        )
         if raises_alert(computed, customer.grade)
         else None
     )
@@ -266,6 +281,12 @@ async def write_grades(
     how many alerts were new (a re-run the same day raises none twice)."""
     if histories:
         await session.execute(sql_insert(HISTORY), histories)
+    return await raise_alerts(session, alerts)
+
+
+async def raise_alerts(session: AsyncSession, alerts: list[dict[str, Any]]) -> int:
+    """Inserts GRADE_WORSENED alerts, none twice for a customer and date (ON CONFLICT DO
+    NOTHING on the natural key); how many were new."""
     if not alerts:
         return 0
     dialect = session.get_bind().dialect.name

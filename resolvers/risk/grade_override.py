@@ -9,8 +9,9 @@ log in clear.
 An override sets the grade and ``risk_grade_overridden``: evaluation keeps computing the
 grade into ``customer_metrics`` but leaves the customer's alone. Lifting clears the flag and
 returns the customer to the computed grade (``customer_metrics.risk_grade``; the grade they
-have when never evaluated). Each writes one ``risk_grade_history`` row in the same
-transaction as the customer.
+have when never evaluated); a return to a computed D or E that is worse than the override
+raises a GRADE_WORSENED alert, as evaluation would have. Each writes one
+``risk_grade_history`` row in the same transaction as the customer.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from models.customers.customer import Customer, RiskGrade
 from models.growth.customer_metrics import CustomerMetrics
 from models.risk.grade import RiskGradeChange, RiskGradeSource
 from models.sealing import seal_field
+from resolvers.risk.grade_evaluation import alert_row, raise_alerts
+from resolvers.risk.grade_rules import raises_alert
 from resolvers.scoping import CUSTOMER_NOT_FOUND, customer_scope
 
 OVERRIDE_ACTION = "customer.risk_grade_override"
@@ -117,6 +120,17 @@ async def change_grade(
     )
     seal_field(ring, change, "note", reason)
     session.add(change)
+    if lifting and raises_alert(to_grade, from_grade):  # back to a computed D or E
+        alert = alert_row(
+            customer_id=customer.id,
+            branch_id=customer.branch_id,
+            from_grade=from_grade,
+            to_grade=to_grade,
+            reasons=reasons,
+            as_of=now,
+            stamp=now,
+        )
+        await raise_alerts(session, [alert])
     await audit.record_and_commit(
         session,
         audit_event(

@@ -387,3 +387,31 @@ async def test_an_override_holds_until_lifted_then_the_computed_grade_returns(
     assert {r.actor_id for r in rows[1:]} == {officer.subject}
     after = await book.evaluate(days_later=2)  # back in evaluation's hands, and unchanged
     assert dict(after.grade_changes) == {}
+
+
+async def test_lifting_back_to_a_computed_e_raises_the_alert_evaluation_held_back(
+    book: RiskBook,
+) -> None:
+    await book.evaluate()  # "overridden" computes E but is held at B: no alert
+    assert {book.name_of(a.customer_id) for a in await book.rows(RiskAlert)} == {
+        "late",
+        "slipping",
+    }
+    version = (await book.customers())["overridden"][2]
+    async with book.database.session() as session:
+        lifted = await change_grade(
+            session=session,
+            ring=book.ring,
+            principal=staff_principal(Role.RISK_OFFICER),
+            data=GradeOverride(book.ids["overridden"], version, "复核完毕"),
+            audit_event=batch_job_event,
+        )
+
+    assert (lifted.risk_grade, lifted.risk_grade_overridden) == ("E", False)
+    (alert,) = [a for a in await book.rows(RiskAlert) if a.customer_id == book.ids["overridden"]]
+    assert (alert.rule, alert.severity, alert.details["from"], alert.details["to"]) == (
+        "grade_worsened",
+        "high",
+        "B",
+        "E",
+    )
