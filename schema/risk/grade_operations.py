@@ -90,7 +90,8 @@ class RiskGradeMutation:
         Scope.RISK_WRITE,
         "Ends a risk grade override (risk officers; audited): the customer returns to the "
         "grade the last evaluation computed (their current one if never evaluated), with a "
-        "history entry; CONFLICT when no override holds." + ERRORS,
+        "history entry; a return to a worse D or E raises a GRADE_WORSENED risk alert; "
+        "CONFLICT when no override holds." + ERRORS,
         staff_only=True,
     )
     async def lift_risk_grade_override(
