@@ -217,6 +217,34 @@ class Settings(BaseSettings):
     audit_checkpoint_minutes: float = Field(default=15.0, ge=0)
     # Customers per committed batch of `cardcrm evaluate` (each batch audited with it).
     evaluation_batch_rows: int = Field(default=5000, ge=1)
+    # The risk grade (resolvers/risk/grade_rules.py reads these and nothing else does): each
+    # warning sign adds points; 0 points A, 1 B, 2 C, 3 D, 4 or more E. A customer with no
+    # statement yet is C at best (a new customer's grade).
+    # Utilisation: booked balance over the credit limits of their open cards.
+    risk_utilisation_high: float = 0.8  # 1 point
+    risk_utilisation_over: float = 1.0  # 2 points: at or over the limit
+    # Current overdue, the worst of their cards' days past due: 1+ days 2 points (C),
+    # this many 3 (D), this many 4 (E).
+    risk_overdue_d_days: int = Field(default=31, ge=1)
+    risk_overdue_e_days: int = Field(default=91, ge=1)
+    # Overdue history: statements not paid by their due date in the last 365 days;
+    # this many 1 point, this many 2.
+    risk_missed_statements: int = Field(default=1, ge=1)
+    risk_missed_statements_severe: int = Field(default=3, ge=1)
+    # Repayment ratio over the last N days: repayments / balances of the statements due then.
+    risk_repayment_window_days: int = Field(default=90, ge=1)
+    risk_low_repayment_ratio: float = 0.3  # below it, 1 point
+    # Spending spike: spend of the last churn_compare_days at least this many times the
+    # period before (which had some spend), and at least this much (cents): 1 point.
+    risk_spike_ratio: float = 3.0
+    risk_spike_min_cents: int = 500_000
+    # Cash-like spending: MerchantCategory has no cash or quasi-cash category; "other" holds
+    # what the feed could not place (transfers, prepaid cards, gambling, cash advances), so
+    # it counts as cash-like. A share of the window's spend at least this, and at least this
+    # much (cents): 1 point.
+    risk_cash_like_categories: list[str] = ["other"]
+    risk_cash_like_share: float = 0.5
+    risk_cash_like_min_cents: int = 100_000
 
     @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:

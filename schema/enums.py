@@ -24,6 +24,7 @@ from models.cards.statement import OverdueBucket
 from models.customers.customer import Gender, LifecycleStage, RiskGrade
 from models.growth.offer import AssignmentStatus, BenefitType, OfferStatus
 from models.growth.tier import TierChange, TierCode
+from models.risk.grade import RiskGradeReason, RiskGradeSource
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from models.service_desk.interaction import InteractionChannel, InteractionKind
 from models.transactions.transaction import MerchantCategory, TransactionKind
@@ -304,6 +305,27 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "C": "Medium risk (a new customer's grade).",
             "D": "High risk.",
             "E": "Highest risk.",
+        },
+    ),
+    RiskGradeReason: (
+        "Why evaluation gave a risk grade: each warning sign counted, or none.",
+        {
+            "HIGH_UTILISATION": "The booked balance is high against the open cards' limits.",
+            "OVERDUE_NOW": "A card is past due now (more points the longer).",
+            "OVERDUE_HISTORY": "Statements not paid by their due date in the last year.",
+            "LOW_REPAYMENT_RATIO": "Little of the recent statements' balances was repaid.",
+            "SPENDING_SPIKE": "Recent spend is several times that of the period before.",
+            "CASH_LIKE_SPENDING": "Much of the spend is in cash-like categories (OTHER).",
+            "CLEAN_RECORD": "No warning sign: the lowest risk.",
+            "NO_HISTORY": "No statement yet: a new customer's grade (C) at best.",
+        },
+    ),
+    RiskGradeSource: (
+        "What changed a customer's risk grade.",
+        {
+            "EVALUATION": "An evaluation, from the customer's behaviour.",
+            "OVERRIDE": "A risk officer, by hand, with a reason; held until lifted.",
+            "OVERRIDE_LIFTED": "A risk officer ended an override: back to the computed grade.",
         },
     ),
     Role: (

@@ -16,6 +16,7 @@ from schema.cards.customer_fields import CustomerCardFields
 from schema.customers import texts
 from schema.customers.customer import CustomerDisclosureFields, CustomerFields
 from schema.growth.customer_fields import CustomerOfferFields, CustomerTierFields
+from schema.risk.grade import CustomerRiskGradeFields
 from schema.service_desk.customer_fields import CustomerServiceFields
 from schema.transactions.customer_fields import CustomerTransactionFields
 
@@ -25,6 +26,7 @@ class Customer(
     CustomerFields,
     CustomerTierFields,
     CustomerCardFields,
+    CustomerRiskGradeFields,
     CustomerTransactionFields,
     CustomerServiceFields,
     CustomerOfferFields,

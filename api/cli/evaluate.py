@@ -59,6 +59,11 @@ def report(summary: EvaluationSummary) -> None:
         f"{summary.overrides_kept} kept by an override"
     )
     console.print(f"segment changes: {summary.segment_changes}")
+    grades = [f"{g} {n}" for g, n in sorted(summary.grade_changes.items())]
+    console.print(
+        f"risk grades: {', '.join(grades) if grades else 'no change'}; "
+        f"{summary.grade_alerts} alerts; {summary.grade_overrides_kept} kept by an override"
+    )
     if summary.skipped:
         console.print(
             f"{summary.skipped} customers changed meanwhile and were left for the next run"

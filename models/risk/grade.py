@@ -34,6 +34,7 @@ class RiskGradeReason(StrEnum):
     SPENDING_SPIKE = "spending_spike"
     CASH_LIKE_SPENDING = "cash_like_spending"
     CLEAN_RECORD = "clean_record"
+    NO_HISTORY = "no_history"  # no statement yet: a new customer's grade (C) at best
 
 
 class RiskGradeChange(SQLModel, table=True):

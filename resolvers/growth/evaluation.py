@@ -1,5 +1,5 @@
 """Evaluation (``cardcrm evaluate``, ``evaluateCustomers``): every customer's RFM figures,
-lifecycle stage, churn risk, segments and tier, set-based.
+lifecycle stage, churn risk, segments, tier and risk grade, set-based.
 
 One aggregate query reads every customer with their transactions up to the as-of instant
 (customers ⟕ cards ⟕ transactions, GROUP BY customer, conditional SUM/COUNT per period and
@@ -7,14 +7,17 @@ merchant category, MAX(occurred_at)), so customers without a card or a transacti
 evaluated too. It is streamed in chunks on a connection of its own; the pure rules
 (``lifecycle_rules``, ``tier_rules``) decide each row in Python; each chunk is written back in
 one transaction on a second connection with a few bulk statements: an executemany UPDATE of
-the customers whose stage, segments or tier changed, one upsert of everyone's
-``customer_metrics``, and bulk INSERTs of the lifecycle and tier history. Nothing runs per
+the customers whose stage, segments, tier or risk grade changed, one upsert of everyone's
+``customer_metrics``, and bulk INSERTs of the lifecycle, tier and risk grade history and of
+the GRADE_WORSENED alerts. The risk grade also reads each chunk's cards and statements, in
+one more set-based query per chunk (``resolvers.risk.grade_evaluation``). Nothing runs per
 customer, and re-running with no new data changes no customer and writes no history.
 
 A customer is updated only if it still has the version the query read, so an override or an
 edit made meanwhile is never overwritten (the next run catches that customer up); history is
 written only for the customers actually updated. A tier override holds while
-``tier_override_until`` is after the as-of instant.
+``tier_override_until`` is after the as-of instant; a risk grade override holds while
+``risk_grade_overridden`` is set (until a risk officer lifts it).
 
 The query and what the rules decide for each of its rows are in ``evaluation_decision``;
 this module streams the query, writes each chunk back and audits it.
@@ -51,6 +54,8 @@ from models.growth.tier import Tier, TierChange, TierHistory
 from resolvers.growth.evaluation_decision import CUSTOMERS, Decision, aggregate_query, decide
 from resolvers.growth.lifecycle_rules import LifecycleRules
 from resolvers.growth.tier_rules import TierRule
+from resolvers.risk.grade_evaluation import read_accounts, write_grades
+from resolvers.risk.grade_rules import GradeRules
 
 T = TypeVar("T")
 AuditEventFactory = Callable[..., AuditEvent]
@@ -78,6 +83,11 @@ class EvaluationSummary:
     overrides_kept: int = 0
     # Customers changed by someone else while this run read them; the next run catches up.
     skipped: int = 0
+    # New risk grade → how many customers moved to it; GRADE_WORSENED alerts raised; grades
+    # a risk officer's override held.
+    grade_changes: Counter[str] = field(default_factory=Counter)
+    grade_alerts: int = 0
+    grade_overrides_kept: int = 0
     seconds: float = 0.0
 
     def add(self, part: EvaluationSummary) -> None:
@@ -89,6 +99,9 @@ class EvaluationSummary:
         self.segment_changes += part.segment_changes
         self.overrides_kept += part.overrides_kept
         self.skipped += part.skipped
+        self.grade_changes.update(part.grade_changes)
+        self.grade_alerts += part.grade_alerts
+        self.grade_overrides_kept += part.grade_overrides_kept
 
     def details(self) -> dict[str, Any]:
         """The summary as JSON, for the audit entry."""
@@ -101,6 +114,9 @@ class EvaluationSummary:
             "segment_changes": self.segment_changes,
             "overrides_kept": self.overrides_kept,
             "skipped": self.skipped,
+            "grade_changes": dict(sorted(self.grade_changes.items())),
+            "grade_alerts": self.grade_alerts,
+            "grade_overrides_kept": self.grade_overrides_kept,
         }
 
 
@@ -116,6 +132,7 @@ _UPDATE_CUSTOMER = (
         lifecycle_stage=bindparam("new_stage"),
         segments=bindparam("new_segments", type_=CUSTOMERS.c.segments.type),
         tier_id=bindparam("new_tier_id", type_=CUSTOMERS.c.tier_id.type),
+        risk_grade=bindparam("new_risk_grade"),
         version=bindparam("new_version"),
         updated_at=bindparam("stamp", type_=CUSTOMERS.c.updated_at.type),
     )
@@ -147,6 +164,7 @@ def _batch_event(
         "lifecycle_stage": part.stage_changes.total(),
         "segments": part.segment_changes,
         "tier": part.upgrades + part.downgrades,
+        "risk_grade": part.grade_changes.total(),
     }
     return audit_event(
         EVALUATE_BATCH_ACTION,
@@ -178,6 +196,12 @@ async def write_chunk(
         await session.execute(sql_insert(LIFECYCLE_HISTORY), lifecycle)
     if tiers:
         await session.execute(sql_insert(TIER_HISTORY), tiers)
+    grades = [d.grade for d in written if d.grade is not None and d.grade.history is not None]
+    alerts = await write_grades(
+        session,
+        [g.history for g in grades if g.history is not None],
+        [g.alert for g in grades if g.alert is not None],
+    )
     dialect = session.get_bind().dialect.name
     await session.execute(_metrics_upsert(dialect), [d.metrics for d in decisions])
     part = EvaluationSummary(as_of=summary.as_of)
@@ -188,6 +212,9 @@ async def write_chunk(
     part.stage_changes.update(str(row["to_stage"]) for row in lifecycle)
     part.upgrades = sum(row["change"] == TierChange.UPGRADE for row in tiers)
     part.downgrades = sum(row["change"] == TierChange.DOWNGRADE for row in tiers)
+    part.grade_changes.update(g.grade for g in grades)
+    part.grade_alerts = alerts
+    part.grade_overrides_kept = sum(bool(d.grade and d.grade.override_kept) for d in decisions)
     if written and audit_event is not None:
         async with audit.chain_lock(session):
             await audit.append(session, _batch_event(audit_event, part, written))
@@ -229,6 +256,7 @@ async def evaluate_customers(
     as_of = as_of or utcnow()
     stamp = utcnow()
     rules = LifecycleRules.from_settings(settings)
+    grading = GradeRules.from_settings(settings)
     summary = EvaluationSummary(as_of=as_of)
     async with database.session() as writer:
         ladder = [TierRule.from_row(tier) for tier in await writer.scalars(select(Tier))]
@@ -237,8 +265,17 @@ async def evaluate_customers(
             query = aggregate_query(rules, as_of).execution_options(yield_per=chunk_rows)
             result = await reader.stream(query)
             async for rows in _read_ahead(result.partitions(chunk_rows)):
+                accounts = await read_accounts(writer, [row.id for row in rows], as_of, grading)
                 decisions = [
-                    decide(row, rules=rules, ladder=ladder, as_of=as_of, stamp=stamp)
+                    decide(
+                        row,
+                        rules=rules,
+                        ladder=ladder,
+                        as_of=as_of,
+                        stamp=stamp,
+                        grading=grading,
+                        account=accounts.get(row.id),
+                    )
                     for row in rows
                 ]
                 await write_chunk(writer, decisions, stamp, summary, audit_event)

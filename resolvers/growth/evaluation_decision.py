@@ -1,8 +1,9 @@
 """One customer's evaluation, set-based: the one aggregate query that reads every customer
 with their figures as of an instant, and what the pure rules (``lifecycle_rules``,
-``tier_rules``) decide for each of its rows — the customer, metrics and history rows to write.
-Nothing here touches the database; ``resolvers.growth.evaluation`` streams the query and
-writes the decisions back.
+``tier_rules``, and the risk domain's ``grade_rules`` through ``resolvers.risk.grade_evaluation``)
+decide for each of its rows — the customer, metrics and history rows to write. Nothing here
+touches the database; ``resolvers.growth.evaluation`` streams the query, reads each chunk's
+account figures for the risk grade, and writes the decisions back.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ from resolvers.growth.lifecycle_rules import (
     assess,
 )
 from resolvers.growth.tier_rules import ANNUAL_DAYS, TierDecision, TierRule, tier_decision
+from resolvers.risk.grade_evaluation import (
+    AccountFigures,
+    CustomerRisk,
+    GradeDecision,
+    decide_grade,
+)
+from resolvers.risk.grade_rules import GradeRules
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
 CARDS: Table = Card.__table__  # type: ignore[attr-defined]
@@ -45,6 +53,8 @@ class Decision:
     tier: dict[str, Any] | None = None
     segments_changed: bool = False
     override_kept: bool = False
+    # The risk grade (always in ``metrics``; its history row and alert when it changed).
+    grade: GradeDecision | None = None
 
 
 # -- the one aggregate query ---------------------------------------------------------------
@@ -92,6 +102,9 @@ def aggregate_query(rules: LifecycleRules, as_of: datetime) -> Select[Any]:
             c.tier_id,
             c.version,
             c.tier_override_until,
+            c.branch_id,
+            c.risk_grade,
+            c.risk_grade_overridden,
             func.max(when).label("last_at"),
             _count(in_window).label("frequency"),
             _spend(in_window).label("monetary"),
@@ -130,7 +143,12 @@ def figures_of(row: Row[Any], as_of: datetime) -> CustomerFigures:
 
 
 def _metrics_row(
-    row: Row[Any], figures: CustomerFigures, assessment: Assessment, as_of: datetime, window: int
+    row: Row[Any],
+    figures: CustomerFigures,
+    assessment: Assessment,
+    grade: GradeDecision,
+    as_of: datetime,
+    window: int,
 ) -> dict[str, Any]:
     return {
         "customer_id": row.id,
@@ -144,6 +162,8 @@ def _metrics_row(
         "churn_score": assessment.churn.score,
         "churn_reasons": list(assessment.churn.reasons),
         "category_spend": dict(figures.category_spend),
+        "risk_grade": grade.assessment.grade.value,
+        "risk_reasons": list(grade.assessment.reasons),
     }
 
 
@@ -177,6 +197,27 @@ def _tier_row(row: Row[Any], move: TierDecision, as_of: datetime) -> dict[str, A
     }
 
 
+def _grade(
+    row: Row[Any],
+    figures: CustomerFigures,
+    account: AccountFigures | None,
+    grading: GradeRules,
+    as_of: datetime,
+    stamp: datetime,
+) -> GradeDecision:
+    customer = CustomerRisk(
+        customer_id=row.id,
+        branch_id=row.branch_id,
+        grade=row.risk_grade,
+        overridden=bool(row.risk_grade_overridden),
+        recent_spend_cents=figures.recent_spend_cents,
+        prior_spend_cents=figures.prior_spend_cents,
+        window_spend_cents=figures.monetary_cents,
+        category_spend=figures.category_spend,
+    )
+    return decide_grade(customer, account, rules=grading, as_of=as_of, stamp=stamp)
+
+
 def decide(
     row: Row[Any],
     *,
@@ -184,11 +225,15 @@ def decide(
     ladder: Sequence[TierRule],
     as_of: datetime,
     stamp: datetime,
+    grading: GradeRules = GradeRules(),
+    account: AccountFigures | None = None,
 ) -> Decision:
-    """Applies the rules to one customer's row; ``stamp`` marks the customer rows written."""
+    """Applies the rules to one customer's row; ``stamp`` marks the customer rows written.
+    ``account`` is the customer's card and statement figures (None: no card)."""
     figures = figures_of(row, as_of)
     assessment = assess(figures, rules)
-    metrics = _metrics_row(row, figures, assessment, as_of, rules.window_days)
+    grade = _grade(row, figures, account, grading, as_of, stamp)
+    metrics = _metrics_row(row, figures, assessment, grade, as_of, rules.window_days)
     override_kept = row.tier_override_until is not None and row.tier_override_until > as_of
     move = (
         None
@@ -197,14 +242,15 @@ def decide(
     )
     stage_changed = assessment.stage.value != row.lifecycle_stage
     segments_changed = list(assessment.segments) != list(row.segments or [])
-    if not (stage_changed or segments_changed or move):
-        return Decision(row.id, metrics, override_kept=override_kept)
+    if not (stage_changed or segments_changed or move or grade.changed):
+        return Decision(row.id, metrics, override_kept=override_kept, grade=grade)
     update = {
         "b_id": row.id,
         "b_version": row.version,
         "new_stage": assessment.stage.value,
         "new_segments": list(assessment.segments),
         "new_tier_id": move.tier.id if move else row.tier_id,
+        "new_risk_grade": grade.grade,
         "new_version": row.version + 1,
         "stamp": stamp,
     }
@@ -216,4 +262,5 @@ def decide(
         tier=_tier_row(row, move, as_of) if move else None,
         segments_changed=segments_changed,
         override_kept=override_kept,
+        grade=grade,
     )

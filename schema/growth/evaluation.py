@@ -21,7 +21,7 @@ from core.identity import Scope
 from core.money import yuan, yuan_or_none
 from models.customers.customer import Customer as CustomerRow
 from models.customers.customer import LifecycleHistory as LifecycleHistoryRow
-from models.customers.customer import LifecycleStage
+from models.customers.customer import LifecycleStage, RiskGrade
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.tier import TierChange, TierCode
 from models.growth.tier import TierHistory as TierHistoryRow
@@ -198,6 +198,12 @@ class StageCount:
     count: int = strawberry.field(description="How many customers moved into it.")
 
 
+@strawberry.type(description="How many customers one evaluation moved to a risk grade.")
+class GradeCount:
+    grade: RiskGrade = strawberry.field(description="The risk grade moved to.")
+    count: int = strawberry.field(description="How many customers moved to it.")
+
+
 @strawberry.type(description="What one evaluation run did.")
 class EvaluationSummary:
     as_of: datetime = strawberry.field(
@@ -213,6 +219,15 @@ class EvaluationSummary:
     overrides_kept: int = strawberry.field(description="Tiers left alone by an override.")
     skipped: int = strawberry.field(
         description="Customers changed by someone else meanwhile; the next run catches up."
+    )
+    risk_grade_changes: list[GradeCount] = strawberry.field(
+        description="Customers moved to each risk grade (only grades someone moved to)."
+    )
+    risk_grade_alerts: int = strawberry.field(
+        description="GRADE_WORSENED alerts raised: risk grades that worsened to D or E."
+    )
+    risk_grade_overrides_kept: int = strawberry.field(
+        description="Risk grades left alone by a risk officer's override."
     )
     seconds: float = strawberry.field(description="How long the run took, in seconds.")
 
@@ -231,6 +246,13 @@ class EvaluationSummary:
             segment_changes=summary.segment_changes,
             overrides_kept=summary.overrides_kept,
             skipped=summary.skipped,
+            risk_grade_changes=[
+                GradeCount(grade=grade, count=summary.grade_changes[grade.value])
+                for grade in RiskGrade
+                if summary.grade_changes[grade.value]
+            ],
+            risk_grade_alerts=summary.grade_alerts,
+            risk_grade_overrides_kept=summary.grade_overrides_kept,
             seconds=summary.seconds,
         )
 

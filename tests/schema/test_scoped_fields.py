@@ -125,6 +125,9 @@ UNREACHABLE_WHEN_DENIED = {
     # transaction lists that lead to it (Customer.transactions, Card.transactions).
     ("Transaction", "amount"),
     ("Transaction", "merchantName"),
+    # An override's reason: denied to exactly the roles denied Customer.riskGradeHistory,
+    # the only way to it.
+    ("RiskGradeChange", "note"),
 }
 
 

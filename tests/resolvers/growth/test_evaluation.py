@@ -27,6 +27,7 @@ from models.audit.audit import AuditEntry
 from models.customers.customer import Customer, LifecycleHistory
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.tier import Tier, TierHistory
+from models.risk.grade import RiskGradeChange
 from resolvers.growth.evaluation import EvaluationSummary, evaluate_customers, write_chunk
 from resolvers.growth.evaluation_decision import aggregate_query, decide
 from resolvers.growth.lifecycle_rules import LifecycleRules
@@ -413,3 +414,21 @@ async def test_each_batch_that_changed_customers_is_audited_with_what_it_changed
     }
     assert set().union(*(b.fields for b in batches)) == {"lifecycle_stage", "segments", "tier"}
     assert chain.ok
+
+
+async def test_without_statements_every_customer_keeps_a_new_customers_risk_grade(
+    book: Book,
+) -> None:
+    """No one in this book has a statement yet: the risk grade is C with "no_history" for all
+    (their cards have no limit, so no utilisation; no spike: "loyal" spends the same in both
+    periods; no spend in OTHER), so evaluation writes no grade change, history or alert.
+    The risk grade's own book is tests/resolvers/risk/test_grade_evaluation.py."""
+    summary = await book.evaluate()
+
+    metrics = await book.rows(CustomerMetrics)
+    assert {(m.risk_grade, tuple(m.risk_reasons)) for m in metrics} == {("C", ("no_history",))}
+    assert (dict(summary.grade_changes), summary.grade_alerts) == ({}, 0)
+    async with book.database.session() as session:
+        grades = set(await session.scalars(select(Customer.risk_grade)))
+        assert grades == {"C"}
+        assert await session.scalar(select(func.count()).select_from(RiskGradeChange)) == 0
