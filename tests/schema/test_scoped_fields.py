@@ -125,6 +125,14 @@ UNREACHABLE_WHEN_DENIED = {
     # transaction lists that lead to it (Customer.transactions, Card.transactions).
     ("Transaction", "amount"),
     ("Transaction", "merchantName"),
+    # The collection queue: denied to marketers, customers and merchants, who hold no
+    # collections:read, the scope of the lists that lead to them (collectionCases,
+    # repaymentReminders).
+    ("CollectionCase", "overdueAmount"),
+    ("CollectionCase", "promiseAmount"),
+    ("CollectionContact", "promiseAmount"),
+    ("CollectionContact", "notes"),
+    ("RepaymentReminder", "minimumPayment"),
 }
 
 
