@@ -106,3 +106,18 @@ async def test_a_paid_minimum_cancels_the_planned_reminders_and_plans_no_more(
     assert reminders[(paid.id, day("2026-01-28"))] == ("sms", "cancelled")
     assert (paid.id, day("2026-02-01")) not in reminders
     assert reminders[(unpaid.id, day("2026-02-01"))] == ("sms", "planned")
+
+
+async def test_an_imported_repayment_of_the_minimum_cancels_the_planned_reminders_at_once(
+    fresh_database: FreshDatabase, database: Database
+) -> None:
+    from tests.resolvers.collections.support import import_repayment
+
+    card = await _card(database, "E", consent_phone=True)
+    await close(database, fresh_database.settings, "2026-01-15")
+    assert await _remind(fresh_database, database, "2026-01-28") == (1, 0)
+    ring = await fresh_database.key_ring(database)
+    await import_repayment(database, ring, fresh_database.settings, card.id, "100.00")
+    assert await _reminders(database) == {
+        (card.id, date.fromisoformat("2026-01-28")): ("phone", "cancelled")
+    }

@@ -4,6 +4,7 @@ versions, the contact rules, audit entries, and a page's statements whatever its
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -284,3 +285,65 @@ async def test_a_page_of_cases_costs_the_same_statements_whatever_its_size(
     # cases + cards + customers + contacts + interactions + staff, whatever the page size
     assert counts[0] == counts[1] == counts[2]
     assert counts[0] <= 7
+
+
+REMINDERS = """
+query Reminders($card: ID!) {
+  repaymentReminders(first: 5, filter: {cardId: $card}) {
+    edges { node { id dueDate remindOn channel riskGrade status minimumPayment card { id } } }
+  }
+}
+"""
+
+
+async def test_repayment_reminders_are_listed_to_branch_staff_only(
+    server: Server, world: World
+) -> None:
+    from datetime import date
+
+    from models.collections.reminder import RepaymentReminder
+    from schema.relay import from_global_id
+
+    case = await open_case(server, world, "BJ-CY")
+    async with server.state.database.session() as session:
+        session.add(
+            RepaymentReminder(
+                card_id=uuid.UUID(from_global_id(case.holder.card)[1]),
+                cycle_end=date(2026, 1, 15),
+                customer_id=case.holder.id,
+                branch_id=case.branch_id,
+                due_date=date(2026, 2, 4),
+                remind_on=date(2026, 2, 1),
+                channel="push",
+                minimum_payment_cents=3_000,
+                risk_grade="D",
+            )
+        )
+        await session.commit()
+    merchant = merchant_token(server.state, await add_merchant(server.state))
+    variables = {"card": case.holder.card}
+    for role, listed in (
+        ("admin", True),
+        ("supervisor", True),
+        ("agent", True),
+        ("risk_officer", True),
+        ("auditor", True),
+        ("agent_b", False),
+    ):
+        body = await server.graphql(REMINDERS, variables, token=staff(server, world, role))
+        assert "errors" not in body, (role, body)
+        edges = body["data"]["repaymentReminders"]["edges"]
+        assert bool(edges) is listed, role
+        if listed:
+            node = edges[0]["node"]
+            assert (node["remindOn"], node["channel"], node["riskGrade"]) == (
+                "2026-02-01",
+                "push",
+                "D",
+            )
+            assert (node["minimumPayment"], node["status"]) == ("30.00", "PLANNED")
+            assert node["card"]["id"] == case.holder.card
+    for token in (staff(server, world, "marketer"), case.holder.token, merchant):
+        body = await server.graphql(REMINDERS, variables, token=token)
+        assert body["data"]["repaymentReminders"] is None
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
