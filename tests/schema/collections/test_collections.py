@@ -347,3 +347,31 @@ async def test_repayment_reminders_are_listed_to_branch_staff_only(
         body = await server.graphql(REMINDERS, variables, token=token)
         assert body["data"]["repaymentReminders"] is None
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_contact_sent_again_with_its_idempotency_key_is_logged_once(
+    server: Server, world: World, open_hours: None
+) -> None:
+    case = await open_case(server, world, "BJ-CY")
+    agent = staff(server, world, "agent")
+    variables = {
+        "input": {
+            "caseId": case.id,
+            "version": 1,
+            "channel": "SMS",
+            "outcome": "NO_ANSWER",
+            "notes": NOTE,
+        }
+    }
+    headers = {"Idempotency-Key": f"contact-{case.row_id}"}
+    first = await server.graphql(LOG, variables, token=agent, headers=headers)
+    again = await server.graphql(LOG, variables, token=agent, headers=headers)
+    assert payload(first)["userErrors"] == []
+    assert again == first
+    async with server.state.database.session() as session:
+        contacts = list(
+            await session.scalars(
+                select(CollectionContact).where(col(CollectionContact.case_id) == case.row_id)
+            )
+        )
+    assert len(contacts) == 1
