@@ -232,6 +232,16 @@ class Settings(BaseSettings):
     evaluation_batch_rows: int = Field(default=5000, ge=1)
 
     @model_validator(mode="after")
+    def _check_reminder_days(self) -> Settings:
+        grades = set(self.repayment_reminder_days)
+        days = [day for all_days in self.repayment_reminder_days.values() for day in all_days]
+        if not grades <= set("ABCDE") or any(day < 1 for day in days):
+            raise ValueError(
+                "repayment_reminder_days maps risk grades A–E to days before the due date (≥ 1)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:
         check_issuers(
             self.oidc_issuers,

@@ -121,3 +121,13 @@ async def test_an_imported_repayment_of_the_minimum_cancels_the_planned_reminder
     assert await _reminders(database) == {
         (card.id, date.fromisoformat("2026-01-28")): ("phone", "cancelled")
     }
+
+
+@pytest.mark.parametrize("days", [{"Z": [3]}, {"A": [0]}, {"D": [7, -1]}])
+def test_reminder_days_name_grades_a_to_e_and_days_ahead(days: dict[str, list[int]]) -> None:
+    from pydantic import ValidationError
+
+    from core.settings import Settings
+
+    with pytest.raises(ValidationError):
+        Settings(repayment_reminder_days=days)
