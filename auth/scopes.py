@@ -27,6 +27,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.RISK_READ,
             _S.CARDS_READ,
             _S.CARDS_WRITE,
+            _S.COLLECTIONS_READ,
+            _S.COLLECTIONS_WRITE,
         }
     ),
     Role.AGENT: frozenset(
@@ -43,6 +45,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.OFFERS_READ,
             _S.CARDS_READ,
             _S.CARDS_WRITE,
+            _S.COLLECTIONS_READ,
+            _S.COLLECTIONS_WRITE,
         }
     ),
     Role.MARKETER: frozenset(
@@ -61,6 +65,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.RISK_WRITE,
             _S.ANALYTICS_READ,
             _S.CARDS_READ,
+            _S.COLLECTIONS_READ,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -74,6 +79,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.RISK_READ,
             _S.AUDIT_READ,
             _S.CARDS_READ,
+            _S.COLLECTIONS_READ,
         }
     ),
     Role.CUSTOMER: frozenset(

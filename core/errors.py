@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     KEY_UNAVAILABLE = "KEY_UNAVAILABLE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    # A collection contact the collection contact rules refuse (quiet hours, daily cap).
+    CONTACT_NOT_ALLOWED = "CONTACT_NOT_ALLOWED"
 
 
 class DomainError(Exception):
@@ -58,6 +60,10 @@ class BadUserInput(DomainError):
 
 class Conflict(DomainError):
     code = ErrorCode.CONFLICT
+
+
+class ContactNotAllowed(DomainError):
+    code = ErrorCode.CONTACT_NOT_ALLOWED
 
 
 class RateLimited(DomainError):

@@ -42,6 +42,10 @@ class Scope(StrEnum):
     # (activate, freeze, report lost, request a limit). Limit and alert decisions are risk:write.
     CARDS_READ = "cards:read"
     CARDS_WRITE = "cards:write"
+    # Collections (issue 14): the collection queue and its cases (read), assigning them and
+    # logging collection contacts (write). Staff only.
+    COLLECTIONS_READ = "collections:read"
+    COLLECTIONS_WRITE = "collections:write"
 
 
 class Role(StrEnum):

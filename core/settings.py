@@ -8,6 +8,7 @@ acceptable on a developer's machine.
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -98,6 +99,18 @@ class Settings(BaseSettings):
     # Statements (resolvers/cards/statements.py): the minimum payment is this share of the
     # statement balance (in basis points: 1000 = 10 %), plus fees, never above the balance.
     statement_minimum_payment_basis_points: int = Field(default=1000, ge=0, le=10_000)
+
+    # Collections (resolvers/collections/): no collection contact from quiet_start to
+    # quiet_end, the bank's local time (contact_timezone), and at most this many attempts per
+    # customer and local day. The marketing consent rules do not apply to collection.
+    collection_quiet_start: time = time(21, 0)
+    collection_quiet_end: time = time(8, 0)
+    collection_max_contacts_per_day: int = Field(default=3, ge=1)
+    # Repayment reminders (`cardcrm collections remind`): the days before a statement's due
+    # date a reminder goes out, by the customer's risk grade (more, earlier, for worse grades).
+    repayment_reminder_days: dict[str, list[int]] = Field(
+        default_factory=lambda: {"A": [3], "B": [3], "C": [7, 3], "D": [7, 3, 1], "E": [7, 3, 1]}
+    )
 
     # Live updates.
     max_subscriptions_per_connection: int = 20
@@ -245,6 +258,16 @@ class Settings(BaseSettings):
     risk_cash_like_categories: list[str] = ["other"]
     risk_cash_like_share: float = 0.5
     risk_cash_like_min_cents: int = 100_000
+
+    @model_validator(mode="after")
+    def _check_reminder_days(self) -> Settings:
+        grades = set(self.repayment_reminder_days)
+        days = [day for all_days in self.repayment_reminder_days.values() for day in all_days]
+        if not grades <= set("ABCDE") or any(day < 1 for day in days):
+            raise ValueError(
+                "repayment_reminder_days maps risk grades A–E to days before the due date (≥ 1)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:

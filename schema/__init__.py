@@ -32,6 +32,7 @@ from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
 from schema.cards.limit_operations import LimitMutation, LimitQuery
 from schema.cards.operations import CardMutation
+from schema.collections.operations import CollectionMutation, CollectionQuery
 from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
 from schema.enums import describe_enums
@@ -147,6 +148,7 @@ Query = merge_types(
         MerchantQuery,
         StaffQuery,
         LimitQuery,
+        CollectionQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -163,6 +165,7 @@ Mutation = merge_types(
         EvaluationMutation,
         LimitMutation,
         RiskGradeMutation,
+        CollectionMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -74,6 +74,9 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "hold; an operator must restore it, retrying does not help until then.",
             "SERVICE_UNAVAILABLE": "The database did not answer in time (HTTP 503 with "
             "Retry-After); the request was fine, retry after that many seconds.",
+            "CONTACT_NOT_ALLOWED": "The collection contact rules refuse this contact now "
+            "(quiet hours, or the customer's attempts for the day are used up); nothing was "
+            "written; retry when the rules allow it.",
         },
     ),
     AssignmentStatus: (

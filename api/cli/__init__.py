@@ -7,6 +7,7 @@ import typer
 from api.cli import (
     audit,
     clients,
+    collections,
     customers,
     db,
     evaluate,
@@ -44,3 +45,4 @@ app.add_typer(persisted.app, name="persisted")
 app.add_typer(customers.app, name="customers")
 app.add_typer(statements.app, name="statements")
 app.add_typer(limits.app, name="limits")
+app.add_typer(collections.app, name="collections")

@@ -1,5 +1,7 @@
 """``cardcrm statements close --as-of DATE``: the day's card statements and every card's
-overdue standing (resolvers/cards/statements.py), audited as one entry per run."""
+overdue standing (resolvers/cards/statements.py), then the collection cases that standing
+opens, updates and closes (resolvers/collections/sync.py), in one transaction, audited as one
+entry per run."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from api.cli.common import console, fail, run, started
 from api.cli.evaluate import cli_event
 from auth import audit
 from resolvers.cards.statements import CLOSE_ACTION, CloseSummary, close_statements
+from resolvers.collections.sync import SyncSummary, sweep
 
 app = typer.Typer(help="Card statements: close a day's cycles.", no_args_is_help=True)
 
@@ -30,16 +33,21 @@ def close(
         help="The statement date (the bank's local day): cards with this day of the month close.",
     ),
 ) -> None:
-    """Closes the statements of every card whose statement day is the as-of date's day, and
-    updates every card's days past due and overdue bucket; closing a day twice adds nothing."""
+    """Closes the statements of every card whose statement day is the as-of date's day,
+    updates every card's days past due and overdue bucket, and opens, updates and closes the
+    collection cases it gives; closing a day twice adds nothing."""
     day = parse_day(as_of)
 
-    async def work() -> CloseSummary:
+    async def work() -> tuple[CloseSummary, SyncSummary]:
         async with started() as state, state.database.session() as session:
             summary = await close_statements(session=session, settings=state.settings, as_of=day)
+            cases = await sweep(session, state.settings, day)
+            details = {**summary.details(), **cases.details()}
             await audit.record_and_commit(
-                session, cli_event(CLOSE_ACTION, target_type="Card", details=summary.details())
+                session, cli_event(CLOSE_ACTION, target_type="Card", details=details)
             )
-            return summary
+            return summary, cases
 
-    console.print(run(work).line(), soft_wrap=True)
+    summary, cases = run(work)
+    console.print(summary.line(), soft_wrap=True)
+    console.print(cases.line(), soft_wrap=True)

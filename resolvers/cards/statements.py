@@ -13,11 +13,8 @@ number of cards (no per-card Python loop):
    (none yet), never above the balance, 0 when the balance is 0 or less; due date = the
    statement date + the card's ``due_days``. The key (card, cycle end) makes a second close
    of the same day write nothing;
-3. **standing**: every card's days past due and overdue bucket. The statements missed since
-   the card's last one paid by its due date form its unpaid run; the card is current when
-   there is none, or when the repayments since the run's first close cover the run's
-   minimum payments (cured); else its days past due count from the run's first due date,
-   and the bucket is M1 for 1–30 days, M2 for 31–60, … M6 for 151–180, M6+ beyond.
+3. **standing**: every card's days past due and overdue bucket (resolvers/cards/standing.py,
+   which a batch of imported repayments runs for its cards too).
 
 Days are the bank's (``settings.contact_timezone``): the as-of date ends at its local
 midnight.
@@ -26,7 +23,6 @@ midnight.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -54,15 +50,13 @@ from models.cards.card import Card
 from models.cards.statement import OverdueBucket, Statement
 from models.columns import UTCDateTime, utcnow
 from models.transactions.transaction import Transaction, TransactionKind
-from resolvers.cards.calendar import days_between, instant_plus_days, plus_days
+from resolvers.cards.calendar import instant_plus_days, plus_days
+from resolvers.cards.standing import LATE_BUCKETS, update_standing
 
 CLOSE_ACTION = "statements.close"
 CARDS: Table = Card.__table__  # type: ignore[attr-defined]
 STATEMENTS: Table = Statement.__table__  # type: ignore[attr-defined]
 TRANSACTIONS: Table = Transaction.__table__  # type: ignore[attr-defined]
-DAYS_PER_BUCKET = 30
-# The buckets past current, in order: M1 … M6, then M6+ for everything beyond.
-LATE_BUCKETS: Sequence[OverdueBucket] = tuple(OverdueBucket)[1:]
 FEES_CENTS = 0  # no fees are charged yet; the minimum payment adds them when there are
 
 
@@ -209,65 +203,6 @@ async def _close(session: AsyncSession, as_of: date, closes_at: datetime, basis_
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _bucket(days: ColumnElement[Any]) -> ColumnElement[Any]:
-    steps = [
-        (days <= DAYS_PER_BUCKET * (n + 1), bucket.value)
-        for n, bucket in enumerate(LATE_BUCKETS[:-1])
-    ]
-    return case((days <= 0, OverdueBucket.CURRENT.value), *steps, else_=LATE_BUCKETS[-1].value)
-
-
-async def _standing(session: AsyncSession, as_of: date, closes_at: datetime) -> None:
-    s, t, c = STATEMENTS.c, TRANSACTIONS.c, CARDS.c
-    paid = STATEMENTS.alias("paid")
-    last_paid = (
-        select(func.max(paid.c.closes_at))
-        .where(paid.c.card_id == s.card_id, paid.c.paid_by_due.is_(True))
-        .scalar_subquery()
-    )
-    run = (
-        select(
-            s.card_id,
-            func.min(s.due_date).label("first_due"),
-            func.min(s.closes_at).label("first_close"),
-            func.sum(s.minimum_payment_cents).label("owed"),
-        )
-        .where(s.paid_by_due.is_(False), or_(last_paid.is_(None), s.closes_at > last_paid))
-        .group_by(s.card_id)
-        .subquery()
-    )
-    repaid = (
-        select(func.coalesce(func.sum(t.amount_cents), 0))
-        .where(
-            t.card_id == run.c.card_id,
-            t.kind == TransactionKind.REPAYMENT,
-            t.occurred_at >= run.c.first_close,
-            t.occurred_at < closes_at,
-        )
-        .scalar_subquery()
-    )
-    late = days_between(literal(as_of, Date), run.c.first_due)
-    standing = select(
-        run.c.card_id,
-        case((repaid >= run.c.owed, 0), (late < 0, 0), else_=late).label("days"),
-    ).subquery()
-    await session.execute(
-        update(CARDS)
-        .where(c.id == standing.c.card_id, c.days_past_due != standing.c.days)
-        .values(days_past_due=standing.c.days)
-    )
-    await session.execute(
-        update(CARDS)
-        .where(c.days_past_due != 0, c.id.not_in(select(run.c.card_id)))
-        .values(days_past_due=0)
-    )
-    await session.execute(
-        update(CARDS)
-        .where(c.overdue_bucket != _bucket(c.days_past_due))
-        .values(overdue_bucket=_bucket(c.days_past_due))
-    )
-
-
 async def _record_buckets(session: AsyncSession, as_of: date) -> None:
     """Each statement closed as of ``as_of`` keeps its card's bucket as it closed (the card's
     month-by-month standing, which the roll rates read); one UPDATE."""
@@ -304,7 +239,7 @@ async def close_statements(
     )
     # The statements just closed are due later; settle again in case a grace period is 0.
     summary.settled += await _settle(session, closes_at)
-    await _standing(session, as_of, closes_at)
+    await update_standing(session, as_of, closes_at)
     await _record_buckets(session, as_of)
     summary.overdue = await _overdue_counts(session)
     return summary

@@ -128,6 +128,14 @@ UNREACHABLE_WHEN_DENIED = {
     # An override's reason: denied to exactly the roles denied Customer.riskGradeHistory,
     # the only way to it.
     ("RiskGradeChange", "note"),
+    # The collection queue: denied to marketers, customers and merchants, who hold no
+    # collections:read, the scope of the lists that lead to them (collectionCases,
+    # repaymentReminders).
+    ("CollectionCase", "overdueAmount"),
+    ("CollectionCase", "promiseAmount"),
+    ("CollectionContact", "promiseAmount"),
+    ("CollectionContact", "notes"),
+    ("RepaymentReminder", "minimumPayment"),
 }
 
 

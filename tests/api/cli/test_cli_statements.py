@@ -32,14 +32,16 @@ async def test_close_prints_a_summary_is_idempotent_and_audits_each_run(
         month = await fresh_database.run_cli("statements", "close", "--as-of", "2026-02-15")
 
         assert first.returncode == again.returncode == month.returncode == 0, first.stderr
-        assert first.stdout.strip() == (
+        assert first.stdout.splitlines()[0] == (
             "closed 2 statements as of 2026-01-15; 0 due dates settled; 0 cards overdue (none)"
         )
         assert again.stdout.startswith("closed 0 statements as of 2026-01-15;")
         # The January bill (300, minimum 30, due Feb 4) went unpaid: 11 days late on Feb 15.
-        assert month.stdout.strip() == (
-            "closed 2 statements as of 2026-02-15; 2 due dates settled; 1 cards overdue (m1 1)"
-        )
+        assert month.stdout.splitlines() == [
+            "closed 2 statements as of 2026-02-15; 2 due dates settled; 1 cards overdue (m1 1)",
+            "collection cases: 1 opened, 0 updated, 0 cured, 0 closed with their card, "
+            "0 broken promises reopened",
+        ]
         assert len(await statements_of(database, late.id)) == 2
         assert await standing(database, late.id) == (11, "m1")
         async with database.session() as session:
@@ -52,6 +54,7 @@ async def test_close_prints_a_summary_is_idempotent_and_audits_each_run(
             )
     assert [entry.details["statements_closed"] for entry in entries] == [2, 0, 2]
     assert entries[-1].details["cards_overdue"] == {"m1": 1}
+    assert [entry.details["cases_opened"] for entry in entries] == [0, 0, 1]
     assert {entry.actor_id for entry in entries} == {"cardcrm-cli"}
 
 
