@@ -72,6 +72,9 @@ STAFF_PARENTS: dict[str, Parent] = {
         ("interactions", "edges", 0, "node"),
         frozenset({Scope.INTERACTIONS_READ}),
     ),
+    "Analytics": Parent(
+        "analytics { __typename {field} }", ("analytics",), frozenset({Scope.ANALYTICS_READ})
+    ),
 }
 CUSTOMER_PARENTS: dict[str, Parent] = {
     **{key: STAFF_PARENTS[key] for key in ("Complaint", "ComplaintTimelineEntry", "Interaction")},
@@ -99,6 +102,10 @@ ROOT_ARGUMENTS = {
     "customerByPhone": '(phone: "13812345678")',
     "customerByIdNumber": '(idNumber: "110101199003071233")',
     "merchantStats": '(range: {from: "2025-03-01", to: "2025-03-02"})',
+}
+# Arguments for fields below the root that require some.
+FIELD_ARGUMENTS = {
+    ("Analytics", "risk"): '(range: {from: "2025-03-01T00:00:00Z", to: "2025-03-02T00:00:00Z"})',
 }
 UNREACHABLE_WHEN_DENIED = {
     # Denied only to merchants and service accounts, which reach no customer at all.
@@ -199,7 +206,12 @@ def _selection(type_name: str, field: str) -> str:
 
 
 def _document(type_name: str, field: str, role: str) -> tuple[str, tuple[str | int, ...]]:
-    asked = f"{field}{ROOT_ARGUMENTS.get(field, '') if type_name == 'Query' else ''}"
+    arguments = (
+        ROOT_ARGUMENTS.get(field, "")
+        if type_name == "Query"
+        else FIELD_ARGUMENTS.get((type_name, field), "")
+    )
+    asked = f"{field}{arguments}"
     asked += " " + _selection(type_name, field)
     if type_name == "Query":
         body, path = f"__typename {asked}", ()
