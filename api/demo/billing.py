@@ -5,7 +5,7 @@ current and a few per cent overdue.
 A customer's *payer* habit comes from a hash of the seed and their id: most pay the bill in
 full or the minimum before the due date; a few pay late (after the due date), too little (a
 third of the minimum) or stopped paying some months before the end (so the overdue buckets
-from M1 to M6+ all have cards). A bill is what ``close_statements`` computes: the balance at
+from M1 to M4 have cards). A bill is what ``close_statements`` computes: the balance at
 the statement's close (purchases less repayments so far), whose minimum is the configured
 share of it rounded up to the fen.
 """
@@ -29,7 +29,7 @@ CHINA = timezone(timedelta(hours=8))  # the bank's day (settings.contact_timezon
 REPAYMENT_MERCHANT = "信用卡还款"
 # habit: share of customers in percent
 PAYERS = (("full", 62), ("minimum", 28), ("late", 5), ("too_little", 2), ("stopped", 3))
-_STOPPED_MONTHS = (1, 7)  # a stopped payer's last repayment was this many months ago
+_STOPPED_MONTHS = (1, 4)  # a stopped payer's last repayment was this many months ago
 
 
 @dataclass(frozen=True)

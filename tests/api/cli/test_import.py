@@ -5,6 +5,7 @@ and only an unreadable file fails it, with a message and never a traceback."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,15 @@ pytestmark = pytest.mark.slow
 
 ROWS = 400
 END = "2026-06-01"
+# "wrote N transactions to FILE (up to DAY): P purchases, R repayments"
+WROTE = re.compile(r"wrote ([\d,]+) transactions .*: ([\d,]+) purchases, ([\d,]+) repayments")
+
+
+def written(stdout: str) -> tuple[int, int, int]:
+    found = WROTE.search(stdout.replace("\n", " "))
+    assert found, stdout
+    total, purchases, repayments = (int(part.replace(",", "")) for part in found.groups())
+    return total, purchases, repayments
 
 
 async def generate(fresh: FreshDatabase, out: Path, *options: str) -> str:
@@ -32,7 +42,11 @@ async def test_a_generated_file_imports_whole_with_progress_and_a_rerun_imports_
     assert seeded.returncode == 0, seeded.stderr
     feed, same, other = tmp_path / "feed.csv", tmp_path / "same.csv", tmp_path / "other.csv"
     lines = tmp_path / "feed.jsonl"
-    assert f"wrote {ROWS} transactions" in await generate(fresh_database, feed, "--seed", "9")
+    # ROWS purchases, the fraud patterns' few more, and the cards' repayments.
+    total, purchases, repayments = written(await generate(fresh_database, feed, "--seed", "9"))
+    assert ROWS < purchases < ROWS + 20
+    assert repayments > 0
+    assert total == purchases + repayments
     await generate(fresh_database, same, "--seed", "9")
     await generate(fresh_database, other, "--seed", "10")
     await generate(fresh_database, lines, "--seed", "9")
@@ -46,16 +60,17 @@ async def test_a_generated_file_imports_whole_with_progress_and_a_rerun_imports_
     assert "importing" in first.stdout
     assert "100%" in first.stdout
     assert (
-        f"read {ROWS} rows from {ROWS + 1} lines: {ROWS} imported, 0 already present, 0 rejected"
-        in first.stdout
+        f"read {total} rows from {total + 1} lines: {total} imported, 0 already present, "
+        "0 rejected" in first.stdout
     )
     assert (
-        f"read {ROWS} rows from {ROWS + 1} lines: 0 imported, {ROWS} already present, 0 rejected"
-        in again.stdout
+        f"read {total} rows from {total + 1} lines: 0 imported, {total} already present, "
+        "0 rejected" in again.stdout
     )
     # The same seed writes the same transactions in either format.
     assert (
-        f"read {ROWS} rows from {ROWS} lines: 0 imported, {ROWS} already present" in as_jsonl.stdout
+        f"read {total} rows from {total} lines: 0 imported, {total} already present"
+        in as_jsonl.stdout
     )
 
 
