@@ -187,6 +187,8 @@ async def book_card_use(
     """Writes the year of card use and closes the statements (uncommitted)."""
     booked = Booked()
     cards = await load_cards(session, ring)
+    if not cards:
+        return booked
     rows = generate_rows(
         cards,
         rows=customers * use.purchases_per_customer,
