@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
-
-from core.money import yuan_text
-from models.transactions.transaction import MerchantCategory as C
-
-if TYPE_CHECKING:
-    from api.demo.transactions import Plan
+from typing import Protocol, TypeVar
 
 from api.demo.billing import CHINA
+from core.money import yuan_text
+from models.transactions.transaction import MerchantCategory as C
 
 PATTERNS = ("burst", "spike", "foreign", "night")
 BURST_ROWS = 6
@@ -43,7 +40,31 @@ _NIGHT_MERCHANTS = {
     C.DINING: "海底捞火锅",
 }
 
-Event = tuple[datetime, int, "Plan", str]
+
+class Card(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def active_until(self) -> datetime | None: ...
+
+
+class Plan(Protocol):
+    """What a pattern needs of a card's plan (``api.demo.transactions.Plan``)."""
+
+    @property
+    def card(self) -> Card: ...
+    @property
+    def mix(self) -> Mapping[C, int]: ...
+    @property
+    def weight(self) -> float: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+
+
+Event = tuple[datetime, int, Plan, str]
+P = TypeVar("P", bound=Plan)
 
 
 def _rank(seed: int, plan: Plan) -> bytes:
@@ -55,7 +76,9 @@ def _local(end: datetime, rng: random.Random, hour: int) -> datetime:
     return day.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60), microsecond=0)
 
 
-def pattern_events(plans: Sequence[Plan], seed: int, end: datetime) -> list[Event]:
+def pattern_events(
+    plans: Sequence[P], seed: int, end: datetime
+) -> list[tuple[datetime, int, P, str]]:
     """Which cards show which pattern, and when (sorted by time)."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     spending = [
@@ -66,7 +89,7 @@ def pattern_events(plans: Sequence[Plan], seed: int, end: datetime) -> list[Even
     spending = [p for p in spending if p.end - p.start >= _MIN_SPAN]
     spending.sort(key=lambda p: _rank(seed, p))
     each = 1 + len(spending) // 150  # a few per pattern, more on a bigger book
-    events: list[Event] = []
+    events: list[tuple[datetime, int, P, str]] = []
     for number, plan in enumerate(spending[: each * len(PATTERNS)]):
         pattern = PATTERNS[number % len(PATTERNS)]
         hour = rng.randint(2, 3) if pattern == "night" else rng.randint(10, 21)
