@@ -1,5 +1,6 @@
 """Demo data for ``cardcrm seed --demo``: tiers, two branches, the demo staff, customers,
-partner merchants and their offers.
+partner merchants and their offers; with ``CardUse`` (the CLI's default), the card book of
+``api.demo.card_use`` too: varied card states, a year of card use and its statements.
 
 Customers are built with the same service-layer function the API uses (so they are sealed,
 indexed and validated exactly like real input). For a given seed the generated people, their
