@@ -25,8 +25,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import Engine, event, text, update
 
 import migrations
 from bench.evaluation import DEFAULT_POSTGRES, throwaway_url
@@ -45,9 +46,38 @@ class Timed:
     label: str
     seconds: float
     summary: CloseSummary
+    # The close's SQL statements, slowest first: (seconds, the statement's first words).
+    statements: list[tuple[float, str]] = field(default_factory=list)
 
     def line(self) -> str:
-        return f"  {self.label}: {self.seconds:.2f} s; {self.summary.line()}"
+        slowest = "; ".join(f"{sql} {seconds:.2f} s" for seconds, sql in self.statements[:3])
+        return (
+            f"  {self.label}: {self.seconds:.2f} s; {self.summary.line()}\n    slowest: {slowest}"
+        )
+
+
+class StatementClock:
+    """Times each SQL statement the engine runs, from its creation to ``drain()``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.taken: list[tuple[float, str]] = []
+        self._began: list[float] = []
+        self._engine = engine
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, *args: Any) -> None:
+        self._began.append(time.perf_counter())
+
+    def _after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        words = " ".join(statement.split())[:70]
+        self.taken.append((time.perf_counter() - self._began.pop(), words))
+
+    def drain(self) -> list[tuple[float, str]]:
+        """Stops listening; the statements' times, slowest first."""
+        event.remove(self._engine, "before_cursor_execute", self._before)
+        event.remove(self._engine, "after_cursor_execute", self._after)
+        return sorted(self.taken, reverse=True)
 
 
 @dataclass
@@ -58,11 +88,12 @@ class Result:
 
 
 async def timed_close(database: Database, settings: Settings, label: str, day: date) -> Timed:
+    clock = StatementClock(database.engine.sync_engine)
     started = time.perf_counter()
     async with database.session() as session:
         summary = await close_statements(session=session, settings=settings, as_of=day)
         await session.commit()
-    return Timed(label, time.perf_counter() - started, summary)
+    return Timed(label, time.perf_counter() - started, summary, clock.drain())
 
 
 async def run_closes(url: str, volume: Volume, as_of: date = AS_OF) -> Result:

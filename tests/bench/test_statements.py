@@ -74,3 +74,7 @@ async def test_the_four_closes_bill_the_day_then_every_card() -> None:
     assert all_second.summary.settled == VOLUME.cards
     assert sum(all_second.summary.overdue.values()) > 0
     assert all(c.seconds > 0 for c in result.closes)
+    # Each close lists its statements slowest first; the statements written are among them.
+    for close in result.closes:
+        assert close.statements == sorted(close.statements, reverse=True)
+        assert any(sql.startswith("INSERT INTO statements") for _, sql in close.statements)
