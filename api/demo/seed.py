@@ -1,5 +1,6 @@
 """Demo data for ``cardcrm seed --demo``: tiers, two branches, the demo staff, customers,
-partner merchants and their offers.
+partner merchants and their offers; with ``CardUse`` (the CLI's default), the card book of
+``api.demo.card_use`` too: varied card states, a year of card use and its statements.
 
 Customers are built with the same service-layer function the API uses (so they are sealed,
 indexed and validated exactly like real input). For a given seed the generated people, their
@@ -19,6 +20,13 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from api.demo.card_use import (
+    Booked,
+    CardUse,
+    book_card_use,
+    link_replacements,
+    vary_card_states,
+)
 from api.demo.people import REFERENCE_DATE, DemoPerson, generate_people
 from auth.passwords import hash_password
 from core.encryption import KeyRing
@@ -106,6 +114,7 @@ _PRODUCTS = ("UnionPay Classic", "UnionPay Gold", "Travel Platinum", "Youth Card
 class SeedResult:
     customers: int
     staff_password: str | None
+    card_use: Booked | None = None
 
 
 async def is_seeded(session: AsyncSession) -> bool:
@@ -241,9 +250,15 @@ async def _merchants_and_offers(session: AsyncSession, reference: datetime) -> N
 
 
 async def seed_demo(
-    session: AsyncSession, ring: KeyRing, *, customers: int, seed: int
+    session: AsyncSession,
+    ring: KeyRing,
+    *,
+    customers: int,
+    seed: int,
+    card_use: CardUse | None = None,
 ) -> SeedResult:
-    """Creates the demo world on an empty database (refuses to mix with existing data)."""
+    """Creates the demo world on an empty database (refuses to mix with existing data); with
+    ``card_use``, cards in varied states, a year of their use and its statements too."""
     if await is_seeded(session):
         return SeedResult(customers=0, staff_password=None)
     password = secrets.token_urlsafe(12)
@@ -255,12 +270,28 @@ async def seed_demo(
         built = [demo_customer(ring, p, rng, tiers, branches) for p in people[start : start + 500]]
         session.add_all([customer for customer, _ in built])
         await session.flush()  # customers before their cards: the tables have no ORM relationships
-        session.add_all([card for _, cards in built for card in cards])
+        batch_cards = [card for _, cards in built for card in cards]
+        replacements, events = (
+            vary_card_states(ring, batch_cards, card_use.end, with_lost=start == 0)
+            if card_use
+            else ([], [])
+        )
+        session.add_all(batch_cards)
+        await session.flush()
+        session.add_all(replacements)
+        await session.flush()
+        link_replacements(batch_cards, replacements)
+        session.add_all(events)
         await session.flush()
         customers_built = [customer for customer, _ in built]
         await _service_history(session, ring, rng, customers_built, tiers)
+    booked = None
+    if card_use is not None:
+        booked = await book_card_use(
+            session, ring, get_settings(), customers=len(people), seed=seed, use=card_use
+        )
     await session.commit()
-    return SeedResult(customers=len(people), staff_password=password)
+    return SeedResult(customers=len(people), staff_password=password, card_use=booked)
 
 
 _COMPLAINTS = (

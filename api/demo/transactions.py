@@ -5,7 +5,13 @@ the order cards are read in): diners, travellers, shoppers, big spenders and eve
 high-frequency users spend all year; *fading* customers spend far less in the last 90 days
 than before; *quiet*, *dormant* and *lapsed* ones stopped 45-85, 90-170 and 180-300 days ago;
 *recent* ones started lately. So evaluating after an import gives varied stages, churn
-reasons and segments. Only activated (or since frozen) cards spend, from their activation.
+reasons and segments. Only activated (or since frozen) cards spend, from their activation
+until they were frozen or blocked.
+
+Besides purchases, each card repays its bills (``api.demo.billing``: most in full or the
+minimum by the due date, a few late, too little or not at all) and a few cards show the
+patterns the fraud rules look for (``api.demo.fraud``: a burst, an amount far above the
+usual, a first foreign currency, a new category in the night, a frozen card in use).
 
 The output is written as it is generated, in time order (to the day) across all cards: each
 card's times come out already sorted (descending uniform order statistics,
@@ -24,13 +30,23 @@ import math
 import random
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from api.demo.billing import (
+    CHINA,
+    Account,
+    cents_of,
+    payer_for,
+    repayment_row,
+    repayment_times,
+    statement_closes,
+)
+from api.demo.fraud import pattern_events, pattern_rows
 from core.encryption import KeyRing
 from core.money import yuan_text
 from models.cards.card import Card, CardStatus
@@ -38,10 +54,10 @@ from models.sealing import open_field
 from models.transactions.transaction import MerchantCategory as C
 from resolvers.transactions.rows import FIELDS, TransactionChannel
 
-CHINA = timezone(timedelta(hours=8))
 REFERENCE_SHARE = 0.9  # the rest are keyed by their content (see transaction_rows)
-# Only an active card's transactions are booked (resolvers/transactions/ingest.py).
-SPENDING_STATUSES = (CardStatus.ACTIVATED,)
+# Only an active card's transactions are booked (resolvers/transactions/ingest.py); frozen
+# and blocked cards spent until they were stopped, and one is tried after (a refused row).
+SPENDING_STATUSES = (CardStatus.ACTIVATED, CardStatus.FROZEN, CardStatus.BLOCKED)
 
 # category: (median amount in yuan, log-normal sigma, merchants, channel weights, hours)
 _POS, _ONLINE, _MOBILE, _ATM = (c.value for c in TransactionChannel)
@@ -148,6 +164,9 @@ class DemoCard:
     customer_id: uuid.UUID
     active_from: datetime
     pan: str | None = None
+    statement_day: int = 1
+    due_days: int = 20
+    active_until: datetime | None = None  # when a frozen or blocked card was stopped
 
 
 @dataclass(frozen=True)
@@ -181,6 +200,9 @@ async def load_cards(
                 customer_id=row.customer_id,
                 active_from=row.activated_at or row.issued_at or row.created_at,
                 pan=open_field(ring, row, "pan") if with_pans else None,
+                statement_day=row.statement_day,
+                due_days=row.due_days,
+                active_until=None if row.status == CardStatus.ACTIVATED else row.updated_at,
             )
             for row in rows
         ]
@@ -203,6 +225,8 @@ def _plan(card: DemoCard, seed: int, window_start: datetime, end: datetime) -> P
     if persona.recent_days is not None:
         start = max(start, end - timedelta(days=own.randint(*persona.recent_days)))
     stop = end - timedelta(days=own.randint(*persona.gap_days))
+    if card.active_until is not None:
+        stop = min(stop, card.active_until)
     span = max(0.0, (stop - start).total_seconds()) / max(1.0, (end - window_start).total_seconds())
     weight = persona.activity * own.lognormvariate(0, 0.4) * span
     return Plan(card, persona, mix, start, stop, weight)
@@ -270,6 +294,17 @@ def _row(
     }
 
 
+def usual_yuan(plan: Plan) -> float:
+    """The card's typical amount: its main category's median, scaled by its persona."""
+    top = max(plan.mix, key=lambda category: plan.mix[category])
+    return _CATEGORIES[top][0] * plan.persona.scale
+
+
+def _account(plan: Plan, seed: int, end: datetime, basis_points: int) -> Account:
+    closes = statement_closes(plan.card.statement_day, plan.start, end)
+    return Account(payer_for(seed, plan.card.customer_id), closes, basis_points)
+
+
 def generate_rows(
     cards: Sequence[DemoCard],
     *,
@@ -278,23 +313,56 @@ def generate_rows(
     end: datetime,
     days: int = 365,
     pan_share: float = 0.0,
+    minimum_basis_points: int = 1000,
+    stopped_history: bool = False,
 ) -> Iterator[dict[str, str]]:
-    """Exactly ``rows`` transactions (if any card can spend) over ``days`` before ``end``."""
+    """Exactly ``rows`` purchases (if any card can spend) over ``days`` before ``end``, with
+    the cards' repayments and a few fraud patterns among them, in time order.
+
+    A frozen or blocked card's history before it was stopped comes only with
+    ``stopped_history`` (the seed books it while the card was active; a file imported now
+    would have it refused): otherwise such a card only shows up in a refused attempt."""
     window_start = end - timedelta(days=days)
     plans = [_plan(card, seed, window_start, end) for card in cards]
+    if not stopped_history:
+        plans = [replace(p, weight=0.0) if p.card.active_until else p for p in plans]
     counts = _allocate([plan.weight for plan in plans], rows)
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    accounts = {p.card.id.int: _account(p, seed, end, minimum_basis_points) for p in plans}
 
-    def card_stream(plan: Plan, count: int) -> Iterator[tuple[datetime, int, Plan]]:
-        for moment in _times(plan, count, rng):
-            yield moment, plan.card.id.int, plan
+    def card_stream(plan: Plan, count: int) -> Iterator[tuple[datetime, int, Plan, str]]:
+        account = accounts[plan.card.id.int]
+        due = plan.card.due_days
+        # Repayments go on after the card stopped spending (or was frozen): bills are paid.
+        repays = repayment_times(account.payer, account.closes, due, end, rng)
+        purchases = ((moment, "purchase") for moment in _times(plan, count, rng))
+        repayments = ((moment, "repayment") for moment in repays)
+        for moment, kind in heapq.merge(purchases, repayments):
+            yield moment, plan.card.id.int, plan, kind
 
-    streams = [card_stream(p, n) for p, n in zip(plans, counts, strict=True) if n]
+    streams: list[Iterator[tuple[datetime, int, Plan, str]]] = [
+        card_stream(p, n) for p, n in zip(plans, counts, strict=True) if n
+    ]
+    streams.append(iter(pattern_events(plans, seed, end)))
     # References unique to this file: another seed, size or span never reuses one.
     tag = hashlib.sha256(f"{seed}|{rows}|{days}|{end.isoformat()}".encode()).hexdigest()[:8]
     merged = heapq.merge(*streams, key=lambda item: (item[0], item[1]))
-    for number, (moment, _, plan) in enumerate(merged, start=1):
-        yield _row(plan, moment, rng, pan_share, f"DEMO-{tag}-{number}")
+    for number, event in enumerate(merged, start=1):
+        moment, card_int, plan, kind = event
+        account, reference = accounts[card_int], f"DEMO-{tag}-{number}"
+        if kind == "purchase":
+            row = _row(plan, moment, rng, pan_share, reference)
+            account.purchase(moment, cents_of(row["amount"]))
+            yield row
+        elif kind == "repayment":
+            cents = account.repayment(moment)
+            if cents > 0:
+                yield repayment_row(str(plan.card.id), moment, cents, reference)
+        else:
+            for row in pattern_rows(event, usual_yuan(plan), rng, reference):
+                if kind != "refused" and row["currency"] == "CNY":
+                    account.purchase(moment, cents_of(row["amount"]))
+                yield row
 
 
 def write_csv(rows: Iterator[dict[str, str]], out: TextIO) -> int:

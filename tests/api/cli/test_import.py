@@ -5,16 +5,29 @@ and only an unreadable file fails it, with a message and never a traceback."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from tests.models.conftest import FreshDatabase
 
+# The demo's year of card use (transactions, statements) is not what these tests are about.
+NO_CARD_USE = ("--purchases-per-customer", "0")
+
 pytestmark = pytest.mark.slow
 
 ROWS = 400
 END = "2026-06-01"
+# "wrote N transactions to FILE (up to DAY): P purchases, R repayments"
+WROTE = re.compile(r"wrote ([\d,]+) transactions .*: ([\d,]+) purchases, ([\d,]+) repayments")
+
+
+def written(stdout: str) -> tuple[int, int, int]:
+    found = WROTE.search(stdout.replace("\n", " "))
+    assert found, stdout
+    total, purchases, repayments = (int(part.replace(",", "")) for part in found.groups())
+    return total, purchases, repayments
 
 
 async def generate(fresh: FreshDatabase, out: Path, *options: str) -> str:
@@ -32,7 +45,11 @@ async def test_a_generated_file_imports_whole_with_progress_and_a_rerun_imports_
     assert seeded.returncode == 0, seeded.stderr
     feed, same, other = tmp_path / "feed.csv", tmp_path / "same.csv", tmp_path / "other.csv"
     lines = tmp_path / "feed.jsonl"
-    assert f"wrote {ROWS} transactions" in await generate(fresh_database, feed, "--seed", "9")
+    # ROWS purchases, the fraud patterns' few more, and the cards' repayments.
+    total, purchases, repayments = written(await generate(fresh_database, feed, "--seed", "9"))
+    assert ROWS < purchases < ROWS + 20
+    assert repayments > 0
+    assert total == purchases + repayments
     await generate(fresh_database, same, "--seed", "9")
     await generate(fresh_database, other, "--seed", "10")
     await generate(fresh_database, lines, "--seed", "9")
@@ -46,16 +63,17 @@ async def test_a_generated_file_imports_whole_with_progress_and_a_rerun_imports_
     assert "importing" in first.stdout
     assert "100%" in first.stdout
     assert (
-        f"read {ROWS} rows from {ROWS + 1} lines: {ROWS} imported, 0 already present, 0 rejected"
-        in first.stdout
+        f"read {total} rows from {total + 1} lines: {total} imported, 0 already present, "
+        "0 rejected" in first.stdout
     )
     assert (
-        f"read {ROWS} rows from {ROWS + 1} lines: 0 imported, {ROWS} already present, 0 rejected"
-        in again.stdout
+        f"read {total} rows from {total + 1} lines: 0 imported, {total} already present, "
+        "0 rejected" in again.stdout
     )
     # The same seed writes the same transactions in either format.
     assert (
-        f"read {ROWS} rows from {ROWS} lines: 0 imported, {ROWS} already present" in as_jsonl.stdout
+        f"read {total} rows from {total} lines: 0 imported, {total} already present"
+        in as_jsonl.stdout
     )
 
 
@@ -81,7 +99,9 @@ async def test_bad_rows_are_listed_by_line_and_do_not_fail_the_command(
 async def test_a_stray_quote_rejects_its_own_line_and_every_line_after_it_is_still_read(
     fresh_database: FreshDatabase, tmp_path: Path
 ) -> None:
-    seeded = await fresh_database.run_cli("seed", "--demo", "--customers", "5", "--seed", "4")
+    seeded = await fresh_database.run_cli(
+        "seed", "--demo", "--customers", "5", "--seed", "4", *NO_CARD_USE
+    )
     assert seeded.returncode == 0, seeded.stderr
     feed = tmp_path / "feed.csv"
     await generate(fresh_database, feed, "--seed", "9")
