@@ -12,8 +12,8 @@ import typer
 from api.cli.common import console, fail, run, started
 from api.cli.evaluate import cli_event
 from auth import audit
-from resolvers.cards.statements import CLOSE_ACTION, CloseSummary, close_statements
-from resolvers.collections.sync import SyncSummary, sweep
+from resolvers.cards.statements import CLOSE_ACTION
+from resolvers.day_close import DayClosed, close_day
 
 app = typer.Typer(help="Card statements: close a day's cycles.", no_args_is_help=True)
 
@@ -38,16 +38,14 @@ def close(
     collection cases it gives; closing a day twice adds nothing."""
     day = parse_day(as_of)
 
-    async def work() -> tuple[CloseSummary, SyncSummary]:
+    async def work() -> DayClosed:
         async with started() as state, state.database.session() as session:
-            summary = await close_statements(session=session, settings=state.settings, as_of=day)
-            cases = await sweep(session, state.settings, day)
-            details = {**summary.details(), **cases.details()}
+            closed = await close_day(session, state.settings, day)
             await audit.record_and_commit(
-                session, cli_event(CLOSE_ACTION, target_type="Card", details=details)
+                session, cli_event(CLOSE_ACTION, target_type="Card", details=closed.details())
             )
-            return summary, cases
+            return closed
 
-    summary, cases = run(work)
-    console.print(summary.line(), soft_wrap=True)
-    console.print(cases.line(), soft_wrap=True)
+    closed = run(work)
+    console.print(closed.statements.line(), soft_wrap=True)
+    console.print(closed.cases.line(), soft_wrap=True)

@@ -9,9 +9,9 @@ lost, with its replacement issued and activated; each change is in the card's hi
 card's repayments, a few late payers and fraud patterns) checked and written through the
 import's own ``write_batch`` with the batch effects (so whatever an imported batch causes, a
 seeded one causes too; the frozen cards' attempts are refused as the import refuses them),
-then ``close_statements`` for every day of the last ``statement_months`` months, so bills,
-days past due and overdue buckets have data on a fresh demo. For one seed and end date the
-rows are the same on every run.
+then ``close_day`` (statements, then collection cases) for every day of the last
+``statement_months`` months, so bills, days past due, overdue buckets and collection cases
+have data on a fresh demo. For one seed and end date the rows are the same on every run.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from models.customers.identifiers import generate_unionpay_pan
 from models.sealing import seal_field
 from models.transactions.transaction import TransactionKind
 from resolvers.batch_effects import batch_effect
-from resolvers.cards.statements import close_statements, month_before
+from resolvers.cards.statements import month_before
+from resolvers.day_close import close_day
 from resolvers.transactions.ingest import write_batch
 from resolvers.transactions.rows import CheckedRow, RawRow, check_row
 
@@ -227,6 +228,6 @@ async def book_card_use(
     for day in statement_days(use.end, use.statement_months):
         if day.day not in days_in_use:  # no card closes that day (fewer closes on a small demo)
             continue
-        summary = await close_statements(session=session, settings=settings, as_of=day)
-        booked.statements += summary.closed
+        closed = await close_day(session, settings, day)
+        booked.statements += closed.statements.closed
     return booked
