@@ -110,7 +110,9 @@ ZONE = ZoneInfo("Asia/Shanghai")
 async def app(fresh_database: FreshDatabase) -> AsyncIterator[Server]:
     # Collection contacts are refused at night: the journey's clock is the wall clock, so
     # its quiet hours are empty here (the contact rules have their own tests).
-    settings = variant(fresh_database.settings, collection_quiet_hours="00:00-00:00")
+    settings = variant(
+        fresh_database.settings, collection_quiet_start=time(0), collection_quiet_end=time(0)
+    )
     async with running_app(settings) as server:
         yield server
 
