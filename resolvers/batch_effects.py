@@ -8,17 +8,20 @@ everything they cause commit together or not at all, and no domain imports anoth
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
+from resolvers.risk.rules import alert_rules
 from resolvers.transactions.ingest import BatchEffect, BatchOutcome
 
 
-def batch_effect(settings: Settings) -> BatchEffect:
-    """The effects of a written batch, in order."""
-    steps: Sequence[BatchEffect] = ()
+def batch_effect(settings: Settings, raised_alerts: list[uuid.UUID] | None = None) -> BatchEffect:
+    """The effects of a written batch, in order. ``raised_alerts`` collects the ids of the
+    risk alerts the batch raised, for the caller to publish after it commits."""
+    steps: Sequence[BatchEffect] = (alert_rules(settings, raised_alerts),)
 
     async def effect(session: AsyncSession, outcome: BatchOutcome) -> None:
         for step in steps:
