@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from core.database import counting_statements
-from models.cards.card import CardStatus
+from models.cards.card import Card, CardStatus
 from models.growth.customer_metrics import CustomerMetrics
 from models.risk.alert import AlertRule, AlertSeverity, AlertStatus
 from models.transactions.transaction import Transaction
@@ -19,7 +19,9 @@ from tests.resolvers.risk.support_alerts import NOW, alerts_of, new_card, row, r
 from tests.support import World
 
 
-def burst(card, start_minute: int, count: int, *, step: int = 2, prefix: str = "v") -> list[str]:  # type: ignore[no-untyped-def]
+def burst(
+    card: Card, start_minute: int, count: int, *, step: int = 2, prefix: str = "v"
+) -> list[str]:
     return [
         row(card, f"2026-05-01T12:{start_minute + i * step:02d}:00+08:00", reference=f"{prefix}{i}")
         for i in range(count)
@@ -147,7 +149,8 @@ async def test_a_new_category_at_night_raises_once(server: Server, world: World)
         AlertSeverity.LOW,
         {"category": "travel"},
     )
-    assert alert.occurred_at is not None and alert.occurred_at.hour == 18  # 02:30 +08:00
+    assert alert.occurred_at is not None
+    assert alert.occurred_at.hour == 18  # 02:30 +08:00
 
 
 async def test_the_first_foreign_currency_raises_once_per_customer(
