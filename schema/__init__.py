@@ -43,6 +43,7 @@ from schema.growth.tier import Tier
 from schema.merchants.merchant import MerchantMutation, MerchantOffer, MerchantQuery
 from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Viewer
 from schema.relay import Node, from_global_id, to_global_id
+from schema.risk.alert_operations import RiskAlertMutation, RiskAlertQuery
 from schema.scope_field import scoped_field
 from schema.service_desk.complaint import Complaint
 from schema.service_desk.complaint_operations import ComplaintMutation, ComplaintQuery
@@ -146,6 +147,7 @@ Query = merge_types(
         MerchantQuery,
         StaffQuery,
         LimitQuery,
+        RiskAlertQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -161,6 +163,7 @@ Mutation = merge_types(
         MerchantMutation,
         EvaluationMutation,
         LimitMutation,
+        RiskAlertMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)
