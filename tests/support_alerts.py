@@ -25,18 +25,18 @@ async def add_alert(state: AppState, customer_id: uuid.UUID, **values: Any) -> R
                 select(Card).where(col(Card.customer_id) == customer_id).order_by(col(Card.id))
             )
         ).first()
-        alert = RiskAlert(
-            rule=AlertRule.VELOCITY,
-            severity=AlertSeverity.HIGH,
-            customer_id=customer_id,
-            branch_id=customer.branch_id,
-            card_id=card.id if card else None,
-            amount_cents=8_800,
-            occurred_at=datetime(2026, 5, 1, 4, 8, tzinfo=UTC),
-            details={"count": 5, "windowMinutes": 10},
-            natural_key=f"test:{uuid.uuid4().hex}",
-            **values,
-        )
+        columns: dict[str, Any] = {
+            "rule": AlertRule.VELOCITY,
+            "severity": AlertSeverity.HIGH,
+            "customer_id": customer_id,
+            "branch_id": customer.branch_id,
+            "card_id": card.id if card else None,
+            "amount_cents": 8_800,
+            "occurred_at": datetime(2026, 5, 1, 4, 8, tzinfo=UTC),
+            "details": {"count": 5, "windowMinutes": 10},
+            "natural_key": f"test:{uuid.uuid4().hex}",
+        }
+        alert = RiskAlert(**(columns | values))
         session.add(alert)
         await session.commit()
         await session.refresh(alert)
