@@ -35,9 +35,15 @@ def row(
     return f"{card.id},,{amount},{currency},星巴克,{category},pos,{at},{reference},{kind}\n"
 
 
-async def new_card(server: Server, world: World, status: CardStatus = CardStatus.ACTIVATED) -> Card:
+async def new_card(
+    server: Server,
+    world: World,
+    status: CardStatus = CardStatus.ACTIVATED,
+    *,
+    branch: str = "BJ-CY",
+) -> Card:
     """A new customer's only card, in ``status``."""
-    customer_id = await add_customer(server.state, world, active=True)
+    customer_id = await add_customer(server.state, world, branch=branch, active=True)
     async with server.state.database.session() as session:
         card = (await session.scalars(select(Card).where(Card.customer_id == customer_id))).one()
         card.status = status
