@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlalchemy import select
+from sqlmodel import col
 
 from core.broker import Broker
 from core.database import Database
@@ -54,9 +55,13 @@ async def scan(
     last: uuid.UUID | None = None
     while True:
         async with database.session() as session:
-            page = select(Transaction.id, Transaction.kind, Transaction.occurred_at).where(
-                *conditions
-            )
+            page = select(
+                col(Transaction.id),
+                col(Transaction.kind),
+                col(Transaction.occurred_at),
+                col(Transaction.currency),
+                col(Transaction.amount_cents),
+            ).where(*conditions)
             if last is not None:
                 page = page.where(col(Transaction.id) > last)
             rows = (

@@ -210,17 +210,26 @@ async def test_use_of_a_frozen_or_blocked_card_raises_while_the_row_stays_refuse
 
 async def test_the_rules_run_a_constant_number_of_statements(server: Server, world: World) -> None:
     cards = [await new_card(server, world) for _ in range(3)]
-    small = [row(cards[0], "2026-05-01T03:00:00+08:00", reference="s0")]
+    # Each batch has a purchase for every rule: at night, in a foreign currency, a large one.
+    small = [
+        row(cards[0], "2026-05-01T03:00:00+08:00", currency="USD", reference="s0"),
+        row(cards[0], "2026-05-01T12:00:00+08:00", amount="2000.00", reference="s1"),
+    ]
     large = [
         row(
             card,
             f"2026-05-0{day}T0{hour}:00:00+08:00",
             currency=currency,
+            amount=amount,
             reference=f"l{day}{hour}",
         )
         for card in cards
         for day in range(1, 8)
-        for hour, currency in ((1, "USD"), (2, "CNY"), (9, "CNY"))
+        for hour, currency, amount in (
+            (1, "USD", "88.00"),
+            (2, "CNY", "88.00"),
+            (9, "CNY", "2000.00"),
+        )
     ] + [row(cards[0], "2026-05-09T09:00:00+08:00", reference="l64")]  # 64 rows: one insert
 
     async with counting_statements() as few:
