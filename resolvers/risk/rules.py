@@ -26,11 +26,8 @@ Purchases only: repayments and refunds raise nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -56,11 +53,11 @@ from models.columns import utcnow
 from models.customers.customer import Customer
 from models.growth.customer_metrics import CustomerMetrics
 from models.risk.alert import AlertRule, AlertSeverity, AlertStatus, RiskAlert
-from models.transactions.transaction import Transaction, TransactionKind
+from models.transactions.transaction import Transaction
+from resolvers.risk.rules_input import PURCHASE, BatchLike, Candidates, RefusedLike, candidates
 from resolvers.risk.rules_sql import among, concat, json_object, minutes_before, new_uuid
 
 ALERTS: Table = RiskAlert.__table__  # type: ignore[attr-defined]
-PURCHASE = TransactionKind.PURCHASE.value
 INSERT_CHUNK = 500
 _COLUMNS = (
     "id",
@@ -83,84 +80,6 @@ _INACTIVE_SEVERITY = {
     CardStatus.FROZEN.value: AlertSeverity.MEDIUM,
     CardStatus.BLOCKED.value: AlertSeverity.HIGH,
 }
-
-
-class BookedLike(Protocol):
-    """A transaction a batch stored (``resolvers.transactions.ingest.BookedTransaction``)."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def occurred_at(self) -> datetime: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def amount_cents(self) -> int: ...
-
-
-class RefusedLike(Protocol):
-    """A row refused for its inactive card (``ingest.RefusedCardUse``)."""
-
-    @property
-    def card_id(self) -> uuid.UUID: ...
-    @property
-    def card_status(self) -> str: ...
-    @property
-    def natural_key(self) -> str: ...
-    @property
-    def amount_cents(self) -> int: ...
-    @property
-    def currency(self) -> str: ...
-    @property
-    def category(self) -> str: ...
-    @property
-    def occurred_at(self) -> datetime: ...
-
-
-class BatchLike(Protocol):
-    """What the rules read of a written batch (``ingest.BatchOutcome``)."""
-
-    @property
-    def booked(self) -> Sequence[BookedLike]: ...
-    @property
-    def refused_uses(self) -> Sequence[RefusedLike]: ...
-
-
-# What the rules need to know of a transaction before asking the database: (id, kind,
-# occurred_at, currency, amount_cents).
-CandidateRow = tuple[uuid.UUID, str, datetime, str, int]
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """The purchases to check, and for each rule that can tell from the transaction alone
-    whether it may apply, the few it must look at (so a statement joins only those)."""
-
-    ids: list[uuid.UUID] = field(default_factory=list)  # every purchase: velocity
-    unusual_hour: list[uuid.UUID] = field(default_factory=list)
-    foreign: list[uuid.UUID] = field(default_factory=list)  # not in the home currency
-    large: list[uuid.UUID] = field(default_factory=list)  # home currency, at least the floor
-
-
-def candidates(settings: Settings, rows: Iterable[CandidateRow]) -> Candidates:
-    """The purchases among the rows, sorted per rule; the hour is the bank's local hour
-    (``contact_timezone``, daylight saving included)."""
-    zone = ZoneInfo(settings.contact_timezone)
-    start, end = settings.risk_unusual_hour_start, settings.risk_unusual_hour_end
-    found = Candidates()
-    for row_id, kind, occurred_at, currency, amount_cents in rows:
-        if kind != PURCHASE:
-            continue
-        found.ids.append(row_id)
-        if start <= occurred_at.astimezone(zone).hour < end:
-            found.unusual_hour.append(row_id)
-        if currency != settings.risk_home_currency:
-            found.foreign.append(row_id)
-        elif amount_cents >= settings.risk_spike_floor_cents:
-            found.large.append(row_id)
-    return found
 
 
 def _before(p: Any, t: Any) -> Any:

@@ -23,7 +23,8 @@ from core.database import Database
 from core.settings import Settings
 from models.transactions.transaction import Transaction, TransactionKind
 from resolvers.risk.alert_events import publish_raised
-from resolvers.risk.rules import candidates, run_rules
+from resolvers.risk.rules import run_rules
+from resolvers.risk.rules_input import candidates
 
 
 @dataclass
