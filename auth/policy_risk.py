@@ -15,7 +15,7 @@ RISK_GRADE_READERS = {
     R.AUDITOR: A.CLEAR,
 }
 
-RISK_RULES: tuple[FieldRule, ...] = (
+GRADE_RULES: tuple[FieldRule, ...] = (
     *(
         rule("Customer", field_name, C1, RISK_GRADE_READERS, scope=Scope.RISK_READ)
         for field_name in ("riskGradeReasons", "riskGradeOverridden", "riskGradeHistory")
@@ -36,3 +36,37 @@ RISK_RULES: tuple[FieldRule, ...] = (
         mask=MaskKind.TEXT,
     ),
 )
+
+# Who reads a risk alert's figures: risk and its oversight (the row scope limits supervisors
+# to their branch), and the customer their own (the app's "was this you?"). Agents and
+# marketers see no alerts at all; merchants nothing.
+ALERT_READERS = {
+    R.ADMIN: A.CLEAR,
+    R.SUPERVISOR: A.CLEAR,
+    R.RISK_OFFICER: A.CLEAR,
+    R.AUDITOR: A.CLEAR,
+    R.CUSTOMER: A.CLEAR,
+}
+ALERT_RULES: tuple[FieldRule, ...] = (
+    # The amount of the transaction (or refused use) behind the alert; a customer's own.
+    rule("RiskAlert", "amount", C1, ALERT_READERS, scope=Scope.CARDS_READ),
+    # The rule's figures: count and window, usual amount, category, currency, card status.
+    rule("RiskAlert", "details", C1, ALERT_READERS, scope=Scope.CARDS_READ),
+    # The decision's free text is risk's own: deciders clear, oversight masked, never the
+    # customer.
+    rule(
+        "RiskAlert",
+        "resolutionNote",
+        C2,
+        {
+            R.ADMIN: A.MASKED,
+            R.SUPERVISOR: A.CLEAR,
+            R.RISK_OFFICER: A.CLEAR,
+            R.AUDITOR: A.MASKED,
+        },
+        scope=Scope.RISK_READ,
+        mask=MaskKind.TEXT,
+    ),
+)
+
+RISK_RULES: tuple[FieldRule, ...] = (*GRADE_RULES, *ALERT_RULES)

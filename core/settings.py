@@ -269,6 +269,25 @@ class Settings(BaseSettings):
             )
         return self
 
+    # Fraud and risk alert rules (resolvers/risk/rules.py reads these and nothing else does).
+    # Velocity: at least N purchases on one card within M minutes.
+    risk_velocity_count: int = Field(default=5, ge=2)
+    risk_velocity_minutes: int = Field(default=10, ge=1)
+    # Amount spike: a purchase at least K times the customer's usual one (monetary / frequency
+    # of their last evaluation, once they have made at least the minimum number of purchases)
+    # and at least the floor.
+    risk_spike_factor: float = Field(default=5.0, gt=1)
+    risk_spike_min_frequency: int = Field(default=3, ge=1)
+    risk_spike_floor_cents: int = Field(default=100_000, ge=0)
+    # A new category at an unusual local hour (contact_timezone): from hour start (included) to
+    # hour end (excluded); 0 and 5 mean 00:00-05:00.
+    risk_unusual_hour_start: int = Field(default=0, ge=0, le=23)
+    risk_unusual_hour_end: int = Field(default=5, ge=1, le=24)
+    # Foreign currency: the first transaction in another currency than this one.
+    risk_home_currency: str = "CNY"
+    # `cardcrm risk scan`: transactions per committed chunk.
+    risk_scan_chunk_rows: int = Field(default=20_000, ge=1)
+
     @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:
         check_issuers(

@@ -8,6 +8,7 @@ everything they cause commit together or not at all, and no domain imports anoth
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from models.transactions.transaction import TransactionKind
 from resolvers.cards.standing import update_standing_now
 from resolvers.collections.reminders import cancel_paid_reminders
 from resolvers.collections.sync import local_day, sync_cases
+from resolvers.risk.rules import alert_rules
 from resolvers.transactions.ingest import BatchEffect, BatchOutcome
 
 
@@ -38,9 +40,14 @@ def repayment_standing(settings: Settings) -> BatchEffect:
     return step
 
 
-def batch_effect(settings: Settings) -> BatchEffect:
-    """The effects of a written batch, in order."""
-    steps: Sequence[BatchEffect] = (repayment_standing(settings),)
+def batch_effect(settings: Settings, raised_alerts: list[uuid.UUID] | None = None) -> BatchEffect:
+    """The effects of a written batch, in order: the repaid cards' standing and cases, then
+    the risk rules. ``raised_alerts`` collects the ids of the risk alerts the batch raised,
+    for the caller to publish after it commits."""
+    steps: Sequence[BatchEffect] = (
+        repayment_standing(settings),
+        alert_rules(settings, raised_alerts),
+    )
 
     async def effect(session: AsyncSession, outcome: BatchOutcome) -> None:
         for step in steps:

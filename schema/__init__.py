@@ -44,6 +44,7 @@ from schema.growth.tier import Tier
 from schema.merchants.merchant import MerchantMutation, MerchantOffer, MerchantQuery
 from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Viewer
 from schema.relay import Node, from_global_id, to_global_id
+from schema.risk.alert_operations import RiskAlertMutation, RiskAlertQuery
 from schema.risk.grade_operations import RiskGradeMutation
 from schema.scope_field import scoped_field
 from schema.service_desk.complaint import Complaint
@@ -149,6 +150,7 @@ Query = merge_types(
         StaffQuery,
         LimitQuery,
         CollectionQuery,
+        RiskAlertQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -166,6 +168,7 @@ Mutation = merge_types(
         LimitMutation,
         RiskGradeMutation,
         CollectionMutation,
+        RiskAlertMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -16,6 +16,7 @@ from schema.cards.customer_fields import CustomerCardFields
 from schema.customers import texts
 from schema.customers.customer import CustomerDisclosureFields, CustomerFields
 from schema.growth.customer_fields import CustomerOfferFields, CustomerTierFields
+from schema.risk.alert_customer_fields import CustomerRiskAlertFields
 from schema.risk.grade import CustomerRiskGradeFields
 from schema.service_desk.customer_fields import CustomerServiceFields
 from schema.transactions.customer_fields import CustomerTransactionFields
@@ -30,6 +31,7 @@ class Customer(
     CustomerTransactionFields,
     CustomerServiceFields,
     CustomerOfferFields,
+    CustomerRiskAlertFields,
     CustomerDisclosureFields,
 ):
     """Never instantiated: resolvers return ``CustomerFields``, which this type accepts (its

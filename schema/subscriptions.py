@@ -27,6 +27,7 @@ from resolvers.service_desk.complaints import (
     customer_channel,
 )
 from schema.relay import uuid_of
+from schema.risk.alert_subscription import RiskAlertSubscription
 from schema.scope_field import scoped_subscription
 from schema.service_desk.complaint import Complaint
 
@@ -73,7 +74,7 @@ async def _complaints(
     description="Live complaint updates over WebSocket at /graphql (graphql-transport-ws "
     "protocol); each event is the complaint as a query would show it to you at that moment."
 )
-class Subscription:
+class Subscription(RiskAlertSubscription):
     @strawberry.subscription(
         description="The complaint after every change, while it stays in your scope (the "
         "stream ends when it leaves it); NOT_FOUND if it is not in your scope now."

@@ -16,6 +16,7 @@ from api.cli import (
     keys,
     limits,
     persisted,
+    risk,
     schema,
     seed,
     serve,
@@ -46,3 +47,4 @@ app.add_typer(customers.app, name="customers")
 app.add_typer(statements.app, name="statements")
 app.add_typer(limits.app, name="limits")
 app.add_typer(collections.app, name="collections")
+app.add_typer(risk.app, name="risk")

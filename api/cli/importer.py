@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from rich.progress import Progress
 
 from api.cli.common import console, fail, run, settings, started
 from resolvers.batch_effects import batch_effect
+from resolvers.risk.alert_events import publish_raised
 from resolvers.transactions.files import CountingLines, FileFormat, TransactionFileError, file_rows
 from resolvers.transactions.ingest import DEFAULT_MAX_ERRORS, ImportSummary, import_transactions
 from resolvers.transactions.rows import RawRow
@@ -68,15 +70,19 @@ def transactions_command(
                         description=f"importing: {summary.read:,} rows",
                     )
 
-                return await import_transactions(
+                raised_alerts: list[uuid.UUID] = []
+                summary = await import_transactions(
                     database=state.database,
                     ring=state.key_ring,
                     rows=rows,
                     batch_rows=batch_rows,
                     max_errors=max_errors,
                     on_batch=advance,
-                    effect=batch_effect(state.settings),
+                    effect=batch_effect(state.settings, raised_alerts),
                 )
+                # Every batch has committed: the risk officers' live queue hears of its alerts.
+                await publish_raised(state.broker, raised_alerts)
+                return summary
 
     with stream:
         try:

@@ -1,0 +1,1 @@
+"""Risk: fraud and risk alerts (rules, queries, decisions) and risk grades."""

@@ -7,6 +7,7 @@ the whole call, where the contract is that a bad row is refused alone, by its in
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 import strawberry
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.context import Context, Info
 from core.identity import Scope
 from resolvers.batch_effects import batch_effect
+from resolvers.risk.alert_events import publish_raised
 from resolvers.transactions import ingest as service
 from schema.common import UserError, mutation_payload, payload_field
 from schema.scope_field import scoped_field
@@ -128,6 +130,8 @@ class TransactionMutation:
         input: Annotated[IngestTransactionsInput, strawberry.argument(description="The batch.")],
     ) -> IngestTransactionsPayload:
 
+        raised_alerts: list[uuid.UUID] = []
+
         async def write(session: AsyncSession, ctx: Context) -> service.IngestResult:
             return await service.ingest_transactions(
                 session=session,
@@ -135,9 +139,11 @@ class TransactionMutation:
                 principal=ctx.principal,
                 settings=ctx.settings,
                 rows=[row.to_fields() for row in input.transactions],
-                effect=batch_effect(ctx.settings),
+                effect=batch_effect(ctx.settings, raised_alerts),
             )
 
-        return await mutation_payload(
+        payload = await mutation_payload(
             info, IngestTransactionsPayload, write, IngestTransactionsPayload.of
         )
+        await publish_raised(info.context.state.broker, raised_alerts)  # committed by now
+        return payload

@@ -31,6 +31,7 @@ from schema.scope_field import ScopeExtension
 from tests.conftest import Server, customer_token, staff_token
 from tests.security.conftest import running_app, variant
 from tests.support import DEMO_STAFF, World
+from tests.support_alerts import add_alert
 from tests.support_offers import accept_offer, add_merchant, add_offer, merchant_token
 
 ROLES = {**{name: Role(name) for name in DEMO_STAFF}, "customer": Role.CUSTOMER}
@@ -84,6 +85,11 @@ CUSTOMER_PARENTS: dict[str, Parent] = {
         ME.format(inner="offers(first: 1) { edges { node { id {field} } } }"),
         ("me", "offers", "edges", 0, "node"),
         frozenset({Scope.OFFERS_READ}),
+    ),
+    "RiskAlert": Parent(
+        ME.format(inner="riskAlerts(first: 1) { id {field} }"),
+        ("me", "riskAlerts", 0),
+        frozenset({Scope.CARDS_READ}),
     ),
 }
 MERCHANT_PARENTS = {
@@ -143,6 +149,10 @@ UNREACHABLE_WHEN_DENIED = {
     ("CollectionContact", "promiseAmount"),
     ("CollectionContact", "notes"),
     ("RepaymentReminder", "minimumPayment"),
+    # A risk alert's figures: denied to agents, marketers and merchants, who list no alerts
+    # (riskAlerts needs risk:read; Customer.riskAlerts shows staff without it none).
+    ("RiskAlert", "amount"),
+    ("RiskAlert", "details"),
 }
 
 
@@ -236,7 +246,8 @@ async def standard(server: Server, settings: Any) -> AsyncIterator[Server]:
 
 @pytest.fixture(scope="module")
 async def tokens(server: Server, world: World) -> dict[str, str]:
-    """A token per role; Alice has a complaint, an interaction and an accepted offer."""
+    """A token per role; Alice has a complaint, an interaction, an accepted offer and a risk
+    alert."""
     alice = customer_token(server, world.alice.id)
     filed = await server.graphql(
         "mutation($i: FileComplaintInput!) { fileComplaint(input: $i) { userErrors { code } } }",
@@ -258,6 +269,7 @@ async def tokens(server: Server, world: World) -> dict[str, str]:
         token=staff_token(server, world, "demo-agent"),
     )
     assert logged["data"]["logInteraction"]["userErrors"] == [], logged
+    await add_alert(server.state, world.alice.id)
     merchant = await add_merchant(server.state, "范围商户")
     await accept_offer(server.state, await add_offer(server.state, merchant), world.alice.id)
     return {
