@@ -188,7 +188,7 @@ async def test_a_card_from_activation_through_collections_fraud_and_a_new_limit(
     admin = await _staff_token(app, "demo-admin")
     window = {
         "from": (datetime.now(UTC) - timedelta(days=120)).isoformat(),
-        "to": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+        "to": (datetime.now(UTC) + timedelta(days=7)).isoformat(),  # past the promise date
     }
     before = await _risk_figures(app, admin, window)
 
@@ -304,7 +304,7 @@ async def test_a_card_from_activation_through_collections_fraud_and_a_new_limit(
                 "4100.00",
                 "还款",
                 "other",
-                (now - timedelta(hours=3)).isoformat(),
+                now.isoformat(),  # after the promise was made
                 "repayment",
             )
         ],
