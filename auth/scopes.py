@@ -27,6 +27,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.RISK_READ,
             _S.CARDS_READ,
             _S.CARDS_WRITE,
+            _S.SEGMENTS_WRITE,
         }
     ),
     Role.AGENT: frozenset(
@@ -51,6 +52,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.OFFERS_READ,
             _S.OFFERS_WRITE,
             _S.ANALYTICS_READ,
+            _S.SEGMENTS_WRITE,
         }
     ),
     Role.RISK_OFFICER: frozenset(

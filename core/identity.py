@@ -42,6 +42,9 @@ class Scope(StrEnum):
     # (activate, freeze, report lost, request a limit). Limit and alert decisions are risk:write.
     CARDS_READ = "cards:read"
     CARDS_WRITE = "cards:write"
+    # Saved segments (named customer filters that offers and campaigns target): marketers,
+    # supervisors and admins save, change and delete them.
+    SEGMENTS_WRITE = "segments:write"
 
 
 class Role(StrEnum):

@@ -34,6 +34,7 @@ from schema.cards.limit_operations import LimitMutation, LimitQuery
 from schema.cards.operations import CardMutation
 from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
+from schema.customers.segments import SegmentMutation, SegmentQuery
 from schema.enums import describe_enums
 from schema.graph import Customer
 from schema.growth.evaluation import EvaluationMutation
@@ -146,6 +147,7 @@ Query = merge_types(
         MerchantQuery,
         StaffQuery,
         LimitQuery,
+        SegmentQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -161,6 +163,7 @@ Mutation = merge_types(
         MerchantMutation,
         EvaluationMutation,
         LimitMutation,
+        SegmentMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -233,7 +233,9 @@ def refuse_unseen(principal: Principal, data: SegmentFilter) -> None:
 
 
 def _metrics(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return col(Customer.id).in_(select(CustomerMetrics.customer_id).where(*conditions))
+    # Never correlated: the page and offer queries join customer_metrics themselves.
+    metrics = select(CustomerMetrics.customer_id).where(*conditions)
+    return col(Customer.id).in_(metrics.correlate_except(CustomerMetrics))
 
 
 def filter_conditions(principal: Principal, data: SegmentFilter) -> list[ColumnElement[bool]]:
