@@ -349,3 +349,34 @@ async def test_an_offer_targets_a_saved_segment_by_name(server: Server, world: W
         )
     assert assigned == {fit}
     assert not assigned & {no_consent, wrong_stage, other_segment}
+
+
+FILTERED_PAGE = """
+query Page($first: Int, $filter: CustomerFilter) {
+  customers(first: $first, filter: $filter, orderBy: {field: CHURN_SCORE}) {
+    totalCount
+    edges { cursor node { id name segments tier { code } branch { code } cards { id last4 } } }
+  }
+}
+"""
+
+
+async def test_a_filtered_ordered_page_costs_the_same_statements_whatever_its_size(
+    server: Server, world: World
+) -> None:
+    tag = _tag()
+    await _people(server, world, tag, [{"segments": ["dining"]}] * 12)
+    token = _token(server, world, "admin")
+    variables: dict[str, Any] = {"filter": {"tags": [tag], "segments": ["dining", "x"]}}
+    await server.graphql(FILTERED_PAGE, {**variables, "first": 1}, token=token)
+    counts = []
+    for size in (2, 6, 12):
+        body, statements = await server.count_statements(
+            FILTERED_PAGE, {**variables, "first": size}, token=token
+        )
+        assert "errors" not in body, body
+        assert len(body["data"]["customers"]["edges"]) == size
+        assert body["data"]["customers"]["totalCount"] == 12
+        counts.append(statements)
+    # page + count + cards + branches, whatever the page size
+    assert counts == [4, 4, 4]
