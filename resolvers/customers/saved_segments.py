@@ -233,7 +233,8 @@ async def audience_by_name(
 ) -> list[ColumnElement[bool]]:
     """The conditions on ``customers`` of the segment named ``name``, as its user may apply
     them (their scope, their rights): NOT_FOUND for an unknown name."""
-    row = await session.scalar(select(SavedSegment).where(SavedSegment.name == name.strip()))
+    wanted = unicodedata.normalize("NFKC", name).strip()  # as names are saved
+    row = await session.scalar(select(SavedSegment).where(SavedSegment.name == wanted))
     if row is None:
         raise NotFound(NO_SUCH_NAME, field="segment")
     return filter_conditions(principal, filter_of(row))

@@ -338,3 +338,28 @@ async def test_a_filtered_page_costs_the_same_statements_however_many_match(
         {f"more{i}": Person(segments=("dining",), tags=("vip",)) for i in range(30)},
     )
     assert await statements() == few == 2  # the page and its count
+
+
+def test_a_filter_round_trips_through_its_stored_json() -> None:
+    from datetime import UTC, datetime
+
+    data = SegmentFilter(
+        branch_id=uuid.uuid4(),
+        tiers=("gold",),
+        lifecycle_stages=("at_risk", "dormant"),
+        risk_grades=("D", "E"),
+        segments=("dining",),
+        tags=("vip",),
+        churn_score=Range(0.25, None),
+        spend_cents=Range(None, 100_000),
+        days_since_last_transaction=Range(30, 90),
+        activated=False,
+        created_from=datetime(2025, 1, 1, tzinfo=UTC),
+        created_to=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    import json
+
+    stored = json.loads(json.dumps(data.to_json()))
+    assert SegmentFilter.from_json(stored) == data
+    assert SegmentFilter.from_json({}) == SegmentFilter()
+    assert set(stored) == set(data.used())

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from models.audit.audit import AuditEntry
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.growth.offer import Offer, OfferAssignment, OfferStatus
 from models.merchants.merchant import Merchant
 from resolvers.customers.input import Consent
-from schema.relay import to_global_id
+from schema.relay import to_global_id, uuid_of
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import DEMO_STAFF as STAFF
 from tests.support import World, add_customer, add_oauth_client, client_credentials_token
@@ -223,6 +224,15 @@ async def test_saved_segments_are_saved_counted_changed_and_deleted_per_role(
     assert segment["count"] == 6
     assert segment["filter"] == {"tags": [tag], "segments": [], "riskGrades": []}
     assert segment["version"] == 1
+    async with server.state.database.session() as session:
+        actions = set(
+            await session.scalars(
+                select(AuditEntry.action).where(
+                    AuditEntry.target_id == str(uuid_of(segment["id"], "SavedSegment"))
+                )
+            )
+        )
+    assert actions == {"segment.save"}
 
     # the name is unique
     again = await _save(
