@@ -390,3 +390,15 @@ async def test_a_filtered_ordered_page_costs_the_same_statements_whatever_its_si
         counts.append(statements)
     # page + count + cards + branches, whatever the page size
     assert counts == [4, 4, 4]
+
+
+@pytest.mark.parametrize("role", ["risk_officer", "auditor"])
+async def test_analytics_readers_without_segments_write_read_but_do_not_save(
+    server: Server, world: World, role: str
+) -> None:
+    token = _token(server, world, role)
+    listed = await server.graphql(LIST, token=token)
+    assert "errors" not in listed, listed
+    saved = await _save(server, token, name=_tag(), filter={})
+    assert saved["segment"] is None
+    assert saved["userErrors"][0]["code"] == "FORBIDDEN"
