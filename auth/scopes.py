@@ -29,6 +29,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.CARDS_WRITE,
             _S.COLLECTIONS_READ,
             _S.COLLECTIONS_WRITE,
+            _S.SEGMENTS_WRITE,
         }
     ),
     Role.AGENT: frozenset(
@@ -55,6 +56,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.OFFERS_READ,
             _S.OFFERS_WRITE,
             _S.ANALYTICS_READ,
+            _S.SEGMENTS_WRITE,
         }
     ),
     Role.RISK_OFFICER: frozenset(

@@ -46,6 +46,9 @@ class Scope(StrEnum):
     # logging collection contacts (write). Staff only.
     COLLECTIONS_READ = "collections:read"
     COLLECTIONS_WRITE = "collections:write"
+    # Saved segments (named customer filters that offers and campaigns target): marketers,
+    # supervisors and admins save, change and delete them.
+    SEGMENTS_WRITE = "segments:write"
 
 
 class Role(StrEnum):

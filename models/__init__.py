@@ -16,6 +16,7 @@ from models.cards.statement import Statement
 from models.collections.case import CollectionCase, CollectionContact
 from models.collections.reminder import RepaymentReminder
 from models.customers.customer import Customer, LifecycleHistory
+from models.customers.segment import SavedSegment
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.offer import Offer, OfferAssignment
 from models.growth.tier import Tier, TierHistory
@@ -58,6 +59,7 @@ __all__ = [
     "RevokedToken",
     "RiskAlert",
     "RiskGradeChange",
+    "SavedSegment",
     "StaffUser",
     "Statement",
     "Tier",

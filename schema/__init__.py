@@ -35,6 +35,7 @@ from schema.cards.operations import CardMutation
 from schema.collections.operations import CollectionMutation, CollectionQuery
 from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
+from schema.customers.segments import SegmentMutation, SegmentQuery
 from schema.enums import describe_enums
 from schema.graph import Customer
 from schema.growth.evaluation import EvaluationMutation
@@ -151,6 +152,7 @@ Query = merge_types(
         LimitQuery,
         CollectionQuery,
         RiskAlertQuery,
+        SegmentQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -169,6 +171,7 @@ Mutation = merge_types(
         RiskGradeMutation,
         CollectionMutation,
         RiskAlertMutation,
+        SegmentMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

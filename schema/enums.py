@@ -29,13 +29,13 @@ from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, 
 from models.service_desk.interaction import InteractionChannel, InteractionKind
 from models.transactions.transaction import MerchantCategory, TransactionKind
 from resolvers.cards.workflow import CARD_WORKFLOW, CardAction
+from resolvers.customers.customer_order import CustomerOrderField
 from resolvers.customers.disclosure import LookupReason
 from resolvers.growth.offer_workflow import OFFER_WORKFLOW, OfferAction
 from resolvers.pagination import SortDirection
 from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.interactions import Direction
 from resolvers.transactions.rows import TransactionChannel
-from schema.customers.operations import CustomerOrderField
 
 _NO_RETRY = "retrying unchanged will not help"
 # The moves as the workflow tables declare them ("DRAFT or PAUSED → ACTIVE"), so these
@@ -177,7 +177,12 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
     ),
     CustomerOrderField: (
         "The field customers are sorted by.",
-        {"CREATED_AT": "When the customer record was created."},
+        {
+            "CREATED_AT": "When the customer record was created.",
+            "CHURN_SCORE": "The last evaluation's churn score (never evaluated: 0).",
+            "SPEND": "Spend over the evaluation window (never evaluated: 0).",
+            "LAST_TRANSACTION": "The last transaction (DESC: most recent first; never: last).",
+        },
     ),
     Direction: (
         "Who started an interaction.",

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger
+from sqlalchemy import JSON, BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 from models.columns import json_list_field, timestamp_field
@@ -20,6 +20,12 @@ from models.columns import json_list_field, timestamp_field
 
 class CustomerMetrics(SQLModel, table=True):
     __tablename__ = "customer_metrics"
+    # Customer filters narrow by these figures (migration 0011_segments).
+    __table_args__ = (
+        Index("ix_customer_metrics_churn_score", "churn_score", "customer_id"),
+        Index("ix_customer_metrics_monetary", "monetary_cents", "customer_id"),
+        Index("ix_customer_metrics_recency", "recency_days", "customer_id"),
+    )
 
     customer_id: uuid.UUID = Field(foreign_key="customers.id", primary_key=True)
     evaluated_at: datetime = timestamp_field(nullable=False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,16 +80,17 @@ async def _assigned(session: AsyncSession, offer_id: uuid.UUID) -> int:
 
 
 async def _eligible_customers(
-    session: AsyncSession, offer: Offer, room: int | None
+    session: AsyncSession, offer: Offer, room: int | None, audience: Sequence[Any] = ()
 ) -> tuple[list[uuid.UUID], int]:
-    """The customers to assign (at most ``room``, best affinity first) and how many qualified."""
+    """The customers to assign (at most ``room``, best affinity first) and how many qualified,
+    among the ``audience`` (conditions on ``customers``; none: everyone)."""
     rules = Eligibility.of(offer)
     categories = offer_categories(offer)
     already = exists().where(
         col(OfferAssignment.offer_id) == offer.id,
         col(OfferAssignment.customer_id) == col(Customer.id),
     )
-    query = profile_query().where(marketing_consent(), ~already, *prefilter(rules))
+    query = profile_query().where(marketing_consent(), ~already, *prefilter(rules), *audience)
     ranked: list[tuple[float, str, uuid.UUID]] = []
     result = await session.stream(query.execution_options(yield_per=STREAM_ROWS))
     async for row in result:
@@ -136,7 +137,11 @@ async def target_offer(
     principal: Principal,
     offer_id: uuid.UUID,
     audit_event: Callable[..., AuditEvent],
+    audience: Sequence[Any] = (),
+    segment: str | None = None,
 ) -> TargetingResult:
+    """``audience``: the conditions of a saved segment (named ``segment``, for the audit), which
+    the offer's own eligibility and marketing consent narrow further."""
     require_writer(principal)
     offer = await _locked_offer(session, offer_id)
     now = utcnow()
@@ -150,7 +155,7 @@ async def target_offer(
         )
     before = await _assigned(session, offer.id)
     room = None if offer.quota is None else max(offer.quota - before, 0)
-    chosen, qualified = await _eligible_customers(session, offer, room)
+    chosen, qualified = await _eligible_customers(session, offer, room, audience)
     await _assign(session, offer, chosen)
     targeted = await _assigned(session, offer.id) - before
     await audit.record_and_commit(
@@ -159,7 +164,11 @@ async def target_offer(
             "offer.target",
             target_type="Offer",
             target_id=str(offer.id),
-            details={"targeted": targeted, "skippedOverQuota": qualified - len(chosen)},
+            details={
+                "targeted": targeted,
+                "skippedOverQuota": qualified - len(chosen),
+                **({"segment": segment} if segment is not None else {}),
+            },
         ),
     )
     return TargetingResult(offer, targeted, qualified - len(chosen))

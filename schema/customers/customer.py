@@ -19,7 +19,6 @@ from auth.policy import PiiField, revealable_fields
 from core.context import Info
 from models.customers.customer import Customer as CustomerRow
 from models.customers.customer import Gender, LifecycleStage, RiskGrade
-from models.growth.tier import TierCode
 from resolvers.customers.input import TAGS_RULE
 from resolvers.customers.input import Consent as ConsentData
 from resolvers.organisation.loaders import BranchByIdLoader
@@ -138,31 +137,6 @@ class CustomerDisclosureFields:
     @strawberry.field(description="The PII fields the caller may reveal on this customer.")
     def revealable_fields(self, info: Info) -> list[PiiField]:
         return revealable_fields(info.context.principal)
-
-
-@strawberry.input(description="Narrows `customers`; every given condition must hold.")
-class CustomerFilter:
-    branch_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Only this branch's customers (a Branch ID)."
-    )
-    tier: TierCode | None = strawberry.field(
-        default=None, description="Only customers holding this tier."
-    )
-    lifecycle_stage: LifecycleStage | None = strawberry.field(
-        default=None, description="Only customers in this lifecycle stage."
-    )
-    risk_grade: RiskGrade | None = strawberry.field(
-        default=None,
-        description="Only this risk grade; FORBIDDEN for a caller who may not see `riskGrade`.",
-    )
-    created_from: datetime | None = strawberry.field(
-        default=None,
-        description="Only customers created at or after this instant (ISO 8601 with an offset).",
-    )
-    created_to: datetime | None = strawberry.field(
-        default=None,
-        description="Only customers created before this instant (ISO 8601 with an offset).",
-    )
 
 
 @strawberry.input(

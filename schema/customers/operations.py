@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -23,6 +22,7 @@ from models.customers.customer import Gender
 from models.growth.tier import TierCode
 from resolvers.customers import records as service
 from resolvers.customers import reveal as reveal_service
+from resolvers.customers.customer_order import CustomerOrderField
 from resolvers.customers.disclosure import LookupReason
 from resolvers.customers.input import TAGS_RULE, Consent, NewCard, NewCustomer
 from resolvers.customers.lookups import Lookup, NameLookup, customer_by_lookup, customers_by_name
@@ -30,7 +30,8 @@ from resolvers.pagination import PageArgs, SortDirection
 from resolvers.purpose import PURPOSE_RULE
 from schema.common import UserError, mutation_payload, payload_field
 from schema.customers import texts
-from schema.customers.customer import ConsentInput, CustomerFields, CustomerFilter, CustomerRef
+from schema.customers.customer import ConsentInput, CustomerFields, CustomerRef
+from schema.customers.filter import CustomerFilter, to_filter
 from schema.lookup_field import lookup_field
 from schema.relay import After, Before, Connection, First, Last, uuid_of
 from schema.scope_field import scoped_field
@@ -38,16 +39,11 @@ from schema.scope_field import scoped_field
 T = TypeVar("T")
 
 
-@strawberry.enum
-class CustomerOrderField(StrEnum):
-    CREATED_AT = "created_at"
-
-
 @strawberry.input(description="The order of `customers`. Name is not sortable: it is encrypted.")
 class CustomerOrder:
     field: CustomerOrderField = strawberry.field(
         default=CustomerOrderField.CREATED_AT,
-        description="The sort key: creation time, ties broken by ID.",
+        description="The sort key (creation time by default), ties broken by ID.",
     )
     direction: SortDirection = strawberry.field(
         default=SortDirection.DESC, description="DESC (the default) puts the newest first."
@@ -59,21 +55,6 @@ FilterArg = Annotated[CustomerFilter | None, strawberry.argument(description="Na
 OrderArg = Annotated[
     CustomerOrder | None, strawberry.argument(description="The order; null: newest first.")
 ]
-
-
-def _filter(value: CustomerFilter | None) -> service.CustomerFilter:
-    if value is None:
-        return service.CustomerFilter()
-    return service.CustomerFilter(
-        branch_id=uuid_of(value.branch_id, "Branch", field="filter.branchId")
-        if value.branch_id
-        else None,
-        tier_code=TierCode(value.tier).value if value.tier else None,
-        lifecycle_stage=value.lifecycle_stage.value if value.lifecycle_stage else None,
-        risk_grade=value.risk_grade.value if value.risk_grade else None,
-        created_from=value.created_from,
-        created_to=value.created_to,
-    )
 
 
 @strawberry.type
@@ -121,7 +102,8 @@ class CustomerQuery:
             db=info.context.db,
             principal=info.context.principal,
             settings=info.context.settings,
-            filter=_filter(filter),
+            filter=to_filter(filter),
+            order=CustomerOrderField(order_by.field) if order_by else CustomerOrderField.CREATED_AT,
             page=PageArgs(first, after, last, before),
             direction=direction,
         )

@@ -20,6 +20,7 @@ from models.growth.offer import BenefitType, OfferStatus
 from models.growth.offer import Offer as OfferRow
 from models.growth.tier import TierCode
 from models.transactions.transaction import MerchantCategory
+from resolvers.customers.saved_segments import audience_by_name
 from resolvers.growth import offers as service
 from resolvers.growth.assignments import AssignmentView, change_assignment
 from resolvers.growth.offer_input import OfferTerms, benefit_units
@@ -191,6 +192,13 @@ class TargetOfferInput:
     offer_id: strawberry.ID = strawberry.field(
         description="The offer (an Offer global ID); it must be ACTIVE and inside its window."
     )
+    segment: str | None = strawberry.field(
+        default=None,
+        description="A saved segment's name: the audience is then that segment's customers "
+        "(as you may see them: a condition on a field you may not see is FORBIDDEN) who also "
+        "meet the offer's eligibility and consented to marketing; NOT_FOUND for an unknown "
+        "name. Null: every eligible, consenting customer.",
+    )
 
 
 @strawberry.input(description="One of the calling customer's offer assignments.")
@@ -358,11 +366,17 @@ class OfferMutation:
     ) -> TargetOfferPayload:
 
         async def write(session: AsyncSession, ctx: Context) -> TargetingResult:
+            offer_id = uuid_of(input.offer_id, "Offer", field="offerId")
+            audience = []
+            if input.segment is not None:
+                audience = await audience_by_name(session, ctx.principal, input.segment)
             return await target_offer(
                 session=session,
                 principal=ctx.principal,
-                offer_id=uuid_of(input.offer_id, "Offer", field="offerId"),
+                offer_id=offer_id,
                 audit_event=events_by(ctx),
+                audience=audience,
+                segment=input.segment,
             )
 
         return await mutation_payload(info, TargetOfferPayload, write, TargetOfferPayload.of)

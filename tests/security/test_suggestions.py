@@ -31,9 +31,9 @@ PROBES: list[tuple[str, dict[str, Any] | None, str]] = [
     ("{ customers(firs: 1) { totalCount } }", None, "Did you mean 'first'?"),
     ("{ tiers { ... on Tie { name } } }", None, "Did you mean 'Tier'"),
     ("{ customers(filter: {tier: GOL}) { totalCount } }", None, "the enum value 'GOLD'?"),
-    ("{ customers(filter: {tiers: GOLD}) { totalCount } }", None, "Did you mean 'tier'?"),
+    ("{ customers(filter: {tire: GOLD}) { totalCount } }", None, "Did you mean 'tier'"),
     (COUNT_BY_TIER, {"t": "GOL"}, "the enum value 'GOLD'?"),
-    (COUNT_BY_FILTER, {"f": {"tiers": "GOLD"}}, "Did you mean 'tier'?"),
+    (COUNT_BY_FILTER, {"f": {"tire": "GOLD"}}, "Did you mean 'tier'"),
     (
         REVEAL,
         {"input": {"customerId": "Q3VzdG9tZXI6MQ==", "fields": ["PHON"], "purpose": "x"}},

@@ -81,6 +81,8 @@ ID_ARGUMENTS = {
     "assignmentId": "OfferAssignment",
     "requestId": "CreditLimitRequest",
 }
+# Root fields whose `id` names a type their own name does not spell.
+ID_FIELDS = {"updateSegment": "SavedSegment", "deleteSegment": "SavedSegment"}
 
 
 class Enum(str):
@@ -118,6 +120,8 @@ def _id_type(argument: str, field: str) -> str:
     for type_name in ID_TYPES:
         if named and type_name.lower() == named.lower():
             return type_name
+    if argument == "id" and field in ID_FIELDS:
+        return ID_FIELDS[field]
     if argument == "id":
         for type_name in ID_TYPES:
             if type_name in field[0].upper() + field[1:]:
@@ -264,6 +268,7 @@ async def records(server: Server, world: World) -> Records:
         "Branch": world.branches["BJ-CY"].id,
         # Refused before it is read: any credit-limit request's ID will do.
         "CreditLimitRequest": uuid.uuid4(),
+        "SavedSegment": uuid.uuid4(),
     }
     return Records(
         ids={type_name: to_global_id(type_name, value) for type_name, value in raw.items()},
