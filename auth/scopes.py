@@ -27,6 +27,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.RISK_READ,
             _S.CARDS_READ,
             _S.CARDS_WRITE,
+            _S.POINTS_READ,
         }
     ),
     Role.AGENT: frozenset(
@@ -43,6 +44,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.OFFERS_READ,
             _S.CARDS_READ,
             _S.CARDS_WRITE,
+            _S.POINTS_READ,
         }
     ),
     Role.MARKETER: frozenset(
@@ -51,6 +53,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.OFFERS_READ,
             _S.OFFERS_WRITE,
             _S.ANALYTICS_READ,
+            _S.POINTS_READ,
+            _S.REWARDS_WRITE,
         }
     ),
     Role.RISK_OFFICER: frozenset(
@@ -74,6 +78,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.RISK_READ,
             _S.AUDIT_READ,
             _S.CARDS_READ,
+            _S.POINTS_READ,
         }
     ),
     Role.CUSTOMER: frozenset(
@@ -86,6 +91,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.OFFERS_READ,
             _S.CARDS_READ,
             _S.CARDS_WRITE,
+            _S.POINTS_READ,
+            _S.REWARDS_REDEEM,
         }
     ),
     Role.MERCHANT: frozenset({_S.OFFERS_READ, _S.OFFERS_REDEEM}),

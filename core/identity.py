@@ -42,6 +42,11 @@ class Scope(StrEnum):
     # (activate, freeze, report lost, request a limit). Limit and alert decisions are risk:write.
     CARDS_READ = "cards:read"
     CARDS_WRITE = "cards:write"
+    # Points and rewards (issue 15): reading a customer's points and the rewards catalogue,
+    # managing the catalogue (marketers), redeeming a reward (the customer in the app).
+    POINTS_READ = "points:read"
+    REWARDS_WRITE = "rewards:write"
+    REWARDS_REDEEM = "rewards:redeem"
 
 
 class Role(StrEnum):

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
+from resolvers.loyalty.earning import points_step
 from resolvers.transactions.ingest import BatchEffect, BatchOutcome
 
 
 def batch_effect(settings: Settings) -> BatchEffect:
     """The effects of a written batch, in order."""
-    steps: Sequence[BatchEffect] = ()
+    steps: Sequence[BatchEffect] = (points_step(settings),)
 
     async def effect(session: AsyncSession, outcome: BatchOutcome) -> None:
         for step in steps:

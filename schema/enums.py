@@ -24,6 +24,7 @@ from models.cards.statement import OverdueBucket
 from models.customers.customer import Gender, LifecycleStage, RiskGrade
 from models.growth.offer import AssignmentStatus, BenefitType, OfferStatus
 from models.growth.tier import TierChange, TierCode
+from models.loyalty.ledger import PointsKind
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from models.service_desk.interaction import InteractionChannel, InteractionKind
 from models.transactions.transaction import MerchantCategory, TransactionKind
@@ -341,6 +342,16 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "GOLD": "Gold.",
             "PLATINUM": "Platinum.",
             "DIAMOND": "Diamond, the highest tier.",
+        },
+    ),
+    PointsKind: (
+        "What a points ledger entry did to the balance.",
+        {
+            "EARN": "Points earned by a purchase (positive); they expire later.",
+            "REVERSE": "Points taken back by a refund (negative).",
+            "EXPIRE": "Points whose validity ended unspent (negative).",
+            "REDEEM": "Points spent on a reward (negative).",
+            "ADJUST": "A correction by the bank (either sign).",
         },
     ),
 }

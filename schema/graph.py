@@ -16,6 +16,7 @@ from schema.cards.customer_fields import CustomerCardFields
 from schema.customers import texts
 from schema.customers.customer import CustomerDisclosureFields, CustomerFields
 from schema.growth.customer_fields import CustomerOfferFields, CustomerTierFields
+from schema.loyalty.customer_fields import CustomerLoyaltyFields
 from schema.service_desk.customer_fields import CustomerServiceFields
 from schema.transactions.customer_fields import CustomerTransactionFields
 
@@ -28,6 +29,7 @@ class Customer(
     CustomerTransactionFields,
     CustomerServiceFields,
     CustomerOfferFields,
+    CustomerLoyaltyFields,
     CustomerDisclosureFields,
 ):
     """Never instantiated: resolvers return ``CustomerFields``, which this type accepts (its

@@ -15,6 +15,7 @@ from api.cli import (
     keys,
     limits,
     persisted,
+    points,
     schema,
     seed,
     serve,
@@ -44,3 +45,4 @@ app.add_typer(persisted.app, name="persisted")
 app.add_typer(customers.app, name="customers")
 app.add_typer(statements.app, name="statements")
 app.add_typer(limits.app, name="limits")
+app.add_typer(points.app, name="points")
