@@ -27,6 +27,9 @@ class ErrorCode(StrEnum):
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     KEY_UNAVAILABLE = "KEY_UNAVAILABLE"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    # redeemReward (issue 15): the customer's points, or the reward's stock, fall short.
+    INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
 
 
 class DomainError(Exception):
@@ -58,6 +61,14 @@ class BadUserInput(DomainError):
 
 class Conflict(DomainError):
     code = ErrorCode.CONFLICT
+
+
+class InsufficientPoints(Conflict):
+    code = ErrorCode.INSUFFICIENT_POINTS
+
+
+class OutOfStock(Conflict):
+    code = ErrorCode.OUT_OF_STOCK
 
 
 class RateLimited(DomainError):

@@ -40,6 +40,7 @@ from schema.growth.evaluation import EvaluationMutation
 from schema.growth.offer import Offer, OfferAssignment
 from schema.growth.offer_operations import OfferMutation, OfferQuery
 from schema.growth.tier import Tier
+from schema.loyalty.rewards import RewardMutation, RewardQuery
 from schema.merchants.merchant import MerchantMutation, MerchantOffer, MerchantQuery
 from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Viewer
 from schema.relay import Node, from_global_id, to_global_id
@@ -146,6 +147,7 @@ Query = merge_types(
         MerchantQuery,
         StaffQuery,
         LimitQuery,
+        RewardQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -161,6 +163,7 @@ Mutation = merge_types(
         MerchantMutation,
         EvaluationMutation,
         LimitMutation,
+        RewardMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -25,6 +25,7 @@ from models.customers.customer import Gender, LifecycleStage, RiskGrade
 from models.growth.offer import AssignmentStatus, BenefitType, OfferStatus
 from models.growth.tier import TierChange, TierCode
 from models.loyalty.ledger import PointsKind
+from models.loyalty.reward import RewardStatus
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from models.service_desk.interaction import InteractionChannel, InteractionKind
 from models.transactions.transaction import MerchantCategory, TransactionKind
@@ -74,6 +75,10 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "hold; an operator must restore it, retrying does not help until then.",
             "SERVICE_UNAVAILABLE": "The database did not answer in time (HTTP 503 with "
             "Retry-After); the request was fine, retry after that many seconds.",
+            "INSUFFICIENT_POINTS": "redeemReward: the customer's points balance is below the "
+            f"reward's price; nothing was spent, {_NO_RETRY} until they earn more.",
+            "OUT_OF_STOCK": "redeemReward: the reward has no stock left; nothing was spent, "
+            f"{_NO_RETRY}.",
         },
     ),
     AssignmentStatus: (
@@ -352,6 +357,14 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "EXPIRE": "Points whose validity ended unspent (negative).",
             "REDEEM": "Points spent on a reward (negative).",
             "ADJUST": "A correction by the bank (either sign).",
+        },
+    ),
+    RewardStatus: (
+        "Where a reward of the catalogue stands.",
+        {
+            "DRAFT": "Being prepared: customers do not see it.",
+            "ACTIVE": "Offered: customers see it while in stock and valid.",
+            "RETIRED": "Withdrawn for good: no longer redeemable.",
         },
     ),
 }
