@@ -30,6 +30,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COLLECTIONS_READ,
             _S.COLLECTIONS_WRITE,
             _S.SEGMENTS_WRITE,
+            _S.POINTS_READ,
         }
     ),
     Role.AGENT: frozenset(
@@ -48,6 +49,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.CARDS_WRITE,
             _S.COLLECTIONS_READ,
             _S.COLLECTIONS_WRITE,
+            _S.POINTS_READ,
         }
     ),
     Role.MARKETER: frozenset(
@@ -57,6 +59,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.OFFERS_WRITE,
             _S.ANALYTICS_READ,
             _S.SEGMENTS_WRITE,
+            _S.POINTS_READ,
+            _S.REWARDS_WRITE,
         }
     ),
     Role.RISK_OFFICER: frozenset(
@@ -82,6 +86,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.AUDIT_READ,
             _S.CARDS_READ,
             _S.COLLECTIONS_READ,
+            _S.POINTS_READ,
         }
     ),
     Role.CUSTOMER: frozenset(
@@ -94,6 +99,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.OFFERS_READ,
             _S.CARDS_READ,
             _S.CARDS_WRITE,
+            _S.POINTS_READ,
+            _S.REWARDS_REDEEM,
         }
     ),
     Role.MERCHANT: frozenset({_S.OFFERS_READ, _S.OFFERS_REDEEM}),

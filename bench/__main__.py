@@ -21,6 +21,7 @@ import signal
 import sys
 from types import FrameType
 
+from bench import points as bench_points
 from bench import report
 from bench.evaluation import DEFAULT_POSTGRES
 from bench.runner import Options, run
@@ -51,6 +52,8 @@ def parser() -> argparse.ArgumentParser:
     add("--servers", help="comma-separated subset, e.g. cardcrm,bare,bare-plain,postgraphile")
     add("--workloads", help="comma-separated subset, e.g. W1,W2")
     add("--note", help="a line for the report (e.g. what else the machine was doing)")
+    points_parser = commands.add_parser("points", help="time posting points (bench.points)")
+    bench_points.add_arguments(points_parser)
     return main
 
 
@@ -85,6 +88,9 @@ def _interrupted(signum: int, frame: FrameType | None) -> None:
 
 def main() -> None:
     args = parser().parse_args()
+    if args.command == "points":
+        bench_points.run(args)
+        return
     signal.signal(signal.SIGINT, _interrupted)
     signal.signal(signal.SIGTERM, _interrupted)
     try:

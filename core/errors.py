@@ -29,6 +29,9 @@ class ErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     # A collection contact the collection contact rules refuse (quiet hours, daily cap).
     CONTACT_NOT_ALLOWED = "CONTACT_NOT_ALLOWED"
+    # redeemReward (issue 15): the customer's points, or the reward's stock, fall short.
+    INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
+    OUT_OF_STOCK = "OUT_OF_STOCK"
 
 
 class DomainError(Exception):
@@ -64,6 +67,14 @@ class Conflict(DomainError):
 
 class ContactNotAllowed(DomainError):
     code = ErrorCode.CONTACT_NOT_ALLOWED
+
+
+class InsufficientPoints(Conflict):
+    code = ErrorCode.INSUFFICIENT_POINTS
+
+
+class OutOfStock(Conflict):
+    code = ErrorCode.OUT_OF_STOCK
 
 
 class RateLimited(DomainError):

@@ -49,6 +49,11 @@ class Scope(StrEnum):
     # Saved segments (named customer filters that offers and campaigns target): marketers,
     # supervisors and admins save, change and delete them.
     SEGMENTS_WRITE = "segments:write"
+    # Points and rewards (issue 15): reading a customer's points and the rewards catalogue,
+    # managing the catalogue (marketers), redeeming a reward (the customer in the app).
+    POINTS_READ = "points:read"
+    REWARDS_WRITE = "rewards:write"
+    REWARDS_REDEEM = "rewards:redeem"
 
 
 class Role(StrEnum):

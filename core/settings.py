@@ -288,6 +288,16 @@ class Settings(BaseSettings):
     # `cardcrm risk scan`: transactions per committed chunk.
     risk_scan_chunk_rows: int = Field(default=20_000, ge=1)
 
+    # Points (resolvers/loyalty/earning.py): a CNY purchase earns this many points per yuan,
+    # times its tier's multiplier, its category's multiplier (percent: 200 = 2x; a JSON object
+    # in CARDCRM_POINTS_CATEGORY_PERCENT) and the best points-multiplier offer the customer
+    # accepted. Points expire at the end of the N-th calendar year after the year earned
+    # (bank time, ``contact_timezone``); ``expiringSoon`` looks this many days ahead.
+    points_per_yuan: int = Field(default=1, ge=0)
+    points_category_percent: dict[str, int] = {"dining": 200, "travel": 150}
+    points_expiry_years: int = Field(default=2, ge=0)
+    points_expiring_soon_days: int = Field(default=90, ge=1)
+
     @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:
         check_issuers(

@@ -22,6 +22,8 @@ from models.growth.offer import Offer, OfferAssignment
 from models.growth.tier import Tier, TierHistory
 from models.idempotency import IdempotencyRecord
 from models.keys import EncryptionKey
+from models.loyalty.ledger import PointsEntry
+from models.loyalty.reward import Reward, RewardRedemption
 from models.merchants.merchant import Merchant, OAuthClient, RevokedToken
 from models.organisation.organisation import Branch, RefreshToken, StaffUser
 from models.risk.alert import RiskAlert
@@ -54,9 +56,12 @@ __all__ = [
     "OAuthClient",
     "Offer",
     "OfferAssignment",
+    "PointsEntry",
     "RefreshToken",
     "RepaymentReminder",
     "RevokedToken",
+    "Reward",
+    "RewardRedemption",
     "RiskAlert",
     "RiskGradeChange",
     "SavedSegment",

@@ -19,6 +19,7 @@ from models.transactions.transaction import TransactionKind
 from resolvers.cards.standing import update_standing_now
 from resolvers.collections.reminders import cancel_paid_reminders
 from resolvers.collections.sync import local_day, sync_cases
+from resolvers.loyalty.earning import points_step
 from resolvers.risk.rules import alert_rules
 from resolvers.transactions.ingest import BatchEffect, BatchOutcome
 
@@ -41,11 +42,12 @@ def repayment_standing(settings: Settings) -> BatchEffect:
 
 
 def batch_effect(settings: Settings, raised_alerts: list[uuid.UUID] | None = None) -> BatchEffect:
-    """The effects of a written batch, in order: the repaid cards' standing and cases, then
-    the risk rules. ``raised_alerts`` collects the ids of the risk alerts the batch raised,
-    for the caller to publish after it commits."""
+    """The effects of a written batch, in order: the repaid cards' standing and cases, the
+    points earned (and reversed by refunds), then the risk rules. ``raised_alerts`` collects
+    the ids of the risk alerts the batch raised, for the caller to publish after it commits."""
     steps: Sequence[BatchEffect] = (
         repayment_standing(settings),
+        points_step(settings),
         alert_rules(settings, raised_alerts),
     )
 

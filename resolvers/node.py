@@ -15,14 +15,17 @@ from core.identity import Principal, PrincipalKind, Scope
 from core.request_database import RequestDatabase
 from models.audit.audit import AuditEntry
 from models.cards.card import Card
+from models.columns import utcnow
 from models.customers.customer import Customer
 from models.growth.offer import Offer
 from models.growth.tier import Tier
+from models.loyalty.reward import Reward
 from models.organisation.organisation import Branch, StaffUser
 from models.service_desk.interaction import Interaction
 from resolvers.customers.records import get_customer
 from resolvers.growth.assignments import get_assignment
 from resolvers.growth.offers import get_offer
+from resolvers.loyalty.rewards import redeemable_now
 from resolvers.merchants.scope import calling_merchant, own_offer
 from resolvers.organisation.staff import visible_staff
 from resolvers.scoping import customer_scope
@@ -75,6 +78,10 @@ async def load_node(
         return MerchantOfferRow(await own_offer(db, calling_merchant(principal), key, field="id"))
     if type_name == "OfferAssignment":
         return await get_assignment(db=db, principal=principal, assignment_id=key)
+    if type_name == "Reward" and principal.has(Scope.POINTS_READ):
+        # As `rewards` lists them: staff every reward, customers what they may redeem now.
+        seen = [] if principal.is_staff else redeemable_now(utcnow())
+        return await _one(db, select(Reward).where(col(Reward.id) == key, *seen))
     if type_name == "Tier" and principal.has(Scope.CUSTOMERS_READ):
         return await _one(db, select(Tier).where(col(Tier.id) == key))
     if type_name == "Branch":

@@ -20,6 +20,7 @@ from models.cards.card import Card as CardRow
 from models.customers.customer import Customer as CustomerRow
 from models.growth.offer import Offer as OfferRow
 from models.growth.tier import Tier as TierRow
+from models.loyalty.reward import Reward as RewardRow
 from models.organisation.organisation import Branch as BranchRow
 from models.organisation.organisation import StaffUser as StaffUserRow
 from models.service_desk.complaint import Complaint as ComplaintRow
@@ -42,6 +43,7 @@ from schema.growth.evaluation import EvaluationMutation
 from schema.growth.offer import Offer, OfferAssignment
 from schema.growth.offer_operations import OfferMutation, OfferQuery
 from schema.growth.tier import Tier
+from schema.loyalty.rewards import Reward, RewardMutation, RewardQuery
 from schema.merchants.merchant import MerchantMutation, MerchantOffer, MerchantQuery
 from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Viewer
 from schema.relay import Node, from_global_id, to_global_id
@@ -79,6 +81,8 @@ def _as_node(row: object) -> Node:
         return StaffMember.from_row(row)
     if isinstance(row, TransactionView):
         return transaction_node(row)
+    if isinstance(row, RewardRow):
+        return Reward.from_row(row)
     if isinstance(row, MerchantOfferRow):
         return MerchantOffer.from_row(row.offer)
     raise NotFound("no object with this id is visible to you")
@@ -153,6 +157,7 @@ Query = merge_types(
         CollectionQuery,
         RiskAlertQuery,
         SegmentQuery,
+        RewardQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -172,6 +177,7 @@ Mutation = merge_types(
         CollectionMutation,
         RiskAlertMutation,
         SegmentMutation,
+        RewardMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

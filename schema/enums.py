@@ -24,6 +24,8 @@ from models.cards.statement import OverdueBucket
 from models.customers.customer import Gender, LifecycleStage, RiskGrade
 from models.growth.offer import AssignmentStatus, BenefitType, OfferStatus
 from models.growth.tier import TierChange, TierCode
+from models.loyalty.ledger import PointsKind
+from models.loyalty.reward import RewardStatus
 from models.risk.grade import RiskGradeReason, RiskGradeSource
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from models.service_desk.interaction import InteractionChannel, InteractionKind
@@ -77,6 +79,10 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "CONTACT_NOT_ALLOWED": "The collection contact rules refuse this contact now "
             "(quiet hours, or the customer's attempts for the day are used up); nothing was "
             "written; retry when the rules allow it.",
+            "INSUFFICIENT_POINTS": "redeemReward: the customer's points balance is below the "
+            f"reward's price; nothing was spent, {_NO_RETRY} until they earn more.",
+            "OUT_OF_STOCK": "redeemReward: the reward has no stock left; nothing was spent, "
+            f"{_NO_RETRY}.",
         },
     ),
     AssignmentStatus: (
@@ -371,6 +377,24 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "GOLD": "Gold.",
             "PLATINUM": "Platinum.",
             "DIAMOND": "Diamond, the highest tier.",
+        },
+    ),
+    PointsKind: (
+        "What a points ledger entry did to the balance.",
+        {
+            "EARN": "Points earned by a purchase (positive); they expire later.",
+            "REVERSE": "Points taken back by a refund (negative).",
+            "EXPIRE": "Points whose validity ended unspent (negative).",
+            "REDEEM": "Points spent on a reward (negative).",
+            "ADJUST": "A correction by the bank (either sign).",
+        },
+    ),
+    RewardStatus: (
+        "Where a reward of the catalogue stands.",
+        {
+            "DRAFT": "Being prepared: customers do not see it.",
+            "ACTIVE": "Offered: customers see it while in stock and valid.",
+            "RETIRED": "Withdrawn for good: no longer redeemable.",
         },
     ),
 }

@@ -16,6 +16,7 @@ from schema.cards.customer_fields import CustomerCardFields
 from schema.customers import texts
 from schema.customers.customer import CustomerDisclosureFields, CustomerFields
 from schema.growth.customer_fields import CustomerOfferFields, CustomerTierFields
+from schema.loyalty.customer_fields import CustomerLoyaltyFields
 from schema.risk.alert_customer_fields import CustomerRiskAlertFields
 from schema.risk.grade import CustomerRiskGradeFields
 from schema.service_desk.customer_fields import CustomerServiceFields
@@ -32,6 +33,7 @@ class Customer(
     CustomerServiceFields,
     CustomerOfferFields,
     CustomerRiskAlertFields,
+    CustomerLoyaltyFields,
     CustomerDisclosureFields,
 ):
     """Never instantiated: resolvers return ``CustomerFields``, which this type accepts (its

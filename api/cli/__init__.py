@@ -16,6 +16,7 @@ from api.cli import (
     keys,
     limits,
     persisted,
+    points,
     risk,
     schema,
     seed,
@@ -48,3 +49,4 @@ app.add_typer(statements.app, name="statements")
 app.add_typer(limits.app, name="limits")
 app.add_typer(collections.app, name="collections")
 app.add_typer(risk.app, name="risk")
+app.add_typer(points.app, name="points")

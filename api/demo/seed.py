@@ -74,6 +74,14 @@ TIERS = (
         ["积分 3x", "私人银行服务", "高尔夫礼遇"],
     ),
 )
+# Each tier's points multiplier (100 = 1x), as its benefits say; migration 0011 sets the same.
+TIER_POINTS_PERCENT = {
+    TierCode.STANDARD: 100,
+    TierCode.SILVER: 120,
+    TierCode.GOLD: 150,
+    TierCode.PLATINUM: 200,
+    TierCode.DIAMOND: 300,
+}
 BRANCHES = (("BJ-CY", "北京朝阳支行"), ("SH-PD", "上海浦东支行"))
 DEMO_STAFF = (
     ("demo-admin", "演示管理员", Role.ADMIN, None),
@@ -132,6 +140,7 @@ def reference_tiers() -> list[Tier]:
             min_transactions=count,
             service_level_hours=hours,
             benefits=benefits,
+            points_multiplier_percent=TIER_POINTS_PERCENT[code],
         )
         for code, name, rank, spend, count, hours, benefits in TIERS
     ]

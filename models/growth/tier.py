@@ -37,6 +37,9 @@ class Tier(SQLModel, table=True):
     min_transactions: int = 0
     benefits: list[str] = json_list_field()
     service_level_hours: int = 72
+    # Points earned per purchase are multiplied by this share (100 = 1x, 150 = 1.5x);
+    # resolvers/loyalty/earning.py reads it (migration 0012_points).
+    points_multiplier_percent: int = Field(default=100, sa_column_kwargs={"server_default": "100"})
     created_at: datetime = created_at_field()
 
 

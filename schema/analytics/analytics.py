@@ -17,9 +17,12 @@ from core.context import Info
 from core.identity import Scope
 from core.money import yuan_or_none
 from resolvers.analytics import growth as growth_service
+from resolvers.analytics import points as points_service
 from resolvers.analytics import risk as risk_service
 from resolvers.analytics import service as analytics_service
 from resolvers.analytics.sql import ACTIVE_CUSTOMER
+from resolvers.suppression import EXACT, Suppressor
+from schema.analytics.points import PointsKpis
 from schema.analytics.risk import RiskKpis
 from schema.relay import to_global_id, uuid_of
 from schema.scope_field import scoped_field
@@ -264,10 +267,25 @@ class GrowthKpis:
         description="The suppression threshold applied to you (CARDCRM_STATS_MIN_GROUP_SIZE); "
         "null when you see exact figures."
     )
+    _result: strawberry.Private[growth_service.GrowthKpis | None] = None
+
+    @strawberry.field(description="Points earned, spent and held, and rewards redeemed.")
+    async def points(self, info: Info) -> PointsKpis:
+        kpis = self._result
+        assert kpis is not None
+        figures = await points_service.points_kpis(
+            db=info.context.db,
+            suppress=Suppressor(kpis.min_group_size) if kpis.min_group_size else EXACT,
+            date_from=kpis.date_from,
+            date_to=kpis.date_to,
+            branch_id=kpis.branch_id,
+        )
+        return PointsKpis.from_result(figures)
 
     @classmethod
     def from_result(cls, kpis: growth_service.GrowthKpis) -> GrowthKpis:
         return cls(
+            _result=kpis,
             customers=kpis.customers,
             customers_by_tier=GroupCount.list_of(kpis.by_tier),
             customers_by_stage=GroupCount.list_of(kpis.by_stage),

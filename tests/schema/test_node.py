@@ -11,12 +11,14 @@ until some role's listing shows it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from graphql import GraphQLInterfaceType, build_schema
 
 from api.graphql_schema import schema as live_schema
+from models.loyalty.reward import Reward
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import DEMO_STAFF, World, add_oauth_client, client_credentials_token
@@ -36,11 +38,13 @@ STAFF_LISTINGS = (
     f"{{ customers(first: 3) {{ {IDS} }} tiers {{ __typename id }} viewer {{ __typename id }} }}",
     f"{{ complaints(first: 3) {{ {IDS} }} interactions(first: 3) {{ {IDS} }} }}",
     "{ offers(first: 3) { edges { node { __typename id createdBy { __typename id } } } } }",
+    f"{{ rewards(first: 3) {{ {IDS} }} }}",
     f"{{ auditLog(first: 3) {{ {IDS} }} staffMembers(first: 3) {{ {IDS} }} }}",
 )
 CUSTOMER_LISTINGS = (
     f"{{ me {{ {CUSTOMER_360} }} tiers {{ __typename id }} }}",
     f"{{ complaints(first: 3) {{ {IDS} }} interactions(first: 3) {{ {IDS} }} }}",
+    f"{{ rewards(first: 3) {{ {IDS} }} }}",
 )
 MERCHANT_LISTINGS = (f"{{ merchantOffers(first: 3) {{ {IDS} }} }}",)
 ALL_STAFF = frozenset(DEMO_STAFF)
@@ -61,6 +65,8 @@ LISTED_BY: dict[str, frozenset[str]] = {
     "Transaction": frozenset({"admin", "supervisor", "agent", "risk_officer", "auditor"})
     | {"customer"},
     "MerchantOffer": frozenset({"merchant"}),
+    # The rewards catalogue: staff who hold points:read, and customers (what they may redeem).
+    "Reward": frozenset({"admin", "supervisor", "agent", "marketer", "auditor", "customer"}),
 }
 ROLES = sorted({role for roles in LISTED_BY.values() for role in roles})
 
@@ -139,6 +145,18 @@ async def callers(server: Server, world: World) -> Callers:
     assert ingested["data"]["ingestTransactions"]["imported"] == 1, ingested
     merchant = await add_merchant(server.state, "节点商户")
     await accept_offer(server.state, await add_offer(server.state, merchant), world.alice.id)
+    async with server.state.database.session() as session:  # a reward customers may redeem
+        now = datetime.now(UTC)
+        session.add(
+            Reward(
+                name="节点奖品",
+                points_price=10,
+                stock=5,
+                starts_at=now - timedelta(days=1),
+                ends_at=now + timedelta(days=30),
+            )
+        )
+        await session.commit()
     tokens = {role: staff_token(server, world, name) for role, name in DEMO_STAFF.items()}
     tokens["customer"] = customer_token(server, world.alice.id)
     tokens["merchant"] = merchant_token(server.state, merchant)
