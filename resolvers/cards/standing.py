@@ -43,8 +43,51 @@ def bucket_of(days: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((days <= 0, OverdueBucket.CURRENT.value), *steps, else_=LATE_BUCKETS[-1].value)
 
 
-def _among(column: Any, card_ids: Collection[uuid.UUID] | None) -> ColumnElement[bool]:
+def among(column: Any, card_ids: Collection[uuid.UUID] | None) -> ColumnElement[bool]:
+    """``column`` is one of ``card_ids``; anything when ``card_ids`` is None (every card)."""
     return true() if card_ids is None else column.in_(sorted(card_ids))
+
+
+def unpaid_run(card_ids: Collection[uuid.UUID] | None = None) -> Any:
+    """(card_id, first_due, first_close, owed): each card's unpaid run, the statements not
+    paid by their due date since its last one that was, with the minimum payments it owes."""
+    s = STATEMENTS.c
+    paid = STATEMENTS.alias("paid")
+    last_paid = (
+        select(func.max(paid.c.closes_at))
+        .where(paid.c.card_id == s.card_id, paid.c.paid_by_due.is_(True))
+        .scalar_subquery()
+    )
+    return (
+        select(
+            s.card_id,
+            func.min(s.due_date).label("first_due"),
+            func.min(s.closes_at).label("first_close"),
+            func.sum(s.minimum_payment_cents).label("owed"),
+        )
+        .where(
+            s.paid_by_due.is_(False),
+            or_(last_paid.is_(None), s.closes_at > last_paid),
+            among(s.card_id, card_ids),
+        )
+        .group_by(s.card_id)
+        .subquery()
+    )
+
+
+def repaid_since_run(run: Any, closes_at: datetime) -> Any:
+    """What each card of ``run`` repaid from the run's first close to ``closes_at``."""
+    t = TRANSACTIONS.c
+    return (
+        select(func.coalesce(func.sum(t.amount_cents), 0))
+        .where(
+            t.card_id == run.c.card_id,
+            t.kind == TransactionKind.REPAYMENT,
+            t.occurred_at >= run.c.first_close,
+            t.occurred_at < closes_at,
+        )
+        .scalar_subquery()
+    )
 
 
 async def update_standing(
@@ -57,38 +100,9 @@ async def update_standing(
     ``as_of``, counting the repayments before ``closes_at`` (uncommitted)."""
     if card_ids is not None and not card_ids:
         return
-    s, t, c = STATEMENTS.c, TRANSACTIONS.c, CARDS.c
-    paid = STATEMENTS.alias("paid")
-    last_paid = (
-        select(func.max(paid.c.closes_at))
-        .where(paid.c.card_id == s.card_id, paid.c.paid_by_due.is_(True))
-        .scalar_subquery()
-    )
-    run = (
-        select(
-            s.card_id,
-            func.min(s.due_date).label("first_due"),
-            func.min(s.closes_at).label("first_close"),
-            func.sum(s.minimum_payment_cents).label("owed"),
-        )
-        .where(
-            s.paid_by_due.is_(False),
-            or_(last_paid.is_(None), s.closes_at > last_paid),
-            _among(s.card_id, card_ids),
-        )
-        .group_by(s.card_id)
-        .subquery()
-    )
-    repaid = (
-        select(func.coalesce(func.sum(t.amount_cents), 0))
-        .where(
-            t.card_id == run.c.card_id,
-            t.kind == TransactionKind.REPAYMENT,
-            t.occurred_at >= run.c.first_close,
-            t.occurred_at < closes_at,
-        )
-        .scalar_subquery()
-    )
+    c = CARDS.c
+    run = unpaid_run(card_ids)
+    repaid = repaid_since_run(run, closes_at)
     late = days_between(literal(as_of, Date), run.c.first_due)
     standing = select(
         run.c.card_id,
@@ -104,13 +118,13 @@ async def update_standing(
         .where(
             c.days_past_due != 0,
             c.id.not_in(select(run.c.card_id)),
-            _among(c.id, card_ids),
+            among(c.id, card_ids),
         )
         .values(days_past_due=0)
     )
     await session.execute(
         update(CARDS)
-        .where(c.overdue_bucket != bucket_of(c.days_past_due), _among(c.id, card_ids))
+        .where(c.overdue_bucket != bucket_of(c.days_past_due), among(c.id, card_ids))
         .values(overdue_bucket=bucket_of(c.days_past_due))
     )
 

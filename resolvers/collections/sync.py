@@ -31,7 +31,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Table, and_, case, func, insert, literal, or_, select, true, update
+from sqlalchemy import Date, Table, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
@@ -48,6 +48,7 @@ from models.columns import UTCDateTime, utcnow
 from models.customers.customer import Customer
 from models.transactions.transaction import Transaction, TransactionKind
 from resolvers.cards.calendar import days_between, instant_plus_days
+from resolvers.cards.standing import among, repaid_since_run, unpaid_run
 from resolvers.collections.sql import new_uuid
 
 SWEEP_ACTION = "collections.sweep"
@@ -87,49 +88,16 @@ class SyncSummary:
         )
 
 
-def _among(column: Any, card_ids: CardIds) -> Any:
-    return true() if card_ids is None else column.in_(sorted(card_ids))
-
-
 def _overdue(closes_at: datetime, card_ids: CardIds) -> Any:
     """(card_id, amount): what each card's unpaid run still owes before ``closes_at``."""
-    s, t = STATEMENTS.c, TRANSACTIONS.c
-    paid = STATEMENTS.alias("paid")
-    last_paid = (
-        select(func.max(paid.c.closes_at))
-        .where(paid.c.card_id == s.card_id, paid.c.paid_by_due.is_(True))
-        .scalar_subquery()
-    )
-    run = (
-        select(
-            s.card_id,
-            func.min(s.closes_at).label("first_close"),
-            func.sum(s.minimum_payment_cents).label("owed"),
-        )
-        .where(
-            s.paid_by_due.is_(False),
-            or_(last_paid.is_(None), s.closes_at > last_paid),
-            _among(s.card_id, card_ids),
-        )
-        .group_by(s.card_id)
-        .subquery()
-    )
-    repaid = (
-        select(func.coalesce(func.sum(t.amount_cents), 0))
-        .where(
-            t.card_id == run.c.card_id,
-            t.kind == TransactionKind.REPAYMENT,
-            t.occurred_at >= run.c.first_close,
-            t.occurred_at < closes_at,
-        )
-        .scalar_subquery()
-    )
+    run = unpaid_run(card_ids)
+    repaid = repaid_since_run(run, closes_at)
     left = run.c.owed - repaid
     return select(run.c.card_id, case((left > 0, left), else_=0).label("amount")).subquery()
 
 
 def _open_cases(card_ids: CardIds) -> list[Any]:
-    return [CASES.c.status != CLOSED, _among(CASES.c.card_id, card_ids)]
+    return [CASES.c.status != CLOSED, among(CASES.c.card_id, card_ids)]
 
 
 async def _close(
@@ -186,7 +154,7 @@ async def _break_promises(
         .where(
             k.status == CollectionStatus.PROMISED.value,
             k.promise_date < as_of,
-            _among(k.card_id, card_ids),
+            among(k.card_id, card_ids),
             repaid < func.coalesce(k.promise_amount_cents, 0),
         )
         .values(
@@ -218,7 +186,7 @@ def _figures(closes_at: datetime, card_ids: CardIds) -> Any:
                 overdue, overdue.c.card_id == c.id
             )
         )
-        .where(_among(c.id, card_ids))
+        .where(among(c.id, card_ids))
         .subquery()
     )
 
@@ -317,14 +285,14 @@ async def sync_cases(
     c = CARDS.c
     summary.card_closed = await _close(
         session,
-        and_(c.status == CardStatus.CLOSED.value, _among(c.id, card_ids)),
+        and_(c.status == CardStatus.CLOSED.value, among(c.id, card_ids)),
         CollectionCloseReason.CARD_CLOSED,
         card_ids,
         now,
     )
     summary.cured = await _close(
         session,
-        and_(c.days_past_due <= 0, _among(c.id, card_ids)),
+        and_(c.days_past_due <= 0, among(c.id, card_ids)),
         CollectionCloseReason.CURED,
         card_ids,
         now,
