@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
@@ -12,6 +12,7 @@ from core.identity import Scope
 from models.audit.audit import AuditEntry as AuditEntryRow
 from resolvers.audit import log as service
 from resolvers.pagination import PageArgs
+from schema.described import described_field, optional_field
 from schema.relay import After, Connection, First, Node, to_global_id
 from schema.scope_field import scoped_field
 
@@ -21,44 +22,39 @@ HASH = (
 )
 
 
-def _described(description: str) -> Any:
-    return strawberry.field(description=description)
-
-
-def _optional(description: str) -> Any:
-    """An input field that may be left out (null), with its description."""
-    return strawberry.field(default=None, description=description)
-
-
 @strawberry.type(description="One hash-chained audit entry. Never holds a clear value.")
 class AuditEntry(Node):
-    seq: int = _described("Its position in the chain: 1, 2, 3… without gaps.")
-    actor_kind: str = _described(
+    seq: int = described_field("Its position in the chain: 1, 2, 3… without gaps.")
+    actor_kind: str = described_field(
         "Who acted: `staff`, `customer`, `merchant`, `service` or `system`."
     )
-    actor_id: str = _described(
+    actor_id: str = described_field(
         "The actor's own id (a staff or customer UUID, an OAuth client id…), not a global ID."
     )
-    action: str = _described("What happened, a dotted code such as `pii.reveal` or `offer.target`.")
-    target_type: str | None = _described(
+    action: str = described_field(
+        "What happened, a dotted code such as `pii.reveal` or `offer.target`."
+    )
+    target_type: str | None = described_field(
         "The type of record acted on (e.g. Customer); null if none."
     )
-    target_id: str | None = _described(
+    target_id: str | None = described_field(
         "That record's own id (a UUID, not a global ID); null if none."
     )
-    fields: list[str] = _described(
+    fields: list[str] = described_field(
         "The API fields concerned (e.g. those revealed), never their values."
     )
-    purpose: str | None = _described(
+    purpose: str | None = described_field(
         "The reason given (a reveal's purpose, an override's reason); null if none."
     )
-    request_id: str | None = _described(
+    request_id: str | None = described_field(
         "The request's id (its `X-Request-Id` header), as in the server logs; or null."
     )
-    client_addr: str | None = _described("The caller's IP address as the server saw it; or null.")
-    created_at: datetime = _described("When it was recorded (ISO 8601, UTC).")
-    prev_hash: str = _described("The previous entry's `hash`; 64 zeros for the first entry.")
-    hash: str = _described(HASH)
+    client_addr: str | None = described_field(
+        "The caller's IP address as the server saw it; or null."
+    )
+    created_at: datetime = described_field("When it was recorded (ISO 8601, UTC).")
+    prev_hash: str = described_field("The previous entry's `hash`; 64 zeros for the first entry.")
+    hash: str = described_field(HASH)
 
     @classmethod
     def from_row(cls, row: AuditEntryRow) -> AuditEntry:
@@ -82,11 +78,13 @@ class AuditEntry(Node):
 
 @strawberry.input(description="Narrows the audit log; every condition given must hold.")
 class AuditFilter:
-    actor_id: str | None = _optional("Only entries of this `actorId` (exact match).")
-    action: str | None = _optional("Only entries of this `action` (exact match).")
-    target_id: str | None = _optional("Only entries of this `targetId` (exact match).")
-    since: datetime | None = _optional("Recorded at or after this instant (with a UTC offset).")
-    until: datetime | None = _optional("Recorded before this instant (with a UTC offset).")
+    actor_id: str | None = optional_field("Only entries of this `actorId` (exact match).")
+    action: str | None = optional_field("Only entries of this `action` (exact match).")
+    target_id: str | None = optional_field("Only entries of this `targetId` (exact match).")
+    since: datetime | None = optional_field(
+        "Recorded at or after this instant (with a UTC offset)."
+    )
+    until: datetime | None = optional_field("Recorded before this instant (with a UTC offset).")
 
 
 @strawberry.type

@@ -25,6 +25,7 @@ from schema.cards.card import Card
 from schema.cards.limit_enums import LimitDecision
 from schema.cards.limits import CreditLimitRequest
 from schema.common import UserError, mutation_payload, payload_field
+from schema.described import described_argument, optional_field
 from schema.relay import After, Connection, First, uuid_of
 from schema.scope_field import scoped_field
 
@@ -36,19 +37,11 @@ VERSION = "The request's `version` you last read; CONFLICT if it has changed sin
 ERRORS = " userErrors: NOT_FOUND outside your scope, CONFLICT, FORBIDDEN, BAD_USER_INPUT."
 
 
-def _input(what: str) -> Any:
-    return strawberry.argument(description=what)
-
-
-def _optional(description: str) -> Any:
-    return strawberry.field(default=None, description=description)
-
-
 @strawberry.input(description="Narrows the list of credit-limit requests.")
 class CreditLimitRequestFilter:
-    status: LimitRequestStatus | None = _optional("Only requests in this status.")
-    branch_id: strawberry.ID | None = _optional("Only those of this branch (a Branch ID).")
-    card_id: strawberry.ID | None = _optional("Only those of this card (a Card ID).")
+    status: LimitRequestStatus | None = optional_field("Only requests in this status.")
+    branch_id: strawberry.ID | None = optional_field("Only those of this branch (a Branch ID).")
+    card_id: strawberry.ID | None = optional_field("Only those of this card (a Card ID).")
 
     def to_filter(self) -> queries.LimitRequestFilter:
         return queries.LimitRequestFilter(
@@ -69,7 +62,7 @@ class RequestCreditLimitChangeInput:
     reason: str = strawberry.field(
         description="Why; required, at most 4,000 characters; stored encrypted."
     )
-    temporary_until: date | None = _optional(
+    temporary_until: date | None = optional_field(
         "For a temporary increase: its last day, tomorrow at the earliest and at most "
         "CARDCRM_CREDIT_LIMIT_TEMPORARY_MAX_DAYS (default 90) days ahead; null: permanent."
     )
@@ -98,7 +91,9 @@ class DecreaseCreditLimitInput:
         description="The new limit in yuan; below the current one (a decrease never raises)."
     )
     reasons: list[RiskReason] = strawberry.field(description="Why; at least one.")
-    note: str | None = _optional("A note for the history, at most 4,000 characters; encrypted.")
+    note: str | None = optional_field(
+        "A note for the history, at most 4,000 characters; encrypted."
+    )
 
 
 @strawberry.type(description="The outcome of a credit-limit request mutation.")
@@ -147,7 +142,7 @@ class LimitQuery:
         first: First = None,
         after: After = None,
         filter: Annotated[
-            CreditLimitRequestFilter | None, _input("Only the matching ones.")
+            CreditLimitRequestFilter | None, described_argument("Only the matching ones.")
         ] = None,
     ) -> Connection[CreditLimitRequest] | None:
         page, count = await queries.list_requests(
@@ -169,7 +164,9 @@ class LimitMutation:
         "card in their scope; one pending request per card (CONFLICT); audited." + ERRORS,
     )
     async def request_credit_limit_change(
-        self, info: Info, input: Annotated[RequestCreditLimitChangeInput, _input("The request.")]
+        self,
+        info: Info,
+        input: Annotated[RequestCreditLimitChangeInput, described_argument("The request.")],
     ) -> CreditLimitRequestPayload:
         async def write(session: AsyncSession, ctx: Context) -> RequestRow:
             data = limits.NewLimitRequest(
@@ -199,7 +196,9 @@ class LimitMutation:
         staff_only=True,
     )
     async def decide_credit_limit_change(
-        self, info: Info, input: Annotated[DecideCreditLimitChangeInput, _input("The decision.")]
+        self,
+        info: Info,
+        input: Annotated[DecideCreditLimitChangeInput, described_argument("The decision.")],
     ) -> CreditLimitRequestPayload:
         action = (
             LimitRequestAction.APPROVE
@@ -221,7 +220,9 @@ class LimitMutation:
         "Withdraws a PENDING request (→ CANCELLED): its requester only; audited." + ERRORS,
     )
     async def cancel_credit_limit_request(
-        self, info: Info, input: Annotated[CancelCreditLimitRequestInput, _input("The request.")]
+        self,
+        info: Info,
+        input: Annotated[CancelCreditLimitRequestInput, described_argument("The request.")],
     ) -> CreditLimitRequestPayload:
         return await _decide(
             info,
@@ -239,7 +240,9 @@ class LimitMutation:
         staff_only=True,
     )
     async def decrease_credit_limit(
-        self, info: Info, input: Annotated[DecreaseCreditLimitInput, _input("The decrease.")]
+        self,
+        info: Info,
+        input: Annotated[DecreaseCreditLimitInput, described_argument("The decrease.")],
     ) -> DecreaseCreditLimitPayload:
         async def write(session: AsyncSession, ctx: Context) -> CardRow:
             data = limit_changes.Decrease(

@@ -15,6 +15,7 @@ from resolvers.cards import servicing as service
 from resolvers.cards.workflow import CardAction
 from schema.cards.card import Card
 from schema.common import UserError, mutation_payload, payload_field
+from schema.described import described_argument
 from schema.relay import uuid_of
 from schema.scope_field import scoped_field
 
@@ -76,11 +77,7 @@ class ReportCardLostPayload:
         return cls(card=Card.from_row(changed.card), replacement=Card.from_row(changed.replacement))
 
 
-def _input(what: str) -> Any:
-    return strawberry.argument(description=what)
-
-
-ActionArg = Annotated[CardActionInput, _input("The card, its version and a reason.")]
+ActionArg = Annotated[CardActionInput, described_argument("The card, its version and a reason.")]
 
 
 async def _change(
@@ -142,7 +139,7 @@ class CardMutation:
         "`replaces`)." + WHO + ERRORS
     )
     async def report_card_lost(
-        self, info: Info, input: Annotated[ReportCardLostInput, _input("The report.")]
+        self, info: Info, input: Annotated[ReportCardLostInput, described_argument("The report.")]
     ) -> ReportCardLostPayload:
         action = CardAction.REPORT_STOLEN if input.stolen else CardAction.REPORT_LOST
         payload: ReportCardLostPayload = await _change(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +24,7 @@ from resolvers.collections import operations, queries
 from resolvers.pagination import PageArgs
 from schema.collections.case import CollectionCase, RepaymentReminder
 from schema.common import UserError, mutation_payload, payload_field
+from schema.described import described_argument, optional_field
 from schema.relay import After, Connection, First, uuid_of
 from schema.scope_field import scoped_field
 
@@ -35,20 +36,12 @@ VERSION = "The case's `version` you last read; CONFLICT if it has changed since.
 ERRORS = " userErrors: NOT_FOUND outside your scope, CONFLICT, FORBIDDEN, BAD_USER_INPUT."
 
 
-def _input(what: str) -> Any:
-    return strawberry.argument(description=what)
-
-
-def _optional(description: str) -> Any:
-    return strawberry.field(default=None, description=description)
-
-
 @strawberry.input(description="Narrows the collection queue.")
 class CollectionCaseFilter:
-    bucket: OverdueBucket | None = _optional("Only cases whose card is in this bucket now.")
-    assignee: strawberry.ID | None = _optional("Only cases assigned to this StaffMember ID.")
-    status: CollectionStatus | None = _optional("Only cases in this status.")
-    card_id: strawberry.ID | None = _optional("Only the cases of this card (a Card ID).")
+    bucket: OverdueBucket | None = optional_field("Only cases whose card is in this bucket now.")
+    assignee: strawberry.ID | None = optional_field("Only cases assigned to this StaffMember ID.")
+    status: CollectionStatus | None = optional_field("Only cases in this status.")
+    card_id: strawberry.ID | None = optional_field("Only the cases of this card (a Card ID).")
 
     def to_filter(self) -> queries.CaseFilter:
         return queries.CaseFilter(
@@ -63,9 +56,9 @@ class CollectionCaseFilter:
 
 @strawberry.input(description="Narrows the list of repayment reminders.")
 class RepaymentReminderFilter:
-    card_id: strawberry.ID | None = _optional("Only this card's (a Card ID).")
-    status: ReminderStatus | None = _optional("Only reminders in this status.")
-    remind_on: date | None = _optional("Only those going out on this day.")
+    card_id: strawberry.ID | None = optional_field("Only this card's (a Card ID).")
+    status: ReminderStatus | None = optional_field("Only reminders in this status.")
+    remind_on: date | None = optional_field("Only those going out on this day.")
 
     def to_filter(self) -> queries.ReminderFilter:
         return queries.ReminderFilter(
@@ -90,12 +83,12 @@ class LogCollectionContactInput:
     version: int = strawberry.field(description=VERSION)
     channel: InteractionChannel = strawberry.field(description="How the customer was contacted.")
     outcome: ContactOutcome = strawberry.field(description="What it came to.")
-    notes: str | None = _optional("Notes, at most 4,000 characters; stored encrypted.")
-    promise_amount: Decimal | None = _optional(
+    notes: str | None = optional_field("Notes, at most 4,000 characters; stored encrypted.")
+    promise_amount: Decimal | None = optional_field(
         "For PROMISE_TO_PAY (required then, else not allowed): the amount promised, in yuan, "
         "more than 0."
     )
-    promise_date: date | None = _optional(
+    promise_date: date | None = optional_field(
         "For PROMISE_TO_PAY (required then, else not allowed): the day promised, today (the "
         "bank's local day) or later."
     )
@@ -125,7 +118,9 @@ class CollectionQuery:
         info: Info,
         first: First = None,
         after: After = None,
-        filter: Annotated[CollectionCaseFilter | None, _input("Only the matching ones.")] = None,
+        filter: Annotated[
+            CollectionCaseFilter | None, described_argument("Only the matching ones.")
+        ] = None,
     ) -> Connection[CollectionCase] | None:
         page, count = await queries.list_cases(
             db=info.context.db,
@@ -147,7 +142,9 @@ class CollectionQuery:
         info: Info,
         first: First = None,
         after: After = None,
-        filter: Annotated[RepaymentReminderFilter | None, _input("Only the matching ones.")] = None,
+        filter: Annotated[
+            RepaymentReminderFilter | None, described_argument("Only the matching ones.")
+        ] = None,
     ) -> Connection[RepaymentReminder] | None:
         page, count = await queries.list_reminders(
             db=info.context.db,
@@ -168,7 +165,9 @@ class CollectionMutation:
         staff_only=True,
     )
     async def assign_collection_case(
-        self, info: Info, input: Annotated[AssignCollectionCaseInput, _input("The assignment.")]
+        self,
+        info: Info,
+        input: Annotated[AssignCollectionCaseInput, described_argument("The assignment.")],
     ) -> CollectionCasePayload:
         async def write(session: AsyncSession, ctx: Context) -> CaseRow:
             return await operations.assign_case(
@@ -194,7 +193,9 @@ class CollectionMutation:
         staff_only=True,
     )
     async def log_collection_contact(
-        self, info: Info, input: Annotated[LogCollectionContactInput, _input("The contact.")]
+        self,
+        info: Info,
+        input: Annotated[LogCollectionContactInput, described_argument("The contact.")],
     ) -> CollectionCasePayload:
         async def write(session: AsyncSession, ctx: Context) -> CaseRow:
             data = operations.NewContact(

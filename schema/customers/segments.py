@@ -18,6 +18,7 @@ from resolvers.customers.segment_counts import GroupCount, count_matching, segme
 from resolvers.pagination import PageArgs
 from schema.common import UserError, mutation_payload, payload_field
 from schema.customers.filter import CustomerFilter, FilterShown, to_filter
+from schema.described import described_argument
 from schema.relay import After, Connection, First, to_global_id, uuid_of
 from schema.scope_field import scoped_field
 
@@ -27,10 +28,6 @@ SUPPRESSED = (
 )
 ERRORS = " userErrors: NOT_FOUND, CONFLICT, FORBIDDEN, BAD_USER_INPUT."
 VERSION = "The segment's `version` you last read; CONFLICT if it has changed since."
-
-
-def _input(what: str) -> Any:
-    return strawberry.argument(description=what)
 
 
 @strawberry.type(description="The customers of one group (a segment, a stage, a tier).")
@@ -159,7 +156,7 @@ class SegmentQuery:
         self,
         info: Info,
         filter: Annotated[
-            CustomerFilter | None, _input("The customers to count; null: all.")
+            CustomerFilter | None, described_argument("The customers to count; null: all.")
         ] = None,
     ) -> SegmentCounts | None:
         ctx = info.context
@@ -194,7 +191,7 @@ class SegmentMutation:
         staff_only=True,
     )
     async def save_segment(
-        self, info: Info, input: Annotated[SaveSegmentInput, _input("The segment.")]
+        self, info: Info, input: Annotated[SaveSegmentInput, described_argument("The segment.")]
     ) -> SegmentPayload:
         async def write(session: AsyncSession, ctx: Context) -> SegmentRow:
             return await service.save_segment(
@@ -214,7 +211,7 @@ class SegmentMutation:
         staff_only=True,
     )
     async def update_segment(
-        self, info: Info, input: Annotated[UpdateSegmentInput, _input("The changes.")]
+        self, info: Info, input: Annotated[UpdateSegmentInput, described_argument("The changes.")]
     ) -> SegmentPayload:
         async def write(session: AsyncSession, ctx: Context) -> SegmentRow:
             text = None
@@ -239,7 +236,7 @@ class SegmentMutation:
         staff_only=True,
     )
     async def delete_segment(
-        self, info: Info, input: Annotated[DeleteSegmentInput, _input("The segment.")]
+        self, info: Info, input: Annotated[DeleteSegmentInput, described_argument("The segment.")]
     ) -> DeleteSegmentPayload:
         async def write(session: AsyncSession, ctx: Context) -> Any:
             return await service.delete_segment(

@@ -28,6 +28,7 @@ from resolvers.growth.offer_workflow import AssignmentAction, OfferAction
 from resolvers.growth.targeting import TargetingResult, target_offer
 from resolvers.pagination import PageArgs
 from schema.common import UserError, mutation_payload, payload_field
+from schema.described import described_argument
 from schema.growth import offer_text as doc
 from schema.growth.offer import Offer, OfferAssignment
 from schema.relay import After, Before, Connection, First, Last, uuid_of
@@ -310,19 +311,21 @@ class OfferQuery:
         return Offer.from_row(row)
 
 
-def _input(description: str) -> Any:
-    return strawberry.argument(description=description)
-
-
-OfferActionArg = Annotated[OfferActionInput, _input("The offer and its current version.")]
-AssignmentArg = Annotated[OfferAssignmentInput, _input("The calling customer's assignment.")]
+OfferActionArg = Annotated[
+    OfferActionInput, described_argument("The offer and its current version.")
+]
+AssignmentArg = Annotated[
+    OfferAssignmentInput, described_argument("The calling customer's assignment.")
+]
 
 
 @strawberry.type
 class OfferMutation:
     @scoped_field(Scope.OFFERS_WRITE, doc.CREATE_OFFER)
     async def create_offer(
-        self, info: Info, input: Annotated[CreateOfferInput, _input("The new offer's terms.")]
+        self,
+        info: Info,
+        input: Annotated[CreateOfferInput, described_argument("The new offer's terms.")],
     ) -> OfferPayload:
         async def write(session: AsyncSession, ctx: Context) -> OfferRow:
             return await service.create_offer(
@@ -336,7 +339,9 @@ class OfferMutation:
 
     @scoped_field(Scope.OFFERS_WRITE, doc.UPDATE_OFFER)
     async def update_offer(
-        self, info: Info, input: Annotated[UpdateOfferInput, _input("The offer and its changes.")]
+        self,
+        info: Info,
+        input: Annotated[UpdateOfferInput, described_argument("The offer and its changes.")],
     ) -> OfferPayload:
         async def write(session: AsyncSession, ctx: Context) -> OfferRow:
             return await service.update_offer(
@@ -362,7 +367,9 @@ class OfferMutation:
 
     @scoped_field(Scope.OFFERS_WRITE, doc.TARGET_OFFER)
     async def target_offer(
-        self, info: Info, input: Annotated[TargetOfferInput, _input("The offer to target.")]
+        self,
+        info: Info,
+        input: Annotated[TargetOfferInput, described_argument("The offer to target.")],
     ) -> TargetOfferPayload:
 
         async def write(session: AsyncSession, ctx: Context) -> TargetingResult:

@@ -20,15 +20,12 @@ from resolvers.loyalty import rewards
 from resolvers.loyalty.redemption import Redeemed, redeem_reward
 from resolvers.pagination import PageArgs
 from schema.common import UserError, mutation_payload, payload_field
+from schema.described import optional_field
 from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
 from schema.scope_field import scoped_field
 
 VERSION = "The reward's `version` you last read; CONFLICT if it has changed since."
 ERRORS = " userErrors: NOT_FOUND, CONFLICT (stale version, retired), BAD_USER_INPUT, FORBIDDEN."
-
-
-def _optional(description: str) -> Any:
-    return strawberry.field(default=None, description=description)
 
 
 @strawberry.type(description="A reward of the points catalogue (积分商城).")
@@ -83,21 +80,21 @@ class CreateRewardInput:
     stock: int = strawberry.field(description="How many can be redeemed, 0 or more.")
     starts_at: datetime = strawberry.field(description="Redeemable from this instant.")
     ends_at: datetime = strawberry.field(description="Redeemable until this instant (after start).")
-    description: str | None = _optional("Details, at most 2,000 characters.")
-    status: RewardStatus | None = _optional("DRAFT or ACTIVE (the default).")
+    description: str | None = optional_field("Details, at most 2,000 characters.")
+    status: RewardStatus | None = optional_field("DRAFT or ACTIVE (the default).")
 
 
 @strawberry.input(description="Changes to a reward; omitted fields keep their value.")
 class UpdateRewardInput:
     reward_id: strawberry.ID = strawberry.field(description="The reward's `id`.")
     version: int = strawberry.field(description=VERSION)
-    name: str | None = _optional("A new name, at most 200 characters.")
-    description: str | None = _optional("New details, at most 2,000 characters.")
-    points_price: int | None = _optional("A new price in points, at least 1.")
-    stock: int | None = _optional("The stock left, 0 or more.")
-    starts_at: datetime | None = _optional("A new start.")
-    ends_at: datetime | None = _optional("A new end, after the start.")
-    status: RewardStatus | None = _optional("DRAFT or ACTIVE; RETIRED only by retireReward.")
+    name: str | None = optional_field("A new name, at most 200 characters.")
+    description: str | None = optional_field("New details, at most 2,000 characters.")
+    points_price: int | None = optional_field("A new price in points, at least 1.")
+    stock: int | None = optional_field("The stock left, 0 or more.")
+    starts_at: datetime | None = optional_field("A new start.")
+    ends_at: datetime | None = optional_field("A new end, after the start.")
+    status: RewardStatus | None = optional_field("DRAFT or ACTIVE; RETIRED only by retireReward.")
 
 
 @strawberry.input(description="Withdraws a reward for good.")
@@ -117,7 +114,7 @@ class RedeemRewardInput:
 
 @strawberry.input(description="Narrows the rewards list (staff).")
 class RewardFilter:
-    status: RewardStatus | None = _optional("Only rewards in this status.")
+    status: RewardStatus | None = optional_field("Only rewards in this status.")
 
 
 @strawberry.type(description="The outcome of a catalogue mutation.")

@@ -26,6 +26,7 @@ from resolvers.risk.alert_loaders import AlertTransactionLoader
 from resolvers.risk.alert_workflow import ALERT_WORKFLOW, AlertAction
 from schema.cards.card import Card
 from schema.customers.customer import CustomerFields, CustomerRef
+from schema.described import optional_field
 from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import to_global_id
 from schema.risk.alert_enums import describe_alert_enums
@@ -34,24 +35,20 @@ from schema.transactions.types import Transaction
 describe_alert_enums()
 
 
-def _optional(description: str) -> Any:
-    return strawberry.field(default=None, description=description)
-
-
 @strawberry.type(description="The figures behind an alert; each is null where its rule has none.")
 class RiskAlertDetails:
-    count: int | None = _optional("VELOCITY: purchases on the card within the window.")
-    window_minutes: int | None = _optional("VELOCITY: the window, in minutes.")
-    usual_amount: Decimal | None = _optional(
+    count: int | None = optional_field("VELOCITY: purchases on the card within the window.")
+    window_minutes: int | None = optional_field("VELOCITY: the window, in minutes.")
+    usual_amount: Decimal | None = optional_field(
         "AMOUNT_SPIKE: the customer's usual purchase (yuan) when it was raised."
     )
-    category: MerchantCategory | None = _optional(
+    category: MerchantCategory | None = optional_field(
         "UNUSUAL_CATEGORY_HOUR and INACTIVE_CARD_USE: the merchant category."
     )
-    currency: str | None = _optional(
+    currency: str | None = optional_field(
         "FOREIGN_CURRENCY and INACTIVE_CARD_USE: the ISO 4217 currency."
     )
-    card_status: CardStatus | None = _optional(
+    card_status: CardStatus | None = optional_field(
         "INACTIVE_CARD_USE: the card's status when the use was refused (FROZEN or BLOCKED)."
     )
 

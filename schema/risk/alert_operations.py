@@ -19,6 +19,7 @@ from resolvers.pagination import PageArgs
 from resolvers.risk import alert_queries as queries
 from resolvers.risk.alerts import AlertDecision as DecisionData
 from schema.common import UserError, mutation_payload, payload_field
+from schema.described import described_argument, optional_field
 from schema.relay import After, Connection, First, uuid_of
 from schema.risk.alert import RiskAlert
 from schema.risk.alert_enums import AlertDecision
@@ -27,30 +28,24 @@ from schema.scope_field import scoped_field
 ERRORS = " userErrors: NOT_FOUND outside your scope, CONFLICT, FORBIDDEN, BAD_USER_INPUT."
 
 
-def _input(what: str) -> Any:
-    return strawberry.argument(description=what)
-
-
-def _optional(description: str) -> Any:
-    return strawberry.field(default=None, description=description)
-
-
 def _uuid(value: strawberry.ID | None, type_name: str, field: str) -> Any:
     return uuid_of(value, type_name, field=f"filter.{field}") if value else None
 
 
 @strawberry.input(description="Narrows the list of risk alerts; the fields combine with AND.")
 class RiskAlertFilter:
-    status: AlertStatus | None = _optional("Only alerts in this status.")
-    rule: AlertRule | None = _optional("Only alerts raised by this rule.")
-    severity: AlertSeverity | None = _optional("Only alerts of this severity.")
-    branch_id: strawberry.ID | None = _optional("Only those of this branch (a Branch ID).")
-    customer_id: strawberry.ID | None = _optional("Only those of this customer (a Customer ID).")
-    card_id: strawberry.ID | None = _optional("Only those of this card (a Card ID).")
-    raised_from: datetime | None = _optional(
+    status: AlertStatus | None = optional_field("Only alerts in this status.")
+    rule: AlertRule | None = optional_field("Only alerts raised by this rule.")
+    severity: AlertSeverity | None = optional_field("Only alerts of this severity.")
+    branch_id: strawberry.ID | None = optional_field("Only those of this branch (a Branch ID).")
+    customer_id: strawberry.ID | None = optional_field(
+        "Only those of this customer (a Customer ID)."
+    )
+    card_id: strawberry.ID | None = optional_field("Only those of this card (a Card ID).")
+    raised_from: datetime | None = optional_field(
         "Only alerts raised at or after this instant (ISO 8601 with a UTC offset)."
     )
-    raised_to: datetime | None = _optional(
+    raised_to: datetime | None = optional_field(
         "Only alerts raised before this instant; after `raisedFrom` (else BAD_USER_INPUT)."
     )
 
@@ -74,7 +69,7 @@ class ResolveRiskAlertInput:
         description="The alert's `version` you last read; CONFLICT if it has changed since."
     )
     decision: AlertDecision = strawberry.field(description="What you decide.")
-    note: str | None = _optional("Why, at most 4,000 characters; stored encrypted.")
+    note: str | None = optional_field("Why, at most 4,000 characters; stored encrypted.")
 
 
 @strawberry.input(description='The customer\'s answer to "was this you?".')
@@ -110,7 +105,9 @@ class RiskAlertQuery:
         info: Info,
         first: First = None,
         after: After = None,
-        filter: Annotated[RiskAlertFilter | None, _input("Only the matching ones.")] = None,
+        filter: Annotated[
+            RiskAlertFilter | None, described_argument("Only the matching ones.")
+        ] = None,
     ) -> Connection[RiskAlert] | None:
         page, count = await queries.list_alerts(
             db=info.context.db,
@@ -134,7 +131,9 @@ class RiskAlertMutation:
         staff_only=True,
     )
     async def resolve_risk_alert(
-        self, info: Info, input: Annotated[ResolveRiskAlertInput, _input("The decision.")]
+        self,
+        info: Info,
+        input: Annotated[ResolveRiskAlertInput, described_argument("The decision.")],
     ) -> RiskAlertPayload:
         async def write(session: AsyncSession, ctx: Context) -> AlertRow:
             decision = DecisionData(
@@ -161,7 +160,9 @@ class RiskAlertMutation:
         "resolveRiskAlert); audited." + ERRORS,
     )
     async def confirm_transaction(
-        self, info: Info, input: Annotated[ConfirmTransactionInput, _input("Your answer.")]
+        self,
+        info: Info,
+        input: Annotated[ConfirmTransactionInput, described_argument("Your answer.")],
     ) -> RiskAlertPayload:
         async def write(session: AsyncSession, ctx: Context) -> AlertRow:
             return await alert_decisions.confirm_transaction(

@@ -17,6 +17,7 @@ from models.customers.customer import RiskGrade
 from resolvers.risk.grade_override import GradeOverride, change_grade
 from schema.common import mutation_payload
 from schema.customers.operations import CustomerPayload
+from schema.described import described_argument
 from schema.relay import uuid_of
 from schema.scope_field import scoped_field
 
@@ -47,10 +48,6 @@ class LiftRiskGradeOverrideInput:
     reason: str = strawberry.field(description=REASON)
 
 
-def _input(what: str) -> Any:
-    return strawberry.argument(description=what)
-
-
 async def _change(info: Info, make: Any) -> CustomerPayload:
     async def write(session: AsyncSession, ctx: Context) -> CustomerRow:
         return await change_grade(
@@ -74,7 +71,9 @@ class RiskGradeMutation:
         staff_only=True,
     )
     async def override_risk_grade(
-        self, info: Info, input: Annotated[OverrideRiskGradeInput, _input("The override.")]
+        self,
+        info: Info,
+        input: Annotated[OverrideRiskGradeInput, described_argument("The override.")],
     ) -> CustomerPayload:
         return await _change(
             info,
@@ -95,7 +94,9 @@ class RiskGradeMutation:
         staff_only=True,
     )
     async def lift_risk_grade_override(
-        self, info: Info, input: Annotated[LiftRiskGradeOverrideInput, _input("The lifting.")]
+        self,
+        info: Info,
+        input: Annotated[LiftRiskGradeOverrideInput, described_argument("The lifting.")],
     ) -> CustomerPayload:
         return await _change(
             info,

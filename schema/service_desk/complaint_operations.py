@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from resolvers.service_desk import complaint_queries as queries
 from resolvers.service_desk import complaints as service
 from resolvers.service_desk.complaint_workflow import ComplaintAction
 from schema.common import UserError, mutation_payload, payload_field
+from schema.described import described_argument, optional_field
 from schema.relay import After, Before, Connection, First, Last, staff_uuid_of, uuid_of
 from schema.scope_field import scoped_field
 from schema.service_desk.complaint import Complaint
@@ -43,22 +44,21 @@ HANDLERS = " Admin, supervisor or agent." + ERRORS
 _writing = partial(scoped_field, Scope.COMPLAINTS_WRITE)  # what every complaint mutation needs
 
 
-def _optional(description: str) -> Any:
-    """An input field that may be left out (null), with its description."""
-    return strawberry.field(default=None, description=description)
-
-
 @strawberry.input(description="Narrows a complaint list; every condition given must hold.")
 class ComplaintFilter:
-    status: ComplaintStatus | None = _optional("Only complaints in this status.")
-    severity: ComplaintSeverity | None = _optional("Only complaints of this severity.")
-    assignee_id: strawberry.ID | None = _optional("Assigned to this `StaffMember.id`/`Viewer.id`.")
-    overdue: bool | None = _optional("True: only those open past `dueAt`; false: the others.")
-    branch_id: strawberry.ID | None = _optional("Only those of this branch (a Branch ID).")
-    category: ComplaintCategory | None = _optional("Only complaints in this category.")
-    created_from: datetime | None = _optional("Filed at or after this instant (with a UTC offset).")
-    created_to: datetime | None = _optional("Filed before this instant (with a UTC offset).")
-    customer_id: strawberry.ID | None = _optional("One customer's complaints (a Customer ID).")
+    status: ComplaintStatus | None = optional_field("Only complaints in this status.")
+    severity: ComplaintSeverity | None = optional_field("Only complaints of this severity.")
+    assignee_id: strawberry.ID | None = optional_field(
+        "Assigned to this `StaffMember.id`/`Viewer.id`."
+    )
+    overdue: bool | None = optional_field("True: only those open past `dueAt`; false: the others.")
+    branch_id: strawberry.ID | None = optional_field("Only those of this branch (a Branch ID).")
+    category: ComplaintCategory | None = optional_field("Only complaints in this category.")
+    created_from: datetime | None = optional_field(
+        "Filed at or after this instant (with a UTC offset)."
+    )
+    created_to: datetime | None = optional_field("Filed before this instant (with a UTC offset).")
+    customer_id: strawberry.ID | None = optional_field("One customer's complaints (a Customer ID).")
 
     def to_filter(self) -> queries.ComplaintFilter:
         return queries.ComplaintFilter(
@@ -91,18 +91,20 @@ class FileComplaintInput:
     channel: str = strawberry.field(
         default="app", description="How it came in (free text, at most 16 characters)."
     )
-    severity: ComplaintSeverity | None = _optional(
+    severity: ComplaintSeverity | None = optional_field(
         "Set by staff only; MEDIUM if left out, and always for a customer's complaint."
     )
-    customer_id: strawberry.ID | None = _optional("Required for staff; customers file their own.")
-    card_id: strawberry.ID | None = _optional("One of the complainant's cards (a Card ID).")
+    customer_id: strawberry.ID | None = optional_field(
+        "Required for staff; customers file their own."
+    )
+    card_id: strawberry.ID | None = optional_field("One of the complainant's cards (a Card ID).")
 
 
 @strawberry.input(description="A workflow action on a complaint at a known version.")
 class ComplaintActionInput:
     id: strawberry.ID = strawberry.field(description=ID)
     version: int = strawberry.field(description=VERSION)
-    note: str | None = _optional(NOTE)
+    note: str | None = optional_field(NOTE)
 
 
 @strawberry.input(description="Who should handle a complaint next.")
@@ -113,7 +115,7 @@ class AssignComplaintInput:
         description="A `StaffMember.id` (see `staffMembers`), or your own `Viewer.id`: an "
         "active agent or supervisor of the complaint's branch."
     )
-    note: str | None = _optional(NOTE)
+    note: str | None = optional_field(NOTE)
 
 
 @strawberry.input(description="An escalation: a higher severity, a supervisor, or both.")
@@ -121,7 +123,9 @@ class EscalateComplaintInput:
     id: strawberry.ID = strawberry.field(description=ID)
     version: int = strawberry.field(description=VERSION)
     note: str = strawberry.field(description="Why; required, at most 4,000 characters.")
-    severity: ComplaintSeverity | None = _optional("Above the current one; `dueAt` is recomputed.")
+    severity: ComplaintSeverity | None = optional_field(
+        "Above the current one; `dueAt` is recomputed."
+    )
     to_supervisor: bool = strawberry.field(
         default=False, description="Hand it to an active supervisor of the complaint's branch."
     )
@@ -134,7 +138,7 @@ class ResolveComplaintInput:
     resolution: str = strawberry.field(
         description="The resolution; required, at most 4,000 characters; stored encrypted."
     )
-    note: str | None = _optional(NOTE)
+    note: str | None = optional_field(NOTE)
 
 
 @strawberry.input(description="Why a resolved or closed complaint needs more work.")
@@ -153,11 +157,9 @@ class RateComplaintInput:
     score: int = strawberry.field(description="A whole number from 1 to 5.")
 
 
-def _input(what: str) -> Any:
-    return strawberry.argument(description=what)
-
-
-ActionArg = Annotated[ComplaintActionInput, _input("The complaint, its version and a note.")]
+ActionArg = Annotated[
+    ComplaintActionInput, described_argument("The complaint, its version and a note.")
+]
 
 
 @strawberry.type(description="The outcome of a complaint mutation.")
@@ -205,7 +207,7 @@ def _action(input: ComplaintActionInput, action: ComplaintAction) -> MakeChange:
 class ComplaintQuery:
     @scoped_field(Scope.COMPLAINTS_READ, f"One complaint in your scope, else NOT_FOUND. {SCOPE}")
     async def complaint(
-        self, info: Info, id: Annotated[strawberry.ID, _input(ID)]
+        self, info: Info, id: Annotated[strawberry.ID, described_argument(ID)]
     ) -> Complaint | None:
         row = await queries.get_complaint(
             db=info.context.db,
@@ -222,7 +224,9 @@ class ComplaintQuery:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        filter: Annotated[ComplaintFilter | None, _input("Only the matching ones.")] = None,
+        filter: Annotated[
+            ComplaintFilter | None, described_argument("Only the matching ones.")
+        ] = None,
     ) -> Connection[Complaint] | None:
         page, count = await queries.list_complaints(
             db=info.context.db,
@@ -238,7 +242,7 @@ class ComplaintQuery:
 class ComplaintMutation:
     @_writing(FILE)
     async def file_complaint(
-        self, info: Info, input: Annotated[FileComplaintInput, _input("The complaint.")]
+        self, info: Info, input: Annotated[FileComplaintInput, described_argument("The complaint.")]
     ) -> ComplaintPayload:
 
         async def write(session: AsyncSession, ctx: Context) -> ComplaintRow:
@@ -283,7 +287,9 @@ class ComplaintMutation:
         "supervisor of its branch; the status stays. Admin or supervisor." + ERRORS
     )
     async def assign_complaint(
-        self, info: Info, input: Annotated[AssignComplaintInput, _input("Who takes it.")]
+        self,
+        info: Info,
+        input: Annotated[AssignComplaintInput, described_argument("Who takes it.")],
     ) -> ComplaintPayload:
         return await _change(
             info,
@@ -301,7 +307,9 @@ class ComplaintMutation:
         "to a supervisor; `escalationLevel` +1." + HANDLERS
     )
     async def escalate_complaint(
-        self, info: Info, input: Annotated[EscalateComplaintInput, _input("The escalation.")]
+        self,
+        info: Info,
+        input: Annotated[EscalateComplaintInput, described_argument("The escalation.")],
     ) -> ComplaintPayload:
         return await _change(
             info,
@@ -317,7 +325,9 @@ class ComplaintMutation:
 
     @_writing("Resolves an IN_PROGRESS complaint (→ RESOLVED) with its resolution." + HANDLERS)
     async def resolve_complaint(
-        self, info: Info, input: Annotated[ResolveComplaintInput, _input("The resolution.")]
+        self,
+        info: Info,
+        input: Annotated[ResolveComplaintInput, described_argument("The resolution.")],
     ) -> ComplaintPayload:
         return await _change(
             info,
@@ -335,7 +345,7 @@ class ComplaintMutation:
         "service staff or the complainant." + ERRORS
     )
     async def reopen_complaint(
-        self, info: Info, input: Annotated[ReopenComplaintInput, _input("The reason.")]
+        self, info: Info, input: Annotated[ReopenComplaintInput, described_argument("The reason.")]
     ) -> ComplaintPayload:
         return await _change(
             info,
@@ -352,7 +362,7 @@ class ComplaintMutation:
         "after)." + ERRORS
     )
     async def rate_complaint(
-        self, info: Info, input: Annotated[RateComplaintInput, _input("The rating.")]
+        self, info: Info, input: Annotated[RateComplaintInput, described_argument("The rating.")]
     ) -> ComplaintPayload:
         return await _change(
             info,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from resolvers.pagination import PageArgs
 from resolvers.service_desk import interactions as service
 from resolvers.service_desk.interactions import Direction
 from schema.common import UserError, mutation_payload, payload_field
+from schema.described import described_field, optional_field
 from schema.organisation.organisation import StaffMember
 from schema.policy_field import sealed_field
 from schema.relay import After, Connection, First, Node, to_global_id, uuid_of
@@ -30,29 +31,20 @@ LOG = (
 )
 
 
-def _optional(description: str) -> Any:
-    """An input field that may be left out (null), with its description."""
-    return strawberry.field(default=None, description=description)
-
-
-def _described(description: str) -> Any:
-    return strawberry.field(description=description)
-
-
 @strawberry.type(description="One contact with a customer, by any channel.")
 class Interaction(Node):
-    channel: InteractionChannel = _described("How the contact was made.")
-    direction: Direction = _described("Who reached out: the customer (in) or the bank (out).")
-    kind: InteractionKind = _described("What the contact was for.")
-    subject: str = _described("A one-line summary, in clear; at most 200 characters.")
-    outcome: str | None = _described("What came of it, at most 200 characters; null if none.")
-    satisfaction: int | None = _described(
+    channel: InteractionChannel = described_field("How the contact was made.")
+    direction: Direction = described_field("Who reached out: the customer (in) or the bank (out).")
+    kind: InteractionKind = described_field("What the contact was for.")
+    subject: str = described_field("A one-line summary, in clear; at most 200 characters.")
+    outcome: str | None = described_field("What came of it, at most 200 characters; null if none.")
+    satisfaction: int | None = described_field(
         "The customer's score, 1 to 5 (survey scores count in CSAT); null if none."
     )
-    complaint_id: strawberry.ID | None = _described(
+    complaint_id: strawberry.ID | None = described_field(
         "The complaint it was about (a Complaint ID); null if none."
     )
-    occurred_at: datetime = _described("When the contact took place (ISO 8601, UTC).")
+    occurred_at: datetime = described_field("When the contact took place (ISO 8601, UTC).")
     _row: strawberry.Private[InteractionRow]
     _owner: strawberry.Private[str | None]
 
@@ -84,11 +76,13 @@ class Interaction(Node):
 
 @strawberry.input(description="Narrows an interaction list; every condition given must hold.")
 class InteractionFilter:
-    customer_id: strawberry.ID | None = _optional("Only this customer's (a Customer ID).")
-    channel: InteractionChannel | None = _optional("Only contacts over this channel.")
-    kind: InteractionKind | None = _optional("Only contacts of this kind.")
-    since: datetime | None = _optional("Occurred at or after this instant (with a UTC offset).")
-    until: datetime | None = _optional("Occurred before this instant (with a UTC offset).")
+    customer_id: strawberry.ID | None = optional_field("Only this customer's (a Customer ID).")
+    channel: InteractionChannel | None = optional_field("Only contacts over this channel.")
+    kind: InteractionKind | None = optional_field("Only contacts of this kind.")
+    since: datetime | None = optional_field(
+        "Occurred at or after this instant (with a UTC offset)."
+    )
+    until: datetime | None = optional_field("Occurred before this instant (with a UTC offset).")
 
     def to_filter(self) -> service.InteractionFilter:
         return service.InteractionFilter(
@@ -104,18 +98,18 @@ class InteractionFilter:
 
 @strawberry.input(description="A contact with a customer, to record.")
 class LogInteractionInput:
-    customer_id: strawberry.ID = _described("The customer (a Customer ID in your scope).")
-    channel: InteractionChannel = _described("How the contact was made.")
-    direction: Direction = _described("Who reached out: the customer (in) or the bank (out).")
-    kind: InteractionKind = _described("What the contact was for.")
-    subject: str = _described("A one-line summary; required, at most 200 characters.")
-    notes: str | None = _optional("Free text, at most 4,000 characters; stored encrypted.")
-    outcome: str | None = _optional("What came of it, at most 200 characters.")
-    satisfaction: int | None = _optional("The customer's score, a whole number from 1 to 5.")
-    complaint_id: strawberry.ID | None = _optional(
+    customer_id: strawberry.ID = described_field("The customer (a Customer ID in your scope).")
+    channel: InteractionChannel = described_field("How the contact was made.")
+    direction: Direction = described_field("Who reached out: the customer (in) or the bank (out).")
+    kind: InteractionKind = described_field("What the contact was for.")
+    subject: str = described_field("A one-line summary; required, at most 200 characters.")
+    notes: str | None = optional_field("Free text, at most 4,000 characters; stored encrypted.")
+    outcome: str | None = optional_field("What came of it, at most 200 characters.")
+    satisfaction: int | None = optional_field("The customer's score, a whole number from 1 to 5.")
+    complaint_id: strawberry.ID | None = optional_field(
         "One of this customer's complaints it was about (a Complaint ID)."
     )
-    occurred_at: datetime | None = _optional(
+    occurred_at: datetime | None = optional_field(
         "When it took place, with a UTC offset; now if left out; not in the future (5 minutes' "
         "clock skew allowed)."
     )

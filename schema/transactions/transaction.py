@@ -8,7 +8,7 @@ the whole call, where the contract is that a bad row is refused alone, by its in
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from resolvers.batch_effects import batch_effect
 from resolvers.risk.alert_events import publish_raised
 from resolvers.transactions import ingest as service
 from schema.common import UserError, mutation_payload, payload_field
+from schema.described import described_field, optional_field
 from schema.scope_field import scoped_field
 
 INGEST = (
@@ -29,15 +30,6 @@ INGEST = (
 )
 
 
-def _described(description: str) -> Any:
-    return strawberry.field(description=description)
-
-
-def _optional(description: str) -> Any:
-    """An input field that may be left out (null), with its description."""
-    return strawberry.field(default=None, description=description)
-
-
 @strawberry.input(
     description=(
         "One card transaction. Every field is a string of at most 200 characters, checked "
@@ -46,27 +38,29 @@ def _optional(description: str) -> Any:
     )
 )
 class TransactionInput:
-    card_id: strawberry.ID | None = _optional("The card (a Card ID, or its UUID); or give `pan`.")
-    pan: str | None = _optional(
+    card_id: strawberry.ID | None = optional_field(
+        "The card (a Card ID, or its UUID); or give `pan`."
+    )
+    pan: str | None = optional_field(
         "The card number (16 to 19 digits, Luhn; spaces and dashes allowed); or give `cardId`."
     )
-    amount: str = _described(
+    amount: str = described_field(
         'A decimal string of currency units ("123.45"): above 0, at most 10000000, with at '
         "most 2 decimals."
     )
-    currency: str | None = _optional("ISO 4217; CNY if absent.")
-    merchant: str = _described("The merchant's name, at most 200 characters.")
-    merchant_category: str = _described(
+    currency: str | None = optional_field("ISO 4217; CNY if absent.")
+    merchant: str = described_field("The merchant's name, at most 200 characters.")
+    merchant_category: str = described_field(
         "dining, travel, shopping, electronics, grocery, entertainment, fuel or other (any case)."
     )
-    channel: str = _described("One of pos, online, mobile, atm (any case).")
-    time: str = _described(
+    channel: str = described_field("One of pos, online, mobile, atm (any case).")
+    time: str = described_field(
         "When, ISO 8601 with a UTC offset; not before 2000, at most a day ahead of the server."
     )
-    reference: str | None = _optional(
+    reference: str | None = optional_field(
         "The card network's transaction id: 1 to 64 printable ASCII characters, no spaces."
     )
-    kind: str | None = _optional(
+    kind: str | None = optional_field(
         "purchase (if absent), repayment or refund (any case); the amount stays positive."
     )
 
@@ -88,15 +82,15 @@ class TransactionInput:
 
 @strawberry.input(description="A batch of card transactions.")
 class IngestTransactionsInput:
-    transactions: list[TransactionInput] = _described(
+    transactions: list[TransactionInput] = described_field(
         "At most CARDCRM_INGEST_MAX_ROWS (1,000); more is BAD_USER_INPUT and nothing is stored."
     )
 
 
 @strawberry.type(description="A refused transaction: its index in the input list, and why.")
 class RejectedTransaction:
-    index: int = _described("Its position in `input.transactions`, from 0.")
-    reason: str = _described("Why it was refused (never quoting a card number).")
+    index: int = described_field("Its position in `input.transactions`, from 0.")
+    reason: str = described_field("Why it was refused (never quoting a card number).")
 
 
 @strawberry.type(description="What a batch did: rows stored, rows already known, rows refused.")

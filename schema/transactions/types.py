@@ -19,6 +19,7 @@ from models.transactions.transaction import MerchantCategory, TransactionKind
 from models.transactions.transaction import Transaction as TransactionRow
 from resolvers.transactions.reading import TransactionFilter as TransactionFilterData
 from resolvers.transactions.rows import TransactionChannel
+from schema.described import optional_field
 from schema.policy_field import sensitive_field
 from schema.relay import Node, to_global_id
 
@@ -67,10 +68,6 @@ class Transaction(Node):
         )
 
 
-def _optional(description: str) -> Any:
-    return strawberry.field(default=None, description=description)
-
-
 @strawberry.input(
     description=(
         "Narrows a transaction list; every field is optional and they combine with AND. "
@@ -78,20 +75,22 @@ def _optional(description: str) -> Any:
     )
 )
 class TransactionFilter:
-    occurred_from: datetime | None = _optional(
+    occurred_from: datetime | None = optional_field(
         "Only transactions at or after this instant (ISO 8601 with a UTC offset)."
     )
-    occurred_to: datetime | None = _optional(
+    occurred_to: datetime | None = optional_field(
         "Only transactions before this instant (ISO 8601 with a UTC offset); after `occurredFrom`."
     )
-    amount_min: Decimal | None = _optional(
+    amount_min: Decimal | None = optional_field(
         "Only amounts of at least this many yuan (at most two decimals, not negative)."
     )
-    amount_max: Decimal | None = _optional(
+    amount_max: Decimal | None = optional_field(
         "Only amounts of at most this many yuan (at most two decimals); not below `amountMin`."
     )
-    category: MerchantCategory | None = _optional("Only this merchant category.")
-    kind: TransactionKind | None = _optional("Only this kind (purchases, repayments, refunds).")
+    category: MerchantCategory | None = optional_field("Only this merchant category.")
+    kind: TransactionKind | None = optional_field(
+        "Only this kind (purchases, repayments, refunds)."
+    )
 
     def to_filter(self) -> TransactionFilterData:
         return TransactionFilterData(
