@@ -80,6 +80,9 @@ ID_ARGUMENTS = {
     "assigneeId": "StaffMember",
     "assignmentId": "OfferAssignment",
     "requestId": "CreditLimitRequest",
+    "caseId": "CollectionCase",
+    "alertId": "RiskAlert",
+    "rewardId": "Reward",
 }
 # Root fields whose `id` names a type their own name does not spell.
 ID_FIELDS = {"updateSegment": "SavedSegment", "deleteSegment": "SavedSegment"}
@@ -269,6 +272,9 @@ async def records(server: Server, world: World) -> Records:
         # Refused before it is read: any credit-limit request's ID will do.
         "CreditLimitRequest": uuid.uuid4(),
         "SavedSegment": uuid.uuid4(),
+        "CollectionCase": uuid.uuid4(),
+        "RiskAlert": uuid.uuid4(),
+        "Reward": uuid.uuid4(),
     }
     return Records(
         ids={type_name: to_global_id(type_name, value) for type_name, value in raw.items()},
