@@ -14,23 +14,11 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
-from models.cards.card import Card
 from models.collections.case import CollectionContact
 from models.service_desk.interaction import Interaction
 
 if TYPE_CHECKING:
     from core.context import Context
-
-
-class CaseCardLoader(DataLoader[uuid.UUID, Card | None]):
-    def __init__(self, context: Context) -> None:
-        super().__init__(load_fn=self._load)
-        self._db = context.db
-
-    async def _load(self, keys: Sequence[uuid.UUID]) -> list[Card | None]:
-        cards = await self._db.scalars(select(Card).where(col(Card.id).in_(keys)))
-        by_id = {card.id: card for card in cards}
-        return [by_id.get(key) for key in keys]
 
 
 class ContactInteractionLoader(DataLoader[uuid.UUID, Interaction | None]):

@@ -21,11 +21,11 @@ from models.cards.limits import CreditLimitChange as ChangeRow
 from models.cards.limits import CreditLimitRequest as RequestRow
 from models.cards.limits import LimitChangeKind, LimitRequestStatus, RiskReason
 from resolvers.cards.limit_loaders import (
-    CardByIdLoader,
     LimitChangesByCardIdLoader,
     PendingLimitRequestByCardIdLoader,
 )
 from resolvers.cards.limit_workflow import LIMIT_REQUEST_WORKFLOW, LimitRequestAction
+from resolvers.cards.loaders import CardByIdLoader
 from schema.cards.limit_enums import describe_limit_enums
 from schema.policy_field import sealed_field, sensitive_field
 from schema.relay import to_global_id

@@ -24,8 +24,8 @@ from models.collections.reminder import ReminderStatus
 from models.collections.reminder import RepaymentReminder as ReminderRow
 from models.customers.customer import RiskGrade
 from models.service_desk.interaction import Interaction as InteractionRow
+from resolvers.cards.loaders import CardByIdLoader
 from resolvers.collections.loaders import (
-    CaseCardLoader,
     ContactInteractionLoader,
     ContactsByCaseLoader,
 )
@@ -133,7 +133,7 @@ class CollectionCase:
 
     @strawberry.field(description="The overdue card.")
     async def card(self, info: Info) -> Card | None:
-        row = await info.context.loader(CaseCardLoader).load(self._row.card_id)
+        row = await info.context.loader(CardByIdLoader).load(self._row.card_id)
         return Card.from_row(row) if row else None
 
     @strawberry.field(description="The card's customer.")
@@ -209,7 +209,7 @@ class RepaymentReminder:
 
     @strawberry.field(description="The card whose statement it is about.")
     async def card(self, info: Info) -> Card | None:
-        row = await info.context.loader(CaseCardLoader).load(self._row.card_id)
+        row = await info.context.loader(CardByIdLoader).load(self._row.card_id)
         return Card.from_row(row) if row else None
 
     @classmethod
