@@ -26,10 +26,14 @@ from models.loyalty.ledger import PointsEntry
 from models.loyalty.reward import Reward, RewardRedemption
 from models.merchants.merchant import Merchant, OAuthClient, RevokedToken
 from models.organisation.organisation import Branch, RefreshToken, StaffUser
+from models.outreach.campaign import Campaign, CampaignRecipient
+from models.outreach.message import OutboundMessage
+from models.outreach.survey import Survey
 from models.risk.alert import RiskAlert
 from models.risk.grade import RiskGradeChange
 from models.service_desk.complaint import Complaint, ComplaintEvent
 from models.service_desk.interaction import Interaction
+from models.tasks.task import StaffTask
 from models.transactions.transaction import Transaction
 
 metadata = SQLModel.metadata
@@ -38,6 +42,8 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEntry",
     "Branch",
+    "Campaign",
+    "CampaignRecipient",
     "Card",
     "CardEvent",
     "CollectionCase",
@@ -56,6 +62,7 @@ __all__ = [
     "OAuthClient",
     "Offer",
     "OfferAssignment",
+    "OutboundMessage",
     "PointsEntry",
     "RefreshToken",
     "RepaymentReminder",
@@ -65,8 +72,10 @@ __all__ = [
     "RiskAlert",
     "RiskGradeChange",
     "SavedSegment",
+    "StaffTask",
     "StaffUser",
     "Statement",
+    "Survey",
     "Tier",
     "TierHistory",
     "Transaction",

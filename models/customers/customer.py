@@ -70,6 +70,9 @@ class Customer(SQLModel, table=True):
     name_bidx: bytes | None = blind_index_field()
     gender: str = code_field(16, default=Gender.UNDISCLOSED)
     birth_date_enc: bytes | None = encrypted_field()
+    # Of the birthday's "MM-DD", so the daily birthday care finds its customers set-based
+    # (migration 0013_outreach; existing rows: ``cardcrm customers index-birthdays``).
+    birthday_bidx: bytes | None = blind_index_field()
     id_number_enc: bytes | None = encrypted_field()
     id_number_bidx: bytes | None = blind_index_field(unique=True)
     phone_enc: bytes | None = encrypted_field()

@@ -1,0 +1,1 @@
+"""Outreach: campaigns to saved segments, the messages they send, and satisfaction surveys."""

@@ -1,0 +1,1 @@
+"""Staff tasks: the daily work queue of agents (回访, 关怀, retention, reactivation)."""

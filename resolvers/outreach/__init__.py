@@ -1,0 +1,1 @@
+"""Outreach: campaigns, the senders that deliver their messages, surveys and NPS."""

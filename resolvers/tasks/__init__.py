@@ -1,0 +1,1 @@
+"""Staff tasks: generating the daily queue, assigning, completing and reassigning tasks."""

@@ -1,0 +1,1 @@
+"""The GraphQL face of outreach: campaigns, their results, surveys."""

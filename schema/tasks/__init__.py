@@ -1,0 +1,1 @@
+"""The GraphQL face of staff tasks: myTasks, tasks, completeTask, reassignTask, taskAssigned."""
