@@ -46,7 +46,7 @@ from models.collections.reminder import ReminderStatus, RepaymentReminder
 from models.columns import UTCDateTime, utcnow
 from models.customers.customer import ContactChannel, Customer
 from models.transactions.transaction import Transaction, TransactionKind
-from resolvers.collections.sql import new_uuid
+from resolvers.batch_sql import new_uuid
 
 REMIND_ACTION = "collections.remind"
 REMINDERS: Table = RepaymentReminder.__table__  # type: ignore[attr-defined]

@@ -47,9 +47,9 @@ from models.collections.case import (
 from models.columns import UTCDateTime, utcnow
 from models.customers.customer import Customer
 from models.transactions.transaction import Transaction, TransactionKind
+from resolvers.batch_sql import new_uuid
 from resolvers.cards.calendar import days_between, instant_plus_days
 from resolvers.cards.standing import among, repaid_since_run, unpaid_run
-from resolvers.collections.sql import new_uuid
 
 SWEEP_ACTION = "collections.sweep"
 CASES: Table = CollectionCase.__table__  # type: ignore[attr-defined]

@@ -39,7 +39,7 @@ from models.growth.offer import AssignmentStatus, BenefitType, Offer, OfferAssig
 from models.growth.tier import Tier
 from models.loyalty.ledger import PointsEntry, PointsKind
 from models.transactions.transaction import Transaction, TransactionKind
-from resolvers.loyalty.sql import insert_new, json_has, new_uuid
+from resolvers.batch_sql import among, insert_new, json_has, new_uuid
 
 ENTRIES: Table = PointsEntry.__table__  # type: ignore[attr-defined]
 TRANSACTIONS: Table = Transaction.__table__  # type: ignore[attr-defined]
@@ -49,7 +49,7 @@ TIERS: Table = Tier.__table__  # type: ignore[attr-defined]
 OFFERS: Table = Offer.__table__  # type: ignore[attr-defined]
 ASSIGNMENTS: Table = OfferAssignment.__table__  # type: ignore[attr-defined]
 POINTS_CURRENCY = "CNY"
-# Transaction ids per statement: at most 8,192 bind parameters.
+# Transaction ids per statement (one bound array; the chunk bounds one statement's work).
 ID_CHUNK = 8192
 # yuan = cents / 100, and the tier's and category's multipliers are percents.
 DIVISOR = 100 * 100 * 100
@@ -75,11 +75,8 @@ class BookedBatch(Protocol):
     def booked(self) -> Sequence[BookedRow]: ...
 
 
-def _padded(ids: list[uuid.UUID]) -> list[uuid.UUID]:
-    """The ids, the last repeated up to a power of two: a few statement texts in all (the
-    drivers prepare and cache each distinct text; see resolvers/transactions/ingest.py)."""
-    size = 1 << (len(ids) - 1).bit_length()
-    return ids + [ids[-1]] * (size - len(ids))
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
 
 
 def expiry_of(year: int, settings: Settings) -> datetime:
@@ -185,7 +182,7 @@ async def _earn(
         )
         .select_from(_sources())
         .where(
-            t.id.in_(ids),
+            among(_dialect(session), t.id, ids, "purchase_ids"),
             t.kind == TransactionKind.PURCHASE.value,
             t.currency == POINTS_CURRENCY,
             points > 0,
@@ -223,7 +220,7 @@ async def _reverse(session: AsyncSession, ids: list[uuid.UUID], settings: Settin
         )
         .select_from(_sources())
         .where(
-            t.id.in_(ids),
+            among(_dialect(session), t.id, ids, "refund_ids"),
             t.kind == TransactionKind.REFUND.value,
             t.currency == POINTS_CURRENCY,
         )
@@ -265,11 +262,11 @@ async def post_points(
         chunk = [r for r in purchases[start : start + ID_CHUNK] if r.currency == POINTS_CURRENCY]
         if chunk:
             years = {row.occurred_at.astimezone(zone).year for row in chunk}
-            earned += await _earn(session, _padded([row.id for row in chunk]), years, settings)
+            earned += await _earn(session, [row.id for row in chunk], years, settings)
     for start in range(0, len(refunds), ID_CHUNK):
         ids = [r.id for r in refunds[start : start + ID_CHUNK] if r.currency == POINTS_CURRENCY]
         if ids:
-            reversed_ += await _reverse(session, _padded(ids), settings)
+            reversed_ += await _reverse(session, ids, settings)
     return earned, reversed_
 
 

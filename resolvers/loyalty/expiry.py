@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.settings import Settings
 from models.columns import UTCDateTime, utcnow
 from models.loyalty.ledger import PointsEntry, PointsKind
-from resolvers.loyalty.sql import insert_new, new_uuid
+from resolvers.batch_sql import insert_new, new_uuid
 
 EXPIRE_ACTION = "points.expire"
 ENTRIES: Table = PointsEntry.__table__  # type: ignore[attr-defined]

@@ -54,8 +54,9 @@ from models.customers.customer import Customer
 from models.growth.customer_metrics import CustomerMetrics
 from models.risk.alert import AlertRule, AlertSeverity, AlertStatus, RiskAlert
 from models.transactions.transaction import Transaction
+from resolvers.batch_sql import among, new_uuid
 from resolvers.risk.rules_input import PURCHASE, BatchLike, Candidates, RefusedLike, candidates
-from resolvers.risk.rules_sql import among, concat, json_object, minutes_before, new_uuid
+from resolvers.risk.rules_sql import concat, json_object, minutes_before
 
 ALERTS: Table = RiskAlert.__table__  # type: ignore[attr-defined]
 INSERT_CHUNK = 500

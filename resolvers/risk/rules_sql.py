@@ -1,64 +1,21 @@
-"""The SQL pieces the alert rules share, the same query object on SQLite and PostgreSQL.
-
-A batch's transactions are named by one bound value whatever their number (``among``): a
-``uuid[]`` array on PostgreSQL (``= ANY``), a JSON array read with ``json_each`` on SQLite, so
-the rules run a constant number of statements with a constant SQL text (nothing for the
-drivers' statement caches to grow on). New alert ids, JSON details and "M minutes before" are
-written per dialect when the statement is compiled.
+"""The SQL pieces only the alert rules use, the same query object on SQLite and PostgreSQL:
+JSON details, "M minutes before" and natural keys, written per dialect when the statement is
+compiled. What every batch shares (``among``, ``new_uuid``) is ``resolvers.batch_sql``.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     ColumnElement,
     String,
-    Uuid,
-    any_,
-    bindparam,
     cast,
-    func,
-    literal_column,
-    select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-
-
-def among(dialect: str, column: Any, ids: Sequence[uuid.UUID], name: str) -> ColumnElement[bool]:
-    """``column`` is one of ``ids``, bound as one value named ``name``."""
-    if dialect == "postgresql":
-        array = bindparam(name, list(ids), type_=ARRAY(Uuid()))
-        return column == any_(array)  # type: ignore[no-any-return]
-    # SQLite keeps a UUID as its 32 hex digits (SQLAlchemy's Uuid without a native type).
-    values: Any = bindparam(name, json.dumps([value.hex for value in ids]))
-    listed: Any = select(literal_column("value")).select_from(func.json_each(values))
-    return column.in_(listed)  # type: ignore[no-any-return]
-
-
-class new_uuid(FunctionElement[uuid.UUID]):
-    """A fresh random id per row, as the table's UUID columns keep it."""
-
-    type = Uuid()
-    inherit_cache = True
-    name = "new_uuid"
-
-
-@compiles(new_uuid)
-def _new_uuid_postgresql(element: new_uuid, compiler: SQLCompiler, **kw: Any) -> str:
-    return "gen_random_uuid()"
-
-
-@compiles(new_uuid, "sqlite")
-def _new_uuid_sqlite(element: new_uuid, compiler: SQLCompiler, **kw: Any) -> str:
-    return "lower(hex(randomblob(16)))"
 
 
 class json_object(FunctionElement[Any]):

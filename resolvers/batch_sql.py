@@ -1,5 +1,12 @@
-"""SQL the points batches write the same on SQLite and PostgreSQL: a new row id inside an
+"""SQL pieces the set-based batches (points, risk alerts, tasks, campaigns) write the same on
+SQLite and PostgreSQL: a batch's ids bound as one value (``among``), a new row id inside an
 ``INSERT … SELECT``, a JSON list's membership test, and the dialect's ``INSERT … ON CONFLICT``.
+
+A batch's ids are one bound value whatever their number: a ``uuid[]`` array on PostgreSQL
+(``= ANY``), a JSON array read with ``json_each`` on SQLite. So a batch runs a constant SQL
+text (nothing for the drivers' statement caches to grow on), and PostgreSQL plans with the
+array's real length: an index lookup per id, where a long ``IN (…)`` list of parameters was
+planned as a scan of the whole table once the table outgrew the batch.
 
 SQLAlchemy keeps a UUID on SQLite as 32 hex digits (``Uuid``'s non-native form), so 16 random
 bytes in hex are a valid id there; PostgreSQL has ``gen_random_uuid()`` (13+).
@@ -7,17 +14,44 @@ bytes in hex are a valid id there; PostgreSQL has ``gen_random_uuid()`` (13+).
 
 from __future__ import annotations
 
+import json
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Table, Uuid
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Table,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class new_uuid(FunctionElement[Any]):
+def among(dialect: str, column: Any, ids: Sequence[uuid.UUID], name: str) -> ColumnElement[bool]:
+    """``column`` is one of ``ids``, bound as one value named ``name``."""
+    if dialect == "postgresql":
+        array = bindparam(name, list(ids), type_=ARRAY(Uuid()))
+        return column == any_(array)  # type: ignore[no-any-return]
+    # SQLite keeps a UUID as its 32 hex digits (SQLAlchemy's Uuid without a native type).
+    values: Any = bindparam(name, json.dumps([value.hex for value in ids]))
+    listed: Any = select(literal_column("value")).select_from(func.json_each(values))
+    return column.in_(listed)  # type: ignore[no-any-return]
+
+
+class new_uuid(FunctionElement[uuid.UUID]):
+    """A fresh random id per row, as the table's UUID columns keep it."""
+
     type = Uuid()
     inherit_cache = True
     name = "new_uuid"
