@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
-# Verified against when the username is unknown, so a miss costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("cardcrm-timing-equaliser")
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so a miss costs as long as a wrong
+    password. Made on first use, not at import: every ``cardcrm`` command imports this."""
+    return _hasher.hash("cardcrm-timing-equaliser")
 
 
 def hash_password_sync(password: str) -> str:
@@ -23,7 +28,7 @@ async def hash_password(password: str) -> str:
 
 def _verify(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
