@@ -22,6 +22,7 @@ from api.cli import (
     seed,
     serve,
     statements,
+    tasks,
     token,
 )
 
@@ -50,3 +51,4 @@ app.add_typer(limits.app, name="limits")
 app.add_typer(collections.app, name="collections")
 app.add_typer(risk.app, name="risk")
 app.add_typer(points.app, name="points")
+app.add_typer(tasks.app, name="tasks")
