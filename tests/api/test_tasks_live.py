@@ -64,7 +64,9 @@ async def test_reassigned_tasks_reach_the_agent_and_the_branch_supervisor(
     def ids(events: list[dict[str, dict[str, str]]]) -> list[str]:
         return [event["taskAssigned"]["id"] for event in events]
 
-    gid = lambda task: to_global_id("Task", task.id)  # noqa: E731
+    def gid(task: StaffTask) -> str:
+        return to_global_id("Task", task.id)
+
     # The agent skipped the task taken from them; the supervisor the other branch's.
     assert ids(for_agent) == [gid(first), gid(last)]
     assert ids(for_supervisor) == [gid(first), gid(taken), gid(last)]
