@@ -34,7 +34,7 @@ from models.organisation.organisation import StaffUser
 from models.service_desk.interaction import InteractionChannel, InteractionKind
 from models.tasks.task import StaffTask, TaskKind, TaskStatus
 from resolvers.service_desk.interactions import Direction, NewInteraction, write_interaction
-from resolvers.tasks.generation import AGENT_ROLE
+from resolvers.tasks.assignment import AGENT_ROLE
 from resolvers.tasks.queries import TASK_NOT_FOUND, task_scope
 
 COMPLETE_ACTION = "task.complete"
