@@ -35,7 +35,7 @@ from models.service_desk.interaction import InteractionChannel, InteractionKind
 from models.tasks.task import StaffTask, TaskKind, TaskStatus
 from resolvers.service_desk.interactions import Direction, NewInteraction, write_interaction
 from resolvers.tasks.assignment import AGENT_ROLE
-from resolvers.tasks.queries import TASK_NOT_FOUND, task_scope
+from resolvers.tasks.queries import TASK_NOT_FOUND, local_day, task_scope
 
 COMPLETE_ACTION = "task.complete"
 REASSIGN_ACTION = "task.reassign"
@@ -154,7 +154,7 @@ async def complete_task(
                 "outcome": data.outcome.value,
                 "channel": data.channel.value,
                 "interaction": str(interaction.id),
-                "on_time": now.date() <= task.due_on,
+                "on_time": local_day(settings, now) <= task.due_on,
             },
         ),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,9 +47,14 @@ def own_tasks(principal: Principal) -> ColumnElement[bool]:
     return col(StaffTask.assignee_id) == principal.staff_id
 
 
+def local_day(settings: Settings, at: datetime) -> date:
+    """The bank's local day of an instant."""
+    return at.astimezone(ZoneInfo(settings.contact_timezone)).date()
+
+
 def bank_today(settings: Settings) -> date:
     """The bank's local day, by which a task is overdue."""
-    return utcnow().astimezone(ZoneInfo(settings.contact_timezone)).date()
+    return local_day(settings, utcnow())
 
 
 def is_overdue(task: StaffTask, today: date) -> bool:

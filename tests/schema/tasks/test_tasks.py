@@ -178,6 +178,8 @@ async def test_completing_a_task_logs_its_interaction_and_is_audited(
     assert NOTE.encode() not in interaction.notes_enc
     assert done["task"]["interactionId"] == to_global_id("Interaction", interaction.id)
     assert [entry.action for entry in entries] == ["task.complete"]
+    assert entries[0].details["on_time"] is True
+    assert entries[0].details["interaction"] == str(interaction.id)
 
 
 async def test_a_retention_call_without_consent_is_refused_and_nothing_is_written(
