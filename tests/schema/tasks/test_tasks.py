@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from models.audit.audit import AuditEntry
+from models.customers.customer import Customer
+from models.customers.identifiers import BIRTHDAY_INDEX
 from models.service_desk.interaction import Interaction
 from models.tasks.task import StaffTask, TaskKind
 from resolvers.customers.input import Consent
@@ -271,3 +273,18 @@ async def test_my_tasks_reads_customers_and_assignees_in_a_constant_number_of_st
     # tasks + count + customers + staff, whatever the page size
     assert counts[0] == counts[1] == counts[2], counts
     assert counts[0] <= 5, counts
+
+
+async def test_customers_are_created_and_seeded_with_their_birthday_indexed(
+    server: Server, world: World
+) -> None:
+    ring = server.state.key_ring
+    async with server.state.database.session() as session:
+        alice = await session.get(Customer, world.alice.id)
+        seeded = await session.scalar(
+            select(func.count()).where(col(Customer.birthday_bidx).is_not(None))
+        )
+    assert alice is not None
+    assert alice.birthday_bidx == ring.blind_index(BIRTHDAY_INDEX, "03-07")
+    assert seeded is not None
+    assert seeded >= 20
