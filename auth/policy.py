@@ -35,6 +35,7 @@ from auth.policy_rule import (
     derived,
     rule,
 )
+from auth.policy_tasks import TASK_RULES
 from core.identity import Principal, Scope
 
 __all__ = ["POLICY", "REVEAL_RULES", "RULES", "Access", "DataClass", "FieldRule", "PiiField"]
@@ -224,6 +225,7 @@ RULES: tuple[FieldRule, ...] = (
     *RISK_RULES,
     *COLLECTION_RULES,
     *LOYALTY_RULES,
+    *TASK_RULES,
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(

@@ -31,6 +31,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COLLECTIONS_WRITE,
             _S.SEGMENTS_WRITE,
             _S.POINTS_READ,
+            _S.TASKS_READ,
+            _S.TASKS_WRITE,
         }
     ),
     Role.AGENT: frozenset(
@@ -50,6 +52,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COLLECTIONS_READ,
             _S.COLLECTIONS_WRITE,
             _S.POINTS_READ,
+            _S.TASKS_READ,
+            _S.TASKS_WRITE,
         }
     ),
     Role.MARKETER: frozenset(
@@ -87,6 +91,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.CARDS_READ,
             _S.COLLECTIONS_READ,
             _S.POINTS_READ,
+            _S.TASKS_READ,
         }
     ),
     Role.CUSTOMER: frozenset(

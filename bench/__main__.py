@@ -23,6 +23,7 @@ from types import FrameType
 
 from bench import points as bench_points
 from bench import report
+from bench import tasks as bench_tasks
 from bench.evaluation import DEFAULT_POSTGRES
 from bench.runner import Options, run
 
@@ -54,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     add("--note", help="a line for the report (e.g. what else the machine was doing)")
     points_parser = commands.add_parser("points", help="time posting points (bench.points)")
     bench_points.add_arguments(points_parser)
+    tasks_parser = commands.add_parser("tasks", help="time `tasks generate` (bench.tasks)")
+    bench_tasks.add_arguments(tasks_parser)
     return main
 
 
@@ -90,6 +93,9 @@ def main() -> None:
     args = parser().parse_args()
     if args.command == "points":
         bench_points.run(args)
+        return
+    if args.command == "tasks":
+        bench_tasks.run(args)
         return
     signal.signal(signal.SIGINT, _interrupted)
     signal.signal(signal.SIGTERM, _interrupted)

@@ -54,6 +54,10 @@ class Scope(StrEnum):
     POINTS_READ = "points:read"
     REWARDS_WRITE = "rewards:write"
     REWARDS_REDEEM = "rewards:redeem"
+    # Staff tasks (issue 15): reading the task queue (an agent their own, a supervisor their
+    # branch's), completing and reassigning tasks. Staff only.
+    TASKS_READ = "tasks:read"
+    TASKS_WRITE = "tasks:write"
 
 
 class Role(StrEnum):

@@ -8,6 +8,7 @@ acceptable on a developer's machine.
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from enum import StrEnum
 from functools import lru_cache
@@ -297,6 +298,43 @@ class Settings(BaseSettings):
     points_category_percent: dict[str, int] = {"dining": 200, "travel": 150}
     points_expiry_years: int = Field(default=2, ge=0)
     points_expiring_soon_days: int = Field(default=90, ge=1)
+
+    # Staff tasks (`cardcrm tasks generate`, resolvers/tasks/generation.py). A run looks back
+    # this many local days for resolved complaints, issued cards and stage changes, so a
+    # missed day is caught up (each fact makes its task once). Due dates: this many days
+    # after the fact (the resolution, the issue, the stage change) or, for care and
+    # reminders, after the run's day; keys are TaskKind values.
+    task_lookback_days: int = Field(default=7, ge=0, le=31)
+    task_due_days: dict[str, int] = Field(
+        default_factory=lambda: {
+            "complaint_follow_up": 3,
+            "new_card_follow_up": 7,
+            "birthday_care": 0,
+            "holiday_care": 0,
+            "retention": 3,
+            "reactivation": 7,
+            "repayment_reminder": 0,
+        }
+    )
+    # Holiday care (关怀): the bank's holidays as "MM-DD" days, comma-separated
+    # (CARDCRM_TASK_HOLIDAYS="01-01,10-01"), for the consenting customers of these tiers.
+    task_holidays: str = "01-01,05-01,10-01"
+    task_holiday_tiers: list[str] = ["gold", "platinum", "diamond"]
+
+    @model_validator(mode="after")
+    def _check_task_settings(self) -> Settings:
+        day = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+        if any(day.fullmatch(text) is None for text in self.task_holiday_days):
+            raise ValueError(
+                'task_holidays lists "MM-DD" days, comma-separated, e.g. "01-01,10-01"'
+            )
+        if any(value < 0 for value in self.task_due_days.values()):
+            raise ValueError("task_due_days are days after the fact, 0 or more")
+        return self
+
+    @property
+    def task_holiday_days(self) -> frozenset[str]:
+        return frozenset(day.strip() for day in self.task_holidays.split(",") if day.strip())
 
     @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:

@@ -53,6 +53,7 @@ from schema.scope_field import scoped_field
 from schema.service_desk.complaint import Complaint
 from schema.service_desk.complaint_operations import ComplaintMutation, ComplaintQuery
 from schema.service_desk.interaction import Interaction, InteractionMutation, InteractionQuery
+from schema.tasks.operations import TaskMutation, TaskQuery
 from schema.transactions.customer_fields import transaction_node
 from schema.transactions.transaction import TransactionMutation
 from schema.transactions.types import Transaction
@@ -158,6 +159,7 @@ Query = merge_types(
         RiskAlertQuery,
         SegmentQuery,
         RewardQuery,
+        TaskQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -178,6 +180,7 @@ Mutation = merge_types(
         RiskAlertMutation,
         SegmentMutation,
         RewardMutation,
+        TaskMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -30,6 +30,7 @@ from schema.relay import uuid_of
 from schema.risk.alert_subscription import RiskAlertSubscription
 from schema.scope_field import scoped_subscription
 from schema.service_desk.complaint import Complaint
+from schema.tasks.subscription import TaskSubscription
 
 logger = logging.getLogger("cardcrm.subscriptions")
 
@@ -74,7 +75,7 @@ async def _complaints(
     description="Live complaint updates over WebSocket at /graphql (graphql-transport-ws "
     "protocol); each event is the complaint as a query would show it to you at that moment."
 )
-class Subscription(RiskAlertSubscription):
+class Subscription(RiskAlertSubscription, TaskSubscription):
     @strawberry.subscription(
         description="The complaint after every change, while it stays in your scope (the "
         "stream ends when it leaves it); NOT_FOUND if it is not in your scope now."

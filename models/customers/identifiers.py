@@ -16,7 +16,9 @@ import unicodedata
 from core.text_limits import NAME
 
 __all__ = [
+    "BIRTHDAY_INDEX",
     "InvalidIdentifier",
+    "birthday_key",
     "generate_mobile",
     "generate_national_id",
     "generate_unionpay_pan",
@@ -281,3 +283,13 @@ def normalize_name(value: str) -> str:
     if not collapsed.isprintable():
         raise InvalidIdentifier("name must not contain control characters")
     return collapsed
+
+
+# The blind index of a customer's birthday ("MM-DD"), so the daily birthday care finds its
+# customers by one HMAC and an indexed equality (customers.birthday_bidx).
+BIRTHDAY_INDEX = "birthday"
+
+
+def birthday_key(day: datetime.date) -> str:
+    """A birthday as the index holds it: month and day, "MM-DD"."""
+    return f"{day.month:02d}-{day.day:02d}"

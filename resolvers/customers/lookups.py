@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,13 @@ from core.identity import Principal
 from core.settings import Settings
 from models.cards.card import Card
 from models.customers.customer import Customer
-from models.customers.identifiers import normalize_mobile, normalize_name, normalize_national_id
+from models.customers.identifiers import (
+    BIRTHDAY_INDEX,
+    birthday_key,
+    normalize_mobile,
+    normalize_name,
+    normalize_national_id,
+)
 from models.sealing import open_field
 from resolvers.customers.disclosure import Guess, LookupReason, look_up_customer, look_up_customers
 from resolvers.customers.input import checked
@@ -160,6 +167,31 @@ async def index_names(session: AsyncSession, ring: KeyRing, *, batch_size: int =
             # A customer without a name gets an index no name matches, so it is not re-read.
             value = normalize_name(name) if name and name.strip() else f"\x00{row.id}"
             row.name_bidx = ring.blind_index(NAME_INDEX, value)
+        await session.commit()
+        done += len(rows)
+        if len(rows) < batch_size:
+            return done
+
+
+async def index_birthdays(session: AsyncSession, ring: KeyRing, *, batch_size: int = 500) -> int:
+    """Fills the birthday index ("MM-DD", for the daily birthday care) of customers sealed
+    before it existed (migration 0013); each batch commits, so an interrupted run resumes
+    where it stopped. Returns how many."""
+    done = 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(Customer).where(col(Customer.birthday_bidx).is_(None)).limit(batch_size)
+            )
+        ).all()
+        for row in rows:
+            sealed = open_field(ring, row, "birth_date")
+            # No (or an unreadable) birth date: an index no day matches, so it is not re-read.
+            try:
+                value = birthday_key(date.fromisoformat(sealed)) if sealed else f"\x00{row.id}"
+            except ValueError:
+                value = f"\x00{row.id}"
+            row.birthday_bidx = ring.blind_index(BIRTHDAY_INDEX, value)
         await session.commit()
         done += len(rows)
         if len(rows) < batch_size:

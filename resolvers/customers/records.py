@@ -30,7 +30,13 @@ from models.cards.card import PAN_INDEX, Card, CardStatus
 from models.cards.statement import cycle_day_for
 from models.columns import utcnow
 from models.customers.customer import Customer
-from models.customers.identifiers import normalize_email, normalize_mobile, normalize_name
+from models.customers.identifiers import (
+    BIRTHDAY_INDEX,
+    birthday_key,
+    normalize_email,
+    normalize_mobile,
+    normalize_name,
+)
 from models.growth.tier import Tier
 from models.organisation.organisation import Branch
 from models.sealing import seal_field
@@ -167,6 +173,7 @@ def new_customer_rows(
     )
     _seal_name(ring, row, data.name)
     seal_field(ring, row, "birth_date", data.birth_date.isoformat())
+    row.birthday_bidx = ring.blind_index(BIRTHDAY_INDEX, birthday_key(data.birth_date))
     seal_field(ring, row, "email", data.email)
     seal_field(ring, row, "address", data.address)
     _seal_contact(ring, row, phone=data.phone, id_number=data.id_number)

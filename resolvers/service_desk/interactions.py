@@ -77,6 +77,23 @@ async def log_interaction(
     principal: Principal,
     data: NewInteraction,
 ) -> Interaction:
+    interaction = await write_interaction(
+        session=session, ring=ring, settings=settings, principal=principal, data=data
+    )
+    await session.commit()
+    return interaction
+
+
+async def write_interaction(
+    *,
+    session: AsyncSession,
+    ring: KeyRing,
+    settings: Settings,
+    principal: Principal,
+    data: NewInteraction,
+) -> Interaction:
+    """``log_interaction`` without the commit (the contact rules, the customer's scope, the
+    sealed notes), for a caller that writes more in the same transaction (a completed task)."""
     if principal.role not in _LOGGING_ROLES:
         raise Forbidden("only service staff log interactions")
     subject, at = _checked_fields(data)
@@ -119,7 +136,7 @@ async def log_interaction(
     )
     seal_field(ring, interaction, "notes", checked_text("notes", data.notes, required=False))
     session.add(interaction)
-    await session.commit()
+    await session.flush()
     return interaction
 
 

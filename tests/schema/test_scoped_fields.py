@@ -153,6 +153,11 @@ UNREACHABLE_WHEN_DENIED = {
     # (riskAlerts needs risk:read; Customer.riskAlerts shows staff without it none).
     ("RiskAlert", "amount"),
     ("RiskAlert", "details"),
+    # A task's reasons and offers: denied to marketers, risk officers, customers and
+    # merchants, who hold no tasks:read, the scope of the lists that lead to them (myTasks,
+    # tasks).
+    ("Task", "reasons"),
+    ("Task", "offerIds"),
 }
 
 
