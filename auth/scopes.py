@@ -31,6 +31,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COLLECTIONS_WRITE,
             _S.SEGMENTS_WRITE,
             _S.POINTS_READ,
+            _S.SURVEYS_READ,
+            _S.STAFF_STATS_READ,
         }
     ),
     Role.AGENT: frozenset(
@@ -50,6 +52,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COLLECTIONS_READ,
             _S.COLLECTIONS_WRITE,
             _S.POINTS_READ,
+            _S.SURVEYS_READ,
+            _S.STAFF_STATS_READ,
         }
     ),
     Role.MARKETER: frozenset(
@@ -87,6 +91,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.CARDS_READ,
             _S.COLLECTIONS_READ,
             _S.POINTS_READ,
+            _S.SURVEYS_READ,
+            _S.STAFF_STATS_READ,
         }
     ),
     Role.CUSTOMER: frozenset(
@@ -101,6 +107,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.CARDS_WRITE,
             _S.POINTS_READ,
             _S.REWARDS_REDEEM,
+            _S.SURVEYS_READ,
+            _S.SURVEYS_ANSWER,
         }
     ),
     Role.MERCHANT: frozenset({_S.OFFERS_READ, _S.OFFERS_REDEEM}),

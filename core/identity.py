@@ -54,6 +54,13 @@ class Scope(StrEnum):
     POINTS_READ = "points:read"
     REWARDS_WRITE = "rewards:write"
     REWARDS_REDEEM = "rewards:redeem"
+    # Surveys and service stars (issue 15): reading a customer's satisfaction surveys (staff
+    # who serve them, the customer their own), answering one (the customer in the app), and
+    # the per-agent figures of `analytics.staff` (agents their own row, supervisors their
+    # branch's agents, admins and auditors all).
+    SURVEYS_READ = "surveys:read"
+    SURVEYS_ANSWER = "surveys:answer"
+    STAFF_STATS_READ = "staff_stats:read"
 
 
 class Role(StrEnum):

@@ -298,6 +298,13 @@ class Settings(BaseSettings):
     points_expiry_years: int = Field(default=2, ge=0)
     points_expiring_soon_days: int = Field(default=90, ge=1)
 
+    # Satisfaction surveys (resolvers/outreach/surveys.py): resolving a complaint sends one
+    # survey with this question (0–10, NPS style), answerable for this many days.
+    survey_question: str = Field(
+        default="您有多大可能向亲友推荐我们的信用卡服务？(0–10)", min_length=1, max_length=300
+    )
+    survey_valid_days: int = Field(default=14, ge=1)
+
     @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:
         check_issuers(

@@ -46,6 +46,7 @@ from schema.growth.tier import Tier
 from schema.loyalty.rewards import Reward, RewardMutation, RewardQuery
 from schema.merchants.merchant import MerchantMutation, MerchantOffer, MerchantQuery
 from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Viewer
+from schema.outreach.survey import SurveyMutation, SurveyQuery
 from schema.relay import Node, from_global_id, to_global_id
 from schema.risk.alert_operations import RiskAlertMutation, RiskAlertQuery
 from schema.risk.grade_operations import RiskGradeMutation
@@ -158,6 +159,7 @@ Query = merge_types(
         RiskAlertQuery,
         SegmentQuery,
         RewardQuery,
+        SurveyQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -178,6 +180,7 @@ Mutation = merge_types(
         RiskAlertMutation,
         SegmentMutation,
         RewardMutation,
+        SurveyMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

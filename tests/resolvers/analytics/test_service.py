@@ -251,6 +251,7 @@ async def _kpis(
         return await service_kpis(
             db=RequestDatabase(session),
             principal=principal,
+            min_group_size=5,
             date_from=period[0],
             date_to=period[1],
             branch_id=branch,
