@@ -105,7 +105,13 @@ async def test_inside_the_do_not_disturb_window_the_invitation_waits_for_its_end
 
 
 def test_a_window_that_wraps_midnight_ends_the_next_morning() -> None:
-    customer = Customer(do_not_disturb_start="22:00", do_not_disturb_end="08:00", consent_sms=True)
+    customer = Customer(
+        branch_id=uuid.uuid4(),
+        tier_id=uuid.uuid4(),
+        do_not_disturb_start="22:00",
+        do_not_disturb_end="08:00",
+        consent_sms=True,
+    )
     late = datetime(2026, 3, 1, 23, 30, tzinfo=SHANGHAI).astimezone(UTC)
     early = datetime(2026, 3, 2, 6, 0, tzinfo=SHANGHAI).astimezone(UTC)
     noon = datetime(2026, 3, 2, 12, 0, tzinfo=SHANGHAI).astimezone(UTC)
