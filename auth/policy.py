@@ -17,6 +17,7 @@ from types import MappingProxyType
 from auth.masking import MaskKind
 from auth.policy_collections import COLLECTION_RULES
 from auth.policy_loyalty import LOYALTY_RULES
+from auth.policy_outreach_surveys import SURVEY_RULES
 from auth.policy_risk import RISK_RULES
 from auth.policy_rule import (
     C1,
@@ -226,6 +227,7 @@ RULES: tuple[FieldRule, ...] = (
     *COLLECTION_RULES,
     *LOYALTY_RULES,
     *TASK_RULES,
+    *SURVEY_RULES,
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(

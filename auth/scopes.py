@@ -33,6 +33,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.POINTS_READ,
             _S.TASKS_READ,
             _S.TASKS_WRITE,
+            _S.SURVEYS_READ,
+            _S.STAFF_STATS_READ,
         }
     ),
     Role.AGENT: frozenset(
@@ -54,6 +56,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.POINTS_READ,
             _S.TASKS_READ,
             _S.TASKS_WRITE,
+            _S.SURVEYS_READ,
+            _S.STAFF_STATS_READ,
         }
     ),
     Role.MARKETER: frozenset(
@@ -92,6 +96,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COLLECTIONS_READ,
             _S.POINTS_READ,
             _S.TASKS_READ,
+            _S.SURVEYS_READ,
+            _S.STAFF_STATS_READ,
         }
     ),
     Role.CUSTOMER: frozenset(
@@ -106,6 +112,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.CARDS_WRITE,
             _S.POINTS_READ,
             _S.REWARDS_REDEEM,
+            _S.SURVEYS_READ,
+            _S.SURVEYS_ANSWER,
         }
     ),
     Role.MERCHANT: frozenset({_S.OFFERS_READ, _S.OFFERS_REDEEM}),

@@ -32,6 +32,8 @@ class ErrorCode(StrEnum):
     # redeemReward (issue 15): the customer's points, or the reward's stock, fall short.
     INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
     OUT_OF_STOCK = "OUT_OF_STOCK"
+    # answerSurvey (issue 15): the survey's answer window has closed.
+    SURVEY_EXPIRED = "SURVEY_EXPIRED"
 
 
 class DomainError(Exception):
@@ -75,6 +77,10 @@ class InsufficientPoints(Conflict):
 
 class OutOfStock(Conflict):
     code = ErrorCode.OUT_OF_STOCK
+
+
+class SurveyExpired(Conflict):
+    code = ErrorCode.SURVEY_EXPIRED
 
 
 class RateLimited(DomainError):

@@ -58,6 +58,13 @@ class Scope(StrEnum):
     # branch's), completing and reassigning tasks. Staff only.
     TASKS_READ = "tasks:read"
     TASKS_WRITE = "tasks:write"
+    # Surveys and service stars (issue 15): reading a customer's satisfaction surveys (staff
+    # who serve them, the customer their own), answering one (the customer in the app), and
+    # the per-agent figures of `analytics.staff` (agents their own row, supervisors their
+    # branch's agents, admins and auditors all).
+    SURVEYS_READ = "surveys:read"
+    SURVEYS_ANSWER = "surveys:answer"
+    STAFF_STATS_READ = "staff_stats:read"
 
 
 class Role(StrEnum):

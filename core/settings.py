@@ -320,6 +320,12 @@ class Settings(BaseSettings):
     # (CARDCRM_TASK_HOLIDAYS="01-01,10-01"), for the consenting customers of these tiers.
     task_holidays: str = "01-01,05-01,10-01"
     task_holiday_tiers: list[str] = ["gold", "platinum", "diamond"]
+    # Satisfaction surveys (resolvers/outreach/surveys.py): resolving a complaint sends one
+    # survey with this question (0–10, NPS style), answerable for this many days.
+    survey_question: str = Field(
+        default="您有多大可能向亲友推荐我们的信用卡服务？(0–10)", min_length=1, max_length=300
+    )
+    survey_valid_days: int = Field(default=14, ge=1)
 
     @model_validator(mode="after")
     def _check_task_settings(self) -> Settings:

@@ -30,6 +30,7 @@ TAG = 32
 SUBJECT = 200
 OUTCOME = 200
 NOTES = 4000  # interaction notes, complaint descriptions, resolutions and notes
+SURVEY_COMMENT = 1000  # a survey answer's comment
 CHANNEL = 16
 # Offers and redemptions.
 OFFER_TITLE = 200

@@ -46,6 +46,7 @@ from schema.growth.tier import Tier
 from schema.loyalty.rewards import Reward, RewardMutation, RewardQuery
 from schema.merchants.merchant import MerchantMutation, MerchantOffer, MerchantQuery
 from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Viewer
+from schema.outreach.survey import SurveyMutation, SurveyQuery
 from schema.relay import Node, from_global_id, to_global_id
 from schema.risk.alert_operations import RiskAlertMutation, RiskAlertQuery
 from schema.risk.grade_operations import RiskGradeMutation
@@ -160,6 +161,7 @@ Query = merge_types(
         SegmentQuery,
         RewardQuery,
         TaskQuery,
+        SurveyQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -181,6 +183,7 @@ Mutation = merge_types(
         SegmentMutation,
         RewardMutation,
         TaskMutation,
+        SurveyMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -42,5 +42,7 @@ ERROR_CODES: tuple[str, dict[str, str]] = (
         f"reward's price; nothing was spent, {_NO_RETRY} until they earn more.",
         "OUT_OF_STOCK": "redeemReward: the reward has no stock left; nothing was spent, "
         f"{_NO_RETRY}.",
+        "SURVEY_EXPIRED": "answerSurvey: the survey's answer window has closed (its "
+        f"`expiresAt` has passed); nothing was recorded, {_NO_RETRY}.",
     },
 )

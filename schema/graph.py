@@ -17,6 +17,7 @@ from schema.customers import texts
 from schema.customers.customer import CustomerDisclosureFields, CustomerFields
 from schema.growth.customer_fields import CustomerOfferFields, CustomerTierFields
 from schema.loyalty.customer_fields import CustomerLoyaltyFields
+from schema.outreach.survey_customer_fields import CustomerSurveyFields
 from schema.risk.alert_customer_fields import CustomerRiskAlertFields
 from schema.risk.grade import CustomerRiskGradeFields
 from schema.service_desk.customer_fields import CustomerServiceFields
@@ -34,6 +35,7 @@ class Customer(
     CustomerOfferFields,
     CustomerRiskAlertFields,
     CustomerLoyaltyFields,
+    CustomerSurveyFields,
     CustomerDisclosureFields,
 ):
     """Never instantiated: resolvers return ``CustomerFields``, which this type accepts (its

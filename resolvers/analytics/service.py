@@ -22,6 +22,9 @@ or imposed, applies to ``complaints.branch_id`` and to ``customers.branch_id``):
   survey scores (``satisfaction`` of ``satisfaction_survey`` interactions with
   ``occurred_at`` in range): mean and count of each, the mean over both together, and the
   satisfied share, the fraction of all those scores that are 4 or 5.
+- **NPS**: surveys (``surveys``, 0–10) answered in range, by the survey's branch (the
+  customer's branch when it was sent): ``resolvers.analytics.nps``. Marketers see it
+  suppressed when a group of respondents is small; every other figure here is exact.
 
 Shares are fractions in [0, 1] and null when their denominator is zero.
 """
@@ -37,11 +40,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlmodel import col
 
-from core.identity import Principal
+from core.identity import Principal, Role
 from core.request_database import RequestDatabase
 from models.customers.customer import Customer
+from models.outreach.survey import Survey
 from models.service_desk.complaint import Complaint, ComplaintCategory, ComplaintStatus
 from models.service_desk.interaction import Interaction, InteractionKind
+from resolvers.analytics.nps import Nps, nps_columns, nps_of
 from resolvers.analytics.sql import (
     KeyCount,
     active_customers,
@@ -55,8 +60,12 @@ from resolvers.analytics.sql import (
     one_row,
     ratio,
 )
+from resolvers.service_desk.sla import resolved_within_sla
+from resolvers.suppression import EXACT, Suppressor
 
 SATISFIED_MIN_SCORE = 4
+# Who sees NPS with small groups suppressed (as growth's figures are for them).
+NPS_SUPPRESSED_ROLES = frozenset({Role.MARKETER})
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,7 @@ class ServiceKpis:
     p90_hours_to_resolve: float | None
     reopen_rate: float | None
     csat: Csat
+    nps: Nps
 
 
 def _score_aggregates(score: Any) -> tuple[Any, ...]:
@@ -164,7 +174,7 @@ async def _resolution(db: RequestDatabase, where: list[ColumnElement[bool]]) -> 
     ranked = (
         select(
             hours.label("hours"),
-            case((col(Complaint.resolved_at) <= col(Complaint.due_at), 1), else_=0).label("ok"),
+            case((resolved_within_sla(), 1), else_=0).label("ok"),
             func.row_number().over(order_by=hours).label("rn"),
             func.count().over().label("n"),
         )
@@ -196,10 +206,27 @@ def _csat(ratings: _Scores, surveys: _Scores) -> Csat:
     )
 
 
+async def survey_nps(
+    db: RequestDatabase,
+    suppress: Suppressor,
+    date_from: datetime,
+    date_to: datetime,
+    branch_id: uuid.UUID | None,
+) -> Nps:
+    """NPS of the surveys answered in range, of the branch (all when None): one query."""
+    query = select(*nps_columns(col(Survey.score), col(Survey.customer_id))).where(
+        col(Survey.score).is_not(None),
+        *in_range(col(Survey.answered_at), date_from, date_to),
+        *in_branch(Survey.branch_id, branch_id),
+    )
+    return nps_of(await one_row(db, query), suppress)
+
+
 async def service_kpis(
     *,
     db: RequestDatabase,
     principal: Principal,
+    min_group_size: int,
     date_from: datetime,
     date_to: datetime,
     branch_id: uuid.UUID | None,
@@ -212,6 +239,7 @@ async def service_kpis(
     """
     checked_range(date_from, date_to)
     branch_id = await branch_scope(db, principal, branch_id)
+    suppress = Suppressor(min_group_size) if principal.role in NPS_SUPPRESSED_ROLES else EXACT
     of_branch = in_branch(Complaint.branch_id, branch_id)
     filed_where = [*in_range(col(Complaint.created_at), date_from, date_to), *of_branch]
     resolved_where = [*in_range(col(Complaint.resolved_at), date_from, date_to), *of_branch]
@@ -235,4 +263,5 @@ async def service_kpis(
         p90_hours_to_resolve=resolution.p90_hours,
         reopen_rate=ratio(filed.reopened, filed.count),
         csat=_csat(filed.ratings, await _surveys(db, date_from, date_to, branch_id)),
+        nps=await survey_nps(db, suppress, date_from, date_to, branch_id),
     )

@@ -7,7 +7,8 @@ Every action loads the complaint through ``complaint_scope`` (outside it: NOT_FO
 the caller holds the current ``version`` (else CONFLICT, nothing written), asks the workflow
 table for the next status, writes the change with ``WHERE version = …`` so a concurrent
 writer cannot be overwritten, appends one timeline entry, commits, and then publishes an
-event for live subscribers.
+event for live subscribers. Resolving also creates the complaint's satisfaction survey and
+its invitation in the same transaction (``resolvers.outreach.surveys``, a declared port).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from models.service_desk.complaint import (
     ComplaintSeverity,
     ComplaintStatus,
 )
+from resolvers.outreach.surveys import survey_after_resolution
 from resolvers.scoping import complaint_scope, customer_scope
 from resolvers.service_desk.complaint_queries import NOT_FOUND_MESSAGE
 from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
@@ -321,6 +323,14 @@ async def change_complaint(
     fresh = await session.get(Complaint, complaint.id, populate_existing=True)
     assert fresh is not None
     session.add(_event(ring, fresh, principal, change.action, from_status, note))
+    if change.action is ComplaintAction.RESOLVE:  # its survey lands with it, or neither does
+        await survey_after_resolution(
+            session=session,
+            ring=ring,
+            settings=settings,
+            complaint=fresh,
+            resolved_by=principal.staff_id,
+        )
     await session.commit()
     notify = fresh.assignee_id if change.action in _NOTIFY_ASSIGNEE else None
     if change.action is ComplaintAction.ASSIGN and fresh.assignee_id == previous_assignee:

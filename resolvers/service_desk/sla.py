@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import ColumnElement
+from sqlmodel import col
+
 from core.settings import Settings
 from models.columns import utcnow
 from models.service_desk.complaint import Complaint, ComplaintSeverity, ComplaintStatus
@@ -33,3 +36,9 @@ def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
     if complaint.status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
         return False
     return (now or utcnow()) > complaint.due_at
+
+
+def resolved_within_sla() -> ColumnElement[bool]:
+    """The SLA rule in SQL, for aggregates: a complaint met its SLA when it was resolved by its
+    deadline (``resolved_at <= due_at``); one not resolved has not (yet)."""
+    return col(Complaint.resolved_at) <= col(Complaint.due_at)

@@ -1,8 +1,14 @@
-"""Aggregate analytics: `analytics { service(...) growth(...) }`, behind the scope that
-``analytics`` declares (``schema.scope_field``).
+"""Aggregate analytics: `analytics { service growth risk staff }`, each behind the scope it
+declares (``schema.scope_field``); ``analytics`` itself needs only a staff token.
 
-The fields convert their arguments and call ``resolvers.analytics.service`` (service KPIs) and
-``resolvers.analytics.growth`` (growth KPIs); every figure is computed there, in SQL.
+Why the scopes sit on the figures and not on ``analytics``: service stars (``staff``) are for
+agents too (their own row), who hold no ``analytics:read``; so ``service`` and ``growth``
+declare ``analytics:read``, ``risk`` ``risk:read`` (every role holding it holds
+``analytics:read`` too) and ``staff`` ``staff_stats:read``.
+
+The fields convert their arguments and call ``resolvers.analytics.service`` (service KPIs),
+``resolvers.analytics.growth`` (growth KPIs), ``resolvers.analytics.risk`` and
+``resolvers.analytics.staff``; every figure is computed there, in SQL.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from resolvers.analytics import growth as growth_service
 from resolvers.analytics import points as points_service
 from resolvers.analytics import risk as risk_service
 from resolvers.analytics import service as analytics_service
+from resolvers.analytics import staff as staff_service
 from resolvers.analytics.sql import ACTIVE_CUSTOMER
 from resolvers.suppression import EXACT, Suppressor
 from schema.analytics.points import PointsKpis
 from schema.analytics.risk import RiskKpis
 from schema.analytics.service import ServiceKpis
+from schema.analytics.staff import StaffStars
 from schema.relay import to_global_id, uuid_of
 from schema.scope_field import scoped_field
 
@@ -227,11 +235,12 @@ class DateRangeInput:
     )
 
 
-@strawberry.type(description="Aggregate KPIs, behind the scope `Query.analytics` declares.")
+@strawberry.type(description="Aggregate KPIs, each behind the scope it declares.")
 class Analytics:
-    @strawberry.field(
-        description="Complaint, SLA and satisfaction KPIs of a range. "
-        "Staff who see one branch get that branch only."
+    @scoped_field(
+        Scope.ANALYTICS_READ,
+        "Complaint, SLA and satisfaction (CSAT, NPS) KPIs of a range. "
+        "Staff who see one branch get that branch only.",
     )
     async def service(
         self,
@@ -244,19 +253,21 @@ class Analytics:
                 "surveys by the customer's."
             ),
         ] = None,
-    ) -> ServiceKpis:
+    ) -> ServiceKpis | None:
         kpis = await analytics_service.service_kpis(
             db=info.context.db,
             principal=info.context.principal,
+            min_group_size=info.context.settings.stats_min_group_size,
             date_from=range.start,
             date_to=range.end,
             branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
         )
         return ServiceKpis.from_result(kpis)
 
-    @strawberry.field(
-        description="Customer base, activation, activity, churn, tier and offer-funnel KPIs. "
-        "Marketers see groups of few customers suppressed."
+    @scoped_field(
+        Scope.ANALYTICS_READ,
+        "Customer base, activation, activity, churn, tier and offer-funnel KPIs. "
+        "Marketers see groups of few customers suppressed.",
     )
     async def growth(
         self,
@@ -268,7 +279,7 @@ class Analytics:
                 description=BRANCH + " Everything counts by the customer's branch."
             ),
         ] = None,
-    ) -> GrowthKpis:
+    ) -> GrowthKpis | None:
         kpis = await growth_service.growth_kpis(
             db=info.context.db,
             principal=info.context.principal,
@@ -299,11 +310,43 @@ class Analytics:
         )
         return RiskKpis.from_result(kpis)
 
+    @scoped_field(
+        Scope.STAFF_STATS_READ,
+        "Service stars (服务之星): per agent, interactions and their CSAT, tasks done on time and "
+        "overdue, complaints resolved within SLA, NPS of the surveys rating them and retention "
+        "of their at-risk customers. Admins and auditors see every branch's agents, "
+        "supervisors their branch's, agents only their own row.",
+    )
+    async def staff(
+        self,
+        info: Info,
+        range: Annotated[DateRangeInput, strawberry.argument(description=RANGE)],
+        branch: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description=BRANCH + " Agents always get their own row; staff count by their "
+                "own branch."
+            ),
+        ] = None,
+    ) -> list[StaffStars] | None:
+        rows = await staff_service.staff_stars(
+            db=info.context.db,
+            principal=info.context.principal,
+            timezone=info.context.settings.contact_timezone,
+            date_from=range.start,
+            date_to=range.end,
+            branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
+        )
+        return [StaffStars.from_result(row) for row in rows]
+
 
 @strawberry.type
 class AnalyticsQuery:
     @scoped_field(
-        Scope.ANALYTICS_READ, "Aggregate KPIs: service (complaints, SLA, CSAT), growth and risk."
+        None,
+        "Aggregate KPIs: service (complaints, SLA, CSAT, NPS), growth, risk and service stars "
+        "(staff); each declares the scope it needs.",
+        staff_only=True,
     )
     def analytics(self) -> Analytics | None:
         return Analytics()

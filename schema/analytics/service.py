@@ -1,9 +1,11 @@
-"""The service KPIs of a range (``analytics.service``): complaints, SLA and satisfaction."""
+"""The service KPIs of a range (``analytics.service``): complaints, SLA and satisfaction
+(CSAT and NPS)."""
 
 from __future__ import annotations
 
 import strawberry
 
+from resolvers.analytics import nps as analytics_nps
 from resolvers.analytics import service as analytics_service
 from resolvers.analytics.sql import ACTIVE_CUSTOMER
 
@@ -50,9 +52,41 @@ class Csat:
         )
 
 
+NPS_SUPPRESSED = (
+    "For marketers every figure here is null when any group of respondents (all, promoters, "
+    "passives, detractors) holds 1 to `minGroupSize` − 1 customers."
+)
+
+
+@strawberry.type(
+    description="Net Promoter Score of the surveys (0–10) answered in the range: promoters "
+    "score 9–10, passives 7–8, detractors 0–6. " + NPS_SUPPRESSED
+)
+class Nps:
+    responses: int | None = strawberry.field(description="Surveys answered in the range.")
+    promoters: int | None = strawberry.field(description="Answers of 9 or 10.")
+    passives: int | None = strawberry.field(description="Answers of 7 or 8.")
+    detractors: int | None = strawberry.field(description="Answers of 0 to 6.")
+    score: float | None = strawberry.field(
+        description="% promoters − % detractors, from −100 to 100; null without responses."
+    )
+    suppressed: bool = strawberry.field(description="Whether the figures are hidden.")
+
+    @classmethod
+    def from_result(cls, nps: analytics_nps.Nps) -> Nps:
+        return cls(
+            responses=nps.responses,
+            promoters=nps.promoters,
+            passives=nps.passives,
+            detractors=nps.detractors,
+            score=nps.score,
+            suppressed=nps.suppressed,
+        )
+
+
 @strawberry.type(
     description="Service KPIs of a range; shares are 0–1 and null when nothing was counted. "
-    "Exact figures: nothing here is suppressed."
+    "Exact figures, but for `nps` seen by marketers."
 )
 class ServiceKpis:
     complaint_count: int = strawberry.field(description="Complaints filed in the range.")
@@ -89,6 +123,10 @@ class ServiceKpis:
     csat: Csat = strawberry.field(
         description="Satisfaction: complaint ratings and survey scores of the range."
     )
+    nps: Nps = strawberry.field(
+        description="Net Promoter Score of the satisfaction surveys (`Survey`) answered in the "
+        "range, by the survey's branch."
+    )
 
     @classmethod
     def from_result(cls, kpis: analytics_service.ServiceKpis) -> ServiceKpis:
@@ -106,4 +144,5 @@ class ServiceKpis:
             p90_hours_to_resolve=kpis.p90_hours_to_resolve,
             reopen_rate=kpis.reopen_rate,
             csat=Csat.from_result(kpis.csat),
+            nps=Nps.from_result(kpis.nps),
         )

@@ -73,9 +73,8 @@ STAFF_PARENTS: dict[str, Parent] = {
         ("interactions", "edges", 0, "node"),
         frozenset({Scope.INTERACTIONS_READ}),
     ),
-    "Analytics": Parent(
-        "analytics { __typename {field} }", ("analytics",), frozenset({Scope.ANALYTICS_READ})
-    ),
+    # `analytics` needs a staff token only; each figure declares its own scope.
+    "Analytics": Parent("analytics { __typename {field} }", ("analytics",)),
 }
 CUSTOMER_PARENTS: dict[str, Parent] = {
     **{key: STAFF_PARENTS[key] for key in ("Complaint", "ComplaintTimelineEntry", "Interaction")},
@@ -111,7 +110,10 @@ ROOT_ARGUMENTS = {
 }
 # Arguments for fields below the root that require some.
 FIELD_ARGUMENTS = {
-    ("Analytics", "risk"): '(range: {from: "2025-03-01T00:00:00Z", to: "2025-03-02T00:00:00Z"})',
+    **{
+        ("Analytics", name): '(range: {from: "2025-03-01T00:00:00Z", to: "2025-03-02T00:00:00Z"})'
+        for name in ("risk", "service", "growth", "staff")
+    },
 }
 UNREACHABLE_WHEN_DENIED = {
     # Denied only to merchants and service accounts, which reach no customer at all.
@@ -158,6 +160,10 @@ UNREACHABLE_WHEN_DENIED = {
     # tasks).
     ("Task", "reasons"),
     ("Task", "offerIds"),
+    # A survey's comment: denied to marketers, risk officers and merchants, who hold no
+    # surveys:read, the scope of Customer.surveys, the only way to a staff reader
+    # (mySurveys is the customer's own).
+    ("Survey", "comment"),
 }
 
 

@@ -251,6 +251,7 @@ async def _kpis(
         return await service_kpis(
             db=RequestDatabase(session),
             principal=principal,
+            min_group_size=5,
             date_from=period[0],
             date_to=period[1],
             branch_id=branch,
@@ -425,7 +426,7 @@ async def test_the_kpis_cost_the_same_few_statements_whatever_the_data(
         async with counting_statements() as counter:
             await _kpis(kpi_world, staff_principal(Role.ADMIN), period=period)
         statements.append(counter.value)
-    assert statements == [6, 6, 6]  # aggregates only; naming a branch adds one lookup
+    assert statements == [7, 7, 7]  # aggregates only; naming a branch adds one lookup
 
 
 async def test_a_supervisor_asking_for_another_branch_is_forbidden(kpi_world: KpiWorld) -> None:
@@ -511,9 +512,13 @@ async def test_callers_without_analytics_read_are_forbidden_over_http(
     }
     for who, token in tokens.items():
         body = await server.graphql(SERVICE_KPIS, MARCH_VARIABLES, token=token)
-        assert body["data"] == {"analytics": None}, who
+        # `analytics` needs a staff token; its figures declare their scopes (agents reach
+        # `analytics` for their service-stars row, and are refused at the figures).
+        refused_at = {"analytics": {"service": None}} if who == "agent" else {"analytics": None}
+        assert body["data"] == refused_at, who
         assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"], who
-        assert "analytics:read" in body["errors"][0]["message"], who
+        if who == "agent":
+            assert "analytics:read" in body["errors"][0]["message"], who
 
 
 async def test_a_supervisor_is_limited_to_their_branch_over_http(

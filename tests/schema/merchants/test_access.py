@@ -84,6 +84,7 @@ ID_ARGUMENTS = {
     "alertId": "RiskAlert",
     "rewardId": "Reward",
     "taskId": "Task",
+    "surveyId": "Survey",
 }
 # Root fields whose `id` names a type their own name does not spell.
 ID_FIELDS = {"updateSegment": "SavedSegment", "deleteSegment": "SavedSegment"}
@@ -277,6 +278,7 @@ async def records(server: Server, world: World) -> Records:
         "RiskAlert": uuid.uuid4(),
         "Reward": uuid.uuid4(),
         "Task": uuid.uuid4(),
+        "Survey": uuid.uuid4(),
     }
     return Records(
         ids={type_name: to_global_id(type_name, value) for type_name, value in raw.items()},
