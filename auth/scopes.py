@@ -31,6 +31,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COLLECTIONS_WRITE,
             _S.SEGMENTS_WRITE,
             _S.POINTS_READ,
+            _S.CAMPAIGNS_READ,
         }
     ),
     Role.AGENT: frozenset(
@@ -61,6 +62,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.SEGMENTS_WRITE,
             _S.POINTS_READ,
             _S.REWARDS_WRITE,
+            _S.CAMPAIGNS_READ,
+            _S.CAMPAIGNS_WRITE,
         }
     ),
     Role.RISK_OFFICER: frozenset(
@@ -87,6 +90,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.CARDS_READ,
             _S.COLLECTIONS_READ,
             _S.POINTS_READ,
+            _S.CAMPAIGNS_READ,
         }
     ),
     Role.CUSTOMER: frozenset(

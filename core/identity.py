@@ -54,6 +54,11 @@ class Scope(StrEnum):
     POINTS_READ = "points:read"
     REWARDS_WRITE = "rewards:write"
     REWARDS_REDEEM = "rewards:redeem"
+    # Campaigns (issue 15): reading campaigns and their results (marketers, supervisors,
+    # auditors, admins), and creating, changing, cancelling and launching them (marketers,
+    # admins).
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_WRITE = "campaigns:write"
 
 
 class Role(StrEnum):

@@ -298,6 +298,29 @@ class Settings(BaseSettings):
     points_expiry_years: int = Field(default=2, ge=0)
     points_expiring_soon_days: int = Field(default=90, ge=1)
 
+    # Campaigns and outbound messages (resolvers/outreach). ``message_sender`` picks who
+    # delivers: "development" records each message (a JSON line with its id, channel and the
+    # masked recipient in ``var_dir/outbox/messages.jsonl``) and marks it sent; "http" POSTs
+    # JSON to ``message_gateway_url`` with ``Authorization: Bearer message_gateway_secret``,
+    # retrying with exponential backoff (base seconds, doubling) and marking a message FAILED
+    # after ``message_send_attempts`` tries. A real provider is this configuration, not code.
+    message_sender: str = Field(default="development", pattern="^(development|http)$")
+    message_gateway_url: str | None = None
+    message_gateway_secret: str | None = None
+    message_gateway_timeout_seconds: float = Field(default=10.0, gt=0)
+    message_send_attempts: int = Field(default=3, ge=1, le=10)
+    message_retry_base_seconds: float = Field(default=1.0, ge=0)
+    # `cardcrm messages send`: due messages per committed chunk.
+    message_send_chunk_rows: int = Field(default=500, ge=1)
+    # The survey a campaign with ``withSurvey`` sends with each message, and how long it stays
+    # open to answer.
+    campaign_survey_question: str = Field(
+        default="您向亲友推荐我行信用卡的可能性有多大？(0-10)", max_length=300
+    )
+    campaign_survey_days: int = Field(default=14, ge=1)
+    # Campaign launch: recipients (and their messages) per INSERT.
+    campaign_insert_chunk_rows: int = Field(default=5_000, ge=1)
+
     @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:
         check_issuers(

@@ -1,0 +1,223 @@
+"""Launching a campaign: its audience as it stands now, a control group, and the messages.
+
+In one transaction: the campaign flips to LAUNCHED (only from draft or scheduled, and only
+once: a second launch is CONFLICT); every customer of the saved segment (as the launching
+staff member may apply it) gets one ``CampaignRecipient``:
+
+* CONTROL when the holdout hash of (campaign, customer) falls below ``control_percent``: a
+  deterministic share, the same on every database and every rerun (``in_control``);
+* else MESSAGED when they consent to the campaign's channel, with one queued
+  ``OutboundMessage`` whose ``send_after`` is now, or the end of their do-not-disturb window
+  when now falls inside it (the service desk's rule, ``do_not_disturb_until``); with
+  ``withSurvey`` a ``Survey`` too, named by the message;
+* else NO_CONSENT.
+
+The audience is read in one query and written in chunks of multi-row INSERTs, so a
+100,000-customer segment launches in seconds. The message bodies are filled (and sealed) at
+send time, by ``resolvers.outreach.delivery``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from auth import audit
+from auth.audit import AuditEvent
+from core.errors import Conflict, NotFound
+from core.identity import Principal
+from core.settings import Settings
+from models.columns import new_id, utcnow
+from models.customers.customer import Customer
+from models.customers.segment import SavedSegment
+from models.outreach.campaign import Campaign, CampaignRecipient, CampaignStatus, RecipientOutcome
+from models.outreach.message import MessageStatus, OutboundMessage
+from models.outreach.survey import Survey
+from models.service_desk.interaction import InteractionChannel
+from resolvers.customers.saved_segments import audience_by_name
+from resolvers.outreach.campaigns import CHANGEABLE, event
+from resolvers.outreach.placeholders import check_template
+from resolvers.service_desk.contact_rules import MARKETING_CONSENT, do_not_disturb_until
+
+LAUNCH_ACTION = "campaigns.launch"
+BASIS = 10_000  # the holdout hash is read in basis points of the audience
+
+
+def in_control(campaign_id: uuid.UUID, customer_id: uuid.UUID, control_percent: int) -> bool:
+    """Whether the customer is held out: the first 8 bytes of sha256("campaign:customer"),
+    in basis points, below the control share. Computed here, not in SQL, so SQLite and
+    PostgreSQL draw the same group."""
+    digest = hashlib.sha256(f"{campaign_id}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % BASIS < control_percent * (BASIS // 100)
+
+
+@dataclass
+class Launched:
+    """What a launch did, as the payload and the CLI report it."""
+
+    campaign: Campaign
+    audience: int = 0
+    control: int = 0
+    messaged: int = 0
+    no_consent: int = 0
+    delayed: int = 0  # messages held until a do-not-disturb window ends
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+
+
+def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+async def _claim(
+    session: AsyncSession, campaign_id: uuid.UUID, version: int | None, principal: Principal
+) -> Campaign:
+    """Flips the campaign to LAUNCHED if it is still a draft or scheduled (and at ``version``):
+    the conditional UPDATE is the lock, so two launches cannot both win."""
+    row = await session.get(Campaign, campaign_id)
+    if row is None:
+        raise NotFound("no such campaign", field="campaignId")
+    check_template(row.template, principal, has_offer=row.offer_id is not None)
+    conditions = [col(Campaign.id) == campaign_id, col(Campaign.status).in_(CHANGEABLE)]
+    if version is not None:
+        conditions.append(col(Campaign.version) == version)
+    now = utcnow()
+    result = await session.execute(
+        update(Campaign)
+        .where(*conditions)
+        .values(
+            status=CampaignStatus.LAUNCHED.value,
+            launched_at=now,
+            launched_by=principal.staff_id,
+            version=col(Campaign.version) + 1,
+            updated_at=now,
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        if row.status not in CHANGEABLE:
+            raise Conflict(f"the campaign is {row.status}: it launches once", field="campaignId")
+        raise Conflict("the campaign changed since you read it: reload it", field="version")
+    fresh = await session.get(Campaign, campaign_id, populate_existing=True)
+    assert fresh is not None
+    return fresh
+
+
+def _plan(
+    campaign: Campaign, audience: Sequence[Any], settings: Settings, now: datetime
+) -> Launched:
+    """The recipients, messages and surveys of ``audience`` (id, branch, consent, DND)."""
+    done = Launched(campaign=campaign, audience=len(audience))
+    recipients: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    surveys: list[dict[str, Any]] = []
+    until: dict[tuple[str | None, str | None], datetime | None] = {}
+    expires = now + timedelta(days=settings.campaign_survey_days)
+    for customer_id, branch_id, consents, dnd_start, dnd_end in audience:
+        if in_control(campaign.id, customer_id, campaign.control_percent):
+            outcome = RecipientOutcome.CONTROL
+            done.control += 1
+        elif not consents:
+            outcome = RecipientOutcome.NO_CONSENT
+            done.no_consent += 1
+        else:
+            outcome = RecipientOutcome.MESSAGED
+            done.messaged += 1
+            window = (dnd_start, dnd_end)
+            if window not in until:
+                until[window] = do_not_disturb_until(
+                    dnd_start, dnd_end, now, settings.contact_timezone
+                )
+            send_after = until[window] or now
+            done.delayed += send_after > now
+            survey_id = None
+            if campaign.with_survey:
+                survey_id = new_id()
+                surveys.append(
+                    {
+                        "id": survey_id,
+                        "customer_id": customer_id,
+                        "branch_id": branch_id,
+                        "campaign_id": campaign.id,
+                        "question": settings.campaign_survey_question,
+                        "expires_at": expires,
+                        "created_at": now,
+                    }
+                )
+            messages.append(
+                {
+                    "id": new_id(),
+                    "customer_id": customer_id,
+                    "campaign_id": campaign.id,
+                    "survey_id": survey_id,
+                    "channel": campaign.channel,
+                    "status": MessageStatus.QUEUED.value,
+                    "send_after": send_after,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            )
+        recipients.append(
+            {
+                "id": new_id(),
+                "campaign_id": campaign.id,
+                "customer_id": customer_id,
+                "outcome": outcome.value,
+                "created_at": now,
+            }
+        )
+    done.rows = {"recipients": recipients, "surveys": surveys, "messages": messages}
+    return done
+
+
+async def launch_campaign(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    campaign_id: uuid.UUID,
+    version: int | None,
+    settings: Settings,
+    audit_event: Callable[..., AuditEvent],
+) -> Launched:
+    """Launches the campaign now, as ``principal`` (the segment is applied with their rights);
+    ``version`` None for a scheduled launch by ``cardcrm campaigns run``."""
+    campaign = await _claim(session, campaign_id, version, principal)
+    segment = await session.get(SavedSegment, campaign.segment_id)
+    if segment is None:
+        raise NotFound("the campaign's saved segment no longer exists", field="segment")
+    conditions = await audience_by_name(session, principal, segment.name)
+    consent = getattr(Customer, MARKETING_CONSENT[InteractionChannel(campaign.channel)])
+    result = await session.execute(
+        select(
+            col(Customer.id),
+            col(Customer.branch_id),
+            consent,
+            col(Customer.do_not_disturb_start),
+            col(Customer.do_not_disturb_end),
+        ).where(*conditions)
+    )
+    launched_at = campaign.launched_at or utcnow()
+    done = _plan(campaign, result.all(), settings, launched_at)
+    size = settings.campaign_insert_chunk_rows
+    for table, key in ((CampaignRecipient, "recipients"), (Survey, "surveys")):
+        for chunk in _chunks(done.rows[key], size):
+            await session.execute(insert(table), chunk)
+    for chunk in _chunks(done.rows["messages"], size):
+        await session.execute(insert(OutboundMessage), chunk)
+    details = {
+        "audience": done.audience,
+        "control": done.control,
+        "messaged": done.messaged,
+        "noConsent": done.no_consent,
+        "delayed": done.delayed,
+    }
+    await audit.record_and_commit(session, event(audit_event, LAUNCH_ACTION, campaign, **details))
+    done.rows = {}
+    return done
