@@ -6,6 +6,7 @@ import typer
 
 from api.cli import (
     audit,
+    campaigns,
     clients,
     collections,
     customers,
@@ -15,6 +16,7 @@ from api.cli import (
     importer,
     keys,
     limits,
+    messages,
     persisted,
     points,
     risk,
@@ -50,3 +52,5 @@ app.add_typer(limits.app, name="limits")
 app.add_typer(collections.app, name="collections")
 app.add_typer(risk.app, name="risk")
 app.add_typer(points.app, name="points")
+app.add_typer(campaigns.app, name="campaigns")
+app.add_typer(messages.app, name="messages")
