@@ -58,7 +58,7 @@ def test_the_lift_is_the_wald_interval_of_two_proportions() -> None:
 def test_placeholders_render_as_the_launcher_may_see_them() -> None:
     template = "{name}，积分{points}，{tier}，{unknown}"
     assert placeholders_in(template) == ["name", "points", "tier", "unknown"]
-    values = {"name": "张三丰", "points": "1200", "tier": "金卡"}
+    values: dict[str, str | None] = {"name": "张三丰", "points": "1200", "tier": "金卡"}
     marketer = render(template, values, staff_principal(Role.MARKETER))
     assert marketer == "张*丰，积分，金卡，{unknown}"  # points DENIED to marketers
     admin = render(template, values, staff_principal(Role.ADMIN))

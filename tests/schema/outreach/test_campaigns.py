@@ -82,7 +82,7 @@ async def test_marketers_and_admins_create_update_and_cancel_campaigns(
     async with server.state.database.session() as session:
         actions = list(
             await session.scalars(
-                select(AuditEntry.action).where(
+                select(col(AuditEntry.action)).where(
                     col(AuditEntry.target_id) == str(uuid_of(campaign["id"], "Campaign"))
                 )
             )

@@ -16,6 +16,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -55,12 +56,11 @@ def _window_around_now() -> tuple[str, str]:
     return start.strftime("%H:%M"), end.strftime("%H:%M")
 
 
-async def _launch(server: Server, world: World, campaign: dict[str, object]) -> dict[str, object]:
+async def _launch(server: Server, world: World, campaign: dict[str, Any]) -> Any:
     variables = {"input": {"campaignId": campaign["id"], "version": campaign["version"]}}
     body = await server.graphql(LAUNCH, variables, token=token(server, world, "marketer"))
     assert "errors" not in body, body
-    launched: dict[str, object] = body["data"]["launchCampaign"]
-    return launched
+    return body["data"]["launchCampaign"]
 
 
 async def test_a_launch_holds_out_control_respects_consent_and_dnd_and_results_show_the_lift(
@@ -97,12 +97,12 @@ async def test_a_launch_holds_out_control_respects_consent_and_dnd_and_results_s
     assert [(e["field"], e["code"]) for e in again["userErrors"]] == [("campaignId", "CONFLICT")]
 
     async with server.state.database.session() as session:
-        outcomes = dict(
+        outcomes: dict[uuid.UUID, str] = dict(
             (
                 await session.execute(
-                    select(CampaignRecipient.customer_id, CampaignRecipient.outcome).where(
-                        col(CampaignRecipient.campaign_id) == campaign_id
-                    )
+                    select(
+                        col(CampaignRecipient.customer_id), col(CampaignRecipient.outcome)
+                    ).where(col(CampaignRecipient.campaign_id) == campaign_id)
                 )
             ).all()
         )
@@ -118,7 +118,7 @@ async def test_a_launch_holds_out_control_respects_consent_and_dnd_and_results_s
     assert {p for p, o in outcomes.items() if o == RecipientOutcome.NO_CONSENT} == no_consent
     assert {m.customer_id for m in messages} == messaged
     assert {m.survey_id for m in messages} == {s.id for s in surveys}
-    launched_at = datetime.fromisoformat(str(launched["campaign"]["launchedAt"]))  # type: ignore[index]
+    launched_at = datetime.fromisoformat(str(launched["campaign"]["launchedAt"]))
     for message in messages:
         assert message.status == MessageStatus.QUEUED.value
         assert message.body_enc is None
@@ -181,10 +181,10 @@ async def test_a_launch_holds_out_control_respects_consent_and_dnd_and_results_s
                 sender=DevelopmentSender(outbox),
                 now=datetime.now(UTC) + timedelta(hours=3),
             )
-            statuses = dict(
+            statuses: dict[uuid.UUID, str] = dict(
                 (
                     await session.execute(
-                        select(OutboundMessage.customer_id, OutboundMessage.status).where(
+                        select(col(OutboundMessage.customer_id), col(OutboundMessage.status)).where(
                             col(OutboundMessage.campaign_id) == campaign_id
                         )
                     )
