@@ -22,7 +22,9 @@ from schema.relay import Node, to_global_id
 class GoalRate:
     size: int = strawberry.field(description="How many customers the group holds.")
     reached: int = strawberry.field(description="How many of them reached the goal.")
-    rate: float | None = strawberry.field(description="reached / size; null for an empty group.")
+    rate: float | None = strawberry.field(
+        description="The share: reached / size; null for an empty group."
+    )
 
     @classmethod
     def of(cls, rate: Rate) -> GoalRate:
@@ -80,8 +82,8 @@ class CampaignResults:
         return GoalRate.of((await self._data(info)).control_goal)
 
     @strawberry.field(
-        description="treatment.rate − controlGroup.rate with its 95 % interval; null while "
-        "either group is empty."
+        description="The lift: treatment.rate − controlGroup.rate with its 95 % interval; "
+        "null while either group is empty."
     )
     async def lift(self, info: Info) -> Lift | None:
         found = (await self._data(info)).lift
