@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -200,12 +199,4 @@ async def list_campaigns(
         sort_col=col(Campaign.created_at),
         id_col=col(Campaign.id),
         args=args,
-    )
-
-
-def is_due(row: Campaign, now: datetime) -> bool:
-    return (
-        row.status == CampaignStatus.SCHEDULED.value
-        and row.scheduled_at is not None
-        and row.scheduled_at <= now
     )

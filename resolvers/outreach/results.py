@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, case, exists, func
+from sqlalchemy import ColumnElement, case, exists, func, union_all
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
@@ -116,26 +117,23 @@ def goal_reached(campaign: Campaign, start: datetime, end: datetime) -> ColumnEl
     return reached
 
 
-async def results_of(db: Any, campaign: Campaign) -> CampaignResults | None:
-    """The campaign's results so far; None before it launched."""
-    if campaign.launched_at is None:
-        return None
-    start = campaign.launched_at
-    end = start + timedelta(days=campaign.goal_window_days)
-    reached = case((goal_reached(campaign, start, end), 1), else_=0)
-    outcome = col(CampaignRecipient.outcome)
-    grouped = await db.execute(
-        select(outcome, func.count(), func.sum(reached))
-        .where(col(CampaignRecipient.campaign_id) == campaign.id)
-        .group_by(outcome)
+def _window(campaign: Campaign) -> tuple[datetime, datetime]:
+    assert campaign.launched_at is not None
+    return campaign.launched_at, campaign.launched_at + timedelta(days=campaign.goal_window_days)
+
+
+def _counts(campaign: Campaign) -> Any:
+    """The campaign's recipients per outcome, and how many of each reached the goal."""
+    reached = case((goal_reached(campaign, *_window(campaign)), 1), else_=0)
+    recipient_campaign, outcome = col(CampaignRecipient.campaign_id), col(CampaignRecipient.outcome)
+    return (
+        select(recipient_campaign, outcome, func.count(), func.sum(reached))
+        .where(recipient_campaign == campaign.id)
+        .group_by(recipient_campaign, outcome)
     )
-    counts = {row[0]: (int(row[1]), int(row[2] or 0)) for row in grouped.all()}
-    delivered = await db.scalar(
-        select(func.count()).where(
-            col(OutboundMessage.campaign_id) == campaign.id,
-            col(OutboundMessage.status) == MessageStatus.SENT.value,
-        )
-    )
+
+
+def _results(counts: dict[str, tuple[int, int]], delivered: int) -> CampaignResults:
     treatment = Rate(*counts.get(RecipientOutcome.MESSAGED.value, (0, 0)))
     control = Rate(*counts.get(RecipientOutcome.CONTROL.value, (0, 0)))
     return CampaignResults(
@@ -143,17 +141,44 @@ async def results_of(db: Any, campaign: Campaign) -> CampaignResults | None:
         control=control.size,
         messaged=treatment.size,
         no_consent=counts.get(RecipientOutcome.NO_CONSENT.value, (0, 0))[0],
-        delivered=int(delivered or 0),
+        delivered=delivered,
         treatment_goal=treatment,
         control_goal=control,
         lift=lift(treatment, control),
     )
 
 
+async def results_of(db: Any, campaigns: Sequence[Campaign]) -> dict[uuid.UUID, CampaignResults]:
+    """The results so far of the launched ones of ``campaigns``, in two statements however
+    many: each campaign's goal and window differ, so its counts are one SELECT of a
+    UNION ALL; the delivered messages one GROUP BY."""
+    launched = [campaign for campaign in campaigns if campaign.launched_at is not None]
+    if not launched:
+        return {}
+    grouped = await db.execute(union_all(*(_counts(campaign) for campaign in launched)))
+    counts: dict[uuid.UUID, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for campaign_id, outcome, size, reached in grouped.all():
+        counts[campaign_id][outcome] = (int(size), int(reached or 0))
+    message_campaign = col(OutboundMessage.campaign_id)
+    sent = await db.execute(
+        select(message_campaign, func.count())
+        .where(
+            message_campaign.in_([campaign.id for campaign in launched]),
+            col(OutboundMessage.status) == MessageStatus.SENT.value,
+        )
+        .group_by(message_campaign)
+    )
+    delivered = {row[0]: int(row[1]) for row in sent.all()}
+    return {
+        campaign.id: _results(counts[campaign.id], delivered.get(campaign.id, 0))
+        for campaign in launched
+    }
+
+
 class CampaignResultsByIdLoader(DataLoader[uuid.UUID, CampaignResults | None]):
-    """Results per campaign, once per request however many of its fields are read. Each
-    campaign's goal and window differ, so each is two statements of its own (a list of
-    campaigns asking for results costs two per campaign, bounded by the page size)."""
+    """Results per campaign, for a whole page of campaigns in three statements (the
+    campaigns, their counts, their deliveries), once per request however many of their
+    fields are read."""
 
     def __init__(self, context: Context) -> None:
         super().__init__(load_fn=self._load)
@@ -161,5 +186,5 @@ class CampaignResultsByIdLoader(DataLoader[uuid.UUID, CampaignResults | None]):
 
     async def _load(self, keys: Sequence[uuid.UUID]) -> list[CampaignResults | None]:
         rows = await self._db.scalars(select(Campaign).where(col(Campaign.id).in_(keys)))
-        by_id = {row.id: row for row in rows}
-        return [await results_of(self._db, by_id[key]) if key in by_id else None for key in keys]
+        found = await results_of(self._db, rows)
+        return [found.get(key) for key in keys]

@@ -245,3 +245,32 @@ async def test_launching_needs_the_version_and_a_draft(server: Server, world: Wo
         server, world, {"id": to_global_id("Campaign", uuid.uuid4()), "version": 1}
     )
     assert [(e["field"], e["code"]) for e in missing["userErrors"]] == [("campaignId", "NOT_FOUND")]
+
+
+PAGE = """
+query($first: Int) {
+  campaigns(first: $first, status: LAUNCHED) {
+    edges { node { id results { audience messaged treatment { rate } lift { value } } } }
+  }
+}
+"""
+
+
+async def test_a_page_of_results_costs_the_same_statements_whatever_its_size(
+    server: Server, world: World
+) -> None:
+    label = tag()
+    await tagged_customers(server, world, label, [Consent(sms=True), Consent()])
+    segment = await saved_segment(server, world, label)
+    for goal in ("CARD_ACTIVATION", "REACTIVATION", "SPEND", "CARD_ACTIVATION"):
+        extra = {"goalSpendCents": 10_000} if goal == "SPEND" else {}
+        campaign = (await create(server, world, **terms(segment, goal=goal, **extra)))["campaign"]
+        assert (await _launch(server, world, campaign))["userErrors"] == []
+
+    marketer = token(server, world, "marketer")
+    small, few = await server.count_statements(PAGE, {"first": 2}, token=marketer)
+    large, many = await server.count_statements(PAGE, {"first": 4}, token=marketer)
+    assert len(small["data"]["campaigns"]["edges"]) == 2
+    assert len(large["data"]["campaigns"]["edges"]) == 4
+    assert all(e["node"]["results"]["audience"] == 2 for e in large["data"]["campaigns"]["edges"])
+    assert few == many
