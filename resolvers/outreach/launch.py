@@ -12,8 +12,10 @@ staff member may apply it) gets one ``CampaignRecipient``:
   ``withSurvey`` a ``Survey`` too, named by the message;
 * else NO_CONSENT.
 
-The audience is read in one query and written in chunks of multi-row INSERTs, so a
-100,000-customer segment launches in seconds. The message bodies are filled (and sealed) at
+The audience is read in one query and its recipients written in chunks of multi-row
+INSERTs (the holdout is hashed in Python); the surveys and messages follow set-based, one
+INSERT … SELECT each from the MESSAGED recipients, so a 100,000-customer segment launches in
+seconds. The message bodies are filled (and sealed) at
 send time, by ``resolvers.outreach.delivery``.
 """
 
@@ -22,11 +24,11 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, case, insert, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -69,7 +71,6 @@ class Launched:
     messaged: int = 0
     no_consent: int = 0
     delayed: int = 0  # messages held until a do-not-disturb window ends
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
 
 def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
@@ -110,17 +111,18 @@ async def _claim(
     return fresh
 
 
+Windows = dict[tuple[str, str], datetime]
+
+
 def _plan(
     campaign: Campaign, audience: Sequence[Any], settings: Settings, now: datetime
-) -> Launched:
-    """The recipients, messages and surveys of ``audience`` (id, branch, consent, DND)."""
+) -> tuple[Launched, list[dict[str, Any]], Windows]:
+    """Each customer's outcome (``audience``: id, consent, DND start and end), and the
+    do-not-disturb windows that hold a message now, with when each ends."""
     done = Launched(campaign=campaign, audience=len(audience))
     recipients: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
-    surveys: list[dict[str, Any]] = []
-    until: dict[tuple[str | None, str | None], datetime | None] = {}
-    expires = now + timedelta(days=settings.campaign_survey_days)
-    for customer_id, branch_id, consents, dnd_start, dnd_end in audience:
+    seen: dict[tuple[str | None, str | None], datetime | None] = {}
+    for customer_id, consents, dnd_start, dnd_end in audience:
         if in_control(campaign.id, customer_id, campaign.control_percent):
             outcome = RecipientOutcome.CONTROL
             done.control += 1
@@ -131,39 +133,11 @@ def _plan(
             outcome = RecipientOutcome.MESSAGED
             done.messaged += 1
             window = (dnd_start, dnd_end)
-            if window not in until:
-                until[window] = do_not_disturb_until(
+            if window not in seen:
+                seen[window] = do_not_disturb_until(
                     dnd_start, dnd_end, now, settings.contact_timezone
                 )
-            send_after = until[window] or now
-            done.delayed += send_after > now
-            survey_id = None
-            if campaign.with_survey:
-                survey_id = new_id()
-                surveys.append(
-                    {
-                        "id": survey_id,
-                        "customer_id": customer_id,
-                        "branch_id": branch_id,
-                        "campaign_id": campaign.id,
-                        "question": settings.campaign_survey_question,
-                        "expires_at": expires,
-                        "created_at": now,
-                    }
-                )
-            messages.append(
-                {
-                    "id": new_id(),
-                    "customer_id": customer_id,
-                    "campaign_id": campaign.id,
-                    "survey_id": survey_id,
-                    "channel": campaign.channel,
-                    "status": MessageStatus.QUEUED.value,
-                    "send_after": send_after,
-                    "attempts": 0,
-                    "created_at": now,
-                }
-            )
+            done.delayed += seen[window] is not None
         recipients.append(
             {
                 "id": new_id(),
@@ -173,8 +147,84 @@ def _plan(
                 "created_at": now,
             }
         )
-    done.rows = {"recipients": recipients, "surveys": surveys, "messages": messages}
-    return done
+    windows = {(s, e): until for (s, e), until in seen.items() if s and e and until}
+    return done, recipients, windows
+
+
+def _value(column: Any, value: Any) -> Any:
+    """``value`` as a bound literal of ``column``'s type (for INSERT … SELECT)."""
+    attribute: Any = col(column)
+    column_type = attribute.expression.type
+    return literal(value, type_=column_type)
+
+
+def _send_after(windows: Windows, now: datetime) -> Any:
+    """The end of the customer's do-not-disturb window when now falls inside it, else now."""
+    at = col(OutboundMessage.send_after)
+    if not windows:
+        return _value(at, now)
+    held = [
+        (
+            and_(
+                col(Customer.do_not_disturb_start) == start,
+                col(Customer.do_not_disturb_end) == end,
+            ),
+            _value(at, until),
+        )
+        for (start, end), until in windows.items()
+    ]
+    return case(*held, else_=_value(at, now))
+
+
+async def _write_messages(
+    session: AsyncSession, campaign: Campaign, settings: Settings, now: datetime, windows: Windows
+) -> None:
+    """A survey (with ``withSurvey``) and a queued message per MESSAGED recipient, set-based:
+    both take the recipient's id as their own (one of each per recipient), so the message
+    names its survey without a lookup."""
+    recipient = col(CampaignRecipient.id)
+    messaged = [
+        col(CampaignRecipient.campaign_id) == campaign.id,
+        col(CampaignRecipient.outcome) == RecipientOutcome.MESSAGED.value,
+    ]
+    joined = col(Customer.id) == col(CampaignRecipient.customer_id)
+    if campaign.with_survey:
+        expires = now + timedelta(days=settings.campaign_survey_days)
+        surveys = select(
+            recipient,
+            col(CampaignRecipient.customer_id),
+            col(Customer.branch_id),
+            _value(Survey.campaign_id, campaign.id),
+            _value(Survey.question, settings.campaign_survey_question),
+            _value(Survey.expires_at, expires),
+            _value(Survey.created_at, now),
+        )
+        columns = ["id", "customer_id", "branch_id", "campaign_id", "question"]
+        await session.execute(
+            insert(Survey).from_select(
+                [*columns, "expires_at", "created_at"],
+                surveys.join(Customer, joined).where(*messaged),
+            )
+        )
+    survey = recipient if campaign.with_survey else null()
+    messages = select(
+        recipient,
+        col(CampaignRecipient.customer_id),
+        _value(OutboundMessage.campaign_id, campaign.id),
+        survey,
+        _value(OutboundMessage.channel, campaign.channel),
+        _value(OutboundMessage.status, MessageStatus.QUEUED.value),
+        _send_after(windows, now),
+        _value(OutboundMessage.attempts, 0),
+        _value(OutboundMessage.created_at, now),
+    )
+    columns = ["id", "customer_id", "campaign_id", "survey_id", "channel", "status"]
+    await session.execute(
+        insert(OutboundMessage).from_select(
+            [*columns, "send_after", "attempts", "created_at"],
+            messages.join(Customer, joined).where(*messaged),
+        )
+    )
 
 
 async def launch_campaign(
@@ -197,20 +247,17 @@ async def launch_campaign(
     result = await session.execute(
         select(
             col(Customer.id),
-            col(Customer.branch_id),
             consent,
             col(Customer.do_not_disturb_start),
             col(Customer.do_not_disturb_end),
         ).where(*conditions)
     )
     launched_at = campaign.launched_at or utcnow()
-    done = _plan(campaign, result.all(), settings, launched_at)
-    size = settings.campaign_insert_chunk_rows
-    for table, key in ((CampaignRecipient, "recipients"), (Survey, "surveys")):
-        for chunk in _chunks(done.rows[key], size):
-            await session.execute(insert(table), chunk)
-    for chunk in _chunks(done.rows["messages"], size):
-        await session.execute(insert(OutboundMessage), chunk)
+    done, recipients, windows = _plan(campaign, result.all(), settings, launched_at)
+    table = CampaignRecipient.__table__  # type: ignore[attr-defined]
+    for chunk in _chunks(recipients, settings.campaign_insert_chunk_rows):
+        await session.execute(insert(table), chunk)
+    await _write_messages(session, campaign, settings, launched_at, windows)
     details = {
         "audience": done.audience,
         "control": done.control,
@@ -219,5 +266,4 @@ async def launch_campaign(
         "delayed": done.delayed,
     }
     await audit.record_and_commit(session, event(audit_event, LAUNCH_ACTION, campaign, **details))
-    done.rows = {}
     return done
