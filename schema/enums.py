@@ -26,7 +26,6 @@ from models.growth.offer import AssignmentStatus, BenefitType, OfferStatus
 from models.growth.tier import TierChange, TierCode
 from models.loyalty.ledger import PointsKind
 from models.loyalty.reward import RewardStatus
-from models.outreach.campaign import CampaignGoal, CampaignStatus
 from models.risk.grade import RiskGradeReason, RiskGradeSource
 from models.service_desk.complaint import ComplaintCategory, ComplaintSeverity, ComplaintStatus
 from models.service_desk.interaction import InteractionChannel, InteractionKind
@@ -35,12 +34,12 @@ from resolvers.cards.workflow import CARD_WORKFLOW, CardAction
 from resolvers.customers.customer_order import CustomerOrderField
 from resolvers.customers.disclosure import LookupReason
 from resolvers.growth.offer_workflow import OFFER_WORKFLOW, OfferAction
-from resolvers.outreach.campaign_terms import CampaignChannel
 from resolvers.pagination import SortDirection
 from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.interactions import Direction
 from resolvers.transactions.rows import TransactionChannel
 from schema.error_codes import ERROR_CODES
+from schema.outreach.campaign_enums import OUTREACH_ENUMS
 
 # The moves as the workflow tables declare them ("DRAFT or PAUSED → ACTIVE"), so these
 # descriptions cannot drift from the rules.
@@ -361,33 +360,7 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "RETIRED": "Withdrawn for good: no longer redeemable.",
         },
     ),
-    CampaignStatus: (
-        "Where a campaign stands.",
-        {
-            "DRAFT": "Being prepared: it changes freely and launches only when told to.",
-            "SCHEDULED": "Launches itself at scheduledAt (`cardcrm campaigns run`).",
-            "LAUNCHED": "Sent to its audience once; it no longer changes.",
-            "CANCELLED": "Called off before launch.",
-        },
-    ),
-    CampaignGoal: (
-        "What a campaign is for, measured over its goal window after launch.",
-        {
-            "OFFER_ACCEPTANCE": "The campaign's offer accepted.",
-            "CARD_ACTIVATION": "A card of the customer's activated.",
-            "SPEND": "Purchases summing to at least goalSpendCents.",
-            "REACTIVATION": "Any purchase (for dormant audiences).",
-        },
-    ),
-    CampaignChannel: (
-        "How a campaign reaches its customers; each needs their consent for it.",
-        {
-            "SMS": "A text message (consent to SMS).",
-            "EMAIL": "An e-mail (consent to e-mail).",
-            "PHONE": "A call (consent to phone).",
-            "APP": "A push notification in the app (consent to push).",
-        },
-    ),
+    **OUTREACH_ENUMS,
 }
 
 

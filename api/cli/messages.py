@@ -10,7 +10,7 @@ from api.cli.common import console, run, started
 from api.cli.evaluate import cli_event
 from auth import audit
 from resolvers.outreach.delivery import Sent, send_due_messages
-from resolvers.outreach.senders import sender_for
+from resolvers.outreach.senders_choice import sender_for
 
 SEND_ACTION = "messages.send"
 app = typer.Typer(help="Outbound messages: deliver the due ones.", no_args_is_help=True)

@@ -1,7 +1,7 @@
 """Who delivers an outbound message: the ``MessageSender`` protocol and the development
 sender; the HTTP gateway sender is ``resolvers.outreach.senders_http``. Which one a process
-uses is the ``message_sender`` setting (``sender_for``): a real SMS or push provider is the
-HTTP sender pointed at its gateway, configuration rather than code.
+uses is the ``message_sender`` setting (``senders_choice.sender_for``): a real SMS or push
+provider is the HTTP sender pointed at its gateway, configuration rather than code.
 
 A sender gets one message at a time with its clear address and body (it has to deliver
 them) and answers a ``Delivery``; it never logs a clear C2 value, only the masked recipient.
@@ -17,7 +17,6 @@ from typing import Protocol
 
 import orjson
 
-from core.settings import Settings
 from models.columns import utcnow
 
 DEVELOPMENT = "development"
@@ -82,12 +81,3 @@ class DevelopmentSender:
 
     async def close(self) -> None:
         return None
-
-
-def sender_for(settings: Settings) -> MessageSender:
-    """The sender the settings name (``message_sender``)."""
-    if settings.message_sender == DEVELOPMENT:
-        return DevelopmentSender(settings.var_dir / OUTBOX_FILE)
-    from resolvers.outreach.senders_http import HttpSender
-
-    return HttpSender.from_settings(settings)
