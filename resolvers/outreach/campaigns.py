@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from auth import audit
 from auth.audit import AuditEvent
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from core.identity import Principal
 from core.settings import Settings
 from models.columns import utcnow
@@ -77,6 +77,28 @@ def _values(terms: CheckedTerms) -> dict[str, Any]:
     return values
 
 
+REFUSED = ".refused"
+
+
+async def audit_refusal(
+    session: AsyncSession,
+    make: Callable[..., AuditEvent],
+    action: str,
+    campaign_id: uuid.UUID | None,
+    error: DomainError,
+) -> None:
+    """Records a refused campaign decision (``<action>.refused``, its code and field; not its
+    message, which may quote the input) after rolling back whatever it had begun."""
+    await session.rollback()
+    entry = make(
+        action + REFUSED,
+        target_type="Campaign",
+        target_id=str(campaign_id) if campaign_id else None,
+        details={"code": error.code.value, "field": error.field},
+    )
+    await audit.record_and_commit(session, entry)
+
+
 async def _commit(session: AsyncSession, entry: AuditEvent) -> None:
     try:
         await audit.record_and_commit(session, entry)
@@ -100,12 +122,16 @@ async def create_campaign(
     terms: CampaignTerms,
     audit_event: Callable[..., AuditEvent],
 ) -> Campaign:
-    checked = await checked_terms(session, principal, terms, current=None, now=utcnow())
-    await _clash(session, checked.name)
-    row = Campaign(**_values(checked), created_by=principal.staff_id)
-    session.add(row)
-    await session.flush()
-    await _commit(session, event(audit_event, CREATE_ACTION, row, goal=row.goal))
+    try:
+        checked = await checked_terms(session, principal, terms, current=None, now=utcnow())
+        await _clash(session, checked.name)
+        row = Campaign(**_values(checked), created_by=principal.staff_id)
+        session.add(row)
+        await session.flush()
+        await _commit(session, event(audit_event, CREATE_ACTION, row, goal=row.goal))
+    except DomainError as error:
+        await audit_refusal(session, audit_event, CREATE_ACTION, None, error)
+        raise
     return row
 
 
@@ -149,12 +175,17 @@ async def update_campaign(
     terms: CampaignTerms,
     audit_event: Callable[..., AuditEvent],
 ) -> Campaign:
-    row = await changeable(session, campaign_id, version)
-    checked = await checked_terms(session, principal, terms, current=_current(row), now=utcnow())
-    await _clash(session, checked.name, exclude=row.id)
-    changed = [name for name, value in vars(terms).items() if value is not None]
-    fresh = await write_versioned(session, row, version, _values(checked))
-    await _commit(session, event(audit_event, UPDATE_ACTION, fresh, fields=changed))
+    try:
+        row = await changeable(session, campaign_id, version)
+        current = _current(row)
+        checked = await checked_terms(session, principal, terms, current=current, now=utcnow())
+        await _clash(session, checked.name, exclude=row.id)
+        changed = [name for name, value in vars(terms).items() if value is not None]
+        fresh = await write_versioned(session, row, version, _values(checked))
+        await _commit(session, event(audit_event, UPDATE_ACTION, fresh, fields=changed))
+    except DomainError as error:
+        await audit_refusal(session, audit_event, UPDATE_ACTION, campaign_id, error)
+        raise
     return fresh
 
 

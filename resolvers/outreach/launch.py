@@ -34,7 +34,7 @@ from sqlmodel import col
 
 from auth import audit
 from auth.audit import AuditEvent
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from core.identity import Principal
 from core.settings import Settings
 from models.columns import new_id, utcnow
@@ -45,7 +45,7 @@ from models.outreach.message import MessageStatus, OutboundMessage
 from models.outreach.survey import Survey
 from models.service_desk.interaction import InteractionChannel
 from resolvers.customers.saved_segments import audience_by_name
-from resolvers.outreach.campaigns import CHANGEABLE, event
+from resolvers.outreach.campaigns import CHANGEABLE, audit_refusal, event
 from resolvers.outreach.placeholders import check_template
 from resolvers.service_desk.contact_rules import MARKETING_CONSENT, do_not_disturb_until
 
@@ -237,7 +237,23 @@ async def launch_campaign(
     audit_event: Callable[..., AuditEvent],
 ) -> Launched:
     """Launches the campaign now, as ``principal`` (the segment is applied with their rights);
-    ``version`` None for a scheduled launch by ``cardcrm campaigns run``."""
+    ``version`` None for a scheduled launch by ``cardcrm campaigns run``. A refusal is
+    audited too."""
+    try:
+        return await _launch(session, principal, campaign_id, version, settings, audit_event)
+    except DomainError as error:
+        await audit_refusal(session, audit_event, LAUNCH_ACTION, campaign_id, error)
+        raise
+
+
+async def _launch(
+    session: AsyncSession,
+    principal: Principal,
+    campaign_id: uuid.UUID,
+    version: int | None,
+    settings: Settings,
+    audit_event: Callable[..., AuditEvent],
+) -> Launched:
     campaign = await _claim(session, campaign_id, version, principal)
     segment = await session.get(SavedSegment, campaign.segment_id)
     if segment is None:

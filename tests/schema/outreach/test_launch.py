@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from auth.masking import mask_name, mask_phone
+from models.audit.audit import AuditEntry
 from models.cards.card import Card
 from models.customers.customer import Customer
 from models.outreach.campaign import CampaignRecipient, RecipientOutcome
@@ -95,6 +96,21 @@ async def test_a_launch_holds_out_control_respects_consent_and_dnd_and_results_s
     assert 0 < len(control) < 20  # 25 % of 40, give or take the hash
     again = await _launch(server, world, {**campaign, "version": 2})
     assert [(e["field"], e["code"]) for e in again["userErrors"]] == [("campaignId", "CONFLICT")]
+    async with server.state.database.session() as session:
+        audited = list(
+            await session.execute(
+                select(col(AuditEntry.action), col(AuditEntry.details)).where(
+                    col(AuditEntry.target_id) == str(campaign_id)
+                )
+            )
+        )
+    assert sorted(action for action, _ in audited) == [
+        "campaigns.create",
+        "campaigns.launch",
+        "campaigns.launch.refused",
+    ]
+    refusal = next(details for action, details in audited if action.endswith("refused"))
+    assert refusal == {"code": "CONFLICT", "field": "campaignId"}
 
     async with server.state.database.session() as session:
         outcomes: dict[uuid.UUID, str] = dict(
