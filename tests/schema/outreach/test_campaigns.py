@@ -21,6 +21,7 @@ from schema.relay import uuid_of
 from tests.conftest import Server
 from tests.schema.outreach.support import (
     CANCEL,
+    LAUNCH,
     UPDATE,
     create,
     outsider_tokens,
@@ -199,3 +200,27 @@ async def test_a_campaign_name_is_unique(server: Server, world: World) -> None:
     first = await create(server, world, **terms(segment))
     again = await create(server, world, **terms(segment, name=first["campaign"]["name"]))
     assert [(e["field"], e["code"]) for e in again["userErrors"]] == [("name", "CONFLICT")]
+
+
+@pytest.mark.parametrize(
+    "role", ["supervisor", "agent", "risk_officer", "auditor", "customer", "merchant"]
+)
+async def test_only_campaign_writers_update_cancel_or_launch(
+    server: Server, world: World, role: str
+) -> None:
+    segment = await _segment(server, world)
+    campaign = (await create(server, world, **terms(segment)))["campaign"]
+    outsiders = await outsider_tokens(server, world) if role in ("customer", "merchant") else {}
+    caller = outsiders.get(role) or token(server, world, role)
+    target = {"campaignId": campaign["id"], "version": 1}
+    for document, name, variables in (
+        (UPDATE, "updateCampaign", {**target, "controlPercent": 5}),
+        (CANCEL, "cancelCampaign", target),
+        (LAUNCH, "launchCampaign", target),
+    ):
+        body = await server.graphql(document, {"input": variables}, token=caller)
+        assert body["data"][name]["campaign"] is None, (role, name)
+        assert [e["code"] for e in body["data"][name]["userErrors"]] == ["FORBIDDEN"]
+    state = "query($id: ID!) { campaign(id: $id) { status version controlPercent } }"
+    one = await server.graphql(state, {"id": campaign["id"]}, token=token(server, world, "admin"))
+    assert one["data"]["campaign"] == {"status": "DRAFT", "version": 1, "controlPercent": 10}
