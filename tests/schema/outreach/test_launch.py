@@ -12,6 +12,7 @@ are activated, ``results`` shows the lift with its interval.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from auth.masking import mask_name, mask_phone
@@ -290,3 +291,23 @@ async def test_a_page_of_results_costs_the_same_statements_whatever_its_size(
     assert len(large["data"]["campaigns"]["edges"]) == 4
     assert all(e["node"]["results"]["audience"] == 2 for e in large["data"]["campaigns"]["edges"])
     assert few == many
+
+
+async def test_concurrent_launches_launch_once(server: Server, world: World) -> None:
+    label = tag()
+    await tagged_customers(server, world, label, [Consent(sms=True)] * 5)
+    segment = await saved_segment(server, world, label)
+    campaign = (await create(server, world, **terms(segment, controlPercent=0)))["campaign"]
+    answers = await asyncio.gather(*(_launch(server, world, campaign) for _ in range(4)))
+    winners = [answer for answer in answers if not answer["userErrors"]]
+    assert len(winners) == 1
+    assert winners[0]["messaged"] == 5
+    losers = [e["code"] for answer in answers if answer["userErrors"] for e in answer["userErrors"]]
+    assert losers == ["CONFLICT"] * 3
+    async with server.state.database.session() as session:
+        count = await session.scalar(
+            select(func.count()).where(
+                col(OutboundMessage.campaign_id) == uuid_of(campaign["id"], "Campaign")
+            )
+        )
+    assert count == 5
