@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, insert, literal, null, select, update
+from sqlalchemy import and_, case, insert, literal, null, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -151,6 +151,38 @@ def _plan(
     return done, recipients, windows
 
 
+UNNEST_RECIPIENTS = text(
+    "INSERT INTO campaign_recipients (id, campaign_id, customer_id, outcome, created_at) "
+    "SELECT r.id, CAST(:campaign AS uuid), r.customer, r.outcome, CAST(:now AS timestamptz) "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:customers AS uuid[]), "
+    "CAST(:outcomes AS varchar[])) AS r(id, customer, outcome)"
+)
+
+
+async def _insert_recipients(
+    session: AsyncSession, recipients: list[dict[str, Any]], chunk_rows: int
+) -> None:
+    """The recipient rows, in chunks: on PostgreSQL one INSERT … SELECT FROM unnest(arrays)
+    per chunk (a multi-row VALUES of 100,000 rows costs seconds in binding alone); on SQLite,
+    in process, an executemany."""
+    if session.get_bind().dialect.name != "postgresql":
+        table = CampaignRecipient.__table__  # type: ignore[attr-defined]
+        for chunk in _chunks(recipients, chunk_rows):
+            await session.execute(insert(table), chunk)
+        return
+    for chunk in _chunks(recipients, chunk_rows * 10):
+        await session.execute(
+            UNNEST_RECIPIENTS,
+            {
+                "campaign": chunk[0]["campaign_id"],
+                "now": chunk[0]["created_at"],
+                "ids": [row["id"] for row in chunk],
+                "customers": [row["customer_id"] for row in chunk],
+                "outcomes": [row["outcome"] for row in chunk],
+            },
+        )
+
+
 def _value(column: Any, value: Any) -> Any:
     """``value`` as a bound literal of ``column``'s type (for INSERT … SELECT)."""
     attribute: Any = col(column)
@@ -270,9 +302,7 @@ async def _launch(
     )
     launched_at = campaign.launched_at or utcnow()
     done, recipients, windows = _plan(campaign, result.all(), settings, launched_at)
-    table = CampaignRecipient.__table__  # type: ignore[attr-defined]
-    for chunk in _chunks(recipients, settings.campaign_insert_chunk_rows):
-        await session.execute(insert(table), chunk)
+    await _insert_recipients(session, recipients, settings.campaign_insert_chunk_rows)
     await _write_messages(session, campaign, settings, launched_at, windows)
     details = {
         "audience": done.audience,
