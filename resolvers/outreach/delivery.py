@@ -88,8 +88,8 @@ def _address(ring: KeyRing, customer: Customer, channel: str) -> tuple[str, str]
 class Renderer:
     """Fills campaign templates for one chunk, caching each campaign's launcher."""
 
-    def __init__(self, session: AsyncSession, ring: KeyRing, settings: Settings) -> None:
-        self.session, self.ring, self.settings = session, ring, settings
+    def __init__(self, session: AsyncSession, ring: KeyRing) -> None:
+        self.session, self.ring = session, ring
         self._launchers: dict[uuid.UUID, Principal] = {}
 
     async def _launcher(self, campaign: Campaign) -> Principal | None:
@@ -142,7 +142,7 @@ async def _send_chunk(
     if not rows:
         return None
     points = await _points(session, [row[1].id for row in rows])
-    renderer = Renderer(session, ring, settings)
+    renderer = Renderer(session, ring)
     done = Sent()
     for message, customer, campaign, tier, offer in rows:
         if campaign is not None:

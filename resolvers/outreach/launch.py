@@ -12,23 +12,22 @@ staff member may apply it) gets one ``CampaignRecipient``:
   ``withSurvey`` a ``Survey`` too, named by the message;
 * else NO_CONSENT.
 
-The audience is read in one query and its recipients written in chunks of multi-row
-INSERTs (the holdout is hashed in Python); the surveys and messages follow set-based, one
-INSERT … SELECT each from the MESSAGED recipients, so a 100,000-customer segment launches in
-seconds. The message bodies are filled (and sealed) at
-send time, by ``resolvers.outreach.delivery``.
+The audience is read in one query and the holdout hashed in Python; the rows are written by
+``resolvers.outreach.launch_rows`` (recipients in chunks, surveys and messages set-based), so
+a 100,000-customer segment launches in seconds. The message bodies are filled (and sealed)
+at send time, by ``resolvers.outreach.delivery``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, insert, literal, null, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -40,12 +39,11 @@ from core.settings import Settings
 from models.columns import new_id, utcnow
 from models.customers.customer import Customer
 from models.customers.segment import SavedSegment
-from models.outreach.campaign import Campaign, CampaignRecipient, CampaignStatus, RecipientOutcome
-from models.outreach.message import MessageStatus, OutboundMessage
-from models.outreach.survey import Survey
+from models.outreach.campaign import Campaign, CampaignStatus, RecipientOutcome
 from models.service_desk.interaction import InteractionChannel
 from resolvers.customers.saved_segments import audience_by_name
 from resolvers.outreach.campaigns import CHANGEABLE, audit_refusal, event
+from resolvers.outreach.launch_rows import Windows, insert_recipients, write_messages
 from resolvers.outreach.placeholders import check_template
 from resolvers.service_desk.contact_rules import MARKETING_CONSENT, do_not_disturb_until
 
@@ -71,11 +69,6 @@ class Launched:
     messaged: int = 0
     no_consent: int = 0
     delayed: int = 0  # messages held until a do-not-disturb window ends
-
-
-def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 async def _claim(
@@ -109,9 +102,6 @@ async def _claim(
     fresh = await session.get(Campaign, campaign_id, populate_existing=True)
     assert fresh is not None
     return fresh
-
-
-Windows = dict[tuple[str, str], datetime]
 
 
 def _plan(
@@ -149,114 +139,6 @@ def _plan(
         )
     windows = {(s, e): until for (s, e), until in seen.items() if s and e and until}
     return done, recipients, windows
-
-
-UNNEST_RECIPIENTS = text(
-    "INSERT INTO campaign_recipients (id, campaign_id, customer_id, outcome, created_at) "
-    "SELECT r.id, CAST(:campaign AS uuid), r.customer, r.outcome, CAST(:now AS timestamptz) "
-    "FROM unnest(CAST(:ids AS uuid[]), CAST(:customers AS uuid[]), "
-    "CAST(:outcomes AS varchar[])) AS r(id, customer, outcome)"
-)
-
-
-async def _insert_recipients(
-    session: AsyncSession, recipients: list[dict[str, Any]], chunk_rows: int
-) -> None:
-    """The recipient rows, in chunks: on PostgreSQL one INSERT … SELECT FROM unnest(arrays)
-    per chunk (a multi-row VALUES of 100,000 rows costs seconds in binding alone); on SQLite,
-    in process, an executemany."""
-    if session.get_bind().dialect.name != "postgresql":
-        table = CampaignRecipient.__table__  # type: ignore[attr-defined]
-        for chunk in _chunks(recipients, chunk_rows):
-            await session.execute(insert(table), chunk)
-        return
-    for chunk in _chunks(recipients, chunk_rows * 10):
-        await session.execute(
-            UNNEST_RECIPIENTS,
-            {
-                "campaign": chunk[0]["campaign_id"],
-                "now": chunk[0]["created_at"],
-                "ids": [row["id"] for row in chunk],
-                "customers": [row["customer_id"] for row in chunk],
-                "outcomes": [row["outcome"] for row in chunk],
-            },
-        )
-
-
-def _value(column: Any, value: Any) -> Any:
-    """``value`` as a bound literal of ``column``'s type (for INSERT … SELECT)."""
-    attribute: Any = col(column)
-    column_type = attribute.expression.type
-    return literal(value, type_=column_type)
-
-
-def _send_after(windows: Windows, now: datetime) -> Any:
-    """The end of the customer's do-not-disturb window when now falls inside it, else now."""
-    at = col(OutboundMessage.send_after)
-    if not windows:
-        return _value(at, now)
-    held = [
-        (
-            and_(
-                col(Customer.do_not_disturb_start) == start,
-                col(Customer.do_not_disturb_end) == end,
-            ),
-            _value(at, until),
-        )
-        for (start, end), until in windows.items()
-    ]
-    return case(*held, else_=_value(at, now))
-
-
-async def _write_messages(
-    session: AsyncSession, campaign: Campaign, settings: Settings, now: datetime, windows: Windows
-) -> None:
-    """A survey (with ``withSurvey``) and a queued message per MESSAGED recipient, set-based:
-    both take the recipient's id as their own (one of each per recipient), so the message
-    names its survey without a lookup."""
-    recipient = col(CampaignRecipient.id)
-    messaged = [
-        col(CampaignRecipient.campaign_id) == campaign.id,
-        col(CampaignRecipient.outcome) == RecipientOutcome.MESSAGED.value,
-    ]
-    joined = col(Customer.id) == col(CampaignRecipient.customer_id)
-    if campaign.with_survey:
-        expires = now + timedelta(days=settings.campaign_survey_days)
-        surveys = select(
-            recipient,
-            col(CampaignRecipient.customer_id),
-            col(Customer.branch_id),
-            _value(Survey.campaign_id, campaign.id),
-            _value(Survey.question, settings.campaign_survey_question),
-            _value(Survey.expires_at, expires),
-            _value(Survey.created_at, now),
-        )
-        columns = ["id", "customer_id", "branch_id", "campaign_id", "question"]
-        await session.execute(
-            insert(Survey).from_select(
-                [*columns, "expires_at", "created_at"],
-                surveys.join(Customer, joined).where(*messaged),
-            )
-        )
-    survey = recipient if campaign.with_survey else null()
-    messages = select(
-        recipient,
-        col(CampaignRecipient.customer_id),
-        _value(OutboundMessage.campaign_id, campaign.id),
-        survey,
-        _value(OutboundMessage.channel, campaign.channel),
-        _value(OutboundMessage.status, MessageStatus.QUEUED.value),
-        _send_after(windows, now),
-        _value(OutboundMessage.attempts, 0),
-        _value(OutboundMessage.created_at, now),
-    )
-    columns = ["id", "customer_id", "campaign_id", "survey_id", "channel", "status"]
-    await session.execute(
-        insert(OutboundMessage).from_select(
-            [*columns, "send_after", "attempts", "created_at"],
-            messages.join(Customer, joined).where(*messaged),
-        )
-    )
 
 
 async def launch_campaign(
@@ -302,8 +184,8 @@ async def _launch(
     )
     launched_at = campaign.launched_at or utcnow()
     done, recipients, windows = _plan(campaign, result.all(), settings, launched_at)
-    await _insert_recipients(session, recipients, settings.campaign_insert_chunk_rows)
-    await _write_messages(session, campaign, settings, launched_at, windows)
+    await insert_recipients(session, recipients, settings.campaign_insert_chunk_rows)
+    await write_messages(session, campaign, settings, launched_at, windows)
     details = {
         "audience": done.audience,
         "control": done.control,
