@@ -17,6 +17,7 @@ from types import MappingProxyType
 from auth.masking import MaskKind
 from auth.policy_collections import COLLECTION_RULES
 from auth.policy_loyalty import LOYALTY_RULES
+from auth.policy_outreach import OUTREACH_RULES
 from auth.policy_outreach_surveys import SURVEY_RULES
 from auth.policy_risk import RISK_RULES
 from auth.policy_rule import (
@@ -228,6 +229,7 @@ RULES: tuple[FieldRule, ...] = (
     *LOYALTY_RULES,
     *TASK_RULES,
     *SURVEY_RULES,
+    *OUTREACH_RULES,
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(

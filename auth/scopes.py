@@ -35,6 +35,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.TASKS_WRITE,
             _S.SURVEYS_READ,
             _S.STAFF_STATS_READ,
+            _S.CAMPAIGNS_READ,
         }
     ),
     Role.AGENT: frozenset(
@@ -69,6 +70,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.SEGMENTS_WRITE,
             _S.POINTS_READ,
             _S.REWARDS_WRITE,
+            _S.CAMPAIGNS_READ,
+            _S.CAMPAIGNS_WRITE,
         }
     ),
     Role.RISK_OFFICER: frozenset(
@@ -98,6 +101,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.TASKS_READ,
             _S.SURVEYS_READ,
             _S.STAFF_STATS_READ,
+            _S.CAMPAIGNS_READ,
         }
     ),
     Role.CUSTOMER: frozenset(

@@ -65,6 +65,11 @@ class Scope(StrEnum):
     SURVEYS_READ = "surveys:read"
     SURVEYS_ANSWER = "surveys:answer"
     STAFF_STATS_READ = "staff_stats:read"
+    # Campaigns (issue 15): reading campaigns and their results (marketers, supervisors,
+    # auditors, admins), and creating, changing, cancelling and launching them (marketers,
+    # admins).
+    CAMPAIGNS_READ = "campaigns:read"
+    CAMPAIGNS_WRITE = "campaigns:write"
 
 
 class Role(StrEnum):

@@ -320,12 +320,29 @@ class Settings(BaseSettings):
     # (CARDCRM_TASK_HOLIDAYS="01-01,10-01"), for the consenting customers of these tiers.
     task_holidays: str = "01-01,05-01,10-01"
     task_holiday_tiers: list[str] = ["gold", "platinum", "diamond"]
-    # Satisfaction surveys (resolvers/outreach/surveys.py): resolving a complaint sends one
-    # survey with this question (0–10, NPS style), answerable for this many days.
+    # Satisfaction surveys (resolvers/outreach/surveys.py): resolving a complaint, or a
+    # campaign with ``withSurvey``, sends one survey with this question (0–10, NPS style),
+    # answerable for this many days.
     survey_question: str = Field(
         default="您有多大可能向亲友推荐我们的信用卡服务？(0–10)", min_length=1, max_length=300
     )
     survey_valid_days: int = Field(default=14, ge=1)
+    # Campaigns and outbound messages (resolvers/outreach). ``message_sender`` picks who
+    # delivers: "development" records each message (a JSON line with its id, channel and the
+    # masked recipient in ``var_dir/outbox/messages.jsonl``) and marks it sent; "http" POSTs
+    # JSON to ``message_gateway_url`` with ``Authorization: Bearer message_gateway_secret``,
+    # retrying with exponential backoff (base seconds, doubling) and marking a message FAILED
+    # after ``message_send_attempts`` tries. A real provider is this configuration, not code.
+    message_sender: str = Field(default="development", pattern="^(development|http)$")
+    message_gateway_url: str | None = None
+    message_gateway_secret: str | None = None
+    message_gateway_timeout_seconds: float = Field(default=10.0, gt=0)
+    message_send_attempts: int = Field(default=3, ge=1, le=10)
+    message_retry_base_seconds: float = Field(default=1.0, ge=0)
+    # `cardcrm messages send`: due messages per committed chunk.
+    message_send_chunk_rows: int = Field(default=500, ge=1)
+    # Campaign launch: recipients (and their messages) per INSERT.
+    campaign_insert_chunk_rows: int = Field(default=5_000, ge=1)
 
     @model_validator(mode="after")
     def _check_task_settings(self) -> Settings:

@@ -21,6 +21,7 @@ from models.growth.offer import Offer
 from models.growth.tier import Tier
 from models.loyalty.reward import Reward
 from models.organisation.organisation import Branch, StaffUser
+from models.outreach.campaign import Campaign
 from models.service_desk.interaction import Interaction
 from resolvers.customers.records import get_customer
 from resolvers.growth.assignments import get_assignment
@@ -76,6 +77,8 @@ async def load_node(
         if not principal.has(Scope.OFFERS_READ):  # as `merchantOffers` declares it
             raise Forbidden("this operation needs the `offers:read` scope, which the token lacks")
         return MerchantOfferRow(await own_offer(db, calling_merchant(principal), key, field="id"))
+    if type_name == "Campaign" and principal.is_staff and principal.has(Scope.CAMPAIGNS_READ):
+        return await _one(db, select(Campaign).where(col(Campaign.id) == key))
     if type_name == "OfferAssignment":
         return await get_assignment(db=db, principal=principal, assignment_id=key)
     if type_name == "Reward" and principal.has(Scope.POINTS_READ):

@@ -23,6 +23,7 @@ from models.growth.tier import Tier as TierRow
 from models.loyalty.reward import Reward as RewardRow
 from models.organisation.organisation import Branch as BranchRow
 from models.organisation.organisation import StaffUser as StaffUserRow
+from models.outreach.campaign import Campaign as CampaignRow
 from models.service_desk.complaint import Complaint as ComplaintRow
 from models.service_desk.interaction import Interaction as InteractionRow
 from resolvers.growth.assignments import AssignmentView
@@ -46,6 +47,8 @@ from schema.growth.tier import Tier
 from schema.loyalty.rewards import Reward, RewardMutation, RewardQuery
 from schema.merchants.merchant import MerchantMutation, MerchantOffer, MerchantQuery
 from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Viewer
+from schema.outreach.campaign import Campaign
+from schema.outreach.campaign_operations import CampaignMutation, CampaignQuery
 from schema.outreach.survey import SurveyMutation, SurveyQuery
 from schema.relay import Node, from_global_id, to_global_id
 from schema.risk.alert_operations import RiskAlertMutation, RiskAlertQuery
@@ -85,6 +88,8 @@ def _as_node(row: object) -> Node:
         return transaction_node(row)
     if isinstance(row, RewardRow):
         return Reward.from_row(row)
+    if isinstance(row, CampaignRow):
+        return Campaign.from_row(row)
     if isinstance(row, MerchantOfferRow):
         return MerchantOffer.from_row(row.offer)
     raise NotFound("no object with this id is visible to you")
@@ -162,6 +167,7 @@ Query = merge_types(
         RewardQuery,
         TaskQuery,
         SurveyQuery,
+        CampaignQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -184,6 +190,7 @@ Mutation = merge_types(
         RewardMutation,
         TaskMutation,
         SurveyMutation,
+        CampaignMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -39,6 +39,7 @@ from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, Compla
 from resolvers.service_desk.interactions import Direction
 from resolvers.transactions.rows import TransactionChannel
 from schema.error_codes import ERROR_CODES
+from schema.outreach.campaign_enums import OUTREACH_ENUMS
 
 # The moves as the workflow tables declare them ("DRAFT or PAUSED → ACTIVE"), so these
 # descriptions cannot drift from the rules.
@@ -359,6 +360,7 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "RETIRED": "Withdrawn for good: no longer redeemable.",
         },
     ),
+    **OUTREACH_ENUMS,
 }
 
 

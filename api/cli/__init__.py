@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "risk": "api.cli.risk:app",
     "points": "api.cli.points:app",
     "tasks": "api.cli.tasks:app",
+    "campaigns": "api.cli.campaigns:app",
+    "messages": "api.cli.messages:app",
 }
 
 

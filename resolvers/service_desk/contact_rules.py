@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.errors import BadUserInput
@@ -30,15 +30,30 @@ def _within(moment: time, start: time, end: time) -> bool:
     return moment >= start or moment < end  # the window wraps midnight
 
 
+def do_not_disturb_until(
+    start: str | None, end: str | None, at: datetime, timezone: str
+) -> datetime | None:
+    """When the do-not-disturb window ``start``–``end`` (``"HH:MM"``, local time) that ``at``
+    falls in ends, or None when ``at`` is outside it (or there is no window). Campaigns hold a
+    message until then (resolvers/outreach/launch.py)."""
+    if not (start and end):
+        return None
+    zone = ZoneInfo(timezone)
+    local = at.astimezone(zone)
+    begins, ends = time.fromisoformat(start), time.fromisoformat(end)
+    if not _within(local.time(), begins, ends):
+        return None
+    until = datetime.combine(local.date(), ends, tzinfo=zone)
+    if until <= local:  # the window wraps midnight and ends tomorrow
+        until = datetime.combine(local.date() + timedelta(days=1), ends, tzinfo=zone)
+    return until.astimezone(at.tzinfo)
+
+
 def in_do_not_disturb(customer: Customer, at: datetime, timezone: str) -> bool:
-    if not (customer.do_not_disturb_start and customer.do_not_disturb_end):
-        return False
-    local = at.astimezone(ZoneInfo(timezone)).time()
-    return _within(
-        local,
-        time.fromisoformat(customer.do_not_disturb_start),
-        time.fromisoformat(customer.do_not_disturb_end),
+    until = do_not_disturb_until(
+        customer.do_not_disturb_start, customer.do_not_disturb_end, at, timezone
     )
+    return until is not None
 
 
 def check_contact(

@@ -18,7 +18,9 @@ import pytest
 from graphql import GraphQLInterfaceType, build_schema
 
 from api.graphql_schema import schema as live_schema
+from models.customers.segment import SavedSegment
 from models.loyalty.reward import Reward
+from models.outreach.campaign import Campaign
 from schema.relay import to_global_id
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import DEMO_STAFF, World, add_oauth_client, client_credentials_token
@@ -38,7 +40,7 @@ STAFF_LISTINGS = (
     f"{{ customers(first: 3) {{ {IDS} }} tiers {{ __typename id }} viewer {{ __typename id }} }}",
     f"{{ complaints(first: 3) {{ {IDS} }} interactions(first: 3) {{ {IDS} }} }}",
     "{ offers(first: 3) { edges { node { __typename id createdBy { __typename id } } } } }",
-    f"{{ rewards(first: 3) {{ {IDS} }} }}",
+    f"{{ rewards(first: 3) {{ {IDS} }} campaigns(first: 3) {{ {IDS} }} }}",
     f"{{ auditLog(first: 3) {{ {IDS} }} staffMembers(first: 3) {{ {IDS} }} }}",
 )
 CUSTOMER_LISTINGS = (
@@ -67,6 +69,8 @@ LISTED_BY: dict[str, frozenset[str]] = {
     "MerchantOffer": frozenset({"merchant"}),
     # The rewards catalogue: staff who hold points:read, and customers (what they may redeem).
     "Reward": frozenset({"admin", "supervisor", "agent", "marketer", "auditor", "customer"}),
+    # Campaigns: whoever holds campaigns:read.
+    "Campaign": frozenset({"admin", "supervisor", "marketer", "auditor"}),
 }
 ROLES = sorted({role for roles in LISTED_BY.values() for role in roles})
 
@@ -156,6 +160,10 @@ async def callers(server: Server, world: World) -> Callers:
                 ends_at=now + timedelta(days=30),
             )
         )
+        segment = SavedSegment(name="节点分群", filter={}, created_by="node-test")
+        session.add(segment)
+        await session.flush()
+        session.add(Campaign(name="节点活动", segment_id=segment.id, template="您好"))
         await session.commit()
     tokens = {role: staff_token(server, world, name) for role, name in DEMO_STAFF.items()}
     tokens["customer"] = customer_token(server, world.alice.id)

@@ -104,6 +104,7 @@ ROOT_ARGUMENTS = {
     "customer": "(id: $alice)",
     "complaint": "(id: $alice)",
     "offer": "(id: $alice)",
+    "campaign": "(id: $alice)",
     "customerByPhone": '(phone: "13812345678")',
     "customerByIdNumber": '(idNumber: "110101199003071233")',
     "merchantStats": '(range: {from: "2025-03-01", to: "2025-03-02"})',
@@ -164,6 +165,9 @@ UNREACHABLE_WHEN_DENIED = {
     # surveys:read, the scope of Customer.surveys, the only way to a staff reader
     # (mySurveys is the customer's own).
     ("Survey", "comment"),
+    # A campaign's results: denied to agents, risk officers, customers and merchants, who
+    # hold no campaigns:read, the scope of campaigns and campaign, the only ways to one.
+    ("Campaign", "results"),
 }
 
 

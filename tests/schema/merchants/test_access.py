@@ -85,9 +85,14 @@ ID_ARGUMENTS = {
     "rewardId": "Reward",
     "taskId": "Task",
     "surveyId": "Survey",
+    "campaignId": "Campaign",
 }
 # Root fields whose `id` names a type their own name does not spell.
-ID_FIELDS = {"updateSegment": "SavedSegment", "deleteSegment": "SavedSegment"}
+ID_FIELDS = {
+    "updateSegment": "SavedSegment",
+    "deleteSegment": "SavedSegment",
+    "campaign": "Campaign",
+}
 
 
 class Enum(str):
@@ -279,6 +284,7 @@ async def records(server: Server, world: World) -> Records:
         "Reward": uuid.uuid4(),
         "Task": uuid.uuid4(),
         "Survey": uuid.uuid4(),
+        "Campaign": uuid.uuid4(),
     }
     return Records(
         ids={type_name: to_global_id(type_name, value) for type_name, value in raw.items()},
