@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     # Transaction ingest: rows per `ingestTransactions` call, rows per committed import batch.
     ingest_max_rows: int = 1000
     import_batch_rows: int = 5000
+    # `cardcrm import customers`: customers per committed chunk (each sealed in a worker
+    # thread while the previous chunk is written).
+    customer_import_chunk_rows: int = 1000
 
     # Lifecycle evaluation (resolvers/growth/lifecycle_rules.py reads these and nothing else does).
     evaluation_window_days: int = 90
