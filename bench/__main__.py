@@ -21,6 +21,7 @@ import signal
 import sys
 from types import FrameType
 
+from bench import customers_import as bench_customers_import
 from bench import points as bench_points
 from bench import report
 from bench.evaluation import DEFAULT_POSTGRES
@@ -54,6 +55,10 @@ def parser() -> argparse.ArgumentParser:
     add("--note", help="a line for the report (e.g. what else the machine was doing)")
     points_parser = commands.add_parser("points", help="time posting points (bench.points)")
     bench_points.add_arguments(points_parser)
+    import_parser = commands.add_parser(
+        "customers_import", help="time `cardcrm import customers` (bench.customers_import)"
+    )
+    bench_customers_import.add_arguments(import_parser)
     return main
 
 
@@ -90,6 +95,9 @@ def main() -> None:
     args = parser().parse_args()
     if args.command == "points":
         bench_points.run(args)
+        return
+    if args.command == "customers_import":
+        bench_customers_import.run(args)
         return
     signal.signal(signal.SIGINT, _interrupted)
     signal.signal(signal.SIGTERM, _interrupted)
