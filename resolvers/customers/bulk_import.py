@@ -2,9 +2,11 @@
 
 Each line is checked exactly as ``createCustomer`` checks its input (``NewCustomer.checked``:
 the national ID's check digit and birth date, Luhn on every card number, the phone, e-mail,
-tags and limits) and sealed and blind-indexed by the same ``new_customer_rows``. Reading,
-checking and sealing a chunk runs in a worker thread while the event loop writes the chunk
-before it, so the crypto never blocks the loop and the two overlap.
+tags and limits) and sealed and blind-indexed by the same ``new_customer_rows``
+(``resolvers.customers.import_chunks``). Reading, checking and sealing a chunk runs in a
+worker thread while the event loop writes the chunk before it, so the crypto never blocks
+the loop and the two overlap; a line whose customer number is registered already is not
+sealed at all.
 
 A chunk is written in one transaction: one query per blind index finds what is registered
 already (customer numbers, national IDs, card numbers), then multi-row INSERTs store the
@@ -13,7 +15,7 @@ number: a line whose number is registered (by an earlier run, or an earlier line
 as already present and nothing of it is written. A national ID or card number registered to
 another customer refuses the line, as the API's CONFLICT would. Memory holds one chunk being
 sealed and one being written, and the first ``max_errors`` refused lines (the others are
-only counted, and passed to ``on_problem``), whatever the file's size.
+only counted, and passed to ``on_chunk``), whatever the file's size.
 """
 
 from __future__ import annotations
@@ -23,83 +25,39 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel, col
+from sqlmodel import col
 
 from auth import audit
 from auth.audit import AuditEvent
 from core.database import Database
 from core.encryption import KeyRing
-from core.errors import BadUserInput
 from models.cards.card import Card
 from models.customers.customer import Customer
 from models.growth.tier import Tier
 from models.organisation.organisation import Branch
 from resolvers.customers.duplicates import conflict_for
-from resolvers.customers.import_file import file_customer
-from resolvers.customers.records import new_customer_rows
-from resolvers.transactions.rows import RawRow, RowError
+from resolvers.customers.import_chunks import (
+    CARDS,
+    CUSTOMERS,
+    Chunk,
+    References,
+    RowProblem,
+    SealedCustomer,
+    check_chunk,
+    seal_chunk,
+)
+from resolvers.transactions.rows import RawRow
+
+__all__ = ["CustomerImportSummary", "RowProblem", "import_customers"]
 
 IMPORT_ACTION = "customer.import"
 DEFAULT_MAX_ERRORS = 100
-CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
-CARDS: Table = Card.__table__  # type: ignore[attr-defined]
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class RowProblem:
-    """A refused line: its number in the file and why (never a clear value of it)."""
-
-    line: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class References:
-    """Branch and tier ids by code, read once: a line names them by code."""
-
-    branches: dict[str, uuid.UUID]
-    tiers: dict[str, uuid.UUID]
-
-
-@dataclass(frozen=True, slots=True)
-class SealedCustomer:
-    """A checked line, sealed: the rows to insert and the blind indexes to test first."""
-
-    line: int
-    customer: dict[str, Any]
-    cards: list[dict[str, Any]]
-
-    @property
-    def number_index(self) -> bytes:
-        index: bytes = self.customer["customer_number_bidx"]
-        return index
-
-    @property
-    def id_index(self) -> bytes:
-        index: bytes = self.customer["id_number_bidx"]
-        return index
-
-    @property
-    def pan_indexes(self) -> list[bytes]:
-        return [card["pan_bidx"] for card in self.cards]
-
-
-@dataclass
-class Chunk:
-    """What one worker-thread pass made of up to ``chunk_rows`` lines."""
-
-    read: int = 0
-    sealed: list[SealedCustomer] = field(default_factory=list)
-    problems: list[RowProblem] = field(default_factory=list)
-    first_line: int = 0
-    last_line: int = 0
 
 
 @dataclass
@@ -131,47 +89,6 @@ class CustomerImportSummary:
             "already_present": self.present,
             "rejected": self.rejected,
         }
-
-
-def _values(row: SQLModel, table: Table) -> dict[str, Any]:
-    return {column.name: getattr(row, column.name) for column in table.columns}
-
-
-def _sealed(ring: KeyRing, references: References, raw: RawRow) -> SealedCustomer:
-    """The line checked like ``createCustomer``'s input and sealed like its rows."""
-    found = file_customer(raw)
-    try:
-        data = found.data.checked()
-    except BadUserInput as exc:
-        raise RowError(str(exc)) from exc
-    branch_id = references.branches.get(found.branch_code)
-    if branch_id is None:
-        raise RowError(f"branch_code {found.branch_code} names no branch")
-    tier_id = references.tiers.get(data.tier_code)
-    if tier_id is None:
-        raise RowError(f"tier_code {data.tier_code} names no tier")
-    if len({card.pan for card in data.cards}) < len(data.cards):
-        raise RowError("the same card number is given twice")
-    customer, cards = new_customer_rows(ring, data, branch_id=branch_id, tier_id=tier_id)
-    return SealedCustomer(
-        raw.position, _values(customer, CUSTOMERS), [_values(card, CARDS) for card in cards]
-    )
-
-
-def prepare_chunk(
-    rows: Iterator[RawRow], ring: KeyRing, references: References, chunk_rows: int
-) -> Chunk:
-    """Reads, checks and seals the next ``chunk_rows`` lines (in a worker thread)."""
-    chunk = Chunk()
-    for raw in islice(rows, chunk_rows):
-        chunk.read += 1
-        chunk.first_line = chunk.first_line or raw.position
-        chunk.last_line = raw.position
-        try:
-            chunk.sealed.append(_sealed(ring, references, raw))
-        except RowError as exc:
-            chunk.problems.append(RowProblem(raw.position, str(exc)))
-    return chunk
 
 
 def _padded(items: list[T]) -> list[T]:
@@ -252,7 +169,7 @@ async def _write_once(
         details={
             "lines": f"{chunk.first_line}-{chunk.last_line}",
             "imported": len(new),
-            "already_present": present,
+            "already_present": chunk.present + present,
             "rejected": len(chunk.problems) + len(problems),
         },
     )
@@ -283,10 +200,16 @@ async def write_chunk(
                     raise
     summary.imported += len(new)
     summary.cards += sum(len(row.cards) for row in new)
-    summary.present += present
+    summary.present += chunk.present + present
     refused = sorted([*chunk.problems, *problems], key=lambda problem: problem.line)
     summary.refuse(refused)
     return refused
+
+
+async def _registered_numbers(database: Database, indexes: list[bytes]) -> set[bytes]:
+    """Which of the chunk's customer numbers are registered (so need no sealing)."""
+    async with database.session() as session:
+        return await _registered(session, col(Customer.customer_number_bidx), indexes)
 
 
 async def load_references(database: Database) -> References:
@@ -306,9 +229,9 @@ async def import_customers(
     max_errors: int = DEFAULT_MAX_ERRORS,
     on_chunk: Callable[[CustomerImportSummary, list[RowProblem]], None] | None = None,
 ) -> CustomerImportSummary:
-    """Imports the rows chunk by chunk: the next chunk is read, checked and sealed in a
-    worker thread while the current one is written; ``on_chunk`` hears of each written
-    chunk and its refused lines."""
+    """Imports the rows chunk by chunk: the next chunk is read, checked and (where its
+    customer number is new) sealed in a worker thread while the current one is written;
+    ``on_chunk`` hears of each written chunk and its refused lines."""
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     summary = CustomerImportSummary(max_errors=max_errors)
@@ -325,8 +248,11 @@ async def import_customers(
         try:
             while True:
                 chunk = await loop.run_in_executor(
-                    pool, prepare_chunk, rows, ring, references, chunk_rows
+                    pool, check_chunk, rows, ring, references, chunk_rows
                 )
+                if chunk.read:
+                    registered = await _registered_numbers(database, chunk.number_indexes)
+                    await loop.run_in_executor(pool, seal_chunk, ring, chunk, registered)
                 if writing is not None:
                     await writing
                     writing = None
