@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import migrations
 from bench.evaluation import DEFAULT_POSTGRES, throwaway_url
@@ -42,6 +43,7 @@ from models.growth.tier import Tier
 from models.organisation.organisation import Branch
 
 CUSTOMERS = 100_000
+SAMPLE_SECONDS = 0.5
 BRANCHES = ("BJ-CY", "SH-PD")
 TIERS = ("standard", "silver", "gold")
 COLUMNS = [
@@ -116,6 +118,7 @@ class Run:
     seconds: float
     cpu_seconds: float
     peak_rss_mb: float
+    rss_by_quarter: list[float]
     summary: str
 
     def line(self) -> str:
@@ -123,7 +126,8 @@ class Run:
         return (
             f"{self.customers:,} customers, {self.cards:,} cards: {self.seconds:.1f} s "
             f"({rate:,.0f} customers/s), CPU {self.cpu_seconds:.1f} s, "
-            f"peak RSS {self.peak_rss_mb:.0f} MB\n    {self.summary}"
+            f"peak RSS {self.peak_rss_mb:.0f} MB, RSS by quarter of the run "
+            f"{' / '.join(f'{mb:.0f}' for mb in self.rss_by_quarter)} MB\n    {self.summary}"
         )
 
 
@@ -142,7 +146,7 @@ def _environment(url: str, var_dir: Path, master_key: str) -> dict[str, str]:
 
 def import_file(
     url: str, var_dir: Path, master_key: str, path: Path
-) -> tuple[float, float, float, str]:
+) -> tuple[float, float, float, list[float], str]:
     """Runs the command: its wall time, its CPU time (user + system: what a shared machine's
     load does not inflate), its peak RSS in MB (the kernel's ``ru_maxrss`` of this child
     alone, from ``wait4``) and its summary line."""
@@ -154,7 +158,7 @@ def import_file(
             stdout=out,
             stderr=err,
         )
-        _, status, usage = os.wait4(process.pid, 0)
+        status, usage, samples = _waited(process.pid)
         seconds = time.perf_counter() - began
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -164,7 +168,33 @@ def import_file(
         text = out.read()
     summary = " ".join(text[text.index("read ") :].split("rejected", 1)[0].split()) + " rejected"
     cpu = usage.ru_utime + usage.ru_stime
-    return seconds, cpu, usage.ru_maxrss / 1024, summary
+    return seconds, cpu, usage.ru_maxrss / 1024, _quarters(samples), summary
+
+
+def _waited(pid: int) -> tuple[int, Any, list[float]]:
+    """Waits for the child, sampling its resident set (MB) every ``SAMPLE_SECONDS``: the
+    kernel's peak alone is the start-up's (importing the app's modules peaks at ~160 MB,
+    as ``cardcrm --help`` does), so the samples show what the import itself holds."""
+    samples: list[float] = []
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done:
+            return status, usage, samples
+        try:
+            with open(f"/proc/{pid}/status") as proc:
+                found = next(line for line in proc if line.startswith("VmRSS:"))
+            samples.append(int(found.split()[1]) / 1024)
+        except (OSError, StopIteration):
+            pass
+        time.sleep(SAMPLE_SECONDS)
+
+
+def _quarters(samples: list[float]) -> list[float]:
+    """The largest sampled RSS in each quarter of the run, in time order."""
+    if not samples:
+        return []
+    size = max(1, len(samples) // 4)
+    return [max(samples[start : start + size]) for start in range(0, size * 4, size)][:4]
 
 
 async def runs(
@@ -178,10 +208,10 @@ async def runs(
     async with throwaway_url(backend, postgres) as url:
         await prepare(url)
         for _ in range(2 if again else 1):
-            seconds, cpu, peak, summary = await asyncio.to_thread(
+            seconds, cpu, peak, quarters, summary = await asyncio.to_thread(
                 import_file, url, directory, master_key, path
             )
-            done.append(Run(customers, cards, seconds, cpu, peak, summary))
+            done.append(Run(customers, cards, seconds, cpu, peak, quarters, summary))
     path.unlink()
     return done
 
