@@ -68,6 +68,7 @@ LOOKUPS: MappingProxyType[str, LookupRule] = MappingProxyType(
             LookupRule("customerByIdNumber", POLICY[("Customer", "idNumber")]),
             LookupRule("customersByName", POLICY[("Customer", "name")], also=frozenset({R.AGENT})),
             LookupRule(None, CARD_PAN),
+            LookupRule(None, POLICY[("Customer", "customerNumber")]),
         )
     }
 )

@@ -21,6 +21,7 @@ __all__ = [
     "mask",
     "mask_address",
     "mask_birth_date",
+    "mask_customer_number",
     "mask_email",
     "mask_id_number",
     "mask_name",
@@ -40,6 +41,7 @@ class MaskKind(StrEnum):
     EMAIL = "email"
     ADDRESS = "address"
     BIRTH_DATE = "birth_date"
+    CUSTOMER_NUMBER = "customer_number"
     TEXT = "text"
 
 
@@ -204,6 +206,12 @@ def mask_birth_date(value: str) -> str:
     return _never_reveal(clear, "*" * len(clear))
 
 
+def mask_customer_number(value: str) -> str:
+    """CIF00012345 → *******2345: the last 4, which staff read back to confirm a caller."""
+    clear = value.strip()
+    return _never_reveal(clear, _mask_tail(_compact(clear)))
+
+
 def mask_text(value: str) -> str:
     """Free text: always ``******`` so not even its length leaks."""
     return _HIDDEN if value.strip() else ""
@@ -216,6 +224,7 @@ _MASKERS: dict[MaskKind, Callable[[str], str]] = {
     MaskKind.EMAIL: mask_email,
     MaskKind.ADDRESS: mask_address,
     MaskKind.BIRTH_DATE: mask_birth_date,
+    MaskKind.CUSTOMER_NUMBER: mask_customer_number,
     MaskKind.TEXT: mask_text,
 }
 

@@ -114,6 +114,18 @@ RULES: tuple[FieldRule, ...] = (
         revealers=PII_REVEALERS,
         pii_field=PiiField.BIRTH_DATE,
     ),
+    # The bank's own customer number identifies the person like the national ID does (it
+    # links to every other system of the bank), so it is C2 and sealed; the customer reads
+    # their own in clear, as printed on their statements.
+    rule(
+        "Customer",
+        "customerNumber",
+        C2,
+        {**STAFF_MASKED, R.MARKETER: A.DENIED, R.CUSTOMER: A.CLEAR},
+        mask=MaskKind.CUSTOMER_NUMBER,
+        revealers=PII_REVEALERS,
+        pii_field=PiiField.CUSTOMER_NUMBER,
+    ),
     rule(
         "Customer",
         "riskGrade",

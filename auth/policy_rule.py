@@ -40,6 +40,7 @@ class PiiField(StrEnum):
     ID_NUMBER = "idNumber"
     ADDRESS = "address"
     BIRTH_DATE = "birthDate"
+    CUSTOMER_NUMBER = "customerNumber"
     PAN = "pan"
 
 

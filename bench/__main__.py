@@ -21,6 +21,7 @@ import signal
 import sys
 from types import FrameType
 
+from bench import customers_import as bench_customers_import
 from bench import points as bench_points
 from bench import report
 from bench import tasks as bench_tasks
@@ -57,6 +58,10 @@ def parser() -> argparse.ArgumentParser:
     bench_points.add_arguments(points_parser)
     tasks_parser = commands.add_parser("tasks", help="time `tasks generate` (bench.tasks)")
     bench_tasks.add_arguments(tasks_parser)
+    import_parser = commands.add_parser(
+        "customers_import", help="time `cardcrm import customers` (bench.customers_import)"
+    )
+    bench_customers_import.add_arguments(import_parser)
     return main
 
 
@@ -96,6 +101,9 @@ def main() -> None:
         return
     if args.command == "tasks":
         bench_tasks.run(args)
+        return
+    if args.command == "customers_import":
+        bench_customers_import.run(args)
         return
     signal.signal(signal.SIGINT, _interrupted)
     signal.signal(signal.SIGTERM, _interrupted)

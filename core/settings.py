@@ -169,6 +169,9 @@ class Settings(BusinessRuleSettings, BaseSettings):
     # Transaction ingest: rows per `ingestTransactions` call, rows per committed import batch.
     ingest_max_rows: int = 1000
     import_batch_rows: int = 5000
+    # `cardcrm import customers`: customers per committed chunk (each sealed in a worker
+    # thread while the previous chunk is written).
+    customer_import_chunk_rows: int = 1000
 
     # OAuth clients (partner merchants, service accounts).
     client_token_ttl_seconds: int = 3600

@@ -21,6 +21,7 @@ NAME = 100
 PHONE = 32  # as typed: spaces, dashes, "+86"
 ID_NUMBER = 32  # as typed: spaces, dashes
 PAN = 32  # as typed: spaces, dashes
+CUSTOMER_NUMBER = 32  # the bank's own customer number, as typed
 EMAIL = 254  # RFC 5321 path limit
 ADDRESS = 200
 CARD_PRODUCT = 64

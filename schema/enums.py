@@ -271,6 +271,7 @@ ENUM_DESCRIPTIONS: dict[type[Enum], tuple[str, dict[str, str]]] = {
             "ID_NUMBER": "The national ID number.",
             "ADDRESS": "The postal address.",
             "BIRTH_DATE": "The date of birth.",
+            "CUSTOMER_NUMBER": "The bank's own customer number.",
             "PAN": "The full card numbers of the customer's cards.",
         },
     ),

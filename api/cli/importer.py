@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
+from api.cli import import_customers
 from api.cli.common import console, fail, run, settings, started
 from resolvers.batch_effects import batch_effect
 from resolvers.risk.alert_events import publish_raised
@@ -17,6 +18,7 @@ from resolvers.transactions.ingest import DEFAULT_MAX_ERRORS, ImportSummary, imp
 from resolvers.transactions.rows import RawRow
 
 app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+app.command("customers")(import_customers.customers_command)
 
 
 def report(summary: ImportSummary, lines: int) -> None:

@@ -53,7 +53,15 @@ class ContactChannel(StrEnum):
 
 
 # The C2 fields of a customer, each stored in ``<field>_enc``.
-CUSTOMER_SEALED_FIELDS = ("name", "birth_date", "id_number", "phone", "email", "address")
+CUSTOMER_SEALED_FIELDS = (
+    "name",
+    "birth_date",
+    "id_number",
+    "phone",
+    "email",
+    "address",
+    "customer_number",
+)
 
 
 class Customer(SQLModel, table=True):
@@ -78,6 +86,12 @@ class Customer(SQLModel, table=True):
     phone_enc: bytes | None = encrypted_field()
     phone_bidx: bytes | None = blind_index_field()
     email_enc: bytes | None = encrypted_field()
+    # The bank's own customer number (core banking's CIF number): an identifier of the
+    # person, so C2 like the national ID; its unique blind index makes ``cardcrm import
+    # customers`` idempotent (migration 0014_customer_number). Null for customers created
+    # without one.
+    customer_number_enc: bytes | None = encrypted_field()
+    customer_number_bidx: bytes | None = blind_index_field(unique=True)
     address_enc: bytes | None = encrypted_field()
     branch_id: uuid.UUID = Field(foreign_key="branches.id", index=True)
     tier_id: uuid.UUID = Field(foreign_key="tiers.id", index=True)

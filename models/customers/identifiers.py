@@ -27,6 +27,7 @@ __all__ = [
     "national_id_birth_date",
     "national_id_check_char",
     "national_id_is_male",
+    "normalize_customer_number",
     "normalize_email",
     "normalize_mobile",
     "normalize_name",
@@ -51,6 +52,7 @@ _SEPARATORS = re.compile(r"[\s\-]+")
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _NATIONAL_ID = re.compile(r"[0-9]{17}[0-9X]")
 _DIGITS = re.compile(r"[0-9]+")
+_CUSTOMER_NUMBER = re.compile(r"[A-Z0-9]{4,32}")
 _PAN_LENGTHS = range(16, 20)
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -231,6 +233,25 @@ def generate_unionpay_pan(rng: random.Random, bin6: str = "622848", length: int 
         raise InvalidIdentifier("card number length must be between 16 and 19")
     body = bin6 + "".join(rng.choice("0123456789") for _ in range(length - 7))
     return body + luhn_check_digit(body)
+
+
+# --- the bank's customer number ----------------------------------------------
+
+
+def normalize_customer_number(value: str) -> str:
+    """The bank's own customer number (core banking's CIF number): 4 to 32 ASCII letters
+    and digits, upper-cased, grouping spaces and dashes dropped.
+
+    Banks format them differently (``CIF-0001-2345``, ``cif00012345``), so only the
+    characters that carry meaning are kept, and the same number typed two ways is one.
+    """
+    compact = _compact(value).upper()
+    if not _CUSTOMER_NUMBER.fullmatch(compact):
+        raise InvalidIdentifier(
+            "customer number must be 4 to 32 letters A-Z and digits 0-9 "
+            "(spaces and dashes allowed), e.g. CIF00012345"
+        )
+    return compact
 
 
 # --- email and name ---------------------------------------------------------

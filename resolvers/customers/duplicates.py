@@ -18,6 +18,7 @@ from models.customers.customer import Customer
 _CONFLICTS = {  # the lookup field: the message and the input field it names
     "idNumber": ("a customer with this national ID already exists", "idNumber"),
     "pan": ("a card with this number is already registered", "cards"),
+    "customerNumber": ("a customer with this customer number already exists", "customerNumber"),
 }
 
 
@@ -32,6 +33,8 @@ def conflict_for(field: str | None) -> Conflict:
 def duplicated_field(exc: IntegrityError) -> str | None:
     """The lookup field a unique-constraint failure discloses, if it is one of them."""
     text = str(exc.orig).lower()
+    if "customer_number" in text:
+        return "customerNumber"
     if "pan" in text:
         return "pan"
     if "id_number" in text:
@@ -46,6 +49,16 @@ async def holder_of(
     if field == "idNumber":
         found = await session.scalar(
             select(Customer.id).where(col(Customer.id_number_bidx) == row.id_number_bidx)
+        )
+    elif field == "customerNumber":
+        found = (
+            None
+            if row.customer_number_bidx is None
+            else await session.scalar(
+                select(Customer.id).where(
+                    col(Customer.customer_number_bidx) == row.customer_number_bidx
+                )
+            )
         )
     elif cards:
         found = await session.scalar(
@@ -63,7 +76,7 @@ async def registered(
 ) -> tuple[str, uuid.UUID] | None:
     """The first of the new customer's national ID and card numbers that is registered
     already, with its holder; tested before the insert, inside the caller's budget lock."""
-    for field in ("idNumber", "pan"):
+    for field in ("idNumber", "customerNumber", "pan"):
         holder = await holder_of(session, row, cards, field)
         if holder is not None:
             return field, holder

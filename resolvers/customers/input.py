@@ -18,6 +18,7 @@ from core.errors import BadUserInput
 from core.money import cents_of, yuan
 from models.customers.identifiers import (
     InvalidIdentifier,
+    normalize_customer_number,
     normalize_email,
     normalize_mobile,
     normalize_name,
@@ -44,6 +45,7 @@ _MAXIMA: dict[Callable[[str], str], int] = {
     normalize_national_id: text_limits.ID_NUMBER,
     normalize_email: text_limits.EMAIL,
     normalize_pan: text_limits.PAN,
+    normalize_customer_number: text_limits.CUSTOMER_NUMBER,
 }
 
 
@@ -148,6 +150,8 @@ class NewCustomer:
     consent: Consent = field(default_factory=Consent)
     cards: tuple[NewCard, ...] = ()
     tags: tuple[str, ...] = ()
+    # The bank's own customer number, if the bank gave one (imports always do).
+    customer_number: str | None = None
 
     def checked(self) -> NewCustomer:
         id_number = checked("idNumber", normalize_national_id, self.id_number)
@@ -166,4 +170,7 @@ class NewCustomer:
             consent=self.consent.checked(),
             cards=tuple(card.checked(i) for i, card in enumerate(self.cards)),
             tags=checked_tags(self.tags),
+            customer_number=None
+            if self.customer_number is None
+            else checked("customerNumber", normalize_customer_number, self.customer_number),
         )

@@ -65,6 +65,7 @@ from resolvers.scoping import CUSTOMER_NOT_FOUND, customer_scope
 PHONE_INDEX = "phone"
 ID_NUMBER_INDEX = "id_number"
 NAME_INDEX = "name"
+CUSTOMER_NUMBER_INDEX = "customer_number"
 
 
 async def list_customers(
@@ -177,6 +178,9 @@ def new_customer_rows(
     seal_field(ring, row, "email", data.email)
     seal_field(ring, row, "address", data.address)
     _seal_contact(ring, row, phone=data.phone, id_number=data.id_number)
+    if data.customer_number is not None:
+        seal_field(ring, row, "customer_number", data.customer_number)
+        row.customer_number_bidx = ring.blind_index(CUSTOMER_NUMBER_INDEX, data.customer_number)
     _apply_consent(row, data.consent)
     return row, [new_card_row(ring, row.id, card, new_id) for card in data.cards]
 
@@ -258,6 +262,8 @@ async def _insert(
     session.add_all(cards)
     await session.flush()
     fields = ["name", "birthDate", "idNumber", "phone", "email", "address"]
+    if row.customer_number_enc is not None:
+        fields.append("customerNumber")
     done = replace(event, target_type="Customer", target_id=str(row.id), fields=fields)
     await audit.append(session, done)
     await session.commit()

@@ -42,6 +42,7 @@ _CUSTOMER_COLUMNS = {
     PiiField.ID_NUMBER: "id_number",
     PiiField.ADDRESS: "address",
     PiiField.BIRTH_DATE: "birth_date",
+    PiiField.CUSTOMER_NUMBER: "customer_number",
 }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
@@ -148,18 +148,21 @@ def _next_record(reader: Iterator[list[str]], lines: _OneLinePerRecord) -> list[
         lines.next_record()
 
 
-def csv_rows(lines: Iterable[str]) -> Iterator[RawRow]:
+def csv_rows(
+    lines: Iterable[str], check_header: Callable[[list[str]], None] | None = None
+) -> Iterator[RawRow]:
     """Rows of a CSV file whose first line names the fields; positions are file lines.
 
     The header is read at once, so a file without a usable one is refused before anything
-    else is done (``TransactionFileError``); the rows are read as they are asked for."""
+    else is done (``TransactionFileError``, from ``check_header``: a transaction file's by
+    default; the customer import passes its own); the rows are read as they are asked for."""
     numbered = _OneLinePerRecord(lines)
     reader = csv.reader(numbered)
     first = _next_record(reader, numbered)
     if isinstance(first, str):
         raise TransactionFileError(f"the header (line 1) {first}")
     header = [name.strip().lower() for name in first or []]
-    _check_header(header)
+    (check_header or _check_header)(header)
     return _csv_body(reader, numbered, header)
 
 

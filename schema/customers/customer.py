@@ -74,6 +74,8 @@ class CustomerFields(Node):
 
     address = sealed_field("Customer", "address", "address")
 
+    customer_number = sealed_field("Customer", "customerNumber", "customer_number")
+
     @sensitive_field("Customer", "riskGrade")
     def risk_grade(self) -> RiskGrade | None:
         return RiskGrade(self._row.risk_grade)

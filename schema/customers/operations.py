@@ -197,6 +197,9 @@ class CreateCustomerInput:
         description="Cards to issue now; a number already registered is a CONFLICT.",
     )
     tags: list[str] = strawberry.field(default_factory=list, description=TAGS_RULE)
+    customer_number: str | None = strawberry.field(
+        default=None, description=texts.NEW_CUSTOMER_NUMBER
+    )
 
     def to_data(self) -> NewCustomer:
         return NewCustomer(
@@ -214,6 +217,7 @@ class CreateCustomerInput:
             consent=self.consent.to_data() if self.consent else Consent(),
             cards=tuple(NewCard(c.pan, c.product, c.credit_limit) for c in self.cards),
             tags=tuple(self.tags),
+            customer_number=self.customer_number,
         )
 
 

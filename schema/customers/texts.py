@@ -66,6 +66,11 @@ BRANCH = (
 )
 BIRTH_DATE = "Date of birth (YYYY-MM-DD); must match the one inside `idNumber`."
 NEW_ID_NUMBER = ID_NUMBER + " One customer per ID: a registered one is a CONFLICT."
+NEW_CUSTOMER_NUMBER = (
+    "The bank's own customer number (its core banking CIF number): 4 to 32 letters A-Z and"
+    " digits, spaces and dashes dropped, upper-cased. One customer per number: a registered"
+    " one is a CONFLICT. Null: none (`cardcrm import customers` always sets one)."
+)
 VERSION = "The `version` you read; any other is a CONFLICT (reload and retry)."
 UNCHANGED = " Null: unchanged."
 CONSENT_CHANGE = "Replaces all of the consent (a channel left out becomes false)." + UNCHANGED

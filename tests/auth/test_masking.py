@@ -69,6 +69,9 @@ def pans(draw: st.DrawFn) -> str:
         (MaskKind.EMAIL, "zhangsan@example.com", "z*******@example.com"),
         (MaskKind.ADDRESS, "北京市朝阳区建国路88号", "北京市朝阳区******"),
         (MaskKind.BIRTH_DATE, "1990-03-07", "1990-**-**"),
+        (MaskKind.CUSTOMER_NUMBER, "CIF00012345", "*******2345"),
+        (MaskKind.CUSTOMER_NUMBER, "CIF-0001-2345", "*******2345"),
+        (MaskKind.CUSTOMER_NUMBER, "C123", "****"),
         (MaskKind.TEXT, "VIP customer, prefers calls after 6pm", "******"),
     ],
 )
