@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from auth.masking import MaskKind
 from auth.policy_collections import COLLECTION_RULES
+from auth.policy_events import EVENTS_RULES
 from auth.policy_loyalty import LOYALTY_RULES
 from auth.policy_risk import RISK_RULES
 from auth.policy_rule import (
@@ -224,6 +225,7 @@ RULES: tuple[FieldRule, ...] = (
     *RISK_RULES,
     *COLLECTION_RULES,
     *LOYALTY_RULES,
+    *EVENTS_RULES,
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(

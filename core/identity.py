@@ -54,6 +54,9 @@ class Scope(StrEnum):
     POINTS_READ = "points:read"
     REWARDS_WRITE = "rewards:write"
     REWARDS_REDEEM = "rewards:redeem"
+    # Events out (issue 16): an OAuth client registers webhook subscriptions for the outbox's
+    # events (service accounts; admins see and manage every subscription).
+    EVENTS_SUBSCRIBE = "events:subscribe"
 
 
 class Role(StrEnum):

@@ -38,6 +38,7 @@ from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
 from schema.customers.segments import SegmentMutation, SegmentQuery
 from schema.enums import describe_enums
+from schema.events.webhooks import WebhookMutation, WebhookQuery
 from schema.graph import Customer
 from schema.growth.evaluation import EvaluationMutation
 from schema.growth.offer import Offer, OfferAssignment
@@ -158,6 +159,7 @@ Query = merge_types(
         RiskAlertQuery,
         SegmentQuery,
         RewardQuery,
+        WebhookQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -178,6 +180,7 @@ Mutation = merge_types(
         RiskAlertMutation,
         SegmentMutation,
         RewardMutation,
+        WebhookMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "collections": "api.cli.collections:app",
     "risk": "api.cli.risk:app",
     "points": "api.cli.points:app",
+    "events": "api.cli.events:app",
 }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from auth import outbox
 from core import text_limits
 from core.broker import Broker
 from core.encryption import KeyRing
@@ -168,6 +169,16 @@ async def file_complaint(
     session.add(complaint)
     await session.flush()
     session.add(_event(ring, complaint, principal, ComplaintAction.FILE, None, None))
+    await outbox.emit(
+        session,
+        "complaint.filed",
+        "Complaint",
+        complaint.id,
+        customerId=outbox.global_id("Customer", customer.id),
+        status=complaint.status,
+        category=complaint.category,
+        severity=complaint.severity,
+    )
     await session.commit()
     await publish(broker, complaint, ComplaintAction.FILE, principal, notify=None)
     return complaint
@@ -321,6 +332,15 @@ async def change_complaint(
     fresh = await session.get(Complaint, complaint.id, populate_existing=True)
     assert fresh is not None
     session.add(_event(ring, fresh, principal, change.action, from_status, note))
+    await outbox.emit(
+        session,
+        "complaint.status_changed",
+        "Complaint",
+        fresh.id,
+        customerId=outbox.global_id("Customer", fresh.customer_id),
+        action=change.action.value,
+        **{"from": from_status, "to": fresh.status, "version": fresh.version},
+    )
     await session.commit()
     notify = fresh.assignee_id if change.action in _NOTIFY_ASSIGNEE else None
     if change.action is ComplaintAction.ASSIGN and fresh.assignee_id == previous_assignee:
