@@ -153,6 +153,10 @@ UNREACHABLE_WHEN_DENIED = {
     # (riskAlerts needs risk:read; Customer.riskAlerts shows staff without it none).
     ("RiskAlert", "amount"),
     ("RiskAlert", "details"),
+    # A webhook subscription: denied to every role but admins and service accounts, who are
+    # also the only holders of events:subscribe, the scope of webhookSubscriptions.
+    ("WebhookSubscription", "url"),
+    ("WebhookSubscription", "lastError"),
 }
 
 

@@ -85,7 +85,12 @@ ID_ARGUMENTS = {
     "rewardId": "Reward",
 }
 # Root fields whose `id` names a type their own name does not spell.
-ID_FIELDS = {"updateSegment": "SavedSegment", "deleteSegment": "SavedSegment"}
+ID_FIELDS = {
+    "updateSegment": "SavedSegment",
+    "deleteSegment": "SavedSegment",
+    "deleteWebhookSubscription": "WebhookSubscription",
+    "replayWebhookSubscription": "WebhookSubscription",
+}
 
 
 class Enum(str):
@@ -275,6 +280,7 @@ async def records(server: Server, world: World) -> Records:
         "CollectionCase": uuid.uuid4(),
         "RiskAlert": uuid.uuid4(),
         "Reward": uuid.uuid4(),
+        "WebhookSubscription": uuid.uuid4(),
     }
     return Records(
         ids={type_name: to_global_id(type_name, value) for type_name, value in raw.items()},
