@@ -277,7 +277,15 @@ class Worker:
         timeout = httpx.Timeout(self.settings.events_timeout_seconds)
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
             while stop is None or not stop.is_set():
-                due = await self.run_once(client, tally)
+                try:
+                    due = await self.run_once(client, tally)
+                except Exception:
+                    if once:
+                        raise
+                    # A long-running worker outlives a database outage: the cursor and the
+                    # lease are in the database, so it picks up where it was.
+                    log.exception("webhook delivery pass failed; retrying")
+                    due = 0
                 if due:
                     continue
                 if once and not await self._waiting():

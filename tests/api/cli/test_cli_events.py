@@ -45,7 +45,7 @@ def _worker(server: Server) -> subprocess.Popen[str]:
 async def _updates(server: Server, world: World, count: int) -> list[str]:
     """``count`` customer.updated events; the customers' global ids, in order."""
     admin = staff_token(server, world, "demo-admin")
-    customers = []
+    customers: list[str] = []
     for _ in range(count):
         customer = to_global_id("Customer", await add_customer(server.state, world))
         await ok(server, UPDATE, {"input": {"id": customer, "version": 1, "tags": ["k"]}}, admin)
@@ -61,7 +61,7 @@ async def _wait_for(hook: Receiver, count: int, seconds: float = 30) -> None:
 
 
 async def _finish(worker: subprocess.Popen[str]) -> None:
-    out, err = await asyncio.to_thread(worker.communicate, timeout=60)
+    _, err = await asyncio.to_thread(worker.communicate, timeout=60)
     assert worker.returncode == 0, err
 
 
@@ -86,7 +86,8 @@ async def test_a_worker_killed_mid_run_loses_nothing(server: Server, world: Worl
     assert set(seen) == set(customers)  # every event arrived
     assert sum(seen.values()) - len(customers) <= 1  # at most the one in flight, again
     resumed = [r for r in hook.received if r.at > killed_at]
-    assert resumed and resumed[0].at - killed_at >= LEASE_SECONDS - 0.5  # after the lease
+    assert resumed
+    assert resumed[0].at - killed_at >= LEASE_SECONDS - 0.5  # after the lease ran out
     order = [body["aggregate"]["id"] for body in bodies]
     assert sorted(set(order), key=order.index) == customers  # in order
 

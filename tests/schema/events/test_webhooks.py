@@ -6,6 +6,7 @@ is refused."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from tests.support import DEMO_STAFF, World
 LIST = "{ webhookSubscriptions { id url eventTypes clientId } }"
 
 
-async def _create(server: Server, token: str, url: str, types: list[str]) -> dict:
+async def _create(server: Server, token: str, url: str, types: list[str]) -> Any:
     body = await server.graphql(CREATE, {"url": url, "types": types}, token=token)
     return body["data"]["createWebhookSubscription"]
 
@@ -32,7 +33,8 @@ async def test_the_secret_is_answered_once_and_a_client_lists_only_its_own(
     sub, secret = await subscribe(server, mine, "https://hooks.example.com/a", ["card.issued"])
     other, _ = await subscribe(server, theirs, "https://hooks.example.com/b", ["card.issued"])
     try:
-        assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
+        assert secret.startswith("whsec_")
+        assert len(base64.b64decode(secret[6:])) == 32
         listed = (await server.graphql(LIST, token=mine))["data"]["webhookSubscriptions"]
         assert [s["id"] for s in listed] == [sub]
         assert "secret" not in str(listed)
@@ -44,9 +46,7 @@ async def test_the_secret_is_answered_once_and_a_client_lists_only_its_own(
             {"id": other},
             token=mine,
         )
-        assert refused["data"]["deleteWebhookSubscription"]["userErrors"] == [
-            {"code": "NOT_FOUND"}
-        ]
+        assert refused["data"]["deleteWebhookSubscription"]["userErrors"] == [{"code": "NOT_FOUND"}]
     finally:
         await unsubscribe(server, mine, sub)
         await unsubscribe(server, theirs, other)
@@ -66,7 +66,8 @@ async def test_bad_input_is_refused_with_its_field(
     server: Server, url: str, types: list[str], field: str
 ) -> None:
     payload = await _create(server, await service_token(server), url, types)
-    assert payload["subscription"] is None and payload["secret"] is None
+    assert payload["subscription"] is None
+    assert payload["secret"] is None
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("BAD_USER_INPUT", field)]
 
 
