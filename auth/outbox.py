@@ -24,15 +24,12 @@ import base64
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.events.outbox import OutboxEvent
-
-if TYPE_CHECKING:
-    from auth.audit import AuditEvent
 
 SCHEMA_VERSION = 1
 # The audit chain's advisory lock key (auth.audit): one lock, so no two orders can deadlock.
@@ -64,7 +61,25 @@ class Event:
         )
 
 
-Builder = Callable[["AuditEvent"], list[Event]]
+class AuditEvent(Protocol):
+    """What the catalogue reads of an audit event (``auth.audit.AuditEvent``, which imports
+    this module: a protocol keeps the two from importing each other)."""
+
+    @property
+    def actor_kind(self) -> str: ...
+    @property
+    def actor_id(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def target_id(self) -> str | None: ...
+    @property
+    def fields(self) -> list[str]: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+
+
+Builder = Callable[[AuditEvent], list[Event]]
 
 
 def _kept(details: dict[str, Any], *keys: str) -> dict[str, Any]:
