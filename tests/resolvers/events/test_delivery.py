@@ -6,6 +6,7 @@ on; a replay sends again from an event id; and no payload ever holds a clear C2 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from typing import Any
@@ -20,6 +21,7 @@ from resolvers.events.delivery import Worker
 from schema.relay import to_global_id, uuid_of
 from tests.conftest import Server, customer_token, staff_token
 from tests.resolvers.events.support import receiver, subscribe, unsubscribe
+from tests.security.conftest import running_app
 from tests.support import ALICE, World, add_customer, add_oauth_client
 
 TYPES = ["card.status_changed", "complaint.filed", "complaint.status_changed", "customer.updated"]
@@ -238,3 +240,26 @@ async def test_no_payload_written_holds_a_clear_c2_value(server: Server, world: 
     clear += [ALICE.name, ALICE.phone, ALICE.id_number, ALICE.address or "", ALICE.email or ""]
     assert payloads
     assert [value for value in clear if value and value in text] == []
+
+
+async def test_serve_delivers_when_its_setting_says_so(server: Server, world: World) -> None:
+    """A second instance of the app on the same database, with the worker inside ``serve``:
+    a change made through the first instance reaches the receiver without any CLI."""
+    token = await service_token(server)
+    admin = staff_token(server, world, "demo-admin")
+    settings = fast(server, events_deliver_in_serve=True)
+    with receiver() as hook:
+        sub, secret = await subscribe(server, token, hook.url, ["customer.updated"])
+        try:
+            async with running_app(settings):
+                customer = to_global_id("Customer", await add_customer(server.state, world))
+                change = {"id": customer, "version": 1, "tags": ["serve"]}
+                await ok(server, UPDATE, {"input": change}, admin)
+                for _ in range(200):
+                    if hook.received:
+                        break
+                    await asyncio.sleep(0.05)
+            bodies = hook.verified(secret)
+        finally:
+            await unsubscribe(server, token, sub)
+    assert [b["aggregate"]["id"] for b in bodies] == [customer]
