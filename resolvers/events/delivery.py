@@ -121,15 +121,22 @@ class Worker:
         )
         await session.commit()
 
-    async def _settle(self, session: AsyncSession, sub_id: uuid.UUID, **values: Any) -> bool:
-        """Writes the outcome only while the lease is still ours, and renews it."""
+    async def _settle(
+        self, session: AsyncSession, sub_id: uuid.UUID, expected: int, **values: Any
+    ) -> bool:
+        """Writes the outcome (and renews the lease) only while the lease is still ours and
+        the cursor is where this worker read it: a replay meanwhile moved it back, and wins.
+        Otherwise nothing is written (a dead letter included) and the caller stops."""
         result = await session.execute(
             update(S)
-            .where(col(S.id) == sub_id, self._mine())
+            .where(col(S.id) == sub_id, col(S.cursor) == expected, self._mine())
             .values(leased_until=utcnow() + self.lease, **values)
         )
+        if int(result.rowcount) != 1:  # type: ignore[attr-defined]
+            await session.rollback()
+            return False
         await session.commit()
-        return int(result.rowcount) == 1  # type: ignore[attr-defined]
+        return True
 
     async def due_subscriptions(self, session: AsyncSession) -> list[uuid.UUID]:
         """Active subscriptions with a matching event after their cursor, not held by another
@@ -181,8 +188,10 @@ class Worker:
         events = await self._pending(session, sub)
         if not events:  # nothing it asked for: skip the cursor past the others
             newest = await session.scalar(select(func.max(OutboxEvent.seq)))
-            await self._settle(session, sub_id, cursor=max(sub.cursor, int(newest or 0)))
+            skipped = {"cursor": max(sub.cursor, int(newest or 0))}
+            await self._settle(session, sub_id, sub.cursor, **skipped)
             return
+        cursor = sub.cursor
         for event in events:
             error = await self._post(client, url, secret, event)
             if error is None:
@@ -197,10 +206,10 @@ class Worker:
             else:
                 attempts += 1
                 values = self._failure(session, sub_id, event, attempts, error, tally)
-            if not await self._settle(session, sub_id, **values):
+            if not await self._settle(session, sub_id, cursor, **values):
                 tally.lost_lease += 1
-                await session.rollback()
                 return
+            cursor = values.get("cursor", cursor)
             if error is not None:
                 if values.get("next_attempt_at") is not None:
                     return  # in order: nothing after it until it is through
