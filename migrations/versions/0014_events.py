@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import models.columns
@@ -31,10 +30,10 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("event_id", sa.Uuid(), nullable=False),
-        sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("schema_version", sa.Integer(), nullable=False),
-        sa.Column("aggregate_type", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("aggregate_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("aggregate_type", sa.String(length=32), nullable=False),
+        sa.Column("aggregate_id", sa.String(length=64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("occurred_at", models.columns.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
@@ -49,18 +48,18 @@ def upgrade() -> None:
     op.create_table(
         "webhook_subscriptions",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("client_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("url", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+        sa.Column("client_id", sa.String(length=64), nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=False),
         sa.Column("event_types", sa.JSON(), nullable=False),
         sa.Column("secret_enc", sa.LargeBinary(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("cursor", sa.BigInteger(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", models.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-        sa.Column("lease_owner", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("lease_owner", sa.String(length=100), nullable=True),
         sa.Column("leased_until", models.columns.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
         sa.Column("created_at", models.columns.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -79,7 +78,7 @@ def upgrade() -> None:
         sa.Column("event_seq", sa.BigInteger(), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=False),
         sa.Column("created_at", models.columns.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["subscription_id"],
