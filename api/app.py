@@ -28,6 +28,7 @@ from api.runtime import tune_garbage_collector
 from api.state import AppState, build_state, serving_timeouts
 from auth.audit_checkpoint import ChainBroken, CheckpointSigner, checkpoint_signer, write_checkpoint
 from core.settings import Settings, get_settings
+from resolvers.events.delivery import Worker
 
 logger = logging.getLogger("cardcrm")
 
@@ -81,10 +82,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if anchoring
             else asyncio.sleep(0)
         )
+        # The webhook delivery worker (resolvers/events/delivery.py), when this instance runs one.
+        stop_delivery = asyncio.Event()
+        deliverer = asyncio.create_task(
+            Worker(state.database, lambda: state.key_ring, settings).run(stop=stop_delivery)
+            if settings.events_deliver_in_serve
+            else asyncio.sleep(0)
+        )
         tune_garbage_collector(settings.gc_young_threshold)
         try:
             yield
         finally:
+            stop_delivery.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(deliverer, settings.events_timeout_seconds + 1)
             for task in (reloader, checkpointer):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from auth import outbox
 from auth.audit_key import chain_key_of
 from models.audit.audit import AuditEntry
 from models.columns import utcnow
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from core.context import Context
 
 GENESIS_HASH = "0" * 64
-_ADVISORY_LOCK_KEY = 0x0CA2DC12  # any constant shared by every cardcrm instance
+_ADVISORY_LOCK_KEY = outbox.LOCK_KEY  # any constant shared by every cardcrm instance
 _sqlite_append_lock = asyncio.Lock()
 
 
@@ -89,6 +90,8 @@ async def _append(session: AsyncSession, event: AuditEvent) -> AuditEntry:
         hash=chain_hash(chain_key_of(session), prev_hash, seq, event, created_at),
     )
     session.add(entry)
+    # The public events this change stands for, in its transaction (auth/outbox.py).
+    await outbox.write(session, outbox.events_of(event))
     return entry
 
 

@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from auth.masking import MaskKind
 from auth.policy_collections import COLLECTION_RULES
+from auth.policy_events import EVENTS_RULES
 from auth.policy_loyalty import LOYALTY_RULES
 from auth.policy_outreach import OUTREACH_RULES
 from auth.policy_outreach_surveys import SURVEY_RULES
@@ -242,6 +243,7 @@ RULES: tuple[FieldRule, ...] = (
     *TASK_RULES,
     *SURVEY_RULES,
     *OUTREACH_RULES,
+    *EVENTS_RULES,
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(

@@ -121,7 +121,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         }
     ),
     Role.MERCHANT: frozenset({_S.OFFERS_READ, _S.OFFERS_REDEEM}),
-    Role.SERVICE: frozenset({_S.TRANSACTIONS_WRITE}),
+    Role.SERVICE: frozenset({_S.TRANSACTIONS_WRITE, _S.EVENTS_SUBSCRIBE}),
 }
 
 

@@ -70,6 +70,9 @@ class Scope(StrEnum):
     # admins).
     CAMPAIGNS_READ = "campaigns:read"
     CAMPAIGNS_WRITE = "campaigns:write"
+    # Events out (issue 16): an OAuth client registers webhook subscriptions for the outbox's
+    # events (service accounts; admins see and manage every subscription).
+    EVENTS_SUBSCRIBE = "events:subscribe"
 
 
 class Role(StrEnum):

@@ -194,6 +194,20 @@ class Settings(BusinessRuleSettings, BaseSettings):
     audit_checkpoint_key_file: Path | None = None
     audit_checkpoint_minutes: float = Field(default=15.0, ge=0)
 
+    # Webhook delivery (resolvers/events/delivery.py, `cardcrm events deliver`): a worker holds
+    # a subscription's lease this long (renewed per event); a failed POST is retried after
+    # base * 2**(attempt-1) seconds (capped), and after max_attempts the event is dead-lettered
+    # and the cursor moves on. A POST waits at most timeout seconds. events_poll_seconds: how
+    # long the loop sleeps when nothing is due. events_deliver_in_serve: `serve` runs a worker.
+    events_lease_seconds: float = Field(default=30.0, gt=0)
+    events_backoff_base_seconds: float = Field(default=2.0, ge=0)
+    events_backoff_max_seconds: float = Field(default=3600.0, ge=0)
+    events_max_attempts: int = Field(default=8, ge=1)
+    events_timeout_seconds: float = Field(default=10.0, gt=0)
+    events_poll_seconds: float = Field(default=1.0, gt=0)
+    events_batch_size: int = Field(default=100, ge=1)
+    events_deliver_in_serve: bool = False
+
     @model_validator(mode="after")
     def _check_oidc_issuers(self) -> Settings:
         check_issuers(

@@ -17,6 +17,7 @@ from models.collections.case import CollectionCase, CollectionContact
 from models.collections.reminder import RepaymentReminder
 from models.customers.customer import Customer, LifecycleHistory
 from models.customers.segment import SavedSegment
+from models.events.outbox import OutboxEvent, WebhookDeadLetter, WebhookSubscription
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.offer import Offer, OfferAssignment
 from models.growth.tier import Tier, TierHistory
@@ -63,6 +64,7 @@ __all__ = [
     "Offer",
     "OfferAssignment",
     "OutboundMessage",
+    "OutboxEvent",
     "PointsEntry",
     "RefreshToken",
     "RepaymentReminder",
@@ -79,5 +81,7 @@ __all__ = [
     "Tier",
     "TierHistory",
     "Transaction",
+    "WebhookDeadLetter",
+    "WebhookSubscription",
     "metadata",
 ]

@@ -39,6 +39,7 @@ from schema.customers.customer import CustomerFields
 from schema.customers.operations import CustomerMutation, CustomerQuery
 from schema.customers.segments import SegmentMutation, SegmentQuery
 from schema.enums import describe_enums
+from schema.events.webhooks import WebhookMutation, WebhookQuery
 from schema.graph import Customer
 from schema.growth.evaluation import EvaluationMutation
 from schema.growth.offer import Offer, OfferAssignment
@@ -168,6 +169,7 @@ Query = merge_types(
         TaskQuery,
         SurveyQuery,
         CampaignQuery,
+        WebhookQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -191,6 +193,7 @@ Mutation = merge_types(
         TaskMutation,
         SurveyMutation,
         CampaignMutation,
+        WebhookMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

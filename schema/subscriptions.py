@@ -20,12 +20,12 @@ import strawberry
 from core.context import Context, Info
 from core.errors import Forbidden, NotFound
 from core.identity import Scope
-from resolvers.service_desk.complaint_queries import NOT_FOUND_MESSAGE, visible_complaint
-from resolvers.service_desk.complaints import (
+from resolvers.service_desk.complaint_channels import (
     assignee_channel,
     complaint_channel,
     customer_channel,
 )
+from resolvers.service_desk.complaint_queries import NOT_FOUND_MESSAGE, visible_complaint
 from schema.relay import uuid_of
 from schema.risk.alert_subscription import RiskAlertSubscription
 from schema.scope_field import scoped_subscription

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "tasks": "api.cli.tasks:app",
     "campaigns": "api.cli.campaigns:app",
     "messages": "api.cli.messages:app",
+    "events": "api.cli.events:app",
 }
 
 

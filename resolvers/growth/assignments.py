@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
+from auth import outbox
 from core.encryption import KeyRing
 from core.errors import Conflict, Forbidden, NotFound
 from core.identity import Principal, Scope
@@ -182,6 +183,15 @@ async def change_assignment(
         if ASSIGNMENT_WORKFLOW.step(fresh_view.status(utcnow()), action) is None:
             return fresh_view
         raise Conflict("the offer changed meanwhile; reload it and retry", field="assignmentId")
+    if to is AssignmentStatus.ACCEPTED:
+        await outbox.emit(
+            session,
+            "offer.accepted",
+            "Customer",
+            assignment.customer_id,
+            offerId=outbox.global_id("Offer", assignment.offer_id),
+            assignmentId=outbox.global_id("OfferAssignment", assignment.id),
+        )
     await session.commit()
     fresh = await session.get(OfferAssignment, assignment.id, populate_existing=True)
     assert fresh is not None

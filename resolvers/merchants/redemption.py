@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from auth import outbox
 from auth.pseudonym import customer_pseudonym
 from core import text_limits
 from core.encryption import KeyRing
@@ -263,4 +264,13 @@ async def redeem_offer(
         _replay_or_refuse(assignment, sale)
         return await _finish(session, ring, offer, assignment)
     await session.refresh(assignment)
+    await outbox.emit(
+        session,
+        "offer.redeemed",
+        "Customer",
+        assignment.customer_id,
+        offerId=outbox.global_id("Offer", offer.id),
+        assignmentId=outbox.global_id("OfferAssignment", assignment.id),
+        benefitCents=cost,
+    )
     return await _finish(session, ring, offer, assignment)

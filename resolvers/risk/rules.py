@@ -55,6 +55,7 @@ from models.growth.customer_metrics import CustomerMetrics
 from models.risk.alert import AlertRule, AlertSeverity, AlertStatus, RiskAlert
 from models.transactions.transaction import Transaction
 from resolvers.batch_sql import among, new_uuid
+from resolvers.risk.alert_outbox import write_raised
 from resolvers.risk.rules_input import PURCHASE, BatchLike, Candidates, RefusedLike, candidates
 from resolvers.risk.rules_sql import concat, json_object, minutes_before
 
@@ -331,6 +332,7 @@ async def run_rules(
     if found.unusual_hour:
         raised += await rules.unusual_category_hour(found.unusual_hour)
     raised += await rules.inactive_card_uses(refused)
+    await write_raised(session, raised)  # their outbox events, in the batch's transaction
     return raised
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from auth import outbox
 from core import text_limits
 from core.broker import Broker
 from core.encryption import KeyRing
@@ -44,6 +45,7 @@ from models.service_desk.complaint import (
 )
 from resolvers.outreach.surveys import survey_after_resolution
 from resolvers.scoping import complaint_scope, customer_scope
+from resolvers.service_desk.complaint_channels import publish
 from resolvers.service_desk.complaint_queries import NOT_FOUND_MESSAGE
 from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.sla import due_at
@@ -170,6 +172,16 @@ async def file_complaint(
     session.add(complaint)
     await session.flush()
     session.add(_event(ring, complaint, principal, ComplaintAction.FILE, None, None))
+    await outbox.emit(
+        session,
+        "complaint.filed",
+        "Complaint",
+        complaint.id,
+        customerId=outbox.global_id("Customer", customer.id),
+        status=complaint.status,
+        category=complaint.category,
+        severity=complaint.severity,
+    )
     await session.commit()
     await publish(broker, complaint, ComplaintAction.FILE, principal, notify=None)
     return complaint
@@ -331,6 +343,15 @@ async def change_complaint(
             complaint=fresh,
             resolved_by=principal.staff_id,
         )
+    await outbox.emit(
+        session,
+        "complaint.status_changed",
+        "Complaint",
+        fresh.id,
+        customerId=outbox.global_id("Customer", fresh.customer_id),
+        action=change.action.value,
+        **{"from": from_status, "to": fresh.status, "version": fresh.version},
+    )
     await session.commit()
     notify = fresh.assignee_id if change.action in _NOTIFY_ASSIGNEE else None
     if change.action is ComplaintAction.ASSIGN and fresh.assignee_id == previous_assignee:
@@ -340,42 +361,3 @@ async def change_complaint(
 
 
 _NOTIFY_ASSIGNEE = frozenset({ComplaintAction.ASSIGN, ComplaintAction.ESCALATE})
-
-
-def complaint_channel(complaint_id: uuid.UUID | str) -> str:
-    return f"complaint:{complaint_id}"
-
-
-def customer_channel(customer_id: uuid.UUID | str) -> str:
-    return f"customer:{customer_id}:complaints"
-
-
-def assignee_channel(staff_id: uuid.UUID | str) -> str:
-    return f"staff:{staff_id}:assigned"
-
-
-async def publish(
-    broker: Broker,
-    complaint: Complaint,
-    action: ComplaintAction,
-    principal: Principal,
-    *,
-    notify: uuid.UUID | None,
-) -> None:
-    """Tells live subscribers what changed. The change is already committed, so a broker
-    outage is logged, not raised: subscribers miss an event, the data is safe."""
-    message = {
-        "complaintId": str(complaint.id),
-        "action": action.value,
-        "status": complaint.status,
-        "actor": principal.audit_actor,
-        "at": utcnow().isoformat(),
-    }
-    channels = [complaint_channel(complaint.id), customer_channel(complaint.customer_id)]
-    if notify is not None:
-        channels.append(assignee_channel(notify))
-    try:
-        for channel in channels:
-            await broker.publish(channel, message)
-    except Exception:
-        logger.warning("could not publish %s for a complaint; subscribers will miss it", action)

@@ -33,7 +33,7 @@ from websockets.exceptions import ConnectionClosed
 import migrations
 from api.state import AppState
 from core.settings import Environment, Settings
-from resolvers.service_desk.complaints import assignee_channel
+from resolvers.service_desk.complaint_channels import assignee_channel
 from schema.relay import to_global_id
 from tests.api.conftest import Socket, serving, signed_in, websocket
 from tests.conftest import _free_port

@@ -27,7 +27,7 @@ from api.state import token_service
 from core.identity import Role
 from models.customers.customer import Customer
 from models.organisation.organisation import Branch, StaffUser
-from resolvers.service_desk.complaints import assignee_channel
+from resolvers.service_desk.complaint_channels import assignee_channel
 from schema.relay import to_global_id
 from tests.api.conftest import STEP_SECONDS, eventually, signed_in
 from tests.conftest import _free_port

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from resolvers.service_desk.complaints import assignee_channel
+from resolvers.service_desk.complaint_channels import assignee_channel
 from tests.api.conftest import STEP_SECONDS
 from tests.api.test_subscriptions import (
     ASSIGNED_TO_ME,

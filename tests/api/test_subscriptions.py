@@ -17,7 +17,11 @@ from websockets.typing import Subprotocol
 from auth.tokens import TokenService, load_or_create_signing_key
 from core.broker import Broker, InProcessBroker, RedisBroker
 from core.identity import Role
-from resolvers.service_desk.complaints import assignee_channel, complaint_channel, customer_channel
+from resolvers.service_desk.complaint_channels import (
+    assignee_channel,
+    complaint_channel,
+    customer_channel,
+)
 from schema.relay import to_global_id
 from tests.api.conftest import Message, eventually, signed_in, websocket
 from tests.conftest import Server, customer_token, staff_token

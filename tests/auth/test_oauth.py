@@ -411,7 +411,12 @@ async def test_the_metadata_names_the_server_that_answered_in_development_only(
         "issuer": issuer,
         "token_endpoint": f"{issuer}/oauth/token",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "scopes_supported": ["offers:read", "offers:redeem", "transactions:write"],
+        "scopes_supported": [
+            "events:subscribe",
+            "offers:read",
+            "offers:redeem",
+            "transactions:write",
+        ],
         "response_types_supported": [],
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from resolvers.service_desk.complaints import assignee_channel
+from resolvers.service_desk.complaint_channels import assignee_channel
 from schema.relay import to_global_id
 from tests.api.conftest import Message, signed_in
 from tests.api.test_subscriptions import (

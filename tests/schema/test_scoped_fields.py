@@ -168,6 +168,10 @@ UNREACHABLE_WHEN_DENIED = {
     # A campaign's results: denied to agents, risk officers, customers and merchants, who
     # hold no campaigns:read, the scope of campaigns and campaign, the only ways to one.
     ("Campaign", "results"),
+    # A webhook subscription: denied to every role but admins and service accounts, who are
+    # also the only holders of events:subscribe, the scope of webhookSubscriptions.
+    ("WebhookSubscription", "url"),
+    ("WebhookSubscription", "lastError"),
 }
 
 

@@ -92,6 +92,8 @@ ID_FIELDS = {
     "updateSegment": "SavedSegment",
     "deleteSegment": "SavedSegment",
     "campaign": "Campaign",
+    "deleteWebhookSubscription": "WebhookSubscription",
+    "replayWebhookSubscription": "WebhookSubscription",
 }
 
 
@@ -285,6 +287,7 @@ async def records(server: Server, world: World) -> Records:
         "Task": uuid.uuid4(),
         "Survey": uuid.uuid4(),
         "Campaign": uuid.uuid4(),
+        "WebhookSubscription": uuid.uuid4(),
     }
     return Records(
         ids={type_name: to_global_id(type_name, value) for type_name, value in raw.items()},
