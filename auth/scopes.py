@@ -31,6 +31,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.COLLECTIONS_WRITE,
             _S.SEGMENTS_WRITE,
             _S.POINTS_READ,
+            _S.STAFF_READ,
         }
     ),
     Role.AGENT: frozenset(

@@ -32,6 +32,9 @@ class ErrorCode(StrEnum):
     # redeemReward (issue 15): the customer's points, or the reward's stock, fall short.
     INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
     OUT_OF_STOCK = "OUT_OF_STOCK"
+    # A staff sign-in with a one-time password: no token until the password is changed
+    # (POST /auth/password; issue 16).
+    PASSWORD_CHANGE_REQUIRED = "PASSWORD_CHANGE_REQUIRED"
 
 
 class DomainError(Exception):
@@ -75,6 +78,10 @@ class InsufficientPoints(Conflict):
 
 class OutOfStock(Conflict):
     code = ErrorCode.OUT_OF_STOCK
+
+
+class PasswordChangeRequired(DomainError):
+    code = ErrorCode.PASSWORD_CHANGE_REQUIRED
 
 
 class RateLimited(DomainError):

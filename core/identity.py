@@ -54,6 +54,9 @@ class Scope(StrEnum):
     POINTS_READ = "points:read"
     REWARDS_WRITE = "rewards:write"
     REWARDS_REDEEM = "rewards:redeem"
+    # Administration (issue 16): the branches and the staff accounts with their sign-in state
+    # (admins every branch, supervisors their own). Changing them is ``admin``, admins only.
+    STAFF_READ = "staff:read"
 
 
 class Role(StrEnum):

@@ -19,7 +19,7 @@ from models.customers.customer import Customer, LifecycleHistory
 from models.customers.segment import SavedSegment
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.offer import Offer, OfferAssignment
-from models.growth.tier import Tier, TierHistory
+from models.growth.tier import Tier, TierHistory, TierTerms
 from models.idempotency import IdempotencyRecord
 from models.keys import EncryptionKey
 from models.loyalty.ledger import PointsEntry
@@ -78,6 +78,7 @@ __all__ = [
     "Survey",
     "Tier",
     "TierHistory",
+    "TierTerms",
     "Transaction",
     "metadata",
 ]

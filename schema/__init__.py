@@ -28,6 +28,9 @@ from models.service_desk.interaction import Interaction as InteractionRow
 from resolvers.growth.assignments import AssignmentView
 from resolvers.node import MerchantOfferRow, load_node
 from resolvers.transactions.reading import TransactionView
+from schema.admin.catalogue_operations import CatalogueAdminMutation
+from schema.admin.queries import AdminQuery
+from schema.admin.staff_operations import StaffAdminMutation
 from schema.analytics.analytics import AnalyticsQuery
 from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
@@ -158,6 +161,7 @@ Query = merge_types(
         RiskAlertQuery,
         SegmentQuery,
         RewardQuery,
+        AdminQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -178,6 +182,8 @@ Mutation = merge_types(
         RiskAlertMutation,
         SegmentMutation,
         RewardMutation,
+        StaffAdminMutation,
+        CatalogueAdminMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

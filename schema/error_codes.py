@@ -42,5 +42,8 @@ ERROR_CODES: tuple[str, dict[str, str]] = (
         f"reward's price; nothing was spent, {_NO_RETRY} until they earn more.",
         "OUT_OF_STOCK": "redeemReward: the reward has no stock left; nothing was spent, "
         f"{_NO_RETRY}.",
+        "PASSWORD_CHANGE_REQUIRED": "Staff sign-in only (`POST /auth/login`, HTTP 403): the "
+        "password is a one-time password; set your own with `POST /auth/password`, which "
+        "answers the tokens.",
     },
 )

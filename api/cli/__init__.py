@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from api.cli import (
+    admin,
     audit,
     clients,
     collections,
@@ -34,7 +35,9 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("seed")(seed.seed)
 app.command("evaluate")(evaluate.evaluate)
+app.command("init")(admin.init)
 app.add_typer(db.app, name="db")
+app.add_typer(admin.app, name="admin")
 app.add_typer(keys.app, name="keys")
 app.add_typer(token.app, name="token")
 app.add_typer(audit.app, name="audit")
