@@ -182,6 +182,8 @@ async def test_an_empty_database_reaches_a_first_customer(make_database: MakeDat
         assert customer["customer"]["tier"] == {"code": "STANDARD"}
         assert customer["customer"]["branch"] == {"code": "SH-PD"}
         read = (await _graphql(client, agent, READ_CUSTOMER, id=customer["customer"]["id"]))["node"]
-    assert read["name"] != "王五" and "*" in read["name"]
-    assert read["phone"] != "13700001111" and "*" in read["phone"]
+    assert read["name"] != "王五"
+    assert "*" in read["name"]
+    assert read["phone"] != "13700001111"
+    assert "*" in read["phone"]
     assert "110105199205200019" not in str(read)
