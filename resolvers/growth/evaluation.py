@@ -260,7 +260,7 @@ async def evaluate_customers(
     summary = EvaluationSummary(as_of=as_of)
     async with database.session() as writer:
         on = bank_day(as_of, settings.contact_timezone)
-        ladder = rules_in_force((await writer.execute(ladder_query(on))).tuples())
+        ladder = rules_in_force((await writer.execute(ladder_query(on))).all())
         await writer.commit()
         async with database.engine.connect() as reader:
             query = aggregate_query(rules, as_of).execution_options(yield_per=chunk_rows)

@@ -70,7 +70,7 @@ class TierLadderLoader(DataLoader[str, list[tuple[Tier, TierRule]]]):
 
     async def _load(self, keys: Sequence[str]) -> list[list[tuple[Tier, TierRule]]]:
         rows: list[Any] = list(
-            (await self._db.execute(ladder_query(bank_day(utcnow(), self._timezone)))).tuples()
+            (await self._db.execute(ladder_query(bank_day(utcnow(), self._timezone)))).all()
         )
         ladder = list(zip([tier for tier, _ in rows], rules_in_force(rows), strict=True))
         return [ladder for _ in keys]

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select
 
@@ -28,9 +29,10 @@ def bank_day(instant: datetime, timezone: str) -> date:
 
 def ladder_query(on: date) -> Select[Tier, TierTerms]:
     """Every tier, lowest rank first, with its terms in force ``on`` (None: no such terms)."""
+    other = aliased(TierTerms)
     newest = (
-        select(func.max(TierTerms.effective_from))
-        .where(col(TierTerms.tier_id) == col(Tier.id), col(TierTerms.effective_from) <= on)
+        select(func.max(other.effective_from))
+        .where(other.tier_id == col(Tier.id), other.effective_from <= on)
         .correlate(Tier)
         .scalar_subquery()
     )

@@ -173,8 +173,8 @@ class BranchPayload:
 class StaffAccountPayload:
     account: StaffAccount | None = payload_field("The account as changed; null when refused.")
     one_time_password: str | None = payload_field(
-        "createStaffUser and resetStaffPassword: the one-time password, shown this once "
-        "(stored only hashed); hand it over privately. Null otherwise."
+        "The one-time password that createStaffUser and resetStaffPassword make, shown this "
+        "once (stored only hashed); hand it over privately. Null otherwise."
     )
     user_errors: list[UserError] = payload_field("Why nothing was written.", list)
 
