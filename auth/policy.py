@@ -15,6 +15,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from auth.masking import MaskKind
+from auth.policy_admin import ADMIN_RULES
 from auth.policy_collections import COLLECTION_RULES
 from auth.policy_loyalty import LOYALTY_RULES
 from auth.policy_risk import RISK_RULES
@@ -224,6 +225,7 @@ RULES: tuple[FieldRule, ...] = (
     *RISK_RULES,
     *COLLECTION_RULES,
     *LOYALTY_RULES,
+    *ADMIN_RULES,
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(

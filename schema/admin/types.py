@@ -25,6 +25,7 @@ from models.organisation.organisation import StaffUser as StaffUserRow
 from resolvers.organisation.loaders import BranchByIdLoader
 from schema.common import UserError, payload_field
 from schema.organisation.organisation import Branch
+from schema.policy_field import sensitive_field
 from schema.relay import to_global_id
 
 VERSION = "Bumped by every change; pass it back to change the object (stale: CONFLICT)."
@@ -54,15 +55,10 @@ class StaffAccount:
     display_name: str = strawberry.field(description="The name to show for them.")
     role: Role = strawberry.field(description="Their role.")
     is_active: bool = strawberry.field(description="False: disabled, no sign-in, no token.")
-    locked_until: datetime | None = strawberry.field(
-        description="Locked out after failed sign-ins until then; null: not locked."
-    )
-    must_change_password: bool = strawberry.field(
-        description="True: the password is a one-time password, to be changed at sign-in."
-    )
-    password_changed_at: datetime | None = strawberry.field(
-        description="When they last chose their password; null: never."
-    )
+    # Sign-in state: the policy table's rows (auth/policy_admin.py) describe and guard them.
+    locked_until: datetime | None = sensitive_field("StaffAccount", "lockedUntil")
+    must_change_password: bool = sensitive_field("StaffAccount", "mustChangePassword")
+    password_changed_at: datetime | None = sensitive_field("StaffAccount", "passwordChangedAt")
     version: int = strawberry.field(description=VERSION)
     _branch_id: strawberry.Private[uuid.UUID | None]
 

@@ -37,7 +37,11 @@ mutation($input: %s!) {
   %s(input: $input) { %s oneTimePassword userErrors { code field } }
 }"""
 ACCOUNTS = """
-query { staffAccounts(first: 100) { totalCount edges { node { username branch { code } } } } }
+query {
+  staffAccounts(first: 100) {
+    totalCount edges { node { username mustChangePassword lockedUntil branch { code } } }
+  }
+}
 """
 
 
@@ -105,6 +109,9 @@ async def test_staff_accounts_admins_see_every_branch_and_supervisors_their_own(
     assert {"demo-admin", "demo-agent", "demo-agent-b", "demo-auditor"} <= names
     branches = {edge["node"]["branch"]["code"] for edge in own["staffAccounts"]["edges"]}
     assert branches == {world.branches["BJ-CY"].code}
+    assert all(
+        edge["node"]["mustChangePassword"] is False for edge in own["staffAccounts"]["edges"]
+    )
     assert agent["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
