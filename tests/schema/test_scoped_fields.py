@@ -114,6 +114,10 @@ FIELD_ARGUMENTS = {
     ("Analytics", "risk"): '(range: {from: "2025-03-01T00:00:00Z", to: "2025-03-02T00:00:00Z"})',
 }
 UNREACHABLE_WHEN_DENIED = {
+    # A staff account's sign-in state: denied to the roles staffAccounts refuses outright.
+    ("StaffAccount", "lockedUntil"),
+    ("StaffAccount", "mustChangePassword"),
+    ("StaffAccount", "passwordChangedAt"),
     # Denied only to merchants and service accounts, which reach no customer at all.
     ("Customer", "name"),
     ("Customer", "phone"),
