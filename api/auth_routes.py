@@ -15,7 +15,7 @@ from api.rate_limit import LOGIN, per_client_address
 from api.responses import OrjsonResponse, error_response
 from api.state import AppState
 from auth import login as login_service
-from core.errors import ErrorCode, Unauthenticated
+from core.errors import BadUserInput, ErrorCode, PasswordChangeRequired, Unauthenticated
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -48,6 +48,10 @@ async def _token_endpoint(request: Request, issue: IssuePair, *names: str) -> Re
             pair = await issue(session, state, fields)
         except Unauthenticated as exc:
             return error_response(401, ErrorCode.UNAUTHENTICATED, exc.message)
+        except PasswordChangeRequired as exc:
+            return error_response(403, ErrorCode.PASSWORD_CHANGE_REQUIRED, exc.message)
+        except BadUserInput as exc:
+            return error_response(400, ErrorCode.BAD_USER_INPUT, exc.message)
     return OrjsonResponse(pair.as_json(), headers=NO_STORE)
 
 
@@ -61,6 +65,26 @@ async def login(request: Request) -> Response:
         )
 
     return await _token_endpoint(request, issue, "username", "password")
+
+
+@per_client_address(LOGIN)
+async def change_password(request: Request) -> Response:
+    """A new password for a staff user who knows the current one (a one-time password
+    included); answers a fresh token pair like a sign-in."""
+
+    async def issue(
+        session: AsyncSession, state: AppState, fields: dict[str, str]
+    ) -> login_service.TokenPair:
+        return await login_service.change_password(
+            session,
+            state.tokens,
+            state.settings,
+            username=fields["username"],
+            password=fields["password"],
+            new_password=fields["new_password"],
+        )
+
+    return await _token_endpoint(request, issue, "username", "password", "new_password")
 
 
 async def refresh(request: Request) -> Response:
@@ -81,6 +105,7 @@ async def jwks(request: Request) -> Response:
 
 routes = [
     Route("/auth/login", login, methods=["POST"]),
+    Route("/auth/password", change_password, methods=["POST"]),
     Route("/auth/refresh", refresh, methods=["POST"]),
     Route("/.well-known/jwks.json", jwks, methods=["GET"]),
 ]

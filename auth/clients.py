@@ -116,6 +116,8 @@ async def create_client(
 ) -> Credentials:
     """A merchant's client when ``merchant`` is given, else a service account (named)."""
     kind = ClientKind.MERCHANT if merchant is not None else ClientKind.SERVICE
+    if merchant is not None and not merchant.is_active:
+        raise BadUserInput("this merchant is disabled; enable it first", field="merchant")
     name = (name or (merchant.name if merchant is not None else "")).strip()
     if not name:
         raise BadUserInput("a service account needs a name", field="name")

@@ -5,6 +5,10 @@ hash) so the endpoint does not tell which usernames exist. After too many consec
 failures the account is locked for a while; a locked account refuses even the right password.
 Refresh tokens rotate on every use; presenting a used one revokes its whole family, and the
 access tokens issued with that family stop working too (their ``sid`` claim names it).
+
+A one-time password (``must_change_password``) signs in to nothing but its own replacement:
+``login`` answers PASSWORD_CHANGE_REQUIRED, ``change_password`` sets the new one (checked by
+``auth.password_rule``), ends every earlier session of the user and issues the pair.
 """
 
 from __future__ import annotations
@@ -19,15 +23,18 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from auth.passwords import verify_password
+from auth import audit
+from auth.password_rule import check_new_password
+from auth.passwords import hash_password, verify_password
 from auth.tokens import TokenService
-from core.errors import Unauthenticated
+from core.errors import PasswordChangeRequired, Unauthenticated
 from core.identity import Role
 from core.settings import Settings
 from models.columns import utcnow
 from models.organisation.organisation import RefreshToken, StaffUser
 
 CONSOLE_CLIENT_ID = "cardcrm-console"
+PASSWORD_CHANGE_ACTION = "staff.password_change"
 BAD_CREDENTIALS = "wrong username or password, or the account is locked; try again later"
 
 
@@ -87,9 +94,10 @@ async def _issue_pair(
     return TokenPair(access_token_for(tokens, user, ttl, session_id=family_id), refresh, ttl)
 
 
-async def login(
-    session: AsyncSession, tokens: TokenService, settings: Settings, username: str, password: str
-) -> TokenPair:
+async def _authenticated(
+    session: AsyncSession, settings: Settings, username: str, password: str
+) -> StaffUser:
+    """The active, unlocked user with this password; else a failure counted towards lockout."""
     user = await session.scalar(select(StaffUser).where(StaffUser.username == username))
     now = utcnow()
     locked = user is not None and user.locked_until is not None and user.locked_until > now
@@ -103,7 +111,57 @@ async def login(
             await session.commit()
         raise Unauthenticated(BAD_CREDENTIALS)
     user.failed_logins, user.locked_until = 0, None
+    return user
+
+
+async def login(
+    session: AsyncSession, tokens: TokenService, settings: Settings, username: str, password: str
+) -> TokenPair:
+    """A token pair; PASSWORD_CHANGE_REQUIRED (and no token) for a one-time password."""
+    user = await _authenticated(session, settings, username, password)
+    if user.must_change_password:
+        await session.commit()
+        raise PasswordChangeRequired(
+            "this is a one-time password: choose your own with POST /auth/password "
+            "(username, password, new_password)"
+        )
     return await _issue_pair(session, tokens, settings, user, uuid.uuid4())
+
+
+async def change_password(
+    session: AsyncSession,
+    tokens: TokenService,
+    settings: Settings,
+    *,
+    username: str,
+    password: str,
+    new_password: str,
+) -> TokenPair:
+    """Replaces the password (one-time or not) after checking the current one like a
+    sign-in; every earlier session of the user is revoked, and a fresh pair is issued."""
+    user = await _authenticated(session, settings, username, password)
+    check_new_password(settings, username=username, old=password, new=new_password)
+    now = utcnow()
+    user.password_hash = await hash_password(new_password)
+    user.must_change_password = False
+    user.password_changed_at = now
+    user.updated_at = now
+    user.version += 1
+    await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+    event = audit.AuditEvent(
+        actor_kind="staff",
+        actor_id=str(user.id),
+        action=PASSWORD_CHANGE_ACTION,
+        target_type="StaffMember",
+        target_id=str(user.id),
+    )
+    async with audit.chain_lock(session):  # the entry commits with the change and the pair
+        await audit.append(session, event)
+        return await _issue_pair(session, tokens, settings, user, uuid.uuid4())
 
 
 async def refresh(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from auth.masking import MaskKind
+from auth.policy_admin import ADMIN_RULES
 from auth.policy_collections import COLLECTION_RULES
 from auth.policy_events import EVENTS_RULES
 from auth.policy_loyalty import LOYALTY_RULES
@@ -244,6 +245,7 @@ RULES: tuple[FieldRule, ...] = (
     *SURVEY_RULES,
     *OUTREACH_RULES,
     *EVENTS_RULES,
+    *ADMIN_RULES,
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(

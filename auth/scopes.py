@@ -36,6 +36,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.SURVEYS_READ,
             _S.STAFF_STATS_READ,
             _S.CAMPAIGNS_READ,
+            _S.STAFF_READ,
         }
     ),
     Role.AGENT: frozenset(

@@ -34,6 +34,9 @@ class ErrorCode(StrEnum):
     OUT_OF_STOCK = "OUT_OF_STOCK"
     # answerSurvey (issue 15): the survey's answer window has closed.
     SURVEY_EXPIRED = "SURVEY_EXPIRED"
+    # A staff sign-in with a one-time password: no token until the password is changed
+    # (POST /auth/password; issue 16).
+    PASSWORD_CHANGE_REQUIRED = "PASSWORD_CHANGE_REQUIRED"
 
 
 class DomainError(Exception):
@@ -81,6 +84,10 @@ class OutOfStock(Conflict):
 
 class SurveyExpired(Conflict):
     code = ErrorCode.SURVEY_EXPIRED
+
+
+class PasswordChangeRequired(DomainError):
+    code = ErrorCode.PASSWORD_CHANGE_REQUIRED
 
 
 class RateLimited(DomainError):

@@ -73,6 +73,9 @@ class Scope(StrEnum):
     # Events out (issue 16): an OAuth client registers webhook subscriptions for the outbox's
     # events (service accounts; admins see and manage every subscription).
     EVENTS_SUBSCRIBE = "events:subscribe"
+    # Administration (issue 16): the branches and the staff accounts with their sign-in state
+    # (admins every branch, supervisors their own). Changing them is ``admin``, admins only.
+    STAFF_READ = "staff:read"
 
 
 class Role(StrEnum):

@@ -78,6 +78,9 @@ class Settings(BusinessRuleSettings, BaseSettings):
     # Login protection.
     login_max_failures: int = 5
     login_lockout_seconds: int = 900
+    # A staff password someone chooses (after a one-time password): at least this long, with
+    # letters and digits, and not the username (auth/password_rule.py).
+    password_min_length: int = Field(default=12, ge=8, le=128)
 
     # Audited reveal of PII.
     reveal_limit_per_hour: int = 20

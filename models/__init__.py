@@ -20,7 +20,7 @@ from models.customers.segment import SavedSegment
 from models.events.outbox import OutboxEvent, WebhookDeadLetter, WebhookSubscription
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.offer import Offer, OfferAssignment
-from models.growth.tier import Tier, TierHistory
+from models.growth.tier import Tier, TierHistory, TierTerms
 from models.idempotency import IdempotencyRecord
 from models.keys import EncryptionKey
 from models.loyalty.ledger import PointsEntry
@@ -80,6 +80,7 @@ __all__ = [
     "Survey",
     "Tier",
     "TierHistory",
+    "TierTerms",
     "Transaction",
     "WebhookDeadLetter",
     "WebhookSubscription",

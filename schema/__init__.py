@@ -29,6 +29,9 @@ from models.service_desk.interaction import Interaction as InteractionRow
 from resolvers.growth.assignments import AssignmentView
 from resolvers.node import MerchantOfferRow, load_node
 from resolvers.transactions.reading import TransactionView
+from schema.admin.catalogue_operations import CatalogueAdminMutation
+from schema.admin.queries import AdminQuery
+from schema.admin.staff_operations import StaffAdminMutation
 from schema.analytics.analytics import AnalyticsQuery
 from schema.audit.audit import AuditEntry, AuditQuery
 from schema.cards.card import Card
@@ -170,6 +173,7 @@ Query = merge_types(
         SurveyQuery,
         CampaignQuery,
         WebhookQuery,
+        AdminQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -194,6 +198,8 @@ Mutation = merge_types(
         SurveyMutation,
         CampaignMutation,
         WebhookMutation,
+        StaffAdminMutation,
+        CatalogueAdminMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

@@ -44,5 +44,8 @@ ERROR_CODES: tuple[str, dict[str, str]] = (
         f"{_NO_RETRY}.",
         "SURVEY_EXPIRED": "answerSurvey: the survey's answer window has closed (its "
         f"`expiresAt` has passed); nothing was recorded, {_NO_RETRY}.",
+        "PASSWORD_CHANGE_REQUIRED": "Staff sign-in only (`POST /auth/login`, HTTP 403): the "
+        "password is a one-time password; set your own with `POST /auth/password`, which "
+        "answers the tokens.",
     },
 )

@@ -40,6 +40,8 @@ COMMANDS: dict[str, str] = {
     "campaigns": "api.cli.campaigns:app",
     "messages": "api.cli.messages:app",
     "events": "api.cli.events:app",
+    "init": "api.cli.admin:init",
+    "admin": "api.cli.admin:app",
 }
 
 

@@ -18,6 +18,8 @@ from auth import revocation
 from auth.scopes import parse_scopes
 from core.errors import DomainError
 from models.transactions.transaction import MerchantCategory
+from resolvers.admin import merchants as merchant_admin
+from resolvers.admin.common import cli_events
 
 app = typer.Typer(help="OAuth clients (partner merchants, service accounts).", no_args_is_help=True)
 merchants_app = typer.Typer(help="Partner merchants.", no_args_is_help=True)
@@ -122,11 +124,13 @@ def create_merchant(
     name: str = typer.Argument(..., help="The partner's name."),
     category: MerchantCategory = typer.Option(MerchantCategory.OTHER, "--category"),
 ) -> None:
-    """Adds a partner merchant and prints its id."""
+    """Adds a partner merchant (audited) and prints its id."""
 
     async def work() -> str:
         async with started() as state, state.database.session() as session:
-            merchant = await service.create_merchant(session, name=name, category=category)
+            merchant = await merchant_admin.create_merchant(
+                session, events=cli_events(), name=name, category=category
+            )
             return str(merchant.id)
 
     try:
@@ -134,3 +138,52 @@ def create_merchant(
     except DomainError as exc:
         raise fail(exc.message) from exc
     console.print(f"merchant {merchant_id}", markup=False, highlight=False)
+
+
+def _set_merchant_active(name_or_id: str, active: bool) -> None:
+    async def work() -> None:
+        async with started() as state, state.database.session() as session:
+            merchant = await service.find_merchant(session, name_or_id)
+            await merchant_admin.set_active(
+                session, events=cli_events(), merchant_id=merchant.id, version=None, active=active
+            )
+
+    try:
+        run(work)
+    except DomainError as exc:
+        raise fail(exc.message) from exc
+    state = "enabled" if active else "disabled; its clients are revoked"
+    console.print(f"merchant {name_or_id} {state}", markup=False, highlight=False)
+
+
+@merchants_app.command("disable")
+def disable_merchant(
+    merchant: str = typer.Argument(..., help="The merchant's id or exact name."),
+) -> None:
+    """Disables a merchant: its clients are revoked now and it gets no new ones (audited)."""
+    _set_merchant_active(merchant, False)
+
+
+@merchants_app.command("enable")
+def enable_merchant(
+    merchant: str = typer.Argument(..., help="The merchant's id or exact name."),
+) -> None:
+    """Enables a disabled merchant (its revoked clients stay revoked; audited)."""
+    _set_merchant_active(merchant, True)
+
+
+@merchants_app.command("list")
+def list_merchants() -> None:
+    """Lists the partner merchants."""
+
+    async def work() -> list[tuple[str, ...]]:
+        async with started() as state, state.database.session() as session:
+            return [
+                (str(row.id), row.name, row.category, "active" if row.is_active else "disabled")
+                for row in await merchant_admin.list_merchants(session)
+            ]
+
+    table = Table("id", "name", "category", "state")
+    for row in run(work):
+        table.add_row(*row)
+    console.print(table)

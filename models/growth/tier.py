@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.columns import code_field, created_at_field, id_field, json_list_field
@@ -40,6 +41,28 @@ class Tier(SQLModel, table=True):
     # Points earned per purchase are multiplied by this share (100 = 1x, 150 = 1.5x);
     # resolvers/loyalty/earning.py reads it (migration 0012_points).
     points_multiplier_percent: int = Field(default=100, sa_column_kwargs={"server_default": "100"})
+    # Bumped by each administrative edit, a new set of terms included (resolvers/admin).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    created_at: datetime = created_at_field()
+
+
+class TierTerms(SQLModel, table=True):
+    """A version of a tier's qualifying thresholds, in force from ``effective_from`` on.
+
+    A catalogue edit never rewrites history: it adds a row, and qualification on a day uses
+    the latest row whose ``effective_from`` is on or before that day (a tier without one in
+    force uses the thresholds on its ``tiers`` row, as before migration 0016_admin). The
+    ``tiers`` row keeps the thresholds it was created with.
+    """
+
+    __tablename__ = "tier_terms"
+    __table_args__ = (UniqueConstraint("tier_id", "effective_from"),)
+
+    id: uuid.UUID = id_field()
+    tier_id: uuid.UUID = Field(foreign_key="tiers.id", index=True)
+    effective_from: date
+    min_annual_spend_cents: int = 0
+    min_transactions: int = 0
     created_at: datetime = created_at_field()
 
 

@@ -16,6 +16,9 @@ class Merchant(SQLModel, table=True):
     id: uuid.UUID = id_field()
     name: str = Field(max_length=200)
     category: str = code_field(32, default="other")
+    # A disabled merchant's clients are revoked and it gets no new ones (resolvers/admin).
+    is_active: bool = Field(default=True, sa_column_kwargs={"server_default": "true"})
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = created_at_field()
 
 

@@ -16,6 +16,8 @@ class Branch(SQLModel, table=True):
     id: uuid.UUID = id_field()
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=100)
+    # Bumped by every administrative change (resolvers/admin): a stale one is a CONFLICT.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = created_at_field()
 
 
@@ -33,6 +35,11 @@ class StaffUser(SQLModel, table=True):
     is_active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = timestamp_field()
+    # A one-time password (``cardcrm init``, an admin's create or reset) must be replaced at
+    # the next sign-in before any token is issued (auth/login.py, migration 0016_admin).
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
+    password_changed_at: datetime | None = timestamp_field()
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 

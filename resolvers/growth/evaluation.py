@@ -50,10 +50,10 @@ from core.settings import Settings
 from models.columns import utcnow
 from models.customers.customer import LifecycleHistory
 from models.growth.customer_metrics import CustomerMetrics
-from models.growth.tier import Tier, TierChange, TierHistory
+from models.growth.tier import TierChange, TierHistory
 from resolvers.growth.evaluation_decision import CUSTOMERS, Decision, aggregate_query, decide
 from resolvers.growth.lifecycle_rules import LifecycleRules
-from resolvers.growth.tier_rules import TierRule
+from resolvers.growth.tier_terms import bank_day, ladder_query, rules_in_force
 from resolvers.risk.grade_evaluation import read_accounts, write_grades
 from resolvers.risk.grade_rules import GradeRules
 
@@ -259,7 +259,8 @@ async def evaluate_customers(
     grading = GradeRules.from_settings(settings)
     summary = EvaluationSummary(as_of=as_of)
     async with database.session() as writer:
-        ladder = [TierRule.from_row(tier) for tier in await writer.scalars(select(Tier))]
+        on = bank_day(as_of, settings.contact_timezone)
+        ladder = rules_in_force((await writer.execute(ladder_query(on))).all())
         await writer.commit()
         async with database.engine.connect() as reader:
             query = aggregate_query(rules, as_of).execution_options(yield_per=chunk_rows)

@@ -9,17 +9,20 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
+from models.columns import utcnow
 from models.customers.customer import LifecycleHistory
 from models.growth.customer_metrics import CustomerMetrics
 from models.growth.tier import Tier, TierHistory
 from resolvers.growth.tier_catalogue import TierCatalogue
+from resolvers.growth.tier_rules import TierRule
+from resolvers.growth.tier_terms import bank_day, ladder_query, rules_in_force
 
 if TYPE_CHECKING:
     from core.context import Context
@@ -56,16 +59,21 @@ class MetricsByCustomerIdLoader(DataLoader[uuid.UUID, CustomerMetrics | None]):
 TIER_LADDER = "all"
 
 
-class TierLadderLoader(DataLoader[str, list[Tier]]):
-    """Every tier, lowest rank first, under the one key ``TIER_LADDER``."""
+class TierLadderLoader(DataLoader[str, list[tuple[Tier, TierRule]]]):
+    """Every tier, lowest rank first, with the rule it qualifies by today (its terms in force,
+    ``resolvers.growth.tier_terms``), under the one key ``TIER_LADDER``."""
 
     def __init__(self, context: Context) -> None:
         super().__init__(load_fn=self._load)
         self._db = context.db
+        self._timezone = context.settings.contact_timezone
 
-    async def _load(self, keys: Sequence[str]) -> list[list[Tier]]:
-        tiers = await self._db.scalars(select(Tier).order_by(col(Tier.rank)))
-        return [tiers for _ in keys]
+    async def _load(self, keys: Sequence[str]) -> list[list[tuple[Tier, TierRule]]]:
+        rows: list[Any] = list(
+            (await self._db.execute(ladder_query(bank_day(utcnow(), self._timezone)))).all()
+        )
+        ladder = list(zip([tier for tier, _ in rows], rules_in_force(rows), strict=True))
+        return [ladder for _ in keys]
 
 
 History = TypeVar("History", LifecycleHistory, TierHistory)

@@ -117,14 +117,14 @@ class CustomerOfferFields:
 
 
 async def tier_progress_of(info: Info, customer: CustomerRow) -> TierProgress:
-    tiers = await info.context.loader(TierLadderLoader).load(TIER_LADDER)
+    ladder = await info.context.loader(TierLadderLoader).load(TIER_LADDER)
     metrics = await info.context.loader(MetricsByCustomerIdLoader).load(customer.id)
     spend = metrics.annual_spend_cents if metrics else 0
     count = metrics.annual_transactions if metrics else 0
     progress = tier_rules.tier_progress(
-        [tier_rules.TierRule.from_row(tier) for tier in tiers], customer.tier_id, spend, count
+        [rule for _, rule in ladder], customer.tier_id, spend, count
     )
-    by_id = {tier.id: tier for tier in tiers}
+    by_id = {tier.id: tier for tier, _ in ladder}
     return TierProgress(
         current_tier=Tier.from_row(by_id[progress.current.id]),
         next_tier=Tier.from_row(by_id[progress.next.id]) if progress.next else None,

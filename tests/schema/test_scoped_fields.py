@@ -117,6 +117,10 @@ FIELD_ARGUMENTS = {
     },
 }
 UNREACHABLE_WHEN_DENIED = {
+    # A staff account's sign-in state: denied to the roles staffAccounts refuses outright.
+    ("StaffAccount", "lockedUntil"),
+    ("StaffAccount", "mustChangePassword"),
+    ("StaffAccount", "passwordChangedAt"),
     # Denied only to merchants and service accounts, which reach no customer at all.
     ("Customer", "name"),
     ("Customer", "phone"),

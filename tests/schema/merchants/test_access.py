@@ -78,6 +78,7 @@ ID_TYPES = (
 )
 ID_ARGUMENTS = {
     "assigneeId": "StaffMember",
+    "staffId": "StaffMember",
     "assignmentId": "OfferAssignment",
     "requestId": "CreditLimitRequest",
     "caseId": "CollectionCase",

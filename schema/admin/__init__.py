@@ -1,0 +1,1 @@
+"""Administration (issue 16): branches, staff accounts, the tier catalogue and merchants."""
