@@ -18,7 +18,7 @@ from models.events.outbox import WebhookSubscription as SubscriptionRow
 from resolvers.events import subscriptions
 from schema.common import UserError, mutation_payload, payload_field
 from schema.policy_field import sensitive_field
-from schema.relay import Node, to_global_id, uuid_of
+from schema.relay import to_global_id, uuid_of
 from schema.scope_field import scoped_field
 
 TYPE = "WebhookSubscription"
@@ -26,7 +26,11 @@ ERRORS = " userErrors: BAD_USER_INPUT, NOT_FOUND, FORBIDDEN."
 
 
 @strawberry.type(description="Where and which events an OAuth client receives, signed.")
-class WebhookSubscription(Node):
+class WebhookSubscription:
+    """Not a Relay Node: a subscription is an OAuth client's configuration, read and changed
+    only through the webhook fields, never fetched by ``node(id:)``."""
+
+    id: strawberry.ID = strawberry.field(description="The subscription's global ID.")
     client_id: str = strawberry.field(description="The OAuth client that registered it.")
     event_types: list[str] = strawberry.field(description="The event types it receives.")
     delivered_through: str = strawberry.field(
