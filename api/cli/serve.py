@@ -23,8 +23,8 @@ async def check_database(database_url: str) -> None:
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8000, min=1, max=65535, help="TCP port."),
+    host: str = typer.Option("127.0.0.1", envvar="CARDCRM_HOST", help="Interface to listen on."),
+    port: int = typer.Option(8000, min=1, max=65535, envvar="CARDCRM_PORT", help="TCP port."),
     demo: bool = typer.Option(
         False, "--demo", help="Migrate and seed demo data first (development)."
     ),
