@@ -78,7 +78,16 @@ DISPLAYED: dict[tuple[str, Sees], str] = {
     ("pan", L4): "************5671",
 }
 
-ALL_PII = ["ADDRESS", "BIRTH_DATE", "EMAIL", "ID_NUMBER", "NAME", "PAN", "PHONE"]
+ALL_PII = [
+    "ADDRESS",
+    "BIRTH_DATE",
+    "CUSTOMER_NUMBER",
+    "EMAIL",
+    "ID_NUMBER",
+    "NAME",
+    "PAN",
+    "PHONE",
+]
 REVEALABLE_BY_ROLE: dict[str, list[str]] = {
     "admin": ALL_PII,
     "supervisor": ALL_PII,
