@@ -17,8 +17,7 @@ outbound body, so the senders read all messages one way.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,36 +28,27 @@ from models.outreach.message import MessageStatus, OutboundMessage
 from models.outreach.survey import Survey
 from models.sealing import seal_field
 from models.service_desk.interaction import InteractionChannel
-from resolvers.service_desk.contact_rules import in_do_not_disturb
+from resolvers.service_desk.contact_rules import MARKETING_CONSENT, do_not_disturb_until
 
-# In order of preference: the consent flag each channel needs.
-SURVEY_CHANNELS = (
-    (InteractionChannel.APP, "consent_push"),
-    (InteractionChannel.SMS, "consent_sms"),
-    (InteractionChannel.EMAIL, "consent_email"),
-)
+# In order of preference; each needs its consent flag (the service desk's MARKETING_CONSENT).
+SURVEY_CHANNELS = (InteractionChannel.APP, InteractionChannel.SMS, InteractionChannel.EMAIL)
 INVITATION = "{question} 请在信用卡App「我的调查」中作答，{days}天内有效。"
 
 
 def survey_channel(customer: Customer) -> InteractionChannel | None:
     """The first channel of ``SURVEY_CHANNELS`` the customer consented to, if any."""
-    for channel, consent in SURVEY_CHANNELS:
-        if getattr(customer, consent):
+    for channel in SURVEY_CHANNELS:
+        if getattr(customer, MARKETING_CONSENT[channel]):
             return channel
     return None
 
 
 def send_after(customer: Customer, now: datetime, timezone: str) -> datetime:
     """``now``, or the end of the do-not-disturb window ``now`` falls in (local time)."""
-    if not in_do_not_disturb(customer, now, timezone):
-        return now
-    assert customer.do_not_disturb_end is not None
-    local = now.astimezone(ZoneInfo(timezone))
-    end = datetime.combine(local.date(), time.fromisoformat(customer.do_not_disturb_end))
-    end = end.replace(tzinfo=local.tzinfo)
-    if end <= local:  # the window wraps midnight and ends tomorrow
-        end += timedelta(days=1)
-    return end.astimezone(now.tzinfo)
+    until = do_not_disturb_until(
+        customer.do_not_disturb_start, customer.do_not_disturb_end, now, timezone
+    )
+    return now if until is None else until
 
 
 def queue_invitation(
