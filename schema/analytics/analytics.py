@@ -13,6 +13,7 @@ The fields convert their arguments and call ``resolvers.analytics.service`` (ser
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -45,6 +46,11 @@ BRANCH = (
     "(supervisor) always get theirs: naming another is FORBIDDEN."
 )
 RANGE = "The time range the figures cover."
+
+
+def _branch_id(branch: strawberry.ID | None) -> uuid.UUID | None:
+    """The ``branch`` argument every figure takes, as the Branch's UUID (null: all)."""
+    return uuid_of(branch, "Branch", field="branch") if branch else None
 
 
 @strawberry.type(description="How many customers have one value (tier, stage…). " + SUPPRESSED)
@@ -260,7 +266,7 @@ class Analytics:
             min_group_size=info.context.settings.stats_min_group_size,
             date_from=range.start,
             date_to=range.end,
-            branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
+            branch_id=_branch_id(branch),
         )
         return ServiceKpis.from_result(kpis)
 
@@ -286,7 +292,7 @@ class Analytics:
             min_group_size=info.context.settings.stats_min_group_size,
             date_from=range.start,
             date_to=range.end,
-            branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
+            branch_id=_branch_id(branch),
         )
         return GrowthKpis.from_result(kpis)
 
@@ -306,7 +312,7 @@ class Analytics:
             timezone=info.context.settings.contact_timezone,
             date_from=range.start,
             date_to=range.end,
-            branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
+            branch_id=_branch_id(branch),
         )
         return RiskKpis.from_result(kpis)
 
@@ -335,7 +341,7 @@ class Analytics:
             timezone=info.context.settings.contact_timezone,
             date_from=range.start,
             date_to=range.end,
-            branch_id=uuid_of(branch, "Branch", field="branch") if branch else None,
+            branch_id=_branch_id(branch),
         )
         return [StaffStars.from_result(row) for row in rows]
 
