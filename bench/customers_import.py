@@ -190,11 +190,11 @@ def _waited(pid: int) -> tuple[int, Any, list[float]]:
 
 
 def _quarters(samples: list[float]) -> list[float]:
-    """The largest sampled RSS in each quarter of the run, in time order."""
-    if not samples:
-        return []
+    """The largest sampled RSS in each quarter of the run, in time order; a run too short
+    for four samples has one value per sample."""
     size = max(1, len(samples) // 4)
-    return [max(samples[start : start + size]) for start in range(0, size * 4, size)][:4]
+    starts = range(0, min(size * 4, len(samples)), size)
+    return [max(samples[start : start + size]) for start in starts]
 
 
 async def runs(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.customers_import import runs, write_file
+from bench.customers_import import _quarters, runs, write_file
 from bench.evaluation import DEFAULT_POSTGRES
 from models.customers.identifiers import normalize_national_id, normalize_pan
 from tests.support import postgres_admin_url
@@ -43,3 +43,10 @@ async def test_the_import_bench_imports_the_file_once_and_measures_it(tmp_path: 
         assert run.cpu_seconds > 0
         assert run.peak_rss_mb > 50
         assert "200 customers, 300 cards" in run.line()
+
+
+def test_memory_quarters_hold_the_peak_of_each_quarter_and_survive_a_short_run() -> None:
+    assert _quarters([1.0, 5.0, 2.0, 3.0, 9.0, 4.0, 6.0, 7.0]) == [5.0, 3.0, 9.0, 7.0]
+    # A run over before the fourth sample (an idle machine imports 200 customers that fast).
+    assert _quarters([150.0, 152.0]) == [150.0, 152.0]
+    assert _quarters([]) == []
