@@ -37,6 +37,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.STAFF_STATS_READ,
             _S.CAMPAIGNS_READ,
             _S.STAFF_READ,
+            _S.PRIVACY_READ,
+            _S.PRIVACY_WRITE,
         }
     ),
     Role.AGENT: frozenset(
@@ -103,6 +105,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.SURVEYS_READ,
             _S.STAFF_STATS_READ,
             _S.CAMPAIGNS_READ,
+            _S.PRIVACY_READ,
         }
     ),
     Role.CUSTOMER: frozenset(
@@ -119,6 +122,8 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             _S.REWARDS_REDEEM,
             _S.SURVEYS_READ,
             _S.SURVEYS_ANSWER,
+            _S.PRIVACY_READ,
+            _S.PRIVACY_WRITE,
         }
     ),
     Role.MERCHANT: frozenset({_S.OFFERS_READ, _S.OFFERS_REDEEM}),

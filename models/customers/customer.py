@@ -111,6 +111,10 @@ class Customer(SQLModel, table=True):
     segments: list[str] = json_list_field()
     # A supervisor's tier override holds until then; evaluation leaves the tier alone before.
     tier_override_until: datetime | None = timestamp_field()
+    # Set when the customer was erased (issue 16): the row stays as a tombstone, so the
+    # aggregates, the foreign keys and the audit chain keep pointing at something, but every
+    # C2 cell and blind index is gone and the customer's own key destroyed.
+    erased_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
     version: int = 1

@@ -1,0 +1,1 @@
+"""Privacy rights: consent history, data exports, erasure and retention (issue 16)."""
