@@ -123,7 +123,7 @@ class KeyRingKeeper:
     async def _open_customer_keys(self, customer_ids: list[UUID]) -> list[Exception | None]:
         async with self._database.session() as session:
             rows = await stored_customer_keys(session, customer_ids)
-        await open_stored_keys(self.ring, rows, self.ring_with)
+        await open_stored_keys(self.ring, rows)
         return [
             None
             if self.ring.has_customer_key(customer_id)

@@ -305,6 +305,15 @@ class KeyRing:
             ring = self
         return ring.open(sealed, aad)
 
+    async def ring_with(self, version: int) -> KeyRing:
+        """This ring if it holds data-key ``version``, else the keeper's once it has loaded it
+        (``UnknownKeyVersion`` without a keeper)."""
+        if version in self._ciphers:
+            return self
+        if self._source is None:
+            raise UnknownKeyVersion(version)
+        return await self._source.ring_with(version)
+
     def has_customer_key(self, customer_id: UUID) -> bool:
         return self.customer_keys.get(customer_id) is not None
 

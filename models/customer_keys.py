@@ -9,7 +9,7 @@ so a value is never committed without its key.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
@@ -24,8 +24,6 @@ from models.keys import CustomerKey
 if TYPE_CHECKING:
     from core.database import Database
 
-RingWithVersion = Callable[[int], Awaitable[KeyRing]]
-
 
 async def stored_customer_keys(
     session: AsyncSession, customer_ids: Sequence[uuid.UUID]
@@ -37,18 +35,15 @@ async def stored_customer_keys(
     return list((await session.scalars(query)).all())
 
 
-async def open_stored_keys(
-    ring: KeyRing, rows: Iterable[CustomerKey], ring_with: RingWithVersion | None = None
-) -> None:
+async def open_stored_keys(ring: KeyRing, rows: Iterable[CustomerKey]) -> None:
     """Opens stored keys into ``ring``; one wrapped under a data-key version the ring has not
-    loaded is opened through ``ring_with`` (the process's keeper), which loads it."""
+    loaded is opened through the ring's keeper, which loads that version (``ring_with``).
+    The opened keys are the process's, whichever ring opened them."""
     for row in rows:
         try:
             ring.open_customer_key(row.customer_id, row.data_key_version, row.wrapped_key)
         except UnknownKeyVersion:
-            if ring_with is None:
-                raise
-            newer = await ring_with(row.data_key_version)
+            newer = await ring.ring_with(row.data_key_version)
             newer.open_customer_key(row.customer_id, row.data_key_version, row.wrapped_key)
 
 
@@ -88,22 +83,18 @@ async def load_customer_keys(
     session: AsyncSession,
     ring: KeyRing,
     customer_ids: Iterable[uuid.UUID],
-    *,
-    ring_with: RingWithVersion | None = None,
 ) -> None:
     """Opens the stored keys of these customers that the ring lacks, for reading their values
     in a loop (one statement, none when the ring holds them all); creates none."""
     missing = sorted({i for i in customer_ids if not ring.has_customer_key(i)})
     if missing:
-        await open_stored_keys(ring, await stored_customer_keys(session, missing), ring_with)
+        await open_stored_keys(ring, await stored_customer_keys(session, missing))
 
 
 async def ensure_customer_keys(
     session: AsyncSession,
     ring: KeyRing,
     customer_ids: Iterable[uuid.UUID],
-    *,
-    ring_with: RingWithVersion | None = None,
 ) -> None:
     """Makes the keys of these customers usable for sealing: opens the stored ones the ring
     lacks and gives one to a customer who has none yet (a customer from before keys were
@@ -115,14 +106,14 @@ async def ensure_customer_keys(
     missing = sorted({i for i in customer_ids if not ring.has_customer_key(i)})
     if not missing:
         return
-    await open_stored_keys(ring, await stored_customer_keys(session, missing), ring_with)
+    await open_stored_keys(ring, await stored_customer_keys(session, missing))
     keyless = [i for i in missing if not ring.has_customer_key(i)]
     if not keyless:
         return
     await session.execute(_insert_keys(session, _new_key_rows(ring, keyless)))
     for customer_id in keyless:  # a concurrent creator's key won: use the stored one
         ring.forget_customer(customer_id)
-    await open_stored_keys(ring, await stored_customer_keys(session, keyless), ring_with)
+    await open_stored_keys(ring, await stored_customer_keys(session, keyless))
 
 
 async def customer_key_versions(session: AsyncSession) -> dict[int, int]:

@@ -209,7 +209,7 @@ async def _one_pass(
                 if not rows:
                     break
                 subjects = [row[2] for row in rows if subject is not None and row[2] is not None]
-                await ensure_customer_keys(session, ring, subjects, ring_with=None)
+                await ensure_customer_keys(session, ring, subjects)
                 for row in rows:
                     row_id, sealed = row[0], row[1]
                     report.examined += 1

@@ -29,7 +29,7 @@ from core.settings import Settings
 from models.cards.card import PAN_INDEX, Card, CardStatus
 from models.cards.statement import cycle_day_for
 from models.columns import utcnow
-from models.customer_keys import new_customer_key_row
+from models.customer_keys import ensure_customer_keys, new_customer_key_row
 from models.customers.customer import Customer
 from models.customers.identifiers import (
     BIRTHDAY_INDEX,
@@ -325,6 +325,7 @@ async def update_customer(
             f"the customer is at version {row.version}, not {changes.version}; reload it and retry",
             field="version",
         )
+    await ensure_customer_keys(session, ring, [row.id])
     _sealed_changes(ring, row, changes)
     if changes.consent is not None:
         _apply_consent(row, changes.consent.checked())

@@ -20,6 +20,7 @@ from core.identity import Role
 from core.settings import Environment, Settings, SettingsError
 from migrations import DatabaseNotMigrated
 from models.cards.card import Card
+from models.customer_keys import load_customer_keys
 from models.customers.customer import Customer
 from models.organisation.organisation import StaffUser
 from models.sealing import open_field
@@ -233,6 +234,7 @@ async def _people(fresh: FreshDatabase) -> People:
         async with database.session() as session:
             customers = (await session.scalars(select(Customer).order_by(col(Customer.id)))).all()
             cards = (await session.scalars(select(Card))).all()
+            await load_customer_keys(session, ring, [c.id for c in customers])
     pans: dict[uuid.UUID, list[str]] = {}
     for card in cards:
         pans.setdefault(card.customer_id, []).append(str(open_field(ring, card, "pan")))

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import update
 
 from api.state import AppState
-from core.encryption import KeyRing, aad_for
+from core.encryption import CustomerKeyCache, KeyRing, aad_for
 from core.identity import Role
 from core.settings import Settings
 from models.customers.customer import Customer
@@ -190,6 +190,11 @@ async def test_a_server_reads_values_resealed_under_a_key_it_has_not_loaded(
     assert set(await versions_in_use(unaware)) == {2}
     stored = await sealed_counts(unaware.state.database)
     assert stored[("idempotency_records", "response")] == {2: 1}, "the stored response moved too"
+    assert set(stored[("customer_keys", "wrapped_key")]) == {2}, "the customers' keys re-wrapped"
+    # The customers' values are under their own keys, which the server holds opened; as a
+    # server that started since (or dropped them from its cache) it opens them again, now
+    # wrapped under v2, which it has not loaded.
+    unaware.state.keys.ring.customer_keys = CustomerKeyCache()
 
     reloads = unaware.state.keys.reloads
     bob = to_global_id("Customer", unaware.world.bob.id)

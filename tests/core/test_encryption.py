@@ -143,7 +143,7 @@ def test_a_value_sealed_under_an_unknown_key_version_fails_to_open() -> None:
 
 def test_a_value_with_an_unknown_format_byte_fails_to_open() -> None:
     sealed = bytearray(RING.seal("13812345678", ALICE_CELL))
-    sealed[0] = 2
+    sealed[0] = 3  # 1: under a data key, 2: under a customer's key
     with pytest.raises(DecryptionError, match="format"):
         RING.open(bytes(sealed), ALICE_CELL)
 
