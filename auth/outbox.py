@@ -151,6 +151,10 @@ def _offer_status(audit: AuditEvent) -> list[Event]:
     return [Event("offer.status_changed", "Offer", str(audit.target_id), data)]
 
 
+def _customer_erased(audit: AuditEvent) -> list[Event]:
+    return [Event("customer.erased", "Customer", str(audit.target_id), {})]
+
+
 def _tier_changed(audit: AuditEvent) -> list[Event]:
     return [Event("customer.tier_changed", "Customer", str(audit.target_id), {})]
 
@@ -160,6 +164,8 @@ CATALOGUE: dict[str, Builder] = {
     "customer.create": _customer_created,
     "customer.update": _customer_updated,
     "customer.tier_override": _tier_changed,
+    # Erasure (issue 16): the id only; the customer now reads back as a tombstone.
+    "customer.erased": _customer_erased,
     **{
         f"card.{action}": _card_status
         for action in ("activate", "freeze", "unfreeze", "report_lost", "report_stolen", "close")
@@ -195,6 +201,7 @@ def event_types() -> list[str]:
             "customer.updated",
             "customer.consent_changed",
             "customer.tier_changed",
+            "customer.erased",
             "card.status_changed",
             "card.issued",
             "card.limit_changed",

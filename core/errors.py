@@ -37,6 +37,11 @@ class ErrorCode(StrEnum):
     # A staff sign-in with a one-time password: no token until the password is changed
     # (POST /auth/password; issue 16).
     PASSWORD_CHANGE_REQUIRED = "PASSWORD_CHANGE_REQUIRED"
+    # decideErasure (issue 16): a legal hold (open balance, open dispute, retention period)
+    # forbids erasing the customer now; the message names the holds.
+    LEGAL_HOLD = "LEGAL_HOLD"
+    # A write about a customer who was erased (issue 16): the tombstone takes no new data.
+    CUSTOMER_ERASED = "CUSTOMER_ERASED"
 
 
 class DomainError(Exception):
@@ -88,6 +93,22 @@ class SurveyExpired(Conflict):
 
 class PasswordChangeRequired(DomainError):
     code = ErrorCode.PASSWORD_CHANGE_REQUIRED
+
+
+class LegalHold(Conflict):
+    code = ErrorCode.LEGAL_HOLD
+
+    def __init__(self, holds: list[str]) -> None:
+        super().__init__(
+            f"legal holds apply: {', '.join(holds)}; erase once they are lifted, or reject "
+            "the request",
+            field="approve",
+        )
+        self.holds = holds
+
+
+class CustomerErased(Conflict):
+    code = ErrorCode.CUSTOMER_ERASED
 
 
 class RateLimited(DomainError):

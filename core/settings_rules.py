@@ -86,6 +86,12 @@ class BusinessRuleSettings(BaseSettings):
     risk_cash_like_share: float = 0.5
     risk_cash_like_min_cents: int = 100_000
 
+    # Privacy (resolvers/privacy/legal_holds.py, `cardcrm retention run`): a customer's data
+    # is kept this many years after the relationship ended (last card closed, last
+    # transaction); until then erasure is held (RETENTION_PERIOD), and after it the retention
+    # job erases them.
+    privacy_retention_years: int = Field(default=5, ge=0)
+
     @model_validator(mode="after")
     def _check_reminder_days(self) -> Self:
         grades = set(self.repayment_reminder_days)

@@ -47,5 +47,10 @@ ERROR_CODES: tuple[str, dict[str, str]] = (
         "PASSWORD_CHANGE_REQUIRED": "Staff sign-in only (`POST /auth/login`, HTTP 403): the "
         "password is a one-time password; set your own with `POST /auth/password`, which "
         "answers the tokens.",
+        "LEGAL_HOLD": "decideErasure: a legal hold forbids erasing the customer now; the "
+        "message names them (OPEN_BALANCE, OPEN_DISPUTE, RETENTION_PERIOD). Nothing was "
+        "written; approve once they are lifted, or reject the request.",
+        "CUSTOMER_ERASED": "The customer was erased (a tombstone): no new data is written "
+        f"about them; {_NO_RETRY}.",
     },
 )

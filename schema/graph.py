@@ -18,6 +18,7 @@ from schema.customers.customer import CustomerDisclosureFields, CustomerFields
 from schema.growth.customer_fields import CustomerOfferFields, CustomerTierFields
 from schema.loyalty.customer_fields import CustomerLoyaltyFields
 from schema.outreach.survey_customer_fields import CustomerSurveyFields
+from schema.privacy.erasure_customer_fields import CustomerErasureFields
 from schema.risk.alert_customer_fields import CustomerRiskAlertFields
 from schema.risk.grade import CustomerRiskGradeFields
 from schema.service_desk.customer_fields import CustomerServiceFields
@@ -37,6 +38,7 @@ class Customer(
     CustomerLoyaltyFields,
     CustomerSurveyFields,
     CustomerDisclosureFields,
+    CustomerErasureFields,
 ):
     """Never instantiated: resolvers return ``CustomerFields``, which this type accepts (its
     ``is_type_of``), and each contributed field gets that instance as ``self``."""

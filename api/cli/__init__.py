@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "campaigns": "api.cli.campaigns:app",
     "messages": "api.cli.messages:app",
     "events": "api.cli.events:app",
+    "retention": "api.cli.retention:app",
     "init": "api.cli.admin:init",
     "admin": "api.cli.admin:app",
 }

@@ -61,6 +61,7 @@ from resolvers.customers.input import (
     checked_tags,
 )
 from resolvers.customers.segment_filter import SegmentFilter, checked_filter, filter_conditions
+from resolvers.erasure_guard import refuse_erased
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
 from resolvers.scoping import CUSTOMER_NOT_FOUND, customer_scope
 
@@ -320,6 +321,7 @@ async def update_customer(
     )
     if row is None:
         raise NotFound(CUSTOMER_NOT_FOUND)
+    refuse_erased(row)
     if row.version != changes.version:
         raise Conflict(
             f"the customer is at version {row.version}, not {changes.version}; reload it and retry",

@@ -44,6 +44,7 @@ from models.service_desk.complaint import (
     ComplaintSeverity,
     ComplaintStatus,
 )
+from resolvers.erasure_guard import refuse_erased
 from resolvers.outreach.surveys import survey_after_resolution
 from resolvers.scoping import complaint_scope, customer_scope
 from resolvers.service_desk.complaint_channels import publish
@@ -109,7 +110,7 @@ async def _complainant(session: AsyncSession, principal: Principal, data: NewCom
     )
     if customer is None:
         raise NotFound("no customer with this id is visible to you", field="customerId")
-    return customer
+    return refuse_erased(customer, field="customerId")
 
 
 def _event(

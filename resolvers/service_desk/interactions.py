@@ -26,6 +26,7 @@ from models.customers.customer import Customer
 from models.sealing import seal_field
 from models.service_desk.complaint import Complaint
 from models.service_desk.interaction import Interaction, InteractionChannel, InteractionKind
+from resolvers.erasure_guard import refuse_erased
 from resolvers.pagination import Page, PageArgs, page_with_count
 from resolvers.scoping import customer_scope
 from resolvers.service_desk.contact_rules import check_contact
@@ -103,6 +104,7 @@ async def write_interaction(
     )
     if customer is None:
         raise NotFound("no customer with this id is visible to you", field="customerId")
+    refuse_erased(customer, field="customerId")
     if (
         data.complaint_id is not None
         and await session.scalar(
