@@ -1,18 +1,18 @@
 """Erasure requests (issue 16): the customer asks, a supervisor decides.
 
 ``request_erasure``: the signed-in customer, in the app; one pending request at a time (a
-second: CONFLICT); audited. ``list_erasure_requests``: a supervisor their branch's customers'
-requests, admins (and auditors, who read) every branch's. ``decide_erasure``: a supervisor
-(or an admin) approves or rejects a pending request at its version. Approving while a legal
-hold applies (``resolvers.privacy.legal_holds``) is refused with LEGAL_HOLD naming the holds;
-rejecting records the holds that applied. Approving without holds erases the customer in the
-same transaction (``resolvers.privacy.erasure``).
+second: CONFLICT); audited. ``list_erasure_requests``: a page of the requests of a
+supervisor's branch's customers (every branch's for admins, and for auditors, who read).
+``decide_erasure``: a supervisor (or an admin) approves or rejects a pending request at its
+version. Approving while a legal hold applies (``resolvers.privacy.legal_holds``) is refused
+with LEGAL_HOLD naming the holds; rejecting records the holds that applied. Approving without
+holds erases the customer in the same transaction (``resolvers.privacy.erasure``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, update
@@ -25,10 +25,12 @@ from core.encryption import KeyRing
 from core.errors import BadUserInput, Conflict, Forbidden, LegalHold, NotFound
 from core.identity import Principal, Role, Scope
 from core.request_database import RequestDatabase
+from core.settings import Settings
 from models.columns import utcnow
 from models.customers.customer import Customer
 from models.privacy.request import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from resolvers.erasure_guard import refuse_erased
+from resolvers.pagination import Page, PageArgs, page_with_count
 from resolvers.privacy.erasure import erase_customers
 from resolvers.privacy.legal_holds import holds_of
 from resolvers.scoping import owned_scope
@@ -37,7 +39,6 @@ REQUEST_ACTION = "privacy.erasure_request"
 APPROVE_ACTION = "privacy.erasure_approve"
 REJECT_ACTION = "privacy.erasure_reject"
 NOT_FOUND = "no erasure request with this id is visible to you"
-MAX_LISTED = 100
 # Who decides: supervisors for their branch, admins for every branch.
 DECIDERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 ERASURE_STATUSES = (
@@ -94,23 +95,31 @@ def _visible(principal: Principal, scope: Scope) -> ColumnElement[bool]:
 
 
 async def list_erasure_requests(
-    *, db: RequestDatabase, principal: Principal, status: PrivacyRequestStatus | None
-) -> Sequence[PrivacyRequest]:
-    """The erasure requests of the customers the caller reaches, newest first (at most
-    ``MAX_LISTED``), of one status or all."""
-    query = (
-        select(PrivacyRequest)
-        .join(Customer, col(Customer.id) == col(PrivacyRequest.customer_id))
-        .where(
-            col(PrivacyRequest.kind) == PrivacyRequestKind.ERASURE,
-            _visible(principal, Scope.PRIVACY_READ),
-        )
-        .order_by(col(PrivacyRequest.requested_at).desc(), col(PrivacyRequest.id).desc())
-        .limit(MAX_LISTED)
-    )
+    *,
+    db: RequestDatabase,
+    principal: Principal,
+    settings: Settings,
+    status: PrivacyRequestStatus | None,
+    page: PageArgs,
+) -> tuple[Page[PrivacyRequest], Callable[[], Awaitable[int]]]:
+    """A page of the erasure requests of the customers the caller reaches, newest first, of
+    one status or all, and their count (if asked for)."""
+    conditions = [
+        col(PrivacyRequest.kind) == PrivacyRequestKind.ERASURE,
+        col(PrivacyRequest.customer_id).in_(
+            select(Customer.id).where(_visible(principal, Scope.PRIVACY_READ))
+        ),
+    ]
     if status is not None:
-        query = query.where(col(PrivacyRequest.status) == status)
-    return list(await db.scalars(query))
+        conditions.append(col(PrivacyRequest.status) == status)
+    return await page_with_count(
+        db,
+        PrivacyRequest,
+        conditions,
+        sort_col=col(PrivacyRequest.requested_at),
+        id_col=col(PrivacyRequest.id),
+        args=page.validated(settings.default_page_size, settings.max_page_size),
+    )
 
 
 async def _pending(

@@ -17,12 +17,13 @@ from core.context import Context, Info
 from core.identity import Scope
 from models.privacy.request import PrivacyRequest, PrivacyRequestStatus
 from resolvers.customers.loaders import CustomerByIdLoader
+from resolvers.pagination import PageArgs
 from resolvers.privacy import erasure_requests
 from resolvers.privacy.legal_holds import LegalHold
 from resolvers.privacy.legal_holds_loaders import LegalHoldsByCustomerLoader
 from schema.common import UserError, mutation_payload, payload_field
 from schema.customers.customer import CustomerFields, CustomerRef
-from schema.relay import to_global_id, uuid_of
+from schema.relay import After, Connection, First, to_global_id, uuid_of
 from schema.scope_field import scoped_field
 
 TYPE = "ErasureRequest"
@@ -117,21 +118,25 @@ def _arg(what: str) -> Any:
 class ErasureQuery:
     @scoped_field(
         Scope.PRIVACY_READ,
-        "Erasure requests, newest first (at most 100): a supervisor's branch's customers', "
+        "Erasure requests, newest first: a supervisor's branch's customers', "
         "every branch's for admins and auditors.",
         staff_only=True,
     )
     async def erasure_requests(
         self,
         info: Info,
+        first: First = None,
+        after: After = None,
         status: Annotated[ErasureStatus | None, _arg("Only this status; null: every one.")] = None,
-    ) -> list[ErasureRequest] | None:
-        rows = await erasure_requests.list_erasure_requests(
+    ) -> Connection[ErasureRequest] | None:
+        page, count = await erasure_requests.list_erasure_requests(
             db=info.context.db,
             principal=info.context.principal,
+            settings=info.context.settings,
             status=PrivacyRequestStatus(status.name.lower()) if status is not None else None,
+            page=PageArgs(first, after),
         )
-        return [ErasureRequest.from_row(row) for row in rows]
+        return Connection.build(page, ErasureRequest.from_row, count)
 
 
 @strawberry.type
