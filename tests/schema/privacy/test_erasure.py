@@ -10,6 +10,7 @@ CUSTOMER_ERASED, and ``cardcrm audit verify`` still passes."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, text
@@ -60,6 +61,16 @@ query($id: ID!) {
     id erasedAt name phone email address idNumber birthDate customerNumber version
     consent { sms email push phone }
     cards { status last4 pan }
+  }
+}
+"""
+FIGURES = """
+query($from: DateTime!, $to: DateTime!) {
+  analytics {
+    growth(range: {from: $from, to: $to}) {
+      customers customersByTier { key count } customersByStage { key count }
+      cardActivation { part whole } active { part whole } churn { part whole }
+    }
   }
 }
 """
@@ -245,6 +256,11 @@ async def test_approving_without_holds_erases_the_customer_and_leaves_a_tombston
     await _close_card(server, supervisor, customer)
     asked = (await _request(server, customer))["erasureRequest"]
     before = await _personal_cells(server, customer.id)
+    admin = staff_token(server, world, "demo-admin")
+    now = datetime.now(UTC)
+    year = {"from": (now - timedelta(days=300)).isoformat(), "to": now.isoformat()}
+    figures = await server.graphql(FIGURES, year, token=admin)
+    assert "errors" not in figures, figures
 
     # when a supervisor approves at a bank that keeps nothing after the relationship ends,
     async with running_app(variant(settings, privacy_retention_years=0)) as bank:
@@ -281,6 +297,7 @@ async def test_approving_without_holds_erases_the_customer_and_leaves_a_tombston
         ("email", False, "retention"),
     }
     assert outbox == 1
+    assert await server.graphql(FIGURES, year, token=admin) == figures  # the aggregates unchanged
 
     # it reads back with null personal fields, a lookup by the old phone finds nothing,
     tombstone = await server.graphql(TOMBSTONE, {"id": customer_id}, token=supervisor)
