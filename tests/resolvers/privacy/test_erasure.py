@@ -1,6 +1,7 @@
 """Erasure through the service layer on a database of the test's own: the request decided by
 an admin erases the customer in one transaction, keeping their transactions and statements;
-a decided request cannot be decided again; ``cardcrm audit verify`` passes afterwards."""
+a decided request cannot be decided again; ``cardcrm audit verify`` passes afterwards. A
+card's history stays append-only but for erasure emptying its sealed note."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
 from core.database import Database
@@ -106,3 +108,28 @@ async def test_an_approved_erasure_keeps_transactions_and_statements_and_the_cha
         assert await _count(database, Statement, col(Statement.card_id) == card_id) == 1
         assert await _count(database, Transaction, col(Transaction.card_id) == card_id) == 2
         assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE card_events SET reason_enc = :value",
+        "UPDATE card_events SET action = 'close', reason_enc = NULL",
+        "DELETE FROM card_events",
+    ],
+)
+async def test_a_card_history_stays_append_only_but_for_emptying_its_note(
+    fresh_database: FreshDatabase, statement: str
+) -> None:
+    async with fresh_database.database() as database:
+        ring = await fresh_database.key_ring(database)
+        customer = await add_customer(database, ring, await branch_and_tier(database), seed=12)
+        await close_card(database, ring, customer.card_ids[0])
+        async with database.session() as session:
+            with pytest.raises(DBAPIError, match="card_events is append-only"):
+                await session.execute(text(statement), {"value": b"\x00"})
+            await session.rollback()
+            await session.execute(text("UPDATE card_events SET reason_enc = NULL"))
+            await session.commit()
+            notes = list(await session.scalars(text("SELECT reason_enc FROM card_events")))
+        assert notes == [None]
