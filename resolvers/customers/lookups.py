@@ -154,6 +154,10 @@ async def customers_by_name(
     )
 
 
+# An erased customer (a tombstone) keeps every blind index empty: the backfills pass it by.
+NOT_ERASED = col(Customer.erased_at).is_(None)
+
+
 async def index_names(session: AsyncSession, ring: KeyRing, *, batch_size: int = 500) -> int:
     """Fills the name index of customers sealed before it existed (migration 0005); each
     batch commits, so an interrupted run resumes where it stopped. Returns how many."""
@@ -161,7 +165,9 @@ async def index_names(session: AsyncSession, ring: KeyRing, *, batch_size: int =
     while True:
         rows = (
             await session.scalars(
-                select(Customer).where(col(Customer.name_bidx).is_(None)).limit(batch_size)
+                select(Customer)
+                .where(col(Customer.name_bidx).is_(None), NOT_ERASED)
+                .limit(batch_size)
             )
         ).all()
         await load_customer_keys(session, ring, [row.id for row in rows])
@@ -184,7 +190,9 @@ async def index_birthdays(session: AsyncSession, ring: KeyRing, *, batch_size: i
     while True:
         rows = (
             await session.scalars(
-                select(Customer).where(col(Customer.birthday_bidx).is_(None)).limit(batch_size)
+                select(Customer)
+                .where(col(Customer.birthday_bidx).is_(None), NOT_ERASED)
+                .limit(batch_size)
             )
         ).all()
         await load_customer_keys(session, ring, [row.id for row in rows])

@@ -67,6 +67,10 @@ async def test_retention_erases_old_closed_relationships_once_and_keeps_the_othe
         late = await fresh_database.run_cli("retention", "run", "--as-of", _in_years(6))
         again = await fresh_database.run_cli("retention", "run", "--as-of", _in_years(6))
         verified = await fresh_database.run_cli("audit", "verify")
+        # (the blind-index backfills pass a tombstone by)
+        for backfill in ("index-names", "index-birthdays"):
+            indexed = await fresh_database.run_cli("customers", backfill)
+            assert indexed.returncode == 0, indexed.stderr
 
         # then nothing is erased within the period, the settled and the cardless after it,
         assert early.returncode == late.returncode == again.returncode == 0, late.stderr
@@ -94,6 +98,7 @@ async def test_retention_erases_old_closed_relationships_once_and_keeps_the_othe
         assert {owing.id, active.id, disputing.id}.isdisjoint(erased)
         assert tombstone is not None
         assert (tombstone.name_enc, tombstone.phone_bidx) == (None, None)
+        assert (tombstone.name_bidx, tombstone.birthday_bidx) == (None, None)
         assert (tombstone.consent_sms, tombstone.consent_email) == (False, False)
         # each erasure audited, the system acting; and the chain still verifies.
         assert {entry.target_id for entry in entries} == {str(settled.id), str(cardless.id)}
