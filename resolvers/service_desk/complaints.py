@@ -315,6 +315,9 @@ async def change_complaint(
     if complaint is None:
         raise NotFound(NOT_FOUND_MESSAGE, field="id")
     _authorize(principal, complaint, change.action)
+    customer = await session.get(Customer, complaint.customer_id)
+    assert customer is not None
+    refuse_erased(customer)  # a tombstone's complaints take no new notes
     if complaint.version != change.version:
         raise Conflict(
             f"the complaint is at version {complaint.version}, not {change.version}; "

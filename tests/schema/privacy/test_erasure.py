@@ -87,9 +87,41 @@ mutation($input: LogInteractionInput!) {
 """
 COMPLAIN = """
 mutation($input: FileComplaintInput!) {
-  fileComplaint(input: $input) { complaint { id } userErrors { code } }
+  fileComplaint(input: $input) { complaint { id version } userErrors { code } }
 }
 """
+
+STEP = """
+mutation($id: ID!, $version: Int!) {{
+  {name}(input: {{id: $id, version: $version{extra}}}) {{
+    complaint {{ id version status }} userErrors {{ code }}
+  }}
+}}
+"""
+
+
+async def _resolved_complaint(server: Server, token: str, customer_id: str) -> dict[str, Any]:
+    """A complaint filed, worked and resolved (no dispute left open)."""
+    filed = await server.graphql(
+        COMPLAIN, {"input": {"description": "年费扣错了", "customerId": customer_id}}, token=token
+    )
+    complaint = filed["data"]["fileComplaint"]["complaint"]
+    steps = [
+        ("acknowledgeComplaint", ', note: "已联系客户"'),
+        ("startComplaintWork", ""),
+        ("resolveComplaint", ', resolution: "已退还年费"'),
+    ]
+    for name, extra in steps:
+        body = await server.graphql(
+            STEP.format(name=name, extra=extra),
+            {"id": complaint["id"], "version": complaint["version"]},
+            token=token,
+        )
+        complaint = body["data"][name]["complaint"]
+        assert complaint is not None, body
+    assert complaint["status"] == "RESOLVED"
+    result: dict[str, Any] = complaint
+    return result
 
 
 async def _customer(server: Server, world: World, seed: int, *, active: bool = True) -> Built:
@@ -131,7 +163,9 @@ async def _close_card(server: Server, token: str, customer: Built) -> None:
     body = await server.graphql(CARDS, {"id": to_global_id("Customer", customer.id)}, token=token)
     card = body["data"]["customer"]["cards"][0]
     closed = await server.graphql(
-        CLOSE, {"input": {"cardId": card["id"], "version": card["version"]}}, token=token
+        CLOSE,
+        {"input": {"cardId": card["id"], "version": card["version"], "reason": "客户要求销户"}},
+        token=token,
     )
     assert closed["data"]["closeCard"]["card"] == {"status": "CLOSED"}, closed
 
@@ -237,7 +271,7 @@ async def test_approving_without_holds_erases_the_customer_and_leaves_a_tombston
     server: Server, world: World, settings: Settings
 ) -> None:
     # Given a customer who used their card, repaid it in full, had it closed, has a logged
-    # call and a resolved-later complaint, and asked to be erased,
+    # call and a resolved complaint, and asked to be erased,
     customer = await _customer(server, world, _seed())
     card_id = customer.card_ids[0]
     await book(
@@ -253,6 +287,7 @@ async def test_approving_without_holds_erases_the_customer_and_leaves_a_tombston
     customer_id = to_global_id("Customer", customer.id)
     logged = await server.graphql(LOG, {"input": _call(customer_id)}, token=supervisor)
     assert logged["data"]["logInteraction"]["userErrors"] == [], logged
+    resolved = await _resolved_complaint(server, supervisor, customer_id)
     await _close_card(server, supervisor, customer)
     asked = (await _request(server, customer))["erasureRequest"]
     before = await _personal_cells(server, customer.id)
@@ -272,6 +307,7 @@ async def test_approving_without_holds_erases_the_customer_and_leaves_a_tombston
     assert erased["erasureRequest"]["status"] == "DONE"
     assert erased["erasureRequest"]["customer"]["erasedAt"] is not None
     assert before["customers"] == before["cards"] == before["interactions"] == 1
+    assert before["complaints"] == before["card_events"] == before["complaint_events"] == 1
     assert set((await _personal_cells(server, customer.id)).values()) == {0}
     async with server.state.database.session() as session:
         key = await session.get(CustomerKey, customer.id)
@@ -328,6 +364,12 @@ async def test_approving_without_holds_erases_the_customer_and_leaves_a_tombston
     assert update["data"]["updateCustomer"]["userErrors"] == [{"code": "CUSTOMER_ERASED"}]
     assert call["data"]["logInteraction"]["userErrors"] == [{"code": "CUSTOMER_ERASED"}]
     assert complaint["data"]["fileComplaint"]["userErrors"] == [{"code": "CUSTOMER_ERASED"}]
+    reopened = await server.graphql(
+        STEP.format(name="reopenComplaint", extra=', reason: "客户又来电"'),
+        {"id": resolved["id"], "version": resolved["version"]},
+        token=supervisor,
+    )
+    assert reopened["data"]["reopenComplaint"]["userErrors"] == [{"code": "CUSTOMER_ERASED"}]
     assert [e["code"] for e in (await _request(server, customer))["userErrors"]] == [
         "CUSTOMER_ERASED"
     ]
