@@ -3,9 +3,10 @@
 Each hold is a stable code:
 
 - ``OPEN_BALANCE``: a card not closed (issued, active or frozen; a card reported lost or
-  stolen is blocked, which ends it like a close), or a card that still owes: days past due, or
-  a positive balance (purchases − refunds − repayments over its life, which is what its
-  statements carry forward: resolvers/cards/statements.py).
+  stolen is blocked, which ends it like a close), or a card whose account is not settled:
+  days past due, or a balance other than zero (purchases − refunds − repayments over its
+  life, which is what its statements carry forward: resolvers/cards/statements.py); a credit
+  balance is the bank's debt to the customer, to be paid out before they are erased.
 - ``OPEN_DISPUTE``: a complaint not resolved or closed, a risk alert still open or escalated,
   or a collection case not closed.
 - ``RETENTION_PERIOD``: the relationship ended (its last card closed or blocked, its last
@@ -63,8 +64,8 @@ def years_before(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year - years, day=28)
 
 
-def _owed_cents(card: Any) -> Any:
-    """What a card owes: its purchases, less its refunds and repayments, over its life."""
+def _balance_cents(card: Any) -> Any:
+    """A card's balance: its purchases, less its refunds and repayments, over its life."""
     t = TRANSACTIONS.c
     signed = case((t.kind == TransactionKind.PURCHASE.value, t.amount_cents), else_=-t.amount_cents)
     return select(func.coalesce(func.sum(signed), 0)).where(t.card_id == card.id).scalar_subquery()
@@ -78,7 +79,7 @@ def open_balance(customer_id: Any) -> ColumnElement[bool]:
             or_(
                 card.c.status.not_in(ENDED),
                 card.c.days_past_due > 0,
-                _owed_cents(card.c) > 0,
+                _balance_cents(card.c) != 0,
             ),
         )
     )

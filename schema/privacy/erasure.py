@@ -35,8 +35,8 @@ if not has_enum_definition(LegalHold):
     )
     for _value in LegalHold.__strawberry_definition__.values:  # type: ignore[attr-defined]
         _value.description = {
-            "OPEN_BALANCE": "A card not closed, or one that still owes (days past due, or a "
-            "positive balance).",
+            "OPEN_BALANCE": "A card not closed, or one not settled (days past due, or a "
+            "balance other than zero: owed by the customer, or a credit owed to them).",
             "OPEN_DISPUTE": "A complaint not resolved or closed, an open or escalated risk "
             "alert, or a collection case not closed.",
             "RETENTION_PERIOD": "The relationship (last card closed, last transaction) ended "

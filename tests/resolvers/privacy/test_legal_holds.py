@@ -1,5 +1,5 @@
 """The legal holds on erasing a customer, for a set of customers in one statement: an open
-or owing card is OPEN_BALANCE, an open complaint or risk alert OPEN_DISPUTE, and a
+card, or one owing or in credit, is OPEN_BALANCE, an open complaint or risk alert OPEN_DISPUTE, and a
 relationship that has not ended, or ended less than the retention period ago,
 RETENTION_PERIOD; a customer who never had a card has no retention hold."""
 
@@ -29,6 +29,10 @@ PAID = [
     ("repayment", "300.00", "2024-02-01T09:00:00+08:00"),
 ]
 OWED = [("purchase", "88.00", "2024-01-10T09:00:00+08:00")]
+OVERPAID = [
+    ("purchase", "100.00", "2024-01-10T09:00:00+08:00"),
+    ("repayment", "150.00", "2024-02-01T09:00:00+08:00"),
+]
 
 
 def _seed() -> int:
@@ -50,13 +54,15 @@ async def test_each_customer_gets_the_holds_that_apply_in_one_statement(
     await book(db, ring, settled.card_ids[0], PAID)
     owing = await add_customer(db, ring, where, seed=_seed())
     await book(db, ring, owing.card_ids[0], OWED)
+    in_credit = await add_customer(db, ring, where, seed=_seed())
+    await book(db, ring, in_credit.card_ids[0], OVERPAID)
     complaining = await add_customer(db, ring, where, seed=_seed())
     alerted = await add_customer(db, ring, where, seed=_seed())
-    for built in (settled, owing, complaining, alerted):
+    for built in (settled, owing, in_credit, complaining, alerted):
         await close_card(db, ring, built.card_ids[0])
     await file_open_complaint(db, ring, server.state.settings, complaining, branch)
     await add_alert(server.state, alerted.id)
-    everyone = [cardless, active, settled, owing, complaining, alerted]
+    everyone = [cardless, active, settled, owing, in_credit, complaining, alerted]
     ids = [built.id for built in everyone]
 
     # when the holds are computed now and six years on,
@@ -69,12 +75,13 @@ async def test_each_customer_gets_the_holds_that_apply_in_one_statement(
 
     # then each has the holds that apply, all from one statement.
     assert counted.value == 1
-    names = ["cardless", "active", "settled", "owing", "complaining", "alerted"]
+    names = ["cardless", "active", "settled", "owing", "in_credit", "complaining", "alerted"]
     assert {name: today[b.id] for name, b in zip(names, everyone, strict=True)} == {
         "cardless": [],
         "active": ["OPEN_BALANCE", "RETENTION_PERIOD"],
         "settled": ["RETENTION_PERIOD"],
         "owing": ["OPEN_BALANCE", "RETENTION_PERIOD"],
+        "in_credit": ["OPEN_BALANCE", "RETENTION_PERIOD"],
         "complaining": ["OPEN_DISPUTE", "RETENTION_PERIOD"],
         "alerted": ["OPEN_DISPUTE", "RETENTION_PERIOD"],
     }
@@ -83,6 +90,7 @@ async def test_each_customer_gets_the_holds_that_apply_in_one_statement(
         "active": ["OPEN_BALANCE", "RETENTION_PERIOD"],  # the relationship has not ended
         "settled": [],
         "owing": ["OPEN_BALANCE"],
+        "in_credit": ["OPEN_BALANCE"],  # the bank owes them the difference
         "complaining": ["OPEN_DISPUTE"],
         "alerted": ["OPEN_DISPUTE"],
     }
