@@ -3,7 +3,8 @@ the request with the legal holds that apply now, approving while holds apply is 
 with LEGAL_HOLD naming them (rejecting records them); an agent cannot decide and another
 branch's supervisor neither sees nor decides. Once the card is closed and settled, and the
 retention period over, approving erases: every sealed cell and blind index of the
-customer's rows is NULL on the raw database, transactions stay, the customer reads back as
+customer's rows is NULL on the raw database, a copy of a sealed value taken before can no
+longer be opened with the stored keys and the master key, transactions stay, the customer reads back as
 a tombstone, a lookup by the old phone finds nothing, writes about them answer
 CUSTOMER_ERASED, and ``cardcrm audit verify`` still passes."""
 
@@ -13,15 +14,20 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, or_, select, text
 from sqlmodel import SQLModel, col
 
+from core.encryption import DecryptionError
 from core.identity import Role
 from core.settings import Settings
-from models.customer_keys import CustomerKey
+from models.customer_keys import CustomerKey, load_customer_keys
+from models.customers.customer import Customer
 from models.growth.tier import Tier
+from models.key_store import load_key_ring, master_key_from_settings
 from models.privacy.consent import ConsentChange
 from models.privacy.subjects import SUBJECTS
+from models.sealing import open_field
 from models.transactions.transaction import Transaction
 from resolvers.privacy.erasure import personal_columns
 from schema.relay import to_global_id
@@ -291,6 +297,8 @@ async def test_approving_without_holds_erases_the_customer_and_leaves_a_tombston
     await _close_card(server, supervisor, customer)
     asked = (await _request(server, customer))["erasureRequest"]
     before = await _personal_cells(server, customer.id)
+    backup = await _backup_phone(server, customer.id)  # a copy of a sealed cell, elsewhere
+    assert await _open_with_stored_keys(server, settings, backup) == customer.data.phone
     admin = staff_token(server, world, "demo-admin")
     now = datetime.now(UTC)
     year = {"from": (now - timedelta(days=300)).isoformat(), "to": now.isoformat()}
@@ -327,6 +335,8 @@ async def test_approving_without_holds_erases_the_customer_and_leaves_a_tombston
             {"id": str(customer.id)},
         )
     assert key is None
+    with pytest.raises(DecryptionError):  # no key left opens the copy
+        await _open_with_stored_keys(server, settings, backup)
     assert transactions == 2  # the figures stay
     assert {(change.channel, change.granted, change.source) for change in withdrawn} == {
         ("sms", False, "retention"),
@@ -377,6 +387,25 @@ async def test_approving_without_holds_erases_the_customer_and_leaves_a_tombston
     # and the audit chain still verifies.
     verified = await FreshDatabase(settings).run_cli("audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+async def _backup_phone(server: Server, customer_id: uuid.UUID) -> Customer:
+    async with server.state.database.session() as session:
+        sealed = await session.scalar(
+            select(col(Customer.phone_enc)).where(col(Customer.id) == customer_id)
+        )
+    assert sealed is not None
+    return Customer(id=customer_id, phone_enc=sealed)
+
+
+async def _open_with_stored_keys(server: Server, settings: Settings, row: Customer) -> str | None:
+    """Opens the value as anyone holding the database and the master key could: a ring
+    loaded afresh, with the customer's stored key opened into it."""
+    async with server.state.database.session() as session:
+        ring = await load_key_ring(session, master_key_from_settings(settings))
+        ring.forget_customer(row.id)  # nothing this process opened before counts
+        await load_customer_keys(session, ring, [row.id])
+    return open_field(ring, row, "phone")
 
 
 def _call(customer_id: str) -> dict[str, Any]:
