@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.encryption import KeyRing, UnknownKeyVersion
+from core.errors import CustomerErased
+from models.customers.customer import Customer
 from models.keys import CustomerKey
 
 if TYPE_CHECKING:
@@ -91,6 +93,18 @@ async def load_customer_keys(
         await open_stored_keys(ring, await stored_customer_keys(session, missing))
 
 
+async def _refuse_erased(session: AsyncSession, keyless: Sequence[uuid.UUID]) -> None:
+    """An erased customer never gets a key again (nothing new is sealed about a tombstone):
+    the last guard behind each write path's own CUSTOMER_ERASED check."""
+    erased = await session.scalar(
+        select(func.count())
+        .select_from(Customer)
+        .where(col(Customer.id).in_(keyless), col(Customer.erased_at).is_not(None))
+    )
+    if erased:
+        raise CustomerErased("the customer was erased; nothing new is recorded about them")
+
+
 async def ensure_customer_keys(
     session: AsyncSession,
     ring: KeyRing,
@@ -110,6 +124,7 @@ async def ensure_customer_keys(
     keyless = [i for i in missing if not ring.has_customer_key(i)]
     if not keyless:
         return
+    await _refuse_erased(session, keyless)
     await session.execute(_insert_keys(session, _new_key_rows(ring, keyless)))
     for customer_id in keyless:  # a concurrent creator's key won: use the stored one
         ring.forget_customer(customer_id)

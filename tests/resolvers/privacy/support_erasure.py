@@ -95,9 +95,7 @@ async def add_customer(
         cards=cards,
     ).checked()
     async with database.session() as session:
-        row, card_rows, key = new_customer_rows(
-            ring, data, branch_id=where[0], tier_id=where[1]
-        )
+        row, card_rows, key = new_customer_rows(ring, data, branch_id=where[0], tier_id=where[1])
         session.add(key)
         for made in card_rows if active else ():
             made.status, made.activated_at = CardStatus.ACTIVATED, made.issued_at

@@ -14,10 +14,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import col
 
 from core.database import Database
-from core.errors import Conflict
+from core.errors import Conflict, CustomerErased
 from core.identity import Role
 from models.cards.card import Card
 from models.cards.statement import Statement
+from models.customer_keys import ensure_customer_keys
 from models.customers.customer import Customer
 from models.transactions.transaction import Transaction
 from resolvers.day_close import close_day
@@ -97,6 +98,8 @@ async def test_an_approved_erasure_keeps_transactions_and_statements_and_the_cha
                     audit_event=staff_event,
                 )
             tombstone = await session.get(Customer, customer.id)
+            with pytest.raises(CustomerErased):  # no write path can give them a key again
+                await ensure_customer_keys(session, ring, [customer.id])
         verified = await fresh_database.run_cli("audit", "verify")
 
         # then the customer is a tombstone, the figures are all there, the chain verifies.
