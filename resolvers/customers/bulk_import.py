@@ -10,11 +10,12 @@ sealed at all.
 
 A chunk is written in one transaction: one query per blind index finds what is registered
 already (customer numbers, national IDs, card numbers), then multi-row INSERTs store the
-rest with one audit entry for the chunk. The import is idempotent on the bank's customer
-number: a line whose number is registered (by an earlier run, or an earlier line) is counted
-as already present and nothing of it is written. A national ID or card number registered to
-another customer refuses the line, as the API's CONFLICT would. Memory holds one chunk being
-sealed and one being written, and the first ``max_errors`` refused lines (the others are
+rest, with the consent each new customer granted as its history (one INSERT for the chunk,
+``resolvers.privacy.consent_history``) and one audit entry for the chunk. The import is
+idempotent on the bank's customer number: a line whose number is registered (by an earlier
+run, or an earlier line) is counted as already present and nothing of it is written. A
+national ID or card number registered to another customer refuses the line, as the API's
+CONFLICT would. Memory holds one chunk being sealed and one being written, and the first ``max_errors`` refused lines (the others are
 only counted, and passed to ``on_chunk``), whatever the file's size.
 """
 
@@ -40,6 +41,7 @@ from models.cards.card import Card
 from models.customers.customer import Customer
 from models.growth.tier import Tier
 from models.organisation.organisation import Branch
+from models.privacy.consent import ConsentSource
 from resolvers.customers.duplicates import conflict_for
 from resolvers.customers.import_chunks import (
     CARDS,
@@ -51,6 +53,7 @@ from resolvers.customers.import_chunks import (
     check_chunk,
     seal_chunk,
 )
+from resolvers.privacy.consent_history import consent_changes, granted_of, record_consent_changes
 from resolvers.transactions.rows import RawRow
 
 __all__ = ["CustomerImportSummary", "RowProblem", "import_customers"]
@@ -157,11 +160,6 @@ async def _write_once(
     audit_event: Callable[..., AuditEvent],
 ) -> tuple[list[SealedCustomer], int, list[RowProblem]]:
     new, present, problems = _sorted_out(chunk.sealed, await _seen(session, chunk.sealed))
-    if new:
-        await session.execute(insert(CUSTOMERS), [row.customer for row in new])
-        cards = [card for row in new for card in row.cards]
-        if cards:
-            await session.execute(insert(CARDS), cards)
     event = audit_event(
         IMPORT_ACTION,
         target_type="CustomerImport",
@@ -173,10 +171,33 @@ async def _write_once(
             "rejected": len(chunk.problems) + len(problems),
         },
     )
+    if new:
+        await session.execute(insert(CUSTOMERS), [row.customer for row in new])
+        cards = [card for row in new for card in row.cards]
+        if cards:
+            await session.execute(insert(CARDS), cards)
+        await record_consent_changes(session, _onboarding_consents(new, event.actor_id))
     async with audit.chain_lock(session):
         await audit.append(session, event)
         await session.commit()
     return new, present, problems
+
+
+def _onboarding_consents(new: list[SealedCustomer], actor_id: str) -> list[dict[str, Any]]:
+    """The chunk's consent history: a row per channel each new customer granted, written
+    with the chunk in one INSERT (``resolvers.privacy.consent_history``)."""
+    return [
+        change
+        for row in new
+        for change in consent_changes(
+            row.customer["id"],
+            None,
+            granted_of(row.customer),
+            source=ConsentSource.ONBOARDING,
+            actor_id=actor_id,
+            at=row.customer["created_at"],
+        )
+    ]
 
 
 async def write_chunk(

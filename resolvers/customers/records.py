@@ -39,6 +39,7 @@ from models.customers.identifiers import (
 )
 from models.growth.tier import Tier
 from models.organisation.organisation import Branch
+from models.privacy.consent import ConsentSource
 from models.sealing import seal_field
 from resolvers.customers.customer_order import CustomerOrderField, page_by_metric
 from resolvers.customers.disclosure import (
@@ -60,6 +61,7 @@ from resolvers.customers.input import (
 )
 from resolvers.customers.segment_filter import SegmentFilter, checked_filter, filter_conditions
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
+from resolvers.privacy.consent_history import consent_changes, granted_of, record_consent_changes
 from resolvers.scoping import CUSTOMER_NOT_FOUND, customer_scope
 
 PHONE_INDEX = "phone"
@@ -261,6 +263,12 @@ async def _insert(
     await session.flush()  # the customer before its cards: no ORM relationships order them
     session.add_all(cards)
     await session.flush()
+    await record_consent_changes(  # one row per channel granted, in the creation's transaction
+        session,
+        consent_changes(
+            row.id, None, granted_of(row), source=ConsentSource.ONBOARDING, actor_id=event.actor_id
+        ),
+    )
     fields = ["name", "birthDate", "idNumber", "phone", "email", "address"]
     if row.customer_number_enc is not None:
         fields.append("customerNumber")
@@ -319,6 +327,7 @@ async def update_customer(
             field="version",
         )
     _sealed_changes(ring, row, changes)
+    granted_before = granted_of(row)
     if changes.consent is not None:
         _apply_consent(row, changes.consent.checked())
     if changes.tags is not None:
@@ -336,6 +345,14 @@ async def update_customer(
         raise Conflict(
             "the customer changed while you were editing it; reload it and retry", field="version"
         )
+    history = consent_changes(  # only the channels that changed, with the update's commit
+        row.id,
+        granted_before,
+        granted_of(row),
+        source=ConsentSource.STAFF,
+        actor_id=principal.subject,
+    )
+    await record_consent_changes(session, history)
     await audit.record_and_commit(
         session,
         audit_event(

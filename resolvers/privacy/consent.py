@@ -1,0 +1,187 @@
+"""The customer's own consent in the app: ``myConsents`` reads it with its history,
+``updateMyConsent`` changes it (PIPL: a consent given must be as easy to withdraw).
+
+A change is checked by the rules of ``updateCustomer``'s consent input (``Consent.checked``)
+before anything is written, versioned like ``updateCustomer`` (a stale ``expectedVersion``
+is a CONFLICT and nothing is overwritten), recorded in the history with source ``app`` and
+the customer as actor (``resolvers.privacy.consent_history``), and audited as a
+``customer.update`` of the ``consent`` field, so the outbox writes ``customer.consent_changed``
+(``auth.outbox``) in the same transaction. A change that changes nothing writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from auth import audit
+from auth.audit import AuditEvent
+from core.errors import BadUserInput, Conflict, Forbidden, NotFound
+from core.identity import Principal
+from core.request_database import RequestDatabase
+from models.columns import utcnow
+from models.customers.customer import Customer
+from models.privacy.consent import ConsentChange, ConsentSource
+from resolvers.customers.input import Consent
+from resolvers.privacy.consent_history import (
+    CHANNELS,
+    MAX_HISTORY,
+    consent_changes,
+    granted_of,
+    last_changed,
+    newest_changes,
+    record_consent_changes,
+)
+
+CUSTOMERS_ONLY = "updateMyConsent and myConsents are the customer's own, in the app"
+
+
+@dataclass(frozen=True)
+class ChannelConsent:
+    channel: str
+    granted: bool
+    since: datetime  # the last change of this channel; the customer's creation if none
+
+
+@dataclass(frozen=True)
+class MyConsents:
+    customer_id: uuid.UUID
+    version: int
+    channels: list[ChannelConsent]
+    do_not_disturb_start: str | None
+    do_not_disturb_end: str | None
+    preferred_channel: str | None
+    history: list[ConsentChange]
+
+
+@dataclass(frozen=True)
+class ConsentUpdate:
+    """What the customer asks to change: only the channels and texts given change; a text
+    given as None clears it (no do-not-disturb window, no preferred channel)."""
+
+    channels: Mapping[str, bool] = field(default_factory=dict)  # sms, email, push, phone
+    # do_not_disturb_start, do_not_disturb_end, preferred_channel
+    texts: Mapping[str, str | None] = field(default_factory=dict)
+    expected_version: int | None = None
+
+    def applied_to(self, row: Customer) -> Consent:
+        """The customer's whole consent after this change, checked like ``updateCustomer``'s."""
+        given: dict[str, Any] = {**self.channels, **self.texts}
+        return replace(_consent_of(row), **given).checked()
+
+
+def _own_id(principal: Principal) -> uuid.UUID:
+    if principal.customer_id is None:
+        raise Forbidden(CUSTOMERS_ONLY)
+    return principal.customer_id
+
+
+def _consent_of(row: Customer) -> Consent:
+    return Consent(
+        **granted_of(row),
+        do_not_disturb_start=row.do_not_disturb_start,
+        do_not_disturb_end=row.do_not_disturb_end,
+        preferred_channel=row.preferred_channel,
+    )
+
+
+def _live(customer_id: uuid.UUID) -> ColumnElement[bool]:
+    """The customer's own row, unless erased (a tombstone has no consent to change)."""
+    return and_(col(Customer.id) == customer_id, col(Customer.erased_at).is_(None))
+
+
+async def my_consents(*, db: RequestDatabase, principal: Principal, first: int = 20) -> MyConsents:
+    """The caller's consent per channel (since when), do-not-disturb window, preferred
+    channel and newest ``first`` changes, newest first."""
+    customer_id = _own_id(principal)
+    if not 1 <= first <= MAX_HISTORY:
+        raise BadUserInput(f"first must be between 1 and {MAX_HISTORY}", field="first")
+    row = await db.scalar(select(Customer).where(_live(customer_id)))
+    if row is None:
+        raise NotFound("no such customer")
+    changed = await last_changed(db, customer_id)
+    (history,) = await newest_changes(db, [(customer_id, first)])
+    return _view(row, changed, history)
+
+
+def _view(row: Customer, changed: dict[str, datetime], history: list[ConsentChange]) -> MyConsents:
+    granted = granted_of(row)
+    return MyConsents(
+        customer_id=row.id,
+        version=row.version,
+        channels=[
+            ChannelConsent(channel, granted[channel], changed.get(channel, row.created_at))
+            for channel in CHANNELS
+        ],
+        do_not_disturb_start=row.do_not_disturb_start,
+        do_not_disturb_end=row.do_not_disturb_end,
+        preferred_channel=row.preferred_channel,
+        history=history,
+    )
+
+
+async def update_my_consent(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    change: ConsentUpdate,
+    audit_event: Callable[..., AuditEvent],
+) -> Customer:
+    """Applies the customer's change to their own row (see the module docstring); answers
+    the row as it is afterwards."""
+    customer_id = _own_id(principal)
+    row = await session.scalar(select(Customer).where(_live(customer_id)))
+    if row is None:
+        raise NotFound("no such customer")
+    version = row.version
+    if change.expected_version is not None and change.expected_version != version:
+        raise Conflict(
+            f"your consent is at version {version}, not {change.expected_version}; reload it "
+            "and retry",
+            field="expectedVersion",
+        )
+    wanted = change.applied_to(row)  # BAD_USER_INPUT before anything is written
+    if wanted == _consent_of(row):
+        return row
+    history = consent_changes(
+        row.id,
+        granted_of(row),
+        granted_of(_as_columns(wanted)),
+        source=ConsentSource.APP,
+        actor_id=principal.subject,
+    )
+    values = {**_as_columns(wanted), "version": version + 1, "updated_at": utcnow()}
+    session.expunge(row)
+    result = await session.execute(
+        update(Customer).where(_live(customer_id), col(Customer.version) == version).values(values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        raise Conflict(
+            "your consent changed meanwhile (another device?); reload it and retry",
+            field="expectedVersion",
+        )
+    await record_consent_changes(session, history)
+    event = audit_event(
+        "customer.update", target_type="Customer", target_id=str(row.id), fields=["consent"]
+    )
+    await audit.record_and_commit(session, event)
+    fresh = await session.get(Customer, row.id, populate_existing=True)
+    assert fresh is not None
+    return fresh
+
+
+def _as_columns(consent: Consent) -> dict[str, object]:
+    return {
+        **{f"consent_{channel}": getattr(consent, channel) for channel in CHANNELS},
+        "do_not_disturb_start": consent.do_not_disturb_start,
+        "do_not_disturb_end": consent.do_not_disturb_end,
+        "preferred_channel": consent.preferred_channel,
+    }
