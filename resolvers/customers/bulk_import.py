@@ -15,8 +15,9 @@ rest, with the consent each new customer granted as its history (one INSERT for 
 idempotent on the bank's customer number: a line whose number is registered (by an earlier
 run, or an earlier line) is counted as already present and nothing of it is written. A
 national ID or card number registered to another customer refuses the line, as the API's
-CONFLICT would. Memory holds one chunk being sealed and one being written, and the first ``max_errors`` refused lines (the others are
-only counted, and passed to ``on_chunk``), whatever the file's size.
+CONFLICT would. Memory holds one chunk being sealed and one being written, and the first
+``max_errors`` refused lines (the others are only counted, and passed to ``on_chunk``),
+whatever the file's size.
 """
 
 from __future__ import annotations
