@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, update
@@ -23,42 +22,21 @@ from sqlmodel import col, select
 
 from auth import audit
 from auth.audit import AuditEvent
-from core.errors import BadUserInput, Conflict, Forbidden, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from core.identity import Principal
 from core.request_database import RequestDatabase
 from models.columns import utcnow
 from models.customers.customer import Customer
-from models.privacy.consent import ConsentChange, ConsentSource
+from models.privacy.consent import ConsentSource
 from resolvers.customers.input import Consent
 from resolvers.privacy.consent_history import (
     CHANNELS,
-    MAX_HISTORY,
     consent_changes,
     granted_of,
-    last_changed,
-    newest_changes,
     record_consent_changes,
 )
 
 CUSTOMERS_ONLY = "updateMyConsent and myConsents are the customer's own, in the app"
-
-
-@dataclass(frozen=True)
-class ChannelConsent:
-    channel: str
-    granted: bool
-    since: datetime  # the last change of this channel; the customer's creation if none
-
-
-@dataclass(frozen=True)
-class MyConsents:
-    customer_id: uuid.UUID
-    version: int
-    channels: list[ChannelConsent]
-    do_not_disturb_start: str | None
-    do_not_disturb_end: str | None
-    preferred_channel: str | None
-    history: list[ConsentChange]
 
 
 @dataclass(frozen=True)
@@ -97,34 +75,14 @@ def _live(customer_id: uuid.UUID) -> ColumnElement[bool]:
     return and_(col(Customer.id) == customer_id, col(Customer.erased_at).is_(None))
 
 
-async def my_consents(*, db: RequestDatabase, principal: Principal, first: int = 20) -> MyConsents:
-    """The caller's consent per channel (since when), do-not-disturb window, preferred
-    channel and newest ``first`` changes, newest first."""
-    customer_id = _own_id(principal)
-    if not 1 <= first <= MAX_HISTORY:
-        raise BadUserInput(f"first must be between 1 and {MAX_HISTORY}", field="first")
-    row = await db.scalar(select(Customer).where(_live(customer_id)))
+async def my_consents(*, db: RequestDatabase, principal: Principal) -> Customer:
+    """The caller's own customer row, for their consent (its history and since when each
+    channel holds come from ``resolvers.privacy.consent_history``'s loaders)."""
+    row = await db.scalar(select(Customer).where(_live(_own_id(principal))))
     if row is None:
         raise NotFound("no such customer")
-    changed = await last_changed(db, customer_id)
-    (history,) = await newest_changes(db, [(customer_id, first)])
-    return _view(row, changed, history)
-
-
-def _view(row: Customer, changed: dict[str, datetime], history: list[ConsentChange]) -> MyConsents:
-    granted = granted_of(row)
-    return MyConsents(
-        customer_id=row.id,
-        version=row.version,
-        channels=[
-            ChannelConsent(channel, granted[channel], changed.get(channel, row.created_at))
-            for channel in CHANNELS
-        ],
-        do_not_disturb_start=row.do_not_disturb_start,
-        do_not_disturb_end=row.do_not_disturb_end,
-        preferred_channel=row.preferred_channel,
-        history=history,
-    )
+    customer: Customer = row
+    return customer
 
 
 async def update_my_consent(

@@ -17,7 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, func, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,14 +84,23 @@ def _newest_first() -> tuple[Any, Any]:
     return col(ConsentChange.changed_at).desc(), col(ConsentChange.id).desc()
 
 
-async def last_changed(db: RequestDatabase, customer_id: uuid.UUID) -> dict[str, datetime]:
-    """When each channel of the customer last changed (channels never changed are absent)."""
+async def last_changes(
+    db: RequestDatabase, customer_ids: Sequence[uuid.UUID]
+) -> list[dict[str, datetime]]:
+    """When each channel of each customer last changed (a channel never changed is absent)."""
     rows = await db.execute(
-        select(col(ConsentChange.channel), func.max(col(ConsentChange.changed_at)))
-        .where(col(ConsentChange.customer_id) == customer_id)
-        .group_by(col(ConsentChange.channel))
+        select(
+            col(ConsentChange.customer_id),
+            col(ConsentChange.channel),
+            func.max(col(ConsentChange.changed_at)),
+        )
+        .where(col(ConsentChange.customer_id).in_(customer_ids))
+        .group_by(col(ConsentChange.customer_id), col(ConsentChange.channel))
     )
-    return {str(found[0]): found[1] for found in rows.all()}
+    found: dict[uuid.UUID, dict[str, datetime]] = defaultdict(dict)
+    for customer_id, channel, at in cast("list[tuple[uuid.UUID, str, datetime]]", rows.all()):
+        found[customer_id][channel] = at
+    return [found[customer_id] for customer_id in customer_ids]
 
 
 async def newest_changes(
@@ -130,3 +139,14 @@ class ConsentHistoryByCustomerLoader(DataLoader[tuple[uuid.UUID, int], list[Cons
 
     async def _load(self, keys: Sequence[tuple[uuid.UUID, int]]) -> list[list[ConsentChange]]:
         return await newest_changes(self._db, keys)
+
+
+class ConsentSinceByCustomerLoader(DataLoader[uuid.UUID, dict[str, datetime]]):
+    """When each channel of a customer last changed, for a page of customers at once."""
+
+    def __init__(self, context: Context) -> None:
+        super().__init__(load_fn=self._load)
+        self._db = context.db
+
+    async def _load(self, keys: Sequence[uuid.UUID]) -> list[dict[str, datetime]]:
+        return await last_changes(self._db, keys)
