@@ -238,7 +238,7 @@ async def load_references(database: Database) -> References:
     async with database.session() as session:
         branches = await session.execute(select(col(Branch.code), col(Branch.id)))
         tiers = await session.execute(select(col(Tier.code), col(Tier.id)))
-        return References(dict(branches.tuples().all()), dict(tiers.tuples().all()))
+        return References(dict(branches.all()), dict(tiers.all()))
 
 
 async def import_customers(
