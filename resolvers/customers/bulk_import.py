@@ -42,7 +42,6 @@ from models.cards.card import Card
 from models.customers.customer import Customer
 from models.growth.tier import Tier
 from models.organisation.organisation import Branch
-from models.privacy.consent import ConsentSource
 from resolvers.customers.duplicates import conflict_for
 from resolvers.customers.import_chunks import (
     CARDS,
@@ -54,7 +53,7 @@ from resolvers.customers.import_chunks import (
     check_chunk,
     seal_chunk,
 )
-from resolvers.privacy.consent_history import consent_changes, granted_of, record_consent_changes
+from resolvers.privacy.consent_history import onboarding_changes, record_consent_changes
 from resolvers.transactions.rows import RawRow
 
 __all__ = ["CustomerImportSummary", "RowProblem", "import_customers"]
@@ -177,28 +176,12 @@ async def _write_once(
         cards = [card for row in new for card in row.cards]
         if cards:
             await session.execute(insert(CARDS), cards)
-        await record_consent_changes(session, _onboarding_consents(new, event.actor_id))
+        history = onboarding_changes([row.customer for row in new], event.actor_id)
+        await record_consent_changes(session, history)
     async with audit.chain_lock(session):
         await audit.append(session, event)
         await session.commit()
     return new, present, problems
-
-
-def _onboarding_consents(new: list[SealedCustomer], actor_id: str) -> list[dict[str, Any]]:
-    """The chunk's consent history: a row per channel each new customer granted, written
-    with the chunk in one INSERT (``resolvers.privacy.consent_history``)."""
-    return [
-        change
-        for row in new
-        for change in consent_changes(
-            row.customer["id"],
-            None,
-            granted_of(row.customer),
-            source=ConsentSource.ONBOARDING,
-            actor_id=actor_id,
-            at=row.customer["created_at"],
-        )
-    ]
 
 
 async def write_chunk(

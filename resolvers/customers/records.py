@@ -61,7 +61,12 @@ from resolvers.customers.input import (
 )
 from resolvers.customers.segment_filter import SegmentFilter, checked_filter, filter_conditions
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
-from resolvers.privacy.consent_history import consent_changes, granted_of, record_consent_changes
+from resolvers.privacy.consent_history import (
+    consent_changes,
+    granted_of,
+    onboarding_changes,
+    record_consent_changes,
+)
 from resolvers.scoping import CUSTOMER_NOT_FOUND, customer_scope
 
 PHONE_INDEX = "phone"
@@ -263,12 +268,8 @@ async def _insert(
     await session.flush()  # the customer before its cards: no ORM relationships order them
     session.add_all(cards)
     await session.flush()
-    await record_consent_changes(  # one row per channel granted, in the creation's transaction
-        session,
-        consent_changes(
-            row.id, None, granted_of(row), source=ConsentSource.ONBOARDING, actor_id=event.actor_id
-        ),
-    )
+    # A row per channel granted, in the creation's transaction.
+    await record_consent_changes(session, onboarding_changes([row], event.actor_id))
     fields = ["name", "birthDate", "idNumber", "phone", "email", "address"]
     if row.customer_number_enc is not None:
         fields.append("customerNumber")

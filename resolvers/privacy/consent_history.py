@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -70,6 +70,27 @@ def consent_changes(
         }
         for channel in CHANNELS
         if after[channel] != was[channel]
+    ]
+
+
+def onboarding_changes(customers: Iterable[Any], actor_id: str) -> list[dict[str, Any]]:
+    """The history of new customers (rows, or their INSERT values): a row per channel each
+    granted, at its creation, source onboarding (the bulk import, the demo seeder)."""
+
+    def value(customer: Any, name: str) -> Any:
+        return customer[name] if isinstance(customer, Mapping) else getattr(customer, name)
+
+    return [
+        change
+        for customer in customers
+        for change in consent_changes(
+            value(customer, "id"),
+            None,
+            granted_of(customer),
+            source=ConsentSource.ONBOARDING,
+            actor_id=actor_id,
+            at=value(customer, "created_at"),
+        )
     ]
 
 

@@ -12,12 +12,15 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from api.demo.people import REFERENCE_DATE
+from api.demo.seed import SEED_ACTOR
 from auth.audit import AuditEvent
+from models.customers.customer import Customer
 from models.customers.identifiers import generate_mobile, generate_national_id
 from models.privacy.consent import ConsentChange, ConsentSource
 from resolvers.customers.bulk_import import import_customers
 from resolvers.customers.import_file import customer_rows
-from resolvers.privacy.consent_history import CHANNELS, consent_changes
+from resolvers.privacy.consent_history import CHANNELS, consent_changes, granted_of
 from resolvers.transactions.files import FileFormat
 from tests.conftest import Server
 from tests.support import World
@@ -153,3 +156,27 @@ async def test_a_chunk_of_many_customers_costs_the_statements_of_a_chunk_of_two(
 
     assert small == large
     assert sum(len(rows) for rows in (await _history_by(server, "import-eight")).values()) == 16
+
+
+async def test_the_demo_seed_records_the_consent_its_customers_gave(
+    server: Server, world: World
+) -> None:
+    seeded_before = datetime.combine(REFERENCE_DATE, datetime.min.time(), UTC)
+    async with server.state.database.session() as session:
+        seeded = await session.scalars(
+            select(Customer).where(col(Customer.created_at) <= seeded_before)
+        )
+        granted = {
+            (customer.id, channel)
+            for customer in seeded.all()
+            for channel, given in granted_of(customer).items()
+            if given
+        }
+    history = await _history_by(server, SEED_ACTOR)
+
+    recorded = {
+        (customer_id, channel) for customer_id, rows in history.items() for channel, _ in rows
+    }
+    assert recorded == granted
+    assert granted, "the demo customers gave some consent"
+    assert all(source == "onboarding" for rows in history.values() for _, source in rows)
