@@ -128,12 +128,21 @@ async def update_my_consent(
         )
     await record_consent_changes(session, history)
     event = audit_event(
-        "customer.update", target_type="Customer", target_id=str(row.id), fields=["consent"]
+        "customer.update",
+        target_type="Customer",
+        target_id=str(row.id),
+        fields=["consent"],
+        details={"source": ConsentSource.APP.value, "channels": _granted_now(history)},
     )
     await audit.record_and_commit(session, event)
     fresh = await session.get(Customer, row.id, populate_existing=True)
     assert fresh is not None
     return fresh
+
+
+def _granted_now(history: list[dict[str, Any]]) -> dict[str, bool]:
+    """The channels changed and their new value (C1: kept in the audit entry)."""
+    return {change["channel"]: change["granted"] for change in history}
 
 
 def _as_columns(consent: Consent) -> dict[str, object]:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from models.audit.audit import AuditEntry
 from models.customers.identifiers import generate_mobile, generate_national_id
 from models.events.outbox import OutboxEvent
 from models.privacy.consent import ConsentChange
@@ -96,3 +97,17 @@ async def consent_events(server: Server, customer_id: uuid.UUID) -> int:
             )
         )
         return int(count or 0)
+
+
+async def customer_audits(server: Server, customer_id: uuid.UUID) -> list[AuditEntry]:
+    """The audit entries of the customer's own changes (actor: the customer), oldest first."""
+    async with server.state.database.session() as session:
+        rows = await session.scalars(
+            select(AuditEntry)
+            .where(
+                col(AuditEntry.target_id) == str(customer_id),
+                col(AuditEntry.actor_kind) == "customer",
+            )
+            .order_by(col(AuditEntry.seq))
+        )
+        return list(rows.all())

@@ -18,6 +18,7 @@ from tests.schema.privacy.consent_support import (
     changes,
     consent_events,
     create_customer,
+    customer_audits,
     history_rows,
     raw_id,
 )
@@ -112,6 +113,13 @@ async def test_the_customer_changes_their_consent_in_the_app_with_history_and_on
     assert {row.actor_id for row in app_rows} == {str(customer_id)}
     assert consents["history"][0]["source"] == "APP"
     assert await consent_events(server, customer_id) == events_before + 1
+    [audited] = await customer_audits(server, customer_id)
+    assert (audited.action, audited.actor_id, audited.fields) == (
+        "customer.update",
+        str(customer_id),
+        ["consent"],
+    )
+    assert audited.details == {"source": "app", "channels": {"sms": False, "phone": True}}
 
 
 async def test_a_change_that_changes_nothing_writes_nothing(
@@ -182,6 +190,7 @@ async def test_a_bad_time_is_bad_user_input_and_no_channel_changes_either(
     ]
     assert len(await history_rows(server, customer_id)) == 2
     assert await consent_events(server, customer_id) == 0
+    assert await customer_audits(server, customer_id) == []
     mine = await server.graphql(MINE, token=customer_token(server, customer_id))
     assert mine["data"]["myConsents"]["version"] == version
 
