@@ -54,6 +54,7 @@ from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Vi
 from schema.outreach.campaign import Campaign
 from schema.outreach.campaign_operations import CampaignMutation, CampaignQuery
 from schema.outreach.survey import SurveyMutation, SurveyQuery
+from schema.privacy.requests import PrivacyRequestMutation, PrivacyRequestQuery
 from schema.relay import Node, from_global_id, to_global_id
 from schema.risk.alert_operations import RiskAlertMutation, RiskAlertQuery
 from schema.risk.grade_operations import RiskGradeMutation
@@ -174,6 +175,7 @@ Query = merge_types(
         CampaignQuery,
         WebhookQuery,
         AdminQuery,
+        PrivacyRequestQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -200,6 +202,7 @@ Mutation = merge_types(
         WebhookMutation,
         StaffAdminMutation,
         CatalogueAdminMutation,
+        PrivacyRequestMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)
