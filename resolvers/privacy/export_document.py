@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -148,7 +149,15 @@ async def build_document(
 
 
 def document_json(document: dict[str, Any]) -> str:
-    return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS).decode()
+    return orjson.dumps(document, default=_plain, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _plain(value: object) -> str:
+    """What orjson does not encode itself: asyncpg's UUID (a subclass orjson refuses) and
+    decimals, as their text."""
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _query(section: Section, customer_id: uuid.UUID) -> Select[Any]:
