@@ -47,6 +47,7 @@ def exports(
                     )
                 total.produced += tally.produced
                 total.expired += tally.expired
+                total.failed += tally.failed
                 if once:
                     return total
                 with contextlib.suppress(TimeoutError):
@@ -55,4 +56,8 @@ def exports(
                     return total
 
     total = run(work)
-    console.print(f"exports produced {total.produced:,}, expired {total.expired:,}")
+    console.print(
+        f"exports produced {total.produced:,}, expired {total.expired:,}, failed {total.failed:,}"
+    )
+    if total.failed:
+        raise typer.Exit(code=1)

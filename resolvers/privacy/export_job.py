@@ -4,7 +4,8 @@
 each: the document (``export_document.build_document``) is sealed into the request's
 ``document_enc`` under the customer's own key, the request becomes ready with
 ``completed_at`` and its deadline (``expires_at``, ``privacy_export_ready_hours`` later).
-Audited with the document's size and row counts per table, never a value.
+Audited with the document's size and row counts per table, never a value. An export that
+fails (logged) stays pending for the next pass; the others go on.
 
 **Expiring** (``expire_run_out``): a ready export past its deadline (its link's, or its own)
 becomes expired and its document is dropped. Audited.
@@ -18,6 +19,7 @@ cannot both succeed: the loser gets LINK_GONE). Audited, as the customer.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from models.sealing import open_field_or_reload, seal_field
 from resolvers.privacy.export_document import build_document, document_json
 from resolvers.privacy.requests import TARGET, expire, run_out, token_hash
 
+logger = logging.getLogger("cardcrm.privacy")
 PRODUCE_ACTION = "privacy.export.produce"
 EXPIRE_ACTION = "privacy.export.expire"
 DOWNLOAD_ACTION, DOWNLOAD_REFUSED_ACTION = (
@@ -52,6 +55,7 @@ GONE = "this download link was used already or has run out; ask the app for a ne
 class JobTally:
     produced: int = 0
     expired: int = 0
+    failed: int = 0
     produced_ids: list[uuid.UUID] = field(default_factory=list)
 
 
@@ -76,7 +80,14 @@ async def produce_pending(
         )
     ).all()
     for request_id in pending:
-        if await _produce(session, ring, settings, job_event, request_id, now or utcnow()):
+        try:
+            done = await _produce(session, ring, settings, job_event, request_id, now or utcnow())
+        except Exception:  # one export that fails stays pending for the next pass
+            await session.rollback()
+            logger.exception("could not produce the data export %s; it stays pending", request_id)
+            tally.failed += 1
+            continue
+        if done:
             tally.produced += 1
             tally.produced_ids.append(request_id)
     tally.expired = await expire_run_out(session, job_event=job_event, now=now or utcnow())
