@@ -36,6 +36,8 @@ from schema.relay import to_global_id, uuid_of
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
 from tests.support import World
+from tests.support_alerts import add_alert
+from tests.support_offers import accept_offer, add_merchant, add_offer
 
 pytestmark = pytest.mark.slow
 
@@ -134,6 +136,11 @@ async def test_an_export_is_produced_by_the_job_and_downloaded_once_with_every_f
     data = _new_customer(random.Random(1601))
     customer_id = await _created_customer(server, world, data)
     token = customer_token(server, customer_id)
+    merchant = await add_merchant(server.state, "导出测试商户")
+    accepted = await accept_offer(
+        server.state, await add_offer(server.state, merchant), customer_id
+    )
+    await add_alert(server.state, customer_id)
 
     # When they ask for an export
     asked = (await server.graphql(REQUEST, token=token))["data"]["requestMyDataExport"]
@@ -154,6 +161,12 @@ async def test_an_export_is_produced_by_the_job_and_downloaded_once_with_every_f
         if r["id"] == request_gid
     ]
     assert listed["status"] == "READY"
+    async with server.state.database.session() as session:
+        sealed = await session.get(PrivacyRequest, request_id)
+        assert sealed is not None
+        assert sealed.document_enc is not None  # sealed at rest: no clear value in the row
+        assert data["name"].encode() not in sealed.document_enc
+        assert data["phone"].encode() not in sealed.document_enc
     assert listed["completedAt"] is not None
 
     # And a link downloads it once
@@ -204,6 +217,9 @@ async def test_an_export_is_produced_by_the_job_and_downloaded_once_with_every_f
     assert pan not in first.text
     assert [c["description"] for c in tables["complaints"]] == [COMPLAINT]
     assert [i["notes"] for i in tables["interactions"]] == [NOTES]
+    assert [o["code"] for o in tables["offer_assignments"]] == [accepted.code]
+    assert len(tables["risk_alerts"]) == 1
+    assert {"consent_changes", "card_events", "transactions", "points_entries"} <= set(tables)
     (own,) = [r for r in tables["privacy_requests"] if r["id"] == str(request_id)]
     assert "document" not in own
     assert "token_hash" not in own
