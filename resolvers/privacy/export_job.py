@@ -108,31 +108,34 @@ async def _produce(
     document = await build_document(session, ring, row.customer_id, now=now)
     text = document_json(document)
     seal_field(ring, row, "document", text)
+    session.expunge(row)  # written below by a conditional UPDATE, not by the unit of work
     counts = {
         table: (len(rows) if isinstance(rows, list) else int(rows is not None))
         for table, rows in document["tables"].items()
     }
-    result = await session.execute(
-        update(PrivacyRequest)
-        .where(
-            col(PrivacyRequest.id) == row.id,
-            col(PrivacyRequest.status) == PrivacyRequestStatus.PENDING,
-            col(PrivacyRequest.version) == row.version,
-        )
-        .values(
-            document_enc=row.document_enc,
-            status=PrivacyRequestStatus.READY,
-            completed_at=now,
-            expires_at=now + timedelta(hours=settings.privacy_export_ready_hours),
-            version=row.version + 1,
-        )
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        await session.rollback()
-        return False
     details = {"bytes": len(text.encode()), "rows": counts}
     event = job_event(PRODUCE_ACTION, target_type=TARGET, target_id=str(row.id), details=details)
-    await audit.record_and_commit(session, event)
+    async with audit.chain_lock(session):  # the write and its entry, as one writer
+        result = await session.execute(
+            update(PrivacyRequest)
+            .where(
+                col(PrivacyRequest.id) == row.id,
+                col(PrivacyRequest.status) == PrivacyRequestStatus.PENDING,
+                col(PrivacyRequest.version) == row.version,
+            )
+            .values(
+                document_enc=row.document_enc,
+                status=PrivacyRequestStatus.READY,
+                completed_at=now,
+                expires_at=now + timedelta(hours=settings.privacy_export_ready_hours),
+                version=row.version + 1,
+            )
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            await session.rollback()
+            return False
+        await audit.append(session, event)
+        await session.commit()
     return True
 
 

@@ -11,6 +11,7 @@ export never linked runs out after ``privacy_export_ready_hours``; staff, even w
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -200,3 +201,12 @@ async def test_my_privacy_requests_lists_erasures_too(server: Server, world: Wor
     assert [(r["kind"], r["status"], r["expiresAt"]) for r in listed["myPrivacyRequests"]] == [
         ("ERASURE", "PENDING", None)
     ]
+
+
+async def test_two_downloads_at_once_deliver_the_document_once(
+    server: Server, world: World
+) -> None:
+    token, request_id = await _ready_export(server, world)
+    link = await _link(server, token, request_id)
+    answers = await asyncio.gather(*(server.client.get(link["url"]) for _ in range(3)))
+    assert sorted(answer.status_code for answer in answers) == [200, 410, 410]
