@@ -28,10 +28,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from uuid import UUID
+
+from strawberry.dataloader import DataLoader
 
 from core.database import Database
 from core.encryption import KeyRing, MasterKey
 from core.errors import KeyUnavailable
+from models.customer_keys import open_stored_keys, stored_customer_keys
 from models.key_store import load_key_ring, newest_data_key_version
 
 logger = logging.getLogger(__name__)
@@ -61,6 +65,8 @@ class KeyRingKeeper:
         self._missing: dict[int, float] = {}  # version -> start of the reload that lacked it
         self.reloads = 0
         self.ring = self._following(ring)
+        # Customer keys met while reading, opened in one statement per event-loop turn.
+        self._customer_key_loader: DataLoader[UUID, None] | None = None
 
     def _following(self, ring: KeyRing) -> KeyRing:
         ring.follow(self)
@@ -79,6 +85,7 @@ class KeyRingKeeper:
         started = self._last_attempt = time.monotonic()
         async with self._database.session() as session:
             ring = await load_key_ring(session, self._master)
+        ring.customer_keys = self.ring.customer_keys  # they outlive a rotation
         self.ring = self._following(ring)
         self._last_started = started
         self.reloads += 1
@@ -102,6 +109,30 @@ class KeyRingKeeper:
                 "hold (retired or never created here); an operator must restore that key"
             )
         return self.ring
+
+    async def load_customer_keys(self, customer_ids: list[UUID]) -> None:
+        """Opens these customers' stored keys into the ring: the keys that reads in the same
+        event-loop turn need are fetched together (a page of customers costs one statement).
+        A customer without a key (erased) is ``KeyUnavailable``."""
+        loader = self._customer_key_loader
+        if loader is None or loader.loop is not asyncio.get_running_loop():
+            loader = DataLoader(self._open_customer_keys, cache=False)
+            self._customer_key_loader = loader
+        await asyncio.gather(*(loader.load(i) for i in customer_ids))
+
+    async def _open_customer_keys(self, customer_ids: list[UUID]) -> list[Exception | None]:
+        async with self._database.session() as session:
+            rows = await stored_customer_keys(session, customer_ids)
+        await open_stored_keys(self.ring, rows, self.ring_with)
+        return [
+            None
+            if self.ring.has_customer_key(customer_id)
+            else KeyUnavailable(
+                f"customer {customer_id} has no key: the customer was erased, so their values "
+                "can no longer be opened"
+            )
+            for customer_id in customer_ids
+        ]
 
     def _needs_reload(self, version: int, met_at: float) -> bool:
         if version in self.ring.versions or self._last_started > met_at:

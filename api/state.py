@@ -12,7 +12,7 @@ from auth.oidc import OidcVerifier
 from auth.tokens import TokenService, load_or_create_signing_key
 from core.broker import Broker, create_broker
 from core.database import Database, Timeouts
-from core.encryption import KeyRing
+from core.encryption import CustomerKeyCache, KeyRing
 from core.settings import Settings
 from migrations import assert_migrated
 from models.key_store import load_key_ring, master_key_from_settings
@@ -95,6 +95,7 @@ async def build_state(
         async with database.session() as session:
             ring = await load_key_ring(session, master)
             await attach_chain_key(session, master)
+        ring.customer_keys = CustomerKeyCache(settings.customer_key_cache_size)
     except BaseException:
         await database.dispose()
         raise

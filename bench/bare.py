@@ -1,7 +1,8 @@
 """The bare limit: W1's exact JSON from a minimal starlette + asyncpg + orjson handler.
 
 No GraphQL, no ORM, no per-field resolvers: two SQL statements (a page of customers in the
-agent's branch, their cards), AES-GCM opening through ``core.encryption.KeyRing`` and the
+agent's branch, their cards), a third for the customers' own keys the process has not
+opened yet (none once they are), AES-GCM opening through ``core.encryption.KeyRing`` and the
 product's masking (``auth.masking``), then one ``orjson.dumps``. What cardcrm does per request
 beyond this is the price of its generality; the benchmark reports cardcrm's W1 rate as a
 ratio to this one.
@@ -36,6 +37,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth.masking import mask_id_number, mask_name, mask_pan, mask_phone
+from bench.customer_keys import open_customer_keys
 from bench.workloads import W1_PAGE_SIZE
 from core.database import Database
 from core.encryption import KeyRing, aad_for
@@ -141,6 +143,8 @@ async def _rows(
     async with bare.pool.acquire() as connection:
         customers = await connection.fetch(page_sql, bare.branch_id, first)
         cards = await connection.fetch(cards_sql, [row["id"] for row in customers])
+        if page_sql is SEALED_PAGE_SQL:  # the page's customers' own keys, as cardcrm opens them
+            await open_customer_keys(connection, bare.ring, [row["id"] for row in customers])
     return customers, cards
 
 

@@ -50,6 +50,7 @@ from models.customers.customer import Customer
 from models.growth.offer import BenefitType, Offer, OfferAssignment, OfferStatus
 from models.growth.tier import Tier
 from models.key_store import load_key_ring, master_key_from_settings
+from models.keys import CustomerKey
 from models.merchants.merchant import Merchant
 from models.organisation.organisation import Branch, StaffUser
 from models.sealing import seal_field
@@ -153,18 +154,20 @@ async def _reference(database: Database, ring: KeyRing, rng: random.Random) -> R
 
 def _customers(
     ring: KeyRing, rng: random.Random, reference: Reference, sizes: Sizes, seed: int
-) -> tuple[list[Customer], list[Card]]:
+) -> tuple[list[Customer], list[Card], list[CustomerKey]]:
     """Customers through the demo seeder; each keeps its first card, and the extra cards the
     demo gave some of them fill up to ``sizes.cards``."""
     customers: list[Customer] = []
+    keys: list[CustomerKey] = []
     first_cards: list[Card] = []
     extra_cards: list[Card] = []
     for person in generate_people(sizes.customers, seed):
-        row, cards = demo_customer(ring, person, rng, reference.tiers, reference.branches)
+        row, cards, key = demo_customer(ring, person, rng, reference.tiers, reference.branches)
         customers.append(row)
+        keys.append(key)
         first_cards.append(cards[0])
         extra_cards.extend(cards[1:])
-    return customers, first_cards + extra_cards[: max(0, sizes.cards - len(first_cards))]
+    return customers, first_cards + extra_cards[: max(0, sizes.cards - len(first_cards))], keys
 
 
 def _transactions(
@@ -290,13 +293,14 @@ async def build(database: Database, ring: KeyRing, sizes: Sizes, *, seed: int = 
     started = time.perf_counter()
     rng = random.Random(seed)
     reference = await _reference(database, ring, rng)
-    customers, cards = await asyncio.to_thread(_customers, ring, rng, reference, sizes, seed)
+    customers, cards, keys = await asyncio.to_thread(_customers, ring, rng, reference, sizes, seed)
     interactions = _interactions(ring, rng, customers, reference.agents, sizes.interactions)
     complaints, events = _complaints(ring, rng, customers, sizes.complaints)
     offers = _offers(rng, reference.merchants, sizes.offers)
     assignments, codes = _assignments(ring, rng, offers, customers, sizes.assignments)
     tables: list[Any] = [
         _rows(Customer, customers),
+        _rows(CustomerKey, keys),
         _rows(Card, cards),
         ("transactions", TRANSACTION_COLUMNS, _transactions(rng, customers, cards, sizes)),
         _rows(Complaint, complaints),

@@ -31,6 +31,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from bench.customer_keys import open_customer_keys, owners
 from bench.dataset import bench_settings
 from core.database import Database
 from core.encryption import KeyRing, aad_for
@@ -310,7 +311,10 @@ async def _copy_twin(connection: asyncpg.Connection, ring: KeyRing, table: str) 
     names = [c.name for c in columns]
     written = 0
     rows = await connection.fetch(first)
+    sealed_at = [index for index, c in enumerate(columns) if c.sealed]
     while rows:
+        cells = (row[index] for row in rows for index in sealed_at)
+        await open_customer_keys(connection, ring, owners(cells))
         records = _opened(ring, table, columns, rows)
         await connection.copy_records_to_table(
             table, schema_name=SCHEMA, records=records, columns=names

@@ -9,6 +9,11 @@ Done the boring way (STYLE §7):
   so a ciphertext copied into another row or column fails to decrypt;
 * data keys are random, versioned, and stored in the database only wrapped by the master key,
   so a database dump alone reveals nothing;
+* a customer's C2 values are sealed under the customer's own key (format 2, its header names
+  the customer), itself stored wrapped by a data key: destroying that one key erases every
+  value about the customer at once, wherever a copy of the ciphertext lies (crypto-shredding,
+  issue 16). Values that are no customer's (a webhook's secret, a stored response) stay
+  under the data key (format 1);
 * exact-match search uses a keyed HMAC (blind index) over the normalised value, with its own
   key that never rotates with the data keys (rotating it would orphan the index).
 
@@ -23,6 +28,7 @@ import hashlib
 import hmac
 import os
 import struct
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +38,10 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-FORMAT_V1 = 1
+FORMAT_V1 = 1  # sealed under a data key
 _HEADER = struct.Struct(">BI")  # format byte, data-key version
+FORMAT_V2 = 2  # sealed under a customer's own key
+_CUSTOMER_HEADER = struct.Struct(">B16s")  # format byte, the customer's id
 NONCE_BYTES = 12
 KEY_BYTES = 32
 
@@ -45,12 +53,25 @@ class DecryptionError(Exception):
     """A value could not be opened: wrong place, tampered, or an unknown key version."""
 
 
-class UnknownKeyVersion(DecryptionError):
+class KeyNotLoaded(DecryptionError):
+    """The key that opens a value is stored but not loaded in this ring yet."""
+
+
+class UnknownKeyVersion(KeyNotLoaded):
     """A value is sealed under a data-key version this ring has not loaded."""
 
     def __init__(self, version: int) -> None:
         super().__init__(f"data key v{version} is not in this key ring; reload the keys")
         self.version = version
+
+
+class CustomerKeyNotLoaded(KeyNotLoaded):
+    """A value is sealed under a customer's key this ring has not opened yet
+    (``models.customer_keys.ensure_customer_keys`` loads it, or creates it)."""
+
+    def __init__(self, customer_id: UUID) -> None:
+        super().__init__(f"the key of customer {customer_id} is not loaded")
+        self.customer_id = customer_id
 
 
 class KeySource(Protocol):
@@ -61,6 +82,11 @@ class KeySource(Protocol):
 
     async def ring_with(self, version: int) -> KeyRing:
         """A ring that holds data-key ``version``, loading the stored keys if need be."""
+        ...
+
+    async def load_customer_keys(self, customer_ids: list[UUID]) -> None:
+        """Opens the stored keys of these customers into the ring (``CustomerKeyNotLoaded``
+        for any that has none: erased, or never given one)."""
         ...
 
 
@@ -122,18 +148,72 @@ def aad_for(table: str, column: str, row_id: UUID | str) -> bytes:
     return f"{table}/{column}/{row_id}".encode()
 
 
+def customer_key_context(customer_id: UUID) -> bytes:
+    """Binds a wrapped customer key to its customer, so two customers' rows can't be swapped."""
+    return f"cardcrm-key/customer/{customer_id}".encode()
+
+
 TAG_BYTES = 16
 _MIN_SEALED = _HEADER.size + NONCE_BYTES + TAG_BYTES
 
 
-def key_version_of(sealed: bytes) -> int:
-    """The data-key version a ciphertext was sealed with (read from its header)."""
+def key_version_of(sealed: bytes) -> int | None:
+    """The data-key version a ciphertext was sealed with (read from its header); None for a
+    value sealed under a customer's key, which rotation reaches by re-wrapping that key."""
     if len(sealed) < _MIN_SEALED:
         raise DecryptionError("ciphertext is truncated")
-    fmt, version = _HEADER.unpack_from(sealed)
+    fmt = sealed[0]
+    if fmt == FORMAT_V2:
+        return None
     if fmt != FORMAT_V1:
         raise DecryptionError(f"unknown ciphertext format {fmt}")
-    return int(version)
+    return int(_HEADER.unpack_from(sealed)[1])
+
+
+def data_key_version_of(sealed: bytes) -> int:
+    """``key_version_of`` for a value that is always under a data key (a stored response)."""
+    version = key_version_of(sealed)
+    if version is None:
+        raise DecryptionError("a value expected under a data key is under a customer's key")
+    return version
+
+
+def customer_of(sealed: bytes) -> UUID | None:
+    """The customer whose key seals a value (format 2), or None (format 1)."""
+    if sealed[:1] != bytes([FORMAT_V2]):
+        return None
+    return UUID(bytes=_CUSTOMER_HEADER.unpack_from(sealed)[1])
+
+
+class CustomerKeyCache:
+    """The customer keys this process has opened, least recently used dropped first.
+
+    Only keys are kept, never a value they open; one is loaded again from the database
+    (``customer_keys``) when dropped. Shared by every ring of the process, since a customer
+    key does not change when the data keys rotate (only its wrapping does).
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._ciphers: OrderedDict[UUID, AESGCM] = OrderedDict()
+
+    def get(self, customer_id: UUID) -> AESGCM | None:
+        cipher = self._ciphers.get(customer_id)
+        if cipher is not None:
+            self._ciphers.move_to_end(customer_id)
+        return cipher
+
+    def put(self, customer_id: UUID, key: bytes) -> None:
+        self._ciphers[customer_id] = AESGCM(key)
+        self._ciphers.move_to_end(customer_id)
+        while len(self._ciphers) > self.capacity:
+            self._ciphers.popitem(last=False)
+
+    def forget(self, customer_id: UUID) -> None:
+        self._ciphers.pop(customer_id, None)
+
+    def __len__(self) -> int:
+        return len(self._ciphers)
 
 
 class KeyRing:
@@ -153,6 +233,7 @@ class KeyRing:
         self._active_header = _HEADER.pack(FORMAT_V1, self.active_version)
         self._blind_index_key = blind_index_key
         self._source: KeySource | None = None
+        self.customer_keys = CustomerKeyCache()
 
     def follow(self, source: KeySource) -> None:
         """Ties this ring to the process's keeper: ``open_or_reload`` fetches a version it
@@ -173,11 +254,31 @@ class KeyRing:
         nonce = os.urandom(NONCE_BYTES)
         return header + nonce + self._active_cipher.encrypt(nonce, plaintext.encode(), header + aad)
 
-    def open(self, sealed: bytes, aad: bytes) -> str:
-        header_size = _HEADER.size
-        cipher = self._ciphers.get(key_version_of(sealed))
+    def seal_for(self, customer_id: UUID, plaintext: str, aad: bytes) -> bytes:
+        """Seals a value about a customer under the customer's own key (format 2)."""
+        cipher = self.customer_keys.get(customer_id)
         if cipher is None:
-            raise UnknownKeyVersion(key_version_of(sealed))
+            raise CustomerKeyNotLoaded(customer_id)
+        header = _CUSTOMER_HEADER.pack(FORMAT_V2, customer_id.bytes)
+        nonce = os.urandom(NONCE_BYTES)
+        return header + nonce + cipher.encrypt(nonce, plaintext.encode(), header + aad)
+
+    def _cipher_for(self, sealed: bytes) -> tuple[AESGCM, int]:
+        """The cipher that opens ``sealed``, and its header's size."""
+        version = key_version_of(sealed)
+        if version is None:
+            customer_id = UUID(bytes=_CUSTOMER_HEADER.unpack_from(sealed)[1])
+            customer_cipher = self.customer_keys.get(customer_id)
+            if customer_cipher is None:
+                raise CustomerKeyNotLoaded(customer_id)
+            return customer_cipher, _CUSTOMER_HEADER.size
+        cipher = self._ciphers.get(version)
+        if cipher is None:
+            raise UnknownKeyVersion(version)
+        return cipher, _HEADER.size
+
+    def open(self, sealed: bytes, aad: bytes) -> str:
+        cipher, header_size = self._cipher_for(sealed)
         nonce = sealed[header_size : header_size + NONCE_BYTES]
         try:
             clear = cipher.decrypt(
@@ -197,13 +298,61 @@ class KeyRing:
             if self._source is None:
                 raise
             ring = await self._source.ring_with(missing.version)
+        except CustomerKeyNotLoaded as missing_customer:
+            if self._source is None:
+                raise
+            await self._source.load_customer_keys([missing_customer.customer_id])
+            ring = self
         return ring.open(sealed, aad)
+
+    def has_customer_key(self, customer_id: UUID) -> bool:
+        return self.customer_keys.get(customer_id) is not None
+
+    def new_customer_key(self, customer_id: UUID) -> tuple[int, bytes]:
+        """A fresh key for a customer, opened into this ring: returns the data-key version
+        that wraps it and the wrapped key, for ``customer_keys``."""
+        source = self._source
+        if source is not None and source.ring is not self:
+            return source.ring.new_customer_key(customer_id)
+        key = os.urandom(KEY_BYTES)
+        nonce = os.urandom(NONCE_BYTES)
+        context = customer_key_context(customer_id)
+        wrapped = nonce + self._active_cipher.encrypt(nonce, key, context)
+        self.customer_keys.put(customer_id, key)
+        return self.active_version, wrapped
+
+    def _unwrap_customer_key(self, customer_id: UUID, version: int, wrapped: bytes) -> bytes:
+        cipher = self._ciphers.get(version)
+        if cipher is None:
+            raise UnknownKeyVersion(version)
+        context = customer_key_context(customer_id)
+        try:
+            return cipher.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], context)
+        except InvalidTag as exc:
+            raise DecryptionError(
+                f"the stored key of customer {customer_id} is not theirs"
+            ) from exc
+
+    def open_customer_key(self, customer_id: UUID, version: int, wrapped: bytes) -> None:
+        """Unwraps a stored customer key into this ring (``UnknownKeyVersion`` when its
+        wrapping data key is not loaded)."""
+        self.customer_keys.put(
+            customer_id, self._unwrap_customer_key(customer_id, version, wrapped)
+        )
+
+    def rewrap_customer_key(self, customer_id: UUID, version: int, wrapped: bytes) -> bytes:
+        """The same customer key wrapped under the active data-key version (rotation)."""
+        key = self._unwrap_customer_key(customer_id, version, wrapped)
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._active_cipher.encrypt(nonce, key, customer_key_context(customer_id))
 
     def forget_customer(self, customer_id: UUID) -> None:
         """Drops this process's opened copy of a customer's key (after erasure)."""
+        self.customer_keys.forget(customer_id)
 
     def is_current(self, sealed: bytes) -> bool:
-        return key_version_of(sealed) == self.active_version
+        version = key_version_of(sealed)
+        return version is None or version == self.active_version
 
     def blind_index(self, kind: str, normalized_value: str) -> bytes:
         """Keyed HMAC-SHA256 of a normalised value; ``kind`` keeps phone and ID indexes apart."""

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -33,6 +34,7 @@ import models
 from core.encryption import (
     BLIND_INDEX_KEY,
     DATA_KEY,
+    FORMAT_V1,
     KEY_BYTES,
     KeyRing,
     LocalMasterKey,
@@ -42,7 +44,9 @@ from core.encryption import (
     key_wrap_context,
 )
 from models.columns import encrypted_columns, utcnow
+from models.customer_keys import customer_key_versions, ensure_customer_keys, rewrap_customer_keys
 from models.keys import EncryptionKey
+from models.privacy.subjects import SUBJECTS
 from models.sealed_responses import COLUMN, TABLE, reencrypt_responses, response_versions
 
 if TYPE_CHECKING:
@@ -134,8 +138,40 @@ def _version_bytes(sealed_column: ColumnElement[bytes]) -> ColumnElement[bytes]:
     return func.substr(sealed_column, 2, 4)
 
 
+def _under_data_key(sealed_column: ColumnElement[bytes]) -> ColumnElement[bool]:
+    """Sealed under a data key (format 1), not under a customer's key (format 2)."""
+    return func.substr(sealed_column, 1, 1) == bytes([FORMAT_V1])
+
+
 def _older_than(sealed_column: ColumnElement[bytes], version: int) -> ColumnElement[bool]:
-    return _version_bytes(sealed_column) < version.to_bytes(4, "big")
+    return _under_data_key(sealed_column) & (
+        _version_bytes(sealed_column) < version.to_bytes(4, "big")
+    )
+
+
+def _subject_of(table: Table) -> ColumnElement[Any] | None:
+    """The id of the customer a row's values are about (``SUBJECTS``), as SQL."""
+    path = SUBJECTS.get(table.name)
+    if path is None:
+        return None
+    if path.parent is None:
+        return table.c[path.column]
+    parent = models.metadata.tables[path.parent]
+    return select(parent.c.customer_id).where(parent.c.id == table.c[path.column]).scalar_subquery()
+
+
+def _resealed(ring: KeyRing, sealed: bytes, aad: bytes, subject: uuid.UUID | None) -> bytes | None:
+    """The value sealed afresh, or None when it needs nothing: a customer's value under the
+    customer's own key (one from before keys were per customer moves there), any other value
+    under the active data key."""
+    version = key_version_of(sealed)
+    if version is None:
+        return None
+    if subject is not None:
+        return ring.seal_for(subject, ring.open(sealed, aad), aad)
+    if version >= ring.active_version:
+        return None
+    return ring.seal(ring.open(sealed, aad), aad)
 
 
 async def _one_pass(
@@ -147,19 +183,23 @@ async def _one_pass(
     on_batch: ProgressCallback | None,
     only_older: bool,
 ) -> None:
-    """Re-seals the values under an older version than the ring's active one, by batches.
+    """Re-seals the values under an older version than the ring's active one, by batches,
+    and moves a customer's values still under a data key to the customer's own key.
 
     Each row is updated only if its cell still holds the ciphertext that was read, so a value
     written concurrently by the running service is never overwritten with stale data (the
     next pass finds it if it is still old). The first pass examines every value (its count
     is the progress bar's total); later ones only the old values (and the stored idempotency
-    responses, which SQL cannot filter by version).
+    responses, which SQL cannot filter by version). The customers' keys wrapped under an
+    older data key are re-wrapped last (``models.customer_keys.rewrap_customer_keys``).
     """
     for table, column_name in encrypted_columns(models.metadata):
         column, pk = table.c[column_name], table.c.id
+        subject = _subject_of(table)
+        selected = [pk, column] if subject is None else [pk, column, subject]
         last_id = None
         while True:
-            query = select(pk, column).where(column.is_not(None)).order_by(pk).limit(batch_size)
+            query = select(*selected).where(column.is_not(None)).order_by(pk).limit(batch_size)
             if only_older:
                 query = query.where(_older_than(column, ring.active_version))
             if last_id is not None:
@@ -168,12 +208,15 @@ async def _one_pass(
                 rows = (await session.execute(query)).all()
                 if not rows:
                     break
-                for row_id, sealed in rows:
+                subjects = [row[2] for row in rows if subject is not None and row[2] is not None]
+                await ensure_customer_keys(session, ring, subjects, ring_with=None)
+                for row in rows:
+                    row_id, sealed = row[0], row[1]
                     report.examined += 1
-                    if key_version_of(sealed) >= ring.active_version:
-                        continue
                     aad = aad_for(table.name, column_name, row_id)
-                    fresh = ring.seal(ring.open(sealed, aad), aad)
+                    fresh = _resealed(ring, sealed, aad, row[2] if subject is not None else None)
+                    if fresh is None:
+                        continue
                     result = await session.execute(
                         update(table)
                         .where(pk == row_id, column == sealed)
@@ -190,6 +233,9 @@ async def _one_pass(
         batch_size=batch_size,
         on_batch=None if on_batch is None else lambda rows: on_batch(f"{TABLE}.{COLUMN}", rows),
     )
+    report.examined += examined
+    report.reencrypted += changed
+    examined, changed = await rewrap_customer_keys(database, ring, batch_size=batch_size)
     report.examined += examined
     report.reencrypted += changed
 
@@ -260,11 +306,15 @@ async def reencrypt(
 
 
 SealedCounts = dict[tuple[str, str], dict[int, int]]
+# The customers' own keys are counted as values under the data key that wraps them: a data
+# key is retirable only once no customer key is wrapped under it either.
+CUSTOMER_KEYS, WRAPPED_KEY = "customer_keys", "wrapped_key"
 
 
 async def sealed_counts(database: Database) -> SealedCounts:
     """How many values each data-key version seals, per (table, column): one grouped count
-    per encrypted column, read off the ciphertext headers, and the stored idempotency
+    per encrypted column, read off the ciphertext headers (values under a customer's key are
+    counted through that key's wrapping, ``customer_keys``), and the stored idempotency
     responses (``models.sealed_responses``)."""
     counts: SealedCounts = {}
     async with database.session() as session:
@@ -272,12 +322,13 @@ async def sealed_counts(database: Database) -> SealedCounts:
             version = _version_bytes(table.c[column_name])
             rows = await session.execute(
                 select(version, func.count())
-                .where(table.c[column_name].is_not(None))
+                .where(table.c[column_name].is_not(None), _under_data_key(table.c[column_name]))
                 .group_by(version)
             )
             counts[(table.name, column_name)] = {
                 int.from_bytes(header, "big"): int(number) for header, number in rows
             }
+        counts[(CUSTOMER_KEYS, WRAPPED_KEY)] = await customer_key_versions(session)
     counts[(TABLE, COLUMN)] = await response_versions(database)
     return counts
 
@@ -323,5 +374,12 @@ async def retire(database: Database, version: int, *, settle_seconds: float = 0.
 
 
 async def count_sealed_values(database: Database) -> int:
-    """How many encrypted cells exist (for a progress bar's total)."""
-    return sum(sum(per.values()) for per in (await sealed_counts(database)).values())
+    """How many encrypted cells exist, under any key, and customer keys (a progress bar's
+    total: the first ``reencrypt`` pass examines them all)."""
+    total = sum((await sealed_counts(database))[(CUSTOMER_KEYS, WRAPPED_KEY)].values())
+    total += sum((await response_versions(database)).values())
+    async with database.session() as session:
+        for table, column_name in encrypted_columns(models.metadata):
+            query = select(func.count()).where(table.c[column_name].is_not(None))
+            total += int(await session.scalar(query) or 0)
+    return total

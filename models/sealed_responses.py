@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from core.encryption import KeyRing, aad_for, key_version_of
+from core.encryption import KeyRing, aad_for, data_key_version_of
 from models.idempotency import IdempotencyRecord
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ async def response_versions(database: Database) -> dict[int, int]:
         for response in responses:
             sealed = _sealed_of(response)
             if sealed is not None:
-                version = key_version_of(sealed)
+                version = data_key_version_of(sealed)
                 counts[version] = counts.get(version, 0) + 1
     return counts
 
@@ -75,7 +75,7 @@ async def reencrypt_responses(
                 if sealed is None:
                     continue
                 examined += 1
-                if key_version_of(sealed) >= ring.active_version:
+                if data_key_version_of(sealed) >= ring.active_version:
                     continue
                 aad = response_aad(row.principal, row.key)
                 fresh = base64.b64encode(ring.seal(ring.open(sealed, aad), aad)).decode()

@@ -85,9 +85,10 @@ async def _add_known(
     state: AppState, data: NewCustomer, branch: Branch, tier: Tier, *, active: bool = False
 ) -> KnownCustomer:
     async with state.database.session() as session:
-        row, cards = new_customer_rows(
+        row, cards, customer_key = new_customer_rows(
             state.key_ring, data.checked(), branch_id=branch.id, tier_id=tier.id
         )
+        session.add(customer_key)
         for card in cards if active else ():
             card.status, card.activated_at = CardStatus.ACTIVATED, card.issued_at
         session.add(row)

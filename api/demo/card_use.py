@@ -75,7 +75,7 @@ def _event(
         to_status=card.status,
         created_at=when,
     )
-    seal_field(ring, event, "reason", reason)
+    seal_field(ring, event, "reason", reason, customer_id=card.customer_id)
     return event
 
 

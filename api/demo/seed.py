@@ -36,6 +36,7 @@ from models.cards.card import Card, CardStatus
 from models.customers.customer import Customer, LifecycleStage, RiskGrade
 from models.growth.offer import BenefitType, Offer, OfferStatus
 from models.growth.tier import Tier, TierCode
+from models.keys import CustomerKey
 from models.merchants.merchant import Merchant
 from models.organisation.organisation import Branch, StaffUser
 from models.sealing import seal_field
@@ -203,10 +204,10 @@ def _customer_input(person: DemoPerson, rng: random.Random) -> NewCustomer:
 
 def demo_customer(
     ring: KeyRing, person: DemoPerson, rng: random.Random, tiers: list[Tier], branches: list[Branch]
-) -> tuple[Customer, list[Card]]:
+) -> tuple[Customer, list[Card], CustomerKey]:
     data = _customer_input(person, rng).checked()
     tier = rng.choices(tiers, weights=_TIER_WEIGHTS)[0]
-    row, cards = new_customer_rows(
+    row, cards, key = new_customer_rows(
         ring,
         data,
         branch_id=rng.choice(branches).id,
@@ -227,7 +228,7 @@ def demo_customer(
         if activation.random() < CARD_ACTIVATION_SHARE:
             card.status = CardStatus.ACTIVATED
             card.activated_at = created + timedelta(days=activation.randrange(1, 30))
-    return row, cards
+    return row, cards, key
 
 
 async def _merchants_and_offers(session: AsyncSession, reference: datetime) -> None:
@@ -277,9 +278,9 @@ async def seed_demo(
     people = generate_people(customers, seed)
     for start in range(0, len(people), 500):
         built = [demo_customer(ring, p, rng, tiers, branches) for p in people[start : start + 500]]
-        session.add_all([customer for customer, _ in built])
+        session.add_all([row for customer, _, key in built for row in (customer, key)])
         await session.flush()  # customers before their cards: the tables have no ORM relationships
-        batch_cards = [card for _, cards in built for card in cards]
+        batch_cards = [card for _, cards, _ in built for card in cards]
         replacements, events = (
             vary_card_states(ring, batch_cards, card_use.end, with_lost=start == 0)
             if card_use
@@ -292,7 +293,7 @@ async def seed_demo(
         link_replacements(batch_cards, replacements)
         session.add_all(events)
         await session.flush()
-        customers_built = [customer for customer, _ in built]
+        customers_built = [customer for customer, _, _ in built]
         await _service_history(session, ring, rng, customers_built, tiers)
     booked = None
     if card_use is not None:

@@ -50,6 +50,7 @@ from api.demo.fraud import pattern_events, pattern_rows
 from core.encryption import KeyRing
 from core.money import yuan_text
 from models.cards.card import Card, CardStatus
+from models.customer_keys import load_customer_keys
 from models.sealing import open_field
 from models.transactions.transaction import MerchantCategory as C
 from resolvers.transactions.rows import FIELDS, TransactionChannel
@@ -192,6 +193,8 @@ async def load_cards(
             .order_by(col(Card.id))
         )
     )
+    if with_pans:
+        await load_customer_keys(session, ring, [row.customer_id for row in rows])
 
     def build() -> list[DemoCard]:
         return [

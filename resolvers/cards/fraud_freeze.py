@@ -24,6 +24,7 @@ from core.identity import Principal
 from models.cards.card import Card, CardStatus
 from models.cards.history import CardEvent
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.sealing import seal_field
 from resolvers.cards.workflow import CARD_WORKFLOW, CardAction
 
@@ -64,6 +65,7 @@ async def freeze_for_fraud(
         from_status=CardStatus.ACTIVATED.value,
         to_status=frozen_to.value,
     )
-    seal_field(ring, event, "reason", FRAUD_REASON)
+    await ensure_customer_keys(session, ring, [card.customer_id])
+    seal_field(ring, event, "reason", FRAUD_REASON, customer_id=card.customer_id)
     session.add(event)
     return FraudFreeze(card_id, CardStatus.ACTIVATED.value, frozen_to.value)

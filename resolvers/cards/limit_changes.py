@@ -36,6 +36,7 @@ from models.cards.limits import (
     RiskReason,
 )
 from models.columns import new_id, utcnow
+from models.customer_keys import ensure_customer_keys
 from models.customers.customer import Customer
 from models.sealing import seal_field
 from resolvers.scoping import customer_scope
@@ -123,7 +124,8 @@ async def decrease_limit(
     change = change_row(
         card, data.new_limit_cents, LimitChangeKind.RISK_DECREASE, principal, reasons=reasons
     )
-    seal_field(ring, change, "note", note)
+    await ensure_customer_keys(session, ring, [card.customer_id])
+    seal_field(ring, change, "note", note, customer_id=card.customer_id)
     await set_limit(session, card, data.new_limit_cents)
     session.add(change)
     await audit.record_and_commit(

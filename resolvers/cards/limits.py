@@ -33,6 +33,7 @@ from core.settings import Settings
 from core.text_limits import checked_text
 from models.cards.limits import CreditLimitRequest, LimitChangeKind, LimitRequestStatus
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.sealing import seal_field
 from resolvers.cards.limit_changes import active_temporary, change_row, set_limit, visible_card
 from resolvers.cards.limit_queries import REQUEST_NOT_FOUND, request_scope
@@ -114,6 +115,7 @@ async def request_limit_change(
         requested_limit_cents=data.new_limit_cents,
         temporary_until=until,
     )
+    await ensure_customer_keys(session, ring, [request.customer_id])
     seal_field(ring, request, "reason", reason)
     session.add(request)
     try:
@@ -252,6 +254,7 @@ async def decide_limit_change(
     now = utcnow()
     values: dict[str, Any] = {"status": status, "version": request.version + 1, "updated_at": now}
     if not cancelling:
+        await ensure_customer_keys(session, ring, [request.customer_id])
         seal_field(ring, request, "decision_reason", reason)
         values.update(
             decided_by=principal.subject,

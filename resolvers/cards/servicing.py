@@ -31,6 +31,7 @@ from core.text_limits import checked_text
 from models.cards.card import PAN_INDEX, Card, CardStatus
 from models.cards.history import CardEvent
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.customers.identifiers import generate_unionpay_pan
 from models.sealing import seal_field
 from resolvers.cards.scope import CARD_NOT_FOUND, card_scope
@@ -75,7 +76,7 @@ def _event(
         from_status=from_status,
         to_status=card.status,
     )
-    seal_field(ring, event, "reason", reason)
+    seal_field(ring, event, "reason", reason, customer_id=card.customer_id)
     return event
 
 
@@ -109,6 +110,7 @@ async def _replacement(session: AsyncSession, ring: KeyRing, card: Card) -> Card
         created_at=now,
         updated_at=now,
     )
+    await ensure_customer_keys(session, ring, [card.customer_id])
     seal_field(ring, row, "pan", pan)
     row.pan_bidx = index
     return row

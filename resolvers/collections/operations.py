@@ -38,6 +38,7 @@ from models.collections.case import (
     CollectionStatus,
     ContactOutcome,
 )
+from models.customer_keys import ensure_customer_keys
 from models.organisation.organisation import StaffUser
 from models.sealing import seal_field
 from models.service_desk.interaction import Interaction, InteractionChannel, InteractionKind
@@ -172,6 +173,7 @@ async def log_contact(
         staff_id=principal.staff_id,
         occurred_at=now,
     )
+    await ensure_customer_keys(session, ring, [interaction.customer_id])
     seal_field(ring, interaction, "notes", notes)
     session.add(interaction)
     await session.flush()

@@ -43,6 +43,7 @@ from models.organisation.organisation import Branch
 from resolvers.customers.duplicates import conflict_for
 from resolvers.customers.import_chunks import (
     CARDS,
+    CUSTOMER_KEYS,
     CUSTOMERS,
     Chunk,
     References,
@@ -159,6 +160,7 @@ async def _write_once(
     new, present, problems = _sorted_out(chunk.sealed, await _seen(session, chunk.sealed))
     if new:
         await session.execute(insert(CUSTOMERS), [row.customer for row in new])
+        await session.execute(insert(CUSTOMER_KEYS), [row.key for row in new])
         cards = [card for row in new for card in row.cards]
         if cards:
             await session.execute(insert(CARDS), cards)

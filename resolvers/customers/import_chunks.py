@@ -25,6 +25,7 @@ from core.encryption import KeyRing
 from core.errors import BadUserInput
 from models.cards.card import Card
 from models.customers.customer import Customer
+from models.keys import CustomerKey
 from resolvers.customers.import_file import file_customer
 from resolvers.customers.input import NewCustomer
 from resolvers.customers.records import CUSTOMER_NUMBER_INDEX, new_customer_rows
@@ -32,6 +33,7 @@ from resolvers.transactions.rows import RawRow, RowError
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
 CARDS: Table = Card.__table__  # type: ignore[attr-defined]
+CUSTOMER_KEYS: Table = CustomerKey.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class SealedCustomer:
     line: int
     customer: dict[str, Any]
     cards: list[dict[str, Any]]
+    key: dict[str, Any]  # the customer's own key (models.customer_keys)
 
     @property
     def number_index(self) -> bytes:
@@ -149,12 +152,15 @@ def seal_chunk(ring: KeyRing, chunk: Chunk, registered: set[bytes]) -> Chunk:
         if line.number_index in registered:
             chunk.present += 1
             continue
-        customer, cards = new_customer_rows(
+        customer, cards, key = new_customer_rows(
             ring, line.data, branch_id=line.branch_id, tier_id=line.tier_id
         )
         chunk.sealed.append(
             SealedCustomer(
-                line.line, _values(customer, CUSTOMERS), [_values(card, CARDS) for card in cards]
+                line.line,
+                _values(customer, CUSTOMERS),
+                [_values(card, CARDS) for card in cards],
+                _values(key, CUSTOMER_KEYS),
             )
         )
     chunk.checked = []

@@ -20,6 +20,7 @@ from core.errors import BadUserInput
 from core.identity import Principal
 from core.settings import Settings
 from models.cards.card import Card
+from models.customer_keys import load_customer_keys
 from models.customers.customer import Customer
 from models.customers.identifiers import (
     BIRTHDAY_INDEX,
@@ -139,6 +140,7 @@ async def customers_by_name(
             query = query.where(col(Customer.id).in_(holders))
             return list((await session.scalars(query.limit(lookup.first))).all())
         rows = (await session.scalars(query)).all()
+        await load_customer_keys(session, ring, [row.id for row in rows])
         matches = [row for row in rows if (open_field(ring, row, "phone") or "")[-4:] == digits]
         return matches[: lookup.first]
 
@@ -162,6 +164,7 @@ async def index_names(session: AsyncSession, ring: KeyRing, *, batch_size: int =
                 select(Customer).where(col(Customer.name_bidx).is_(None)).limit(batch_size)
             )
         ).all()
+        await load_customer_keys(session, ring, [row.id for row in rows])
         named = [(row, open_field(ring, row, "name")) for row in rows]
         for row, name in named:
             # A customer without a name gets an index no name matches, so it is not re-read.
@@ -184,6 +187,7 @@ async def index_birthdays(session: AsyncSession, ring: KeyRing, *, batch_size: i
                 select(Customer).where(col(Customer.birthday_bidx).is_(None)).limit(batch_size)
             )
         ).all()
+        await load_customer_keys(session, ring, [row.id for row in rows])
         for row in rows:
             sealed = open_field(ring, row, "birth_date")
             # No (or an unreadable) birth date: an index no day matches, so it is not re-read.

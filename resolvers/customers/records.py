@@ -29,6 +29,7 @@ from core.settings import Settings
 from models.cards.card import PAN_INDEX, Card, CardStatus
 from models.cards.statement import cycle_day_for
 from models.columns import utcnow
+from models.customer_keys import new_customer_key_row
 from models.customers.customer import Customer
 from models.customers.identifiers import (
     BIRTHDAY_INDEX,
@@ -38,6 +39,7 @@ from models.customers.identifiers import (
     normalize_name,
 )
 from models.growth.tier import Tier
+from models.keys import CustomerKey
 from models.organisation.organisation import Branch
 from models.sealing import seal_field
 from resolvers.customers.customer_order import CustomerOrderField, page_by_metric
@@ -164,14 +166,17 @@ def new_customer_rows(
     branch_id: uuid.UUID,
     tier_id: uuid.UUID,
     new_id: Callable[[], uuid.UUID] = uuid.uuid4,
-) -> tuple[Customer, list[Card]]:
-    """Builds (without saving) a customer and their cards from already-checked input.
+) -> tuple[Customer, list[Card], CustomerKey]:
+    """Builds (without saving) a customer, their cards and their own key (which seals their
+    values, ``models.customer_keys``) from already-checked input; all three are saved in one
+    transaction.
 
     ``new_id`` exists so the demo seeder can make ids deterministic for a seed.
     """
     row = Customer(
         id=new_id(), branch_id=branch_id, tier_id=tier_id, gender=data.gender, tags=list(data.tags)
     )
+    key = new_customer_key_row(ring, row.id)
     _seal_name(ring, row, data.name)
     seal_field(ring, row, "birth_date", data.birth_date.isoformat())
     row.birthday_bidx = ring.blind_index(BIRTHDAY_INDEX, birthday_key(data.birth_date))
@@ -182,7 +187,7 @@ def new_customer_rows(
         seal_field(ring, row, "customer_number", data.customer_number)
         row.customer_number_bidx = ring.blind_index(CUSTOMER_NUMBER_INDEX, data.customer_number)
     _apply_consent(row, data.consent)
-    return row, [new_card_row(ring, row.id, card, new_id) for card in data.cards]
+    return row, [new_card_row(ring, row.id, card, new_id) for card in data.cards], key
 
 
 async def _target_branch(session: AsyncSession, principal: Principal, requested: Any) -> uuid.UUID:
@@ -218,7 +223,7 @@ async def create_customer(
     budget is spent is refused before any duplicate is tested."""
     data = data.checked()
     branch_id = await _target_branch(session, principal, data.branch_id)
-    row, cards = new_customer_rows(
+    row, cards, key = new_customer_rows(
         ring, data, branch_id=branch_id, tier_id=await _tier_id(session, data.tier_code)
     )
     # The budget, the cap on guesses at one masked ID (each create tells that its ID was
@@ -238,7 +243,9 @@ async def create_customer(
             await session.commit()
             raise conflict_for(field)
         try:
-            await _insert(session, row, cards, audit_event(CREATE_ACTION, details=masked_detail))
+            await _insert(
+                session, row, cards, key, audit_event(CREATE_ACTION, details=masked_detail)
+            )
         except IntegrityError as exc:  # a duplicate written since the test (another process)
             await session.rollback()
             raced: IntegrityError | None = exc
@@ -254,12 +261,12 @@ async def create_customer(
 
 
 async def _insert(
-    session: AsyncSession, row: Customer, cards: list[Card], event: AuditEvent
+    session: AsyncSession, row: Customer, cards: list[Card], key: CustomerKey, event: AuditEvent
 ) -> None:
-    """Inserts the customer and its cards with their audit entry, inside ``chain_lock``."""
+    """Inserts the customer, its cards and key with their audit entry, inside ``chain_lock``."""
     session.add(row)
     await session.flush()  # the customer before its cards: no ORM relationships order them
-    session.add_all(cards)
+    session.add_all([key, *cards])
     await session.flush()
     fields = ["name", "birthDate", "idNumber", "phone", "email", "address"]
     if row.customer_number_enc is not None:

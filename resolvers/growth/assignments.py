@@ -30,6 +30,7 @@ from core.encryption import KeyRing
 from core.errors import Conflict, Forbidden, NotFound
 from core.identity import Principal, Scope
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.customers.customer import Customer
 from models.growth.offer import AssignmentStatus, Offer, OfferAssignment, OfferStatus
 from models.merchants.merchant import Merchant
@@ -169,6 +170,7 @@ async def change_assignment(
     if to is None:
         return view
     assignment = view.assignment
+    await ensure_customer_keys(session, ring, [assignment.customer_id])  # the code is theirs
     values = _values(ring, assignment, to, now)
     session.expunge(assignment)
     allowed = [s.value for s in ASSIGNMENT_WORKFLOW.allowed_from(action)]

@@ -25,6 +25,7 @@ from core.encryption import KeyRing
 from core.identity import Principal, Role
 from core.settings import Settings
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.customers.customer import Customer
 from models.growth.offer import Offer
 from models.growth.tier import Tier
@@ -142,6 +143,7 @@ async def _send_chunk(
     if not rows:
         return None
     points = await _points(session, [row[1].id for row in rows])
+    await ensure_customer_keys(session, ring, [row[1].id for row in rows])
     renderer = Renderer(session, ring)
     done = Sent()
     for message, customer, campaign, tier, offer in rows:

@@ -35,6 +35,7 @@ from core.errors import BadUserInput, Conflict, DomainError, Forbidden, NotFound
 from core.settings import Settings
 from core.text_limits import SURVEY_COMMENT, checked_text
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.customers.customer import Customer
 from models.outreach.survey import Survey
 from models.sealing import seal_field
@@ -77,6 +78,7 @@ async def survey_after_resolution(
     )
     session.add(survey)
     await session.flush()
+    await ensure_customer_keys(session, ring, [customer.id])
     queue_invitation(session, ring, settings, customer, survey, now)
     return survey
 
@@ -137,6 +139,7 @@ async def _record(
 ) -> Survey:
     """Writes the answer with ``WHERE answered_at IS NULL``, so two concurrent answers cannot
     both land; the loser gets CONFLICT."""
+    await ensure_customer_keys(session, ring, [survey.customer_id])
     seal_field(ring, survey, "comment", comment)
     values = {"score": score, "comment_enc": survey.comment_enc, "answered_at": utcnow()}
     session.expunge(survey)

@@ -20,6 +20,7 @@ from core.errors import Conflict, Forbidden
 from core.identity import Principal, Scope
 from core.text_limits import checked_text
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.risk.alert import AlertStatus, CustomerAnswer, RiskAlert
 from models.sealing import seal_field
 from resolvers.risk.alert_queries import alert_to_change
@@ -76,6 +77,7 @@ async def decide_alert(
     values: dict[str, object] = {"status": status.value}
     if decision.action is not AlertAction.ESCALATE:
         values |= {"resolved_by": principal.username or principal.subject, "resolved_at": utcnow()}
+    await ensure_customer_keys(session, ring, [alert.customer_id])
     seal_field(ring, alert, "resolution_note", note)  # written below, with the version check
     values["resolution_note_enc"] = alert.resolution_note_enc
     return AlertChanged(await _write(session, alert, decision.version, values), from_status)

@@ -31,6 +31,7 @@ from core.errors import Conflict, NotFound
 from core.identity import Principal
 from core.text_limits import checked_text
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.customers.customer import Customer, RiskGrade
 from models.growth.customer_metrics import CustomerMetrics
 from models.risk.grade import RiskGradeChange, RiskGradeSource
@@ -118,6 +119,7 @@ async def change_grade(
         actor_id=principal.subject,
         created_at=now,
     )
+    await ensure_customer_keys(session, ring, [change.customer_id])
     seal_field(ring, change, "note", reason)
     session.add(change)
     if lifting and raises_alert(to_grade, from_grade):  # back to a computed D or E

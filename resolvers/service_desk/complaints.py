@@ -32,6 +32,7 @@ from core.settings import Settings
 from core.text_limits import checked_text
 from models.cards.card import Card
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.customers.customer import Customer
 from models.growth.tier import Tier
 from models.organisation.organisation import StaffUser
@@ -127,7 +128,7 @@ def _event(
         from_status=from_status,
         to_status=complaint.status,
     )
-    seal_field(ring, event, "note", note)
+    seal_field(ring, event, "note", note, customer_id=complaint.customer_id)
     return event
 
 
@@ -168,6 +169,7 @@ async def file_complaint(
         updated_at=now,
         due_at=due_at(settings, now, severity, await _service_level_hours(session, customer.id)),
     )
+    await ensure_customer_keys(session, ring, [complaint.customer_id])
     seal_field(ring, complaint, "description", description)
     session.add(complaint)
     await session.flush()
@@ -320,6 +322,7 @@ async def change_complaint(
         )
     from_status = complaint.status
     status = COMPLAINT_WORKFLOW.next_state(ComplaintStatus(from_status), change.action)
+    await ensure_customer_keys(session, ring, [complaint.customer_id])  # notes are theirs
     values, note = await _action_values(session, ring, settings, principal, complaint, change)
     previous_assignee = complaint.assignee_id
     values.update(status=status, version=complaint.version + 1, updated_at=utcnow())

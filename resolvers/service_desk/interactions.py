@@ -21,6 +21,7 @@ from core.request_database import RequestDatabase
 from core.settings import Settings
 from core.text_limits import checked_text
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.customers.customer import Customer
 from models.sealing import seal_field
 from models.service_desk.complaint import Complaint
@@ -134,6 +135,7 @@ async def write_interaction(
         complaint_id=data.complaint_id,
         occurred_at=at,
     )
+    await ensure_customer_keys(session, ring, [interaction.customer_id])
     seal_field(ring, interaction, "notes", checked_text("notes", data.notes, required=False))
     session.add(interaction)
     await session.flush()

@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError
 
 from api.key_ring import KeyRingKeeper
 from core.database import Database
-from core.encryption import aad_for, key_version_of
+from core.encryption import aad_for, customer_of, key_version_of
 from core.errors import KeyUnavailable
+from models.customer_keys import create_customer_keys, destroy_customer_key
 from models.key_store import load_key_ring, master_key_from_settings, rotate
 from tests.api.conftest import fresh_database
 from tests.models.conftest import FreshDatabase
@@ -116,3 +117,74 @@ async def test_a_reload_the_database_failed_is_not_taken_for_a_missing_key(
     await _rename_keys_table(database, "encryption_keys_away", "encryption_keys")
 
     assert 2 in (await waiting).versions, "a failed reload answers for nobody"
+
+
+async def _customer_values_sealed_elsewhere(
+    fresh_database: FreshDatabase, database: Database, count: int
+) -> list[tuple[bytes, bytes]]:
+    """Values of ``count`` customers whose keys another process created and stored."""
+    async with fresh_database.database() as other:
+        other_ring = await fresh_database.key_ring(other)
+        customers = [uuid.uuid4() for _ in range(count)]
+        async with other.session() as session:
+            await create_customer_keys(session, other_ring, customers)
+            await session.commit()
+    cells = [aad_for("customers", "name_enc", customer) for customer in customers]
+    return [
+        (other_ring.seal_for(customer, f"客户{n}", aad), aad)
+        for n, (customer, aad) in enumerate(zip(customers, cells, strict=True))
+    ]
+
+
+async def test_the_customer_keys_a_page_of_values_needs_are_opened_in_one_statement(
+    fresh_database: FreshDatabase, database: Database, keeper: KeyRingKeeper
+) -> None:
+    values = await _customer_values_sealed_elsewhere(fresh_database, database, 25)
+    held = keeper.ring
+    before = database.statements_executed
+
+    opened = await asyncio.gather(*(held.open_or_reload(value, aad) for value, aad in values))
+
+    assert opened == [f"客户{n}" for n in range(25)]
+    assert database.statements_executed - before == 1
+    again = database.statements_executed
+    await asyncio.gather(*(held.open_or_reload(value, aad) for value, aad in values))
+    assert database.statements_executed == again  # the keys stay open in the process
+
+
+async def test_a_value_of_an_erased_customer_fails_coded_and_its_neighbours_still_open(
+    fresh_database: FreshDatabase, database: Database, keeper: KeyRingKeeper
+) -> None:
+    (erased, erased_aad), (kept, kept_aad) = await _customer_values_sealed_elsewhere(
+        fresh_database, database, 2
+    )
+    erased_id = customer_of(erased)
+    assert erased_id is not None
+    async with database.session() as session:
+        assert await destroy_customer_key(session, keeper.ring, erased_id)
+        await session.commit()
+
+    results = await asyncio.gather(
+        keeper.ring.open_or_reload(erased, erased_aad),
+        keeper.ring.open_or_reload(kept, kept_aad),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[0], KeyUnavailable)
+    assert "erased" in str(results[0])
+    assert results[1] == "客户1"
+
+
+async def test_customer_keys_stay_open_across_a_rotation(
+    fresh_database: FreshDatabase, database: Database, keeper: KeyRingKeeper
+) -> None:
+    customer = uuid.uuid4()
+    async with database.session() as session:
+        await create_customer_keys(session, keeper.ring, [customer])
+        await session.commit()
+    await rotate_elsewhere(fresh_database)
+
+    await keeper.check_newest()
+
+    assert keeper.ring.active_version == 2
+    assert keeper.ring.has_customer_key(customer)

@@ -16,6 +16,7 @@ from sqlmodel import col
 from auth.masking import mask_phone
 from models.audit.audit import AuditEntry
 from models.columns import utcnow
+from models.customer_keys import new_customer_key_row
 from models.customers.customer import Customer
 from models.customers.segment import SavedSegment
 from models.growth.tier import Tier
@@ -47,6 +48,7 @@ async def test_a_due_campaign_launches_once_and_its_messages_are_recorded(
                 customer = Customer(
                     branch_id=branch.id, tier_id=tier.id, tags=["dining"], consent_sms=index < 3
                 )
+                session.add(new_customer_key_row(ring, customer.id))
                 seal_field(ring, customer, "phone", phone)
                 seal_field(ring, customer, "name", "张三丰")
                 session.add(customer)

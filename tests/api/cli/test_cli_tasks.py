@@ -79,7 +79,10 @@ async def test_index_birthdays_fills_the_index_of_customers_sealed_before_it(
         async with database.session() as session:
             world = await task_world(session)
             data = numbered_customer(7)
-            row, _ = new_customer_rows(ring, data, branch_id=world.branch.id, tier_id=world.gold.id)
+            row, _, customer_key = new_customer_rows(
+                ring, data, branch_id=world.branch.id, tier_id=world.gold.id
+            )
+            session.add(customer_key)
             written = row.birthday_bidx
             session.add(row)
             await session.commit()

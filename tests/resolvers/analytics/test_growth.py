@@ -156,9 +156,10 @@ async def _build(session: Any, ring: Any) -> dict[str, uuid.UUID]:
     tiers = {t.code: t.id for t in (await session.scalars(select(Tier))).all()}
     customers: dict[str, Customer] = {}
     for index, (key, branch, tier, stage, created) in enumerate(CUSTOMERS, start=1):
-        row, _ = new_customer_rows(
+        row, _, customer_key = new_customer_rows(
             ring, numbered_customer(index), branch_id=branches[branch], tier_id=tiers[tier]
         )
+        session.add(customer_key)
         row.lifecycle_stage, row.created_at = stage, created
         customers[key] = row
     session.add_all(customers.values())

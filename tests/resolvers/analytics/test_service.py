@@ -205,9 +205,10 @@ async def _build(session: Any, ring: Any) -> dict[str, uuid.UUID]:
     session.add(branches["GZ-TH"])
     customers: dict[str, Customer] = {}
     for index, (key, branch, stage) in enumerate(CUSTOMERS, start=1):
-        row, _ = new_customer_rows(
+        row, _, customer_key = new_customer_rows(
             ring, numbered_customer(index), branch_id=branches[branch].id, tier_id=tier.id
         )
+        session.add(customer_key)
         row.lifecycle_stage, row.created_at = stage, at(1, month=1)
         customers[key] = row
     session.add_all(customers.values())

@@ -94,12 +94,13 @@ async def _add_people(world: FilterWorld, people: dict[str, Person]) -> None:
                     ),
                 ),
             ).checked()
-            row, cards = new_customer_rows(
+            row, cards, customer_key = new_customer_rows(
                 world.ring,
                 data,
                 branch_id=world.branches[1 if person.other_branch else 0],
                 tier_id=world.tiers[person.tier],
             )
+            session.add(customer_key)
             row.lifecycle_stage, row.risk_grade = person.stage, person.grade
             row.segments = list(person.segments)
             if person.activated:

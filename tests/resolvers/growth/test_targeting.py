@@ -116,9 +116,10 @@ async def _add_people(world: TargetWorld, people: dict[str, Person]) -> dict[str
                 phone=f"1380000{world.serial:04d}",
                 consent=person.consent,
             ).checked()
-            row, _ = new_customer_rows(
+            row, _, customer_key = new_customer_rows(
                 world.ring, data, branch_id=world.branch_id, tier_id=world.tiers[person.tier]
             )
+            session.add(customer_key)
             row.lifecycle_stage = person.stage
             row.segments = list(person.segments)
             session.add(row)
