@@ -5,7 +5,8 @@ each: the document (``export_document.build_document``) is sealed into the reque
 ``document_enc`` under the customer's own key, the request becomes ready with
 ``completed_at`` and its deadline (``expires_at``, ``privacy_export_ready_hours`` later).
 Audited with the document's size and row counts per table, never a value. An export that
-fails (logged) stays pending for the next pass; the others go on.
+fails (logged) stays pending for the next pass; the others go on. An erased customer's
+export is expired instead: nothing is left to export, and no key to seal it under.
 
 **Expiring** (``expire_run_out``): a ready export past its deadline (its link's, or its own)
 becomes expired and its document is dropped. Audited.
@@ -14,7 +15,9 @@ becomes expired and its document is dropped. Audited.
 token is NOT_FOUND; a used one, or one past its deadline, LINK_GONE. Otherwise the document
 is opened and returned, and in the same transaction the request becomes downloaded and its
 document is dropped (``WHERE status = 'ready' AND version = v``, so two downloads at once
-cannot both succeed: the loser gets LINK_GONE). Audited, as the customer.
+cannot both succeed: the loser gets LINK_GONE). An erased customer's export is LINK_GONE
+too: their key is destroyed, so the document can no longer be opened. Audited, as the
+customer.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from core.errors import LinkGone, NotFound
 from core.identity import PrincipalKind
 from core.settings import Settings
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
+from models.customers.customer import Customer
 from models.privacy.request import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from models.sealing import open_field_or_reload, seal_field
 from resolvers.privacy.export_document import build_document, document_json
@@ -105,6 +110,12 @@ async def _produce(
     row = await session.get(PrivacyRequest, request_id, populate_existing=True)
     if row is None or row.status != PrivacyRequestStatus.PENDING:
         return False  # another worker took it
+    if await _erased(session, row.customer_id):  # nothing left to export, no key to seal
+        expire(row)
+        event = job_event(EXPIRE_ACTION, target_type=TARGET, target_id=str(row.id))
+        await audit.record_and_commit(session, event)
+        return False
+    await ensure_customer_keys(session, ring, [row.customer_id])
     document = await build_document(session, ring, row.customer_id, now=now)
     text = document_json(document)
     seal_field(ring, row, "document", text)
@@ -137,6 +148,13 @@ async def _produce(
         await audit.append(session, event)
         await session.commit()
     return True
+
+
+async def _erased(session: AsyncSession, customer_id: uuid.UUID) -> bool:
+    erased_at = await session.scalar(
+        select(Customer.erased_at).where(col(Customer.id) == customer_id)
+    )
+    return erased_at is not None
 
 
 async def expire_run_out(
@@ -197,6 +215,9 @@ async def download(
 
     if row.status != PrivacyRequestStatus.READY or run_out(row, utcnow()):
         await audit.record_and_commit(session, event(DOWNLOAD_REFUSED_ACTION, status=row.status))
+        raise LinkGone(GONE)
+    if await _erased(session, row.customer_id):  # their key, and so this document, are gone
+        await audit.record_and_commit(session, event(DOWNLOAD_REFUSED_ACTION, status="erased"))
         raise LinkGone(GONE)
     text = await open_field_or_reload(ring, row, "document")
     assert text is not None, "a ready export holds its document"

@@ -5,7 +5,8 @@ Given customers in the app, when they ask for exports and links, then: one expor
 (another customer's: NOT_FOUND; not a PrivacyRequest ID: BAD_USER_INPUT; a pending one:
 CONFLICT); a new link replaces the previous one; a link past its deadline is 410 LINK_GONE
 and the job then drops the document (EXPIRED), after which a new export may be asked; an
-export never linked runs out after ``privacy_export_ready_hours``; staff, even with
+export never linked runs out after ``privacy_export_ready_hours``; an erased customer's
+export can no longer be downloaded (410) nor produced (expired); staff, even with
 ``privacy:write``, can neither ask nor list; ``myPrivacyRequests`` lists every kind.
 """
 
@@ -23,6 +24,8 @@ from sqlmodel import col
 from api.cli.evaluate import cli_event
 from core.settings import Settings
 from models.columns import utcnow
+from models.customer_keys import destroy_customer_key
+from models.customers.customer import Customer
 from models.privacy.request import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from resolvers.privacy.export_job import JobTally, produce_pending
 from schema.relay import to_global_id, uuid_of
@@ -210,3 +213,36 @@ async def test_two_downloads_at_once_deliver_the_document_once(
     link = await _link(server, token, request_id)
     answers = await asyncio.gather(*(server.client.get(link["url"]) for _ in range(3)))
     assert sorted(answer.status_code for answer in answers) == [200, 410, 410]
+
+
+async def _erase_key(server: Server, customer_id: uuid.UUID) -> None:
+    """What erasure does to the keys: the customer's own key destroyed, the row a tombstone."""
+    async with server.state.database.session() as session:
+        assert await destroy_customer_key(session, server.state.key_ring, customer_id)
+        await session.execute(
+            update(Customer).where(col(Customer.id) == customer_id).values(erased_at=utcnow())
+        )
+        await session.commit()
+
+
+async def test_an_erased_customers_export_is_gone_and_never_produced(
+    server: Server, world: World
+) -> None:
+    # A ready export whose customer was erased: its document can no longer be opened.
+    ready_id = await add_customer(server.state, world)
+    ready_token = customer_token(server, ready_id)
+    request_id = (await _request(server, ready_token))["request"]["id"]
+    await _job(server)
+    link = await _link(server, ready_token, request_id)
+    await _erase_key(server, ready_id)
+    gone = await server.client.get(link["url"])
+    assert gone.status_code == 410
+    assert gone.json()["errors"][0]["extensions"]["code"] == "LINK_GONE"
+
+    # A pending export whose customer was erased: expired by the job, nothing sealed.
+    pending_id = await add_customer(server.state, world)
+    pending = (await _request(server, customer_token(server, pending_id)))["request"]["id"]
+    await _erase_key(server, pending_id)
+    await _job(server)
+    row = await _row(server, pending)
+    assert (row.status, row.document_enc) == (PrivacyRequestStatus.EXPIRED, None)
