@@ -55,6 +55,7 @@ from schema.outreach.campaign import Campaign
 from schema.outreach.campaign_operations import CampaignMutation, CampaignQuery
 from schema.outreach.survey import SurveyMutation, SurveyQuery
 from schema.privacy.consent import ConsentMutation, ConsentQuery
+from schema.privacy.requests import PrivacyRequestMutation, PrivacyRequestQuery
 from schema.relay import Node, from_global_id, to_global_id
 from schema.risk.alert_operations import RiskAlertMutation, RiskAlertQuery
 from schema.risk.grade_operations import RiskGradeMutation
@@ -176,6 +177,7 @@ Query = merge_types(
         WebhookQuery,
         AdminQuery,
         ConsentQuery,
+        PrivacyRequestQuery,
     ),
 )
 Query = _described(Query, QUERY)
@@ -203,6 +205,7 @@ Mutation = merge_types(
         StaffAdminMutation,
         CatalogueAdminMutation,
         ConsentMutation,
+        PrivacyRequestMutation,
     ),
 )
 Mutation = _described(Mutation, MUTATION)

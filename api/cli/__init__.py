@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "events": "api.cli.events:app",
     "init": "api.cli.admin:init",
     "admin": "api.cli.admin:app",
+    "privacy": "api.cli.exports:app",
 }
 
 
