@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
-from api import auth_routes, metrics, oauth_routes
+from api import auth_routes, export_routes, metrics, oauth_routes
 from api.body_limit import BodyLimitMiddleware
 from api.explorer import explorer_routes
 from api.graphql_view import CardcrmGraphQL
@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *auth_routes.routes,
         *oauth_routes.routes,
+        *export_routes.routes,
         *explorer_routes(settings),
     ]
     middleware = [

@@ -17,6 +17,7 @@ from types import MappingProxyType
 from auth.masking import MaskKind
 from auth.policy_admin import ADMIN_RULES
 from auth.policy_collections import COLLECTION_RULES
+from auth.policy_consent import CONSENT_RULES
 from auth.policy_events import EVENTS_RULES
 from auth.policy_loyalty import LOYALTY_RULES
 from auth.policy_outreach import OUTREACH_RULES
@@ -246,6 +247,7 @@ RULES: tuple[FieldRule, ...] = (
     *OUTREACH_RULES,
     *EVENTS_RULES,
     *ADMIN_RULES,
+    *CONSENT_RULES,
 )
 
 POLICY: MappingProxyType[tuple[str, str], FieldRule] = MappingProxyType(

@@ -37,6 +37,9 @@ class ErrorCode(StrEnum):
     # A staff sign-in with a one-time password: no token until the password is changed
     # (POST /auth/password; issue 16).
     PASSWORD_CHANGE_REQUIRED = "PASSWORD_CHANGE_REQUIRED"
+    # A data export's download link used already, or run out (GET /privacy/exports/<token>,
+    # HTTP 410; issue 16).
+    LINK_GONE = "LINK_GONE"
     # decideErasure (issue 16): a legal hold (open balance, open dispute, retention period)
     # forbids erasing the customer now; the message names the holds.
     LEGAL_HOLD = "LEGAL_HOLD"
@@ -93,6 +96,10 @@ class SurveyExpired(Conflict):
 
 class PasswordChangeRequired(DomainError):
     code = ErrorCode.PASSWORD_CHANGE_REQUIRED
+
+
+class LinkGone(DomainError):
+    code = ErrorCode.LINK_GONE
 
 
 class LegalHold(Conflict):

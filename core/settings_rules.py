@@ -176,6 +176,14 @@ class BusinessRuleSettings(BaseSettings):
     # Campaign launch: recipients (and their messages) per INSERT.
     campaign_insert_chunk_rows: int = Field(default=5_000, ge=1)
 
+    # Data exports (issue 16, resolvers/privacy/export_job.py): `cardcrm privacy exports` looks
+    # for pending exports every poll interval; a produced export waits this many hours for its
+    # download, and a download link (createMyDataExportLink) works this many seconds, never
+    # past that wait; an export not downloaded by then is dropped (status expired).
+    privacy_export_ready_hours: int = Field(default=72, ge=1)
+    privacy_export_link_seconds: int = Field(default=600, ge=1)
+    privacy_export_poll_seconds: float = Field(default=30.0, gt=0)
+
     @model_validator(mode="after")
     def _check_task_settings(self) -> Self:
         day = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")

@@ -54,7 +54,9 @@ from schema.organisation.organisation import Branch, StaffMember, StaffQuery, Vi
 from schema.outreach.campaign import Campaign
 from schema.outreach.campaign_operations import CampaignMutation, CampaignQuery
 from schema.outreach.survey import SurveyMutation, SurveyQuery
+from schema.privacy.consent import ConsentMutation, ConsentQuery
 from schema.privacy.erasure import ErasureMutation, ErasureQuery
+from schema.privacy.requests import PrivacyRequestMutation, PrivacyRequestQuery
 from schema.relay import Node, from_global_id, to_global_id
 from schema.risk.alert_operations import RiskAlertMutation, RiskAlertQuery
 from schema.risk.grade_operations import RiskGradeMutation
@@ -175,6 +177,8 @@ Query = merge_types(
         CampaignQuery,
         WebhookQuery,
         AdminQuery,
+        ConsentQuery,
+        PrivacyRequestQuery,
         ErasureQuery,
     ),
 )
@@ -202,6 +206,8 @@ Mutation = merge_types(
         WebhookMutation,
         StaffAdminMutation,
         CatalogueAdminMutation,
+        ConsentMutation,
+        PrivacyRequestMutation,
         ErasureMutation,
     ),
 )

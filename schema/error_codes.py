@@ -47,6 +47,9 @@ ERROR_CODES: tuple[str, dict[str, str]] = (
         "PASSWORD_CHANGE_REQUIRED": "Staff sign-in only (`POST /auth/login`, HTTP 403): the "
         "password is a one-time password; set your own with `POST /auth/password`, which "
         "answers the tokens.",
+        "LINK_GONE": "A data export's download link (`GET /privacy/exports/<token>`, HTTP "
+        "410) was used already or has run out; ask for a new link with "
+        "createMyDataExportLink while the export is ready, or request a new export.",
         "LEGAL_HOLD": "decideErasure: a legal hold forbids erasing the customer now; the "
         "message names them (OPEN_BALANCE, OPEN_DISPUTE, RETENTION_PERIOD). Nothing was "
         "written; approve once they are lifted, or reject the request.",

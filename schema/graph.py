@@ -18,6 +18,7 @@ from schema.customers.customer import CustomerDisclosureFields, CustomerFields
 from schema.growth.customer_fields import CustomerOfferFields, CustomerTierFields
 from schema.loyalty.customer_fields import CustomerLoyaltyFields
 from schema.outreach.survey_customer_fields import CustomerSurveyFields
+from schema.privacy.consent_customer_fields import CustomerConsentFields
 from schema.privacy.erasure_customer_fields import CustomerErasureFields
 from schema.risk.alert_customer_fields import CustomerRiskAlertFields
 from schema.risk.grade import CustomerRiskGradeFields
@@ -37,6 +38,7 @@ class Customer(
     CustomerRiskAlertFields,
     CustomerLoyaltyFields,
     CustomerSurveyFields,
+    CustomerConsentFields,
     CustomerDisclosureFields,
     CustomerErasureFields,
 ):

@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "retention": "api.cli.retention:app",
     "init": "api.cli.admin:init",
     "admin": "api.cli.admin:app",
+    "privacy": "api.cli.exports:app",
 }
 
 

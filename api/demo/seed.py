@@ -50,8 +50,10 @@ from models.service_desk.interaction import Interaction, InteractionChannel, Int
 from models.transactions.transaction import MerchantCategory
 from resolvers.customers.input import Consent, NewCard, NewCustomer
 from resolvers.customers.records import new_customer_rows
+from resolvers.privacy.consent_history import onboarding_changes, record_consent_changes
 from resolvers.service_desk.sla import due_at
 
+SEED_ACTOR = "demo-seed"  # who gave the demo customers' consents: the seeder
 TIERS = (
     (TierCode.STANDARD, "标准卡 Standard", 1, 0, 0, 72, ["积分 1x"]),
     (TierCode.SILVER, "银卡 Silver", 2, 50_000, 24, 48, ["积分 1.2x", "生日礼遇"]),
@@ -280,6 +282,8 @@ async def seed_demo(
         built = [demo_customer(ring, p, rng, tiers, branches) for p in people[start : start + 500]]
         session.add_all([row for customer, _, key in built for row in (customer, key)])
         await session.flush()  # customers before their cards: the tables have no ORM relationships
+        customers_built = [customer for customer, _, _ in built]
+        await record_consent_changes(session, onboarding_changes(customers_built, SEED_ACTOR))
         batch_cards = [card for _, cards, _ in built for card in cards]
         replacements, events = (
             vary_card_states(ring, batch_cards, card_use.end, with_lost=start == 0)
@@ -293,7 +297,6 @@ async def seed_demo(
         link_replacements(batch_cards, replacements)
         session.add_all(events)
         await session.flush()
-        customers_built = [customer for customer, _, _ in built]
         await _service_history(session, ring, rng, customers_built, tiers)
     booked = None
     if card_use is not None:

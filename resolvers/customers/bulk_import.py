@@ -10,12 +10,14 @@ sealed at all.
 
 A chunk is written in one transaction: one query per blind index finds what is registered
 already (customer numbers, national IDs, card numbers), then multi-row INSERTs store the
-rest with one audit entry for the chunk. The import is idempotent on the bank's customer
-number: a line whose number is registered (by an earlier run, or an earlier line) is counted
-as already present and nothing of it is written. A national ID or card number registered to
-another customer refuses the line, as the API's CONFLICT would. Memory holds one chunk being
-sealed and one being written, and the first ``max_errors`` refused lines (the others are
-only counted, and passed to ``on_chunk``), whatever the file's size.
+rest, with the consent each new customer granted as its history (one INSERT for the chunk,
+``resolvers.privacy.consent_history``) and one audit entry for the chunk. The import is
+idempotent on the bank's customer number: a line whose number is registered (by an earlier
+run, or an earlier line) is counted as already present and nothing of it is written. A
+national ID or card number registered to another customer refuses the line, as the API's
+CONFLICT would. Memory holds one chunk being sealed and one being written, and the first
+``max_errors`` refused lines (the others are only counted, and passed to ``on_chunk``),
+whatever the file's size.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from resolvers.customers.import_chunks import (
     check_chunk,
     seal_chunk,
 )
+from resolvers.privacy.consent_history import onboarding_changes, record_consent_changes
 from resolvers.transactions.rows import RawRow
 
 __all__ = ["CustomerImportSummary", "RowProblem", "import_customers"]
@@ -158,12 +161,6 @@ async def _write_once(
     audit_event: Callable[..., AuditEvent],
 ) -> tuple[list[SealedCustomer], int, list[RowProblem]]:
     new, present, problems = _sorted_out(chunk.sealed, await _seen(session, chunk.sealed))
-    if new:
-        await session.execute(insert(CUSTOMERS), [row.customer for row in new])
-        await session.execute(insert(CUSTOMER_KEYS), [row.key for row in new])
-        cards = [card for row in new for card in row.cards]
-        if cards:
-            await session.execute(insert(CARDS), cards)
     event = audit_event(
         IMPORT_ACTION,
         target_type="CustomerImport",
@@ -175,6 +172,14 @@ async def _write_once(
             "rejected": len(chunk.problems) + len(problems),
         },
     )
+    if new:
+        await session.execute(insert(CUSTOMERS), [row.customer for row in new])
+        await session.execute(insert(CUSTOMER_KEYS), [row.key for row in new])
+        cards = [card for row in new for card in row.cards]
+        if cards:
+            await session.execute(insert(CARDS), cards)
+        history = onboarding_changes([row.customer for row in new], event.actor_id)
+        await record_consent_changes(session, history)
     async with audit.chain_lock(session):
         await audit.append(session, event)
         await session.commit()
@@ -218,7 +223,7 @@ async def load_references(database: Database) -> References:
     async with database.session() as session:
         branches = await session.execute(select(col(Branch.code), col(Branch.id)))
         tiers = await session.execute(select(col(Tier.code), col(Tier.id)))
-        return References(dict(branches.tuples().all()), dict(tiers.tuples().all()))
+        return References(dict(branches.all()), dict(tiers.all()))
 
 
 async def import_customers(

@@ -41,6 +41,7 @@ from models.customers.identifiers import (
 from models.growth.tier import Tier
 from models.keys import CustomerKey
 from models.organisation.organisation import Branch
+from models.privacy.consent import ConsentSource
 from models.sealing import seal_field
 from resolvers.customers.customer_order import CustomerOrderField, page_by_metric
 from resolvers.customers.disclosure import (
@@ -63,6 +64,12 @@ from resolvers.customers.input import (
 from resolvers.customers.segment_filter import SegmentFilter, checked_filter, filter_conditions
 from resolvers.erasure_guard import refuse_erased
 from resolvers.pagination import Page, PageArgs, SortDirection, page_with_count
+from resolvers.privacy.consent_history import (
+    consent_changes,
+    granted_of,
+    onboarding_changes,
+    record_consent_changes,
+)
 from resolvers.scoping import CUSTOMER_NOT_FOUND, customer_scope
 
 PHONE_INDEX = "phone"
@@ -269,6 +276,8 @@ async def _insert(
     await session.flush()  # the customer before its cards: no ORM relationships order them
     session.add_all([key, *cards])
     await session.flush()
+    # A row per channel granted, in the creation's transaction.
+    await record_consent_changes(session, onboarding_changes([row], event.actor_id))
     fields = ["name", "birthDate", "idNumber", "phone", "email", "address"]
     if row.customer_number_enc is not None:
         fields.append("customerNumber")
@@ -329,6 +338,7 @@ async def update_customer(
         )
     await ensure_customer_keys(session, ring, [row.id])
     _sealed_changes(ring, row, changes)
+    granted_before = granted_of(row)
     if changes.consent is not None:
         _apply_consent(row, changes.consent.checked())
     if changes.tags is not None:
@@ -346,6 +356,14 @@ async def update_customer(
         raise Conflict(
             "the customer changed while you were editing it; reload it and retry", field="version"
         )
+    history = consent_changes(  # only the channels that changed, with the update's commit
+        row.id,
+        granted_before,
+        granted_of(row),
+        source=ConsentSource.STAFF,
+        actor_id=principal.subject,
+    )
+    await record_consent_changes(session, history)
     await audit.record_and_commit(
         session,
         audit_event(
