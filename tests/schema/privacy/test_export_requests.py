@@ -22,14 +22,15 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from api.cli.evaluate import cli_event
+from auth import audit
 from core.settings import Settings
 from models.columns import utcnow
-from models.customer_keys import destroy_customer_key
-from models.customers.customer import Customer
 from models.privacy.request import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+from resolvers.privacy.erasure import erase_customers
 from resolvers.privacy.export_job import JobTally, produce_pending
 from schema.relay import to_global_id, uuid_of
 from tests.conftest import Server, customer_token, staff_token
+from tests.resolvers.privacy.support_erasure import staff_event
 from tests.security.conftest import running_app, variant
 from tests.support import World, add_customer
 
@@ -216,13 +217,14 @@ async def test_two_downloads_at_once_deliver_the_document_once(
 
 
 async def _erase_key(server: Server, customer_id: uuid.UUID) -> None:
-    """What erasure does to the keys: the customer's own key destroyed, the row a tombstone."""
-    async with server.state.database.session() as session:
-        assert await destroy_customer_key(session, server.state.key_ring, customer_id)
-        await session.execute(
-            update(Customer).where(col(Customer.id) == customer_id).values(erased_at=utcnow())
+    """The customer erased (``resolvers.privacy.erasure``): their own key destroyed, every
+    sealed cell emptied, the row a tombstone, as an approved erasure request leaves them."""
+    async with server.state.database.session() as session, audit.chain_lock(session):
+        erased = await erase_customers(
+            session, server.state.key_ring, [customer_id], staff_event, reason="test"
         )
         await session.commit()
+    assert erased == 1
 
 
 async def test_an_erased_customers_export_is_gone_and_never_produced(
