@@ -159,6 +159,7 @@ async def change_card(
         raise Conflict("the card changed meanwhile; reload it and retry", field="version")
     fresh = await session.get(Card, card.id, populate_existing=True)
     assert fresh is not None
+    await ensure_customer_keys(session, ring, [fresh.customer_id])  # the reason is theirs
     session.add(_event(ring, fresh, principal, change.action, from_status, reason))
     events = [
         audit_event(
