@@ -3,14 +3,10 @@ and ``cardcrm events dead-letters``: what the subscriptions gave up on."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import signal
-
 import typer
 from sqlmodel import col, select
 
-from api.cli.common import console, run, started
+from api.cli.common import console, run, started, stop_on_signals
 from models.events.outbox import WebhookDeadLetter
 from resolvers.events.delivery import Worker
 
@@ -31,11 +27,7 @@ def deliver(
 
     async def work() -> tuple[int, int, int]:
         async with started() as state:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError):
-                    loop.add_signal_handler(sig, stop.set)
+            stop = stop_on_signals()
             worker = Worker(state.database, lambda: state.key_ring, state.settings)
             tally = await worker.run(once=once, stop=stop)
             return tally.delivered, tally.failed, tally.dead

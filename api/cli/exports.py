@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 
 import typer
 
-from api.cli.common import console, run, started
+from api.cli.common import console, run, started, stop_on_signals
 from api.cli.evaluate import cli_event
 from resolvers.privacy.export_job import JobTally, produce_pending
 
@@ -32,11 +31,7 @@ def exports(
     async def work() -> JobTally:
         total = JobTally()
         async with started() as state:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError):
-                    loop.add_signal_handler(sig, stop.set)
+            stop = stop_on_signals()
             while True:
                 async with state.database.session() as session:
                     tally = await produce_pending(
