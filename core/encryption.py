@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import os
 import struct
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,8 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from core.lru import Lru
 
 FORMAT_V1 = 1  # sealed under a data key
 _HEADER = struct.Struct(">BI")  # format byte, data-key version
@@ -195,22 +196,16 @@ class CustomerKeyCache:
 
     def __init__(self, capacity: int = 100_000) -> None:
         self.capacity = capacity
-        self._ciphers: OrderedDict[UUID, AESGCM] = OrderedDict()
+        self._ciphers: Lru[UUID, AESGCM] = Lru(capacity)
 
     def get(self, customer_id: UUID) -> AESGCM | None:
-        cipher = self._ciphers.get(customer_id)
-        if cipher is not None:
-            self._ciphers.move_to_end(customer_id)
-        return cipher
+        return self._ciphers.get(customer_id)
 
     def put(self, customer_id: UUID, key: bytes) -> None:
-        self._ciphers[customer_id] = AESGCM(key)
-        self._ciphers.move_to_end(customer_id)
-        while len(self._ciphers) > self.capacity:
-            self._ciphers.popitem(last=False)
+        self._ciphers.put(customer_id, AESGCM(key))
 
     def forget(self, customer_id: UUID) -> None:
-        self._ciphers.pop(customer_id, None)
+        self._ciphers.pop(customer_id)
 
     def __len__(self) -> int:
         return len(self._ciphers)

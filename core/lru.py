@@ -29,5 +29,8 @@ class Lru(Generic[K, V]):
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
+    def pop(self, key: K) -> None:
+        self._items.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._items)
