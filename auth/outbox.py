@@ -87,8 +87,11 @@ def _kept(details: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {key: details[key] for key in keys if details.get(key) is not None}
 
 
+CUSTOMER_CREATED = "customer.created"
+
+
 def _customer_created(audit: AuditEvent) -> list[Event]:
-    return [Event("customer.created", "Customer", str(audit.target_id), {})]
+    return [Event(CUSTOMER_CREATED, "Customer", str(audit.target_id), {})]
 
 
 def _customer_updated(audit: AuditEvent) -> list[Event]:
@@ -197,7 +200,7 @@ def event_types() -> list[str]:
     sample: set[str] = set(EMITTED)
     sample.update(
         {
-            "customer.created",
+            CUSTOMER_CREATED,
             "customer.updated",
             "customer.consent_changed",
             "customer.tier_changed",

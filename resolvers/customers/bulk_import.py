@@ -34,8 +34,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from auth import audit
+from auth import audit, outbox
 from auth.audit import AuditEvent
+from auth.outbox import CUSTOMER_CREATED, Event
 from core.database import Database
 from core.encryption import KeyRing
 from models.cards.card import Card
@@ -180,6 +181,10 @@ async def _write_once(
             await session.execute(insert(CARDS), cards)
         history = onboarding_changes([row.customer for row in new], event.actor_id)
         await record_consent_changes(session, history)
+        # As createCustomer's audit entry does (auth.outbox): one event per customer, here
+        # beside the chunk's one audit entry.
+        created = [Event(CUSTOMER_CREATED, "Customer", str(row.customer["id"]), {}) for row in new]
+        await outbox.write(session, created)
     async with audit.chain_lock(session):
         await audit.append(session, event)
         await session.commit()

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from core.identity import Role
@@ -27,6 +28,7 @@ from models.customers.identifiers import (
     generate_national_id,
     generate_unionpay_pan,
 )
+from models.events.outbox import OutboxEvent
 from models.organisation.organisation import StaffUser
 from tests.api.conftest import serving
 from tests.models.conftest import FreshDatabase
@@ -126,6 +128,11 @@ def summary(read: int, lines: int, imported: int, cards: int, present: int, reje
     )
 
 
+async def _customer_ids(session: AsyncSession) -> list[str]:
+    numbered = col(Customer.customer_number_bidx).is_not(None)
+    return [str(i) for i in await session.scalars(select(Customer.id).where(numbered))]
+
+
 async def test_a_file_imports_its_customers_with_their_cards_and_a_rerun_creates_nothing(
     fresh_database: FreshDatabase, tmp_path: Path
 ) -> None:
@@ -158,6 +165,12 @@ async def test_a_file_imports_its_customers_with_their_cards_and_a_rerun_creates
     assert (numbered, cards - cards_before) == (50, 51)
     # One entry per written chunk (5 of at most 7 lines, then 1 a file), and one per run.
     assert audited == (5 + 1 + 1 + 1) + 4
+    # Other systems learn of each new customer once, as of one created through the API.
+    async with fresh_database.database() as database, database.session() as session:
+        created = await session.scalars(
+            select(OutboxEvent.aggregate_id).where(col(OutboxEvent.type) == "customer.created")
+        )
+        assert sorted(created) == sorted(await _customer_ids(session))
     # And the values are sealed: no clear national ID, name or customer number in the file
     if fresh_database.is_sqlite:
         raw = fresh_database.sqlite_path.read_bytes()
