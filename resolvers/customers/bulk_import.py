@@ -184,7 +184,7 @@ async def _write_once(
         # As createCustomer's audit entry does (auth.outbox): one event per customer, here
         # beside the chunk's one audit entry.
         created = [Event(CUSTOMER_CREATED, "Customer", str(row.customer["id"]), {}) for row in new]
-        await outbox.write(session, created)
+        await outbox.write_bulk(session, created)
     async with audit.chain_lock(session):
         await audit.append(session, event)
         await session.commit()

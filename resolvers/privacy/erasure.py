@@ -35,12 +35,12 @@ from core.encryption import KeyRing
 from models.columns import BLIND_INDEX, ENCRYPTED, utcnow
 from models.customer_keys import destroy_customer_key
 from models.customers.customer import Customer
-from models.privacy.consent import ConsentChange, ConsentSource
+from models.privacy.consent import ConsentSource
 from models.privacy.request import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from models.privacy.subjects import SUBJECTS
+from resolvers.privacy.consent_history import CHANNELS, consent_changes, record_consent_changes
 
 ERASED_ACTION = "customer.erased"
-CONSENT_CHANNELS = ("sms", "email", "push", "phone")
 
 
 def personal_columns(table: Table) -> list[str]:
@@ -77,22 +77,27 @@ async def shred_cells(session: AsyncSession, customer_ids: list[uuid.UUID]) -> N
 async def _withdraw_consent(
     session: AsyncSession, customer_ids: list[uuid.UUID], actor_id: str
 ) -> None:
-    flags = [getattr(Customer, f"consent_{channel}") for channel in CONSENT_CHANNELS]
-    rows = await session.execute(
-        select(col(Customer.id), *flags).where(col(Customer.id).in_(customer_ids))
-    )
-    session.add_all(
-        ConsentChange(
-            customer_id=row[0],
-            channel=channel,
-            granted=False,
+    """Records every consent the customers still give as withdrawn (the one history writer,
+    ``resolvers.privacy.consent_history``); the flags themselves are cleared with erased_at."""
+    flags = [getattr(Customer, f"consent_{channel}") for channel in CHANNELS]
+    rows = (
+        await session.execute(
+            select(col(Customer.id), *flags).where(col(Customer.id).in_(customer_ids))
+        )
+    ).all()
+    withdrawn = dict.fromkeys(CHANNELS, False)
+    history = [
+        change
+        for row in rows
+        for change in consent_changes(
+            row[0],
+            dict(zip(CHANNELS, row[1:], strict=True)),
+            withdrawn,
             source=ConsentSource.RETENTION,
             actor_id=actor_id,
         )
-        for row in rows
-        for channel, granted in zip(CONSENT_CHANNELS, row[1:], strict=True)
-        if granted
-    )
+    ]
+    await record_consent_changes(session, history)
 
 
 async def erase_customers(
@@ -119,7 +124,7 @@ async def erase_customers(
         .where(col(Customer.id).in_(ids))
         .values(
             {
-                **{f"consent_{channel}": False for channel in CONSENT_CHANNELS},
+                **{f"consent_{channel}": False for channel in CHANNELS},
                 "erased_at": now,
                 "updated_at": now,
                 "version": col(Customer.version) + 1,
