@@ -240,9 +240,11 @@ def _metrics(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
 
 def filter_conditions(principal: Principal, data: SegmentFilter) -> list[ColumnElement[bool]]:
     """The caller's row scope and the filter's conditions, as SQL over ``customers``;
-    FORBIDDEN first for a condition on a field the caller may not see."""
+    FORBIDDEN first for a condition on a field the caller may not see. An erased customer
+    is in no list or segment: the tombstone stays only for the records that point at it
+    (``Customer.erasedAt``), which still read it by id."""
     refuse_unseen(principal, data)
-    found: list[Any] = [customer_scope(principal)]
+    found: list[Any] = [customer_scope(principal), col(Customer.erased_at).is_(None)]
     if data.branch_id is not None:
         found.append(Customer.branch_id == data.branch_id)
     if data.tiers:

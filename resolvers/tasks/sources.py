@@ -150,6 +150,7 @@ class Sources:
             )
             .select_from(COMPLAINTS.join(CUSTOMERS, u.id == c.customer_id))
             .where(
+                u.erased_at.is_(None),  # nobody calls back an erased customer
                 c.status.in_([ComplaintStatus.RESOLVED.value, ComplaintStatus.CLOSED.value]),
                 c.resolved_at.is_not(None),
                 self._window(c.resolved_at),
@@ -258,6 +259,7 @@ class Sources:
             )
             .select_from(HISTORY.join(CUSTOMERS, u.id == h.customer_id))
             .where(
+                u.erased_at.is_(None),
                 h.to_stage == stage.value,
                 self._window(h.created_at),
                 u.lifecycle_stage == stage.value,

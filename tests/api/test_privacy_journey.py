@@ -21,7 +21,7 @@ import orjson
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import SQLModel, col
 
 from core.encryption import (
@@ -38,6 +38,7 @@ from models.customer_keys import load_customer_keys
 from models.key_store import load_key_ring, master_key_from_settings
 from models.keys import CustomerKey, EncryptionKey
 from models.privacy.subjects import SUBJECTS
+from models.tasks.task import StaffTask
 from schema.relay import uuid_of
 from tests.api.test_data_export import CREATE, LINK, _new_customer
 from tests.api.test_data_export import REQUEST as EXPORT
@@ -70,6 +71,8 @@ query($from: DateTime!, $to: DateTime!) {
 ACTIVATE = """
 mutation($input: CardActionInput!) { activateCard(input: $input) { userErrors { code message } } }
 """
+LIST = "{ customers(first: 100) { edges { node { id } } } }"
+ERASED = "query($id: ID!) { customer(id: $id) { id erasedAt name } }"
 Backup = dict[tuple[str, str, uuid.UUID], bytes]
 
 
@@ -266,6 +269,23 @@ async def test_an_erased_customers_values_open_under_no_key_and_nothing_else_cha
     ]
     assert opened == []
     assert await _fresh_ring_opens(server, settings, backup) == 0
+
+    # the tombstone is in no list (its records still read it by id), no task is made about
+    # it (the resolved complaint would have brought a follow-up call),
+    listed = await server.graphql(LIST, token=agent)
+    assert customer_gid not in {e["node"]["id"] for e in listed["data"]["customers"]["edges"]}
+    read = await server.graphql(ERASED, {"id": customer_gid}, token=agent)
+    assert read["data"]["customer"]["erasedAt"] is not None, read
+    follow_up_day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    generated = await FreshDatabase(settings).run_cli("tasks", "generate", "--as-of", follow_up_day)
+    assert generated.returncode == 0, generated.stderr
+    async with server.state.database.session() as session:
+        tasks = await session.scalar(
+            select(func.count())
+            .select_from(StaffTask)
+            .where(col(StaffTask.customer_id) == customer_id)
+        )
+    assert tasks == 0
 
     # the figures are what they were, and the audit chain verifies.
     assert await _figures(server, world) == figures
