@@ -48,7 +48,7 @@ from schema.relay import to_global_id
 
 SEALED_PAGE_SQL = """
 SELECT id, name_enc AS name, phone_enc AS phone, id_number_enc AS id_number, tier_id
-FROM customers WHERE branch_id = $1
+FROM customers WHERE branch_id = $1 AND erased_at IS NULL
 ORDER BY created_at DESC, id DESC LIMIT $2
 """
 SEALED_CARDS_SQL = """
@@ -59,7 +59,7 @@ ORDER BY created_at, id
 # The same statements over ``bench.plain_twins``' clear columns.
 PLAIN_PAGE_SQL = """
 SELECT id, name, phone, id_number, tier_id
-FROM plain.customers WHERE branch_id = $1
+FROM plain.customers WHERE branch_id = $1 AND erased_at IS NULL
 ORDER BY created_at DESC, id DESC LIMIT $2
 """
 PLAIN_CARDS_SQL = """

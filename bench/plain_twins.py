@@ -61,7 +61,8 @@ CREATE TABLE plain.customers (
     gender text NOT NULL,
     lifecycle_stage text NOT NULL,
     segments text[] NOT NULL,
-    tags text[] NOT NULL
+    tags text[] NOT NULL,
+    erased_at timestamptz
 );
 CREATE TABLE plain.cards (
     id uuid PRIMARY KEY,

@@ -28,6 +28,7 @@ from core.database import Database
 from core.encryption import KeyRing
 from core.request_database import RequestDatabase
 from models.cards.card import Card
+from models.customer_keys import load_customer_keys
 from models.customers.customer import Customer
 from models.key_store import load_key_ring, master_key_from_settings
 from models.organisation.organisation import StaffUser
@@ -120,6 +121,8 @@ async def test_every_twin_holds_every_row_and_the_clear_values_cardcrm_opens(
             twins = await _plain_rows(twinned.url, model.__tablename__)  # type: ignore[attr-defined]
             async with database.session() as session:
                 rows: list[Any] = list((await session.scalars(select(model))).all())
+                owners = {getattr(row, "customer_id", row.id) for row in rows}
+                await load_customer_keys(session, twinned.ring, owners)
             assert rows
             for row in rows:
                 for field in fields:
