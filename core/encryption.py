@@ -86,7 +86,7 @@ class KeySource(Protocol):
         ...
 
     async def load_customer_keys(self, customer_ids: list[UUID]) -> None:
-        """Opens the stored keys of these customers into the ring (``CustomerKeyNotLoaded``
+        """Opens the stored keys of these customers into the ring (``core.errors.KeyUnavailable``
         for any that has none: erased, or never given one)."""
         ...
 
@@ -336,11 +336,12 @@ class KeyRing:
         if source is not None and source.ring is not self:
             return source.ring.new_customer_key(customer_id)
         key = os.urandom(KEY_BYTES)
-        nonce = os.urandom(NONCE_BYTES)
-        context = customer_key_context(customer_id)
-        wrapped = nonce + self._active_cipher.encrypt(nonce, key, context)
         self.customer_keys.put(customer_id, key)
-        return self.active_version, wrapped
+        return self.active_version, self._wrap_customer_key(customer_id, key)
+
+    def _wrap_customer_key(self, customer_id: UUID, key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._active_cipher.encrypt(nonce, key, customer_key_context(customer_id))
 
     def _unwrap_customer_key(self, customer_id: UUID, version: int, wrapped: bytes) -> bytes:
         cipher = self._ciphers.get(version)
@@ -364,8 +365,7 @@ class KeyRing:
     def rewrap_customer_key(self, customer_id: UUID, version: int, wrapped: bytes) -> bytes:
         """The same customer key wrapped under the active data-key version (rotation)."""
         key = self._unwrap_customer_key(customer_id, version, wrapped)
-        nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._active_cipher.encrypt(nonce, key, customer_key_context(customer_id))
+        return self._wrap_customer_key(customer_id, key)
 
     def forget_customer(self, customer_id: UUID) -> None:
         """Drops this process's opened copy of a customer's key (after erasure)."""

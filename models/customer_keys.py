@@ -73,14 +73,6 @@ def new_customer_key_row(ring: KeyRing, customer_id: uuid.UUID) -> CustomerKey:
     return CustomerKey(customer_id=customer_id, data_key_version=version, wrapped_key=wrapped)
 
 
-async def create_customer_keys(
-    session: AsyncSession, ring: KeyRing, customer_ids: Sequence[uuid.UUID]
-) -> None:
-    """Gives new customers their keys, in the session's transaction (one INSERT)."""
-    if customer_ids:
-        await session.execute(_insert_keys(session, _new_key_rows(ring, customer_ids)))
-
-
 async def load_customer_keys(
     session: AsyncSession,
     ring: KeyRing,
@@ -117,11 +109,9 @@ async def ensure_customer_keys(
     A key created here races another transaction creating the same customer's key: the
     insert skips a conflicting row and the stored one is opened instead, so both seal under
     the one key that was committed."""
-    missing = sorted({i for i in customer_ids if not ring.has_customer_key(i)})
-    if not missing:
-        return
-    await open_stored_keys(ring, await stored_customer_keys(session, missing))
-    keyless = [i for i in missing if not ring.has_customer_key(i)]
+    wanted = list(customer_ids)
+    await load_customer_keys(session, ring, wanted)
+    keyless = sorted({i for i in wanted if not ring.has_customer_key(i)})
     if not keyless:
         return
     await _refuse_erased(session, keyless)

@@ -152,12 +152,7 @@ def _older_than(sealed_column: ColumnElement[bytes], version: int) -> ColumnElem
 def _subject_of(table: Table) -> ColumnElement[Any] | None:
     """The id of the customer a row's values are about (``SUBJECTS``), as SQL."""
     path = SUBJECTS.get(table.name)
-    if path is None:
-        return None
-    if path.parent is None:
-        return table.c[path.column]
-    parent = models.metadata.tables[path.parent]
-    return select(parent.c.customer_id).where(parent.c.id == table.c[path.column]).scalar_subquery()
+    return None if path is None else path.owner(table)
 
 
 def _resealed(ring: KeyRing, sealed: bytes, aad: bytes, subject: uuid.UUID | None) -> bytes | None:
@@ -208,7 +203,10 @@ async def _one_pass(
                 rows = (await session.execute(query)).all()
                 if not rows:
                     break
-                subjects = [row[2] for row in rows if subject is not None and row[2] is not None]
+                # Only values still under a data key move to their customer's key; the others
+                # are not opened here, so their keys need not be either.
+                moving = [row for row in rows if key_version_of(row[1]) is not None]
+                subjects = [row[2] for row in moving if subject is not None and row[2] is not None]
                 await ensure_customer_keys(session, ring, subjects)
                 for row in rows:
                     row_id, sealed = row[0], row[1]

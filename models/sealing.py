@@ -7,7 +7,7 @@ A value about a customer is sealed under the customer's own key (``core.encrypti
 format 2): the row names its customer (``models.privacy.subjects.SUBJECTS``), directly or,
 for a row linked through a parent, by the ``customer_id`` the caller passes. The key must be
 open in the ring first (``models.customer_keys.ensure_customer_keys``, or
-``create_customer_keys`` for a new customer); sealing never reaches the database itself.
+``new_customer_key_row`` for a new customer); sealing never reaches the database itself.
 Opening needs no such care: the ciphertext names its key.
 """
 

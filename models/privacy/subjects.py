@@ -10,6 +10,9 @@ that every table with a sealed column is in exactly one of the two.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, select
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,15 @@ class SubjectPath:
 
     column: str
     parent: str | None = None
+
+    def owner(self, table: Table) -> ColumnElement[Any]:
+        """The id of the customer a row of ``table`` is about, as SQL (through the parent row
+        when the path has one)."""
+        if self.parent is None:
+            return table.c[self.column]
+        parent = table.metadata.tables[self.parent]
+        owned = select(parent.c.customer_id).where(parent.c.id == table.c[self.column])
+        return owned.scalar_subquery()
 
 
 SUBJECTS: dict[str, SubjectPath] = {

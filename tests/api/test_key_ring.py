@@ -20,7 +20,7 @@ from api.key_ring import KeyRingKeeper
 from core.database import Database
 from core.encryption import aad_for, customer_of, key_version_of
 from core.errors import KeyUnavailable
-from models.customer_keys import create_customer_keys, destroy_customer_key
+from models.customer_keys import destroy_customer_key, new_customer_key_row
 from models.key_store import load_key_ring, master_key_from_settings, rotate
 from tests.api.conftest import fresh_database
 from tests.models.conftest import FreshDatabase
@@ -127,7 +127,7 @@ async def _customer_values_sealed_elsewhere(
         other_ring = await fresh_database.key_ring(other)
         customers = [uuid.uuid4() for _ in range(count)]
         async with other.session() as session:
-            await create_customer_keys(session, other_ring, customers)
+            session.add_all([new_customer_key_row(other_ring, c) for c in customers])
             await session.commit()
     cells = [aad_for("customers", "name_enc", customer) for customer in customers]
     return [
@@ -180,7 +180,7 @@ async def test_customer_keys_stay_open_across_a_rotation(
 ) -> None:
     customer = uuid.uuid4()
     async with database.session() as session:
-        await create_customer_keys(session, keeper.ring, [customer])
+        session.add(new_customer_key_row(keeper.ring, customer))
         await session.commit()
     await rotate_elsewhere(fresh_database)
 

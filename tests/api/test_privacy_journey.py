@@ -40,7 +40,13 @@ from models.keys import CustomerKey, EncryptionKey
 from models.privacy.subjects import SUBJECTS
 from models.tasks.task import StaffTask
 from schema.relay import uuid_of
-from tests.api.test_data_export import CREATE, LINK, _new_customer
+from tests.api.test_data_export import (
+    CREATE,
+    LINK,
+    _new_customer,
+    c2_fields_given,
+    c2_fields_of,
+)
 from tests.api.test_data_export import REQUEST as EXPORT
 from tests.conftest import Server, customer_token, staff_token
 from tests.models.conftest import FreshDatabase
@@ -84,12 +90,7 @@ async def _backup(server: Server, customer_id: uuid.UUID) -> Backup:
             path = SUBJECTS.get(table.name)
             if path is None:
                 continue
-            if path.parent is None:
-                mine = table.c[path.column] == customer_id
-            else:
-                parent = SQLModel.metadata.tables[path.parent]
-                owned = select(parent.c.id).where(parent.c.customer_id == customer_id)
-                mine = table.c[path.column].in_(owned)
+            mine = path.owner(table) == customer_id
             rows = await session.execute(
                 select(table.c.id, table.c[column]).where(mine, table.c[column].is_not(None))
             )
@@ -213,19 +214,7 @@ async def test_an_erased_customers_values_open_under_no_key_and_nothing_else_cha
 
     # who takes an export of their data first (it holds every C2 field in clear),
     document = await _exported(server, settings, token)
-    profile = document["tables"]["customers"]
-    assert {
-        "name": profile["name"],
-        "birthDate": profile["birth_date"],
-        "idNumber": profile["id_number"],
-        "phone": profile["phone"],
-        "email": profile["email"],
-        "address": profile["address"],
-        "customerNumber": profile["customer_number"],
-    } == {
-        key: data[key]
-        for key in ("name", "birthDate", "idNumber", "phone", "email", "address", "customerNumber")
-    }
+    assert c2_fields_of(document["tables"]["customers"]) == c2_fields_given(data)
     assert [i["notes"] for i in document["tables"]["interactions"]] == [
         _call(customer_gid)["notes"]
     ]

@@ -50,17 +50,8 @@ async def test_each_seeded_value_is_sealed_under_its_own_customers_key(
                 path = SUBJECTS.get(table.name)
                 if path is None:
                     continue
-                if path.parent is None:
-                    owner = table.c[path.column]
-                else:
-                    parent = models.metadata.tables[path.parent]
-                    owner = (
-                        select(parent.c.customer_id)
-                        .where(parent.c.id == table.c[path.column])
-                        .scalar_subquery()
-                    )
                 rows = await session.execute(
-                    select(table.c[column], owner).where(table.c[column].is_not(None))
+                    select(table.c[column], path.owner(table)).where(table.c[column].is_not(None))
                 )
                 for sealed, customer_id in rows:
                     assert customer_of(sealed) == customer_id, f"{table.name}.{column}"
