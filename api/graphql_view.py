@@ -186,7 +186,7 @@ class CardcrmGraphQL(GraphQL[Context, None]):
                 data.query, data.operation_name, data.variables, kwargs["context"]
             )
             if compiled is not None:
-                return ExecutionResult(data=compiled, errors=None)
+                return compiled
         try:
             return await super().execute_operation(request, *args, **kwargs)
         except HTTPException as exc:  # a mutation by GET: 405, as GraphQL over HTTP says

@@ -173,6 +173,12 @@ class Database:
     def _count(self, *_: Any) -> None:
         self.statements_executed += 1
 
+    def note_statement(self) -> None:
+        """Counts a statement run on a driver connection directly (``api.compiled.sql``),
+        which SQLAlchemy's events do not see."""
+        self.statements_executed += 1
+        _count_statement()
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"

@@ -58,6 +58,17 @@ class RequestDatabase:
                 raise
 
     @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """The driver's own connection under the session (asyncpg's or aiosqlite's), for a
+        planned query (``api.compiled.sql``) that runs its prepared statements without the
+        ORM. It is the session's pooled connection, so the request still holds one; no
+        transaction is begun for it (each read stands alone, as under READ COMMITTED)."""
+        async with self._turn():
+            connection = await self._session.connection()
+            raw = await connection.get_raw_connection()
+            yield raw.driver_connection
+
+    @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
         async with self._gate:
             if self.outage is not None:

@@ -76,12 +76,14 @@ def decode_cursor(cursor: str, field: str, parse_id: Callable[[str], Any] = uuid
         raise BadUserInput(f"`{field}` is not a cursor this API issued", field=field) from exc
 
 
-def _beyond(
-    created_col: Mapped[Any],
-    id_col: Mapped[Any],
-    cursor: SortKey,
+def beyond(
+    created_col: Mapped[Any] | Any,
+    id_col: Mapped[Any] | Any,
+    cursor: SortKey | tuple[Any, Any],
     ascending: bool,
 ) -> Any:
+    """Rows past ``cursor`` in the scan's direction (the cursor's values may be bound
+    parameters: the SQL planner, ``api.compiled.sql``, binds them per request)."""
     created, row_id = cursor
     if ascending:
         return or_(created_col > created, and_(created_col == created, id_col > row_id))
@@ -104,11 +106,11 @@ async def paginate(
     scan_ascending = ascending != args.backwards
     if args.after is not None:
         query = query.where(
-            _beyond(created_col, id_col, decode_cursor(args.after, "after", parse_id), ascending)
+            beyond(created_col, id_col, decode_cursor(args.after, "after", parse_id), ascending)
         )
     if args.before is not None:
         query = query.where(
-            _beyond(
+            beyond(
                 created_col, id_col, decode_cursor(args.before, "before", parse_id), not ascending
             )
         )

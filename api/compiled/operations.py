@@ -16,13 +16,16 @@ import logging
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError
 from graphql.execution.values import get_variable_values
 
 from api.admission.admit import CACHE_SIZE, Admission, admit, parsed
 from api.admission.limits import policy_in_force
 from api.compiled.execute import execute_plan
 from api.compiled.plan import Fallback, NotCompilable, OperationPlan, compile_operation
+from api.compiled.sql.planner import Planner, SqlPlan, caller_shape
+from api.compiled.sql.run import run_sql_plan
+from api.compiled.sql.statement import NotPlannable
 from api.observability import note_executor, note_operation
 from core.context import Context
 from core.lru import Lru
@@ -38,6 +41,8 @@ class CompiledOperations:
         self.schema = schema
         self.settings = settings
         self._plans: Lru[tuple[str, str | None], OperationPlan | str] = Lru(CACHE_SIZE)
+        # per (query, operation name, caller's shape): its SQL plan, or why it has none
+        self._sql_plans: Lru[tuple[Any, ...], SqlPlan | str] = Lru(CACHE_SIZE)
 
     async def execute(
         self,
@@ -45,10 +50,13 @@ class CompiledOperations:
         operation_name: str | None,
         variables: dict[str, Any] | None,
         context: Context,
-    ) -> dict[str, Any] | None:
-        """The operation's ``data``, or None: the standard executor must answer it. A run the
+    ) -> ExecutionResult | None:
+        """The operation's result, or None: the standard executor must answer it. A run the
         database did not answer raises ``DatabaseUnavailable`` instead: the standard executor
-        would only meet the same silence, and the view answers 503."""
+        would only meet the same silence, and the view answers 503.
+
+        A query with an SQL plan for this caller's shape runs that first (``planned``); a
+        plan the request meets something unplanned in goes on to the resolver-driven one."""
         plan = self._plan(query, operation_name, variables, context)
         if not isinstance(plan, OperationPlan):
             note_executor(plan)
@@ -62,17 +70,52 @@ class CompiledOperations:
         if isinstance(coerced, list):
             note_executor("fallback")
             return None
+        planned = self._sql_plan(query, operation_name, plan, context)
+        if planned is not None:
+            try:
+                data, errors = await run_sql_plan(planned, context, coerced)
+            except Fallback as exc:
+                self._after_fallback(exc, context)
+            else:
+                note_operation(operation_name or plan.name)
+                note_executor("planned")
+                return ExecutionResult(data=data, errors=errors or None)
         try:
             data = await execute_plan(self.schema, plan, context, coerced)
         except Fallback as exc:
-            if context.db.outage is not None:
-                raise DatabaseUnavailable(UNAVAILABLE_MESSAGE) from context.db.outage
-            logger.debug("fallback: %s", exc)
+            self._after_fallback(exc, context)
             note_executor("fallback")
             return None
         note_operation(operation_name or plan.name)
         note_executor("compiled")
-        return data
+        return ExecutionResult(data=data, errors=None)
+
+    @staticmethod
+    def _after_fallback(exc: Fallback, context: Context) -> None:
+        if context.db.outage is not None:
+            raise DatabaseUnavailable(UNAVAILABLE_MESSAGE) from context.db.outage
+        logger.debug("fallback: %s", exc)
+
+    def _sql_plan(
+        self, query: Any, operation_name: str | None, plan: OperationPlan, context: Context
+    ) -> SqlPlan | None:
+        """The operation's SQL plan for this caller's shape, made on first use."""
+        key = (query, operation_name, caller_shape(context.principal))
+        known = self._sql_plans.get(key)
+        if known is None:
+            known = self.plan_sql(plan, context)
+            self._sql_plans.put(key, known)
+        return known if isinstance(known, SqlPlan) else None
+
+    def plan_sql(self, plan: OperationPlan, context: Context) -> SqlPlan | str:
+        dialect = context.state.database.engine.dialect
+        try:
+            return Planner(self.schema._schema, plan.document, context.principal, dialect).plan(
+                plan.operation
+            )
+        except (NotPlannable, NotCompilable) as exc:
+            logger.info("operation %s is not planned as SQL: %s", plan.name, exc)
+            return str(exc)
 
     def _plan(
         self,

@@ -203,7 +203,7 @@ class _Compiler:
         field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
         if not isinstance(field, StrawberryField):
             raise NotCompilable(f"{parent.name}.{name} is not a strawberry field")
-        rule, needs = _declarations(field)
+        rule, needs = declarations(field)
         if rule is not None and field.is_async:
             raise NotCompilable("an asynchronous sensitive field")
         step = FieldStep(
@@ -232,7 +232,7 @@ class _Compiler:
         raise NotCompilable(f"abstract type {type_}")
 
 
-def _declarations(field: StrawberryField) -> tuple[FieldRule | None, Needs | None]:
+def declarations(field: StrawberryField) -> tuple[FieldRule | None, Needs | None]:
     """The policy rule and the scope (or staff token) declared on the field (its only
     extensions, if any)."""
     rule, needs = None, None
@@ -244,6 +244,22 @@ def _declarations(field: StrawberryField) -> tuple[FieldRule | None, Needs | Non
         else:
             raise NotCompilable(f"field extension {type(extension).__name__}")
     return rule, needs
+
+
+def collect_fields(
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDefinitionNode],
+    type_: GraphQLObjectType,
+    selection_sets: Sequence[SelectionSetNode],
+) -> dict[str, list[FieldNode]]:
+    """The fields ``selection_sets`` select on ``type_``, grouped by response key in order
+    (graphql's CollectFields, without directives: ``NotCompilable`` if one is used)."""
+    compiler = _Compiler(schema, fragments)
+    grouped: dict[str, list[FieldNode]] = {}
+    visited: set[str] = set()
+    for selection_set in selection_sets:
+        compiler._collect(type_, selection_set, grouped, visited)
+    return grouped
 
 
 def _producer(field: StrawberryField) -> Produce:

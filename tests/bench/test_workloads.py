@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.workloads import document, w1_variables, w2_variables, w3_variables, w4_variables
+from schema.relay import uuid_of
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import World, add_customer
 from tests.support_offers import accept_offer, add_merchant, add_offer, merchant_token
@@ -46,6 +47,25 @@ async def test_w1_a_page_of_customers_costs_the_same_statements_for_5_and_50(
     assert small_statements == large_statements == W1_STATEMENTS
 
 
+async def test_w1_in_a_process_that_has_opened_no_customer_key_still_costs_2_statements(
+    server: Server, world: World
+) -> None:
+    """The planned page (api.compiled.sql) reads each customer's wrapped key in its own
+    statement, so a new process pays no third one for the keys it lacks."""
+    token = staff_token(server, world, "demo-agent")
+    warm, _ = await _run(server, W1, w1_variables(50), token)
+    ids = [edge["node"]["id"] for edge in warm["data"]["customers"]["edges"]]
+    keys = server.state.keys.ring.customer_keys
+    for global_id in ids:
+        keys.forget(uuid_of(global_id, "Customer"))
+
+    cold, statements = await _run(server, W1, w1_variables(50), token)
+
+    assert cold == warm
+    assert statements == W1_STATEMENTS
+    assert all(keys.has(uuid_of(global_id, "Customer")) for global_id in ids)
+
+
 async def test_w1_shows_an_agent_masked_identifiers_and_pans(server: Server, world: World) -> None:
     token = staff_token(server, world, "demo-agent")
     body, _ = await _run(server, W1, w1_variables(50), token)
@@ -71,6 +91,8 @@ async def test_w2_a_customer_360_runs_in_constant_statements(server: Server, wor
     assert filed["data"]["fileComplaint"]["userErrors"] == [], filed
     token = staff_token(server, world, "demo-agent")
     page, _ = await _run(server, W1, w1_variables(50), token)
+    # W1's plan joins the tiers in; W2 reads the catalogue, which its first request loads
+    await _run(server, W2, w2_variables(page["data"]["customers"]["edges"][0]["node"]["id"]), token)
     counts = set()
     for edge in page["data"]["customers"]["edges"][:3]:
         body, statements = await _run(server, W2, w2_variables(edge["node"]["id"]), token)

@@ -1,0 +1,172 @@
+"""Where the planner finds each GraphQL field it can plan: a column, a sealed cell, a row joined
+for a to-one object, or a child list read for a whole page in one statement.
+
+This says only where a value *comes from*, exactly as the type's ``from_row`` and resolvers
+take it; who may see it is read off the schema's own declarations (the policy rule or the
+scope on the field), never here. A field not listed is not planned: an operation that selects
+it runs on the resolver-driven compiled executor instead. The equality tests
+(``tests/api/compiled/sql``) hold every entry to the standard executor's answer, field by
+field, for every role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table
+
+from core.money import yuan
+from models.cards.card import Card, CardStatus
+from models.cards.statement import OverdueBucket
+from models.customers.customer import Customer, Gender, LifecycleStage, RiskGrade
+from models.growth.tier import Tier, TierCode
+from models.organisation.organisation import Branch
+
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+@dataclass(frozen=True)
+class Column:
+    """A value read from one column, converted as the type's ``from_row`` converts it."""
+
+    name: str
+    convert: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A sealed C2 value: ``<field>_enc``, opened with the row's id as its cell."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class GlobalId:
+    """The Relay ID of the row (``to_global_id(type, id)``)."""
+
+    type_name: str
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """An object made of the same row's columns (a customer's consent)."""
+
+    type_name: str
+
+
+@dataclass(frozen=True)
+class ToOne:
+    """An object whose row is joined into the parent's statement (``column`` = its id)."""
+
+    column: str
+    type_name: str
+
+
+@dataclass(frozen=True)
+class ChildList:
+    """A list read for every parent of a level in one statement: the rows whose ``foreign``
+    column names a parent, in ``order`` (as the field's DataLoader orders them)."""
+
+    type_name: str
+    foreign: str
+    order: tuple[str, ...]
+
+
+Source = Column | Sealed | GlobalId | Embedded | ToOne | ChildList
+
+
+@dataclass(frozen=True)
+class TypeSource:
+    table: Table
+    fields: dict[str, Source] = field(default_factory=dict)
+
+
+def _nullable(kind: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else kind(value)
+
+
+CUSTOMER = TypeSource(
+    _table(Customer),
+    {
+        "id": GlobalId("Customer"),
+        "gender": Column("gender", Gender),
+        "lifecycleStage": Column("lifecycle_stage", LifecycleStage),
+        "consent": Embedded("Consent"),
+        "tags": Column("tags", list),
+        "segments": Column("segments", list),
+        "version": Column("version"),
+        "createdAt": Column("created_at"),
+        "updatedAt": Column("updated_at"),
+        "erasedAt": Column("erased_at"),
+        "name": Sealed("name"),
+        "birthDate": Sealed("birth_date"),
+        "idNumber": Sealed("id_number"),
+        "phone": Sealed("phone"),
+        "email": Sealed("email"),
+        "address": Sealed("address"),
+        "customerNumber": Sealed("customer_number"),
+        "riskGrade": Column("risk_grade", RiskGrade),
+        "creditScore": Column("credit_score"),
+        "branch": ToOne("branch_id", "Branch"),
+        "tier": ToOne("tier_id", "Tier"),
+        "cards": ChildList("Card", "customer_id", ("created_at", "id")),
+    },
+)
+CONSENT = TypeSource(
+    _table(Customer),
+    {
+        "sms": Column("consent_sms"),
+        "email": Column("consent_email"),
+        "push": Column("consent_push"),
+        "phone": Column("consent_phone"),
+        "doNotDisturbStart": Column("do_not_disturb_start"),
+        "doNotDisturbEnd": Column("do_not_disturb_end"),
+        "preferredChannel": Column("preferred_channel"),
+    },
+)
+CARD = TypeSource(
+    _table(Card),
+    {
+        "id": GlobalId("Card"),
+        "product": Column("product"),
+        "status": Column("status", CardStatus),
+        "issuedAt": Column("issued_at"),
+        "activatedAt": Column("activated_at"),
+        "version": Column("version"),
+        "pan": Sealed("pan"),
+        "bin": Column("bin"),
+        "last4": Column("last4"),
+        "creditLimit": Column("credit_limit_cents", _nullable(yuan)),
+        "statementDay": Column("statement_day"),
+        "dueDays": Column("due_days"),
+        "daysPastDue": Column("days_past_due"),
+        "overdueBucket": Column("overdue_bucket", OverdueBucket),
+    },
+)
+TIER = TypeSource(
+    _table(Tier),
+    {
+        "id": GlobalId("Tier"),
+        "code": Column("code", TierCode),
+        "name": Column("name"),
+        "rank": Column("rank"),
+        "benefits": Column("benefits", list),
+        "serviceLevelHours": Column("service_level_hours"),
+    },
+)
+BRANCH = TypeSource(
+    _table(Branch),
+    {"id": GlobalId("Branch"), "code": Column("code"), "name": Column("name")},
+)
+TYPES: dict[str, TypeSource] = {
+    "Customer": CUSTOMER,
+    "Consent": CONSENT,
+    "Card": CARD,
+    "Tier": TIER,
+    "Branch": BRANCH,
+}

@@ -1,0 +1,288 @@
+"""One request's run of an ``SqlPlan``: its statements on the driver's connection, rows read as
+tuples, sealed values opened and masked straight from them, the answer built as plain dicts
+and lists (the view encodes it once, with orjson).
+
+A level's rows are built in order; a child list is filled in when its level's one statement
+has run for every parent, so errors come in the order the standard executor gives them
+(each object's own fields, then its lists'). Whatever the plan cannot answer exactly as the
+standard executor would (a null where the schema forbids one, arguments it does not plan, a
+key this process has not loaded, a missing record) raises ``Fallback``, and the compiled
+executor answers the request instead. Only queries are planned, so running one twice is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from graphql import GraphQLError
+from graphql.execution.values import VariableValues, get_argument_values
+
+from api.compiled.plan import Fallback
+from api.compiled.sql.planner import (
+    FieldPlan,
+    LeafRead,
+    LevelPlan,
+    ObjectPlan,
+    Refused,
+    RootPlan,
+    SealedRead,
+    SqlPlan,
+)
+from api.error_handling import coded_error
+from core.context import Context
+from core.encryption import aad_for
+from core.errors import DomainError
+from resolvers.pagination import PageArgs, decode_cursor, encode_cursor
+from schema.policy_field import shown
+from schema.relay import to_global_id, uuid_of
+
+Path = tuple[str | int, ...]
+_UNPLANNED_ARGUMENTS = ("filter", "orderBy", "last", "before")
+
+
+class PlannedRun:
+    __slots__ = ("caller", "connection", "context", "errors", "pending", "ring", "variables")
+
+    def __init__(self, context: Context, variables: VariableValues, connection: Any) -> None:
+        self.context = context
+        self.caller = context.principal
+        self.ring = context.key_ring
+        self.variables = variables
+        self.connection = connection
+        self.errors: list[GraphQLError] = []
+        # per child level, in plan order: (parent id, the list to fill, its path)
+        self.pending: dict[int, tuple[LevelPlan, list[tuple[Any, list[Any], Path]]]] = {}
+
+    async def fetch(self, level: LevelPlan, bindings: dict[str, Any]) -> list[Any]:
+        assert level.statement is not None
+        self.context.state.database.note_statement()
+        return await level.statement.fetch(self.connection, bindings, self.caller)
+
+    # Roots
+
+    async def root(self, root: RootPlan) -> Any:
+        if root.typename is not None:
+            return root.typename
+        if root.refused is not None:
+            self.refuse(root.refused, (root.key,))
+            return None
+        assert root.definition is not None
+        arguments = get_argument_values(root.definition, root.node, self.variables)
+        if root.connection is not None:
+            return await self.connection_of(root, arguments)
+        assert root.level is not None
+        if root.field_name == "me":
+            customer_id = self.caller.customer_id
+        else:
+            customer_id = _or_fallback(lambda: uuid_of(arguments["id"], "Customer"))
+        rows = await self.fetch(root.level, {"id": customer_id})
+        if not rows:
+            raise Fallback("no such customer in scope: the standard executor says NOT_FOUND")
+        self.open_keys(root.level, rows)
+        return self.object(root.level.object, rows[0], (root.key,))
+
+    async def connection_of(self, root: RootPlan, arguments: dict[str, Any]) -> dict[str, Any]:
+        if any(arguments.get(name) is not None for name in _UNPLANNED_ARGUMENTS):
+            raise Fallback("arguments the plan does not cover")
+        settings = self.context.settings
+        page = _or_fallback(
+            lambda: PageArgs(first=arguments.get("first"), after=arguments.get("after")).validated(
+                settings.default_page_size, settings.max_page_size
+            )
+        )
+        level, bindings = root.level, {"limit": page.size + 1}
+        if page.after is not None:
+            created, row_id = _or_fallback(lambda: decode_cursor(page.after or "", "after"))
+            level, bindings["after_created"], bindings["after_id"] = (
+                root.paged_level,
+                created,
+                row_id,
+            )
+        assert level is not None
+        assert level.cursor_columns is not None
+        rows = await self.fetch(level, bindings)
+        more = len(rows) > page.size
+        rows = rows[: page.size]
+        self.open_keys(level, rows)
+        return self.connection_shape(root, level, rows, more, page.after is not None)
+
+    def connection_shape(
+        self, root: RootPlan, level: LevelPlan, rows: Sequence[Any], more: bool, after: bool
+    ) -> dict[str, Any]:
+        shape = root.connection
+        assert shape is not None
+        assert level.cursor_columns is not None
+        created_index, id_index = level.cursor_columns
+        created_of, id_of = level.cursor_process
+        cursors = [
+            encode_cursor(
+                _processed(created_of, row[created_index]), _processed(id_of, row[id_index])
+            )
+            for row in rows
+        ]
+        result: dict[str, Any] = {}
+        for key, name in shape.fields:
+            if name == "__typename":
+                result[key] = shape.type_name
+            elif name == "pageInfo":
+                info = {
+                    "hasNextPage": more,
+                    "hasPreviousPage": after,
+                    "startCursor": cursors[0] if cursors else None,
+                    "endCursor": cursors[-1] if cursors else None,
+                    "__typename": "PageInfo",
+                }
+                result[key] = {info_key: info[field] for info_key, field in shape.page_info}
+            else:
+                result[key] = [
+                    self.edge(shape.edge, shape.edge_type, level, row, cursor, (root.key, key, i))
+                    for i, (row, cursor) in enumerate(zip(rows, cursors, strict=True))
+                ]
+        return result
+
+    def edge(
+        self,
+        parts: Sequence[tuple[str, str]],
+        type_name: str,
+        level: LevelPlan,
+        row: Any,
+        cursor: str,
+        path: Path,
+    ) -> dict[str, Any]:
+        edge: dict[str, Any] = {}
+        for key, name in parts:
+            if name == "cursor":
+                edge[key] = cursor
+            elif name == "node":
+                edge[key] = self.object(level.object, row, (*path, key))
+            else:
+                edge[key] = type_name
+        return edge
+
+    # Rows
+
+    def open_keys(self, level: LevelPlan, rows: Sequence[Any]) -> None:
+        """Opens the rows' customers' keys this process has not opened, from the statement's
+        own join (a new process pays no statement for them)."""
+        if level.key_columns is None:
+            return
+        owner_index, version_index, wrapped_index = level.key_columns
+        ring, process = self.ring, level.key_process
+        for row in rows:
+            wrapped = row[wrapped_index]
+            if wrapped is None:
+                continue  # erased: its values are gone too
+            owner = _processed(process, row[owner_index])
+            if not ring.has_customer_key(owner):
+                ring.open_customer_key(owner, row[version_index], bytes(wrapped))
+
+    def object(self, plan: ObjectPlan, row: Any, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for each in plan.fields:
+            result[each.key] = self.value(each, row, path)
+        return result
+
+    def value(self, each: FieldPlan, row: Any, path: Path) -> Any:
+        if each.leaf is not None:
+            return _leaf(each.leaf, row)
+        if each.sealed is not None:
+            return self.sealed(each.sealed, row)
+        if each.refused is not None:
+            self.refuse(each.refused, (*path, each.key))
+            return None
+        if each.object is not None:
+            if each.object_id is not None and row[each.object_id] is None:
+                raise Fallback("a joined object that is not there")
+            return self.object(each.object, row, (*path, each.key))
+        if each.child is not None:
+            children: list[Any] = []
+            parent_id = _processed(each.child.parent_id_process, row[each.child.parent_id_index])
+            self.pending.setdefault(id(each.child), (each.child, []))[1].append(
+                (parent_id, children, (*path, each.key))
+            )
+            return children
+        return each.typename
+
+    def sealed(self, read: SealedRead, row: Any) -> Any:
+        sealed = row[read.index]
+        if sealed is None:
+            return None
+        row_id = _processed(read.id_process, row[read.id_index])
+        clear = self.ring.open(bytes(sealed), aad_for(read.table, read.column, row_id))
+        return shown(read.rule, read.access, clear)
+
+    def refuse(self, refused: Refused, path: Path) -> None:
+        error = GraphQLError(
+            refused.error.message,
+            nodes=[refused.node],
+            path=list(path),
+            original_error=refused.error,
+        )
+        self.errors.append(coded_error(error))
+
+    async def children(self) -> None:
+        """Fills in every child list the built objects are waiting for, a level at a time."""
+        while self.pending:
+            waiting, self.pending = self.pending, {}
+            for level, entries in waiting.values():
+                await self.child_level(level, entries)
+
+    async def child_level(
+        self, level: LevelPlan, entries: list[tuple[Any, list[Any], Path]]
+    ) -> None:
+        parents = list(dict.fromkeys(parent for parent, _, _ in entries))
+        assert level.parents_value is not None
+        rows = await self.fetch(level, {"parents": level.parents_value(parents)})
+        self.open_keys(level, rows)
+        by_parent: dict[Any, list[Any]] = {}
+        for row in rows:
+            parent = _processed(level.foreign_process, row[level.foreign_index])
+            by_parent.setdefault(parent, []).append(row)
+        for parent, target, path in entries:
+            for index, row in enumerate(by_parent.get(parent, ())):
+                target.append(self.object(level.object, row, (*path, index)))
+
+
+async def run_sql_plan(
+    plan: SqlPlan, context: Context, variables: VariableValues
+) -> tuple[dict[str, Any], list[GraphQLError]]:
+    """The operation's ``data`` and its errors; ``Fallback`` when the compiled executor must
+    answer instead."""
+    try:
+        async with context.db.driver_connection() as connection:
+            run = PlannedRun(context, variables, connection)
+            data = {root.key: await run.root(root) for root in plan.roots}
+            await run.children()
+        return data, run.errors
+    except Fallback:
+        raise
+    except Exception as exc:
+        raise Fallback(type(exc).__name__) from exc
+
+
+def _processed(process: Any, value: Any) -> Any:
+    return value if process is None or value is None else process(value)
+
+
+def _leaf(read: LeafRead, row: Any) -> Any:
+    value = row[read.index]
+    if read.process is not None and value is not None:
+        value = read.process(value)
+    if value is None:
+        if read.non_null:
+            raise Fallback("null for a non-null field")
+        return None
+    if read.global_type is not None:
+        return str(to_global_id(read.global_type, value))
+    if read.convert is not None:
+        value = read.convert(value)
+    return read.serialize(value)
+
+
+def _or_fallback(compute: Any) -> Any:
+    """``compute()``; an input error is the standard executor's to report."""
+    try:
+        return compute()
+    except DomainError as exc:
+        raise Fallback(exc.message) from exc
