@@ -72,6 +72,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.cardcrm = state
         app.state.readiness = DatabaseProbe(state.database, settings.readiness_timeout_seconds)
         await graphql.persisted.load_manifests(settings.persisted_manifests)
+        if graphql.compiled is not None:  # the first request of a known operation is not slower
+            known = await graphql.persisted.store.listed_texts()
+            planned = graphql.compiled.plan_ahead(known, state.database.engine.dialect)
+            logger.info("planned %d persisted operations ahead", planned)
         app.state.rate_limiter = create_rate_limiter(settings)
         metrics.watch_pool(state.database.engine)
         # Instances seal under a rotated data key soon after it is added (api/key_ring.py).

@@ -56,9 +56,16 @@ LATENCY = Histogram(
 ERRORS = Counter("cardcrm_errors", "Errors answered, by extensions.code.", ["code"])
 COMPILED = Counter(
     "cardcrm_compiled_operations",
-    "GraphQL operations by executor: compiled (answered by a plan), fallback (a plan's run "
-    "met an error; the standard executor answered) or standard (no plan).",
+    "GraphQL operations by executor: planned (answered by its SQL plan), compiled (by its "
+    "resolver plan), fallback (a plan's run met an error; the standard executor answered) or "
+    "standard (no plan).",
     ["executor"],
+)
+SQL_PLANS = Counter(
+    "cardcrm_sql_plans",
+    "SQL plans made for an operation and a caller's shape (api.compiled.sql), by when: ahead "
+    "(persisted operations at start-up) or on first use.",
+    ["when"],
 )
 RATE_LIMITED = Counter(
     "cardcrm_rate_limited", "Requests refused with 429 RATE_LIMITED, by limit.", ["limit"]

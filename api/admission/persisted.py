@@ -60,6 +60,9 @@ class PersistedQueryStore(Protocol):
     async def add_to_list(self, allow_list: str, operations: Mapping[str, str]) -> None:
         """Adds operations (by digest) to an allow-list, for good."""
 
+    async def listed_texts(self) -> list[str]:
+        """The text of every operation on any allow-list."""
+
     async def close(self) -> None: ...
 
 
@@ -83,6 +86,9 @@ class MemoryStore:
 
     async def add_to_list(self, allow_list: str, operations: Mapping[str, str]) -> None:
         self._lists.setdefault(allow_list, {}).update(operations)
+
+    async def listed_texts(self) -> list[str]:
+        return [text for texts in self._lists.values() for text in texts.values()]
 
     async def close(self) -> None:
         self._lists.clear()
@@ -117,6 +123,17 @@ class RedisStore:
     async def add_to_list(self, allow_list: str, operations: Mapping[str, str]) -> None:
         fields: dict[Any, Any] = dict(operations)  # redis declares its own key and value types
         await self._redis.hset(f"{self._prefix}list:{allow_list}", mapping=fields)
+
+    async def listed_texts(self) -> list[str]:
+        """Every list's texts; none while Redis does not answer (they are planned on first
+        use instead)."""
+        texts: list[str] = []
+        try:
+            async for key in self._redis.scan_iter(match=f"{self._prefix}list:*"):
+                texts.extend(str(text) for text in await self._redis.hvals(key))
+        except RedisError:
+            logger.warning("could not read the allow-lists from Redis to plan them ahead")
+        return texts
 
     async def close(self) -> None:
         await self._redis.aclose()

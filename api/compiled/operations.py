@@ -13,13 +13,22 @@ one place.
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
-from graphql import ExecutionResult, GraphQLError
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    validate,
+)
 from graphql.execution.values import get_variable_values
 
-from api.admission.admit import CACHE_SIZE, Admission, admit, parsed
+from api import metrics
+from api.admission.admit import CACHE_SIZE, RULES, Admission, admit, parsed
 from api.admission.limits import policy_in_force
 from api.compiled.execute import execute_plan
 from api.compiled.plan import Fallback, NotCompilable, OperationPlan, compile_operation
@@ -27,7 +36,9 @@ from api.compiled.sql.planner import Planner, SqlPlan, caller_shape
 from api.compiled.sql.run import run_sql_plan
 from api.compiled.sql.statement import NotPlannable
 from api.observability import note_executor, note_operation
+from auth.scopes import ROLE_SCOPES
 from core.context import Context
+from core.identity import Principal, PrincipalKind, Role
 from core.lru import Lru
 from core.outage import UNAVAILABLE_MESSAGE, DatabaseUnavailable
 from core.settings import Settings
@@ -109,13 +120,55 @@ class CompiledOperations:
 
     def plan_sql(self, plan: OperationPlan, context: Context) -> SqlPlan | str:
         dialect = context.state.database.engine.dialect
+        return self._planned(plan, context.principal, dialect, "first use")
+
+    def _planned(
+        self, plan: OperationPlan, caller: Principal, dialect: Any, when: str
+    ) -> SqlPlan | str:
+        metrics.SQL_PLANS.labels(when=when).inc()
         try:
-            return Planner(self.schema._schema, plan.document, context.principal, dialect).plan(
-                plan.operation
-            )
+            return Planner(self.schema._schema, plan.document, caller, dialect).plan(plan.operation)
         except (NotPlannable, NotCompilable) as exc:
             logger.info("operation %s is not planned as SQL: %s", plan.name, exc)
             return str(exc)
+
+    def plan_ahead(self, texts: Iterable[str], dialect: Any) -> int:
+        """Plans known operations (the persisted allow-lists) before any request of theirs:
+        each one's plan, and its SQL plan for the usual caller of every role (a token with
+        the role's scopes), so the first request of one is as fast as the thousandth.
+        Returns how many operations were planned; a text that does not validate is left
+        for its requests to meet the standard executor's errors."""
+        planned = 0
+        for text in texts:
+            try:
+                document = parsed(text, self.settings.max_query_tokens).document
+            except GraphQLError:
+                continue
+            if validate(self.schema._schema, document, RULES):
+                continue
+            for operation, names in _operations_by_name(document):
+                self._plan_ahead(text, document, operation, names, dialect)
+                planned += 1
+        return planned
+
+    def _plan_ahead(
+        self,
+        text: str,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        names: list[str | None],
+        dialect: Any,
+    ) -> None:
+        try:
+            plan: OperationPlan | str = compile_operation(self.schema._schema, document, operation)
+        except NotCompilable:
+            plan = _STANDARD
+        for name in names:
+            self._plans.put((text, name), plan)
+            if isinstance(plan, OperationPlan):
+                for caller in usual_callers():
+                    key = (text, name, caller_shape(caller))
+                    self._sql_plans.put(key, self._planned(plan, caller, dialect, "ahead"))
 
     def _plan(
         self,
@@ -175,3 +228,42 @@ class CompiledOperations:
         except NotCompilable as exc:
             logger.info("operation %s runs on the standard executor: %s", operation_name, exc)
             return _STANDARD
+
+
+def _operations_by_name(
+    document: DocumentNode,
+) -> list[tuple[OperationDefinitionNode, list[str | None]]]:
+    """Each operation with the ``operationName`` values a request may run it by."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    found = []
+    for operation in operations:
+        names: list[str | None] = [operation.name.value] if operation.name else []
+        if len(operations) == 1:
+            names.append(None)
+        found.append((operation, names))
+    return found
+
+
+def usual_callers() -> list[Principal]:
+    """A caller of each role as its sign-in makes one: staff (with a branch or none) and
+    customers with every scope of their role (merchant and service clients' scopes vary
+    per client, so their operations are planned on first use)."""
+    callers = []
+    for role, scopes in ROLE_SCOPES.items():
+        if role in (Role.MERCHANT, Role.SERVICE):
+            continue
+        customer = role is Role.CUSTOMER
+        for branch_id in (None,) if customer else (None, uuid.UUID(int=0)):
+            callers.append(
+                Principal(
+                    kind=PrincipalKind.CUSTOMER if customer else PrincipalKind.STAFF,
+                    subject=str(uuid.UUID(int=0)),
+                    role=role,
+                    scopes=scopes,
+                    client_id="plan-ahead",
+                    token_id="plan-ahead",
+                    expires_at=0,
+                    branch_id=branch_id,
+                )
+            )
+    return callers
