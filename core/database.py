@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
@@ -20,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,6 +33,10 @@ from core import outage
 
 # Without Timeouts (CLI commands), a write waits this long for another's lock, as before.
 _SQLITE_BUSY_MS_UNBOUNDED = 30000
+# A pooled connection idle longer than this is pinged before it is handed out; one checked in
+# a moment ago answered then. (SQLAlchemy's ``pool_pre_ping`` pings every checkout: three
+# round trips per request on asyncpg, a BEGIN, the ping and a ROLLBACK.)
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -122,12 +128,36 @@ def create_engine(
             echo=echo,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             **_bounds(timeouts, sqlite=False),
         )
+        _ping_when_idle(engine)
     event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
     outage.watch(engine)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Pessimistic disconnect handling for the connections that need it: a connection back
+    from the pool after ``PING_AFTER_IDLE_SECONDS`` is pinged, and one that does not answer
+    is replaced (SQLAlchemy retries the checkout with a fresh connection). A busy pool's
+    connections, in use a moment ago, are not: a server that went away since fails their
+    next statement, which ``core.outage`` answers 503 and the pool then drops."""
+    pool = engine.sync_engine.pool
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("the pooled connection did not answer a ping") from exc
+
+    event.listen(pool, "checkin", checked_in)
+    event.listen(pool, "checkout", checked_out)
 
 
 _closing: set[asyncio.Task[None]] = set()

@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
 import migrations
 from api.state import AppState
+from core.database import PING_AFTER_IDLE_SECONDS
 from core.settings import Environment, Settings
 from resolvers.service_desk.complaint_channels import assignee_channel
 from schema.relay import to_global_id
@@ -343,3 +345,39 @@ async def test_a_write_that_waits_out_sqlites_busy_timeout_is_service_unavailabl
     assert locked_out.retry_after == str(RETRY_AFTER_SECONDS)
     assert locked_out.seconds < settings.execution_timeout_seconds
     assert (afterwards.status, afterwards.code) == (200, None)
+
+
+async def test_after_the_server_cut_every_pooled_connection_the_next_requests_are_answered(
+    own_postgres: OwnPostgres, tmp_path: Path
+) -> None:
+    """The pool no longer pings every checkout (``core.database`` pings only connections
+    idle for a second): once a restart or failover has cut every pooled connection, the
+    next requests still get working connections, not a 503."""
+    await asyncio.to_thread(migrations.upgrade, own_postgres.url)
+    async with (
+        serving(_settings(own_postgres.url, tmp_path)) as (base, app),
+        httpx.AsyncClient(base_url=base, timeout=30) as client,
+    ):
+        state: AppState = app.state.cardcrm
+        world = await build_world(state, customers=3, seed=5)
+        agent = _staff_token(state, world, "demo-agent")
+        assert (await _answer(_post(client, agent, CUSTOMERS))).status == 200
+        pooled = state.database.engine.sync_engine.pool.checkedin()
+        assert pooled >= 1
+
+        await _cut_every_connection(own_postgres)
+        await asyncio.sleep(PING_AFTER_IDLE_SECONDS + 0.2)
+        answers = [await _answer(_post(client, agent, CUSTOMERS)) for _ in range(3)]
+
+    assert [(a.status, a.code) for a in answers] == [(200, None)] * 3
+
+
+async def _cut_every_connection(server: OwnPostgres) -> None:
+    connection = await asyncpg.connect(server.url.replace("+asyncpg", ""))
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+    finally:
+        await connection.close()
