@@ -51,6 +51,20 @@ def shown(rule: FieldRule, access: Access, value: Any) -> Any:
     return mask(rule.mask, str(value), strict=access is Access.STRICT_MASKED)
 
 
+def showing(rule: FieldRule, access: Access) -> Callable[[str], str]:
+    """``shown`` for one rule and access, decided once: what a planned query
+    (``api.compiled.sql``) applies to each opened value of the field."""
+    kind = rule.mask
+    if access is Access.CLEAR or kind is None:
+        return _as_it_is
+    strict = access is Access.STRICT_MASKED
+    return lambda value: mask(kind, value, strict=strict)
+
+
+def _as_it_is(value: str) -> str:
+    return value
+
+
 async def _shown_when_awaited(rule: FieldRule, access: Access, value: Awaitable[Any]) -> Any:
     return shown(rule, access, await value)
 

@@ -35,6 +35,7 @@ from auth.audit import events_by
 from auth.lookups import LOOKUP_FIELDS, LOOKUPS
 from core.context import ConnectionContext, Context
 from core.errors import ErrorCode
+from core.lru import Lru
 
 REFUSED_ACTION = "customer.lookup.refused"  # as resolvers.customers.disclosure writes it
 _PREFIX = "The operation makes "
@@ -64,18 +65,30 @@ def _root_lookups(
                     pending.append(found.selection_set)
 
 
+_found: Lru[tuple[str, str | None, int], list[str]] = Lru(1000)
+
+
 def lookups_in(document: object, operation_name: object, *, max_tokens: int) -> list[str]:
     """The lookup fields the selected operation of ``document`` would run (by response key);
-    none when it is not a string or does not parse (execution reports that properly)."""
+    none when it is not a string or does not parse (execution reports that properly). Kept
+    per text, so a known operation is not parsed again for this on every request."""
     if not isinstance(document, str):
         return []
+    name = operation_name if isinstance(operation_name, str) else None
+    key = (document, name, max_tokens)
+    known = _found.get(key)
+    if known is None:
+        known = _lookups_in(document, name, max_tokens)
+        _found.put(key, known)
+    return known
+
+
+def _lookups_in(document: str, operation_name: str | None, max_tokens: int) -> list[str]:
     try:
         parsed = parse(document, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
         return []
-    operation = get_operation_ast(
-        parsed, operation_name if isinstance(operation_name, str) else None
-    )
+    operation = get_operation_ast(parsed, operation_name)
     if operation is None:
         return []
     fragments = {

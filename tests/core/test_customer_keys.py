@@ -88,6 +88,33 @@ def test_a_value_does_not_open_under_another_customers_key_or_in_another_cell(
         keys_ring.open(sealed, aad_for("interactions", "notes_enc", uuid.uuid4()))
 
 
+@MODEST
+@given(text=texts, row_id=st.uuids(), other_text=texts)
+def test_a_rows_opener_opens_exactly_what_open_opens_and_refuses_what_it_refuses(
+    text: str, row_id: uuid.UUID, other_text: str
+) -> None:
+    """``opener_for`` (the planned path: one cipher lookup per row) is ``open`` for every
+    value: the row's customer's, another customer's, one under a data key, a tampered one."""
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    keys_ring, _ = with_keys(alice, bob)
+    aad = aad_for("customers", "name_enc", row_id)
+    opener = keys_ring.opener_for(alice)
+    alices, bobs = keys_ring.seal_for(alice, text, aad), keys_ring.seal_for(bob, other_text, aad)
+    under_data_key = keys_ring.seal(other_text, aad)
+    assert opener(alices, aad) == keys_ring.open(alices, aad) == text
+    assert opener(bobs, aad) == other_text
+    assert opener(under_data_key, aad) == other_text
+    tampered = alices[:-1] + bytes([alices[-1] ^ 1])
+    with pytest.raises(DecryptionError):
+        opener(tampered, aad)
+    with pytest.raises(DecryptionError):
+        opener(alices, aad_for("customers", "name_enc", uuid.uuid4()))
+    as_bobs = alices[:1] + bob.bytes + alices[17:]
+    with pytest.raises(DecryptionError):
+        opener(as_bobs, aad)
+    assert keys_ring.opener_for(uuid.uuid4()) == keys_ring.open  # no key opened: as ``open``
+
+
 def test_a_wrapped_customer_key_opens_only_for_its_own_customer() -> None:
     alice, bob = uuid.uuid4(), uuid.uuid4()
     _, keys = with_keys(alice)

@@ -65,6 +65,7 @@ from api.compiled.sql.statement import (
     prepare,
 )
 from auth.policy import Access, FieldRule
+from core.encryption import aad_for
 from core.errors import Forbidden
 from core.identity import Principal, PrincipalKind
 from models.keys import CustomerKey
@@ -72,6 +73,7 @@ from models.privacy.subjects import SUBJECTS
 from resolvers.customers.segment_filter import SegmentFilter, filter_conditions
 from resolvers.pagination import beyond
 from resolvers.scoping import customer_scope
+from schema.policy_field import showing
 from schema.scope_field import Needs
 
 CallerShape = tuple[PrincipalKind, str, frozenset[str], bool, bool]
@@ -139,10 +141,10 @@ class SealedRead:
     index: int
     id_index: int
     id_process: Callable[[Any], Any] | None
-    table: str
-    column: str
-    rule: FieldRule
-    access: Access
+    owner_index: int  # the row's customer, whose key seals it
+    owner_process: Callable[[Any], Any] | None
+    aad_prefix: bytes  # ``aad_for(table, column, row id)`` up to the row id
+    show: Callable[[str], Any]  # the policy's mask for this caller (``showing``)
 
 
 @dataclass
@@ -196,6 +198,12 @@ class ConnectionShape:
     page_info: tuple[tuple[str, str], ...]  # (key, field name)
     type_name: str
     edge_type: str
+
+    @property
+    def needs_cursors(self) -> bool:
+        return any(name == "cursor" for _, name in self.edge) or any(
+            name in ("startCursor", "endCursor") for _, name in self.page_info
+        )
 
 
 @dataclass
@@ -502,25 +510,28 @@ class Planner:
         base: Table = table.element if hasattr(table, "element") else table
         column = f"{where.field}_enc"
         index, id_index = query.add(table.c[column]), query.add(table.c.id)
-        self._customer_keys(base, table, query, level)
-        return SealedRead(index, id_index, None, base.name, column, rule, access)
+        owner = self._customer_keys(base, table, query, level)
+        prefix = aad_for(base.name, column, "")
+        return SealedRead(index, id_index, None, owner, None, prefix, showing(rule, access))
 
-    def _customer_keys(self, base: Table, table: Any, query: _Select, level: LevelPlan) -> None:
-        """Joins the stored key of the row's customer, so a new process opens it from the
-        page's own statement instead of asking for it apart."""
+    def _customer_keys(self, base: Table, table: Any, query: _Select, level: LevelPlan) -> int:
+        """The column of the row's customer; and, unless the parent level's rows are those
+        customers, their stored keys joined in, so a new process opens them from the page's
+        own statement instead of asking for them apart."""
         subject = SUBJECTS.get(base.name)
         if subject is None or subject.parent is not None:
             raise NotPlannable(f"{base.name}: its customer is not on the row")
-        if level.key_columns is not None or level.keys_from_parent:
-            return
-        keys: Table = CustomerKey.__table__  # type: ignore[attr-defined]
         owner = table.c[subject.column]
-        joined = query.join(("keys",), keys, lambda k: k.c.customer_id == owner)
-        level.key_columns = (
-            query.add(owner),
-            query.add(joined.c.data_key_version),
-            query.add(joined.c.wrapped_key),
-        )
+        owner_index = query.add(owner)
+        if level.key_columns is None and not level.keys_from_parent:
+            keys: Table = CustomerKey.__table__  # type: ignore[attr-defined]
+            joined = query.join(("keys",), keys, lambda k: k.c.customer_id == owner)
+            level.key_columns = (
+                owner_index,
+                query.add(joined.c.data_key_version),
+                query.add(joined.c.wrapped_key),
+            )
+        return owner_index
 
     def _to_one(
         self,
@@ -596,7 +607,9 @@ def _with_processors(plan: ObjectPlan, statement: PreparedSql) -> None:
             each.leaf = dataclasses.replace(each.leaf, process=statement.processor(each.leaf.index))
         elif each.sealed is not None:
             each.sealed = dataclasses.replace(
-                each.sealed, id_process=statement.processor(each.sealed.id_index)
+                each.sealed,
+                id_process=statement.processor(each.sealed.id_index),
+                owner_process=statement.processor(each.sealed.owner_index),
             )
         elif each.object is not None:
             _with_processors(each.object, statement)

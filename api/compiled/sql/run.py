@@ -12,7 +12,7 @@ executor answers the request instead. Only queries are planned, so running one t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from graphql import GraphQLError
@@ -31,10 +31,8 @@ from api.compiled.sql.planner import (
 )
 from api.error_handling import coded_error
 from core.context import Context
-from core.encryption import aad_for
 from core.errors import DomainError
 from resolvers.pagination import PageArgs, decode_cursor, encode_cursor
-from schema.policy_field import shown
 from schema.relay import to_global_id, uuid_of
 
 Path = tuple[str | int, ...]
@@ -42,7 +40,16 @@ _UNPLANNED_ARGUMENTS = ("filter", "orderBy", "last", "before")
 
 
 class PlannedRun:
-    __slots__ = ("caller", "connection", "context", "errors", "pending", "ring", "variables")
+    __slots__ = (
+        "caller",
+        "connection",
+        "context",
+        "errors",
+        "openers",
+        "pending",
+        "ring",
+        "variables",
+    )
 
     def __init__(self, context: Context, variables: VariableValues, connection: Any) -> None:
         self.context = context
@@ -51,6 +58,8 @@ class PlannedRun:
         self.variables = variables
         self.connection = connection
         self.errors: list[GraphQLError] = []
+        # per customer, what opens their row's values (``KeyRing.opener_for``)
+        self.openers: dict[Any, Callable[[bytes, bytes], str]] = {}
         # per child level, in plan order: (parent id, the list to fill, its path)
         self.pending: dict[int, tuple[LevelPlan, list[tuple[Any, list[Any], Path]]]] = {}
 
@@ -115,12 +124,16 @@ class PlannedRun:
         assert level.cursor_columns is not None
         created_index, id_index = level.cursor_columns
         created_of, id_of = level.cursor_process
-        cursors = [
-            encode_cursor(
-                _processed(created_of, row[created_index]), _processed(id_of, row[id_index])
-            )
-            for row in rows
-        ]
+        cursors = (
+            [
+                encode_cursor(
+                    _processed(created_of, row[created_index]), _processed(id_of, row[id_index])
+                )
+                for row in rows
+            ]
+            if shape.needs_cursors
+            else [""] * len(rows)
+        )
         result: dict[str, Any] = {}
         for key, name in shape.fields:
             if name == "__typename":
@@ -208,9 +221,12 @@ class PlannedRun:
         sealed = row[read.index]
         if sealed is None:
             return None
+        owner = _processed(read.owner_process, row[read.owner_index])
+        opener = self.openers.get(owner)
+        if opener is None:
+            opener = self.openers[owner] = self.ring.opener_for(owner)
         row_id = _processed(read.id_process, row[read.id_index])
-        clear = self.ring.open(bytes(sealed), aad_for(read.table, read.column, row_id))
-        return shown(read.rule, read.access, clear)
+        return read.show(opener(sealed, read.aad_prefix + str(row_id).encode()))
 
     def refuse(self, refused: Refused, path: Path) -> None:
         error = GraphQLError(
