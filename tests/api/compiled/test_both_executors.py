@@ -11,7 +11,6 @@ between the two apps and are left out of the comparison.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,10 +18,9 @@ import pytest
 from api import metrics
 from bench.workloads import document, w1_variables, w2_variables, w3_variables, w4_variables
 from schema.relay import to_global_id
-from tests.conftest import Server, customer_token, staff_token
-from tests.security.conftest import running_app, variant
+from tests.conftest import Server
 from tests.support import DEMO_STAFF as STAFF
-from tests.support import World, add_oauth_client, client_credentials_token
+from tests.support import World
 
 ROLES = [*STAFF, "customer", "merchant", "service"]
 QUERIES = ["W1", "W2", "W4"]
@@ -41,26 +39,6 @@ def _expected_executor(workload: str, reference: Any) -> str:
     if workload in PLANNED:
         return "planned"
     return "fallback" if "errors" in reference else "compiled"
-
-
-@pytest.fixture(scope="module")
-async def standard(server: Server, settings: Any) -> AsyncIterator[Server]:
-    async with running_app(variant(settings, compiled_operations=False)) as app:
-        yield app
-
-
-@pytest.fixture(scope="module")
-async def tokens(server: Server, world: World) -> dict[str, str]:
-    merchant = await add_oauth_client(
-        server.state, scopes="offers:read offers:redeem", merchant="双执行器商户"
-    )
-    service = await add_oauth_client(server.state, scopes="transactions:write", name="both")
-    return {
-        **{role: staff_token(server, world, username) for role, username in STAFF.items()},
-        "customer": customer_token(server, world.alice.id),
-        "merchant": await client_credentials_token(server.client, merchant),
-        "service": await client_credentials_token(server.client, service),
-    }
 
 
 def _variables(workload: str, world: World) -> dict[str, Any]:

@@ -4,22 +4,12 @@ tests/api/compiled/test_both_executors.py holds the benchmark workloads to)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
 
 from tests.api.compiled.test_both_executors import _both, planned_or
 from tests.conftest import Server, customer_token, staff_token
 from tests.resolvers.analytics.test_risk import APRIL_VARIABLES, RISK_KPIS
-from tests.security.conftest import running_app, variant
 from tests.support import DEMO_STAFF, World
-
-
-@pytest.fixture(scope="module")
-async def standard(server: Server, settings: Any) -> AsyncIterator[Server]:
-    async with running_app(variant(settings, compiled_operations=False)) as app:
-        yield app
 
 
 @pytest.mark.parametrize("role", [*sorted(DEMO_STAFF), "customer"])

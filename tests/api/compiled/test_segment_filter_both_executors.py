@@ -4,14 +4,12 @@ guarded field, a cursor of another order) falls back to the standard executor's 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.api.compiled.test_both_executors import _both
 from tests.conftest import Server, customer_token, staff_token
-from tests.security.conftest import running_app, variant
 from tests.support import DEMO_STAFF as STAFF
 from tests.support import World
 
@@ -29,12 +27,6 @@ OPEN_FILTER: dict[str, Any] = {
     "spend": {"min": "0"},
     "activated": True,
 }
-
-
-@pytest.fixture(scope="module")
-async def standard(server: Server, settings: Any) -> AsyncIterator[Server]:
-    async with running_app(variant(settings, compiled_operations=False)) as app:
-        yield app
 
 
 @pytest.mark.parametrize("order", ["CHURN_SCORE", "SPEND", "LAST_TRANSACTION", "CREATED_AT"])

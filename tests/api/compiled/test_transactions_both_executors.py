@@ -4,7 +4,6 @@ holds the benchmark workloads to)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ import pytest
 from tests.api.compiled.test_both_executors import _both, planned_or
 from tests.conftest import Server, customer_token, staff_token
 from tests.schema.transactions.test_reading import Holder, holder
-from tests.security.conftest import running_app, variant
 from tests.support import DEMO_STAFF, World, add_oauth_client
 
 FIELDS = """
@@ -41,12 +39,6 @@ VARIABLES = [
     {"first": 20, "filter": {"category": "DINING"}},
     {"first": 4, "filter": {"amountMin": "100", "occurredFrom": "2025-09-15T00:00:00Z"}},
 ]
-
-
-@pytest.fixture(scope="module")
-async def standard(server: Server, settings: Any) -> AsyncIterator[Server]:
-    async with running_app(variant(settings, compiled_operations=False)) as app:
-        yield app
 
 
 @pytest.fixture(scope="module")

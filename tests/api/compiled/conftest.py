@@ -1,0 +1,35 @@
+"""What the executor-comparison tests share: a server with the compiled executor off (the
+reference every plan is compared with) and a token of every kind of caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import Server, customer_token, staff_token
+from tests.security.conftest import running_app, variant
+from tests.support import DEMO_STAFF, World, add_oauth_client, client_credentials_token
+
+
+@pytest.fixture(scope="package")
+async def standard(server: Server, settings: Any) -> AsyncIterator[Server]:
+    """The same app and database with only the standard executor."""
+    async with running_app(variant(settings, compiled_operations=False)) as app:
+        yield app
+
+
+@pytest.fixture(scope="package")
+async def tokens(server: Server, world: World) -> dict[str, str]:
+    """A token per staff role, the demo customer's, a merchant's and a service client's."""
+    merchant = await add_oauth_client(
+        server.state, scopes="offers:read offers:redeem", merchant="双执行器商户"
+    )
+    service = await add_oauth_client(server.state, scopes="transactions:write", name="both")
+    return {
+        **{role: staff_token(server, world, username) for role, username in DEMO_STAFF.items()},
+        "customer": customer_token(server, world.alice.id),
+        "merchant": await client_credentials_token(server.client, merchant),
+        "service": await client_credentials_token(server.client, service),
+    }
