@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +27,12 @@ from joserfc.jwk import KeySet, RSAKey
 from auth.scopes import ROLE_SCOPES, format_scopes, parse_scopes
 from core.errors import Unauthenticated
 from core.identity import Principal, PrincipalKind, Role, Scope
+from core.lru import Lru
 
 ALGORITHM = "RS256"
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+LEEWAY_SECONDS = 30  # clock skew allowed on exp, nbf and iat
+VERIFIED_TOKENS = 4096  # tokens remembered as checked, per process
 
 
 def load_or_create_signing_key(path: Path) -> RSAKey:
@@ -118,6 +122,10 @@ class TokenService:
         self.audience = audience
         self.default_ttl = default_ttl
         self._verify_keys = KeySet([self.signing_key])
+        # Tokens whose signature and claims were checked: a token stays valid until it
+        # expires (revocation is checked apart, per request: ``auth.revocation``), and an
+        # RS256 check costs about as much as the rest of authenticating a request.
+        self._verified: Lru[str, Principal] = Lru(VERIFIED_TOKENS)
 
     def jwks(self) -> dict[str, Any]:
         """The public keys, for ``/.well-known/jwks.json``."""
@@ -176,7 +184,7 @@ class TokenService:
         options["aud"] = {"essential": True, "value": self.audience}
         claims = JWTAccessTokenClaims(decoded.claims, decoded.header, options)
         try:
-            claims.validate(leeway=30)
+            claims.validate(leeway=LEEWAY_SECONDS)
         except JoseError as exc:
             raise Unauthenticated(f"the access token was rejected: {exc.error}") from exc
         if int(claims["exp"]) - int(claims["iat"]) > self.max_lifetime:
@@ -184,7 +192,16 @@ class TokenService:
         return claims
 
     def verify(self, token: str) -> Principal:
-        """The principal a valid token speaks for; any flaw is UNAUTHENTICATED."""
+        """The principal a valid token speaks for; any flaw is UNAUTHENTICATED. A token
+        checked before answers from the process's memory until it expires."""
+        known = self._verified.get(token)
+        if known is not None and time.time() <= known.expires_at + LEEWAY_SECONDS:
+            return known
+        principal = self._checked(token)
+        self._verified.put(token, principal)
+        return principal
+
+    def _checked(self, token: str) -> Principal:
         claims = self._claims(token)
         try:
             (role_name,) = claims.get("roles") or [None]

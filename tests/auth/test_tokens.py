@@ -21,6 +21,8 @@ import pytest
 from joserfc import jws, jwt
 from joserfc.jwk import KeySet, RSAKey
 
+from auth.tokens import LEEWAY_SECONDS
+from core.errors import Unauthenticated
 from tests.conftest import Server, staff_token
 from tests.support import World
 
@@ -336,3 +338,19 @@ def test_workers_generating_the_development_key_at_once_all_load_the_same_one(
     assert keys[0].thumbprint() == RSAKey.import_key(path.read_bytes()).thumbprint()
     assert [p.name for p in path.parent.iterdir()] == ["signing-key.pem"]
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_token_checked_once_is_still_refused_once_it_expires(
+    server: Server, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``TokenService.verify`` remembers checked tokens; the memory ends with the token."""
+    tokens = server.state.tokens
+    token = staff_token(server, world, "demo-agent")
+    principal = tokens.verify(token)
+    assert tokens.verify(token) is principal  # answered from memory
+
+    later = principal.expires_at + LEEWAY_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: float(later))
+
+    with pytest.raises(Unauthenticated):
+        tokens.verify(token)
