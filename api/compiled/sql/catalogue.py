@@ -23,6 +23,8 @@ from models.cards.statement import OverdueBucket
 from models.customers.customer import Customer, Gender, LifecycleStage, RiskGrade
 from models.growth.tier import Tier, TierCode
 from models.organisation.organisation import Branch
+from models.service_desk.interaction import Interaction, InteractionChannel, InteractionKind
+from resolvers.service_desk.interactions import Direction
 
 
 def _table(model: Any) -> Table:
@@ -40,16 +42,21 @@ class Column:
 
 @dataclass(frozen=True)
 class Sealed:
-    """A sealed C2 value: ``<field>_enc``, opened with the row's id as its cell."""
+    """A sealed C2 value: ``<field>_enc``, opened with the row's id as its cell. ``author``
+    names the column of the record's author, for a rule that shows its author the value
+    in clear (OWN_CLEAR: the ``_owner`` the type gives the policy)."""
 
     field: str
+    author: str | None = None
 
 
 @dataclass(frozen=True)
 class GlobalId:
-    """The Relay ID of the row (``to_global_id(type, id)``)."""
+    """A Relay ID (``to_global_id(type, value)``) of the row's ``column``: its own id, or
+    another record's it names (null when that column is)."""
 
     type_name: str
+    column: str = "id"
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,18 @@ class ChildList:
     order: tuple[str, ...]
 
 
-Source = Column | Sealed | GlobalId | Embedded | ToOne | ChildList
+@dataclass(frozen=True)
+class ChildConnection:
+    """A connection read for every parent of a level in one statement: each parent's first
+    rows by ``row_number() over (partition by foreign order by order desc)``, as the
+    field's DataLoader pages them; its cursor is ``order``'s two columns."""
+
+    type_name: str
+    foreign: str
+    order: tuple[str, str]
+
+
+Source = Column | Sealed | GlobalId | Embedded | ToOne | ChildList | ChildConnection
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,7 @@ CUSTOMER = TypeSource(
         "branch": ToOne("branch_id", "Branch"),
         "tier": ToOne("tier_id", "Tier"),
         "cards": ChildList("Card", "customer_id", ("created_at", "id")),
+        "interactions": ChildConnection("Interaction", "customer_id", ("occurred_at", "id")),
     },
 )
 CONSENT = TypeSource(
@@ -163,10 +182,26 @@ BRANCH = TypeSource(
     _table(Branch),
     {"id": GlobalId("Branch"), "code": Column("code"), "name": Column("name")},
 )
+INTERACTION = TypeSource(
+    _table(Interaction),
+    {
+        "id": GlobalId("Interaction"),
+        "channel": Column("channel", InteractionChannel),
+        "direction": Column("direction", Direction),
+        "kind": Column("kind", InteractionKind),
+        "subject": Column("subject"),
+        "outcome": Column("outcome"),
+        "satisfaction": Column("satisfaction"),
+        "complaintId": GlobalId("Complaint", "complaint_id"),
+        "occurredAt": Column("occurred_at"),
+        "notes": Sealed("notes", author="staff_id"),
+    },
+)
 TYPES: dict[str, TypeSource] = {
     "Customer": CUSTOMER,
     "Consent": CONSENT,
     "Card": CARD,
     "Tier": TIER,
     "Branch": BRANCH,
+    "Interaction": INTERACTION,
 }

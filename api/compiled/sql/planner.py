@@ -48,6 +48,7 @@ from strawberry.types.field import StrawberryField
 from api.compiled.plan import collect_fields, declarations
 from api.compiled.sql.catalogue import (
     TYPES,
+    ChildConnection,
     ChildList,
     Column,
     Embedded,
@@ -105,10 +106,13 @@ def template_of(caller: Principal) -> Principal:
 
 @dataclass(frozen=True)
 class Refused:
-    """A field the caller may not see: null, and this FORBIDDEN at its path."""
+    """A field the caller may not see: null, and this FORBIDDEN at its path. The refusal
+    of an asynchronous field comes once the level's synchronous fields are done, as the
+    standard executor meets it when it starts awaiting that field."""
 
     error: Forbidden
     node: FieldNode
+    deferred: bool = False
 
 
 @dataclass
@@ -145,6 +149,9 @@ class SealedRead:
     owner_process: Callable[[Any], Any] | None
     aad_prefix: bytes  # ``aad_for(table, column, row id)`` up to the row id
     show: Callable[[str], Any]  # the policy's mask for this caller (``showing``)
+    # OWN_CLEAR: the author's column; its author sees the value in clear
+    author_index: int | None = None
+    author_process: Callable[[Any], Any] | None = None
 
 
 @dataclass
@@ -174,6 +181,9 @@ class LevelPlan:
     keys_from_parent: bool = False
     # a child level: its parents' ids as its one parameter
     parents_value: Callable[[list[Any]], Any] | None = None
+    # a child connection: what each parent's page shows, and where its arguments are
+    connection: ConnectionShape | None = None
+    arguments: tuple[GraphQLField, FieldNode] | None = None
 
 
 @dataclass
@@ -422,11 +432,11 @@ class Planner:
         if name == "__typename":
             return FieldPlan(key, typename=parent.name)
         definition = parent.fields[name]
-        if parts[0].arguments:
-            raise NotPlannable(f"{parent.name}.{name} with arguments")
         where = source.fields.get(name)
         if where is None:
             raise NotPlannable(f"{parent.name}.{name}")
+        if parts[0].arguments and not isinstance(where, ChildConnection):
+            raise NotPlannable(f"{parent.name}.{name} with arguments")
         rule, refusal = self._access(definition, parts[0])
         if refusal is not None:
             if is_non_null_type(definition.type):
@@ -434,10 +444,8 @@ class Planner:
             return FieldPlan(key, refused=refusal)
         if isinstance(where, Sealed):
             return FieldPlan(key, sealed=self._sealed(table, where, rule, query, level))
-        if rule is not None and rule.mask is not None:
-            access = rule.access_for(self.caller)
-            if access not in (Access.CLEAR,):
-                raise NotPlannable(f"a masked column {parent.name}.{name}")
+        if rule is not None and self._level_of(rule) is not Access.CLEAR and rule.mask is not None:
+            raise NotPlannable(f"a masked column {parent.name}.{name}")
         if isinstance(where, Column | GlobalId):
             return FieldPlan(key, leaf=self._leaf(definition, table, where, query))
         if isinstance(where, Embedded):
@@ -445,8 +453,17 @@ class Planner:
             return FieldPlan(key, object=inner)
         if isinstance(where, ToOne):
             return self._to_one(definition, key, parts, where, table, query, level, path)
-        assert isinstance(where, ChildList)
+        if isinstance(where, ChildConnection):
+            child = self._child_connection(definition, key, parts, where, table, query)
+            return FieldPlan(key, child=child)
         return FieldPlan(key, child=self._child(definition, key, parts, where, table, query))
+
+    def _level_of(self, rule: FieldRule) -> Access:
+        """The caller's access as the policy row states it (OWN_CLEAR not yet decided: that
+        depends on each record's author)."""
+        if rule.scope not in self.caller.scopes:
+            return Access.DENIED
+        return rule.access.get(self.caller.role, Access.DENIED)
 
     def _access(
         self, definition: GraphQLField, node: FieldNode
@@ -468,16 +485,11 @@ class Planner:
         try:
             if needs is not None:
                 needs.check(self.caller)
-            if rule is not None:
-                access = rule.access_for(self.caller, None)
-                if access is Access.OWN_CLEAR:
-                    raise NotPlannable("access that depends on the record's author")
-                if access is Access.DENIED:
-                    raise Forbidden(
-                        f"{rule.type_name}.{rule.field_name} is not visible to this caller"
-                    )
+            if rule is not None and self._level_of(rule) is Access.DENIED:
+                raise Forbidden(f"{rule.type_name}.{rule.field_name} is not visible to this caller")
         except Forbidden as refusal:
-            return Refused(refusal, node)
+            strawberry_field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            return Refused(refusal, node, deferred=bool(getattr(strawberry_field, "is_async", 0)))
         return None
 
     def _leaf(
@@ -491,8 +503,9 @@ class Planner:
             raise NotPlannable("a leaf of an object type")
         serialize = _serializer(definition.type)
         if isinstance(where, GlobalId):
-            index = query.add(table.c.id)
-            return LeafRead(index, None, None, serialize, True, global_type=where.type_name)
+            index = query.add(table.c[where.column])
+            non_null = is_non_null_type(definition.type)
+            return LeafRead(index, None, None, serialize, non_null, global_type=where.type_name)
         index = query.add(table.c[where.name])
         return LeafRead(index, None, where.convert, serialize, is_non_null_type(definition.type))
 
@@ -506,13 +519,19 @@ class Planner:
     ) -> SealedRead:
         if rule is None:
             raise NotPlannable("a sealed field without a policy rule")
-        access = rule.access_for(self.caller, None)
+        access = self._level_of(rule)
         base: Table = table.element if hasattr(table, "element") else table
         column = f"{where.field}_enc"
         index, id_index = query.add(table.c[column]), query.add(table.c.id)
         owner = self._customer_keys(base, table, query, level)
         prefix = aad_for(base.name, column, "")
-        return SealedRead(index, id_index, None, owner, None, prefix, showing(rule, access))
+        author: int | None = None
+        if access is Access.OWN_CLEAR:  # clear for the record's author, masked for others
+            if where.author is None:
+                raise NotPlannable(f"{base.name}.{column}: OWN_CLEAR without an author column")
+            author, access = query.add(table.c[where.author]), Access.MASKED
+        read = SealedRead(index, id_index, None, owner, None, prefix, showing(rule, access))
+        return dataclasses.replace(read, author_index=author)
 
     def _customer_keys(self, base: Table, table: Any, query: _Select, level: LevelPlan) -> int:
         """The column of the row's customer; and, unless the parent level's rows are those
@@ -591,6 +610,54 @@ class Planner:
         self._finish(level, query)
         return level
 
+    def _child_connection(
+        self,
+        definition: GraphQLField,
+        key: str,
+        parts: list[FieldNode],
+        where: ChildConnection,
+        parent_table: Any,
+        parent_query: _Select,
+    ) -> LevelPlan:
+        """Each parent's first rows of a connection, for the whole level in one statement:
+        numbered per parent newest first, as the field's DataLoader numbers them."""
+        target = TYPES.get(where.type_name)
+        if target is None or len(parts) > 1:
+            raise NotPlannable(f"connection of {where.type_name}")
+        shape, node_nodes = self._connection_shape(definition.type, parts)
+        table = target.table
+        query = _Select(table)
+        foreign = query.add(table.c[where.foreign])
+        at, row_id = (table.c[name] for name in where.order)
+        level = LevelPlan(None, ObjectPlan(where.type_name), key=key, foreign_index=foreign)
+        level.connection, level.arguments = shape, (definition, parts[0])
+        level.cursor_columns = (query.add(at), query.add(row_id))
+        level.object = self._object(where.type_name, node_nodes, query, level, (key,))
+        level.parents_value = _parents_value(table.c[where.foreign], self.dialect)
+        rank = func.row_number().over(
+            partition_by=table.c[where.foreign], order_by=(at.desc(), row_id.desc())
+        )
+        labelled = [column.label(f"c{i}") for i, column in enumerate(query.columns)]
+        numbered = (
+            select(*labelled, rank.label("rank"))
+            .select_from(query.source)
+            .where(_parents_condition(table.c[where.foreign], self.dialect))
+            .subquery()
+        )
+        statement = (
+            select(*(numbered.c[f"c{i}"] for i in range(len(labelled))))
+            .where(numbered.c.rank <= bindparam("limit"))
+            .order_by(numbered.c[f"c{foreign}"], numbered.c.rank)
+        )
+        level.statement = prepare(statement, self.dialect, frozenset({"parents", "limit"}))
+        level.parent_id_index = parent_query.add(parent_table.c.id)
+        level.cursor_process = (
+            level.statement.processor(level.cursor_columns[0]),
+            level.statement.processor(level.cursor_columns[1]),
+        )
+        self._finish(level, query)
+        return level
+
     def _finish(self, level: LevelPlan, query: _Select) -> None:
         """Fills in each read's result processor now that the statement is compiled."""
         statement = level.statement
@@ -610,6 +677,11 @@ def _with_processors(plan: ObjectPlan, statement: PreparedSql) -> None:
                 each.sealed,
                 id_process=statement.processor(each.sealed.id_index),
                 owner_process=statement.processor(each.sealed.owner_index),
+                author_process=(
+                    None
+                    if each.sealed.author_index is None
+                    else statement.processor(each.sealed.author_index)
+                ),
             )
         elif each.object is not None:
             _with_processors(each.object, statement)

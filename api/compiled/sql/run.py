@@ -20,6 +20,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 
 from api.compiled.plan import Fallback
 from api.compiled.sql.planner import (
+    ConnectionShape,
     FieldPlan,
     LeafRead,
     LevelPlan,
@@ -44,6 +45,7 @@ class PlannedRun:
         "caller",
         "connection",
         "context",
+        "deferred",
         "errors",
         "openers",
         "pending",
@@ -58,10 +60,11 @@ class PlannedRun:
         self.variables = variables
         self.connection = connection
         self.errors: list[GraphQLError] = []
+        self.deferred: list[GraphQLError] = []  # asynchronous fields' refusals, for later
         # per customer, what opens their row's values (``KeyRing.opener_for``)
         self.openers: dict[Any, Callable[[bytes, bytes], str]] = {}
         # per child level, in plan order: (parent id, the list to fill, its path)
-        self.pending: dict[int, tuple[LevelPlan, list[tuple[Any, list[Any], Path]]]] = {}
+        self.pending: dict[int, tuple[LevelPlan, list[tuple[Any, Any, Path]]]] = {}
 
     async def fetch(self, level: LevelPlan, bindings: dict[str, Any]) -> list[Any]:
         assert level.statement is not None
@@ -114,13 +117,20 @@ class PlannedRun:
         more = len(rows) > page.size
         rows = rows[: page.size]
         self.open_keys(level, rows)
-        return self.connection_shape(root, level, rows, more, page.after is not None)
+        assert root.connection is not None
+        return self.connection_shape(
+            root.connection, level, rows, more, page.after is not None, (root.key,)
+        )
 
     def connection_shape(
-        self, root: RootPlan, level: LevelPlan, rows: Sequence[Any], more: bool, after: bool
+        self,
+        shape: ConnectionShape,
+        level: LevelPlan,
+        rows: Sequence[Any],
+        more: bool,
+        after: bool,
+        path: Path,
     ) -> dict[str, Any]:
-        shape = root.connection
-        assert shape is not None
         assert level.cursor_columns is not None
         created_index, id_index = level.cursor_columns
         created_of, id_of = level.cursor_process
@@ -149,7 +159,7 @@ class PlannedRun:
                 result[key] = {info_key: info[field] for info_key, field in shape.page_info}
             else:
                 result[key] = [
-                    self.edge(shape.edge, shape.edge_type, level, row, cursor, (root.key, key, i))
+                    self.edge(shape.edge, shape.edge_type, level, row, cursor, (*path, key, i))
                     for i, (row, cursor) in enumerate(zip(rows, cursors, strict=True))
                 ]
         return result
@@ -209,7 +219,7 @@ class PlannedRun:
                 raise Fallback("a joined object that is not there")
             return self.object(each.object, row, (*path, each.key))
         if each.child is not None:
-            children: list[Any] = []
+            children: Any = {} if each.child.connection is not None else []
             parent_id = _processed(each.child.parent_id_process, row[each.child.parent_id_index])
             self.pending.setdefault(id(each.child), (each.child, []))[1].append(
                 (parent_id, children, (*path, each.key))
@@ -226,7 +236,12 @@ class PlannedRun:
         if opener is None:
             opener = self.openers[owner] = self.ring.opener_for(owner)
         row_id = _processed(read.id_process, row[read.id_index])
-        return read.show(opener(sealed, read.aad_prefix + str(row_id).encode()))
+        clear = opener(sealed, read.aad_prefix + str(row_id).encode())
+        if read.author_index is not None:
+            author = _processed(read.author_process, row[read.author_index])
+            if author is not None and str(author) == self.caller.subject:
+                return clear
+        return read.show(clear)
 
     def refuse(self, refused: Refused, path: Path) -> None:
         error = GraphQLError(
@@ -235,7 +250,7 @@ class PlannedRun:
             path=list(path),
             original_error=refused.error,
         )
-        self.errors.append(coded_error(error))
+        (self.deferred if refused.deferred else self.errors).append(coded_error(error))
 
     async def children(self) -> None:
         """Fills in every child list the built objects are waiting for, a level at a time."""
@@ -244,20 +259,45 @@ class PlannedRun:
             for level, entries in waiting.values():
                 await self.child_level(level, entries)
 
-    async def child_level(
-        self, level: LevelPlan, entries: list[tuple[Any, list[Any], Path]]
-    ) -> None:
+    async def child_level(self, level: LevelPlan, entries: list[tuple[Any, Any, Path]]) -> None:
         parents = list(dict.fromkeys(parent for parent, _, _ in entries))
         assert level.parents_value is not None
-        rows = await self.fetch(level, {"parents": level.parents_value(parents)})
+        bindings = {"parents": level.parents_value(parents)}
+        size = self.page_size(level) if level.connection is not None else 0
+        if level.connection is not None:
+            bindings["limit"] = size + 1
+        rows = await self.fetch(level, bindings)
         self.open_keys(level, rows)
         by_parent: dict[Any, list[Any]] = {}
         for row in rows:
             parent = _processed(level.foreign_process, row[level.foreign_index])
             by_parent.setdefault(parent, []).append(row)
         for parent, target, path in entries:
-            for index, row in enumerate(by_parent.get(parent, ())):
+            mine = by_parent.get(parent, [])
+            if level.connection is not None:
+                shown = self.connection_shape(
+                    level.connection, level, mine[:size], len(mine) > size, False, path
+                )
+                target.update(shown)
+                continue
+            for index, row in enumerate(mine):
                 target.append(self.object(level.object, row, (*path, index)))
+
+    def page_size(self, level: LevelPlan) -> int:
+        """A child connection's ``first``, as its field validates it; any other argument
+        is one the plan does not cover."""
+        assert level.arguments is not None
+        definition, node = level.arguments
+        arguments = get_argument_values(definition, node, self.variables)
+        if any(arguments.get(name) is not None for name in ("after", "filter", "last", "before")):
+            raise Fallback("arguments the plan does not cover")
+        settings = self.context.settings
+        page = _or_fallback(
+            lambda: PageArgs(first=arguments.get("first")).validated(
+                settings.default_page_size, settings.max_page_size
+            )
+        )
+        return int(page.first or 0)
 
 
 async def run_sql_plan(
@@ -268,7 +308,11 @@ async def run_sql_plan(
     try:
         async with context.db.driver_connection() as connection:
             run = PlannedRun(context, variables, connection)
-            data = {root.key: await run.root(root) for root in plan.roots}
+            data = {}
+            for root in plan.roots:
+                data[root.key] = await run.root(root)
+                run.errors.extend(run.deferred)
+                run.deferred.clear()
             await run.children()
         return data, run.errors
     except Fallback:

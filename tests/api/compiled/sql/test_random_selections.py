@@ -1,5 +1,5 @@
-"""Random valid selections over the planned types (Customer, its consent, tier, branch and
-cards), for every role that reads customers, answered by the SQL plan and by the standard
+"""Random valid selections over the planned types (Customer, its consent, tier, branch,
+cards and interactions), for every role that reads customers, answered by the SQL plan and by the standard
 executor: the two response bodies must be the same bytes, data and errors, key order
 included (both requests carry the same X-Request-ID, which the errors repeat).
 
@@ -69,8 +69,20 @@ CARD = [
     "daysPastDue",
     "overdueBucket",
 ]
+INTERACTION = [
+    "id",
+    "channel",
+    "direction",
+    "kind",
+    "subject",
+    "outcome",
+    "satisfaction",
+    "complaintId",
+    "occurredAt",
+    "notes",
+]
 PAGE_INFO = ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"]
-ROLES = sorted({*STAFF, "customer"} - {"marketer"})  # marketers list no customers
+ROLES = sorted({*STAFF, "customer"})
 
 
 def _fields(names: list[str]) -> st.SearchStrategy[str]:
@@ -82,6 +94,15 @@ def _fields(names: list[str]) -> st.SearchStrategy[str]:
 
 
 @st.composite
+def _connection(draw: st.DrawFn, node: str) -> str:
+    """A connection's selection: ``edges`` with ``node`` (and maybe ``cursor``), maybe
+    ``pageInfo``."""
+    edge = draw(st.sampled_from(["node", "cursor node", "node cursor __typename"]))
+    info = f" pageInfo {{ {draw(_fields(PAGE_INFO))} }}" if draw(st.booleans()) else ""
+    return f"edges {{ {edge.replace('node', f'node {{ {node} }}')} }}{info}"
+
+
+@st.composite
 def customer_selection(draw: st.DrawFn) -> str:
     parts = [draw(_fields(CUSTOMER_LEAVES))]
     for name, fields in (("consent", CONSENT), ("tier", TIER), ("branch", BRANCH)):
@@ -89,6 +110,10 @@ def customer_selection(draw: st.DrawFn) -> str:
             parts.append(f"{name} {{ {draw(_fields(fields))} }}")
     if draw(st.booleans()):
         parts.append(f"cards {{ {draw(_fields(CARD))} }}")
+    if draw(st.booleans()):
+        first = draw(st.one_of(st.just(""), st.integers(0, 12).map(lambda n: f"(first: {n})")))
+        interactions = draw(_connection(draw(_fields(INTERACTION))))
+        parts.append(f"interactions{first} {{ {interactions} }}")
     return " ".join(draw(st.permutations(parts)))
 
 
@@ -99,17 +124,11 @@ def operation(draw: st.DrawFn) -> tuple[str, bool]:
     if draw(st.booleans()):
         return f"query One($id: ID!) {{ customer(id: $id) {{ {node} }} }}", True
     first = draw(st.integers(min_value=0, max_value=60))
-    edge = draw(st.sampled_from(["node", "cursor node", "node cursor __typename"]))
-    info = f" pageInfo {{ {draw(_fields(PAGE_INFO))} }}" if draw(st.booleans()) else ""
-    return (
-        f"{{ customers(first: {first}) {{ edges {{ {edge.replace('node', f'node {{ {node} }}')} }}"
-        f"{info} }} }}",
-        False,
-    )
+    return f"{{ customers(first: {first}) {{ {draw(_connection(node))} }} }}", False
 
 
 @settings(
-    max_examples=60,
+    max_examples=400,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
