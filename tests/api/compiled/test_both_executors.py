@@ -174,7 +174,7 @@ async def test_directives_and_mutations_run_on_the_standard_executor(
     assert executor == "standard"
 
 
-async def test_a_scope_declared_field_compiles_for_a_holder_and_falls_back_for_the_rest(
+async def test_a_scope_declared_field_compiles_for_a_holder_and_its_refusal_is_planned(
     server: Server, standard: Server, world: World, tokens: dict[str, str]
 ) -> None:
     query = (
@@ -188,7 +188,7 @@ async def test_a_scope_declared_field_compiles_for_a_holder_and_falls_back_for_t
     # The risk officer lists customers but holds no interactions:read (a marketer lists none).
     lacked, reference, executor = await _both(server, standard, query, {}, tokens["risk_officer"])
     assert lacked == reference
-    assert executor == "fallback"
+    assert executor == "planned"  # the refusal is planned: totalCount is never reached
     edges = lacked["data"]["customers"]["edges"]
     assert edges
     assert all(edge["node"]["id"] and edge["node"]["interactions"] is None for edge in edges)

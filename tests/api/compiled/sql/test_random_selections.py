@@ -128,7 +128,7 @@ def operation(draw: st.DrawFn) -> tuple[str, bool]:
 
 
 @settings(
-    max_examples=400,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
