@@ -33,9 +33,14 @@ def due_at(
 
 def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
     """Still open past its deadline (a resolved or closed complaint is never overdue)."""
-    if complaint.status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
+    return overdue(complaint.status, complaint.due_at, now)
+
+
+def overdue(status: str, due_at: datetime, now: datetime | None = None) -> bool:
+    """``is_overdue`` from the two columns it reads (a planned query has no row object)."""
+    if status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
         return False
-    return (now or utcnow()) > complaint.due_at
+    return (now or utcnow()) > due_at
 
 
 def resolved_within_sla() -> ColumnElement[bool]:

@@ -17,14 +17,25 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from core.identity import Principal
 from core.money import yuan
 from models.cards.card import Card, CardStatus
 from models.cards.statement import OverdueBucket
 from models.customers.customer import Customer, Gender, LifecycleStage, RiskGrade
 from models.growth.tier import Tier, TierCode
 from models.organisation.organisation import Branch
+from models.service_desk.complaint import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintEvent,
+    ComplaintSeverity,
+    ComplaintStatus,
+)
 from models.service_desk.interaction import Interaction, InteractionChannel, InteractionKind
+from resolvers.service_desk.complaint_queries import ComplaintFilter, complaint_conditions
+from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.interactions import Direction
+from resolvers.service_desk.sla import overdue
 
 
 def _table(model: Any) -> Table:
@@ -88,14 +99,24 @@ class ChildList:
 class ChildConnection:
     """A connection read for every parent of a level in one statement: each parent's first
     rows by ``row_number() over (partition by foreign order by order desc)``, as the
-    field's DataLoader pages them; its cursor is ``order``'s two columns."""
+    field's DataLoader pages them; its cursor is ``order``'s two columns. ``scope`` gives
+    the rows' own scope conditions for a caller, as the loader applies them."""
 
     type_name: str
     foreign: str
     order: tuple[str, str]
+    scope: Callable[[Principal], list[Any]] | None = None
 
 
-Source = Column | Sealed | GlobalId | Embedded | ToOne | ChildList | ChildConnection
+@dataclass(frozen=True)
+class Computed:
+    """A value the type computes from some of its row's columns, with the same function."""
+
+    columns: tuple[str, ...]
+    compute: Callable[..., Any]
+
+
+Source = Column | Sealed | GlobalId | Embedded | ToOne | ChildList | ChildConnection | Computed
 
 
 @dataclass(frozen=True)
@@ -134,6 +155,12 @@ CUSTOMER = TypeSource(
         "tier": ToOne("tier_id", "Tier"),
         "cards": ChildList("Card", "customer_id", ("created_at", "id")),
         "interactions": ChildConnection("Interaction", "customer_id", ("occurred_at", "id")),
+        "complaints": ChildConnection(
+            "Complaint",
+            "customer_id",
+            ("created_at", "id"),
+            scope=lambda caller: complaint_conditions(caller, ComplaintFilter()),
+        ),
     },
 )
 CONSENT = TypeSource(
@@ -197,6 +224,44 @@ INTERACTION = TypeSource(
         "notes": Sealed("notes", author="staff_id"),
     },
 )
+COMPLAINT = TypeSource(
+    _table(Complaint),
+    {
+        "id": GlobalId("Complaint"),
+        "category": Column("category", ComplaintCategory),
+        "channel": Column("channel"),
+        "severity": Column("severity", ComplaintSeverity),
+        "status": Column("status", ComplaintStatus),
+        "dueAt": Column("due_at"),
+        "satisfaction": Column("satisfaction"),
+        "reopenCount": Column("reopen_count"),
+        "escalationLevel": Column("escalation_level"),
+        "acknowledgedAt": Column("acknowledged_at"),
+        "resolvedAt": Column("resolved_at"),
+        "closedAt": Column("closed_at"),
+        "createdAt": Column("created_at"),
+        "updatedAt": Column("updated_at"),
+        "version": Column("version"),
+        "isOverdue": Computed(("status", "due_at"), overdue),
+        "allowedActions": Computed(
+            ("status",),
+            lambda status: COMPLAINT_WORKFLOW.allowed_actions(ComplaintStatus(status)),
+        ),
+        "description": Sealed("description"),
+        "resolution": Sealed("resolution"),
+        "timeline": ChildList("ComplaintTimelineEntry", "complaint_id", ("created_at", "id")),
+    },
+)
+TIMELINE_ENTRY = TypeSource(
+    _table(ComplaintEvent),
+    {
+        "action": Column("action", ComplaintAction),
+        "actorKind": Column("actor_kind"),
+        "fromStatus": Column("from_status", _nullable(ComplaintStatus)),
+        "toStatus": Column("to_status", _nullable(ComplaintStatus)),
+        "createdAt": Column("created_at"),
+    },
+)
 TYPES: dict[str, TypeSource] = {
     "Customer": CUSTOMER,
     "Consent": CONSENT,
@@ -204,4 +269,6 @@ TYPES: dict[str, TypeSource] = {
     "Tier": TIER,
     "Branch": BRANCH,
     "Interaction": INTERACTION,
+    "Complaint": COMPLAINT,
+    "ComplaintTimelineEntry": TIMELINE_ENTRY,
 }

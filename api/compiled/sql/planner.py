@@ -51,6 +51,7 @@ from api.compiled.sql.catalogue import (
     ChildConnection,
     ChildList,
     Column,
+    Computed,
     Embedded,
     GlobalId,
     Sealed,
@@ -122,6 +123,7 @@ class FieldPlan:
     key: str
     read: Callable[..., Any] | None = None  # (row, run, path) -> value, for leaves
     leaf: LeafRead | None = None
+    computed: ComputedRead | None = None
     sealed: SealedRead | None = None
     refused: Refused | None = None
     object: ObjectPlan | None = None  # an embedded or joined object, from the same row
@@ -138,6 +140,16 @@ class LeafRead:
     serialize: Callable[[Any], Any]
     non_null: bool
     global_type: str | None = None  # a Relay ID of this type from the row's id
+
+
+@dataclass(frozen=True)
+class ComputedRead:
+    """A value computed from some of the row's columns by the type's own function."""
+
+    indexes: tuple[int, ...]
+    processes: tuple[Callable[[Any], Any] | None, ...]
+    compute: Callable[..., Any]
+    serialize: Callable[[Any], Any]
 
 
 @dataclass(frozen=True)
@@ -448,6 +460,11 @@ class Planner:
             raise NotPlannable(f"a masked column {parent.name}.{name}")
         if isinstance(where, Column | GlobalId):
             return FieldPlan(key, leaf=self._leaf(definition, table, where, query))
+        if isinstance(where, Computed):
+            indexes = tuple(query.add(table.c[name]) for name in where.columns)
+            serialize = _serializer(definition.type)
+            read = ComputedRead(indexes, (None,) * len(indexes), where.compute, serialize)
+            return FieldPlan(key, computed=read)
         if isinstance(where, Embedded):
             inner = self._object(where.type_name, parts, query, level, path, table)
             return FieldPlan(key, object=inner)
@@ -594,12 +611,7 @@ class Planner:
         foreign = query.add(table.c[where.foreign])
         level = LevelPlan(None, ObjectPlan(where.type_name), key=key, foreign_index=foreign)
         # the parent's rows are the children's customers: their keys were opened with them
-        parent_subject = SUBJECTS.get(parent_table.name)
-        level.keys_from_parent = (
-            parent_subject is not None
-            and parent_subject.column == "id"
-            and SUBJECTS[table.name].column == where.foreign
-        )
+        level.keys_from_parent = _parents_are_owners(parent_table, table, where.foreign)
         level.object = self._object(where.type_name, parts, query, level, (key,))
         parents = _parents_condition(table.c[where.foreign], self.dialect)
         level.parents_value = _parents_value(table.c[where.foreign], self.dialect)
@@ -631,6 +643,7 @@ class Planner:
         at, row_id = (table.c[name] for name in where.order)
         level = LevelPlan(None, ObjectPlan(where.type_name), key=key, foreign_index=foreign)
         level.connection, level.arguments = shape, (definition, parts[0])
+        level.keys_from_parent = _parents_are_owners(parent_table, table, where.foreign)
         level.cursor_columns = (query.add(at), query.add(row_id))
         level.object = self._object(where.type_name, node_nodes, query, level, (key,))
         level.parents_value = _parents_value(table.c[where.foreign], self.dialect)
@@ -638,10 +651,11 @@ class Planner:
             partition_by=table.c[where.foreign], order_by=(at.desc(), row_id.desc())
         )
         labelled = [column.label(f"c{i}") for i, column in enumerate(query.columns)]
+        scope = where.scope(self.template) if where.scope is not None else []
         numbered = (
             select(*labelled, rank.label("rank"))
             .select_from(query.source)
-            .where(_parents_condition(table.c[where.foreign], self.dialect))
+            .where(_parents_condition(table.c[where.foreign], self.dialect), *scope)
             .subquery()
         )
         statement = (
@@ -672,6 +686,11 @@ def _with_processors(plan: ObjectPlan, statement: PreparedSql) -> None:
     for each in plan.fields:
         if each.leaf is not None:
             each.leaf = dataclasses.replace(each.leaf, process=statement.processor(each.leaf.index))
+        elif each.computed is not None:
+            each.computed = dataclasses.replace(
+                each.computed,
+                processes=tuple(statement.processor(i) for i in each.computed.indexes),
+            )
         elif each.sealed is not None:
             each.sealed = dataclasses.replace(
                 each.sealed,
@@ -688,6 +707,18 @@ def _with_processors(plan: ObjectPlan, statement: PreparedSql) -> None:
         elif each.child is not None:
             child = each.child
             child.parent_id_process = statement.processor(child.parent_id_index)
+
+
+def _parents_are_owners(parent: Any, child: Table, foreign: str) -> bool:
+    """The child rows' customers are the parent rows themselves (a customer's cards): the
+    parent level opened their keys already."""
+    parent_subject, child_subject = SUBJECTS.get(parent.name), SUBJECTS.get(child.name)
+    return (
+        parent_subject is not None
+        and parent_subject.column == "id"
+        and child_subject is not None
+        and child_subject.column == foreign
+    )
 
 
 def _parents_condition(foreign: Any, dialect: Dialect) -> Any:

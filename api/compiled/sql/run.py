@@ -211,6 +211,13 @@ class PlannedRun:
             return _leaf(each.leaf, row)
         if each.sealed is not None:
             return self.sealed(each.sealed, row)
+        if each.computed is not None:
+            read = each.computed
+            values = (
+                _processed(process, row[index])
+                for index, process in zip(read.indexes, read.processes, strict=True)
+            )
+            return read.serialize(read.compute(*values))
         if each.refused is not None:
             self.refuse(each.refused, (*path, each.key))
             return None

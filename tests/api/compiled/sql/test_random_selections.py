@@ -1,5 +1,5 @@
 """Random valid selections over the planned types (Customer, its consent, tier, branch,
-cards and interactions), for every role that reads customers, answered by the SQL plan and by the standard
+cards, interactions, and complaints with their timeline), for every role that reads customers, answered by the SQL plan and by the standard
 executor: the two response bodies must be the same bytes, data and errors, key order
 included (both requests carry the same X-Request-ID, which the errors repeat).
 
@@ -13,7 +13,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from schema.relay import to_global_id
@@ -81,6 +82,28 @@ INTERACTION = [
     "occurredAt",
     "notes",
 ]
+COMPLAINT = [
+    "id",
+    "category",
+    "channel",
+    "severity",
+    "status",
+    "dueAt",
+    "satisfaction",
+    "reopenCount",
+    "escalationLevel",
+    "acknowledgedAt",
+    "resolvedAt",
+    "closedAt",
+    "createdAt",
+    "updatedAt",
+    "version",
+    "isOverdue",
+    "allowedActions",
+    "description",
+    "resolution",
+]
+TIMELINE = ["action", "actorKind", "fromStatus", "toStatus", "createdAt"]
 PAGE_INFO = ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor"]
 ROLES = sorted({*STAFF, "customer"})
 
@@ -114,6 +137,12 @@ def customer_selection(draw: st.DrawFn) -> str:
         first = draw(st.one_of(st.just(""), st.integers(0, 12).map(lambda n: f"(first: {n})")))
         interactions = draw(_connection(draw(_fields(INTERACTION))))
         parts.append(f"interactions{first} {{ {interactions} }}")
+    if draw(st.booleans()):
+        first = draw(st.one_of(st.just(""), st.integers(0, 5).map(lambda n: f"(first: {n})")))
+        complaint = draw(_fields(COMPLAINT))
+        if draw(st.booleans()):
+            complaint += f" timeline {{ {draw(_fields(TIMELINE))} }}"
+        parts.append(f"complaints{first} {{ {draw(_connection(complaint))} }}")
     return " ".join(draw(st.permutations(parts)))
 
 
@@ -127,17 +156,62 @@ def operation(draw: st.DrawFn) -> tuple[str, bool]:
     return f"{{ customers(first: {first}) {{ {draw(_connection(node))} }} }}", False
 
 
+ALICE_ACTIVITY = """query One($id: ID!) { customer(id: $id) {
+  riskGrade idNumber
+  interactions { edges { node { subject notes } } pageInfo { hasNextPage } }
+  complaints(first: 1) { edges { cursor node { status isOverdue description timeline { action } } } }
+} }"""
+LOG = """
+mutation Log($input: LogInteractionInput!) {
+  logInteraction(input: $input) { userErrors { code } }
+}"""
+FILE = """
+mutation File($input: FileComplaintInput!) { fileComplaint(input: $input) { userErrors { code } } }
+"""
+
+
+@pytest.fixture(scope="module")
+async def activity(server: Server, world: World, tokens: dict[str, str]) -> None:
+    """Alice's contacts and complaints, made through the API: notes by the agent and by
+    the supervisor (each sees their own in clear), and two complaints she files."""
+    alice = to_global_id("Customer", world.alice.id)
+    for author, n in (("agent", 3), ("supervisor", 2)):
+        for i in range(n):
+            contact = {
+                "customerId": alice,
+                "channel": "PHONE",
+                "direction": "OUTBOUND",
+                "kind": "FOLLOW_UP",
+                "subject": f"回访 {author} {i}",
+                "notes": f"{author} 的备注 {i}：客户希望调整还款日",
+            }
+            logged = await server.graphql(LOG, {"input": contact}, token=tokens[author])
+            assert logged["data"]["logInteraction"]["userErrors"] == [], logged
+    for description in ("账单金额不对，多扣了一笔年费", "客服电话一直打不通"):
+        filed = await server.graphql(
+            FILE,
+            {"input": {"description": description, "category": "BILLING_DISPUTE"}},
+            token=tokens["customer"],
+        )
+        assert filed["data"]["fileComplaint"]["userErrors"] == [], filed
+
+
 @settings(
     max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(drawn=operation(), role=st.sampled_from(ROLES))
+@example(drawn=(ALICE_ACTIVITY, True), role="agent")  # notes: own clear, the others masked
+@example(drawn=(ALICE_ACTIVITY, True), role="supervisor")
+@example(drawn=(ALICE_ACTIVITY, True), role="risk_officer")  # no interactions:read
+@example(drawn=(ALICE_ACTIVITY, True), role="customer")
 async def test_a_random_selection_gets_the_same_bytes_from_the_plan_and_the_standard_executor(
     server: Server,
     standard: Server,
     world: World,
     tokens: dict[str, str],
+    activity: None,
     drawn: tuple[str, bool],
     role: str,
 ) -> None:
