@@ -208,3 +208,13 @@ def node() -> str:
 
 
 __all__ = ["Branch", "Server", "StaffUser", "World", "customer_token", "select", "staff_token"]
+
+
+@pytest.fixture(scope="session")
+async def standard(server: Server, settings: Settings) -> AsyncIterator[Server]:
+    """The shared server's app with only the standard executor (``compiled_operations``
+    off), on the same database: the reference the compiled and planned answers are held to."""
+    from tests.security.conftest import running_app, variant
+
+    async with running_app(variant(settings, compiled_operations=False)) as app:
+        yield app

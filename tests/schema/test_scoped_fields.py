@@ -13,7 +13,6 @@ is either covered or explained here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,6 @@ from core.identity import STAFF_ROLES, Role, Scope
 from schema.relay import to_global_id
 from schema.scope_field import ScopeExtension
 from tests.conftest import Server, customer_token, staff_token
-from tests.security.conftest import running_app, variant
 from tests.support import DEMO_STAFF, World
 from tests.support_alerts import add_alert
 from tests.support_offers import accept_offer, add_merchant, add_offer, merchant_token
@@ -259,12 +257,6 @@ def _at(data: Any, path: tuple[str | int, ...]) -> Any:
     for step in path:
         data = data[step]
     return data
-
-
-@pytest.fixture(scope="module")
-async def standard(server: Server, settings: Any) -> AsyncIterator[Server]:
-    async with running_app(variant(settings, compiled_operations=False)) as app:
-        yield app
 
 
 @pytest.fixture(scope="module")

@@ -3,21 +3,10 @@ reference every plan is compared with) and a token of every kind of caller."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
 
 from tests.conftest import Server, customer_token, staff_token
-from tests.security.conftest import running_app, variant
 from tests.support import DEMO_STAFF, World, add_oauth_client, client_credentials_token
-
-
-@pytest.fixture(scope="package")
-async def standard(server: Server, settings: Any) -> AsyncIterator[Server]:
-    """The same app and database with only the standard executor."""
-    async with running_app(variant(settings, compiled_operations=False)) as app:
-        yield app
 
 
 @pytest.fixture(scope="package")
