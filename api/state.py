@@ -11,8 +11,9 @@ from auth.external_staff import ExternalStaffDirectory
 from auth.oidc import OidcVerifier
 from auth.tokens import TokenService, load_or_create_signing_key
 from core.broker import Broker, create_broker
+from core.customer_key_cache import CustomerKeyCache
 from core.database import Database, Timeouts
-from core.encryption import CustomerKeyCache, KeyRing
+from core.encryption import KeyRing
 from core.settings import Settings
 from migrations import assert_migrated
 from models.key_store import load_key_ring, master_key_from_settings

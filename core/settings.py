@@ -65,8 +65,9 @@ class Settings(BusinessRuleSettings, BaseSettings):
     # How often a server asks the database for the newest data-key version (api/key_ring.py):
     # it seals under a rotated key at most this long after `cardcrm keys rotate`.
     key_check_seconds: float = Field(default=1.0, gt=0)
-    # How many customers' own keys a process keeps opened (core.encryption.CustomerKeyCache);
-    # one dropped is opened again, with others a page needs, in one statement.
+    # How many customers' own keys a process keeps opened
+    # (core.customer_key_cache.CustomerKeyCache); one dropped is opened again, with others a
+    # page needs, in one statement.
     customer_key_cache_size: int = Field(default=100_000, ge=1)
 
     # Tokens (RFC 9068 access tokens, rotating refresh tokens).

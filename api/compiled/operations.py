@@ -32,9 +32,10 @@ from api.admission.admit import CACHE_SIZE, RULES, Admission, admit, parsed
 from api.admission.limits import policy_in_force
 from api.compiled.execute import execute_plan
 from api.compiled.plan import Fallback, NotCompilable, OperationPlan, compile_operation
-from api.compiled.sql.planner import Planner, SqlPlan, caller_shape
+from api.compiled.sql.planner import Planner
+from api.compiled.sql.plans import SqlPlan
 from api.compiled.sql.run import run_sql_plan
-from api.compiled.sql.statement import NotPlannable
+from api.compiled.sql.statement import NotPlannable, caller_shape
 from api.observability import note_executor, note_operation
 from auth.scopes import ROLE_SCOPES
 from core.context import Context

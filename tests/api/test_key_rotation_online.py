@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import update
 
 from api.state import AppState
-from core.encryption import CustomerKeyCache, KeyRing, aad_for
+from core.customer_key_cache import CustomerKeyCache
+from core.encryption import KeyRing, aad_for
 from core.identity import Role
 from core.settings import Settings
 from models.customers.customer import Customer

@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from core.customer_key_cache import CustomerKeyCache
 from core.encryption import (
     KEY_BYTES,
     NONCE_BYTES,
-    CustomerKeyCache,
     CustomerKeyNotLoaded,
     DecryptionError,
     KeyRing,

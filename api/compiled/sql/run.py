@@ -19,7 +19,7 @@ from graphql import GraphQLError
 from graphql.execution.values import VariableValues, get_argument_values
 
 from api.compiled.plan import Fallback
-from api.compiled.sql.planner import (
+from api.compiled.sql.plans import (
     ConnectionShape,
     FieldPlan,
     LeafRead,

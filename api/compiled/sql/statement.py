@@ -12,6 +12,7 @@ ORM would have handed the resolver.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 
-from core.identity import Principal
+from core.identity import Principal, PrincipalKind
 
 Processor = Callable[[Any], Any] | None
 
@@ -110,3 +111,27 @@ def _constant(value: Any, process: Processor) -> Parameter:
         raise NotPlannable("the caller's identity inside a composite parameter")
     processed = process(value) if process is not None else value
     return lambda bindings, caller: processed
+
+
+CallerShape = tuple[PrincipalKind, str, frozenset[str], bool, bool]
+
+
+def caller_shape(caller: Principal) -> CallerShape:
+    """What a plan depends on of the caller: everything but its identity."""
+    return (
+        caller.kind,
+        caller.role.value,
+        frozenset(caller.scopes),
+        caller.branch_id is None,
+        caller.merchant_id is None,
+    )
+
+
+def template_of(caller: Principal) -> Principal:
+    """The caller with template identities (``statement.TEMPLATE_*``) in place of its own."""
+    return dataclasses.replace(
+        caller,
+        subject=str(TEMPLATE_SUBJECT),
+        branch_id=None if caller.branch_id is None else TEMPLATE_BRANCH,
+        merchant_id=None if caller.merchant_id is None else TEMPLATE_MERCHANT,
+    )
