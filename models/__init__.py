@@ -15,6 +15,7 @@ from models.cards.limits import CreditLimitChange, CreditLimitRequest
 from models.cards.statement import Statement
 from models.collections.case import CollectionCase, CollectionContact
 from models.collections.reminder import RepaymentReminder
+from models.customers.counts import CustomerCount
 from models.customers.customer import Customer, LifecycleHistory
 from models.customers.segment import SavedSegment
 from models.events.outbox import OutboxEvent, WebhookDeadLetter, WebhookSubscription
@@ -57,6 +58,7 @@ __all__ = [
     "CreditLimitChange",
     "CreditLimitRequest",
     "Customer",
+    "CustomerCount",
     "CustomerKey",
     "CustomerMetrics",
     "EncryptionKey",

@@ -6,7 +6,8 @@ or imposed, applies to the customer's branch):
 
 - **customers by tier / by lifecycle stage**: today's customers per tier code / stage, every
   known value listed (a snapshot: the range does not apply); **dormant** and **at risk** are
-  two of those stage counts;
+  two of those stage counts; read from the counts the database keeps
+  (``resolvers.analytics.customer_base``), not counted per request;
 - **card activation rate (活卡率)**: of the cards issued in range, the share activated
   (``activated_at`` set, before ``to``);
 - **active rate**: of the customers who existed before ``to``, the share of active ones
@@ -40,15 +41,15 @@ from core.request_database import RequestDatabase
 from models.cards.card import Card
 from models.customers.customer import Customer, LifecycleHistory, LifecycleStage
 from models.growth.offer import Offer, OfferAssignment
-from models.growth.tier import Tier, TierChange, TierCode, TierHistory
+from models.growth.tier import TierChange, TierHistory
 from models.merchants.merchant import Merchant
+from resolvers.analytics.customer_base import customer_base
 from resolvers.analytics.sql import (
     KeyCount,
     active_customers,
     branch_scope,
     checked_range,
     count_where,
-    counts_by,
     in_branch,
     in_range,
     one_row,
@@ -165,18 +166,6 @@ def _customers(
 
 def _customers_where(branch_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
     return in_branch(Customer.branch_id, branch_id)
-
-
-async def _by_tier(db: RequestDatabase, branch_id: uuid.UUID | None) -> list[KeyCount]:
-    query = (
-        select(col(Tier.code), func.count(col(Customer.id)))
-        .select_from(Customer)
-        .join(Tier, col(Tier.id) == col(Customer.tier_id))
-        .where(*_customers_where(branch_id))
-        .group_by(col(Tier.code))
-    )
-    counts = {str(key): int(count) for key, count in map(tuple, (await db.execute(query)).all())}
-    return [KeyCount(code.value, counts.get(code.value, 0)) for code in TierCode]
 
 
 async def _card_activation(
@@ -316,12 +305,8 @@ async def growth_kpis(
     checked_range(date_from, date_to)
     branch_id = await branch_scope(db, principal, branch_id)
     suppress = Suppressor(min_group_size) if principal.role in SUPPRESSED_ROLES else EXACT
-    stages = [stage.value for stage in LifecycleStage]
-    by_stage = await counts_by(
-        db, col(Customer.lifecycle_stage), stages, _customers_where(branch_id)
-    )
+    by_tier, by_stage = await customer_base(db, branch_id)
     stage_count = {item.key: item.count for item in by_stage}
-    by_tier = await _by_tier(db, branch_id)
     funnel_rows = await _funnel_rows(db, date_from, date_to, branch_id)
     return GrowthKpis(
         date_from=date_from,
