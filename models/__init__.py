@@ -38,6 +38,7 @@ from models.risk.grade import RiskGradeChange
 from models.service_desk.complaint import Complaint, ComplaintEvent
 from models.service_desk.interaction import Interaction
 from models.tasks.task import StaffTask
+from models.transactions.purchase_span import PurchaseSpan
 from models.transactions.transaction import Transaction
 
 metadata = SQLModel.metadata
@@ -73,6 +74,7 @@ __all__ = [
     "OutboxEvent",
     "PointsEntry",
     "PrivacyRequest",
+    "PurchaseSpan",
     "RefreshToken",
     "RepaymentReminder",
     "RevokedToken",
