@@ -64,7 +64,10 @@ _PG_WIDEN = (
     "GROUP BY k.customer_id ORDER BY k.customer_id "
     "ON CONFLICT (customer_id) DO UPDATE SET "
     "first_purchase_at = LEAST(kept.first_purchase_at, excluded.first_purchase_at), "
-    "last_purchase_at = GREATEST(kept.last_purchase_at, excluded.last_purchase_at)"
+    "last_purchase_at = GREATEST(kept.last_purchase_at, excluded.last_purchase_at) "
+    # A span the new purchases fall inside is left as it is: no new row version to write.
+    "WHERE excluded.first_purchase_at < kept.first_purchase_at "
+    "OR excluded.last_purchase_at > kept.last_purchase_at"
 )
 
 
@@ -139,7 +142,9 @@ _SQLITE_WIDEN = (
     "SELECT customer_id, NEW.occurred_at, NEW.occurred_at FROM cards WHERE id = NEW.card_id "
     "ON CONFLICT (customer_id) DO UPDATE SET "
     "first_purchase_at = MIN(first_purchase_at, excluded.first_purchase_at), "
-    "last_purchase_at = MAX(last_purchase_at, excluded.last_purchase_at);"
+    "last_purchase_at = MAX(last_purchase_at, excluded.last_purchase_at) "
+    "WHERE excluded.first_purchase_at < first_purchase_at "
+    "OR excluded.last_purchase_at > last_purchase_at;"
 )
 SQLITE_TRIGGERS = {
     "purchase_spans_on_insert": (
