@@ -52,6 +52,7 @@ from resolvers.analytics.sql import (
     count_where,
     in_branch,
     in_range,
+    of_branch,
     one_row,
     ratio,
 )
@@ -177,9 +178,9 @@ async def _card_activation(
     query = (
         select(activated, func.count())
         .select_from(Card)
-        .join(Customer, col(Customer.id) == col(Card.customer_id))
-        .where(*in_range(col(Card.issued_at), date_from, date_to), *_customers_where(branch_id))
+        .where(*in_range(col(Card.issued_at), date_from, date_to))
     )
+    query = of_branch(query, col(Card.customer_id), branch_id)
     part, whole = await one_row(db, query)
     return int(part), int(whole)
 
@@ -203,13 +204,12 @@ async def _churn(
     churned = (
         select(func.count(distinct(col(LifecycleHistory.customer_id))))
         .select_from(LifecycleHistory)
-        .join(Customer, col(Customer.id) == col(LifecycleHistory.customer_id))
         .where(
             col(LifecycleHistory.to_stage) == LifecycleStage.CHURNED.value,
             *in_range(col(LifecycleHistory.created_at), date_from, date_to),
-            *_customers_where(branch_id),
         )
     )
+    churned = of_branch(churned, col(LifecycleHistory.customer_id), branch_id)
     base = (
         select(func.count())
         .select_from(Customer)
@@ -225,13 +225,10 @@ async def _tier_movements(
     query = (
         select(col(TierHistory.change), func.count())
         .select_from(TierHistory)
-        .join(Customer, col(Customer.id) == col(TierHistory.customer_id))
-        .where(
-            *in_range(col(TierHistory.created_at), date_from, date_to),
-            *_customers_where(branch_id),
-        )
+        .where(*in_range(col(TierHistory.created_at), date_from, date_to))
         .group_by(col(TierHistory.change))
     )
+    query = of_branch(query, col(TierHistory.customer_id), branch_id)
     counts = {str(key): int(count) for key, count in map(tuple, (await db.execute(query)).all())}
     kinds = (TierChange.UPGRADE, TierChange.DOWNGRADE, TierChange.OVERRIDE)
     return [KeyCount(kind.value, counts.get(kind.value, 0)) for kind in kinds]
@@ -262,14 +259,11 @@ async def _funnel_rows(
         .select_from(OfferAssignment)
         .join(Offer, col(Offer.id) == col(OfferAssignment.offer_id))
         .join(Merchant, col(Merchant.id) == col(Offer.merchant_id))
-        .join(Customer, col(Customer.id) == col(OfferAssignment.customer_id))
-        .where(
-            *in_range(col(OfferAssignment.targeted_at), date_from, date_to),
-            *_customers_where(branch_id),
-        )
+        .where(*in_range(col(OfferAssignment.targeted_at), date_from, date_to))
         .group_by(col(Offer.id), col(Offer.title), col(Merchant.id), col(Merchant.name))
         .order_by(col(Merchant.name), col(Offer.title), col(Offer.id))
     )
+    query = of_branch(query, col(OfferAssignment.customer_id), branch_id)
     return [tuple(row) for row in (await db.execute(query)).all()]
 
 
