@@ -9,6 +9,7 @@ start and end on, just before and just after every purchase of the world.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
+import migrations
 from core.database import Database
 from core.request_database import RequestDatabase
 from models.organisation.organisation import Branch
@@ -25,6 +27,7 @@ from tests.models.conftest import FreshDatabase
 from tests.resolvers.analytics import test_growth, test_service
 from tests.resolvers.analytics.kept import drift, full_active, full_by_stage, full_by_tier
 
+BEFORE_KEPT = "0018_erasure"  # the revision before customer_counts and purchase_spans
 MICROSECOND = timedelta(microseconds=1)
 WIDE = (
     (datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
@@ -36,15 +39,21 @@ WIDE = (
 )
 
 
-@pytest.fixture(params=["growth", "service"])
+@pytest.fixture(params=["growth", "service", "growth, backfilled"])
 async def hand_counted(
     request: pytest.FixtureRequest, fresh_database: FreshDatabase
 ) -> AsyncIterator[Database]:
-    build = test_growth._build if request.param == "growth" else test_service._build
+    """A hand-counted world; "backfilled": written before the kept aggregates existed (the
+    database taken down to the revision before them), then migrated up, which fills them."""
+    build = test_service._build if request.param == "service" else test_growth._build
     async with fresh_database.database() as database:
         ring = await fresh_database.key_ring(database)
+        if request.param.endswith("backfilled"):
+            await asyncio.to_thread(migrations.downgrade, fresh_database.url, BEFORE_KEPT)
         async with database.session() as session:
             await build(session, ring)
+        if request.param.endswith("backfilled"):
+            await asyncio.to_thread(migrations.upgrade, fresh_database.url)
         yield database
 
 
