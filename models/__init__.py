@@ -15,6 +15,7 @@ from models.cards.limits import CreditLimitChange, CreditLimitRequest
 from models.cards.statement import Statement
 from models.collections.case import CollectionCase, CollectionContact
 from models.collections.reminder import RepaymentReminder
+from models.customers.counts import CustomerCount
 from models.customers.customer import Customer, LifecycleHistory
 from models.customers.segment import SavedSegment
 from models.events.outbox import OutboxEvent, WebhookDeadLetter, WebhookSubscription
@@ -37,6 +38,7 @@ from models.risk.grade import RiskGradeChange
 from models.service_desk.complaint import Complaint, ComplaintEvent
 from models.service_desk.interaction import Interaction
 from models.tasks.task import StaffTask
+from models.transactions.purchase_span import PurchaseSpan
 from models.transactions.transaction import Transaction
 
 metadata = SQLModel.metadata
@@ -57,6 +59,7 @@ __all__ = [
     "CreditLimitChange",
     "CreditLimitRequest",
     "Customer",
+    "CustomerCount",
     "CustomerKey",
     "CustomerMetrics",
     "EncryptionKey",
@@ -71,6 +74,7 @@ __all__ = [
     "OutboxEvent",
     "PointsEntry",
     "PrivacyRequest",
+    "PurchaseSpan",
     "RefreshToken",
     "RepaymentReminder",
     "RevokedToken",

@@ -6,7 +6,8 @@ or imposed, applies to the customer's branch):
 
 - **customers by tier / by lifecycle stage**: today's customers per tier code / stage, every
   known value listed (a snapshot: the range does not apply); **dormant** and **at risk** are
-  two of those stage counts;
+  two of those stage counts; read from the counts the database keeps
+  (``resolvers.analytics.customer_base``), not counted per request;
 - **card activation rate (活卡率)**: of the cards issued in range, the share activated
   (``activated_at`` set, before ``to``);
 - **active rate**: of the customers who existed before ``to``, the share of active ones
@@ -40,17 +41,18 @@ from core.request_database import RequestDatabase
 from models.cards.card import Card
 from models.customers.customer import Customer, LifecycleHistory, LifecycleStage
 from models.growth.offer import Offer, OfferAssignment
-from models.growth.tier import Tier, TierChange, TierCode, TierHistory
+from models.growth.tier import TierChange, TierHistory
 from models.merchants.merchant import Merchant
+from resolvers.analytics.customer_base import customer_base
 from resolvers.analytics.sql import (
     KeyCount,
     active_customers,
     branch_scope,
     checked_range,
     count_where,
-    counts_by,
     in_branch,
     in_range,
+    of_branch,
     one_row,
     ratio,
 )
@@ -167,18 +169,6 @@ def _customers_where(branch_id: uuid.UUID | None) -> list[ColumnElement[bool]]:
     return in_branch(Customer.branch_id, branch_id)
 
 
-async def _by_tier(db: RequestDatabase, branch_id: uuid.UUID | None) -> list[KeyCount]:
-    query = (
-        select(col(Tier.code), func.count(col(Customer.id)))
-        .select_from(Customer)
-        .join(Tier, col(Tier.id) == col(Customer.tier_id))
-        .where(*_customers_where(branch_id))
-        .group_by(col(Tier.code))
-    )
-    counts = {str(key): int(count) for key, count in map(tuple, (await db.execute(query)).all())}
-    return [KeyCount(code.value, counts.get(code.value, 0)) for code in TierCode]
-
-
 async def _card_activation(
     db: RequestDatabase, date_from: datetime, date_to: datetime, branch_id: uuid.UUID | None
 ) -> tuple[int, int]:
@@ -188,9 +178,9 @@ async def _card_activation(
     query = (
         select(activated, func.count())
         .select_from(Card)
-        .join(Customer, col(Customer.id) == col(Card.customer_id))
-        .where(*in_range(col(Card.issued_at), date_from, date_to), *_customers_where(branch_id))
+        .where(*in_range(col(Card.issued_at), date_from, date_to))
     )
+    query = of_branch(query, col(Card.customer_id), branch_id)
     part, whole = await one_row(db, query)
     return int(part), int(whole)
 
@@ -214,13 +204,12 @@ async def _churn(
     churned = (
         select(func.count(distinct(col(LifecycleHistory.customer_id))))
         .select_from(LifecycleHistory)
-        .join(Customer, col(Customer.id) == col(LifecycleHistory.customer_id))
         .where(
             col(LifecycleHistory.to_stage) == LifecycleStage.CHURNED.value,
             *in_range(col(LifecycleHistory.created_at), date_from, date_to),
-            *_customers_where(branch_id),
         )
     )
+    churned = of_branch(churned, col(LifecycleHistory.customer_id), branch_id)
     base = (
         select(func.count())
         .select_from(Customer)
@@ -236,13 +225,10 @@ async def _tier_movements(
     query = (
         select(col(TierHistory.change), func.count())
         .select_from(TierHistory)
-        .join(Customer, col(Customer.id) == col(TierHistory.customer_id))
-        .where(
-            *in_range(col(TierHistory.created_at), date_from, date_to),
-            *_customers_where(branch_id),
-        )
+        .where(*in_range(col(TierHistory.created_at), date_from, date_to))
         .group_by(col(TierHistory.change))
     )
+    query = of_branch(query, col(TierHistory.customer_id), branch_id)
     counts = {str(key): int(count) for key, count in map(tuple, (await db.execute(query)).all())}
     kinds = (TierChange.UPGRADE, TierChange.DOWNGRADE, TierChange.OVERRIDE)
     return [KeyCount(kind.value, counts.get(kind.value, 0)) for kind in kinds]
@@ -273,14 +259,11 @@ async def _funnel_rows(
         .select_from(OfferAssignment)
         .join(Offer, col(Offer.id) == col(OfferAssignment.offer_id))
         .join(Merchant, col(Merchant.id) == col(Offer.merchant_id))
-        .join(Customer, col(Customer.id) == col(OfferAssignment.customer_id))
-        .where(
-            *in_range(col(OfferAssignment.targeted_at), date_from, date_to),
-            *_customers_where(branch_id),
-        )
+        .where(*in_range(col(OfferAssignment.targeted_at), date_from, date_to))
         .group_by(col(Offer.id), col(Offer.title), col(Merchant.id), col(Merchant.name))
         .order_by(col(Merchant.name), col(Offer.title), col(Offer.id))
     )
+    query = of_branch(query, col(OfferAssignment.customer_id), branch_id)
     return [tuple(row) for row in (await db.execute(query)).all()]
 
 
@@ -316,12 +299,8 @@ async def growth_kpis(
     checked_range(date_from, date_to)
     branch_id = await branch_scope(db, principal, branch_id)
     suppress = Suppressor(min_group_size) if principal.role in SUPPRESSED_ROLES else EXACT
-    stages = [stage.value for stage in LifecycleStage]
-    by_stage = await counts_by(
-        db, col(Customer.lifecycle_stage), stages, _customers_where(branch_id)
-    )
+    by_tier, by_stage = await customer_base(db, branch_id)
     stage_count = {item.key: item.count for item in by_stage}
-    by_tier = await _by_tier(db, branch_id)
     funnel_rows = await _funnel_rows(db, date_from, date_to, branch_id)
     return GrowthKpis(
         date_from=date_from,

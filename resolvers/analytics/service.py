@@ -42,7 +42,6 @@ from sqlmodel import col
 
 from core.identity import Principal, Role
 from core.request_database import RequestDatabase
-from models.customers.customer import Customer
 from models.outreach.survey import Survey
 from models.service_desk.complaint import Complaint, ComplaintCategory, ComplaintStatus
 from models.service_desk.interaction import Interaction, InteractionKind
@@ -57,6 +56,7 @@ from resolvers.analytics.sql import (
     hours_between,
     in_branch,
     in_range,
+    of_branch,
     one_row,
     ratio,
 )
@@ -146,13 +146,12 @@ async def _surveys(
     query = (
         select(*_score_aggregates(col(Interaction.satisfaction)))
         .select_from(Interaction)
-        .join(Customer, col(Customer.id) == col(Interaction.customer_id))
         .where(
             col(Interaction.kind) == InteractionKind.SATISFACTION_SURVEY.value,
             *in_range(col(Interaction.occurred_at), date_from, date_to),
-            *in_branch(Customer.branch_id, branch_id),
         )
     )
+    query = of_branch(query, col(Interaction.customer_id), branch_id)
     return _Scores.of(await one_row(db, query))
 
 

@@ -21,7 +21,9 @@ W4 = document("W4")
 # request and kept: each test makes one request first, so the catalogue is fresh.
 W1_STATEMENTS = 2  # customers page, cards
 W2_STATEMENTS = 10  # with at least one open complaint, whose timeline loads in one more
-W4_STATEMENTS = 14  # 13, and NPS beside CSAT in analytics.service (issue 15)
+# 13, and NPS beside CSAT in analytics.service (issue 15); 13 again since growth reads its
+# tier and stage breakdowns in one statement from the kept customer_counts (issue 17)
+W4_STATEMENTS = 13
 
 
 async def _run(

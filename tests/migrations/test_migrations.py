@@ -78,6 +78,30 @@ async def test_the_audit_log_is_append_only_right_after_migrating(
         assert "audit_entries_no_change" in triggers
 
 
+KEPT_AGGREGATE_TRIGGERS = {
+    f"{kept}_on_{event}"
+    for kept, events in (
+        ("customer_counts", ("insert", "delete", "update")),
+        ("purchase_spans", ("insert", "delete", "update", "card_move")),
+    )
+    for event in events
+}
+
+
+async def test_the_kept_aggregates_triggers_exist_right_after_migrating(
+    fresh_database: FreshDatabase,
+) -> None:
+    """customer_counts and purchase_spans are exact only while their triggers exist; a
+    migration rebuilding customers, cards or transactions on SQLite would drop them."""
+    async with fresh_database.database() as database, database.engine.connect() as connection:
+        if database.is_sqlite:
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+        triggers = set((await connection.execute(text(query))).scalars())
+    assert triggers >= KEPT_AGGREGATE_TRIGGERS
+
+
 async def test_an_empty_database_is_refused_with_the_command_that_fixes_it(
     empty_database: FreshDatabase,
 ) -> None:
