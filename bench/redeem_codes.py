@@ -31,6 +31,7 @@ from core.database import Database
 from core.encryption import KeyRing
 from core.identity import Scope
 from models.columns import utcnow
+from models.customer_keys import ensure_customer_keys
 from models.customers.customer import Customer
 from models.growth.offer import AssignmentStatus, BenefitType, Offer, OfferAssignment, OfferStatus
 from resolvers.growth.codes import issue_code
@@ -121,10 +122,13 @@ async def issue_pool(
         holders: Sequence[uuid.UUID] = (
             await session.scalars(
                 select(col(Customer.id))
+                .where(col(Customer.erased_at).is_(None))
                 .order_by(col(Customer.id))
                 .limit(math.ceil(size / len(offers)))
             )
         ).all()
+        # the codes are sealed under each holder's own key: open them in this process first
+        await ensure_customer_keys(session, ring, holders)
         pool = CodePool([offer.id for offer in offers])
         rows = []
         for index in range(size):
