@@ -72,7 +72,7 @@ from core.errors import Forbidden
 from core.identity import Principal
 from models.keys import CustomerKey
 from models.privacy.subjects import SUBJECTS
-from schema.policy_field import showing
+from schema.policy_field import access_to, showing
 from schema.scope_field import Needs
 
 
@@ -177,8 +177,8 @@ class FieldPlanner:
         self, definition: GraphQLField, node: FieldNode
     ) -> tuple[FieldRule | None, Refused | None]:
         """The field's policy rule, and its refusal when this caller may not see it."""
-        rule, _needs = self._declared(definition)
-        return rule, self._refusal(definition, node, rule)
+        rule, _ = self._declared(definition)
+        return rule, self._refusal(definition, node)
 
     def _declared(self, definition: GraphQLField) -> tuple[FieldRule | None, Needs | None]:
         strawberry_field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
@@ -186,15 +186,15 @@ class FieldPlanner:
             raise NotPlannable("not a strawberry field")
         return declarations(strawberry_field)
 
-    def _refusal(
-        self, definition: GraphQLField, node: FieldNode, rule: FieldRule | None
-    ) -> Refused | None:
+    def _refusal(self, definition: GraphQLField, node: FieldNode) -> Refused | None:
+        """The field's FORBIDDEN for this caller, raised by the same checks as its field
+        extensions raise it (``Needs.check``, ``access_to``); None when it may be seen."""
         rule, needs = self._declared(definition)
         try:
             if needs is not None:
                 needs.check(self.caller)
-            if rule is not None and self._level_of(rule) is Access.DENIED:
-                raise Forbidden(f"{rule.type_name}.{rule.field_name} is not visible to this caller")
+            if rule is not None:
+                access_to(rule, self.caller, None)
         except Forbidden as refusal:
             strawberry_field = definition.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
             return Refused(refusal, node, deferred=bool(getattr(strawberry_field, "is_async", 0)))

@@ -64,7 +64,7 @@ class Planner(FieldPlanner):
         if definition is None or name not in ("customers", "customer", "me"):
             raise NotPlannable(f"root field {name}")
         root = RootPlan(key, name, nodes[0], definition)
-        refusal = self._refusal(definition, nodes[0], None)
+        refusal = self._refusal(definition, nodes[0])
         if refusal is not None:
             if is_non_null_type(definition.type):
                 raise NotPlannable(f"a refused non-null root {name}")
