@@ -132,6 +132,9 @@ class Settings(BusinessRuleSettings, BaseSettings):
     # The compiled executor (api/compiled/): queries planned once and run without
     # graphql-core's per-field machinery; false runs everything on the standard executor.
     compiled_operations: bool = True
+    # Queries over customers planned as SQL (api/compiled/sql/); false: the compiled
+    # executor's resolvers answer them (a switch for comparing the two, and a way back).
+    sql_planner: bool = True
     # Once started, freeze the start-up objects out of the garbage collector's sight and let
     # this many young objects gather before a collection (api/runtime.py); 0: Python's way.
     gc_young_threshold: int = Field(default=10_000, ge=0)

@@ -112,6 +112,8 @@ class CompiledOperations:
         self, query: Any, operation_name: str | None, plan: OperationPlan, context: Context
     ) -> SqlPlan | None:
         """The operation's SQL plan for this caller's shape, made on first use."""
+        if not self.settings.sql_planner:
+            return None
         key = (query, operation_name, caller_shape(context.principal))
         known = self._sql_plans.get(key)
         if known is None:

@@ -64,3 +64,16 @@ async def test_the_first_request_of_a_persisted_operation_makes_no_plan_and_runs
     assert _plans_made() == plans
     after = _answered_by()
     assert [name for name in after if after[name] != answered[name]] == ["planned"]
+
+
+async def test_with_the_planner_switched_off_w1_runs_on_the_compiled_executor(
+    server: Server, settings: Any, world: World
+) -> None:
+    async with running_app(variant(settings, sql_planner=False)) as app:
+        answered = _answered_by()
+        body = (
+            await app.post(W1, w1_variables(), token=staff_token(app, world, "demo-agent"))
+        ).json()
+        after = _answered_by()
+    assert body["data"]["customers"]["edges"]
+    assert [name for name in after if after[name] != answered[name]] == ["compiled"]
