@@ -152,7 +152,7 @@ class FieldPlanner:
         if isinstance(where, Column | GlobalId):
             return FieldPlan(key, leaf=self._leaf(definition, table, where, query))
         if isinstance(where, Computed):
-            indexes = tuple(query.add(table.c[name]) for name in where.columns)
+            indexes = tuple(query.add(table.c[column]) for column in where.columns)
             serialize = serializer(definition.type)
             read = ComputedRead(indexes, (None,) * len(indexes), where.compute, serialize)
             return FieldPlan(key, computed=read)
@@ -281,8 +281,7 @@ class FieldPlanner:
         if any(f.refused or f.sealed for f in inner.fields):
             raise NotPlannable("a joined object with fields this caller may not see")
         plan = FieldPlan(key, object=inner, object_id=query.add(joined.c.id))
-        if is_non_null_type(definition.type):
-            plan.typename = None
+        plan.object_optional = not is_non_null_type(definition.type)
         return plan
 
     def _child(

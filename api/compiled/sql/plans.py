@@ -43,7 +43,8 @@ class FieldPlan:
     sealed: SealedRead | None = None
     refused: Refused | None = None
     object: ObjectPlan | None = None  # an embedded or joined object, from the same row
-    object_id: int | None = None  # the joined row's id column: null object when null
+    object_id: int | None = None  # the joined row's id column: no such row when null
+    object_optional: bool = False  # a nullable to-one field: null when there is no row
     child: LevelPlan | None = None  # a child list, read for the whole level afterwards
     typename: str | None = None
 

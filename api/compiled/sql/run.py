@@ -223,6 +223,8 @@ class PlannedRun:
             return None
         if each.object is not None:
             if each.object_id is not None and row[each.object_id] is None:
+                if each.object_optional:
+                    return None
                 raise Fallback("a joined object that is not there")
             return self.object(each.object, row, (*path, each.key))
         if each.child is not None:
