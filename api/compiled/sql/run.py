@@ -259,7 +259,7 @@ class PlannedRun:
             path=list(path),
             original_error=refused.error,
         )
-        (self.deferred if refused.deferred else self.errors).append(coded_error(error))
+        (self.deferred if refused.deferred else self.errors).append(error)
 
     async def children(self) -> None:
         """Fills in every child list the built objects are waiting for, a level at a time."""
@@ -323,7 +323,8 @@ async def run_sql_plan(
                 run.errors.extend(run.deferred)
                 run.deferred.clear()
             await run.children()
-        return data, run.errors
+        # coded (and counted in the metrics) only once the answer is the plan's to give
+        return data, [coded_error(error) for error in run.errors]
     except Fallback:
         raise
     except Exception as exc:
