@@ -168,10 +168,12 @@ class CompiledOperations:
             plan = _STANDARD
         for name in names:
             self._plans.put((text, name), plan)
-            if isinstance(plan, OperationPlan):
-                for caller in usual_callers():
-                    key = (text, name, caller_shape(caller))
-                    self._sql_plans.put(key, self._planned(plan, caller, dialect, "ahead"))
+        if not isinstance(plan, OperationPlan) or not self.settings.sql_planner:
+            return
+        for caller in usual_callers():  # one plan per caller, under each name it runs by
+            planned = self._planned(plan, caller, dialect, "ahead")
+            for name in names:
+                self._sql_plans.put((text, name, caller_shape(caller)), planned)
 
     def _plan(
         self,

@@ -150,12 +150,19 @@ class _Compiler:
     def object_plan(
         self, type_: GraphQLObjectType, selection_sets: Sequence[SelectionSetNode]
     ) -> ObjectPlan:
+        grouped = self.collect(type_, selection_sets)
+        steps = tuple(self._step(type_, key, nodes) for key, nodes in grouped.items())
+        return ObjectPlan(type_.name, steps)
+
+    def collect(
+        self, type_: GraphQLObjectType, selection_sets: Sequence[SelectionSetNode]
+    ) -> dict[str, list[FieldNode]]:
+        """The fields ``selection_sets`` select on ``type_``, grouped by response key."""
         grouped: dict[str, list[FieldNode]] = {}
         visited: set[str] = set()
         for selection_set in selection_sets:
             self._collect(type_, selection_set, grouped, visited)
-        steps = tuple(self._step(type_, key, nodes) for key, nodes in grouped.items())
-        return ObjectPlan(type_.name, steps)
+        return grouped
 
     def _collect(
         self,
@@ -254,12 +261,7 @@ def collect_fields(
 ) -> dict[str, list[FieldNode]]:
     """The fields ``selection_sets`` select on ``type_``, grouped by response key in order
     (graphql's CollectFields, without directives: ``NotCompilable`` if one is used)."""
-    compiler = _Compiler(schema, fragments)
-    grouped: dict[str, list[FieldNode]] = {}
-    visited: set[str] = set()
-    for selection_set in selection_sets:
-        compiler._collect(type_, selection_set, grouped, visited)
-    return grouped
+    return _Compiler(schema, fragments).collect(type_, selection_sets)
 
 
 def _producer(field: StrawberryField) -> Produce:

@@ -7,7 +7,6 @@ its mask, an OWN_CLEAR one decided per row by the record's author column."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -238,8 +237,8 @@ class FieldPlanner:
             if where.author is None:
                 raise NotPlannable(f"{base.name}.{column}: OWN_CLEAR without an author column")
             author, access = query.add(table.c[where.author]), Access.MASKED
-        read = SealedRead(index, id_index, None, owner, None, prefix, showing(rule, access))
-        return dataclasses.replace(read, author_index=author)
+        show = showing(rule, access)
+        return SealedRead(index, id_index, None, owner, None, prefix, show, author_index=author)
 
     def _customer_keys(self, base: Table, table: Any, query: SelectList, level: LevelPlan) -> int:
         """The column of the row's customer; and, unless the parent level's rows are those

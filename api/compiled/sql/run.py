@@ -38,6 +38,7 @@ from schema.relay import to_global_id, uuid_of
 
 Path = tuple[str | int, ...]
 _UNPLANNED_ARGUMENTS = ("filter", "orderBy", "last", "before")
+_UNPLANNED_CHILD_ARGUMENTS = ("after", "filter", "last", "before")
 
 
 class PlannedRun:
@@ -95,14 +96,7 @@ class PlannedRun:
         return self.object(root.level.object, rows[0], (root.key,))
 
     async def connection_of(self, root: RootPlan, arguments: dict[str, Any]) -> dict[str, Any]:
-        if any(arguments.get(name) is not None for name in _UNPLANNED_ARGUMENTS):
-            raise Fallback("arguments the plan does not cover")
-        settings = self.context.settings
-        page = _or_fallback(
-            lambda: PageArgs(first=arguments.get("first"), after=arguments.get("after")).validated(
-                settings.default_page_size, settings.max_page_size
-            )
-        )
+        page = self.page_args(arguments, _UNPLANNED_ARGUMENTS)
         level, bindings = root.level, {"limit": page.size + 1}
         if page.after is not None:
             created, row_id = _or_fallback(lambda: decode_cursor(page.after or "", "after"))
@@ -298,15 +292,21 @@ class PlannedRun:
         assert level.arguments is not None
         definition, node = level.arguments
         arguments = get_argument_values(definition, node, self.variables)
-        if any(arguments.get(name) is not None for name in ("after", "filter", "last", "before")):
+        return self.page_args(arguments, _UNPLANNED_CHILD_ARGUMENTS).size
+
+    def page_args(self, arguments: dict[str, Any], unplanned: tuple[str, ...]) -> PageArgs:
+        """A connection's ``first`` and ``after``, validated as its resolver validates them
+        (an input error is the standard executor's to word); ``Fallback`` when an argument
+        the plan does not cover is given."""
+        if any(arguments.get(name) is not None for name in unplanned):
             raise Fallback("arguments the plan does not cover")
         settings = self.context.settings
-        page = _or_fallback(
-            lambda: PageArgs(first=arguments.get("first")).validated(
+        page: PageArgs = _or_fallback(
+            lambda: PageArgs(first=arguments.get("first"), after=arguments.get("after")).validated(
                 settings.default_page_size, settings.max_page_size
             )
         )
-        return int(page.first or 0)
+        return page
 
 
 async def run_sql_plan(
