@@ -22,7 +22,13 @@ from resolvers.customers.input import Consent
 from schema.relay import to_global_id, uuid_of
 from tests.conftest import Server, customer_token, staff_token
 from tests.support import DEMO_STAFF as STAFF
-from tests.support import World, add_customer, add_oauth_client, client_credentials_token
+from tests.support import (
+    World,
+    add_customer,
+    add_oauth_client,
+    client_credentials_token,
+    letters_label,
+)
 
 COUNTS = """
 query Counts($filter: CustomerFilter) {
@@ -61,7 +67,7 @@ mutation Target($input: TargetOfferInput!) {
 
 
 def _tag() -> str:
-    return f"t{uuid.uuid4().hex[:12]}"
+    return letters_label("t")
 
 
 async def _people(

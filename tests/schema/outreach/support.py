@@ -10,7 +10,7 @@ from sqlalchemy import update
 from models.customers.customer import Customer
 from resolvers.customers.input import Consent
 from tests.conftest import Server, customer_token, staff_token
-from tests.support import DEMO_STAFF, World, add_customer, add_oauth_client
+from tests.support import DEMO_STAFF, World, add_customer, add_oauth_client, letters_label
 from tests.support import client_credentials_token as merchant_credentials
 
 SAVE_SEGMENT = """
@@ -64,7 +64,7 @@ query($id: ID!) {
 
 def tag() -> str:
     """A fresh label of letters only (digits could read as personal data in a name)."""
-    return "c" + "".join(chr(ord("a") + int(ch, 16)) for ch in uuid.uuid4().hex[:12])
+    return letters_label()
 
 
 def token(server: Server, world: World, role: str) -> str:
