@@ -26,17 +26,34 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, or_
 from sqlmodel import col, select
 
 from models.customers.customer import Customer
 from models.growth.customer_metrics import CustomerMetrics
-from models.growth.offer import Offer
 from models.growth.tier import Tier
 
 MARKETING_CHANNELS = ("push", "sms", "email", "phone")
+
+
+class OfferRules(Protocol):
+    """What eligibility and affinity read of an offer: an ``Offer`` row, or the plain facts
+    recommendation reads (``recommendation.OfferFacts``)."""
+
+    @property
+    def category(self) -> str: ...
+    @property
+    def min_spend_cents(self) -> int: ...
+    @property
+    def eligible_tiers(self) -> list[str]: ...
+    @property
+    def eligible_stages(self) -> list[str]: ...
+    @property
+    def eligible_segments(self) -> list[str]: ...
+    @property
+    def spend_categories(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +65,7 @@ class Eligibility:
     min_spend_cents: int = 0
 
     @classmethod
-    def of(cls, offer: Offer) -> Eligibility:
+    def of(cls, offer: OfferRules) -> Eligibility:
         return cls(
             tiers=frozenset(offer.eligible_tiers),
             stages=frozenset(offer.eligible_stages),
@@ -115,7 +132,7 @@ def affinity(spend: Spend | None, categories: Iterable[str]) -> float:
     return min(spend.in_categories(categories) / spend.total_cents, 1.0)
 
 
-def offer_categories(offer: Offer) -> frozenset[str]:
+def offer_categories(offer: OfferRules) -> frozenset[str]:
     """The categories an offer's affinity is measured in: its own and its spend categories."""
     return frozenset({offer.category, *offer.spend_categories})
 
@@ -163,14 +180,16 @@ def prefilter(rules: Eligibility) -> list[ColumnElement[bool]]:
 
 
 def profile_of(row: Any) -> Profile:
-    """A ``profile_query`` row as a ``Profile``."""
+    """A ``profile_query`` row (a result row or a plain tuple, in its order) as a
+    ``Profile``."""
+    customer_id, tier, stage, segments, metrics_of, monetary_cents, category_spend = row
     spend = None
-    if row.metrics_of is not None:
-        spend = Spend(int(row.monetary_cents or 0), dict(row.category_spend or {}))
+    if metrics_of is not None:
+        spend = Spend(int(monetary_cents or 0), dict(category_spend or {}))
     return Profile(
-        customer_id=row.id,
-        tier=row.tier,
-        stage=row.lifecycle_stage,
-        segments=frozenset(row.segments or ()),
+        customer_id=customer_id,
+        tier=tier,
+        stage=stage,
+        segments=frozenset(segments or ()),
         spend=spend,
     )

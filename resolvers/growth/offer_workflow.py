@@ -15,11 +15,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from core.workflow import Move, Workflow
 from models.growth.offer import AssignmentStatus, Offer, OfferAssignment, OfferStatus
 
 S = OfferStatus
+
+
+class OfferWindow(Protocol):
+    """What an offer's effective status reads: an ``Offer`` row or recommendation's facts."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
 
 
 class OfferAction(StrEnum):
@@ -42,14 +54,14 @@ OFFER_WORKFLOW: Workflow[OfferStatus, OfferAction] = Workflow(
 EDITABLE = frozenset(OfferStatus) - OFFER_WORKFLOW.terminal_states
 
 
-def effective_status(offer: Offer, now: datetime) -> OfferStatus:
+def effective_status(offer: OfferWindow, now: datetime) -> OfferStatus:
     """The stored status, except that an offer past its window is expired."""
     if now >= offer.ends_at:
         return OfferStatus.EXPIRED
     return OfferStatus(offer.status)
 
 
-def is_live(offer: Offer, now: datetime) -> bool:
+def is_live(offer: OfferWindow, now: datetime) -> bool:
     """Active and inside its validity window: the only state customers can act on."""
     return effective_status(offer, now) is OfferStatus.ACTIVE and offer.starts_at <= now
 

@@ -8,20 +8,26 @@ are left out, and so are offers whose quota is full unless the customer already 
 The ranking is the customer's spend affinity: the share of their window spend that went to
 the offer's category and spend categories (``customer_metrics.category_spend``); ties go to
 the offer ending soonest, then the larger benefit value. A page of customers is answered by
-one DataLoader batch of at most four statements, however many customers and offers.
+at most three statements, however many customers and offers: the live offers (with their
+merchant's name and how full their quota is), the customers' profiles, their assignments.
+
+The statements and the ranking are shared by both readers of them: ``Recommender`` on a
+request's session (the resolvers, the benchmark's fixtures) and the compiled executor's SQL
+plan on the driver's connection (``api.compiled.sql.recommendations``). Both read plain
+columns, never ORM entities, so the two give the same answer from the same rows.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func
-from sqlmodel import col, select
+from sqlalchemy import Select, Table, bindparam, case, func, select
+from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
 from models.columns import utcnow
@@ -43,24 +49,110 @@ if TYPE_CHECKING:
     from core.request_database import RequestDatabase
 
 _OVER = frozenset({AssignmentStatus.REDEEMED.value, AssignmentStatus.EXPIRED.value})
+_OFFERS: Table = Offer.__table__  # type: ignore[attr-defined]
+_ASSIGNMENTS: Table = OfferAssignment.__table__  # type: ignore[attr-defined]
+_MERCHANTS: Table = Merchant.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFacts:
+    """A live offer's terms and rules, as ``live_offers_query`` reads them (in this order)."""
+
+    id: uuid.UUID
+    title: str
+    description: str
+    category: str
+    benefit_type: str
+    benefit_value: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    quota: int | None
+    min_spend_cents: int
+    eligible_tiers: list[str]
+    eligible_stages: list[str]
+    eligible_segments: list[str]
+    spend_categories: list[str]
+
+
+_FACTS = tuple(OfferFacts.__slots__)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The customer's assignment of an offer, if it was targeted to them already."""
+
+    id: uuid.UUID
+    status: str
 
 
 @dataclass(frozen=True)
 class Recommendation:
-    offer: Offer
+    offer: OfferFacts
     merchant_name: str
     affinity: float
     # The customer's assignment of this offer, if targeted already (the app accepts that).
-    assignment: OfferAssignment | None = None
+    assignment: Held | None = None
 
 
 @dataclass(frozen=True)
 class LiveOffer:
-    offer: Offer
+    offer: OfferFacts
     merchant_name: str
     rules: Eligibility
     categories: frozenset[str]
     full: bool
+
+
+def live_offers_query() -> Select[Any]:
+    """The live offers at ``:now``: ``OfferFacts``' columns, the merchant's name, and how
+    many assignments an offer with a quota has so far (0 for one without)."""
+    filled = (
+        select(func.count())
+        .select_from(_ASSIGNMENTS)
+        .where(_ASSIGNMENTS.c.offer_id == _OFFERS.c.id)
+        .scalar_subquery()
+    )
+    now = bindparam("now", type_=_OFFERS.c.starts_at.type)
+    return (
+        select(
+            *(_OFFERS.c[name] for name in _FACTS),
+            _MERCHANTS.c.name,
+            case((_OFFERS.c.quota.is_(None), 0), else_=filled),
+        )
+        .join(_MERCHANTS, _MERCHANTS.c.id == _OFFERS.c.merchant_id)
+        .where(
+            _OFFERS.c.status == OfferStatus.ACTIVE.value,
+            _OFFERS.c.starts_at <= now,
+            _OFFERS.c.ends_at > now,
+        )
+    )
+
+
+def held_query() -> Select[Any]:
+    """Assignments as ``recommendations_for`` reads them; the caller says whose."""
+    return select(
+        _ASSIGNMENTS.c.customer_id,
+        _ASSIGNMENTS.c.offer_id,
+        _ASSIGNMENTS.c.id,
+        _ASSIGNMENTS.c.status,
+    )
+
+
+def assignment_customer() -> Any:
+    return _ASSIGNMENTS.c.customer_id
+
+
+def live_offers(rows: Iterable[Sequence[Any]]) -> list[LiveOffer]:
+    """``live_offers_query`` rows as offers to rank."""
+    offers = []
+    for row in rows:
+        facts = OfferFacts(*row[: len(_FACTS)])
+        merchant_name, filled = row[len(_FACTS)], int(row[len(_FACTS) + 1] or 0)
+        rules = Eligibility.of(facts)
+        full = facts.quota is not None and filled >= facts.quota
+        offers.append(LiveOffer(facts, merchant_name, rules, offer_categories(facts), full))
+    return offers
 
 
 def rank(recommendations: list[Recommendation]) -> list[Recommendation]:
@@ -74,7 +166,7 @@ def rank(recommendations: list[Recommendation]) -> list[Recommendation]:
 def recommend(
     profile: Profile,
     offers: Sequence[LiveOffer],
-    held: dict[uuid.UUID, OfferAssignment],
+    held: dict[uuid.UUID, Held],
 ) -> list[Recommendation]:
     """The ranked recommendations for one customer; ``held``: their assignments by offer."""
     chosen = []
@@ -90,6 +182,21 @@ def recommend(
     return rank(chosen)
 
 
+def recommendations_for(
+    keys: Sequence[uuid.UUID],
+    offers: Sequence[LiveOffer],
+    profile_rows: Iterable[Any],
+    held_rows: Iterable[Sequence[Any]],
+) -> list[list[Recommendation]]:
+    """Each customer's ranked recommendations, from ``profile_query`` and ``held_query``
+    rows (an unknown customer has none)."""
+    profiles = {profile.customer_id: profile for profile in map(profile_of, profile_rows)}
+    held: dict[uuid.UUID, dict[uuid.UUID, Held]] = defaultdict(dict)
+    for customer_id, offer_id, assignment_id, status in held_rows:
+        held[customer_id][offer_id] = Held(assignment_id, status)
+    return [recommend(profiles[key], offers, held[key]) if key in profiles else [] for key in keys]
+
+
 class RecommendedOffersByCustomerLoader(DataLoader[uuid.UUID, list[Recommendation]]):
     def __init__(self, context: Context) -> None:
         super().__init__(load_fn=Recommender(context.db).for_customers)
@@ -103,61 +210,10 @@ class Recommender:
         self._db = db
 
     async def for_customers(self, keys: Sequence[uuid.UUID]) -> list[list[Recommendation]]:
-        offers = await self._live_offers(utcnow())
+        found = await self._db.execute(live_offers_query(), {"now": utcnow()})
+        offers = live_offers(found.all())
         if not offers:
             return [[] for _ in keys]
-        result = await self._db.execute(profile_query().where(col(Customer.id).in_(keys)))
-        profiles = {profile.customer_id: profile for profile in map(profile_of, result.all())}
-        held = await self._held(keys, [live.offer.id for live in offers])
-        return [
-            recommend(profiles[key], offers, held[key]) if key in profiles else [] for key in keys
-        ]
-
-    async def _live_offers(self, now: datetime) -> list[LiveOffer]:
-        result = await self._db.execute(
-            select(Offer, col(Merchant.name))
-            .join(Merchant, col(Merchant.id) == col(Offer.merchant_id))
-            .where(
-                col(Offer.status) == OfferStatus.ACTIVE.value,
-                col(Offer.starts_at) <= now,
-                col(Offer.ends_at) > now,
-            )
-        )
-        found: list[Any] = list(result.all())
-        rows: list[tuple[Offer, str]] = [(row[0], row[1]) for row in found]
-        filled = await self._filled([offer.id for offer, _ in rows if offer.quota is not None])
-        return [
-            LiveOffer(
-                offer,
-                name,
-                Eligibility.of(offer),
-                offer_categories(offer),
-                offer.quota is not None and filled.get(offer.id, 0) >= offer.quota,
-            )
-            for offer, name in rows
-        ]
-
-    async def _filled(self, offer_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-        """Assignments so far of the offers that have a quota."""
-        if not offer_ids:
-            return {}
-        result = await self._db.execute(
-            select(col(OfferAssignment.offer_id), func.count().label("n"))
-            .where(col(OfferAssignment.offer_id).in_(offer_ids))
-            .group_by(col(OfferAssignment.offer_id))
-        )
-        return {row.offer_id: int(row.n) for row in result.all()}
-
-    async def _held(
-        self, customers: Sequence[uuid.UUID], offer_ids: list[uuid.UUID]
-    ) -> dict[uuid.UUID, dict[uuid.UUID, OfferAssignment]]:
-        rows = await self._db.scalars(
-            select(OfferAssignment).where(
-                col(OfferAssignment.customer_id).in_(customers),
-                col(OfferAssignment.offer_id).in_(offer_ids),
-            )
-        )
-        held: dict[uuid.UUID, dict[uuid.UUID, OfferAssignment]] = defaultdict(dict)
-        for row in rows:
-            held[row.customer_id][row.offer_id] = row
-        return held
+        profiles = await self._db.execute(profile_query().where(col(Customer.id).in_(keys)))
+        held = await self._db.execute(held_query().where(assignment_customer().in_(keys)))
+        return recommendations_for(keys, offers, profiles.all(), held.all())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 import strawberry
 
@@ -32,7 +33,12 @@ from resolvers.growth.assignments import (
     AssignmentView,
 )
 from resolvers.growth.benefit import VALUE_RANGES
-from resolvers.growth.offer_workflow import OFFER_WORKFLOW, OfferAction, effective_status
+from resolvers.growth.offer_workflow import (
+    OFFER_WORKFLOW,
+    OfferAction,
+    OfferWindow,
+    effective_status,
+)
 from resolvers.growth.recommendation import Recommendation, RecommendedOffersByCustomerLoader
 from resolvers.merchants.loaders import MerchantByIdLoader
 from resolvers.organisation.loaders import StaffUserByIdLoader
@@ -69,7 +75,25 @@ class OfferTerms:
         raise NotImplementedError
 
 
-def _terms(row: OfferRow) -> dict[str, object]:
+class OfferTermsRow(OfferWindow, Protocol):
+    """What the terms are read from: an ``Offer`` row, or the facts recommendation reads."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def benefit_type(self) -> str: ...
+    @property
+    def benefit_value(self) -> int: ...
+
+
+def offer_terms(row: OfferTermsRow) -> dict[str, object]:
+    """The ``OfferTerms`` fields' values, as every type showing an offer's terms gives them."""
     kind = BenefitType(row.benefit_type)
     return {
         "title": row.title,
@@ -126,7 +150,7 @@ class Offer(Node, OfferTerms):
     def from_row(cls, row: OfferRow) -> Offer:
         return cls(
             id=to_global_id("Offer", row.id),
-            **_terms(row),  # type: ignore[arg-type]
+            **offer_terms(row),  # type: ignore[arg-type]
             merchant_id=to_global_id("Merchant", row.merchant_id),
             quota=row.quota,
             budget=yuan_or_none(row.budget_cents),
@@ -153,10 +177,10 @@ class OfferSummary(OfferTerms):
         return self._merchant_name
 
     @classmethod
-    def of(cls, row: OfferRow, merchant_name: str) -> OfferSummary:
+    def of(cls, row: OfferTermsRow, merchant_name: str) -> OfferSummary:
         return cls(
             offer_id=to_global_id("Offer", row.id),
-            **_terms(row),  # type: ignore[arg-type]
+            **offer_terms(row),  # type: ignore[arg-type]
             _merchant_name=merchant_name,
         )
 
