@@ -249,9 +249,14 @@ class RecommendedOffer:
         assignment = recommendation.assignment
         return cls(
             offer=OfferSummary.of(recommendation.offer, recommendation.merchant_name),
-            affinity=round(recommendation.affinity, 4),
+            affinity=shown_affinity(recommendation.affinity),
             assignment_id=to_global_id("OfferAssignment", assignment.id) if assignment else None,
         )
+
+
+def shown_affinity(affinity: float) -> float:
+    """``RecommendedOffer.affinity``: four decimals are enough to rank by eye."""
+    return round(affinity, 4)
 
 
 async def customer_offers(

@@ -20,8 +20,10 @@ W4 = document("W4")
 # Tiers come from the process's catalogue (resolvers/growth/tier_catalogue.py), loaded by the first
 # request and kept: each test makes one request first, so the catalogue is fresh.
 W1_STATEMENTS = 2  # customers page, cards
-# 9 since the live offers read how full their quota is in the same statement (issue 17)
-W2_STATEMENTS = 9  # with at least one open complaint, whose timeline loads in one more
+# 8 since its SQL plan answers it (issue 17): the customer with tier and branch, cards,
+# interactions, recommendations (live offers, profiles, assignments), the complaints, their
+# timeline (with at least one open complaint; with no live offer, recommendations take one)
+W2_STATEMENTS = 8
 # 13, and NPS beside CSAT in analytics.service (issue 15); 13 again since growth reads its
 # tier and stage breakdowns in one statement from the kept customer_counts (issue 17)
 W4_STATEMENTS = 13
@@ -85,7 +87,9 @@ mutation File($input: FileComplaintInput!) { fileComplaint(input: $input) { user
 
 
 async def test_w2_a_customer_360_runs_in_constant_statements(server: Server, world: World) -> None:
-    # given an open complaint in the agent's branch, so the timeline is loaded too
+    # given a live offer, so recommendations read profiles and assignments too
+    await add_offer(server.state, await add_merchant(server.state, "W2 商户"))
+    # and an open complaint in the agent's branch, so the timeline is loaded too
     filed = await server.graphql(
         FILE_COMPLAINT,
         {"input": {"description": "账单金额不对", "category": "BILLING_DISPUTE"}},

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, column, table
+from sqlalchemy.engine import Dialect
 
+from api.compiled.sql.recommendations import RECORD_COLUMNS, PlannedRecommendations
 from core.identity import Principal
 from core.money import yuan
 from models.cards.card import Card, CardStatus
@@ -32,10 +34,12 @@ from models.service_desk.complaint import (
     ComplaintStatus,
 )
 from models.service_desk.interaction import Interaction, InteractionChannel, InteractionKind
+from resolvers.customers.segment_filter import SegmentFilter, filter_conditions
 from resolvers.service_desk.complaint_queries import ComplaintFilter, complaint_conditions
 from resolvers.service_desk.complaint_workflow import COMPLAINT_WORKFLOW, ComplaintAction
 from resolvers.service_desk.interactions import Direction
 from resolvers.service_desk.sla import overdue
+from schema.growth.offer import shown_affinity
 
 
 def _table(model: Any) -> Table:
@@ -116,7 +120,19 @@ class Computed:
     compute: Callable[..., Any]
 
 
-Source = Column | Sealed | GlobalId | Embedded | ToOne | ChildList | ChildConnection | Computed
+@dataclass(frozen=True)
+class Derived:
+    """A list the schema computes in Python for a whole level of parents (recommendations):
+    ``prepare`` makes, once per dialect, what reads a level's records (dicts of the type's
+    ``table`` columns); the field's ``first`` cuts each parent's list."""
+
+    type_name: str
+    prepare: Callable[[Dialect], Any]
+
+
+Source = (
+    Column | Sealed | GlobalId | Embedded | ToOne | ChildList | ChildConnection | Computed | Derived
+)
 
 
 @dataclass(frozen=True)
@@ -161,6 +177,7 @@ CUSTOMER = TypeSource(
             ("created_at", "id"),
             scope=lambda caller: complaint_conditions(caller, ComplaintFilter()),
         ),
+        "recommendedOffers": Derived("RecommendedOffer", PlannedRecommendations),
     },
 )
 CONSENT = TypeSource(
@@ -262,6 +279,31 @@ TIMELINE_ENTRY = TypeSource(
         "createdAt": Column("created_at"),
     },
 )
+# Derived records are no table's rows: their columns name the records' keys.
+_RECOMMENDATIONS: Any = table("recommended_offers", *(column(name) for name in RECORD_COLUMNS))
+RECOMMENDED_OFFER = TypeSource(
+    _RECOMMENDATIONS,
+    {
+        "offer": Embedded("OfferSummary"),
+        "affinity": Column("affinity", shown_affinity),
+        "assignmentId": GlobalId("OfferAssignment", "assignment_id"),
+    },
+)
+OFFER_SUMMARY = TypeSource(
+    _RECOMMENDATIONS,
+    {
+        "offerId": GlobalId("Offer", "offer_id"),
+        "merchantName": Column("merchant_name"),
+        "title": Column("title"),
+        "description": Column("description"),
+        "category": Column("category"),
+        "benefitType": Column("benefit_type"),
+        "benefitValue": Column("benefit_value"),
+        "startsAt": Column("starts_at"),
+        "endsAt": Column("ends_at"),
+        "status": Column("status"),
+    },
+)
 TYPES: dict[str, TypeSource] = {
     "Customer": CUSTOMER,
     "Consent": CONSENT,
@@ -271,4 +313,30 @@ TYPES: dict[str, TypeSource] = {
     "Interaction": INTERACTION,
     "Complaint": COMPLAINT,
     "ComplaintTimelineEntry": TIMELINE_ENTRY,
+    "RecommendedOffer": RECOMMENDED_OFFER,
+    "OfferSummary": OFFER_SUMMARY,
+}
+
+
+@dataclass(frozen=True)
+class RootList:
+    """A root connection: its rows' type, the resolver's own conditions for a caller and
+    the filter's values (``filters``: the filter fields planned, equality on the column of
+    the same name; any other filter field given sends the request to the compiled
+    executor), newest first by (created_at, id) as ``page_with_count`` pages it."""
+
+    type_name: str
+    conditions: Callable[[Principal, dict[str, Any]], list[Any]]
+    filters: tuple[str, ...] = ()
+
+
+ROOT_LISTS: dict[str, RootList] = {
+    "customers": RootList(
+        "Customer", lambda caller, _: list(filter_conditions(caller, SegmentFilter()))
+    ),
+    "complaints": RootList(
+        "Complaint",
+        lambda caller, given: complaint_conditions(caller, ComplaintFilter(**given)),
+        ("status", "severity", "category"),
+    ),
 }

@@ -45,6 +45,7 @@ from api.compiled.sql.catalogue import (
     ChildList,
     Column,
     Computed,
+    Derived,
     Embedded,
     GlobalId,
     Sealed,
@@ -137,7 +138,7 @@ class FieldPlanner:
         where = source.fields.get(name)
         if where is None:
             raise NotPlannable(f"{parent.name}.{name}")
-        if parts[0].arguments and not isinstance(where, ChildConnection):
+        if parts[0].arguments and not isinstance(where, ChildConnection | Derived):
             raise NotPlannable(f"{parent.name}.{name} with arguments")
         rule, refusal = self._access(definition, parts[0])
         if refusal is not None:
@@ -163,6 +164,8 @@ class FieldPlanner:
         if isinstance(where, ChildConnection):
             child = self._child_connection(definition, key, parts, where, table, query)
             return FieldPlan(key, child=child)
+        if isinstance(where, Derived):
+            return FieldPlan(key, child=self._derived(definition, key, parts, where, table, query))
         return FieldPlan(key, child=self._child(definition, key, parts, where, table, query))
 
     def _level_of(self, rule: FieldRule) -> Access:
@@ -354,11 +357,33 @@ class FieldPlanner:
         )
         level.statement = prepare(statement, self.dialect, frozenset({"parents", "limit"}))
         level.parent_id_index = parent_query.add(parent_table.c.id)
-        level.cursor_process = (
-            level.statement.processor(level.cursor_columns[0]),
-            level.statement.processor(level.cursor_columns[1]),
-        )
         self._finish(level, query)
+        return level
+
+    def _derived(
+        self,
+        definition: GraphQLField,
+        key: str,
+        parts: list[FieldNode],
+        where: Derived,
+        parent_table: Any,
+        parent_query: SelectList,
+    ) -> LevelPlan:
+        """A list computed for the whole level (``catalogue.Derived``): no statement of its
+        own; its fields read the records' values by name, converted as the type converts
+        them."""
+        target = TYPES.get(where.type_name)
+        if target is None or len(parts) > 1 or not is_list_type(nullable_of(definition.type)):
+            raise NotPlannable(f"derived list of {where.type_name}")
+        query = SelectList(target.table)
+        level = LevelPlan(None, ObjectPlan(where.type_name), key=key)
+        level.object = self._object(where.type_name, parts, query, level, (key,))
+        if level.key_columns is not None:
+            raise NotPlannable("a sealed value in a derived list")
+        level.derive = where.prepare(self.dialect)
+        level.record_columns = tuple(column.name for column in query.columns)
+        level.arguments = (definition, parts[0])
+        level.parent_id_index = parent_query.add(parent_table.c.id)
         return level
 
     def _finish(self, level: LevelPlan, query: SelectList) -> None:
@@ -366,6 +391,9 @@ class FieldPlanner:
         statement = level.statement
         assert statement is not None
         level.foreign_process = statement.processor(level.foreign_index)
+        if level.cursor_columns is not None:
+            created, row_id = level.cursor_columns
+            level.cursor_process = (statement.processor(created), statement.processor(row_id))
         if level.key_columns is not None:
             level.key_process = statement.processor(level.key_columns[0])
         with_processors(level.object, statement)

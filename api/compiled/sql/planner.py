@@ -16,8 +16,6 @@ field extensions call; row scope is the resolvers' own condition (``filter_condi
 
 from __future__ import annotations
 
-from typing import Any
-
 from graphql import (
     FieldNode,
     GraphQLObjectType,
@@ -29,16 +27,10 @@ from sqlalchemy import bindparam, select
 
 from api.compiled.plan import collect_fields
 from api.compiled.sql.building import SelectList, connection_shape
-from api.compiled.sql.catalogue import (
-    TYPES,
-)
+from api.compiled.sql.catalogue import ROOT_LISTS, TYPES, RootList
 from api.compiled.sql.fields import FieldPlanner
-from api.compiled.sql.plans import LevelPlan, ObjectPlan, RootPlan, SqlPlan
-from api.compiled.sql.statement import (
-    NotPlannable,
-    prepare,
-)
-from resolvers.customers.segment_filter import SegmentFilter, filter_conditions
+from api.compiled.sql.plans import LevelPlan, ListStatements, ObjectPlan, RootPlan, SqlPlan
+from api.compiled.sql.statement import NotPlannable, PreparedSql, prepare
 from resolvers.pagination import beyond
 from resolvers.scoping import customer_scope
 
@@ -61,7 +53,7 @@ class Planner(FieldPlanner):
         if name == "__typename":
             return RootPlan(key, name, nodes[0], None, typename=query.name)
         definition = query.fields.get(name)
-        if definition is None or name not in ("customers", "customer", "me"):
+        if definition is None or name not in (*ROOT_LISTS, "customer", "me"):
             raise NotPlannable(f"root field {name}")
         root = RootPlan(key, name, nodes[0], definition)
         refusal = self._refusal(definition, nodes[0])
@@ -70,51 +62,64 @@ class Planner(FieldPlanner):
                 raise NotPlannable(f"a refused non-null root {name}")
             root.refused = refusal
             return root
-        customers = TYPES["Customer"].table
-        if name == "customers":
+        listed = ROOT_LISTS.get(name)
+        if listed is not None:
             root.connection, node_nodes = connection_shape(
                 self.schema, self.fragments, definition.type, nodes
             )
-            root.level = self._root_level(node_nodes, self._list_conditions(), paged=False)
-            root.paged_level = self._root_level(node_nodes, self._list_conditions(), paged=True)
+            root.level, root.list_statements = self._root_list(listed, node_nodes)
             return root
         if name == "me" and self.caller.customer_id is None:
             raise NotPlannable("`me` for a caller who is not a customer")
+        customers = TYPES["Customer"].table
         one = customers.c.id == bindparam("id", type_=customers.c.id.type)
         conditions = [one, customer_scope(self.template)]  # as ``get_customer`` reads one
-        root.level = self._root_level(nodes, conditions, paged=None)
+        level, rows = self._root_rows("Customer", nodes)
+        statement = select(*rows.columns).select_from(rows.source).where(*conditions)
+        level.statement = prepare(statement, self.dialect, frozenset({"id"}))
+        self._finish(level, rows)
+        root.level = level
         return root
 
-    def _list_conditions(self) -> list[Any]:
-        return list(filter_conditions(self.template, SegmentFilter()))
+    def _root_rows(self, type_name: str, nodes: list[FieldNode]) -> tuple[LevelPlan, SelectList]:
+        """The root's rows' object and select list, with their (created_at, id) first."""
+        table = TYPES[type_name].table
+        query = SelectList(table)
+        level = LevelPlan(None, ObjectPlan(type_name))
+        level.cursor_columns = (query.add(table.c.created_at), query.add(table.c.id))
+        level.object = self._object(type_name, nodes, query, level, (table.name,))
+        return level, query
 
-    def _root_level(
-        self, nodes: list[FieldNode], conditions: list[Any], *, paged: bool | None
-    ) -> LevelPlan:
-        customers = TYPES["Customer"].table
-        query = SelectList(customers)
-        created, row_id = query.add(customers.c.created_at), query.add(customers.c.id)
-        level = LevelPlan(None, ObjectPlan("Customer"))
-        level.object = self._object("Customer", nodes, query, level, ("customers",))
-        level.cursor_columns = (created, row_id)
-        statement = select(*query.columns).select_from(query.source).where(*conditions)
-        if paged is not None:
-            if paged:
-                after = (
-                    bindparam("after_created", type_=customers.c.created_at.type),
-                    bindparam("after_id", type_=customers.c.id.type),
+    def _root_list(
+        self, listed: RootList, nodes: list[FieldNode]
+    ) -> tuple[LevelPlan, ListStatements]:
+        """A root connection's page: newest first, past ``after`` when given, narrowed by
+        the filter fields given; its statements differ only in their conditions."""
+        table = TYPES[listed.type_name].table
+        level, query = self._root_rows(listed.type_name, nodes)
+
+        def build(given: frozenset[str], after: bool) -> PreparedSql:
+            filters = {
+                name: bindparam(f"filter_{name}", type_=table.c[name].type) for name in given
+            }
+            statement = (
+                select(*query.columns)
+                .select_from(query.source)
+                .where(*listed.conditions(self.template, filters))
+            )
+            if after:
+                cursor = (
+                    bindparam("after_created", type_=table.c.created_at.type),
+                    bindparam("after_id", type_=table.c.id.type),
                 )
-                statement = statement.where(
-                    beyond(customers.c.created_at, customers.c.id, after, False)
-                )
-            statement = statement.order_by(
-                customers.c.created_at.desc(), customers.c.id.desc()
-            ).limit(bindparam("limit", literal_execute=False))
-        bound = frozenset({"id", "after_created", "after_id", "limit"})
-        level.statement = prepare(statement, self.dialect, bound)
-        level.cursor_process = (
-            level.statement.processor(created),
-            level.statement.processor(row_id),
-        )
+                statement = statement.where(beyond(table.c.created_at, table.c.id, cursor, False))
+            statement = statement.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(
+                bindparam("limit", literal_execute=False)
+            )
+            bound = {"after_created", "after_id", "limit", *(f"filter_{n}" for n in given)}
+            return prepare(statement, self.dialect, frozenset(bound))
+
+        statements = ListStatements(listed.filters, build)
+        level.statement = statements.get(frozenset(), False)
         self._finish(level, query)
-        return level
+        return level, statements

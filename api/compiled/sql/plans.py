@@ -113,6 +113,10 @@ class LevelPlan:
     # a child connection: what each parent's page shows, and where its arguments are
     connection: ConnectionShape | None = None
     arguments: tuple[GraphQLField, FieldNode] | None = None
+    # a derived child level (``catalogue.Derived``): what reads its records, and which of
+    # their keys make a row, in the order the fields' reads index them
+    derive: Any = None
+    record_columns: tuple[str, ...] = ()
 
 
 @dataclass
@@ -124,8 +128,27 @@ class RootPlan:
     refused: Refused | None = None
     typename: str | None = None
     level: LevelPlan | None = None  # the root's rows
-    paged_level: LevelPlan | None = None  # the same with ``after``
     connection: ConnectionShape | None = None
+    # a root list: its statement for the filter fields given and whether ``after`` is
+    list_statements: ListStatements | None = None
+
+
+class ListStatements:
+    """A root list's statement variants, one per (filter fields given, after given): the
+    same select list, so the level's reads serve each; each is prepared on first use."""
+
+    def __init__(
+        self, filters: tuple[str, ...], build: Callable[[frozenset[str], bool], PreparedSql]
+    ) -> None:
+        self.filters = filters
+        self._build = build
+        self._prepared: dict[tuple[frozenset[str], bool], PreparedSql] = {}
+
+    def get(self, given: frozenset[str], after: bool) -> PreparedSql:
+        prepared = self._prepared.get((given, after))
+        if prepared is None:
+            prepared = self._prepared[(given, after)] = self._build(given, after)
+        return prepared
 
 
 @dataclass(frozen=True)

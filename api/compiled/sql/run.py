@@ -13,6 +13,7 @@ executor answers the request instead. Only queries are planned, so running one t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from enum import Enum
 from typing import Any
 
 from graphql import GraphQLError
@@ -30,6 +31,7 @@ from api.compiled.sql.plans import (
     SealedRead,
     SqlPlan,
 )
+from api.compiled.sql.statement import PreparedSql
 from api.error_handling import coded_error
 from core.context import Context
 from core.errors import DomainError
@@ -37,7 +39,7 @@ from resolvers.pagination import PageArgs, decode_cursor, encode_cursor
 from schema.relay import to_global_id, uuid_of
 
 Path = tuple[str | int, ...]
-_UNPLANNED_ARGUMENTS = ("filter", "orderBy", "last", "before")
+_UNPLANNED_ARGUMENTS = ("orderBy", "last", "before")
 _UNPLANNED_CHILD_ARGUMENTS = ("after", "filter", "last", "before")
 
 
@@ -69,8 +71,11 @@ class PlannedRun:
 
     async def fetch(self, level: LevelPlan, bindings: dict[str, Any]) -> list[Any]:
         assert level.statement is not None
+        return await self.fetch_sql(level.statement, bindings)
+
+    async def fetch_sql(self, statement: PreparedSql, bindings: dict[str, Any]) -> list[Any]:
         self.context.state.database.note_statement()
-        return await level.statement.fetch(self.connection, bindings, self.caller)
+        return await statement.fetch(self.connection, bindings, self.caller)
 
     # Roots
 
@@ -78,8 +83,7 @@ class PlannedRun:
         if root.typename is not None:
             return root.typename
         if root.refused is not None:
-            self.refuse(root.refused, (root.key,))
-            return None
+            return None  # refused before any root ran (``run_sql_plan``)
         assert root.definition is not None
         arguments = get_argument_values(root.definition, root.node, self.variables)
         if root.connection is not None:
@@ -97,17 +101,17 @@ class PlannedRun:
 
     async def connection_of(self, root: RootPlan, arguments: dict[str, Any]) -> dict[str, Any]:
         page = self.page_args(arguments, _UNPLANNED_ARGUMENTS)
-        level, bindings = root.level, {"limit": page.size + 1}
+        statements, level = root.list_statements, root.level
+        assert statements is not None
+        assert level is not None
+        bindings: dict[str, Any] = {"limit": page.size + 1}
+        given = _filter_values(arguments.get("filter"), statements.filters)
+        bindings.update((f"filter_{name}", value) for name, value in given.items())
         if page.after is not None:
             created, row_id = _or_fallback(lambda: decode_cursor(page.after or "", "after"))
-            level, bindings["after_created"], bindings["after_id"] = (
-                root.paged_level,
-                created,
-                row_id,
-            )
-        assert level is not None
-        assert level.cursor_columns is not None
-        rows = await self.fetch(level, bindings)
+            bindings["after_created"], bindings["after_id"] = created, row_id
+        statement = statements.get(frozenset(given), page.after is not None)
+        rows = await self.fetch_sql(statement, bindings)
         more = len(rows) > page.size
         rows = rows[: page.size]
         self.open_keys(level, rows)
@@ -264,6 +268,9 @@ class PlannedRun:
 
     async def child_level(self, level: LevelPlan, entries: list[tuple[Any, Any, Path]]) -> None:
         parents = list(dict.fromkeys(parent for parent, _, _ in entries))
+        if level.derive is not None:
+            await self.derived_level(level, parents, entries)
+            return
         assert level.parents_value is not None
         bindings = {"parents": level.parents_value(parents)}
         size = self.page_size(level) if level.connection is not None else 0
@@ -284,6 +291,19 @@ class PlannedRun:
                 target.update(shown)
                 continue
             for index, row in enumerate(mine):
+                target.append(self.object(level.object, row, (*path, index)))
+
+    async def derived_level(
+        self, level: LevelPlan, parents: list[Any], entries: list[tuple[Any, Any, Path]]
+    ) -> None:
+        """A derived list (recommendations) for every parent of the level: its records cut
+        to the field's ``first``, each read as a row of the record's selected keys."""
+        size = self.page_size(level)
+        records = await level.derive(self.fetch_sql, parents)
+        columns = level.record_columns
+        for parent, target, path in entries:
+            for index, record in enumerate(records.get(parent, [])[:size]):
+                row = tuple(record[name] for name in columns)
                 target.append(self.object(level.object, row, (*path, index)))
 
     def page_size(self, level: LevelPlan) -> int:
@@ -317,6 +337,13 @@ async def run_sql_plan(
     try:
         async with context.db.driver_connection() as connection:
             run = PlannedRun(context, variables, connection)
+            # A refused root fails as its resolver starts, before any other root's rows come
+            # back, so its error comes first, as the standard executor meets it.
+            for root in plan.roots:
+                if root.refused is not None:
+                    run.refuse(root.refused, (root.key,))
+            run.errors.extend(run.deferred)
+            run.deferred.clear()
             data = {}
             for root in plan.roots:
                 data[root.key] = await run.root(root)
@@ -329,6 +356,19 @@ async def run_sql_plan(
         raise
     except Exception as exc:
         raise Fallback(type(exc).__name__) from exc
+
+
+def _filter_values(given: dict[str, Any] | None, planned: tuple[str, ...]) -> dict[str, Any]:
+    """The filter's fields that are set, each one the plan narrows by (their stored value);
+    ``Fallback`` when one is set that it does not."""
+    values = {}
+    for name, value in (given or {}).items():
+        if value is None:
+            continue
+        if name not in planned:
+            raise Fallback(f"filter field {name} is not planned")
+        values[name] = value.value if isinstance(value, Enum) else value
+    return values
 
 
 def _processed(process: Any, value: Any) -> Any:

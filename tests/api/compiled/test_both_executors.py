@@ -25,7 +25,7 @@ from tests.support import World
 ROLES = [*STAFF, "customer", "merchant", "service"]
 QUERIES = ["W1", "W2", "W4"]
 # Workloads the SQL planner answers for every role, refusals included (api.compiled.sql).
-PLANNED = {"W1"}
+PLANNED = frozenset({"W1", "W2"})  # answered by the SQL plan for every role
 
 
 def planned_or(reference: Any) -> set[str]:
@@ -82,6 +82,7 @@ async def test_a_workload_gets_the_same_answer_from_both_executors(
     standard: Server,
     world: World,
     tokens: dict[str, str],
+    w2_data: None,
     workload: str,
     role: str,
 ) -> None:
@@ -109,18 +110,26 @@ async def test_w1_pages_of_every_size_agree(
 
 
 async def test_the_compiled_answers_hold_data_not_just_errors(
-    server: Server, standard: Server, world: World, tokens: dict[str, str]
+    server: Server, standard: Server, world: World, tokens: dict[str, str], w2_data: None
 ) -> None:
-    """Guards the equality above against both executors failing alike."""
-    compiled, _, executor = await _both(
+    """Guards the equality above against both executors failing alike: W2's plan shows
+    recommendations (the targeted one with its assignment) and open complaints."""
+    compiled, reference, executor = await _both(
         server, standard, document("W2"), _variables("W2", world), tokens["agent"]
     )
-    assert executor == "compiled"
+    assert compiled == reference
+    assert executor == "planned"
     customer = compiled["data"]["customer"]
     assert customer["name"] != ""
     assert "*" in customer["phone"]
     assert customer["cards"][0]["pan"].startswith("*")
     assert customer["interactions"]["edges"] is not None
+    titles = [each["offer"]["title"] for each in customer["recommendedOffers"]]
+    assert {"推荐优惠 0", "推荐优惠 1", "推荐优惠 2"} <= set(titles) or len(titles) == 5
+    complaints = compiled["data"]["complaints"]["edges"]
+    assert complaints
+    assert all(edge["node"]["status"] == "OPEN" for edge in complaints)
+    assert complaints[0]["node"]["timeline"][0]["action"] == "FILE"
 
 
 async def test_fragments_aliases_and_typename_compile_to_the_same_answer(
