@@ -340,3 +340,7 @@ ROOT_LISTS: dict[str, RootList] = {
         ("status", "severity", "category"),
     ),
 }
+
+# Roots that resolve to an object of fields only, with no row of their own: planned only as
+# the refusals of all the fields selected in them.
+NAMESPACES: dict[str, str] = {"analytics": "Analytics"}

@@ -26,10 +26,17 @@ from graphql import (
 from sqlalchemy import bindparam, select
 
 from api.compiled.plan import collect_fields
-from api.compiled.sql.building import SelectList, connection_shape
-from api.compiled.sql.catalogue import ROOT_LISTS, TYPES, RootList
+from api.compiled.sql.building import SelectList, connection_shape, selection_sets
+from api.compiled.sql.catalogue import NAMESPACES, ROOT_LISTS, TYPES, RootList
 from api.compiled.sql.fields import FieldPlanner
-from api.compiled.sql.plans import LevelPlan, ListStatements, ObjectPlan, RootPlan, SqlPlan
+from api.compiled.sql.plans import (
+    FieldPlan,
+    LevelPlan,
+    ListStatements,
+    ObjectPlan,
+    RootPlan,
+    SqlPlan,
+)
 from api.compiled.sql.statement import NotPlannable, PreparedSql, prepare
 from resolvers.pagination import beyond
 from resolvers.scoping import customer_scope
@@ -53,15 +60,20 @@ class Planner(FieldPlanner):
         if name == "__typename":
             return RootPlan(key, name, nodes[0], None, typename=query.name)
         definition = query.fields.get(name)
-        if definition is None or name not in (*ROOT_LISTS, "customer", "me"):
+        if definition is None:
             raise NotPlannable(f"root field {name}")
         root = RootPlan(key, name, nodes[0], definition)
         refusal = self._refusal(definition, nodes[0])
-        if refusal is not None:
+        if refusal is not None:  # any root: refused before its resolver runs
             if is_non_null_type(definition.type):
                 raise NotPlannable(f"a refused non-null root {name}")
             root.refused = refusal
             return root
+        if name in NAMESPACES:
+            root.namespace = self._namespace(NAMESPACES[name], nodes)
+            return root
+        if name not in (*ROOT_LISTS, "customer", "me"):
+            raise NotPlannable(f"root field {name}")
         listed = ROOT_LISTS.get(name)
         if listed is not None:
             root.connection, node_nodes = connection_shape(
@@ -80,6 +92,26 @@ class Planner(FieldPlanner):
         self._finish(level, rows)
         root.level = level
         return root
+
+    def _namespace(self, type_name: str, nodes: list[FieldNode]) -> ObjectPlan:
+        """A namespace root (``analytics``) whose every selected field this caller is
+        refused: planned as those refusals, with no statement. A field the caller may see
+        is the resolvers' to answer (``NotPlannable``)."""
+        graphql_type = self.schema.get_type(type_name)
+        assert isinstance(graphql_type, GraphQLObjectType)
+        plan = ObjectPlan(type_name)
+        grouped = collect_fields(self.schema, self.fragments, graphql_type, selection_sets(nodes))
+        for key, parts in grouped.items():
+            name = parts[0].name.value
+            if name == "__typename":
+                plan.fields.append(FieldPlan(key, typename=type_name))
+                continue
+            definition = graphql_type.fields[name]
+            refusal = self._refusal(definition, parts[0])
+            if refusal is None or is_non_null_type(definition.type):
+                raise NotPlannable(f"{type_name}.{name} for a caller who may see it")
+            plan.fields.append(FieldPlan(key, refused=refusal))
+        return plan
 
     def _root_rows(self, type_name: str, nodes: list[FieldNode]) -> tuple[LevelPlan, SelectList]:
         """The root's rows' object and select list, with their (created_at, id) first."""

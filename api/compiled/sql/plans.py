@@ -131,6 +131,8 @@ class RootPlan:
     connection: ConnectionShape | None = None
     # a root list: its statement for the filter fields given and whether ``after`` is
     list_statements: ListStatements | None = None
+    # a namespace root whose selected fields are all refused (``catalogue.NAMESPACES``)
+    namespace: ObjectPlan | None = None
 
 
 class ListStatements:

@@ -84,6 +84,8 @@ class PlannedRun:
             return root.typename
         if root.refused is not None:
             return None  # refused before any root ran (``run_sql_plan``)
+        if root.namespace is not None:
+            return self.object(root.namespace, (), (root.key,))
         assert root.definition is not None
         arguments = get_argument_values(root.definition, root.node, self.variables)
         if root.connection is not None:

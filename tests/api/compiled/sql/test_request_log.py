@@ -1,7 +1,8 @@
 """The request log says which executor answered: W1 (a page of customers) and W2 (a
 customer 360 beside the open complaints) are answered by their SQL plans for every caller,
 whether they may read what the workload asks or are refused some or all of it (refusals are
-planned too)."""
+planned too); W4 (analytics) by its compiled plan, or by its refusals' SQL plan for a caller
+refused the analytics: never by the standard executor."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bench.workloads import document, w1_variables, w2_variables
+from bench.workloads import document, w1_variables, w2_variables, w4_variables
 from schema.relay import to_global_id
 from tests.api.compiled.test_both_executors import ROLES
 from tests.api.test_observability import _request_lines
@@ -61,3 +62,22 @@ async def test_w1_and_w2_are_logged_as_answered_by_their_sql_plans_for_every_rol
     else:
         reads_alice = role not in ("merchant", "service")
         assert bool(body["data"]["customer"]) == reads_alice, body
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_w4_is_logged_as_answered_by_a_fast_path_for_every_role(
+    server: Server, tokens: dict[str, str], role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="cardcrm.request")
+    request_id = f"analytics-{uuid.uuid4().hex[:12]}"
+
+    response = await server.post(
+        document("W4"), w4_variables(), token=tokens[role], headers={"X-Request-ID": request_id}
+    )
+
+    (line,) = _request_lines(caplog, request_id)
+    refused = "errors" in response.json()
+    assert line["executor"] == ("planned" if refused else "compiled")
+    assert refused == (role in ("agent", "customer", "merchant", "service"))
+    if refused:  # a refusal reads nothing; an OAuth client's token is checked (one read)
+        assert line["sql_statements"] == (1 if role in ("merchant", "service") else 0)
