@@ -287,15 +287,19 @@ def _memory_table(result: dict[str, Any]) -> list[str]:
         "",
         "## Peak memory",
         "",
-        "Sum of each process's peak resident set (VmHWM) over the server's process tree.",
+        "Sum of each process's peak resident set (VmHWM) over the server's process tree, and",
+        "of its resident set (VmRSS) once its workloads had run (the target: < 150 MB a worker",
+        "after the run).",
         "",
-        "| server | pinning | workers | processes | peak MB |",
-        "|---|---|--:|--:|--:|",
+        "| server | pinning | workers | processes | peak MB | after the run MB |",
+        "|---|---|--:|--:|--:|--:|",
     ]
     for server in result["servers"]:
+        after = server.get("resident_after_mb")  # runs before it was measured have none
         lines.append(
             f"| {server['name']} | {server['pinning']} | {server['workers']} | "
-            f"{server['processes']} | {server['peak_memory_mb']:,.1f} |"
+            f"{server['processes']} | {server['peak_memory_mb']:,.1f} | "
+            f"{'–' if after is None else f'{after:,.1f}'} |"
         )
     return lines
 

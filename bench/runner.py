@@ -56,6 +56,7 @@ from bench.servers import (
     ServerSpec,
     authorization_header,
     peak_memory_mb,
+    resident_memory_mb,
     running,
 )
 from core.database import Database
@@ -107,6 +108,7 @@ class ServerResult:
     peak_memory_mb: float
     processes: int
     results: list[WorkloadResult] = field(default_factory=list)
+    resident_after_mb: float | None = None  # VmRSS over the tree once its workloads ran
 
 
 def _with_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
@@ -279,6 +281,7 @@ def serve_and_measure(
                 if pool is not None:
                     to_check.append((pool, measured_result, measured))
             result.peak_memory_mb, result.processes = peak_memory_mb(server.pid)
+            result.resident_after_mb = resident_memory_mb(server.pid)
         # Stopped gracefully: every request it accepted has committed or rolled back.
         for pool, measured_result, measured in to_check:
             redemptions = _with_database(context.db.url, partial(count_redemptions, pool=pool))

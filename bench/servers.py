@@ -185,10 +185,11 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-def _vm_hwm_kb(pid: int) -> int:
+def _status_kb(pid: int, field: str) -> int:
+    """A ``/proc/<pid>/status`` size (VmHWM, VmRSS) in kB; 0 for a process gone."""
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     return 0
 
@@ -197,4 +198,10 @@ def peak_memory_mb(pid: int) -> tuple[float, int]:
     """The sum of each process's peak resident set (VmHWM) over the tree, and the number of
     processes: an upper bound of the tree's peak, which is what a worker count costs."""
     tree = process_tree(pid)
-    return round(sum(_vm_hwm_kb(each) for each in tree) / 1024, 1), len(tree)
+    return round(sum(_status_kb(each, "VmHWM") for each in tree) / 1024, 1), len(tree)
+
+
+def resident_memory_mb(pid: int) -> float:
+    """The sum of each process's resident set now (VmRSS) over the tree: what the server
+    keeps once a run is over, beside the peak it reached during it."""
+    return round(sum(_status_kb(each, "VmRSS") for each in process_tree(pid)) / 1024, 1)

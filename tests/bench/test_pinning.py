@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.pinning import Pinned, pin_tree, pinned_postgres, restore_tree
-from bench.servers import peak_memory_mb, process_tree, stop
+from bench.servers import peak_memory_mb, process_tree, resident_memory_mb, stop
 
 PARENT_WITH_CHILD = (
     "import subprocess, sys, time; "
@@ -67,6 +67,7 @@ def test_peak_memory_adds_up_every_process_of_the_tree(family: subprocess.Popen[
     megabytes, processes = peak_memory_mb(family.pid)
     assert processes == 2
     assert 5 < megabytes < 1_000
+    assert 5 < resident_memory_mb(family.pid) <= megabytes  # resident now, never above the peak
 
 
 def test_without_a_local_postgresql_nothing_is_pinned_and_the_report_says_so() -> None:

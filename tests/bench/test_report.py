@@ -34,6 +34,7 @@ def _server(name: str, pinning: str, workers: int, *results: dict[str, Any]) -> 
         "pinning": pinning,
         "workers": workers,
         "peak_memory_mb": 150.5 * workers,
+        "resident_after_mb": 120.25 * workers,
         "processes": workers + (1 if workers > 1 else 0),
         "results": list(results),
     }
@@ -159,8 +160,17 @@ def test_the_machine_pinning_dataset_memory_and_w3_bookkeeping_are_printed() -> 
     assert "PostgreSQL pinned: postmaster 2199 and its 8 processes on core 1" in markdown
     assert "- Not pinned: cardcrm-2w" in markdown
     assert "built for this run in 8.8 s; database `cardcrm_bench_x` dropped" in markdown
-    assert "| cardcrm-2w | not pinned (2 workers over all cores) | 2 | 3 | 301.0 |" in markdown
+    assert (
+        "| cardcrm-2w | not pinned (2 workers over all cores) | 2 | 3 | 301.0 | 240.5 |" in markdown
+    )
     assert "| cardcrm | 16,564 | 900 | 840 | 0 | 860 | yes |" in markdown
+
+
+def test_a_run_from_before_the_after_run_memory_was_measured_renders_a_dash() -> None:
+    result = copy.deepcopy(RESULT)
+    for server in result["servers"]:
+        del server["resident_after_mb"]
+    assert "| 2 | 3 | 301.0 | – |" in render(result)
 
 
 def test_an_inconsistent_or_exhausted_w3_pool_is_flagged() -> None:
