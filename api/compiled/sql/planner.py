@@ -2,15 +2,19 @@
 
 The page of a root list is one statement: the root table, every to-one object the selection
 reaches joined in (a customer's tier and branch), and the customer's stored key when a sealed
-value is shown. Each child list (a customer's cards) is one more statement for the whole
-page, by ``= ANY($1)`` on PostgreSQL (a JSON array on SQLite). Only the columns the selection
-needs are read; a sealed column a caller is DENIED is never selected, and the field is planned
-as its refusal: null and FORBIDDEN at its path, the error the policy extension raises.
+value is shown; a root list's filter fields (``catalogue.ROOT_LISTS``) are conditions of
+it, one statement per set of fields given. Each child list (a customer's cards) is one more
+statement for the whole page, by ``= ANY($1)`` on PostgreSQL (a JSON array on SQLite); a
+derived list (recommendations) is its own statements for the whole page. Only the columns
+the selection needs are read; a sealed column a caller is DENIED is never selected, and the
+field is planned as its refusal: null and FORBIDDEN at its path, the error the policy
+extension raises. A root the caller is refused, and a namespace root (``analytics``) whose
+selected fields are all refused, are planned as their refusals with no statement.
 
 Who may see what is decided here, for the caller's role and scopes, by the schema's own
 declarations (``auth.policy`` rows and ``scoped_field`` scopes) and the same functions the
 field extensions call; row scope is the resolvers' own condition (``filter_conditions``,
-``customer_scope``) built for a template caller whose identity each request fills in
+``customer_scope``, ``complaint_conditions``) built for a template caller whose identity each request fills in
 (``api.compiled.sql.statement``). What the planner does not know raises ``NotPlannable``.
 """
 
