@@ -183,7 +183,11 @@ class CardcrmGraphQL(GraphQL[Context, None]):
         )
         if self.compiled is not None and not isinstance(data, list) and data.protocol == "http":
             compiled = await self.compiled.execute(
-                data.query, data.operation_name, data.variables, kwargs["context"]
+                data.query,
+                data.operation_name,
+                data.variables,
+                kwargs["context"],
+                mutations=request.method == "POST",  # strawberry refuses one by GET (405)
             )
             if compiled is not None:
                 return compiled

@@ -105,9 +105,15 @@ class ScopeExtension(FieldExtension):
             return "the payload's userErrors hold FORBIDDEN, and nothing is done"
         return "FORBIDDEN here, and null in place of the object that holds this field"
 
-    def _refused(self, principal: Principal) -> Any:
+    @property
+    def refuses_with_payload(self) -> bool:
+        """Whether a caller without what the field needs gets a payload (a mutation's, with
+        FORBIDDEN in its userErrors) rather than an error."""
+        return self._refuse is not None
+
+    def refused(self, principal: Principal) -> Any:
         """None when the caller may go on, else the refusal payload; raises FORBIDDEN for a
-        field without one."""
+        field without one. The compiled executor refuses with it too."""
         try:
             self.needs.check(principal)
         except Forbidden as error:
@@ -117,13 +123,13 @@ class ScopeExtension(FieldExtension):
         return None
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Any, **kwargs: Any) -> Any:
-        refused = self._refused(info.context.principal)
+        refused = self.refused(info.context.principal)
         return next_(source, info, **kwargs) if refused is None else refused
 
     async def resolve_async(
         self, next_: AsyncExtensionResolver, source: Any, info: Any, **kwargs: Any
     ) -> Any:
-        refused = self._refused(info.context.principal)
+        refused = self.refused(info.context.principal)
         return await next_(source, info, **kwargs) if refused is None else refused
 
 

@@ -11,7 +11,8 @@ Sensitive fields pass ``schema.policy_field.access_to`` before their resolver ru
 (or staff token) the caller lacks is an error like any other. Any error, and any null where the
 schema forbids one, stops the run with ``Fallback``: graphql's answer to those (an error at its
 path, nulls propagated to the nearest nullable field) comes from the standard executor, which
-the caller runs instead. Only queries are compiled, so running them twice is safe.
+the caller runs instead. A query is safe to run twice; a mutation is run by
+``api.compiled.mutation``, which hands over only before its resolver writes.
 """
 
 from __future__ import annotations
@@ -66,7 +67,11 @@ class Run:
         result: dict[str, Any] = {}
         for step in plan.steps:
             if step.needs is not None and not step.needs.admits(self.principal):
-                raise Fallback("a scope (or a staff token) the token lacks")
+                if step.refusal is None:
+                    raise Fallback("a scope (or a staff token) the token lacks")
+                # a mutation's payload saying FORBIDDEN: its resolver does not run
+                result[step.key] = step.complete(step.refusal(self.principal), self)
+                continue
             rule = step.rule
             if rule is None:
                 value = step.produce(source, self, step)

@@ -25,12 +25,13 @@ from graphql import (
     OperationDefinitionNode,
     validate,
 )
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_variable_values
 
 from api import metrics
 from api.admission.admit import CACHE_SIZE, RULES, Admission, admit, parsed
 from api.admission.limits import policy_in_force
 from api.compiled.execute import execute_plan
+from api.compiled.mutation import execute_mutation
 from api.compiled.plan import Fallback, NotCompilable, OperationPlan, compile_operation
 from api.compiled.sql.planner import Planner
 from api.compiled.sql.plans import SqlPlan
@@ -62,8 +63,11 @@ class CompiledOperations:
         operation_name: str | None,
         variables: dict[str, Any] | None,
         context: Context,
+        *,
+        mutations: bool = True,
     ) -> ExecutionResult | None:
-        """The operation's result, or None: the standard executor must answer it. A run the
+        """The operation's result, or None: the standard executor must answer it (a mutation
+        too, unless ``mutations``: one sent by GET is the standard executor's to refuse). A run the
         database did not answer raises ``DatabaseUnavailable`` instead: the standard executor
         would only meet the same silence, and the view answers 503.
 
@@ -82,6 +86,11 @@ class CompiledOperations:
         if isinstance(coerced, list):
             note_executor("fallback")
             return None
+        if plan.is_mutation:
+            if not mutations:
+                note_executor("fallback")
+                return None
+            return await self._mutation(plan, operation_name, context, coerced)
         planned = self._sql_plan(query, operation_name, plan, context)
         if planned is not None:
             try:
@@ -101,6 +110,25 @@ class CompiledOperations:
         note_operation(operation_name or plan.name)
         note_executor("compiled")
         return ExecutionResult(data=data, errors=None)
+
+    async def _mutation(
+        self,
+        plan: OperationPlan,
+        operation_name: str | None,
+        context: Context,
+        coerced: VariableValues,
+    ) -> ExecutionResult | None:
+        """A mutation on the compiled executor; None (the standard executor runs it) only when
+        it handed over before writing anything."""
+        try:
+            result = await execute_mutation(self.schema, plan, context, coerced)
+        except Fallback as exc:
+            self._after_fallback(exc, context)
+            note_executor("fallback")
+            return None
+        note_operation(operation_name or plan.name)
+        note_executor("compiled")
+        return result
 
     @staticmethod
     def _after_fallback(exc: Fallback, context: Context) -> None:

@@ -9,7 +9,8 @@ a leaf, walk a list, build an object. It holds nothing of a request or a caller,
 serves everyone: access and masks are decided per request (``api.compiled.execute``) by the
 same functions the policy field extension uses.
 
-Only what the plan reproduces exactly is compiled: queries over concrete object types, no
+Only what the plan reproduces exactly is compiled: queries over concrete object types, and
+mutations of one root field (``api.compiled.mutation`` runs those, never twice), no
 directives, no introspection beyond ``__typename``, no field extension but the policy and the
 scope ones.
 Anything else raises ``NotCompilable`` and the standard executor answers it.
@@ -36,6 +37,7 @@ from graphql import (
     OperationType,
     SelectionSetNode,
     Undefined,
+    get_named_type,
     is_abstract_type,
     is_leaf_type,
     is_list_type,
@@ -94,6 +96,9 @@ class FieldStep:
     is_async: bool
     arguments: StepArguments | None = None  # set when the field takes arguments
     needs: Needs | None = None  # what a scope-declared field needs of the caller
+    # a mutation's: the payload (FORBIDDEN in its userErrors) a caller without ``needs`` gets
+    refusal: Callable[[Any], Any] | None = None
+    inner: ObjectPlan | None = None  # the plan of the object (or objects) the field holds
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,10 @@ class OperationPlan:
     root: ObjectPlan
 
     @property
+    def is_mutation(self) -> bool:
+        return self.operation.operation is OperationType.MUTATION
+
+    @property
     def name(self) -> str | None:
         return self.operation.name.value if self.operation.name else None
 
@@ -126,19 +135,27 @@ class OperationPlan:
 def compile_operation(
     schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
 ) -> OperationPlan:
-    """The plan of a validated query; ``NotCompilable`` if it needs the standard executor."""
-    if operation.operation is not OperationType.QUERY:
-        raise NotCompilable("only queries are compiled")
+    """The plan of a validated query, or of a mutation of one root field; ``NotCompilable``
+    if it needs the standard executor."""
+    root_types = {
+        OperationType.QUERY: schema.query_type,
+        OperationType.MUTATION: schema.mutation_type,
+    }
+    root_type = root_types.get(operation.operation)
+    if root_type is None:
+        raise NotCompilable("only queries and mutations are compiled")
     if operation.directives:
         raise NotCompilable("directives")
-    query_type = schema.query_type
-    assert query_type is not None
     fragments = {
         definition.name.value: definition
         for definition in document.definitions
         if isinstance(definition, FragmentDefinitionNode)
     }
-    root = _Compiler(schema, fragments).object_plan(query_type, [operation.selection_set])
+    root = _Compiler(schema, fragments).object_plan(root_type, [operation.selection_set])
+    if operation.operation is OperationType.MUTATION and (
+        len(root.steps) != 1 or root.steps[0].field_name == "__typename"
+    ):
+        raise NotCompilable("a mutation of more than one root field (run one after another)")
     return OperationPlan(document, operation, root)
 
 
@@ -213,29 +230,35 @@ class _Compiler:
         rule, needs = declarations(field)
         if rule is not None and field.is_async:
             raise NotCompilable("an asynchronous sensitive field")
+        named = get_named_type(definition.type)
+        inner = None
+        if is_object_type(named):
+            selections = [node.selection_set for node in nodes if node.selection_set]
+            inner = self.object_plan(named, selections)  # type: ignore[arg-type]
         step = FieldStep(
             key,
             name,
             _producer(field),
-            self._completer(definition.type, nodes),
+            self._completer(definition.type, inner),
             rule,
             field.is_async,
             needs=needs,
+            refusal=payload_refusal(field),
+            inner=inner,
         )
         if field.arguments:
             step.arguments = StepArguments(definition, nodes[0], field.arguments)
         return step
 
-    def _completer(self, type_: GraphQLOutputType, nodes: list[FieldNode]) -> Complete:
+    def _completer(self, type_: GraphQLOutputType, inner: ObjectPlan | None) -> Complete:
         if is_non_null_type(type_):
-            return _non_null(self._completer(type_.of_type, nodes))  # type: ignore[union-attr]
+            return _non_null(self._completer(type_.of_type, inner))  # type: ignore[union-attr]
         if is_list_type(type_):
-            return _list_of(self._completer(type_.of_type, nodes))  # type: ignore[union-attr]
+            return _list_of(self._completer(type_.of_type, inner))  # type: ignore[union-attr]
         if is_leaf_type(type_):
             return _leaf(type_.serialize)  # type: ignore[union-attr]
-        if is_object_type(type_):
-            selections = [node.selection_set for node in nodes if node.selection_set]
-            return _object_of(self.object_plan(type_, selections))  # type: ignore[arg-type]
+        if inner is not None:
+            return _object_of(inner)
         raise NotCompilable(f"abstract type {type_}")
 
 
@@ -251,6 +274,15 @@ def declarations(field: StrawberryField) -> tuple[FieldRule | None, Needs | None
         else:
             raise NotCompilable(f"field extension {type(extension).__name__}")
     return rule, needs
+
+
+def payload_refusal(field: StrawberryField) -> Callable[[Any], Any] | None:
+    """A mutation's refusal payload for a caller without what it needs (its scope field
+    extension's), or None where a refusal is an error."""
+    for extension in field.extensions:
+        if isinstance(extension, ScopeExtension) and extension.refuses_with_payload:
+            return extension.refused
+    return None
 
 
 def collect_fields(

@@ -14,8 +14,9 @@ selected fields are all refused, are planned as their refusals with no statement
 Who may see what is decided here, for the caller's role and scopes, by the schema's own
 declarations (``auth.policy`` rows and ``scoped_field`` scopes) and the same functions the
 field extensions call; row scope is the resolvers' own condition (``filter_conditions``,
-``customer_scope``, ``complaint_conditions``) built for a template caller whose identity each request fills in
-(``api.compiled.sql.statement``). What the planner does not know raises ``NotPlannable``.
+``customer_scope``, ``complaint_conditions``) built for a template caller whose identity each
+request fills in (``api.compiled.sql.statement``). What the planner does not know raises
+``NotPlannable``.
 """
 
 from __future__ import annotations
