@@ -22,6 +22,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from graphql import ExecutionResult
 from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types.arguments import convert_arguments
 
@@ -131,3 +132,10 @@ async def execute_plan(
         for _, _, awaitable in run.pending:  # started by a wave that did not finish
             if inspect.iscoroutine(awaitable):
                 awaitable.close()
+
+
+async def execute_query(
+    schema: strawberry.Schema, plan: OperationPlan, context: Context, variables: VariableValues
+) -> ExecutionResult:
+    """A query's result (never with errors: a run that meets one raises ``Fallback``)."""
+    return ExecutionResult(data=await execute_plan(schema, plan, context, variables))

@@ -30,7 +30,7 @@ from graphql.execution.values import VariableValues, get_variable_values
 from api import metrics
 from api.admission.admit import CACHE_SIZE, RULES, Admission, admit, parsed
 from api.admission.limits import policy_in_force
-from api.compiled.execute import execute_plan
+from api.compiled.execute import execute_query
 from api.compiled.mutation import execute_mutation
 from api.compiled.plan import Fallback, NotCompilable, OperationPlan, compile_operation
 from api.compiled.sql.planner import Planner
@@ -86,12 +86,10 @@ class CompiledOperations:
         if isinstance(coerced, list):
             note_executor("fallback")
             return None
-        if plan.is_mutation:
-            if not mutations:
-                note_executor("fallback")
-                return None
-            return await self._mutation(plan, operation_name, context, coerced)
-        planned = self._sql_plan(query, operation_name, plan, context)
+        if plan.is_mutation and not mutations:
+            note_executor("fallback")
+            return None
+        planned = None if plan.is_mutation else self._sql_plan(query, operation_name, plan, context)
         if planned is not None:
             try:
                 data, errors = await run_sql_plan(planned, context, coerced)
@@ -101,27 +99,20 @@ class CompiledOperations:
                 note_operation(operation_name or plan.name)
                 note_executor("planned")
                 return ExecutionResult(data=data, errors=errors or None)
-        try:
-            data = await execute_plan(self.schema, plan, context, coerced)
-        except Fallback as exc:
-            self._after_fallback(exc, context)
-            note_executor("fallback")
-            return None
-        note_operation(operation_name or plan.name)
-        note_executor("compiled")
-        return ExecutionResult(data=data, errors=None)
+        return await self._compiled(plan, operation_name, context, coerced)
 
-    async def _mutation(
+    async def _compiled(
         self,
         plan: OperationPlan,
         operation_name: str | None,
         context: Context,
         coerced: VariableValues,
     ) -> ExecutionResult | None:
-        """A mutation on the compiled executor; None (the standard executor runs it) only when
-        it handed over before writing anything."""
+        """The resolver-driven plan's result; None when it handed the request over (a
+        mutation only before writing anything)."""
+        run = execute_mutation if plan.is_mutation else execute_query
         try:
-            result = await execute_mutation(self.schema, plan, context, coerced)
+            result = await run(self.schema, plan, context, coerced)
         except Fallback as exc:
             self._after_fallback(exc, context)
             note_executor("fallback")

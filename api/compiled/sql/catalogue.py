@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Table, column, table
 from sqlalchemy.engine import Dialect
 
+from api.compiled.plan import Fallback
 from api.compiled.sql.recommendations import RECORD_COLUMNS, PlannedRecommendations
 from core.identity import Principal
 from core.money import yuan
@@ -124,7 +126,7 @@ class Computed:
 class Derived:
     """A list the schema computes in Python for a whole level of parents (recommendations):
     ``prepare`` makes, once per dialect, what reads a level's records (dicts of the type's
-    ``table`` columns); the field's ``first`` cuts each parent's list."""
+    ``table`` columns), each parent's cut to the field's ``first``."""
 
     type_name: str
     prepare: Callable[[Dialect], Any]
@@ -328,6 +330,19 @@ class RootList:
     type_name: str
     conditions: Callable[[Principal, dict[str, Any]], list[Any]]
     filters: tuple[str, ...] = ()
+
+
+def filter_values(given: dict[str, Any] | None, planned: tuple[str, ...]) -> dict[str, Any]:
+    """A root list's filter fields that are set, each one the plan narrows by (as its
+    column stores it); ``Fallback`` when one is set that it does not."""
+    values = {}
+    for name, value in (given or {}).items():
+        if value is None:
+            continue
+        if name not in planned:
+            raise Fallback(f"filter field {name} is not planned")
+        values[name] = value.value if isinstance(value, Enum) else value
+    return values
 
 
 ROOT_LISTS: dict[str, RootList] = {

@@ -82,8 +82,8 @@ class PlannedRecommendations:
         )
         self._parents = parents_value(customers.c.id, dialect)
 
-    async def __call__(self, fetch: Fetch, parents: Sequence[uuid.UUID]) -> Records:
-        """Each parent customer's ranked recommendations, as records."""
+    async def __call__(self, fetch: Fetch, parents: Sequence[uuid.UUID], size: int) -> Records:
+        """Each parent customer's first ``size`` ranked recommendations, as records."""
         offers = live_offers(await _rows(fetch, self._offers, {"now": utcnow()}))
         if not offers:
             return {}
@@ -92,7 +92,7 @@ class PlannedRecommendations:
         held = await _rows(fetch, self._held, bindings)
         ranked = recommendations_for(parents, offers, profiles, held)
         return {
-            parent: [record_of(each) for each in mine]
+            parent: [record_of(each) for each in mine[:size]]
             for parent, mine in zip(parents, ranked, strict=True)
         }
 

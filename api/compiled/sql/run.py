@@ -13,13 +13,13 @@ executor answers the request instead. Only queries are planned, so running one t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from enum import Enum
 from typing import Any
 
 from graphql import GraphQLError
 from graphql.execution.values import VariableValues, get_argument_values
 
 from api.compiled.plan import Fallback
+from api.compiled.sql.catalogue import filter_values
 from api.compiled.sql.plans import (
     ConnectionShape,
     FieldPlan,
@@ -107,7 +107,7 @@ class PlannedRun:
         assert statements is not None
         assert level is not None
         bindings: dict[str, Any] = {"limit": page.size + 1}
-        given = _filter_values(arguments.get("filter"), statements.filters)
+        given = filter_values(arguments.get("filter"), statements.filters)
         bindings.update((f"filter_{name}", value) for name, value in given.items())
         if page.after is not None:
             created, row_id = _or_fallback(lambda: decode_cursor(page.after or "", "after"))
@@ -301,10 +301,10 @@ class PlannedRun:
         """A derived list (recommendations) for every parent of the level: its records cut
         to the field's ``first``, each read as a row of the record's selected keys."""
         size = self.page_size(level)
-        records = await level.derive(self.fetch_sql, parents)
+        records = await level.derive(self.fetch_sql, parents, size)
         columns = level.record_columns
         for parent, target, path in entries:
-            for index, record in enumerate(records.get(parent, [])[:size]):
+            for index, record in enumerate(records.get(parent, [])):
                 row = tuple(record[name] for name in columns)
                 target.append(self.object(level.object, row, (*path, index)))
 
@@ -358,19 +358,6 @@ async def run_sql_plan(
         raise
     except Exception as exc:
         raise Fallback(type(exc).__name__) from exc
-
-
-def _filter_values(given: dict[str, Any] | None, planned: tuple[str, ...]) -> dict[str, Any]:
-    """The filter's fields that are set, each one the plan narrows by (their stored value);
-    ``Fallback`` when one is set that it does not."""
-    values = {}
-    for name, value in (given or {}).items():
-        if value is None:
-            continue
-        if name not in planned:
-            raise Fallback(f"filter field {name} is not planned")
-        values[name] = value.value if isinstance(value, Enum) else value
-    return values
 
 
 def _processed(process: Any, value: Any) -> Any:
