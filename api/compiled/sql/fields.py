@@ -245,21 +245,21 @@ class FieldPlanner:
 
     def _customer_keys(self, base: Table, table: Any, query: SelectList, level: LevelPlan) -> int:
         """The column of the row's customer; and, unless the parent level's rows are those
-        customers, their stored keys joined in, so a new process opens them from the page's
-        own statement instead of asking for them apart."""
+        customers, their stored keys read with them, so a new process opens them from the
+        page's own statement instead of asking for them apart."""
         subject = SUBJECTS.get(base.name)
         if subject is None or subject.parent is not None:
             raise NotPlannable(f"{base.name}: its customer is not on the row")
         owner = table.c[subject.column]
         owner_index = query.add(owner)
         if level.key_columns is None and not level.keys_from_parent:
+            # read per row shown: a join would be made before a sorted page is cut to size
             keys: Table = CustomerKey.__table__  # type: ignore[attr-defined]
-            joined = query.join(("keys",), keys, lambda k: k.c.customer_id == owner)
-            level.key_columns = (
-                owner_index,
-                query.add(joined.c.data_key_version),
-                query.add(joined.c.wrapped_key),
+            version, wrapped = (
+                select(column).where(keys.c.customer_id == owner).scalar_subquery()
+                for column in (keys.c.data_key_version, keys.c.wrapped_key)
             )
+            level.key_columns = (owner_index, query.add(version), query.add(wrapped))
         return owner_index
 
     def _to_one(
