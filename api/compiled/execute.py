@@ -18,7 +18,7 @@ the caller runs instead. A query is safe to run twice; a mutation is run by
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -114,8 +114,14 @@ async def execute_plan(
 ) -> dict[str, Any]:
     """The operation's ``data``; ``Fallback`` when the standard executor must answer."""
     run = Run(schema, context, variables)
+    return await completed(run, lambda: run.object(plan.root, None))
+
+
+async def completed(run: Run, start: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """What ``start`` builds, once every value it left waiting has come in, wave by wave;
+    any error, raised or awaited, is ``Fallback``."""
     try:
-        data = run.object(plan.root, None)
+        data = start()
         while run.pending:
             wave, run.pending = run.pending, []
             values = await run_wave([each[2] for each in wave])

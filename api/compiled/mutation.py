@@ -2,28 +2,29 @@
 once, its payload completed by the plan.
 
 A query that meets an error hands the request over to the standard executor, which runs it
-again; a mutation must not be run again, so it hands over only before its resolver is
-called: when the caller lacks what the field needs and the field answers that with an error
-rather than a payload, or when the payload holds a field this caller may not see (DENIED, or
-a scope the token lacks: the standard executor words those errors at their paths). A caller
-refused the mutation itself gets its payload with FORBIDDEN in userErrors, as the field's
-scope extension gives it, and nothing is written.
+again; a mutation must never run again. So its payload, once the resolver has returned it,
+is completed here whatever happens: by the plan, or, where the plan meets an error (a field
+the caller may not see, a null where the schema forbids one), by graphql-core's own
+completion of that same payload (``completed_as_standard``), which puts every error at its
+path exactly as the standard executor does; the resolver is not called again. A payload
+that asks for a field the caller may not see goes to graphql-core's completion directly.
 
-Once the resolver has been called, the answer is this run's: an unexpected failure while
-the payload is completed (a bug, or a database gone away) is reported at the mutation's
-path, coded as every error is (``api.error_handling.coded_error``); the standard executor
-would report it at the field that failed, inside the payload.
+A caller refused the mutation gets its refusal payload, as the field's scope extension gives
+it, and nothing is written; a refusal that is an error rather than a payload, and a policy
+rule on the mutation itself, are handed to the standard executor before anything runs.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import inspect
+from typing import TYPE_CHECKING, Any
 
-from graphql import ExecutionResult, GraphQLError, is_non_null_type
+from graphql import ExecutionResult, GraphQLError, execute, is_non_null_type
 from graphql.execution.values import VariableValues
 
-from api.compiled.execute import execute_plan
-from api.compiled.plan import Fallback, ObjectPlan, OperationPlan
+from api.admission.suggestions import SuggestionFreeExecutor
+from api.compiled.execute import Run, completed
+from api.compiled.plan import Fallback, FieldStep, ObjectPlan, OperationPlan
 from api.error_handling import coded_error
 from auth.policy import Access
 from core.identity import Principal
@@ -50,26 +51,78 @@ def payload_admits(plan: ObjectPlan | None, principal: Principal) -> bool:
 
 
 async def execute_mutation(
-    schema: strawberry.Schema, plan: OperationPlan, context: Context, variables: VariableValues
+    schema: strawberry.Schema,
+    plan: OperationPlan,
+    context: Context,
+    variables: VariableValues,
+    raw_variables: dict[str, Any] | None,
 ) -> ExecutionResult:
-    """The mutation's result; ``Fallback`` only before anything was written."""
+    """The mutation's result; ``Fallback`` only before anything ran."""
     (root,) = plan.root.steps
     principal = context.principal
-    admitted = root.needs is None or root.needs.admits(principal)
-    if not admitted and root.refusal is None:
-        raise Fallback("a mutation refused with an error: the standard executor words it")
-    if admitted and not payload_admits(root.inner, principal):
-        raise Fallback("a payload field this caller may not see")
-    try:
-        return ExecutionResult(data=await execute_plan(schema, plan, context, variables))
-    except Fallback as failure:
-        if not admitted:
-            raise  # the refusal payload: its resolver never ran, nothing was written
-        cause = failure.__cause__ if isinstance(failure.__cause__, Exception) else failure
-        error = GraphQLError(str(cause), path=[root.key], original_error=cause)
-        definition = schema._schema.mutation_type
-        assert definition is not None
-        data = (
-            None if is_non_null_type(definition.fields[root.field_name].type) else {root.key: None}
-        )
-        return ExecutionResult(data=data, errors=[coded_error(error)])
+    run = Run(schema, context, variables)
+    if root.rule is not None:
+        raise Fallback("a policy rule on a mutation")
+    if root.needs is not None and not root.needs.admits(principal):
+        if root.refusal is None:
+            raise Fallback("a mutation refused with an error: the standard executor words it")
+        payload = root.refusal(principal)  # nothing runs: the refusal payload
+    else:
+        try:
+            payload = root.produce(None, run, root)  # the write
+            if inspect.isawaitable(payload):
+                payload = await payload
+        except Exception as failure:  # where graphql-core puts a resolver's error: the root
+            return _failed(schema, root, failure)
+    if payload_admits(root.inner, principal):
+        try:
+            return ExecutionResult(data=await completed(run, lambda: _root(run, root, payload)))
+        except Fallback:
+            pass  # completed again below, by graphql-core, with its errors at their paths
+    return await completed_as_standard(schema, plan, context, raw_variables, payload)
+
+
+def _root(run: Run, root: FieldStep, payload: Any) -> dict[str, Any]:
+    return {root.key: root.complete(payload, run)}
+
+
+async def completed_as_standard(
+    schema: strawberry.Schema,
+    plan: OperationPlan,
+    context: Context,
+    raw_variables: dict[str, Any] | None,
+    payload: Any,
+) -> ExecutionResult:
+    """graphql-core's execution of the operation with its root field's value given: the
+    payload is completed as the standard executor completes it (the resolver is not called
+    again), its errors coded as every error is."""
+
+    def given_root(next_: Any, source: Any, info: Any, **arguments: Any) -> Any:
+        if info.path.prev is None:  # the mutation's own field: already resolved
+            return payload
+        return next_(source, info, **arguments)
+
+    result = execute(
+        schema._schema,
+        plan.document,
+        context_value=context,
+        variable_values=raw_variables,
+        operation_name=plan.name,
+        middleware=[given_root],
+        executor_class=SuggestionFreeExecutor,
+    )
+    if inspect.isawaitable(result):
+        result = await result
+    assert isinstance(result, ExecutionResult)
+    errors = [coded_error(error) for error in result.errors or ()]
+    return ExecutionResult(data=result.data, errors=errors or None)
+
+
+def _failed(schema: strawberry.Schema, root: FieldStep, failure: Exception) -> ExecutionResult:
+    """The mutation's resolver raised: its error at the mutation's path, as graphql-core
+    reports it, and null as far up as the schema allows."""
+    error = GraphQLError(str(failure), path=[root.key], original_error=failure)
+    mutations = schema._schema.mutation_type
+    assert mutations is not None
+    required = is_non_null_type(mutations.fields[root.field_name].type)
+    return ExecutionResult(data=None if required else {root.key: None}, errors=[coded_error(error)])

@@ -99,7 +99,7 @@ class CompiledOperations:
                 note_operation(operation_name or plan.name)
                 note_executor("planned")
                 return ExecutionResult(data=data, errors=errors or None)
-        return await self._compiled(plan, operation_name, context, coerced)
+        return await self._compiled(plan, operation_name, context, coerced, variables)
 
     async def _compiled(
         self,
@@ -107,12 +107,15 @@ class CompiledOperations:
         operation_name: str | None,
         context: Context,
         coerced: VariableValues,
+        variables: dict[str, Any] | None,
     ) -> ExecutionResult | None:
         """The resolver-driven plan's result; None when it handed the request over (a
-        mutation only before writing anything)."""
-        run = execute_mutation if plan.is_mutation else execute_query
+        mutation only before anything ran)."""
         try:
-            result = await run(self.schema, plan, context, coerced)
+            if plan.is_mutation:
+                result = await execute_mutation(self.schema, plan, context, coerced, variables)
+            else:
+                result = await execute_query(self.schema, plan, context, coerced)
         except Fallback as exc:
             self._after_fallback(exc, context)
             note_executor("fallback")

@@ -5,8 +5,8 @@ Two apps serve the shared test database: the shared ``server`` (compiled executo
 shipped) and one with ``compiled_operations`` off. The executor counter tells which
 executor answered each request, and the property checked is the one the design promises:
 every workload stays on a fast path for every role, refusals included (W1 and W2 by their
-SQL plans, W4 by its compiled plan or its refusals' SQL plan, W3 by its compiled plan but for
-the admin), with exactly the standard executor's data and errors. Request ids differ
+SQL plans, W4 by its compiled plan or its refusals' SQL plan, W3 by its compiled plan), with
+exactly the standard executor's data and errors. Request ids differ
 between the two apps and are left out of the comparison.
 """
 
@@ -36,15 +36,14 @@ def planned_or(reference: Any) -> set[str]:
     return {"planned", "fallback" if "errors" in reference else "compiled"}
 
 
-def _expected_executor(workload: str, reference: Any, role: str) -> str:
+def _expected_executor(workload: str, reference: Any) -> str:
     """W1 and W2 by their SQL plans; W4 by its resolvers' compiled plan, or by the SQL plan
-    of its refusals for a caller refused the analytics; W3 (a mutation) by its compiled plan,
-    but for the admin, whose payload asks a field the admin may not see (the customer's
-    name), which the plan leaves to the standard executor before anything is written."""
+    of its refusals for a caller refused the analytics; W3 (a mutation) by its compiled plan
+    for every role."""
     if workload in PLANNED:
         return "planned"
     if workload == "W3":
-        return "fallback" if role == "admin" else "compiled"
+        return "compiled"
     return "planned" if "errors" in reference else "compiled"
 
 
@@ -100,7 +99,7 @@ async def test_a_workload_gets_the_same_answer_from_both_executors(
     )
 
     assert compiled == reference
-    assert executor == _expected_executor(workload, reference, role), reference
+    assert executor == _expected_executor(workload, reference), reference
 
 
 @pytest.mark.parametrize("role", ["agent", "customer"])

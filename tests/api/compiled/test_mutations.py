@@ -1,11 +1,13 @@
 """Mutations on the compiled executor (``api.compiled.mutation``): W3's redemption is run once
 by its compiled plan, with the standard executor's answer; a caller refused it gets the same
-refusal payload from the plan; a mutation the plan must not finish (a payload field the
-caller may not see, two root fields) is handed over before anything is written."""
+refusal payload from the plan; a payload holding a field the caller may not see is
+completed by graphql-core after the one write, with its errors where the standard executor
+puts them; a mutation of two root fields runs on the standard executor."""
 
 from __future__ import annotations
 
 import logging
+import random
 import uuid
 from typing import Any
 
@@ -14,13 +16,14 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from bench.workloads import document, w3_variables
+from models.customers.identifiers import national_id_check_char
 from models.events.outbox import OutboxEvent
 from models.growth.offer import AssignmentStatus, OfferAssignment
 from schema.relay import to_global_id
-from tests.api.compiled.test_both_executors import _answered_by
+from tests.api.compiled.test_both_executors import _answered_by, _without_request_ids
 from tests.api.test_observability import _request_lines
 from tests.conftest import Server
-from tests.support import World
+from tests.support import World, customer_count
 from tests.support_offers import Accepted, accept_offer, add_merchant, add_offer, merchant_token
 
 W3 = document("W3")
@@ -111,20 +114,71 @@ async def test_a_caller_refused_the_mutation_gets_its_refusal_payload_from_the_p
     assert await _status(server, accepted.assignment_id) == AssignmentStatus.ACCEPTED.value
 
 
-async def test_a_payload_field_the_caller_may_not_see_leaves_the_mutation_to_the_standard_executor(
-    server: Server, world: World, tokens: dict[str, str]
+async def test_a_payload_with_a_field_the_admin_may_not_see_is_completed_as_the_standard_one(
+    server: Server, standard: Server, world: World, tokens: dict[str, str]
 ) -> None:
-    """The admin may not see a redemption's customer name: the plan hands over before the
-    resolver runs, and the standard executor runs the mutation, once."""
+    """The admin may not see a redemption's customer name, and the service refuses staff:
+    graphql-core completes the refusal payload, as on the standard executor; nothing is
+    written."""
     _, (accepted,) = await _codes(server, world, 1)
+    variables = w3_variables(accepted.code)
 
     before = _answered_by()
-    body = await server.graphql(W3, w3_variables(accepted.code), token=tokens["admin"])
+    compiled = await server.post(W3, variables, token=tokens["admin"])
     after = _answered_by()
+    reference = await standard.post(W3, variables, token=tokens["admin"])
 
-    assert [name for name in after if after[name] != before[name]] == ["fallback"]
-    assert body["data"]["redeemOffer"]["userErrors"][0]["code"] == "FORBIDDEN", body
+    assert [name for name in after if after[name] != before[name]] == ["compiled"]
+    assert compiled.json() == reference.json()
+    assert compiled.json()["data"]["redeemOffer"]["userErrors"][0]["code"] == "FORBIDDEN"
     assert await _status(server, accepted.assignment_id) == AssignmentStatus.ACCEPTED.value
+
+
+def _new_customer() -> dict[str, Any]:
+    """A valid customer no other test makes (a random birth date, sequence and phone)."""
+    rng = random.Random()
+    first17 = (
+        f"110101{rng.randint(1960, 1999)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        f"{rng.randint(0, 999):03d}"
+    )
+    return {
+        "name": "编译测试",
+        "birthDate": f"{first17[6:10]}-{first17[10:12]}-{first17[12:14]}",
+        "idNumber": first17 + national_id_check_char(first17),
+        "phone": f"139{rng.randint(0, 99_999_999):08d}",
+    }
+
+
+CREATE = """mutation Create($input: CreateCustomerInput!) {
+  createCustomer(input: $input) {
+    customer { name riskGrade lifecycleStage }
+    userErrors { code message }
+  }
+}"""
+
+
+async def test_a_written_payload_with_a_field_the_caller_may_not_see_gets_its_error_at_its_path(
+    server: Server, standard: Server, world: World, tokens: dict[str, str]
+) -> None:
+    """An agent creates a customer and asks for its risk grade, which agents may not see:
+    the customer is written once, and the payload comes back as graphql-core completes it
+    (the grade null, FORBIDDEN at its path), the same as from the standard executor."""
+    before_count = await customer_count(server.state)
+
+    before = _answered_by()
+    compiled = await server.post(CREATE, {"input": _new_customer()}, token=tokens["agent"])
+    after = _answered_by()
+    reference = await standard.post(CREATE, {"input": _new_customer()}, token=tokens["agent"])
+
+    assert [name for name in after if after[name] != before[name]] == ["compiled"]
+    body = compiled.json()
+    assert body["data"]["createCustomer"]["customer"]["riskGrade"] is None, body
+    assert body["data"]["createCustomer"]["userErrors"] == []
+    (error,) = body["errors"]
+    assert error["path"] == ["createCustomer", "customer", "riskGrade"]
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert _without_request_ids(body) == _without_request_ids(reference.json())
+    assert await customer_count(server.state) == before_count + 2  # one each, none twice
 
 
 async def test_a_mutation_of_two_root_fields_runs_on_the_standard_executor_one_after_another(

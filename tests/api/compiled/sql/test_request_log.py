@@ -2,7 +2,8 @@
 customer 360 beside the open complaints) are answered by their SQL plans for every caller,
 whether they may read what the workload asks or are refused some or all of it (refusals are
 planned too); W4 (analytics) by its compiled plan, or by its refusals' SQL plan for a caller
-refused the analytics: never by the standard executor."""
+refused the analytics; W3 (a redemption) by its compiled plan: never by the standard
+executor."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bench.workloads import document, w1_variables, w2_variables, w4_variables
+from bench.workloads import document, w1_variables, w2_variables, w3_variables, w4_variables
 from schema.relay import to_global_id
 from tests.api.compiled.test_both_executors import ROLES
 from tests.api.test_observability import _request_lines
@@ -81,3 +82,21 @@ async def test_w4_is_logged_as_answered_by_a_fast_path_for_every_role(
     assert refused == (role in ("agent", "customer", "merchant", "service"))
     if refused:  # a refusal reads nothing; an OAuth client's token is checked (one read)
         assert line["sql_statements"] == (1 if role in ("merchant", "service") else 0)
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_w3_is_logged_as_answered_by_its_compiled_plan_for_every_role(
+    server: Server, tokens: dict[str, str], role: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="cardcrm.request")
+    request_id = f"redeem-{uuid.uuid4().hex[:12]}"
+    variables = w3_variables("NO-SUCH-CODE-0000", reference=request_id)
+
+    response = await server.post(
+        document("W3"), variables, token=tokens[role], headers={"X-Request-ID": request_id}
+    )
+
+    (line,) = _request_lines(caplog, request_id)
+    assert line["executor"] == "compiled"
+    (refusal,) = response.json()["data"]["redeemOffer"]["userErrors"]
+    assert refusal["code"] == ("NOT_FOUND" if role == "merchant" else "FORBIDDEN")
