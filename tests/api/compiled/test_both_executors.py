@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from api import metrics
@@ -69,13 +70,21 @@ def _answered_by() -> dict[str, float]:
     }
 
 
+async def _answered(
+    server: Server, query: str, variables: dict[str, Any], token: str
+) -> tuple[httpx.Response, str]:
+    """The answer, and which executor gave it (the executor counter that moved)."""
+    before = _answered_by()
+    response = await server.post(query, variables, token=token)
+    after = _answered_by()
+    (executor,) = [name for name in after if after[name] != before[name]]
+    return response, executor
+
+
 async def _both(
     server: Server, standard: Server, query: str, variables: dict[str, Any], token: str
 ) -> tuple[Any, Any, str]:
-    before = _answered_by()
-    compiled = await server.post(query, variables, token=token)
-    after = _answered_by()
-    (executor,) = [name for name in after if after[name] != before[name]]
+    compiled, executor = await _answered(server, query, variables, token)
     reference = await standard.post(query, variables, token=token)
     assert compiled.status_code == reference.status_code
     return _without_request_ids(compiled.json()), _without_request_ids(reference.json()), executor

@@ -25,6 +25,23 @@ from tests.support import World
 MOST_STATEMENTS = {"W1": 2, "W2": 8}
 
 
+async def _logged(
+    server: Server,
+    workload: str,
+    variables: dict[str, Any],
+    token: str,
+    caplog: pytest.LogCaptureFixture,
+) -> tuple[Any, dict[str, Any]]:
+    """The workload's answer and its request log line."""
+    caplog.set_level(logging.INFO, logger="cardcrm.request")
+    request_id = f"{workload}-{uuid.uuid4().hex[:12]}"
+    response = await server.post(
+        document(workload), variables, token=token, headers={"X-Request-ID": request_id}
+    )
+    (line,) = _request_lines(caplog, request_id)
+    return response, line
+
+
 def _variables(workload: str, world: World) -> dict[str, Any]:
     if workload == "W1":
         return w1_variables()
@@ -42,18 +59,11 @@ async def test_w1_and_w2_are_logged_as_answered_by_their_sql_plans_for_every_rol
     role: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="cardcrm.request")
-    request_id = f"planned-{uuid.uuid4().hex[:12]}"
-
-    response = await server.post(
-        document(workload),
-        _variables(workload, world),
-        token=tokens[role],
-        headers={"X-Request-ID": request_id},
+    response, line = await _logged(
+        server, workload, _variables(workload, world), tokens[role], caplog
     )
 
     assert response.status_code == 200
-    (line,) = _request_lines(caplog, request_id)
     assert line["executor"] == "planned"
     assert line["sql_statements"] <= MOST_STATEMENTS[workload]
     body = response.json()
@@ -69,14 +79,8 @@ async def test_w1_and_w2_are_logged_as_answered_by_their_sql_plans_for_every_rol
 async def test_w4_is_logged_as_answered_by_a_fast_path_for_every_role(
     server: Server, tokens: dict[str, str], role: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="cardcrm.request")
-    request_id = f"analytics-{uuid.uuid4().hex[:12]}"
+    response, line = await _logged(server, "W4", w4_variables(), tokens[role], caplog)
 
-    response = await server.post(
-        document("W4"), w4_variables(), token=tokens[role], headers={"X-Request-ID": request_id}
-    )
-
-    (line,) = _request_lines(caplog, request_id)
     refused = "errors" in response.json()
     assert line["executor"] == ("planned" if refused else "compiled")
     assert refused == (role in ("agent", "customer", "merchant", "service"))
@@ -88,15 +92,9 @@ async def test_w4_is_logged_as_answered_by_a_fast_path_for_every_role(
 async def test_w3_is_logged_as_answered_by_its_compiled_plan_for_every_role(
     server: Server, tokens: dict[str, str], role: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="cardcrm.request")
-    request_id = f"redeem-{uuid.uuid4().hex[:12]}"
-    variables = w3_variables("NO-SUCH-CODE-0000", reference=request_id)
+    variables = w3_variables("NO-SUCH-CODE-0000", reference=f"log-{uuid.uuid4().hex[:12]}")
+    response, line = await _logged(server, "W3", variables, tokens[role], caplog)
 
-    response = await server.post(
-        document("W3"), variables, token=tokens[role], headers={"X-Request-ID": request_id}
-    )
-
-    (line,) = _request_lines(caplog, request_id)
     assert line["executor"] == "compiled"
     (refusal,) = response.json()["data"]["redeemOffer"]["userErrors"]
     assert refusal["code"] == ("NOT_FOUND" if role == "merchant" else "FORBIDDEN")
