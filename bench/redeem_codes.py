@@ -115,14 +115,18 @@ async def issue_pool(
     different offers."""
     now = utcnow()
     async with database.session() as session:
-        customers = int(await session.scalar(select(func.count()).select_from(Customer)) or 0)
+        # the holders are customers not erased: count those, or the pool runs out of them
+        present = col(Customer.erased_at).is_(None)
+        customers = int(
+            await session.scalar(select(func.count()).select_from(Customer).where(present)) or 0
+        )
         offers = [_offer(merchant_id, n, now) for n in range(offers_needed(size, customers))]
         session.add_all(offers)
         await session.flush()
         holders: Sequence[uuid.UUID] = (
             await session.scalars(
                 select(col(Customer.id))
-                .where(col(Customer.erased_at).is_(None))
+                .where(present)
                 .order_by(col(Customer.id))
                 .limit(math.ceil(size / len(offers)))
             )
