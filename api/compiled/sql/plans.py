@@ -37,7 +37,6 @@ class FieldPlan:
     """One selected field of an object built from a row."""
 
     key: str
-    read: Callable[..., Any] | None = None  # (row, run, path) -> value, for leaves
     leaf: LeafRead | None = None
     computed: ComputedRead | None = None
     sealed: SealedRead | None = None
